@@ -1,0 +1,37 @@
+# StrideCue: the two commands of the README are `make demo` and `make test`.
+# Everything either needs is installed from here: a local virtual environment (.venv)
+# with the package and its test tools, and Node's MicroPython for the firmware tests.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STRIDECUE := $(VENV)/bin/stridecue
+PY_STAMP := $(VENV)/.installed
+MP_DIR := tests/micropython
+MP_STAMP := $(MP_DIR)/node_modules/.installed
+DEMO_DIR ?= .demo
+
+.PHONY: demo test install clean
+
+install: $(PY_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(MP_STAMP): $(MP_DIR)/package.json $(MP_DIR)/package-lock.json
+	cd $(MP_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+# A simulated 10-minute run, end to end in accelerated time, then its summary.
+demo: $(PY_STAMP)
+	$(STRIDECUE) --data-dir $(DEMO_DIR) run --simulate --duration 600 --speed max --quiet
+	$(STRIDECUE) --data-dir $(DEMO_DIR) summary
+
+test: $(PY_STAMP) $(MP_STAMP)
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) $(MP_DIR)/node_modules $(DEMO_DIR) .pytest_cache .hypothesis

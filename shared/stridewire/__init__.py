@@ -1,0 +1,358 @@
+# StrideCue wire protocol, version 1.
+#
+# This one file runs unchanged on the sensor (MicroPython) and on the host (CPython).
+# docs/protocol.md is the byte-by-byte specification; keep the two in step.
+#
+# Every message is little-endian and ends in a CRC-32 (IEEE 802.3, as binascii.crc32)
+# of all the bytes before it.  Byte 0 is the message type, byte 1 the protocol version.
+#
+# Hot-path rule: the firmware packs data packets into preallocated buffers with
+# struct.pack_into; nothing here that the firmware calls per sample allocates.
+
+import struct
+from binascii import crc32
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(value):
+        return value
+
+
+PROTOCOL_VERSION = const(1)
+
+# Message types (byte 0)
+TYPE_DATA = const(0x01)
+TYPE_STATUS = const(0x02)
+TYPE_CONTROL = const(0x03)
+TYPE_REPLY = const(0x04)
+
+# GATT UUIDs of the StrideCue service
+SERVICE_UUID = "5c1d0001-7c3e-4a8b-9d2f-1b6a5e0c0a01"
+DATA_UUID = "5c1d0002-7c3e-4a8b-9d2f-1b6a5e0c0a01"  # notify: data packets
+CONTROL_UUID = "5c1d0003-7c3e-4a8b-9d2f-1b6a5e0c0a01"  # write: control messages
+STATUS_UUID = "5c1d0004-7c3e-4a8b-9d2f-1b6a5e0c0a01"  # read + notify: status and replies
+
+# Data packet layout
+_DATA_HEADER = "<BBHIIHBBBBB"
+DATA_HEADER_SIZE = const(19)
+SAMPLE_SIZE = const(12)  # ax ay az gx gy gz, int16 each
+QUAT_SIZE = const(8)  # qw qx qy qz, int16 Q14 each
+CRC_SIZE = const(4)
+QUAT_ONE = const(16384)  # Q14: 1.0
+ATT_OVERHEAD = const(3)  # a notification carries MTU - 3 bytes
+MAX_SAMPLES_PER_PACKET = const(255)
+
+# Data packet flags (byte 18)
+FLAG_RESENT = const(0x01)  # a copy sent again at the host's request
+FLAG_CLIPPED = const(0x02)  # a sample in this batch is at the accelerometer's full scale
+FLAG_LOW_BATTERY = const(0x04)
+FLAG_FINAL = const(0x08)  # last packet before the stream stopped
+
+# Control opcodes (host -> sensor)
+OP_START = const(1)
+OP_STOP = const(2)
+OP_SET_RATE = const(3)
+OP_SET_RANGES = const(4)
+OP_CALIBRATE = const(5)
+OP_IDENTIFY = const(6)
+OP_SET_NAME = const(7)
+OP_SET_MOUNT = const(8)
+OP_RESEND = const(9)
+OP_GET_STATUS = const(10)
+
+# Opcode -> struct format of its arguments (SET_NAME is length-prefixed text, handled apart)
+_CONTROL_ARGS = {
+    OP_START: "",
+    OP_STOP: "",
+    OP_SET_RATE: "H",  # output data rate, Hz
+    OP_SET_RANGES: "BB",  # accel full scale g, gyro full scale / 125 dps
+    OP_CALIBRATE: "H",  # stand-still duration, ms
+    OP_IDENTIFY: "B",  # seconds of blink and beep
+    OP_SET_NAME: None,
+    OP_SET_MOUNT: "BB",  # segment, side
+    OP_RESEND: "IH",  # first sample index, sample count
+    OP_GET_STATUS: "",
+}
+OPCODE_NAMES = {
+    OP_START: "start",
+    OP_STOP: "stop",
+    OP_SET_RATE: "set_rate",
+    OP_SET_RANGES: "set_ranges",
+    OP_CALIBRATE: "calibrate",
+    OP_IDENTIFY: "identify",
+    OP_SET_NAME: "set_name",
+    OP_SET_MOUNT: "set_mount",
+    OP_RESEND: "resend",
+    OP_GET_STATUS: "get_status",
+}
+# Opcodes that change the device: only a bonded host may send them.
+CHANGING_OPCODES = (OP_STOP, OP_SET_RATE, OP_SET_RANGES, OP_CALIBRATE, OP_SET_NAME, OP_SET_MOUNT)
+MAX_NAME_BYTES = const(20)
+
+# Result and error codes (replies, status, ProtocolError.code)
+OK = const(0)
+ERR_BAD_LENGTH = const(1)
+ERR_BAD_CRC = const(2)
+ERR_BAD_VERSION = const(3)
+ERR_BAD_TYPE = const(4)
+ERR_UNKNOWN_OPCODE = const(5)
+ERR_BAD_ARGUMENT = const(6)
+ERR_NOT_BONDED = const(7)
+ERR_RANGE_GONE = const(8)
+ERR_BUSY = const(9)
+ERR_IMU_FAULT = const(10)
+ERR_LOW_BATTERY = const(11)
+ERR_MTU_TOO_SMALL = const(12)
+ERROR_NAMES = {
+    OK: "ok",
+    ERR_BAD_LENGTH: "bad length",
+    ERR_BAD_CRC: "bad CRC",
+    ERR_BAD_VERSION: "unknown protocol version",
+    ERR_BAD_TYPE: "wrong message type",
+    ERR_UNKNOWN_OPCODE: "unknown opcode",
+    ERR_BAD_ARGUMENT: "bad argument",
+    ERR_NOT_BONDED: "host not bonded",
+    ERR_RANGE_GONE: "samples no longer buffered",
+    ERR_BUSY: "busy",
+    ERR_IMU_FAULT: "IMU fault",
+    ERR_LOW_BATTERY: "battery low",
+    ERR_MTU_TOO_SMALL: "MTU too small",
+}
+
+# Mount codes (SET_MOUNT, status byte 16)
+SEGMENT_UNKNOWN = const(0)
+SEGMENT_SHIN = const(1)
+SEGMENT_THIGH = const(2)
+SIDE_UNKNOWN = const(0)
+SIDE_LEFT = const(1)
+SIDE_RIGHT = const(2)
+
+# IMU models (status byte 7)
+IMU_UNKNOWN = const(0)
+IMU_LSM6DSO32 = const(1)
+IMU_LSM6DSOX = const(2)
+IMU_MPU6886 = const(3)
+IMU_NAMES = {IMU_UNKNOWN: "unknown", IMU_LSM6DSO32: "LSM6DSO32", IMU_LSM6DSOX: "LSM6DSOX", IMU_MPU6886: "MPU6886"}
+
+ACCEL_RANGES_G = (2, 4, 8, 16, 32)
+GYRO_RANGE_CODES = (1, 2, 4, 8, 16)  # x 125 dps: 125 ... 2000 dps
+
+# Status state flags (status byte 15)
+STATE_STREAMING = const(0x01)
+STATE_CALIBRATING = const(0x02)
+STATE_LOW_BATTERY = const(0x04)
+STATE_BONDED = const(0x08)
+STATE_IDENTIFYING = const(0x10)
+STATE_BATTERY_STOP = const(0x20)  # stopped in order because the battery ran down
+STATE_IMU_FAULT = const(0x40)
+
+_STATUS = "<BBHBBBBBBHHBBBBIIIIIH"
+STATUS_SIZE = const(44)
+_REPLY = "<BBBBBI"
+REPLY_SIZE = const(13)
+CONTROL_HEADER_SIZE = const(4)
+
+
+class ProtocolError(ValueError):
+    """A message that cannot be accepted; .code is one of the ERR_ codes, str() the reason."""
+
+    def __init__(self, code, reason):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def data_packet_size(n, qdiv):
+    """Bytes of a data packet with n samples and a quaternion every qdiv samples."""
+    return DATA_HEADER_SIZE + n * SAMPLE_SIZE + (n // qdiv) * QUAT_SIZE + CRC_SIZE
+
+
+def samples_per_packet(mtu, qdiv):
+    """Largest sample count (a multiple of qdiv) whose packet fits one notification at this MTU.
+
+    Returns 0 when not even one group of qdiv samples fits.
+    """
+    room = mtu - ATT_OVERHEAD - DATA_HEADER_SIZE - CRC_SIZE
+    groups = room // (qdiv * SAMPLE_SIZE + QUAT_SIZE)
+    n = groups * qdiv
+    cap = (MAX_SAMPLES_PER_PACKET // qdiv) * qdiv
+    if n > cap:
+        n = cap
+    return n if n > 0 else 0
+
+
+def sample_offset(i):
+    """Byte offset of sample i in a data packet."""
+    return DATA_HEADER_SIZE + i * SAMPLE_SIZE
+
+
+def quat_offset(n, j):
+    """Byte offset of quaternion j in a data packet of n samples."""
+    return DATA_HEADER_SIZE + n * SAMPLE_SIZE + j * QUAT_SIZE
+
+
+def pack_data_header(buf, stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags):
+    """Write a data packet's header into buf (no allocation)."""
+    struct.pack_into(
+        _DATA_HEADER, buf, 0, TYPE_DATA, PROTOCOL_VERSION, stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags
+    )
+
+
+def seal(buf, body):
+    """Append the CRC: body is a memoryview of buf's bytes before the CRC, preallocated by the caller."""
+    struct.pack_into("<I", buf, len(body), crc32(body))
+
+
+def _check_frame(buf, expected_type, min_size):
+    size = len(buf)
+    if size < min_size:
+        raise ProtocolError(ERR_BAD_LENGTH, "too short: %d bytes, need at least %d" % (size, min_size))
+    if buf[0] != expected_type:
+        raise ProtocolError(ERR_BAD_TYPE, "wrong message type 0x%02x, expected 0x%02x" % (buf[0], expected_type))
+    if buf[1] != PROTOCOL_VERSION:
+        raise ProtocolError(ERR_BAD_VERSION, "unknown protocol version %d (this side speaks %d)" % (buf[1], PROTOCOL_VERSION))
+    (stored,) = struct.unpack_from("<I", buf, size - CRC_SIZE)
+    if crc32(memoryview(buf)[: size - CRC_SIZE]) != stored:
+        raise ProtocolError(ERR_BAD_CRC, "bad CRC")
+
+
+def parse_data(buf):
+    """Validate a data packet; return its header fields.
+
+    (stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags)
+    Raises ProtocolError with the reason for anything malformed.
+    """
+    _check_frame(buf, TYPE_DATA, DATA_HEADER_SIZE + CRC_SIZE)
+    fields = struct.unpack_from(_DATA_HEADER, buf, 0)
+    stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags = fields[2:]
+    if qdiv == 0 or n == 0 or n % qdiv or sample0 % qdiv:
+        raise ProtocolError(ERR_BAD_ARGUMENT, "bad batch: %d samples, quaternion divider %d, first sample %d" % (n, qdiv, sample0))
+    if rate == 0:
+        raise ProtocolError(ERR_BAD_ARGUMENT, "sample rate 0")
+    if accel_g not in ACCEL_RANGES_G or gyro_code not in GYRO_RANGE_CODES:
+        raise ProtocolError(ERR_BAD_ARGUMENT, "unknown ranges: accel %d g, gyro code %d" % (accel_g, gyro_code))
+    if len(buf) != data_packet_size(n, qdiv):
+        raise ProtocolError(ERR_BAD_LENGTH, "length %d does not match %d samples (expected %d)" % (len(buf), n, data_packet_size(n, qdiv)))
+    return stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags
+
+
+def unpack_samples(buf, n):
+    """Raw samples of a validated data packet: a tuple of 6*n int16 (ax ay az gx gy gz per sample)."""
+    return struct.unpack_from("<%dh" % (6 * n), buf, DATA_HEADER_SIZE)
+
+
+def unpack_quats(buf, n, qdiv):
+    """Quaternions of a validated data packet: a tuple of 4*(n//qdiv) int16 in Q14 (w x y z each)."""
+    return struct.unpack_from("<%dh" % (4 * (n // qdiv)), buf, quat_offset(n, 0))
+
+
+def accel_scale(accel_g):
+    """g per LSB of a raw accelerometer value at this full scale."""
+    return accel_g / 32768.0
+
+
+def gyro_scale(gyro_code):
+    """dps per LSB of a raw gyro value at this full scale code (code x 125 dps)."""
+    return gyro_code * 125 / 32768.0
+
+
+def pack_control(opcode, token, *args):
+    """A control message as bytes (host side)."""
+    if opcode == OP_SET_NAME:
+        name = args[0]
+        if isinstance(name, str):
+            name = name.encode()
+        if not 1 <= len(name) <= MAX_NAME_BYTES:
+            raise ProtocolError(ERR_BAD_ARGUMENT, "name must be 1 to %d bytes" % MAX_NAME_BYTES)
+        body = struct.pack("<BBBBB", TYPE_CONTROL, PROTOCOL_VERSION, opcode, token, len(name)) + name
+    else:
+        fmt = _CONTROL_ARGS.get(opcode)
+        if fmt is None:
+            raise ProtocolError(ERR_UNKNOWN_OPCODE, "unknown opcode %d" % opcode)
+        body = struct.pack("<BBBB" + fmt, TYPE_CONTROL, PROTOCOL_VERSION, opcode, token, *args)
+    return body + struct.pack("<I", crc32(body))
+
+
+def parse_control(buf):
+    """Validate a control message; return (opcode, token, args).
+
+    args is a tuple of ints, or (name_bytes,) for SET_NAME.  Raises ProtocolError.
+    """
+    _check_frame(buf, TYPE_CONTROL, CONTROL_HEADER_SIZE + CRC_SIZE)
+    opcode = buf[2]
+    token = buf[3]
+    body_size = len(buf) - CONTROL_HEADER_SIZE - CRC_SIZE
+    if opcode not in _CONTROL_ARGS:
+        raise ProtocolError(ERR_UNKNOWN_OPCODE, "unknown opcode %d" % opcode)
+    if opcode == OP_SET_NAME:
+        if body_size < 1 or buf[4] != body_size - 1 or not 1 <= buf[4] <= MAX_NAME_BYTES:
+            raise ProtocolError(ERR_BAD_ARGUMENT, "bad name length")
+        return opcode, token, (bytes(buf[5 : 5 + buf[4]]),)
+    fmt = "<" + _CONTROL_ARGS[opcode]
+    if body_size != struct.calcsize(fmt):
+        raise ProtocolError(ERR_BAD_LENGTH, "%s takes %d argument bytes, got %d" % (OPCODE_NAMES[opcode], struct.calcsize(fmt), body_size))
+    return opcode, token, struct.unpack_from(fmt, buf, CONTROL_HEADER_SIZE)
+
+
+def pack_reply(buf, opcode, token, result, detail):
+    """Write a reply to a control message into buf (REPLY_SIZE bytes) and seal it."""
+    struct.pack_into(_REPLY, buf, 0, TYPE_REPLY, PROTOCOL_VERSION, opcode, token, result, detail)
+    struct.pack_into("<I", buf, REPLY_SIZE - CRC_SIZE, crc32(memoryview(buf)[: REPLY_SIZE - CRC_SIZE]))
+
+
+def parse_reply(buf):
+    """Validate a reply; return (opcode, token, result, detail)."""
+    _check_frame(buf, TYPE_REPLY, REPLY_SIZE)
+    if len(buf) != REPLY_SIZE:
+        raise ProtocolError(ERR_BAD_LENGTH, "reply must be %d bytes, got %d" % (REPLY_SIZE, len(buf)))
+    return struct.unpack_from(_REPLY, buf, 0)[2:]
+
+
+# Status fields, in order after type and version (see docs/protocol.md).
+STATUS_FIELDS = (
+    "stream_id",
+    "fw_major",
+    "fw_minor",
+    "fw_patch",
+    "imu_model",
+    "accel_g",
+    "gyro_code",
+    "rate",
+    "battery_mv",
+    "battery_pct",
+    "state",
+    "mount",
+    "last_error",
+    "next_sample",
+    "oldest_sample",
+    "clipped",
+    "dropped",
+    "uptime_s",
+    "error_count",
+)
+
+
+def pack_status(buf, values):
+    """Write a status message (STATUS_SIZE bytes) from values, a sequence in STATUS_FIELDS order."""
+    struct.pack_into(_STATUS, buf, 0, TYPE_STATUS, PROTOCOL_VERSION, *values)
+    struct.pack_into("<I", buf, STATUS_SIZE - CRC_SIZE, crc32(memoryview(buf)[: STATUS_SIZE - CRC_SIZE]))
+
+
+def parse_status(buf):
+    """Validate a status message; return its values as a tuple in STATUS_FIELDS order."""
+    _check_frame(buf, TYPE_STATUS, STATUS_SIZE)
+    if len(buf) != STATUS_SIZE:
+        raise ProtocolError(ERR_BAD_LENGTH, "status must be %d bytes, got %d" % (STATUS_SIZE, len(buf)))
+    return struct.unpack_from(_STATUS, buf, 0)[2:]
+
+
+def mount_code(segment, side):
+    """Status byte 16 from SEGMENT_ and SIDE_ codes."""
+    return (segment & 0x03) | ((side & 0x03) << 2)
+
+
+def message_type(buf):
+    """Type byte of a message, or -1 for an empty one."""
+    return buf[0] if len(buf) else -1

@@ -1,0 +1,87 @@
+// Runs a Python script in the official MicroPython WebAssembly port, under Node.
+//
+//   node run.mjs [--heap BYTES] [--mount HOST_DIR:MP_DIR ...] SCRIPT.py [ARGS ...]
+//
+// Each --mount copies the .py and .json files below HOST_DIR into MicroPython's in-memory
+// file system at MP_DIR and puts MP_DIR on sys.path, so the script imports the project's
+// modules exactly as the board would.  ARGS are visible to the script as sys.argv[1:].
+// The script's stdout is passed through; an uncaught Python exception prints its traceback
+// on stderr and exits with status 1.
+import fs from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const here = path.dirname(new URL(import.meta.url).pathname);
+const mpPath = require.resolve("@micropython/micropython-webassembly-pyscript/micropython.mjs", {
+  paths: [here, process.cwd()],
+});
+const { loadMicroPython } = await import(mpPath);
+
+let heap = 4 * 1024 * 1024;
+const mounts = [];
+const args = process.argv.slice(2);
+while (args.length && args[0].startsWith("--")) {
+  const opt = args.shift();
+  if (opt === "--heap") heap = parseInt(args.shift(), 10);
+  else if (opt === "--mount") mounts.push(args.shift());
+  else {
+    console.error(`run.mjs: unknown option ${opt}`);
+    process.exit(2);
+  }
+}
+if (!args.length) {
+  console.error("usage: node run.mjs [--heap BYTES] [--mount HOST_DIR:MP_DIR ...] SCRIPT.py [ARGS ...]");
+  process.exit(2);
+}
+const script = args.shift();
+
+const out = [];
+const mp = await loadMicroPython({
+  heapsize: heap,
+  stdout: (line) => process.stdout.write(line + "\n"),
+  stderr: (line) => process.stderr.write(line + "\n"),
+});
+
+function copyTree(hostDir, mpDir) {
+  mp.FS.mkdirTree(mpDir);
+  for (const entry of fs.readdirSync(hostDir, { withFileTypes: true })) {
+    const src = path.join(hostDir, entry.name);
+    const dst = mpDir + "/" + entry.name;
+    if (entry.isDirectory()) {
+      if (entry.name !== "__pycache__" && entry.name !== "node_modules") copyTree(src, dst);
+    } else if (/\.(py|json|bin|csv)$/.test(entry.name)) {
+      mp.FS.writeFile(dst, fs.readFileSync(src));
+    }
+  }
+}
+
+const paths = [];
+for (const spec of mounts) {
+  const i = spec.lastIndexOf(":");
+  const [hostDir, mpDir] = [spec.slice(0, i), spec.slice(i + 1)];
+  copyTree(hostDir, mpDir);
+  paths.push(mpDir);
+}
+mp.FS.mkdirTree("/io");
+mp.FS.chdir("/io");
+
+const argv = [script, ...args];
+const prelude =
+  "import sys\n" +
+  paths.map((p) => `sys.path.append(${JSON.stringify(p)})\n`).join("") +
+  `sys.argv[:] = ${JSON.stringify(argv)}\n`;
+try {
+  mp.runPython(prelude);
+  mp.runPython(fs.readFileSync(script, "utf8"));
+} catch (error) {
+  if (error.name === "PythonError") {
+    if (error.type === "SystemExit") {
+      const m = /SystemExit:?\s*(\d+)?/.exec(error.message);
+      process.exit(m && m[1] ? parseInt(m[1], 10) : 0);
+    }
+    process.stderr.write(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
