@@ -356,3 +356,22 @@ def mount_code(segment, side):
 def message_type(buf):
     """Type byte of a message, or -1 for an empty one."""
     return buf[0] if len(buf) else -1
+
+
+# Advertisement: service data for SERVICE_UUID, so a scan shows versions and battery
+# before connecting.  No CRC: the radio's own CRC covers advertisements.
+_ADV = "<BBBBBB"
+ADV_SIZE = const(6)
+
+
+def pack_adv(fw_major, fw_minor, fw_patch, battery_pct, mount):
+    """Service data of the advertisement: protocol version, firmware version, battery %, mount code."""
+    return struct.pack(_ADV, PROTOCOL_VERSION, fw_major, fw_minor, fw_patch, battery_pct, mount)
+
+
+def parse_adv(data):
+    """(protocol_version, fw_major, fw_minor, fw_patch, battery_pct, mount); any protocol version is returned
+    so that a scan can show sensors that speak another version."""
+    if len(data) < ADV_SIZE:
+        raise ProtocolError(ERR_BAD_LENGTH, "advertisement data too short: %d bytes" % len(data))
+    return struct.unpack_from(_ADV, data, 0)

@@ -1,0 +1,136 @@
+"""`stridecue` command line.
+
+Every user-facing error is one line on stderr and a non-zero exit status; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import UserError
+
+# Commands that later work fills in, with the issue that builds them.
+_NOT_BUILT = {
+    "history": ("trends across runs", 7),
+    "export": ("export a run as CSV, Parquet or FIT", 7),
+    "import": ("turn another IMU's CSV recording into a run", 5),
+    "validate": ("accuracy against the virtual runner and real recordings", 5),
+    "bench": ("speed and memory benchmarks", 5),
+    "flash": ("deploy the firmware to a board with mpremote", 3),
+    "doctor": ("check Bluetooth, audio, board and data directory", 8),
+}
+
+
+def _add_sim_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("virtual runner (with --simulate)")
+    g.add_argument("--run-speed", type=float, default=3.3, metavar="M/S", help="running speed, 2-6 m/s (default 3.3)")
+    g.add_argument("--cadence", type=float, default=None, metavar="SPM", help="steps per minute (default: from speed)")
+    g.add_argument("--wobble", type=float, default=6.0, metavar="DEG", help="frontal-plane excursion at the start (default 6)")
+    g.add_argument("--fatigue", type=float, default=1.5, metavar="DEG", help="wobble drift per 10 minutes (default 1.5)")
+    g.add_argument("--cue-compliance", type=float, default=0.8, metavar="P", help="chance the runner responds to a cue (default 0.8)")
+    g.add_argument("--seed", type=int, default=1, help="random seed of the virtual runner (default 1)")
+    g.add_argument("--faults", default="", metavar="SPEC",
+                   help="inject link faults, e.g. loss=0.05,disconnect-every=120,disconnect-for=2,corrupt=0.01,duplicate=0.01,reorder=0.01,reboot-at=300")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stridecue",
+        description="Real-time knee-wobble and landing-load feedback for runners with knee pain.",
+    )
+    parser.add_argument("--version", action="version", version=f"stridecue {__version__}")
+    parser.add_argument("--data-dir", metavar="DIR", help="where runs are kept (default: $STRIDECUE_DATA_DIR or the user data directory)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("scan", help="list nearby StrideCue sensors", description="List nearby StrideCue sensors: name, address, signal, battery, firmware and protocol version.")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")
+    p.add_argument("--simulate", action="store_true", help="scan the virtual sensors instead of the radio")
+
+    p = sub.add_parser("run", help="record a run with live cues", description="Connect to the sensor, record every sample, analyse each stride and speak cues.")
+    p.add_argument("--sensor", metavar="NAME|ADDRESS", help="which sensor (default: the strongest in range)")
+    p.add_argument("--mount", choices=["shin", "thigh"], default="shin", help="where the sensor is strapped (default shin)")
+    p.add_argument("--leg", choices=["left", "right"], default="left", help="which leg (default left)")
+    p.add_argument("--simulate", action="store_true", help="a virtual runner wearing a virtual sensor instead of real hardware")
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after this many seconds of run time (default: until Ctrl-C)")
+    p.add_argument("--speed", default="1", metavar="N|max", help="with --simulate: run time passes N times faster than real time, or as fast as possible (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no live view; cues are still logged")
+    _add_sim_options(p)
+
+    p = sub.add_parser("replay", help="feed a recorded run through the live pipeline", description="Feed a recording through the exact live pipeline (segmentation, metrics, coach), in real time or faster.")
+    p.add_argument("file", metavar="FILE", help="a .scrun run file")
+    p.add_argument("--speed", default="max", metavar="N|max", help="N times real time, or as fast as possible (default max)")
+    p.add_argument("--quiet", action="store_true", help="no live view")
+
+    p = sub.add_parser("summary", help="summary of a run", description="Summary of a recorded run (default: the latest).")
+    p.add_argument("run", nargs="?", metavar="RUN", help="a run file, or nothing for the latest run")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    for name, (what, issue) in _NOT_BUILT.items():
+        p = sub.add_parser(name, help=f"{what} (not built yet)", description=f"{what[0].upper()}{what[1:]}. Not built yet.")
+        p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return parser
+
+
+def _speed(value: str) -> float | None:
+    if value == "max":
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        raise UserError(f"--speed must be a number or 'max', not {value!r}") from None
+    if speed <= 0:
+        raise UserError("--speed must be positive")
+    return speed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return _dispatch(args)
+    except UserError as e:
+        print(f"stridecue {args.command}: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"stridecue {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from .paths import data_dir
+
+    base = data_dir(args.data_dir)
+    if args.command in _NOT_BUILT:
+        what, issue = _NOT_BUILT[args.command]
+        print(f"stridecue {args.command}: not built yet ({what}; issue #{issue})", file=sys.stderr)
+        return 3
+    if args.command == "scan":
+        from .session import scan_command
+
+        return asyncio.run(scan_command(args))
+    if args.command == "run":
+        from .session import run_command
+
+        args.speed = _speed(args.speed)
+        return asyncio.run(run_command(args, base))
+    if args.command == "replay":
+        from .session import replay_command
+
+        args.speed = _speed(args.speed)
+        return asyncio.run(replay_command(args, base))
+    if args.command == "summary":
+        from .summary import summary_command
+
+        return summary_command(args, base)
+    raise UserError(f"unknown command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

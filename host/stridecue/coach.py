@@ -1,0 +1,239 @@
+"""The coach: decides, stride by stride, when to speak a cue.
+
+Policy (after the gait-retraining studies: Noehren et al. 2011, Willy et al. 2012 for
+real-time frontal-plane feedback with faded schedules; Crowell & Davis 2011 for tibial
+acceleration feedback):
+- a personal baseline of wobble from the first strides of the run (or a saved one);
+  threshold = baseline median + k x robust spread, or an absolute value in degrees;
+- decide on the moving average of the last `window` strides (of the worse leg with two
+  sensors), with hysteresis (re-armed only once the average falls below threshold - hysteresis),
+  a cool-down between cues and a cap on cues per minute;
+- faded feedback: a fraction of the eligible cues is spoken, set per session by a schedule;
+- optional cues for landing load and cadence.
+Every cue carries its reason and the metric values behind it, for the run log.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Cue:
+    t: float  # run time the decision was made (s)
+    kind: str  # "wobble", "load", "cadence"
+    words: str
+    reason: str
+    values: dict
+
+
+@dataclass
+class CoachSettings:
+    threshold: str = "baseline"  # "baseline" or "absolute"
+    k: float = 2.0  # baseline + k x spread
+    absolute_deg: float = 8.0
+    baseline_strides: int = 30  # per leg, after the warm-up
+    warmup_strides: int = 10
+    baseline_deg: float | None = None  # a saved baseline (median) ...
+    baseline_spread_deg: float | None = None  # ... and spread; both skip the baseline phase
+    min_spread_deg: float = 0.5  # a very steady runner still gets a usable threshold
+    window: int = 5
+    hysteresis_deg: float = 0.5
+    cooldown_s: float = 20.0
+    max_per_minute: float = 3.0
+    feedback_fraction: float = 1.0  # faded feedback: share of eligible cues that are spoken
+    wobble_words: tuple[str, ...] = ("Squeeze your glutes", "Knees apart")
+    load_cue: bool = False
+    load_threshold_g: float | None = None  # None: baseline + k x spread of peak tibial acceleration
+    load_words: str = "Land softer"
+    cadence_cue: bool = False
+    cadence_target_spm: float | None = None
+    cadence_words: str = "Quicker steps"
+
+
+@dataclass
+class _Signal:
+    """One metric's baseline, moving average and hysteresis state (per leg)."""
+
+    values: list = field(default_factory=list)
+    recent: deque = field(default_factory=lambda: deque(maxlen=5))
+    baseline: float | None = None
+    spread: float | None = None
+    armed: bool = True
+
+
+class Coach:
+    """Feed it per-stride metrics in time order; it returns the cues to speak."""
+
+    def __init__(self, settings: CoachSettings | None = None):
+        self.settings = settings or CoachSettings()
+        s = self.settings
+        self._wobble: dict[str, _Signal] = {}
+        self._load: dict[str, _Signal] = {}
+        self._cadence: deque = deque(maxlen=max(s.window, 1) * 2)
+        self._last_cue_t = -np.inf
+        self._cue_times: deque = deque()
+        self._eligible = 0
+        self._spoken_credit = 0.0
+        self.cues_: list[Cue] = []
+        self.suppressed_: int = 0  # eligible cues left silent by cool-down, cap or fading
+
+    def threshold(self, leg: str) -> float | None:
+        """The current wobble threshold (deg) for this leg, None while the baseline is forming."""
+        s = self.settings
+        if s.threshold == "absolute":
+            return s.absolute_deg
+        sig = self._wobble.get(leg)
+        if sig is None or sig.baseline is None:
+            if s.baseline_deg is not None:
+                return s.baseline_deg + s.k * max(s.baseline_spread_deg or s.min_spread_deg, s.min_spread_deg)
+            return None
+        return sig.baseline + s.k * sig.spread
+
+    def baseline(self, leg: str) -> tuple[float, float] | None:
+        sig = self._wobble.get(leg)
+        if sig is None or sig.baseline is None:
+            return None
+        return sig.baseline, sig.spread
+
+    def on_stride(self, t: float, leg: str, wobble_deg: float, pta_g: float | None = None, cadence_spm: float | None = None) -> Cue | None:
+        """One running stride's metrics (t = when they became known); return a cue or None."""
+        s = self.settings
+        wob = self._update(self._wobble, leg, wobble_deg, s.baseline_deg, s.baseline_spread_deg)
+        if pta_g is not None and np.isfinite(pta_g):
+            self._update(self._load, leg, pta_g, None, None)
+        if cadence_spm is not None and np.isfinite(cadence_spm):
+            self._cadence.append(cadence_spm)
+
+        cue = self._check_wobble(t, leg, wob)
+        if cue is None and s.load_cue:
+            cue = self._check_load(t, leg)
+        if cue is None and s.cadence_cue:
+            cue = self._check_cadence(t)
+        return cue
+
+    # -- internals --------------------------------------------------------------------
+
+    def _update(self, table: dict, leg: str, value: float, saved_base, saved_spread) -> _Signal:
+        s = self.settings
+        sig = table.get(leg)
+        if sig is None:
+            sig = table[leg] = _Signal(recent=deque(maxlen=s.window))
+            if saved_base is not None:
+                sig.baseline = saved_base
+                sig.spread = max(saved_spread or s.min_spread_deg, s.min_spread_deg)
+        if not np.isfinite(value):
+            return sig
+        sig.recent.append(value)
+        if sig.baseline is None:
+            sig.values.append(value)
+            need = s.warmup_strides + s.baseline_strides
+            if len(sig.values) >= need:
+                base = np.asarray(sig.values[s.warmup_strides :])
+                median = float(np.median(base))
+                spread = 1.4826 * float(np.median(np.abs(base - median)))  # robust SD
+                sig.baseline = median
+                sig.spread = max(spread, s.min_spread_deg)
+                sig.values = []
+        return sig
+
+    def _worst_average(self, table: dict) -> tuple[str, float, float] | None:
+        """(leg, moving average, threshold) of the leg furthest over its threshold."""
+        best = None
+        for leg, sig in table.items():
+            thr = self.threshold(leg) if table is self._wobble else self._load_threshold(sig)
+            if thr is None or len(sig.recent) < sig.recent.maxlen:
+                continue
+            avg = float(np.mean(sig.recent))
+            if best is None or avg - thr > best[1] - best[2]:
+                best = (leg, avg, thr)
+        return best
+
+    def _load_threshold(self, sig: _Signal) -> float | None:
+        s = self.settings
+        if s.load_threshold_g is not None:
+            return s.load_threshold_g
+        if sig.baseline is None:
+            return None
+        return sig.baseline + s.k * sig.spread
+
+    def _check_wobble(self, t: float, leg: str, sig: _Signal) -> Cue | None:
+        worst = self._worst_average(self._wobble)
+        if worst is None:
+            return None
+        wleg, avg, thr = worst
+        wsig = self._wobble[wleg]
+        if avg < thr - self.settings.hysteresis_deg:
+            wsig.armed = True
+            return None
+        if avg <= thr or not wsig.armed:
+            return None
+        words = self.settings.wobble_words[len(self.cues_) % len(self.settings.wobble_words)]
+        values = {"leg": wleg, "wobble_avg_deg": round(avg, 2), "threshold_deg": round(thr, 2), "window": wsig.recent.maxlen}
+        reason = f"{wleg} wobble {avg:.1f} deg over threshold {thr:.1f} deg (mean of last {wsig.recent.maxlen} strides)"
+        cue = self._emit(t, "wobble", words, reason, values)
+        if cue is not None:
+            wsig.armed = False
+        return cue
+
+    def _check_load(self, t: float, leg: str) -> Cue | None:
+        worst = self._worst_average(self._load)
+        if worst is None:
+            return None
+        wleg, avg, thr = worst
+        sig = self._load[wleg]
+        if avg < thr * 0.95:
+            sig.armed = True
+            return None
+        if avg <= thr or not sig.armed:
+            return None
+        values = {"leg": wleg, "pta_avg_g": round(avg, 2), "threshold_g": round(thr, 2)}
+        cue = self._emit(t, "load", self.settings.load_words, f"{wleg} landing load {avg:.1f} g over {thr:.1f} g", values)
+        if cue is not None:
+            sig.armed = False
+        return cue
+
+    def _check_cadence(self, t: float) -> Cue | None:
+        target = self.settings.cadence_target_spm
+        if target is None or len(self._cadence) < self._cadence.maxlen:
+            return None
+        avg = float(np.mean(self._cadence))
+        if avg >= target * 0.97:
+            return None
+        values = {"cadence_avg_spm": round(avg, 1), "target_spm": target}
+        return self._emit(t, "cadence", self.settings.cadence_words, f"cadence {avg:.0f} below target {target:.0f}", values)
+
+    def _emit(self, t: float, kind: str, words: str, reason: str, values: dict) -> Cue | None:
+        s = self.settings
+        self._eligible += 1
+        while self._cue_times and self._cue_times[0] <= t - 60.0:
+            self._cue_times.popleft()
+        if t - self._last_cue_t < s.cooldown_s or len(self._cue_times) + 1 > s.max_per_minute:
+            self.suppressed_ += 1
+            return None
+        # Faded feedback: speak a steady share of the eligible cues (credit accumulates).
+        self._spoken_credit += s.feedback_fraction
+        if self._spoken_credit < 1.0 - 1e-9:
+            self.suppressed_ += 1
+            return None
+        self._spoken_credit -= 1.0
+        cue = Cue(t=t, kind=kind, words=words, reason=reason, values=values)
+        self._last_cue_t = t
+        self._cue_times.append(t)
+        self.cues_.append(cue)
+        return cue
+
+
+def faded_fraction(session_number: int, schedule: tuple[tuple[int, float], ...] = ((4, 1.0), (6, 0.5), (8, 0.25))) -> float:
+    """Share of cues to speak in the n-th retraining session (1-based).
+
+    Default after Willy et al. 2012: continuous feedback for the first sessions, then faded,
+    then none: (up to session 4: all), (5-6: half), (7-8: a quarter), later: none.
+    """
+    for last_session, fraction in schedule:
+        if session_number <= last_session:
+            return fraction
+    return 0.0

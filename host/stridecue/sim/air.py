@@ -1,0 +1,325 @@
+"""The simulated radio world: virtual sensors that run the firmware's own code, and the air
+between them and the host, with the faults real Bluetooth has.
+
+Each VirtualSensor is a board: the virtual runner's signals feed a simulated IMU register
+device on a simulated I2C bus, and the firmware's SensorNode (firmware/stridenode) reads it,
+fuses, buffers and packs exactly as on the board.  VirtualAir advances time, moves the
+sensors' notifications to connected clients (ble_backend) and injects faults on demand.
+
+Time: the air has its own clock (SimClock).  With speed=None it runs as fast as the host
+consumes; with speed=1.0 in real time; with speed=k, k times real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import stridewire
+
+_UNSET = object()
+
+
+@dataclass
+class FaultPlan:
+    """Faults the air injects.  Probabilities are per notification; times are air seconds."""
+
+    loss: float = 0.0  # a data notification never arrives
+    corrupt: float = 0.0  # a notification arrives with one bit flipped
+    duplicate: float = 0.0  # a notification arrives twice
+    reorder: float = 0.0  # a notification arrives after the next one
+    disconnect_every_s: float | None = None  # the link drops this often ...
+    disconnect_for_s: float = 2.0  # ... and stays down this long
+    reboot_at_s: tuple[float, ...] = ()  # the sensor reboots (new stream, counters from 0)
+    seed: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.loss or self.corrupt or self.duplicate or self.reorder or self.disconnect_every_s or self.reboot_at_s
+        )
+
+
+class SimClock:
+    """The air's time, for the host's waiting (see stridecue.clock)."""
+
+    def __init__(self, air: "VirtualAir"):
+        self._air = air
+
+    def now(self) -> float:
+        return self._air.time
+
+    async def sleep(self, seconds: float) -> None:
+        await self._air.wait_until(self._air.time + seconds)
+
+
+class FirmwareClock:
+    """The firmware's clock seam (ticks_us/ticks_diff) driven by the air's time."""
+
+    def __init__(self, air: "VirtualAir"):
+        self._air = air
+
+    def ticks_us(self) -> int:
+        return int(self._air.time * 1_000_000) & 0x3FFFFFFF
+
+    def ticks_ms(self) -> int:
+        return int(self._air.time * 1000) & 0x3FFFFFFF
+
+    @staticmethod
+    def ticks_diff(a: int, b: int) -> int:
+        d = (a - b) & 0x3FFFFFFF
+        return d - 0x40000000 if d & 0x20000000 else d
+
+    @staticmethod
+    def ticks_add(a: int, b: int) -> int:
+        return (a + b) & 0x3FFFFFFF
+
+
+@dataclass
+class Connection:
+    """A connected client's callbacks, as the backend registered them."""
+
+    on_data: Callable[[bytearray], None] | None = None
+    on_status: Callable[[bytearray], None] | None = None
+    on_drop: Callable[[], None] | None = None
+    bonded: bool = False
+    mtu: int = 247
+
+
+class VirtualSensor:
+    """One simulated board running the firmware's own modules over a simulated IMU."""
+
+    def __init__(self, air: "VirtualAir", name: str, address: str, stream, board: str = "esp32s3_lsm6dso32", rssi: int = -58):
+        self.air = air
+        self.name = name
+        self.address = address
+        self.stream = stream  # a virtual runner sensor stream: .read(n) -> chunk with .acc (g), .gyr (dps)
+        self.board_name = board
+        self.rssi = rssi
+        self.rate = 416.0
+        self.connection: Connection | None = None
+        self.boot()
+
+    def boot(self) -> None:
+        """Power on (or reboot): a fresh firmware node, new stream id, counters from zero."""
+        from stridenode.boards import load_board
+        from stridenode.node import SensorNode
+        from stridenode.sim_i2c import SimI2C, make_device
+
+        board = load_board(self.board_name)
+        self.imu = make_device(board)
+        self.i2c = SimI2C([self.imu])
+        self.node = SensorNode(self.i2c, FirmwareClock(self.air), board, name=self.name, seed=self.air.rng.getrandbits(16))
+        self.rate = float(self.node.rate)
+
+    def advance(self, n: int) -> None:
+        """n more samples of the runner reach the IMU; the firmware services its FIFO."""
+        chunk = self.stream.read(n)
+        push = self.imu.push
+        for a, g in zip(chunk.acc.tolist(), chunk.gyr.tolist()):
+            push(a[0], a[1], a[2], g[0], g[1], g[2])
+        self.node.service()
+
+    def outgoing(self) -> list[bytes]:
+        packets = []
+        while True:
+            packet = self.node.next_packet()
+            if packet is None:
+                return packets
+            packets.append(bytes(packet))
+
+    def advertisement(self) -> bytes:
+        status = dict(zip(stridewire.STATUS_FIELDS, stridewire.parse_status(self.node.status())))
+        return stridewire.pack_adv(status["fw_major"], status["fw_minor"], status["fw_patch"], status["battery_pct"], status["mount"])
+
+
+class VirtualAir:
+    """Time, sensors and the faults between them and the host."""
+
+    def __init__(self, speed: float | None = None, faults: FaultPlan | None = None, seed: int = 0, step_s: float = 12 / 416):
+        self.speed = speed
+        self.faults = faults or FaultPlan()
+        self.rng = random.Random(seed)
+        self._fault_rng = random.Random(self.faults.seed)
+        self.step_s = step_s
+        self.time = 0.0
+        self.sensors: dict[str, VirtualSensor] = {}
+        self.clock = SimClock(self)
+        self._sleepers: list[tuple[float, asyncio.Future]] = []
+        self._held: dict[str, bytes] = {}  # reordering: a notification held back
+        self._down_until: dict[str, float] = {}
+        self._next_drop = self.faults.disconnect_every_s
+        self._reboots = sorted(self.faults.reboot_at_s)
+        self._task: asyncio.Task | None = None
+        self.stats = {"sent": 0, "lost": 0, "corrupted": 0, "duplicated": 0, "reordered": 0, "drops": 0, "reboots": 0}
+        self.end_time: float | None = None  # the runner stops here (for --duration)
+        self.finished = asyncio.Event() if _loop_running() else None
+        self._listeners: list[Callable[[float], None]] = []
+
+    def add_sensor(self, name: str, address: str, stream, board: str = "esp32s3_lsm6dso32") -> VirtualSensor:
+        sensor = VirtualSensor(self, name, address, stream, board)
+        self.sensors[address] = sensor
+        return sensor
+
+    # -- the backend's side -----------------------------------------------------------
+
+    def is_reachable(self, address: str) -> bool:
+        return address in self.sensors and self.time >= self._down_until.get(address, -1.0)
+
+    def connect(self, address: str, connection: Connection) -> VirtualSensor:
+        sensor = self.sensors[address]
+        sensor.connection = connection
+        sensor.node.set_mtu(connection.mtu)
+        self._ensure_running()
+        return sensor
+
+    def disconnect(self, address: str) -> None:
+        sensor = self.sensors.get(address)
+        if sensor is not None:
+            sensor.connection = None
+            sensor.node.on_disconnect()
+
+    def write_control(self, address: str, data: bytes) -> None:
+        sensor = self.sensors[address]
+        conn = sensor.connection
+        if conn is None:
+            raise ConnectionError("not connected")
+        reply = bytes(sensor.node.handle_control(data, conn.bonded))
+        self._deliver(sensor, reply, status=True)
+        self._ensure_running()
+
+    def read_status(self, address: str) -> bytes:
+        return bytes(self.sensors[address].node.status())
+
+    # -- time -------------------------------------------------------------------------
+
+    async def wait_until(self, t: float) -> None:
+        if self.time >= t:
+            await asyncio.sleep(0)
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._sleepers.append((t, fut))
+        self._ensure_running()
+        await fut
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._pump())
+
+    async def _pump(self) -> None:
+        wall0 = time.monotonic()
+        t0 = self.time
+        while True:
+            self._step()
+            if self.speed:
+                ahead = (self.time - t0) / self.speed - (time.monotonic() - wall0)
+                await asyncio.sleep(max(ahead, 0.0))
+            else:
+                await asyncio.sleep(0)
+            if not self._needed():
+                return
+
+    def _needed(self) -> bool:
+        """Keep time running while someone listens or waits."""
+        if self._sleepers:
+            return True
+        return any(s.connection is not None or s.node.streaming for s in self.sensors.values())
+
+    def _step(self) -> None:
+        self.time += self.step_s
+        self._maybe_fault_events()
+        for sensor in self.sensors.values():
+            n = int(round(self.step_s * sensor.rate))
+            sensor.advance(n)
+            for packet in sensor.outgoing():
+                self._deliver(sensor, packet, status=False)
+            status = sensor.node.pending_status()
+            if status is not None:
+                self._deliver(sensor, bytes(status), status=True)
+        due = [(t, f) for t, f in self._sleepers if t <= self.time]
+        if due:
+            self._sleepers = [(t, f) for t, f in self._sleepers if t > self.time]
+            for _, fut in due:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def _maybe_fault_events(self) -> None:
+        f = self.faults
+        if self._next_drop is not None and self.time >= self._next_drop:
+            self._next_drop += f.disconnect_every_s
+            for address, sensor in self.sensors.items():
+                self._drop(sensor, f.disconnect_for_s)
+        while self._reboots and self.time >= self._reboots[0]:
+            self._reboots.pop(0)
+            for sensor in self.sensors.values():
+                self._drop(sensor, 1.0)
+                sensor.boot()
+                self.stats["reboots"] += 1
+
+    def _drop(self, sensor: VirtualSensor, down_s: float) -> None:
+        self._down_until[sensor.address] = self.time + down_s
+        conn = sensor.connection
+        sensor.connection = None
+        sensor.node.on_disconnect()
+        self._held.pop(sensor.address, None)
+        if conn is not None:
+            self.stats["drops"] += 1
+            if conn.on_drop is not None:
+                conn.on_drop()
+
+    def _deliver(self, sensor: VirtualSensor, payload: bytes, status: bool) -> None:
+        conn = sensor.connection
+        if conn is None:
+            return
+        callback = conn.on_status if status else conn.on_data
+        if callback is None:
+            return
+        self.stats["sent"] += 1
+        f, rng = self.faults, self._fault_rng
+        if not status:
+            if f.loss and rng.random() < f.loss:
+                self.stats["lost"] += 1
+                return
+            if f.corrupt and rng.random() < f.corrupt:
+                self.stats["corrupted"] += 1
+                damaged = bytearray(payload)
+                bit = rng.randrange(len(damaged) * 8)
+                damaged[bit // 8] ^= 1 << (bit % 8)
+                payload = bytes(damaged)
+            if f.reorder and rng.random() < f.reorder and sensor.address not in self._held:
+                self.stats["reordered"] += 1
+                self._held[sensor.address] = payload
+                return
+        callback(bytearray(payload))
+        if not status and f.duplicate and rng.random() < f.duplicate:
+            self.stats["duplicated"] += 1
+            callback(bytearray(payload))
+        held = self._held.pop(sensor.address, None) if not status else None
+        if held is not None:
+            callback(bytearray(held))
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
+
+
+_current: VirtualAir | None = None
+
+
+def set_current_air(air: VirtualAir | None) -> None:
+    """The air the virtual bleak backend talks to (set by `stridecue run --simulate`)."""
+    global _current
+    _current = air
+
+
+def current_air() -> VirtualAir:
+    if _current is None:
+        raise RuntimeError("no simulated air: the virtual backend is only usable with --simulate")
+    return _current
