@@ -174,8 +174,8 @@ class Coach:
         words = self.settings.wobble_words[len(self.cues_) % len(self.settings.wobble_words)]
         values = {"leg": wleg, "wobble_avg_deg": round(avg, 2), "threshold_deg": round(thr, 2), "window": wsig.recent.maxlen}
         reason = f"{wleg} wobble {avg:.1f} deg over threshold {thr:.1f} deg (mean of last {wsig.recent.maxlen} strides)"
-        cue = self._emit(t, "wobble", words, reason, values)
-        if cue is not None:
+        cue, consumed = self._emit(t, "wobble", words, reason, values)
+        if consumed:
             wsig.armed = False
         return cue
 
@@ -191,8 +191,8 @@ class Coach:
         if avg <= thr or not sig.armed:
             return None
         values = {"leg": wleg, "pta_avg_g": round(avg, 2), "threshold_g": round(thr, 2)}
-        cue = self._emit(t, "load", self.settings.load_words, f"{wleg} landing load {avg:.1f} g over {thr:.1f} g", values)
-        if cue is not None:
+        cue, consumed = self._emit(t, "load", self.settings.load_words, f"{wleg} landing load {avg:.1f} g over {thr:.1f} g", values)
+        if consumed:
             sig.armed = False
         return cue
 
@@ -204,27 +204,31 @@ class Coach:
         if avg >= target * 0.97:
             return None
         values = {"cadence_avg_spm": round(avg, 1), "target_spm": target}
-        return self._emit(t, "cadence", self.settings.cadence_words, f"cadence {avg:.0f} below target {target:.0f}", values)
+        return self._emit(t, "cadence", self.settings.cadence_words, f"cadence {avg:.0f} below target {target:.0f}", values)[0]
 
-    def _emit(self, t: float, kind: str, words: str, reason: str, values: dict) -> Cue | None:
+    def _emit(self, t: float, kind: str, words: str, reason: str, values: dict) -> tuple[Cue | None, bool]:
+        """(the cue to speak or None, whether this episode is used up).
+
+        Cool-down and the cap only postpone a cue; fading decides to leave an episode silent.
+        """
         s = self.settings
         self._eligible += 1
         while self._cue_times and self._cue_times[0] <= t - 60.0:
             self._cue_times.popleft()
         if t - self._last_cue_t < s.cooldown_s or len(self._cue_times) + 1 > s.max_per_minute:
             self.suppressed_ += 1
-            return None
+            return None, False
         # Faded feedback: speak a steady share of the eligible cues (credit accumulates).
         self._spoken_credit += s.feedback_fraction
         if self._spoken_credit < 1.0 - 1e-9:
             self.suppressed_ += 1
-            return None
+            return None, True
         self._spoken_credit -= 1.0
         cue = Cue(t=t, kind=kind, words=words, reason=reason, values=values)
         self._last_cue_t = t
         self._cue_times.append(t)
         self.cues_.append(cue)
-        return cue
+        return cue, True
 
 
 def faded_fraction(session_number: int, schedule: tuple[tuple[int, float], ...] = ((4, 1.0), (6, 0.5), (8, 0.25))) -> float:
