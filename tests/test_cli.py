@@ -1,0 +1,50 @@
+"""The CLI skeleton: every command is listed; those not built yet say so in one line and fail."""
+
+import subprocess
+import sys
+
+import pytest
+
+COMMANDS = ["scan", "run", "replay", "summary", "history", "export", "import", "validate", "bench", "flash", "doctor"]
+
+
+def stridecue(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "stridecue.cli", *args], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, **kw)
+
+
+def test_help_lists_every_command():
+    out = stridecue("--help")
+    assert out.returncode == 0
+    for name in COMMANDS:
+        assert name in out.stdout
+
+
+def test_every_command_has_help():
+    for name in COMMANDS:
+        out = stridecue(name, "--help")
+        assert out.returncode == 0, name
+        assert "usage: stridecue " + name in out.stdout
+
+
+def test_not_built_commands_fail_with_one_clear_line():
+    from stridecue.cli import _NOT_BUILT
+
+    for name in _NOT_BUILT:
+        out = stridecue(name)
+        assert out.returncode != 0
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and "not built yet" in lines[0], (name, out.stderr)
+        assert "Traceback" not in out.stderr
+
+
+def test_bad_option_value_is_one_line_not_a_traceback(tmp_path):
+    out = stridecue("--data-dir", str(tmp_path), "run", "--simulate", "--speed", "fast")
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr
+    assert "--speed" in out.stderr
+
+
+def test_summary_without_runs_says_so(tmp_path):
+    out = stridecue("--data-dir", str(tmp_path), "summary")
+    assert out.returncode == 1
+    assert "no runs" in out.stderr and "Traceback" not in out.stderr
