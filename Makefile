@@ -10,6 +10,7 @@ PY_STAMP := $(VENV)/.installed
 MP_DIR := tests/micropython
 MP_STAMP := $(MP_DIR)/node_modules/.installed
 DEMO_DIR ?= .demo
+APT_STAMP := $(VENV)/.apt-packages
 
 .PHONY: demo test install clean
 
@@ -21,6 +22,11 @@ $(PY_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# Debian packages the tests need (tools/apt-packages.txt), installed with apt-get as root.
+$(APT_STAMP): tools/apt-packages.txt $(PY_STAMP)
+	tools/install-apt-packages
+	touch $@
+
 $(MP_STAMP): $(MP_DIR)/package.json $(MP_DIR)/package-lock.json
 	cd $(MP_DIR) && npm ci --no-audit --no-fund
 	touch $@
@@ -30,7 +36,7 @@ demo: $(PY_STAMP)
 	$(STRIDECUE) --data-dir $(DEMO_DIR) run --simulate --duration 600 --speed max --quiet
 	$(STRIDECUE) --data-dir $(DEMO_DIR) summary
 
-test: $(PY_STAMP) $(MP_STAMP)
+test: $(PY_STAMP) $(MP_STAMP) $(APT_STAMP)
 	$(PY) -m pytest
 
 clean:

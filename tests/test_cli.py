@@ -27,9 +27,9 @@ def test_every_command_has_help():
 
 
 def test_not_built_commands_fail_with_one_clear_line():
-    from stridecue.cli import _NOT_BUILT
+    from stridecue.cli import not_built
 
-    for name in _NOT_BUILT:
+    for name in not_built():
         out = stridecue(name)
         assert out.returncode != 0
         lines = out.stderr.strip().splitlines()

@@ -7,22 +7,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import importlib.util
 import sys
 from pathlib import Path
 
 from . import __version__
 from .errors import UserError
 
-# Commands that later work fills in, with the issue that builds them.
-_NOT_BUILT = {
-    "history": ("trends across runs", 7),
-    "export": ("export a run as CSV, Parquet or FIT", 7),
-    "import": ("turn another IMU's CSV recording into a run", 5),
-    "validate": ("accuracy against the virtual runner and real recordings", 5),
-    "bench": ("speed and memory benchmarks", 5),
-    "flash": ("deploy the firmware to a board with mpremote", 3),
-    "doctor": ("check Bluetooth, audio, board and data directory", 8),
+# Commands that live in a module of their own: the module has
+#   configure(parser: argparse.ArgumentParser) -> None   (adds its options)
+#   main(args: argparse.Namespace, base: Path) -> int    (base: the data directory)
+# and keeps heavy imports inside main(), so `stridecue --help` stays fast.
+# A command whose module does not exist yet says so in one line and exits non-zero.
+_MODULE_COMMANDS = {
+    "history": ("stridecue.history", "trends across runs", 7),
+    "export": ("stridecue.export", "export a run as CSV, Parquet or FIT", 7),
+    "import": ("stridecue.importer", "turn another IMU's CSV recording into a run", 5),
+    "validate": ("stridecue.validation", "accuracy against the virtual runner and real recordings", 5),
+    "bench": ("stridecue.bench", "speed, memory and latency benchmarks", 5),
+    "flash": ("stridecue.flash", "deploy the firmware to a board with mpremote", 3),
+    "doctor": ("stridecue.doctor", "check Bluetooth, audio, board and data directory", 8),
 }
+
+
+def not_built() -> dict[str, tuple[str, int]]:
+    """Module commands whose module is not there yet: name -> (what, issue)."""
+    return {
+        name: (what, issue)
+        for name, (module, what, issue) in _MODULE_COMMANDS.items()
+        if importlib.util.find_spec(module) is None
+    }
 
 
 def _add_sim_options(p: argparse.ArgumentParser) -> None:
@@ -69,9 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", nargs="?", metavar="RUN", help="a run file, or nothing for the latest run")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    for name, (what, issue) in _NOT_BUILT.items():
-        p = sub.add_parser(name, help=f"{what} (not built yet)", description=f"{what[0].upper()}{what[1:]}. Not built yet.")
-        p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    missing = not_built()
+    for name, (module, what, issue) in _MODULE_COMMANDS.items():
+        if name in missing:
+            p = sub.add_parser(name, help=f"{what} (not built yet)", description=f"{what[0].upper()}{what[1:]}. Not built yet.")
+            p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+            continue
+        mod = importlib.import_module(module)
+        doc = (mod.__doc__ or what).strip()
+        p = sub.add_parser(name, help=what, description=doc.split("\n\n")[0],
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        mod.configure(p)
     return parser
 
 
@@ -107,10 +130,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     from .paths import data_dir
 
     base = data_dir(args.data_dir)
-    if args.command in _NOT_BUILT:
-        what, issue = _NOT_BUILT[args.command]
-        print(f"stridecue {args.command}: not built yet ({what}; issue #{issue})", file=sys.stderr)
-        return 3
+    if args.command in _MODULE_COMMANDS:
+        missing = not_built()
+        if args.command in missing:
+            what, issue = missing[args.command]
+            print(f"stridecue {args.command}: not built yet ({what}; issue #{issue})", file=sys.stderr)
+            return 3
+        return importlib.import_module(_MODULE_COMMANDS[args.command][0]).main(args, base)
     if args.command == "scan":
         from .session import scan_command
 
