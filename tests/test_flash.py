@@ -1,0 +1,254 @@
+"""`stridecue flash`: the plan of mpremote commands, the dry run, the code it runs on the board
+(executed here in real MicroPython), compiling with mpy-cross, and the errors with no board."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shlex
+import subprocess
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from stridecue import flash
+from stridecue.errors import UserError
+from stridecue.flash import FirmwareTree, SerialPort
+
+from mpy import run_micropython
+
+ROOT = Path(__file__).resolve().parent.parent
+XIAO = SerialPort("/dev/ttyACM0", 0x303A, 0x1001, "USB JTAG/serial debug unit")
+
+
+def fake_tree(tmp_path: Path, modules=("node.py", "imu.py", "fusion.py")) -> FirmwareTree:
+    fw, shared = tmp_path / "firmware", tmp_path / "shared"
+    (fw / "stridenode").mkdir(parents=True)
+    (fw / "boards").mkdir()
+    (shared / "stridewire").mkdir(parents=True)
+    (fw / "main.py").write_text("import stridenode.node\n")
+    for m in ("__init__.py", *modules):
+        (fw / "stridenode" / m).write_text(f"NAME = {m!r}\n")
+    (fw / "stridenode" / "notes.txt").write_text("not a module")
+    (shared / "stridewire" / "__init__.py").write_text("PROTOCOL_VERSION = 1\n")
+    for board in ("esp32s3_lsm6dso32", "atoms3_mpu6886"):
+        (fw / "boards" / f"{board}.json").write_text(json.dumps({"name": board}))
+    return FirmwareTree(fw, shared)
+
+
+def args(**kw) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    flash.configure(parser)
+    argv = []
+    for key, value in kw.items():
+        opt = "--" + key.replace("_", "-")
+        argv += [opt] if value is True else [opt, str(value)]
+    return parser.parse_args(argv)
+
+
+def refuse_to_run(argv):
+    raise AssertionError(f"ran {argv}")
+
+
+def dry_run(tree, tmp_path, ports=(), **kw):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        rc = flash.main(args(dry_run=True, **kw), tmp_path / "data", tree=tree, ports=lambda: list(ports), runner=refuse_to_run)
+    assert rc == 0
+    commands = [shlex.split(line) for line in out.getvalue().splitlines() if line and not line.startswith("#")]
+    return out.getvalue(), commands
+
+
+def after_connect(argv):
+    i = argv.index("connect")
+    return argv[i + 1], argv[i + 2:]
+
+
+def test_dry_run_lists_every_file_of_the_tree_and_runs_nothing(tmp_path):
+    tree = fake_tree(tmp_path)
+    text, commands = dry_run(tree, tmp_path, ports=[XIAO], board="esp32s3_lsm6dso32", name="StrideCue-LS")
+    assert len(commands) == 8 and "none run" in text
+    ports = {after_connect(c)[0] for c in commands}
+    assert ports == {"/dev/ttyACM0"}
+    verbs = [after_connect(c)[1] for c in commands]
+    assert verbs[0][0] == "exec"
+    assert verbs[1] == ["mip", "install", "aioble"]
+    copied = {}
+    for v in verbs:
+        if v[:2] == ["fs", "cp"]:
+            for src in v[2:-1]:
+                copied[Path(src).resolve()] = v[-1]
+    fw = tree.firmware
+    for module in (fw / "stridenode").glob("*.py"):
+        assert copied.pop(module.resolve()) == ":/lib/stridenode/"
+    assert copied.pop((fw / "main.py").resolve()) == ":/main.py"
+    assert copied.pop(tree.wire_py.resolve()) == ":/lib/stridewire/__init__.py"
+    assert copied.pop((fw / "boards" / "esp32s3_lsm6dso32.json").resolve()) == ":/lib/boards/esp32s3_lsm6dso32.json"
+    assert copied == {}, "nothing else (not notes.txt, not the other board)"
+    # main.py goes last before the reset, so a half-flashed board never boots into half a firmware
+    assert verbs[-2][-1] == ":/main.py" and verbs[-1] == ["reset"]
+
+
+def test_dry_run_with_no_board_attached_uses_auto_and_says_so(tmp_path, capsys):
+    tree = fake_tree(tmp_path)
+    _, commands = dry_run(tree, tmp_path, ports=[SerialPort("/dev/ttyS0")], board="atoms3_mpu6886")
+    assert {after_connect(c)[0] for c in commands} == {"auto"}
+    assert "no board attached" in capsys.readouterr().err
+
+
+def test_no_mip_skips_the_aioble_install(tmp_path):
+    _, commands = dry_run(fake_tree(tmp_path), tmp_path, ports=[XIAO], board="atoms3_mpu6886", no_mip=True)
+    assert not any("mip" in c for c in commands) and len(commands) == 7
+
+
+def board_script(commands) -> tuple[str, str]:
+    execs = [after_connect(c)[1][1] for c in commands if after_connect(c)[1][0] == "exec"]
+    assert len(execs) == 2
+    return execs[0], execs[1]
+
+
+def test_the_code_run_on_the_board_works_in_micropython(tmp_path):
+    """The prepare and config scripts run in the real MicroPython port on a 'board' that holds an
+    older firmware: stale modules go, aioble stays, /config.json reads back."""
+    tree = fake_tree(tmp_path)
+    _, commands = dry_run(tree, tmp_path, ports=[XIAO], board="esp32s3_lsm6dso32", name='Ann\'s "left" shin')
+    prepare, config = board_script(commands)
+    old = tmp_path / "board"
+    (old / "stridenode").mkdir(parents=True)
+    (old / "stridenode" / "removed_module.py").write_text("x = 1\n")
+    (old / "aioble").mkdir()
+    (old / "aioble" / "core.py").write_text("y = 2\n")
+    check = (
+        "import os, json\n"
+        "open('/main.py', 'w').write('old')\n"
+        f"exec({prepare!r})\n"
+        f"exec({prepare!r})\n"  # twice: flashing again must work too
+        f"exec({config!r})\n"
+        "print(json.dumps({'stridenode': os.listdir('/lib/stridenode'), 'dirs': sorted(os.listdir('/lib')),"
+        " 'main': 'main.py' in os.listdir('/'), 'config': json.load(open('/config.json'))}))\n"
+    )
+    result = json.loads(run_micropython(check, mounts=(f"{old}:/lib",)).strip().splitlines()[-1])
+    assert result["stridenode"] == []
+    assert result["dirs"] == ["aioble", "boards", "stridenode", "stridewire"]
+    assert result["main"] is False
+    assert result["config"] == {"board": "esp32s3_lsm6dso32", "name": 'Ann\'s "left" shin'}
+
+
+def test_compile_makes_mpy_for_the_esp32s3_and_keeps_main_py_source(tmp_path):
+    tree = fake_tree(tmp_path)
+    _, commands = dry_run(tree, tmp_path, ports=[XIAO], board="esp32s3_lsm6dso32", compile=True)
+    compiles = [c for c in commands if Path(c[0]).name == "mpy-cross"]
+    assert len(compiles) == len(tree.modules()) + 1
+    assert all("-march=xtensawin" in c for c in compiles)
+    copies = [after_connect(c)[1] for c in commands if "connect" in c and after_connect(c)[1][:2] == ["fs", "cp"]]
+    module_copy = next(v for v in copies if v[-1] == ":/lib/stridenode/")
+    assert [Path(p).name for p in module_copy[2:-1]] == sorted(p.stem + ".mpy" for p in tree.modules())
+    assert next(v for v in copies if v[-1] == ":/main.py")[2].endswith("main.py")
+    assert next(v for v in copies if v[-1].startswith(":/lib/stridewire/"))[-1] == ":/lib/stridewire/__init__.mpy"
+    # and the compile commands really work: run them, then import the result in MicroPython
+    files = {}
+    for c in compiles:
+        out = Path(c[c.index("-o") + 1])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(c, check=True, capture_output=True)
+        assert out.read_bytes()[:2] == b"M\x06", "MicroPython .mpy version 6"
+        files[f"{out.parent.name}.{out.stem}.bin"] = out.read_bytes()  # run.mjs copies .bin, not .mpy
+    script = (
+        "import os, sys\n"
+        "for pkg in ('stridenode', 'stridewire'):\n"
+        "    os.mkdir('/' + pkg)\n"
+        "for f in os.listdir('/data'):\n"
+        "    pkg, mod, _ = f.split('.')\n"
+        "    open('/%s/%s.mpy' % (pkg, mod), 'wb').write(open('/data/' + f, 'rb').read())\n"
+        "sys.path.insert(0, '/')\n"
+        "import stridenode.node, stridewire\n"
+        "print(stridenode.node.NAME, stridewire.PROTOCOL_VERSION, stridenode.node.__file__)\n"
+    )
+    name, version, where = run_micropython(script, mounts=(), files=files).split()
+    assert (name, version) == ("node.py", "1") and where.endswith("/stridenode/node.mpy")
+
+
+def test_execute_runs_the_steps_in_order_and_names_a_failed_one(tmp_path):
+    tree = fake_tree(tmp_path)
+    ran = []
+
+    def runner(argv):
+        ran.append(argv)
+        fail = "mip" in argv
+        return subprocess.CompletedProcess(argv, 1 if fail else 0, "", "Error: could not reach micropython.org\n" if fail else "")
+
+    out = io.StringIO()
+    with pytest.raises(UserError) as e, redirect_stdout(out):
+        flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=runner)
+    assert "step 2/8 (install aioble (mip)) failed: Error: could not reach micropython.org" in str(e.value)
+    assert "--no-mip" in str(e.value) and "\n" not in str(e.value)
+    assert len(ran) == 2
+
+    ran.clear()
+    ok = lambda argv: ran.append(argv) or subprocess.CompletedProcess(argv, 0, "", "")
+    with redirect_stdout(out):
+        assert flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=ok) == 0
+    assert [after_connect(a)[1][0] for a in ran] == ["exec", "mip", "fs", "fs", "fs", "exec", "fs", "reset"]
+    assert "[8/8] reset the board" in out.getvalue()
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(board="esp32s3_lsm6dso33"), "unknown board 'esp32s3_lsm6dso33' (known boards: atoms3_mpu6886, esp32s3_lsm6dso32"),
+    (dict(board="atoms3_mpu6886", name="StrideCue-Left-Shin-Ann"), "at most 20 fit"),
+    (dict(board="atoms3_mpu6886", name="bad\nname"), "must be printable"),
+    (dict(board="atoms3_mpu6886", port="/dev/ttyNOPE"), "port /dev/ttyNOPE not found (USB serial ports attached: /dev/ttyACM0)"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, kw, message):
+    with pytest.raises(UserError) as e:
+        flash.main(args(**kw), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=refuse_to_run)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_no_board_attached_fails_before_running_anything(tmp_path):
+    with pytest.raises(UserError, match="no board attached"):
+        flash.main(args(board="atoms3_mpu6886"), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [SerialPort("/dev/ttyS0")], runner=refuse_to_run)
+
+
+def test_two_boards_attached_asks_for_port(tmp_path):
+    two = [XIAO, SerialPort("/dev/ttyACM1", 0x303A, 0x1001)]
+    with pytest.raises(UserError, match="more than one board attached .*--port"):
+        flash.main(args(board="atoms3_mpu6886"), tmp_path, tree=fake_tree(tmp_path), ports=lambda: two, runner=refuse_to_run)
+
+
+def test_a_missing_firmware_file_is_named(tmp_path):
+    tree = fake_tree(tmp_path)
+    (tree.firmware / "main.py").unlink()
+    with pytest.raises(UserError, match="firmware file missing: .*main.py"):
+        flash.main(args(board="atoms3_mpu6886", dry_run=True), tmp_path, tree=tree, ports=lambda: [XIAO], runner=refuse_to_run)
+
+
+def stridecue(*argv):
+    return subprocess.run([sys.executable, "-m", "stridecue.cli", *argv], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("board", sorted(p.stem for p in (ROOT / "firmware" / "boards").glob("*.json")))
+def test_cli_dry_run_on_this_checkout(tmp_path, board):
+    """The real tree: every firmware module and the board file are in the commands."""
+    if not (ROOT / "firmware" / "main.py").exists():
+        out = stridecue("--data-dir", str(tmp_path), "flash", "--board", board, "--dry-run")
+        assert out.returncode == 1 and "firmware file missing" in out.stderr.strip().splitlines()[-1]
+        pytest.skip("firmware/main.py is not in the tree yet")
+    out = stridecue("--data-dir", str(tmp_path), "flash", "--board", board, "--name", "StrideCue-LS", "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    for module in (ROOT / "firmware" / "stridenode").glob("*.py"):
+        assert str(module) in out.stdout
+    assert f"{board}.json :/lib/boards/{board}.json" in out.stdout
+    assert "mip install aioble" in out.stdout
+
+
+def test_cli_without_a_board_says_so_in_one_line(tmp_path):
+    if flash.board_ports(flash.serial_ports()):
+        pytest.skip("a USB serial device is attached to this machine")
+    out = stridecue("--data-dir", str(tmp_path), "flash", "--board", "atoms3_mpu6886", "--no-mip")
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert len(lines) == 1 and ("no board attached" in lines[0] or "firmware file missing" in lines[0])
