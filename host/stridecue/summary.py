@@ -1,12 +1,16 @@
 """Post-run summary: what happened in a run, at a glance.
 
-The summary re-analyses the recorded samples with the offline driver of the same stride
-algorithm the live run used, and reads cues and link statistics from the run file's events.
+The strides come from the run store (host/stridecue/store.py), which analysed the recorded
+samples once with the offline driver of the same stride algorithm the live run used; cues and
+link statistics come from the run file's events and closing chunk.  `stridecue summary` prints
+it, `--json` gives the same figures as data, `--html` writes the self-contained report
+(report.py).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +18,17 @@ import numpy as np
 from .coach import Coach, CoachSettings
 from .errors import UserError
 from .paths import runs_dir
+
+CUE_WINDOW = 10  # strides after a cue against the strides before it
+FATIGUE_WINDOW_S = 600.0
+
+
+def configure(parser) -> None:
+    """The summary command's options (cli.py's "summary" subparser)."""
+    parser.add_argument("run", nargs="?", metavar="RUN", help="a run file, run id or run name (default: the latest run)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--html", action="store_true", help="write the self-contained HTML report instead")
+    parser.add_argument("--out", metavar="FILE", help="with --html: the report file (default: <run name>.html in the current directory); never overwritten")
 
 
 def latest_run(base: Path) -> Path:
@@ -24,6 +39,8 @@ def latest_run(base: Path) -> Path:
 
 
 def _pct(values: np.ndarray, q: float) -> float | None:
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
     return float(np.percentile(values, q)) if len(values) else None
 
 
@@ -34,67 +51,98 @@ def _median(values) -> float | None:
 
 
 def coach_settings_from(meta: dict) -> CoachSettings:
-    saved = dict(meta.get("settings", {}).get("coach", {}))
+    saved = meta.get("settings", {}).get("coach")
+    if saved is None and isinstance(meta.get("profile"), dict):
+        saved = meta["profile"].get("coach")
+    saved = dict(saved or {})
     known = CoachSettings.__dataclass_fields__
     clean = {k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k in known}
-    return CoachSettings(**clean)
+    try:
+        return CoachSettings(**clean)
+    except (TypeError, ValueError):
+        return CoachSettings()
 
 
-def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, coach_settings: CoachSettings) -> dict:
-    """All figures of the summary as plain data (the --json output)."""
+def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, coach_settings: CoachSettings,
+              sensors: list[dict] | None = None, duration_s: float | None = None) -> dict:
+    """All figures of the summary as plain data (the --json output).
+
+    strides: stride dicts (analysis contract); cues: the run's cue events; totals: the closing
+    chunk's summary (link counters) plus "closed"; sensors: per-sensor rows of the store
+    (samples, missing_samples, gaps, clipped_samples)."""
+    from .guided import analyse_guided
+
+    strides = sorted(strides, key=lambda s: s["ic_t"])
     run = [s for s in strides if s.get("kind") == "run"]
-    t_all = [s["ic_t"] for s in strides]
-    duration = (max(t_all) - min(t_all)) if t_all else 0.0
+    if duration_s is None:
+        t_all = [s["ic_t"] for s in strides]
+        duration_s = (max(t_all) - min(t_all)) if t_all else 0.0
     wobble = np.array([s["wobble_deg"] for s in run], float)
-    pta = np.array([s.get("pta_axial_g", np.nan) for s in run], float)
+    pta = np.array([_f(s.get("pta_axial_g")) for s in run], float)
     clipped = int(sum(1 for s in run if s.get("clipped")))
+    wobble_cues = [c for c in cues if c.get("cue", "wobble") == "wobble"]
 
     # The threshold exactly as the coach formed it: replay the strides through a coach.
     coach = Coach(coach_settings)
     over = 0
+    judged = 0
     thresholds = {}
     for s in run:
-        coach.on_stride(s["known_t"], s["leg"], s["wobble_deg"], s.get("pta_axial_g"), s.get("cadence_spm"))
+        coach.on_stride(s["known_t"], s["leg"], s["wobble_deg"], _f(s.get("pta_axial_g")), _f(s.get("cadence_spm")))
         thr = coach.threshold(s["leg"])
-        if thr is not None:
+        if thr is not None and np.isfinite(s["wobble_deg"]):
             thresholds[s["leg"]] = thr
-            over += s["wobble_deg"] > thr
-    judged = sum(1 for s in run if s["leg"] in thresholds)
+            judged += 1
+            over += bool(s["wobble_deg"] > thr)
 
+    sensors = sensors or []
+    minutes = duration_s / 60.0 if duration_s else 0.0
     out = {
         "start_time": meta.get("start_time"),
-        "simulated": meta.get("simulated", False),
-        "duration_s": round(duration, 1),
+        "simulated": bool(meta.get("simulated", False)),
+        "profile": _profile(meta),
+        "duration_s": round(float(duration_s), 1),
+        "sensors": [{k: s.get(k) for k in ("slot", "name", "mount", "leg")} for s in sensors],
         "running_strides": len(run),
         "other_strides": len(strides) - len(run),
-        "cadence_spm": _round(_median([s.get("cadence_spm", np.nan) for s in run])),
-        "contact_time_ms": _round(_scale(_median([s.get("contact_time_s", np.nan) for s in run]), 1000)),
+        "cadence_spm": _round(_median([_f(s.get("cadence_spm")) for s in run])),
+        "contact_time_ms": _round(_scale(_median([_f(s.get("contact_time_s")) for s in run]), 1000)),
         "wobble_deg": {
             "median": _round(_median(wobble)),
-            "p90": _round(_pct(wobble[np.isfinite(wobble)], 90)),
+            "p90": _round(_pct(wobble, 90)),
             "threshold": {leg: round(v, 2) for leg, v in thresholds.items()},
             "over_threshold_pct": _round(100.0 * over / judged if judged else None),
         },
         "landing_load_g": {
             "median": _round(_median(pta)),
-            "p90": _round(_pct(pta[np.isfinite(pta)], 90)),
+            "p90": _round(_pct(pta, 90)),
+            "loading_rate_median_gps": _round(_median([_f(s.get("loading_rate_gps")) for s in run]), 0),
             "clipped_strides": clipped,
         },
-        "cues": _cue_effect(cues, run),
+        "cues": _cue_effect(wobble_cues, run),
         "fatigue": _fatigue(run),
-        "data_quality": {
-            "missing_samples": totals.get("missing_samples"),
-            "samples": totals.get("samples"),
-            "recovered_by_resend": totals.get("recovered_samples"),
-            "resend_requests": totals.get("resend_requests"),
-            "reconnects": totals.get("reconnects"),
-            "clipped_samples": totals.get("sensor_clipped"),
-            "closed_cleanly": totals.get("closed", True),
-        },
+        "asymmetry": _asymmetry(run),
+        "per_minute": _per_minute(run, cues),
+        "data_quality": _quality(strides, totals, sensors),
     }
+    out["cues"]["all_kinds"] = _count_kinds(cues)
+    out["cues"]["per_minute"] = round(len(wobble_cues) / minutes, 2) if minutes else None
+    guided = analyse_guided(strides, cues)
+    if guided is not None:
+        out["guided"] = guided
     if "simulation_truth" in totals:
         out["simulation_truth"] = totals["simulation_truth"]
     return out
+
+
+def _profile(meta: dict) -> str:
+    from .store import profile_name
+
+    return profile_name(meta)
+
+
+def _f(v) -> float:
+    return np.nan if v is None else float(v)
 
 
 def _scale(v, k):
@@ -102,46 +150,135 @@ def _scale(v, k):
 
 
 def _round(v, nd=1):
-    return None if v is None else round(float(v), nd)
+    return None if v is None or not np.isfinite(v) else round(float(v), nd)
 
 
-def _cue_effect(cues: list[dict], run: list[dict], n: int = 10) -> dict:
-    """Wobble in the n strides after each cue against the n strides before it."""
-    t = np.array([s["known_t"] for s in run])
-    w = np.array([s["wobble_deg"] for s in run])
-    before, after = [], []
+def _count_kinds(cues: list[dict]) -> dict:
+    counts: dict[str, int] = {}
+    for c in cues:
+        k = c.get("cue", "wobble")
+        counts[k] = counts.get(k, 0) + 1
+    return counts
+
+
+def _cue_effect(cues: list[dict], run: list[dict], n: int = CUE_WINDOW) -> dict:
+    """Wobble in the n strides after each cue against the n strides before it, on the leg the
+    cue was about (values.leg) when it says, else on all running strides."""
+    by_leg: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}
+    for leg in {s["leg"] for s in run} | {None}:
+        chosen = [s for s in run if leg is None or s["leg"] == leg]
+        by_leg[leg] = (np.array([s["known_t"] for s in chosen]), np.array([s["wobble_deg"] for s in chosen], float))
+    each = []
     for cue in cues:
+        leg = (cue.get("values") or {}).get("leg")
+        t, w = by_leg.get(leg, by_leg[None])
         i = int(np.searchsorted(t, cue["t"], side="right"))
         if i >= n and i + n <= len(w):
-            before.append(np.mean(w[i - n : i]))
-            after.append(np.mean(w[i : i + n]))
+            b, a = np.nanmean(w[i - n : i]), np.nanmean(w[i : i + n])
+            each.append({"t": round(float(cue["t"]), 1), "leg": leg, "before_deg": _round(b, 2), "after_deg": _round(a, 2)})
+    before = np.array([e["before_deg"] for e in each], float)
+    after = np.array([e["after_deg"] for e in each], float)
     return {
         "count": len(cues),
         "per_minute": None,
-        "wobble_before_deg": _round(np.mean(before)) if before else None,
-        "wobble_after_deg": _round(np.mean(after)) if after else None,
+        "measured": len(each),
+        "window_strides": n,
+        "wobble_before_deg": _round(np.mean(before)) if len(each) else None,
+        "wobble_after_deg": _round(np.mean(after)) if len(each) else None,
+        "followed_by_less_wobble": int(np.sum(after < before)) if len(each) else None,
+        "each": each,
     }
 
 
 def _fatigue(run: list[dict]) -> dict | None:
-    """First against last 10 minutes (thirds of the run when shorter than 30 minutes)."""
+    """First against last 10 minutes; thirds of the run when it is shorter than 20 minutes
+    (two 10-minute windows would overlap)."""
     if len(run) < 30:
         return None
-    t = np.array([s["known_t"] for s in run])
+    t = np.array([s["ic_t"] for s in run])
     span = t[-1] - t[0]
-    window = 600.0 if span >= 1800 else span / 3
-    first = [s for s in run if s["known_t"] <= t[0] + window]
-    last = [s for s in run if s["known_t"] >= t[-1] - window]
-    label = "first vs last 10 min" if span >= 1800 else "first vs last third"
+    if span >= 2 * FATIGUE_WINDOW_S:
+        window, label = FATIGUE_WINDOW_S, "first vs last 10 min"
+    else:
+        window, label = span / 3, "first vs last third"
+    first = [s for s in run if s["ic_t"] <= t[0] + window]
+    last = [s for s in run if s["ic_t"] >= t[-1] - window]
 
     def med(group, key):
-        return _round(_median([s.get(key, np.nan) for s in group]))
+        return _round(_median([_f(s.get(key)) for s in group]))
 
+    out = {"compared": label, "window_s": round(float(window), 1)}
+    for key, name in (("wobble_deg", "wobble_deg"), ("pta_axial_g", "landing_load_g"), ("cadence_spm", "cadence_spm"),
+                      ("contact_time_s", "contact_time_s")):
+        out[name] = [med(first, key), med(last, key)]
+    out["contact_time_ms"] = [_round(_scale(v, 1000), 0) for v in out.pop("contact_time_s")]
+    return out
+
+
+def _asymmetry(run: list[dict], min_strides: int = 10) -> dict | None:
+    """Per-leg medians and the symmetry index 100 x (left - right) / mean of both, with two legs."""
+    legs = {leg: [s for s in run if s["leg"] == leg] for leg in ("left", "right")}
+    if any(len(v) < min_strides for v in legs.values()):
+        return None
+    out = {}
+    for key, name, k in (("wobble_deg", "wobble_deg", 1), ("pta_axial_g", "landing_load_g", 1), ("contact_time_s", "contact_time_ms", 1000),
+                         ("wobble_rate_dps", "wobble_rate_dps", 1)):
+        left = _median([_f(s.get(key)) for s in legs["left"]])
+        right = _median([_f(s.get(key)) for s in legs["right"]])
+        si = None
+        if left is not None and right is not None and (left + right) != 0:
+            si = 100.0 * (left - right) / ((left + right) / 2.0)
+        out[name] = {"left": _round(_scale(left, k), 2), "right": _round(_scale(right, k), 2), "symmetry_index_pct": _round(si)}
+    out["strides"] = {leg: len(v) for leg, v in legs.items()}
+    return out
+
+
+def _per_minute(run: list[dict], cues: list[dict]) -> list[dict]:
+    if not run:
+        return []
+    t = np.array([s["ic_t"] for s in run])
+    start = float(np.floor(t[0] / 60.0) * 60.0)
+    rows = []
+    minute = 0
+    while start + 60.0 * minute <= t[-1]:
+        lo, hi = start + 60.0 * minute, start + 60.0 * (minute + 1)
+        group = [s for s in run if lo <= s["ic_t"] < hi]
+        rows.append({
+            "minute": minute + 1,
+            "start_s": round(lo, 1),
+            "strides": len(group),
+            "wobble_median_deg": _round(_median([s["wobble_deg"] for s in group]), 2),
+            "wobble_p90_deg": _round(_pct([s["wobble_deg"] for s in group], 90), 2),
+            "landing_load_median_g": _round(_median([_f(s.get("pta_axial_g")) for s in group]), 2),
+            "cadence_spm": _round(_median([_f(s.get("cadence_spm")) for s in group]), 0),
+            "contact_time_ms": _round(_scale(_median([_f(s.get("contact_time_s")) for s in group]), 1000), 0),
+            "cues": sum(1 for c in cues if lo <= c["t"] < hi),
+        })
+        minute += 1
+    return rows
+
+
+def _quality(strides: list[dict], totals: dict, sensors: list[dict]) -> dict:
+    samples = sum(int(s.get("samples") or 0) for s in sensors) if sensors else totals.get("samples")
+    missing = sum(int(s.get("missing_samples") or 0) for s in sensors) if sensors else totals.get("missing_samples")
     return {
-        "compared": label,
-        "wobble_deg": [med(first, "wobble_deg"), med(last, "wobble_deg")],
-        "landing_load_g": [med(first, "pta_axial_g"), med(last, "pta_axial_g")],
-        "cadence_spm": [med(first, "cadence_spm"), med(last, "cadence_spm")],
+        "samples": samples,
+        "missing_samples": missing,
+        "missing_pct": _round(100.0 * missing / (samples + missing), 3) if samples and missing is not None else None,
+        "gaps": sum(int(s.get("gaps") or 0) for s in sensors) if sensors else None,
+        "recovered_by_resend": totals.get("recovered_samples"),
+        "resend_requests": totals.get("resend_requests"),
+        "duplicates_dropped": totals.get("duplicate_samples"),
+        "corrupt_notifications": totals.get("corrupt_notifications"),
+        "reconnects": totals.get("reconnects"),
+        "sensor_restarts": totals.get("sensor_restarts"),
+        "clipped_samples": sum(int(s.get("clipped_samples") or 0) for s in sensors) if sensors else totals.get("sensor_clipped"),
+        "clipped_strides": sum(1 for s in strides if s.get("clipped")),
+        "strides_with_gap": sum(1 for s in strides if s.get("gap")),
+        "accel_only_strides": sum(1 for s in strides if s.get("accel_only")),
+        "low_alignment_strides": sum(1 for s in strides if _f(s.get("alignment_confidence")) < 0.5),
+        "closed_cleanly": bool(totals.get("closed", True)),
+        "error": totals.get("error"),
     }
 
 
@@ -150,10 +287,13 @@ def format_summary(path: Path, s: dict) -> str:
         return "–" if v is None else f"{v:.{nd}f}{unit}"
 
     m, sec = divmod(int(s["duration_s"]), 60)
+    h, m = divmod(m, 60)
+    duration = f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+    sensors = ", ".join(f"{x.get('leg')} {x.get('mount')}" for x in s.get("sensors", [])) or "–"
     lines = [
         f"Run {path.name}" + ("  (simulated)" if s["simulated"] else ""),
         f"  date           {s['start_time']}",
-        f"  duration       {m}:{sec:02d}",
+        f"  duration       {duration}   sensors: {sensors}",
         f"  strides        {s['running_strides']} running" + (f", {s['other_strides']} walking/other" if s["other_strides"] else ""),
         f"  cadence        {f(s['cadence_spm'], ' steps/min', 0)}",
         f"  contact time   {f(s['contact_time_ms'], ' ms', 0)}",
@@ -162,12 +302,15 @@ def format_summary(path: Path, s: dict) -> str:
     thr = ", ".join(f"{leg} {v:.1f}°" for leg, v in w["threshold"].items()) or "not formed"
     lines.append(f"  wobble         median {f(w['median'], '°')}, p90 {f(w['p90'], '°')}; threshold {thr}; {f(w['over_threshold_pct'], '%', 0)} of strides over")
     ll = s["landing_load_g"]
-    lines.append(f"  landing load   median {f(ll['median'], ' g')}, p90 {f(ll['p90'], ' g')}; {ll['clipped_strides']} strides clipped")
+    lines.append(f"  landing load   median {f(ll['median'], ' g')}, p90 {f(ll['p90'], ' g')}, loading rate {f(ll['loading_rate_median_gps'], ' g/s', 0)}; {ll['clipped_strides']} strides clipped")
     c = s["cues"]
     effect = ""
     if c["wobble_before_deg"] is not None:
-        effect = f"; wobble {c['wobble_before_deg']:.1f}° in the 10 strides before a cue, {c['wobble_after_deg']:.1f}° after"
-    lines.append(f"  cues           {c['count']}{effect}")
+        effect = (f"; wobble {c['wobble_before_deg']:.1f}° in the {c['window_strides']} strides before a cue, {c['wobble_after_deg']:.1f}° after"
+                  f" (lower after {c['followed_by_less_wobble']} of {c['measured']})")
+    other = {k: v for k, v in c.get("all_kinds", {}).items() if k != "wobble"}
+    extra = (" (+ " + ", ".join(f"{v} {k}" for k, v in other.items()) + ")") if other else ""
+    lines.append(f"  cues           {c['count']} wobble cues{extra}, {f(c['per_minute'], '/min', 2)}{effect}")
     fat = s["fatigue"]
     if fat:
         lines.append(
@@ -175,34 +318,93 @@ def format_summary(path: Path, s: dict) -> str:
             f" landing {f(fat['landing_load_g'][0], ' g')} -> {f(fat['landing_load_g'][1], ' g')},"
             f" cadence {f(fat['cadence_spm'][0], '', 0)} -> {f(fat['cadence_spm'][1], '', 0)}"
         )
+    a = s.get("asymmetry")
+    if a:
+        lines.append(
+            f"  left/right     wobble {f(a['wobble_deg']['left'], '°')} / {f(a['wobble_deg']['right'], '°')} (SI {f(a['wobble_deg']['symmetry_index_pct'], '%', 0)}),"
+            f" landing {f(a['landing_load_g']['left'], ' g')} / {f(a['landing_load_g']['right'], ' g')} (SI {f(a['landing_load_g']['symmetry_index_pct'], '%', 0)}),"
+            f" contact {f(a['contact_time_ms']['left'], ' ms', 0)} / {f(a['contact_time_ms']['right'], ' ms', 0)}"
+        )
     q = s["data_quality"]
     total = (q["samples"] or 0) + (q["missing_samples"] or 0)
+    gaps = f" in {q['gaps']} gaps" if q.get("gaps") else ""
     lines.append(
-        f"  data quality   {q['missing_samples']}/{total} samples lost, {q['recovered_by_resend']} recovered by resend,"
-        f" {q['reconnects']} reconnects, {q['clipped_samples']} clipped samples" + ("" if q["closed_cleanly"] else "; the run did not close cleanly")
+        f"  data quality   {q['missing_samples']}/{total} samples lost{gaps}, {_n(q['recovered_by_resend'])} recovered by resend"
+        f" ({_n(q['resend_requests'])} requests), {_n(q['reconnects'])} reconnects, {_n(q['clipped_samples'])} clipped samples"
+        f" ({q['clipped_strides']} strides)" + ("" if q["closed_cleanly"] else "; the run did not close cleanly")
     )
+    if "guided" in s:
+        from .guided import format_guided
+
+        lines.extend(format_guided(s["guided"]))
     if "simulation_truth" in s:
-        lines.append(f"  virtual runner truth: {s['simulation_truth']['running_strides']} running strides")
+        truth = s["simulation_truth"]
+        lines.append(f"  virtual runner truth: {truth.get('running_strides')} running strides"
+                     + (f", mean wobble {truth['wobble_deg_mean']:.1f}°" if truth.get("wobble_deg_mean") is not None else ""))
     return "\n".join(lines)
 
 
-def summary_command(args, base: Path) -> int:
-    path = Path(args.run) if args.run else latest_run(base)
-    if not path.exists():
-        raise UserError(f"{path}: no such run file")
-    from .analysis.run import analyse_run
-    from .runfile import RunReader
+def _n(v) -> str:
+    return "?" if v is None else str(v)
 
-    reader = RunReader(path)
-    strides = analyse_run(reader)
-    cues = [e for e in reader.events() if e.get("kind") == "cue"]
-    totals = dict(reader.summary or {})
-    totals["closed"] = reader.closed
-    s = summarize(strides, cues, totals, reader.metadata, coach_settings_from(reader.metadata))
-    if s["duration_s"]:
-        s["cues"]["per_minute"] = round(s["cues"]["count"] / (s["duration_s"] / 60.0), 2)
-    if args.json:
-        print(json.dumps({"run": str(path), **s}, indent=2))
-    else:
-        print(format_summary(path, s))
-    return 0
+
+def load_summary(store, run: dict) -> dict:
+    """The summary of a stored run (a store.runs() row)."""
+    strides = store.strides(run["id"])
+    cues = store.cues(run["id"])
+    meta = run["metadata"]
+    return summarize(strides, cues, run["totals"], meta, coach_settings_from(meta), sensors=store.sensors(run["id"]),
+                     duration_s=run.get("duration_s"))
+
+
+def open_store(base: Path, quiet: bool = False):
+    """The run store with every run file under <base>/runs ingested; warns about unreadable files."""
+    from .store import RunStore
+
+    store = RunStore.open(base)
+    store.sync()
+    if not quiet:
+        for name, problem in store.skipped_:
+            print(f"warning: {name} left out: {problem}", file=sys.stderr)
+    return store
+
+
+def resolve_run(store, ref: str | None, base: Path) -> dict:
+    if ref:
+        return store.find(ref)
+    run = store.latest()
+    if run is None:
+        raise UserError(f"no runs in {runs_dir(base)} (record one with `stridecue run`, or `stridecue run --simulate`)")
+    return run
+
+
+def summary_command(args, base: Path) -> int:
+    store = open_store(base, quiet=bool(getattr(args, "json", False)))
+    try:
+        run = resolve_run(store, args.run, base)
+        s = load_summary(store, run)
+        path = Path(run["path"])
+        if getattr(args, "html", False):
+            from .report import write_report
+
+            out = write_report(store, run, s, Path(args.out) if getattr(args, "out", None) else None)
+            print(f"report written: {out}")
+            return 0
+        if getattr(args, "out", None):
+            raise UserError("--out goes with --html")
+        if args.json:
+            print(json.dumps({"run": str(path), "run_id": run["id"], **s}, indent=2, default=_json_default))
+        else:
+            print(format_summary(path, s))
+        return 0
+    finally:
+        store.close()
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+main = summary_command

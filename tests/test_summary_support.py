@@ -1,0 +1,123 @@
+"""Synthetic runs for the summary, store, report, history and export tests.
+
+make_run() writes a real run file (RunWriter) whose samples carry a known stride pattern;
+fake_analyse() is a minimal stand-in for stridecue.analysis.run.analyse_run that turns the
+file's metadata recipe into stride dicts with known values, so the summary figures can be
+checked exactly.  Tests that need the real analysis use it when it is installed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+
+from stridecue.runfile import RunWriter, run_file_path
+from stridecue.samples import SampleBlock
+
+RATE = 52.0  # a low sample rate keeps synthetic files small; strides come from the recipe
+
+
+def make_run(base: Path, start: dt.datetime, minutes: float, *, wobble=6.0, fatigue_per_10min=0.0, pta=8.0,
+             legs=("left",), cue_times=(), cue_drop=1.0, guided=None, guided_focus=None, profile=None,
+             clip_every=0, missing=(), name="StrideCue-LS", closed=True, seed=0) -> Path:
+    """A run file under base/runs with samples of `minutes` and a stride recipe in its metadata."""
+    path = run_file_path(base, start, name)
+    sensors = [{"slot": i, "name": f"{name}-{leg[0].upper()}", "mount": "shin", "leg": leg, "rate": RATE, "accel_g": 16}
+               for i, leg in enumerate(legs)]
+    meta = {"start_time": start.isoformat(), "simulated": True, "sensors": sensors,
+            "settings": {"coach": {"threshold": "absolute", "absolute_deg": wobble + 1.0}},
+            "recipe": {"minutes": minutes, "wobble": wobble, "fatigue": fatigue_per_10min, "pta": pta, "cue_drop": cue_drop,
+                       "guided_focus": guided_focus, "clip_every": clip_every, "seed": seed}}
+    if profile:
+        meta["profile"] = {"name": profile}
+    if guided is not None:
+        meta["settings"]["guided"] = {"order": list(guided.settings.order)}
+    n = int(minutes * 60 * RATE)
+    w = RunWriter(path, meta)
+    rng = np.random.default_rng(seed)
+    for slot in range(len(legs)):
+        for first in range(0, n, 4096):
+            k = min(4096, n - first)
+            raw = rng.integers(-2000, 2000, size=(k, 6)).astype(np.int16)
+            w.write_samples(SampleBlock(np.arange(first, first + k, dtype=np.int64), raw, RATE, 16, 16, sensor=slot))
+    for slot, first, count in missing:
+        w.write_missing(slot, first, count)
+    for t in cue_times:
+        w.write_event({"kind": "cue", "t": float(t), "cue": "wobble", "words": "Squeeze your glutes", "reason": "test",
+                       "values": {"leg": legs[0]}})
+    if guided is not None:
+        for s in _recipe_strides(meta["recipe"], legs, ()):
+            cue = guided.on_stride(s["known_t"], s["leg"], s["wobble_deg"], s["pta_axial_g"], s["cadence_spm"])
+            if cue is not None:
+                w.write_event({"kind": "cue", "t": cue.t, "cue": cue.kind, "words": cue.words, "reason": cue.reason, "values": cue.values})
+    if closed:
+        w.close(summary={"samples": n * len(legs), "missing_samples": sum(m[2] for m in missing), "recovered_samples": 12,
+                         "resend_requests": 3, "reconnects": 1, "duplicate_samples": 0, "sensor_clipped": 0})
+    else:
+        w.sync()
+        w._file.close()  # a crash: no closing chunk
+    return path
+
+
+def _recipe_strides(recipe: dict, legs, cue_times) -> list[dict]:
+    rng = np.random.default_rng(recipe["seed"])
+    stride_s = 60.0 / 85.0
+    out = []
+    for li, leg in enumerate(legs):
+        t = 2.0 + li * stride_s / 2
+        prev = None
+        i = 0
+        while t < recipe["minutes"] * 60 - 1.0:
+            w = recipe["wobble"] + recipe["fatigue"] * t / 600.0 + (0.5 if leg == "right" else 0.0)
+            p = recipe["pta"]
+            if cue_times:
+                since = [t - c for c in cue_times if 0 <= t - c < 15.0]
+                if since:
+                    w -= recipe["cue_drop"]
+            seg = recipe.get("_segment_at", lambda t: None)(t)
+            if seg is not None and seg == recipe["guided_focus"]:
+                w -= 2.0
+                p -= 2.0
+            w += rng.normal(0, 0.4)
+            p += rng.normal(0, 0.5)
+            clipped = bool(recipe["clip_every"] and i % recipe["clip_every"] == 0)
+            out.append({
+                "sensor": li, "leg": leg, "mount": "shin", "kind": "run", "ic_t": t, "to_t": t + 0.25, "known_t": t + 0.3,
+                "contact_time_s": 0.25, "stride_time_s": None if prev is None else t - prev, "cadence_spm": 170.0,
+                "wobble_deg": w, "wobble_rate_dps": 60.0 + w, "pta_axial_g": p, "pta_resultant_g": p + 1.0,
+                "loading_rate_gps": p * 20, "clipped": clipped, "gap": False, "accel_only": False, "alignment_confidence": 0.9,
+            })
+            prev = t
+            t += stride_s
+            i += 1
+    return sorted(out, key=lambda s: s["ic_t"])
+
+
+def fake_analyse(reader) -> list[dict]:
+    """Stand-in for analyse_run: the strides the run file's recipe describes."""
+    recipe = dict(reader.metadata["recipe"])
+    legs = [s["leg"] for s in reader.metadata["sensors"]]
+    events = reader.events()
+    cue_times = [e["t"] for e in events if e.get("kind") == "cue" and e.get("cue") == "wobble"]
+    segs = [(e["values"]["segment"], e["values"]["start_t"], e["values"]["end_t"]) for e in events
+            if e.get("kind") == "cue" and (e.get("values") or {}).get("protocol") == "guided" and not e["values"].get("reminder")]
+
+    def segment_at(t):
+        for name, lo, hi in segs:
+            if lo <= t + 0.3 < hi:
+                return name
+        return None
+
+    recipe["_segment_at"] = segment_at
+    return _recipe_strides(recipe, legs, cue_times)
+
+
+def store_with(base: Path):
+    from stridecue.store import RunStore
+
+    return RunStore.open(base, analyse=fake_analyse)
+
+
+START = dt.datetime(2026, 11, 1, 7, 30, tzinfo=dt.timezone.utc)
