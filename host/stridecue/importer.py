@@ -1,0 +1,436 @@
+"""Turn a CSV recording of another IMU (lab sensor, phone, another logger) into a StrideCue run,
+so that summary, replay, export and validate work on it like on any recorded run.
+
+Columns (--columns): comma-separated FIELD=COLUMN pairs.  FIELD is one of
+  t            time stamp (optional; with it, gaps and the rate are checked)
+  ax ay az     acceleration (required)
+  gx gy gz     angular rate (optional: all three or none; without them the run is accel-only)
+COLUMN is a header name, or a 1-based column position as a number (a header name wins).
+A leading '-' flips the sign of that axis.  Examples:
+  --columns t=time,ax=AccX,ay=AccY,az=AccZ,gx=GyrX,gy=GyrY,gz=GyrZ
+  --columns ax=2,ay=3,az=4                 (no gyroscope; positions)
+
+Units (--units): comma-separated KIND=UNIT pairs, defaults acc=g,gyr=dps,t=s.
+  acc: g | m/s2 (also m/s^2, mps2)      gyr: dps (deg/s) | rad/s (rads)      t: s | ms | us
+
+The samples are stored as the sensor would store them: int16 counts at the narrowest full scale
+that holds the data (accelerometer +-2..32 g, gyroscope +-125..2000 dps); values beyond +-32 g or
++-2000 dps are clipped and counted.  The source file is only read; the run file is new (never
+overwritten), under the data directory like a recorded run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import gzip
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+
+ACC_FIELDS = ("ax", "ay", "az")
+GYR_FIELDS = ("gx", "gy", "gz")
+FIELDS = ("t",) + ACC_FIELDS + GYR_FIELDS
+
+G = 9.80665
+ACC_UNITS = {"g": 1.0, "m/s2": 1 / G, "m/s^2": 1 / G, "mps2": 1 / G, "ms2": 1 / G, "m/s²": 1 / G}
+GYR_UNITS = {"dps": 1.0, "deg/s": 1.0, "°/s": 1.0, "rad/s": 180 / np.pi, "rads": 180 / np.pi}
+TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+
+ACCEL_RANGES_G = (2, 4, 8, 16, 32)
+GYRO_RANGE_CODES = (1, 2, 4, 8, 16)  # x 125 dps
+_FULL = 32767
+
+EPOCH_2000 = 946684800.0  # a time column above this is taken as Unix epoch seconds
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (__doc__ or "").strip().split("\n\n", 1)[1]
+    parser.add_argument("file", metavar="FILE.csv", help="the recording: CSV (or .csv.gz), one row per sample")
+    parser.add_argument("--columns", required=True, metavar="SPEC",
+                        help="which column holds what, e.g. t=time,ax=AccX,ay=AccY,az=AccZ[,gx=..,gy=..,gz=..]")
+    parser.add_argument("--rate", type=float, metavar="HZ",
+                        help="sampling rate in Hz (required unless a t column is given)")
+    parser.add_argument("--units", default="", metavar="SPEC",
+                        help="e.g. acc=m/s2,gyr=rad/s,t=ms (default acc=g,gyr=dps,t=s)")
+    parser.add_argument("--mount", choices=["shin", "thigh"], default="shin", help="where the IMU was worn (default shin)")
+    parser.add_argument("--leg", choices=["left", "right"], default="left", help="which leg (default left)")
+    parser.add_argument("--name", metavar="NAME", help="sensor name in the run (default: the file's name)")
+    parser.add_argument("--start", metavar="ISO-TIME",
+                        help="when the recording began (default: from an epoch time column, else the file's time)")
+    parser.add_argument("--delimiter", metavar="CHAR", help="field separator (default: detected among , ; tab)")
+    parser.add_argument("--no-header", action="store_true", help="the first row is data (columns by position only)")
+    parser.add_argument("--sensor-range", type=float, metavar="G",
+                        help="the recording accelerometer's full scale in g: readings at it are marked clipped "
+                             "(default: detected where readings sit at a standard full scale)")
+    parser.add_argument("--skip-unit-check", action="store_true",
+                        help="import even when the values do not look like the units given")
+
+
+def main(args: argparse.Namespace, base: Path) -> int:
+    result = import_csv(
+        args.file, base, columns=args.columns, rate_hz=args.rate, units=args.units, mount=args.mount,
+        leg=args.leg, name=args.name, start=args.start, delimiter=args.delimiter,
+        header=not args.no_header, check_units=not args.skip_unit_check, sensor_range_g=args.sensor_range,
+    )
+    print(f"imported {result.samples} samples ({result.duration_s:.1f} s at {result.rate_hz:g} Hz,"
+          f" ±{result.accel_g} g" + (f", ±{result.gyro_dps} dps" if result.has_gyro else ", no gyroscope")
+          + (f", {result.missing} missing" if result.missing else "")
+          + (f", {result.clipped} clipped" if result.clipped else "") + f") to {result.path}")
+    return 0
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: Path
+    samples: int
+    missing: int
+    rate_hz: float
+    duration_s: float
+    accel_g: int
+    gyro_dps: int
+    has_gyro: bool
+    clipped: int
+
+
+@dataclass(frozen=True)
+class ColumnRef:
+    field: str
+    column: str
+    negate: bool
+
+
+def parse_columns(spec: str) -> dict[str, ColumnRef]:
+    """'t=time,ax=AccX,...' -> {field: ColumnRef}; UserError naming what is wrong."""
+    refs: dict[str, ColumnRef] = {}
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        field, sep, column = part.partition("=")
+        field, column = field.strip().lower(), column.strip()
+        if not sep or not column:
+            raise UserError(f"--columns: {part!r} is not FIELD=COLUMN (e.g. ax=AccX)")
+        if field not in FIELDS:
+            raise UserError(f"--columns: unknown field {field!r} (fields: {', '.join(FIELDS)})")
+        if field in refs:
+            raise UserError(f"--columns: {field} given twice")
+        negate = column.startswith("-")
+        refs[field] = ColumnRef(field, column[1:].strip() if negate else column, negate)
+    missing = [f for f in ACC_FIELDS if f not in refs]
+    if missing:
+        raise UserError(f"--columns: no column for {', '.join(missing)} (the accelerometer is required)")
+    gyro = [f for f in GYR_FIELDS if f in refs]
+    if gyro and len(gyro) != 3:
+        absent = [f for f in GYR_FIELDS if f not in refs]
+        raise UserError(f"--columns: gyroscope incomplete, no column for {', '.join(absent)} (give all three or none)")
+    return refs
+
+
+def parse_units(spec: str) -> dict[str, str]:
+    units = {"acc": "g", "gyr": "dps", "t": "s"}
+    tables = {"acc": ACC_UNITS, "gyr": GYR_UNITS, "t": TIME_UNITS}
+    for part in (p.strip() for p in (spec or "").split(",")):
+        if not part:
+            continue
+        kind, sep, unit = part.partition("=")
+        kind, unit = kind.strip().lower(), unit.strip().lower()
+        kind = {"accel": "acc", "gyro": "gyr", "time": "t"}.get(kind, kind)
+        if not sep or kind not in tables:
+            raise UserError(f"--units: {part!r} is not acc=UNIT, gyr=UNIT or t=UNIT")
+        if unit not in tables[kind]:
+            raise UserError(f"--units: unknown {kind} unit {unit!r} (one of {', '.join(tables[kind])})")
+        units[kind] = unit
+    return units
+
+
+def _open_text(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, "r", encoding="utf-8-sig", newline="")
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+def read_table(path: Path, *, delimiter: str | None, header: bool) -> tuple[list[str] | None, list[list[str]]]:
+    """Header (or None) and data rows of a CSV; comment lines (#) and blank lines are skipped."""
+    try:
+        with _open_text(path) as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, not a CSV file") from None
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read as text ({exc})") from None
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise UserError(f"{path}: no data rows")
+    if delimiter is None:
+        first = lines[0]
+        delimiter = max([",", ";", "\t"], key=first.count)
+        if first.count(delimiter) == 0:
+            delimiter = ","
+    elif delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    names = None
+    if header and not all(_is_number(c) for c in rows[0] if c.strip()):
+        names = [c.strip() for c in rows[0]]
+        rows = rows[1:]
+    if not rows:
+        raise UserError(f"{path}: a header but no data rows")
+    return names, rows
+
+
+def _column_index(ref: ColumnRef, names: list[str] | None, width: int, path: Path) -> int:
+    if names is not None and ref.column in names:
+        return names.index(ref.column)
+    if re.fullmatch(r"\d+", ref.column):
+        pos = int(ref.column)
+        if not 1 <= pos <= width:
+            raise UserError(f"{path}: column {pos} for {ref.field} is out of range (the file has {width} columns)")
+        return pos - 1
+    if names is None:
+        raise UserError(f"{path}: has no header, so column {ref.column!r} for {ref.field} must be a position (1..{width})")
+    close = [n for n in names if n.lower() == ref.column.lower()]
+    hint = f"; did you mean {close[0]!r}?" if close else f" (columns: {', '.join(names[:12])}{', ...' if len(names) > 12 else ''})"
+    raise UserError(f"{path}: no column {ref.column!r} for {ref.field}{hint}")
+
+
+def _numbers(rows: list[list[str]], col: int, label: str, first_row: int, path: Path) -> np.ndarray:
+    cells = []
+    for k, row in enumerate(rows):
+        if col >= len(row):
+            raise UserError(f"{path}: row {first_row + k} has {len(row)} fields, no column {label}")
+        cells.append(row[col].strip())
+    try:
+        values = np.asarray(cells, dtype=float)
+    except ValueError:
+        for k, cell in enumerate(cells):
+            if not _is_number(cell):
+                shown = repr(cell) if cell else "an empty cell"
+                raise UserError(f"{path}: row {first_row + k}, column {label}: {shown} is not a number") from None
+        raise
+    bad = np.flatnonzero(~np.isfinite(values))
+    if len(bad):
+        raise UserError(f"{path}: row {first_row + int(bad[0])}, column {label}: {cells[bad[0]]!r} is not a finite number")
+    return values
+
+
+def _pick_range(peak: float, ranges: tuple[int, ...], unit_per_range: float) -> int:
+    for r in ranges:
+        if peak <= r * unit_per_range:
+            return r
+    return ranges[-1]
+
+
+def _counts(values: np.ndarray, full_scale: float) -> tuple[np.ndarray, int]:
+    counts = np.rint(values * (32768.0 / full_scale))
+    clipped = int(np.count_nonzero((counts > _FULL) | (counts < -32768)))
+    return np.clip(counts, -32768, _FULL).astype(np.int16), clipped
+
+
+STANDARD_RANGES_G = (2, 4, 6, 8, 12, 16, 24, 32, 64, 100, 200, 400)
+
+
+def saturated_samples(acc_g: np.ndarray, sensor_range_g: float | None = None) -> np.ndarray:
+    """(n, 3) bool: readings where the recording sensor was at its full scale.
+
+    With sensor_range_g: readings within 0.5 % of it.  Without: the largest magnitude in the
+    recording counts as a full scale only when it lies within 1 % below a standard range (2, 4, 8,
+    16 g, ...) and repeats in consecutive samples on one axis, which a sensor pinned at its limit
+    does and a free peak does not (an 8-g sensor of 1/64 g resolution stops at 7.97 g).
+    """
+    mag = np.abs(acc_g)
+    if sensor_range_g is not None:
+        return mag >= 0.995 * sensor_range_g
+    if mag.size == 0:
+        return np.zeros_like(mag, bool)
+    peak = float(mag.max())
+    if not any(0.99 * r <= peak <= r for r in STANDARD_RANGES_G):
+        return np.zeros_like(mag, bool)
+    at_peak = mag >= peak - 1e-9
+    if not np.any(at_peak[1:] & at_peak[:-1]):
+        return np.zeros_like(mag, bool)
+    return at_peak
+
+
+def _check_units(acc_g: np.ndarray, gyr_dps: np.ndarray | None, units: dict, path: Path) -> None:
+    magnitude = np.linalg.norm(acc_g, axis=1)
+    med = float(np.median(magnitude))
+    if units["acc"] == "g" and 5.0 < med < 20.0:
+        raise UserError(f"{path}: accelerometer median |a| is {med:.1f} g, which looks like m/s^2; "
+                        f"give --units acc=m/s2 (or --skip-unit-check)")
+    if units["acc"] != "g" and med < 0.3:
+        raise UserError(f"{path}: accelerometer median |a| is {med * G:.2f} m/s^2 = {med:.2f} g, which looks like g "
+                        f"already; give --units acc=g (or --skip-unit-check)")
+    if not 0.3 <= med <= 5.0:
+        raise UserError(f"{path}: accelerometer median |a| is {med:.2f} g; expected about 1 g (gravity) — "
+                        f"check --columns and --units (or --skip-unit-check)")
+    if gyr_dps is not None and len(gyr_dps) > 10:
+        p99 = float(np.percentile(np.linalg.norm(gyr_dps, axis=1), 99))
+        moving = float(np.percentile(magnitude, 99)) > 2.0
+        if units["gyr"] != "dps" and p99 > 5000:
+            raise UserError(f"{path}: angular rate reaches {p99:.0f} deg/s after converting from rad/s, which looks "
+                            f"like deg/s already; give --units gyr=dps (or --skip-unit-check)")
+        if units["gyr"] == "dps" and moving and p99 < 20:
+            raise UserError(f"{path}: angular rate stays below {p99:.1f} deg/s while the accelerometer shows running, "
+                            f"which looks like rad/s; give --units gyr=rad/s (or --skip-unit-check)")
+
+
+def _start_time(start: str | None, t0: float | None, path: Path) -> dt.datetime:
+    if start:
+        try:
+            when = dt.datetime.fromisoformat(start)
+        except ValueError:
+            raise UserError(f"--start {start!r} is not an ISO time (e.g. 2026-11-22T07:30:00Z)") from None
+        return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    if t0 is not None and t0 > EPOCH_2000:
+        return dt.datetime.fromtimestamp(t0, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+
+
+def _sample_indices(t: np.ndarray, rate: float | None, path: Path) -> tuple[np.ndarray, float]:
+    """Sample counters from time stamps (gaps leave holes); checks the rate against them."""
+    dt_s = np.diff(t)
+    if len(dt_s) and np.any(dt_s <= 0):
+        k = int(np.flatnonzero(dt_s <= 0)[0])
+        raise UserError(f"{path}: time does not increase at data row {k + 2} ({t[k]!r} then {t[k + 1]!r})")
+    if len(dt_s) == 0:
+        if rate is None:
+            raise UserError(f"{path}: one sample and no --rate")
+        return np.zeros(1, np.int64), rate
+    typical = float(np.median(dt_s))
+    measured = 1.0 / typical
+    if rate is None:
+        rate = float(f"{measured:.6g}")
+    elif abs(measured - rate) > 0.02 * rate:
+        raise UserError(f"{path}: the time column says {measured:.4g} Hz but --rate is {rate:g} Hz "
+                        f"(check --rate or the t unit, --units t=ms)")
+    index = np.rint((t - t[0]) * rate).astype(np.int64)
+    if np.any(np.diff(index) <= 0):
+        k = int(np.flatnonzero(np.diff(index) <= 0)[0])
+        raise UserError(f"{path}: data rows {k + 1} and {k + 2} fall on the same sample at {rate:g} Hz")
+    return index, rate
+
+
+def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, units: str = "",
+               mount: str = "shin", leg: str = "left", name: str | None = None, start: str | None = None,
+               delimiter: str | None = None, header: bool = True, check_units: bool = True,
+               sensor_range_g: float | None = None) -> ImportResult:
+    """Import one CSV recording as a new run file under base; returns what was written."""
+    from .runfile import RunWriter, run_file_path
+    from .samples import SampleBlock
+
+    path = Path(file)
+    if rate_hz is not None and not (np.isfinite(rate_hz) and 1.0 <= rate_hz <= 10000.0):
+        raise UserError(f"--rate {rate_hz:g} Hz is not a plausible sampling rate (1..10000)")
+    if mount not in ("shin", "thigh"):
+        raise UserError(f"--mount {mount!r}: shin or thigh")
+    if leg not in ("left", "right"):
+        raise UserError(f"--leg {leg!r}: left or right")
+    refs = parse_columns(columns)
+    unit = parse_units(units)
+    if "t" not in refs and rate_hz is None:
+        raise UserError("--rate is required when no time column is given (--columns t=...)")
+    names, rows = read_table(path, delimiter=delimiter, header=header)
+    width = len(names) if names is not None else len(rows[0])
+    first_row = 2 if names is not None else 1
+    index_of = {f: _column_index(r, names, width, path) for f, r in refs.items()}
+    dup = {}
+    for f, i in index_of.items():
+        dup.setdefault(i, []).append(f)
+    for i, fs in dup.items():
+        if len(fs) > 1:
+            raise UserError(f"--columns: {' and '.join(fs)} both read column {refs[fs[0]].column!r}")
+
+    def values(field: str) -> np.ndarray:
+        ref = refs[field]
+        label = repr(names[index_of[field]]) if names is not None else str(index_of[field] + 1)
+        v = _numbers(rows, index_of[field], label, first_row, path)
+        return -v if ref.negate else v
+
+    acc = np.column_stack([values(f) for f in ACC_FIELDS]) * ACC_UNITS[unit["acc"]]
+    has_gyro = all(f in refs for f in GYR_FIELDS)
+    gyr = np.column_stack([values(f) for f in GYR_FIELDS]) * GYR_UNITS[unit["gyr"]] if has_gyro else None
+    t = values("t") * TIME_UNITS[unit["t"]] if "t" in refs else None
+    if check_units:
+        _check_units(acc, gyr, unit, path)
+    if t is not None:
+        index, rate = _sample_indices(t, rate_hz, path)
+    else:
+        index, rate = np.arange(len(acc), dtype=np.int64), float(rate_hz)
+
+    if sensor_range_g is not None and not sensor_range_g > 0:
+        raise UserError(f"--sensor-range {sensor_range_g:g} g must be positive")
+    saturated = saturated_samples(acc, sensor_range_g)
+    accel_g = _pick_range(float(np.abs(acc).max()), ACCEL_RANGES_G, 1.0)
+    gyro_code = _pick_range(float(np.abs(gyr).max()), GYRO_RANGE_CODES, 125.0) if has_gyro else GYRO_RANGE_CODES[-1]
+    raw = np.zeros((len(acc), 6), np.int16)
+    raw[:, :3], clipped_acc = _counts(acc, accel_g)
+    # readings where the source sensor saturated sit at full scale here, so they are flagged clipped
+    raw[:, :3][saturated & (acc > 0)] = _FULL
+    raw[:, :3][saturated & (acc < 0)] = -32768
+    clipped_gyr = 0
+    if has_gyro:
+        raw[:, 3:], clipped_gyr = _counts(gyr, gyro_code * 125.0)
+    at_full_scale = int(np.count_nonzero(np.any((raw[:, :3] >= _FULL) | (raw[:, :3] <= -32768), axis=1)))
+
+    start_time = _start_time(start, float(t[0]) if t is not None else None, path)
+    sensor_name = name or re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.I)
+    out = run_file_path(base, start_time, f"import-{sensor_name}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    mapping = {f: ("-" if r.negate else "") + (names[index_of[f]] if names is not None else f"#{index_of[f] + 1}")
+               for f, r in refs.items()}
+    missing = int(index[-1] + 1 - len(index))
+    metadata = {
+        "start_time": start_time.isoformat(),
+        "simulated": False,
+        "imported": {
+            "source_file": str(path.resolve()),
+            "source_sha256": digest,
+            "rows": len(rows),
+            "columns": mapping,
+            "units": unit,
+            "rate_hz": rate,
+            "rate_from": "time column" if t is not None and rate_hz is None else "--rate",
+            "accel_clipped_values": clipped_acc,
+            "source_saturated_values": int(saturated.sum()),
+            "source_range_g": sensor_range_g,
+            "gyro_clipped_values": clipped_gyr,
+            "has_gyro": has_gyro,
+            "imported_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        },
+        "sensors": [{
+            "slot": 0, "name": sensor_name, "imu": "imported", "rate": rate, "accel_g": accel_g,
+            "gyro_dps": gyro_code * 125 if has_gyro else None, "has_gyro": has_gyro,
+            "mount": mount, "leg": leg,
+        }],
+    }
+    with RunWriter(out, metadata, sync_interval=3600.0) as writer:
+        chunk = max(1, int(round(rate)))
+        for s in range(0, len(index), chunk):
+            writer.write_samples(SampleBlock(index=index[s:s + chunk], raw=raw[s:s + chunk], rate=rate,
+                                             accel_g=accel_g, gyro_code=gyro_code, sensor=0))
+        # holes in the time column: samples that will never arrive, recorded as such
+        holes = np.flatnonzero(np.diff(index) > 1)
+        for k in holes:
+            writer.write_missing(0, int(index[k] + 1), int(index[k + 1] - index[k] - 1))
+        writer.close(summary={"imported": True, "samples": len(index), "missing_samples": missing,
+                              "sensor_clipped": at_full_scale})
+    return ImportResult(path=out, samples=len(index), missing=missing, rate_hz=rate,
+                        duration_s=(int(index[-1]) + 1) / rate, accel_g=accel_g,
+                        gyro_dps=gyro_code * 125 if has_gyro else 0, has_gyro=has_gyro, clipped=at_full_scale)
