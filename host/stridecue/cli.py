@@ -52,6 +52,29 @@ def _add_sim_options(p: argparse.ArgumentParser) -> None:
                    help="inject link faults, e.g. loss=0.05,disconnect-every=120,disconnect-for=2,corrupt=0.01,duplicate=0.01,reorder=0.01,reboot-at=300")
 
 
+def _add_coaching_options(p, replay: bool = False) -> None:
+    """The coaching flags of `run` and `replay` (they win over the settings file's profile)."""
+    g = p.add_argument_group("coaching (flags win over the settings file)")
+    g.add_argument("--settings", metavar="FILE", help="settings file with a [profile.NAME] per runner (default: <data dir>/settings.toml)")
+    g.add_argument("--profile", metavar="NAME", help="which runner's profile (default: the file's default_profile)")
+    if replay:
+        g.description = "without --settings or --profile a replay uses the settings recorded with the run"
+    g.add_argument("--guided", action="store_true", help="the guided hip-or-foot protocol instead of the wobble coach")
+    g.add_argument("--threshold-deg", type=float, metavar="DEG", help="absolute wobble threshold in degrees (instead of baseline + k x spread)")
+    g.add_argument("--k", type=float, metavar="K", help="threshold = baseline + K x spread (default 2)")
+    g.add_argument("--baseline", choices=["run", "saved"], help="baseline from this run's first strides, or saved from earlier runs")
+    g.add_argument("--load-cue", action="store_true", default=None, help='also cue "Land softer" on high landing load')
+    g.add_argument("--cadence-cue", action="store_true", default=None, help='also cue "Quicker steps" below the target cadence')
+    g.add_argument("--cadence-target", type=float, metavar="SPM", help="target cadence (default: your baseline + 7.5%%)")
+    g.add_argument("--fading", action=argparse.BooleanOptionalAction, default=None, help="faded feedback across sessions (per profile)")
+    g.add_argument("--volume", type=float, metavar="0..1", help="cue volume")
+    g.add_argument("--sound", choices=["speech", "tone", "both"], help="spoken words, tones, or both")
+    g.add_argument("--audio", choices=["auto", "sounddevice", "aplay", "paplay", "none"],
+                   help="audio output (default auto: sounddevice, then aplay, then paplay)")
+    if not replay:
+        g.add_argument("--no-cue-track", action="store_true", help="do not write the cue track WAV next to the run file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stridecue",
@@ -73,12 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after this many seconds of run time (default: until Ctrl-C)")
     p.add_argument("--speed", default="1", metavar="N|max", help="with --simulate: run time passes N times faster than real time, or as fast as possible (default 1)")
     p.add_argument("--quiet", action="store_true", help="no live view; cues are still logged")
+    _add_coaching_options(p)
     _add_sim_options(p)
 
     p = sub.add_parser("replay", help="feed a recorded run through the live pipeline", description="Feed a recording through the exact live pipeline (segmentation, metrics, coach), in real time or faster.")
     p.add_argument("file", metavar="FILE", help="a .scrun run file")
     p.add_argument("--speed", default="max", metavar="N|max", help="N times real time, or as fast as possible (default max)")
     p.add_argument("--quiet", action="store_true", help="no live view")
+    _add_coaching_options(p, replay=True)
 
     p = sub.add_parser("summary", help="summary of a run", description="Summary of a recorded run (default: the latest).")
     p.add_argument("run", nargs="?", metavar="RUN", help="a run file, or nothing for the latest run")

@@ -50,7 +50,8 @@ class CoachSettings:
     load_threshold_g: float | None = None  # None: baseline + k x spread of peak tibial acceleration
     load_words: str = "Land softer"
     cadence_cue: bool = False
-    cadence_target_spm: float | None = None
+    cadence_target_spm: float | None = None  # None: the runner's baseline cadence + cadence_increase_pct
+    cadence_increase_pct: float = 7.5  # Heiderscheit et al. 2011: +5-10 % cadence unloads the knee
     cadence_words: str = "Quicker steps"
 
 
@@ -74,12 +75,17 @@ class Coach:
         self._wobble: dict[str, _Signal] = {}
         self._load: dict[str, _Signal] = {}
         self._cadence: deque = deque(maxlen=max(s.window, 1) * 2)
+        self._cadence_first: list[float] = []
+        self._cadence_baseline: float | None = None
+        self._cadence_armed = True
         self._last_cue_t = -np.inf
+        self._latest: dict = {}
         self._cue_times: deque = deque()
         self._eligible = 0
         self._spoken_credit = 0.0
         self.cues_: list[Cue] = []
-        self.suppressed_: int = 0  # eligible cues left silent by cool-down, cap or fading
+        self.suppressed_: int = 0  # episodes left silent by faded feedback
+        self.postponed_: int = 0  # decisions held back by the cool-down or the cap
 
     def threshold(self, leg: str) -> float | None:
         """The current wobble threshold (deg) for this leg, None while the baseline is forming."""
@@ -99,6 +105,27 @@ class Coach:
             return None
         return sig.baseline, sig.spread
 
+    @property
+    def baselines_(self) -> dict[str, dict]:
+        """Wobble baseline per leg as formed (or given), for the run log and later runs."""
+        return {leg: {"median_deg": round(sig.baseline, 3), "spread_deg": round(sig.spread, 3)}
+                for leg, sig in self._wobble.items() if sig.baseline is not None}
+
+    def wobble_average(self, leg: str) -> float | None:
+        """Moving average of the last `window` strides of this leg (None before a full window)."""
+        sig = self._wobble.get(leg)
+        if sig is None or not sig.recent:
+            return None
+        return float(np.mean(sig.recent))
+
+    def cadence_target(self) -> float | None:
+        s = self.settings
+        if s.cadence_target_spm is not None:
+            return s.cadence_target_spm
+        if self._cadence_baseline is None:
+            return None
+        return self._cadence_baseline * (1.0 + s.cadence_increase_pct / 100.0)
+
     def on_stride(self, t: float, leg: str, wobble_deg: float, pta_g: float | None = None, cadence_spm: float | None = None) -> Cue | None:
         """One running stride's metrics (t = when they became known); return a cue or None."""
         s = self.settings
@@ -107,6 +134,12 @@ class Coach:
             self._update(self._load, leg, pta_g, None, None)
         if cadence_spm is not None and np.isfinite(cadence_spm):
             self._cadence.append(cadence_spm)
+            if self._cadence_baseline is None:
+                self._cadence_first.append(cadence_spm)
+                if len(self._cadence_first) >= s.warmup_strides + s.baseline_strides:
+                    self._cadence_baseline = float(np.median(self._cadence_first[s.warmup_strides :]))
+                    self._cadence_first = []
+        self._latest = {"leg": leg, "wobble_deg": _r(wobble_deg), "pta_g": _r(pta_g), "cadence_spm": _r(cadence_spm, 1)}
 
         cue = self._check_wobble(t, leg, wob)
         if cue is None and s.load_cue:
@@ -171,8 +204,13 @@ class Coach:
             return None
         if avg <= thr or not wsig.armed:
             return None
-        words = self.settings.wobble_words[len(self.cues_) % len(self.settings.wobble_words)]
-        values = {"leg": wleg, "wobble_avg_deg": round(avg, 2), "threshold_deg": round(thr, 2), "window": wsig.recent.maxlen}
+        kinds = sum(1 for c in self.cues_ if c.kind == "wobble")
+        words = self.settings.wobble_words[kinds % len(self.settings.wobble_words)]
+        values = {"leg": wleg, "wobble_avg_deg": round(avg, 2), "threshold_deg": round(thr, 2), "window": wsig.recent.maxlen,
+                  "wobble_window_deg": [round(float(v), 2) for v in wsig.recent], "stride": self._latest}
+        base = self.baseline(wleg)
+        if base is not None:
+            values["baseline_deg"], values["spread_deg"] = round(base[0], 2), round(base[1], 2)
         reason = f"{wleg} wobble {avg:.1f} deg over threshold {thr:.1f} deg (mean of last {wsig.recent.maxlen} strides)"
         cue, consumed = self._emit(t, "wobble", words, reason, values)
         if consumed:
@@ -190,21 +228,30 @@ class Coach:
             return None
         if avg <= thr or not sig.armed:
             return None
-        values = {"leg": wleg, "pta_avg_g": round(avg, 2), "threshold_g": round(thr, 2)}
+        values = {"leg": wleg, "pta_avg_g": round(avg, 2), "threshold_g": round(thr, 2),
+                  "pta_window_g": [round(float(v), 2) for v in sig.recent], "stride": self._latest}
         cue, consumed = self._emit(t, "load", self.settings.load_words, f"{wleg} landing load {avg:.1f} g over {thr:.1f} g", values)
         if consumed:
             sig.armed = False
         return cue
 
     def _check_cadence(self, t: float) -> Cue | None:
-        target = self.settings.cadence_target_spm
+        target = self.cadence_target()
         if target is None or len(self._cadence) < self._cadence.maxlen:
             return None
         avg = float(np.mean(self._cadence))
-        if avg >= target * 0.97:
+        if avg >= target * 0.99:
+            self._cadence_armed = True
             return None
-        values = {"cadence_avg_spm": round(avg, 1), "target_spm": target}
-        return self._emit(t, "cadence", self.settings.cadence_words, f"cadence {avg:.0f} below target {target:.0f}", values)[0]
+        if avg >= target * 0.97 or not self._cadence_armed:
+            return None
+        values = {"cadence_avg_spm": round(avg, 1), "target_spm": round(target, 1), "stride": self._latest}
+        if self._cadence_baseline is not None:
+            values["baseline_spm"] = round(self._cadence_baseline, 1)
+        cue, consumed = self._emit(t, "cadence", self.settings.cadence_words, f"cadence {avg:.0f} below target {target:.0f} steps/min", values)
+        if consumed:
+            self._cadence_armed = False
+        return cue
 
     def _emit(self, t: float, kind: str, words: str, reason: str, values: dict) -> tuple[Cue | None, bool]:
         """(the cue to speak or None, whether this episode is used up).
@@ -216,7 +263,7 @@ class Coach:
         while self._cue_times and self._cue_times[0] <= t - 60.0:
             self._cue_times.popleft()
         if t - self._last_cue_t < s.cooldown_s or len(self._cue_times) + 1 > s.max_per_minute:
-            self.suppressed_ += 1
+            self.postponed_ += 1
             return None, False
         # Faded feedback: speak a steady share of the eligible cues (credit accumulates).
         self._spoken_credit += s.feedback_fraction
@@ -229,6 +276,10 @@ class Coach:
         self._cue_times.append(t)
         self.cues_.append(cue)
         return cue, True
+
+
+def _r(v, nd=2):
+    return None if v is None or not np.isfinite(v) else round(float(v), nd)
 
 
 def faded_fraction(session_number: int, schedule: tuple[tuple[int, float], ...] = ((4, 1.0), (6, 0.5), (8, 0.25))) -> float:

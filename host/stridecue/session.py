@@ -3,29 +3,38 @@
 A simulated run differs from a live one in exactly two places: the bleak backend (the virtual
 sensor instead of the platform's radio) and the clock (the simulated air's time).  Everything
 from BleakClient on is the same code.  A replay feeds the recorded sample stream into the same
-RunPipeline.
+RunPipeline, coached by the recorded settings unless others are asked for.
+
+Coaching (prepare_coaching) is the same for all three: a profile from the settings file and
+flags, the coach (or the guided hip-or-foot protocol), faded feedback from the runner's
+session count, a saved baseline from earlier runs, cue sounds rendered once, an audio output
+(or a note that there is none), the cue track and the live view.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib.util
 import platform
+import struct
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import __version__
 from .clock import Clock, WallClock
-from .coach import Coach, CoachSettings, Cue
+from .coach import Coach, CoachSettings, Cue, faded_fraction
 from .errors import UserError
-from .link import LinkError, SensorLink, scan
+from .link import SensorLink, scan
 from .paths import runs_dir
 from .pipeline import RunPipeline, SensorSetup
+from .settings import Profile, apply, load_profile
+from .stream import Missing
 
 
 class ConsoleCues:
-    """Prints each cue as it is spoken (audio output comes with the coach's audio module)."""
+    """Prints each cue as it is spoken."""
 
     def __init__(self, quiet: bool = False):
         self.quiet = quiet
@@ -37,17 +46,23 @@ class ConsoleCues:
 
 
 class VirtualRunnerEar:
-    """With --simulate, the virtual runner hears the cues (and may respond to them)."""
+    """With --simulate, the virtual runner hears the cues (and may respond to them).
 
-    def __init__(self, runner):
+    clock: the simulation's clock, so the runner hears the cue at the moment it is played
+    (its own time line); without one, at the cue's decision time on the sample clock.
+    """
+
+    def __init__(self, runner, clock: Clock | None = None):
         self.runner = runner
+        self.clock = clock
 
     def speak(self, cue: Cue) -> None:
-        self.runner.cue(cue.t)
+        t = self.clock.now() if self.clock is not None else cue.t
+        self.runner.cue(t, kind=cue.kind)
 
 
 class ProgressLine:
-    """A line per minute of run time while running (the full live view is `stridecue run` without --quiet)."""
+    """A line per minute of run time (the live view when the output is not a terminal)."""
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
@@ -63,15 +78,293 @@ class ProgressLine:
         self._next_minute = int(stride["known_t"] // 60) + 1
         print(
             f"  {int(stride['known_t'] // 60):3d}:00  strides {self.count:5d}  wobble {stride['wobble_deg']:5.1f} deg"
-            f"  landing {stride.get('pta_axial_g', float('nan')):5.1f} g  cadence {stride.get('cadence_spm', float('nan')):5.0f}",
+            f"  landing {_num(stride.get('pta_axial_g')):5.1f} g  cadence {_num(stride.get('cadence_spm')):5.0f}",
             flush=True,
         )
+
+
+def _num(v) -> float:
+    return float("nan") if v is None else float(v)
 
 
 def _make_source(setup: SensorSetup, rate: float):
     from .analysis.streaming import StreamingStrideAnalyzer
 
-    return StreamingStrideAnalyzer(mount=setup.mount, leg=setup.leg, rate_hz=rate)
+    return StreamingStrideAnalyzer(mount=setup.mount, leg=setup.leg, rate_hz=rate, sensor=setup.slot)
+
+
+# -- coaching: profile, policy, sounds, outputs ----------------------------------------------------
+
+
+_FLAG_KEYS = {  # args attribute -> (flag, settings key(s))
+    "threshold_deg": ("--threshold-deg", lambda v: {"threshold": "absolute", "absolute_deg": v}),
+    "k": ("--k", lambda v: {"threshold": "baseline", "k": v}),
+    "baseline": ("--baseline", lambda v: {"baseline": v}),
+    "volume": ("--volume", lambda v: {"volume": v}),
+    "sound": ("--sound", lambda v: {"sound": v}),
+    "audio": ("--audio", lambda v: {"audio": v}),
+    "load_cue": ("--load-cue", lambda v: {"load_cue": v}),
+    "cadence_cue": ("--cadence-cue", lambda v: {"cadence_cue": v}),
+    "cadence_target": ("--cadence-target", lambda v: {"cadence_cue": True, "cadence_target_spm": v}),
+    "fading": ("--fading/--no-fading", lambda v: {"fading": v}),
+}
+
+
+def profile_from_args(args, base: Path) -> Profile:
+    """The settings file's profile with the command line's flags over it."""
+    profile = load_profile(getattr(args, "settings", None), getattr(args, "profile", None), base)
+    return apply_flags(profile, args)
+
+
+def apply_flags(profile: Profile, args) -> Profile:
+    for attr, (flag, keys) in _FLAG_KEYS.items():
+        value = getattr(args, attr, None)
+        if value is None:
+            continue
+        try:
+            profile = apply(profile, keys(value), where="flag")
+        except UserError as e:
+            allowed = str(e).split("(must be ", 1)[-1].rstrip(")")
+            raise UserError(f"{flag.split('/')[0]} {value!r}: not allowed (must be {allowed})") from None
+    return profile
+
+
+@dataclass
+class Coaching:
+    """Everything that coaches one run (live, simulated or replayed)."""
+
+    profile: Profile
+    coach: object  # Coach, or guided.GuidedProtocol
+    session: int | None = None  # this run's number among the profile's sessions
+    feedback_fraction: float = 1.0
+    baseline_from: str | None = None  # the run a saved baseline came from
+    notes: list[str] = field(default_factory=list)
+    sounds: object = None  # audio.CueSounds
+    audio: object = None  # audio.AudioCues
+    track: object = None  # audio.CueTrack
+
+    def metadata(self) -> dict:
+        """The settings section of the run's metadata."""
+        settings = getattr(self.coach, "settings", None)
+        out = {
+            "coach": asdict(settings) if isinstance(settings, CoachSettings) else asdict(self.profile.coach),
+            "profile": self.profile.as_dict(),
+            "session": self.session,
+            "feedback_fraction": self.feedback_fraction,
+            "baseline_from": self.baseline_from,
+            "guided": not isinstance(self.coach, Coach),
+        }
+        if out["guided"] and settings is not None:
+            try:
+                out["guided_protocol"] = asdict(settings)
+            except TypeError:
+                pass
+        return out
+
+    def totals(self) -> dict:
+        """What the coach did, for the run's closing summary."""
+        out = {"cues": len(getattr(self.coach, "cues_", []))}
+        if isinstance(self.coach, Coach):
+            out.update(baseline=self.coach.baselines_, postponed=self.coach.postponed_, silenced_by_fading=self.coach.suppressed_)
+        if self.audio is not None:
+            lat = sorted(self.audio.latency_ms_())
+            out["audio"] = {
+                "output": self.audio.player.name,
+                "played": len(lat),
+                "start_latency_ms_p50": _pct(lat, 50),
+                "start_latency_ms_max": round(lat[-1], 2) if lat else None,
+                "output_latency_ms": _round(self.audio.output_latency_ms_()),
+            }
+        return out
+
+    def close(self) -> None:
+        if self.audio is not None:
+            self.audio.close()
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    import numpy as np
+
+    return round(float(np.percentile(values, q)), 2)
+
+
+def _round(v, nd=2):
+    return None if v is None else round(float(v), nd)
+
+
+def prepare_coaching(profile: Profile, base: Path, *, guided: bool = False, play: bool = True, track: bool = True,
+                     fading_session: bool = True) -> Coaching:
+    """The coach and its outputs for a run with this profile.
+
+    play: open an audio output (False: replay at full speed, tests).  track: keep a cue track.
+    fading_session: look up the runner's session number for faded feedback (a new run; a
+    replay keeps the fraction recorded with the run).
+    """
+    from .audio import AudioCues, CueSounds, CueTrack, NullPlayer, open_player
+
+    settings = profile.coach
+    coaching = Coaching(profile=profile, coach=None)
+    if profile.fading and fading_session:
+        coaching.session = session_count(base, profile.name) + 1
+        coaching.feedback_fraction = faded_fraction(coaching.session, profile.fading_schedule)
+        settings = _with(settings, feedback_fraction=coaching.feedback_fraction)
+        coaching.notes.append(f"session {coaching.session} of profile {profile.name!r}: "
+                              f"{coaching.feedback_fraction:.0%} of cues spoken (faded feedback)")
+    if profile.baseline == "saved" and settings.threshold == "baseline" and settings.baseline_deg is None:
+        saved = saved_baseline(base, profile.name)
+        if saved is None:
+            coaching.notes.append(f"no saved baseline for profile {profile.name!r} yet: this run forms one from its first strides")
+        else:
+            median, spread, run_name = saved
+            settings = _with(settings, baseline_deg=median, baseline_spread_deg=spread)
+            coaching.baseline_from = run_name
+    extra_words: dict[str, list[str]] = {}
+    if guided:
+        coaching.coach = make_guided()
+        extra_words = _guided_words()
+    else:
+        coaching.coach = Coach(settings)
+    coaching.sounds = CueSounds(settings, sound=profile.sound, voice=profile.voice, volume=profile.volume,
+                                extra_words=extra_words).render()
+    if coaching.sounds.note_:
+        coaching.notes.append(coaching.sounds.note_)
+    if play:
+        player, note = open_player(profile.audio)
+        if note:
+            coaching.notes.append(note)
+        coaching.audio = AudioCues(coaching.sounds, player)
+    else:
+        coaching.audio = AudioCues(coaching.sounds, NullPlayer())
+    if track:
+        coaching.track = CueTrack(coaching.sounds)
+    return coaching
+
+
+def _with(settings: CoachSettings, **changes) -> CoachSettings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)
+
+
+def make_guided():
+    if importlib.util.find_spec("stridecue.guided") is None:
+        raise UserError("--guided: the guided hip-or-foot protocol is not built yet (issue #7)")
+    from .guided import GuidedProtocol
+
+    return GuidedProtocol()
+
+
+def _guided_words() -> dict[str, list[str]]:
+    from . import guided
+
+    phrases = getattr(guided.GuidedProtocol, "phrases", None)
+    if callable(phrases):
+        return phrases()
+    words = {"hip": [getattr(guided, "HIP_WORDS", None), getattr(guided, "HIP_REMINDER", None)],
+             "foot": [getattr(guided, "FOOT_WORDS", None), getattr(guided, "FOOT_REMINDER", None)]}
+    return {k: [w for w in v if w] for k, v in words.items()}
+
+
+# -- the runner's history: sessions and saved baselines ---------------------------------------------
+
+
+def session_count(base: Path, profile: str) -> int:
+    """Sessions the profile has run so far (the history store's count when it is there)."""
+    if importlib.util.find_spec("stridecue.store") is not None:
+        from .store import RunStore
+
+        store = RunStore.open(base)
+        try:
+            return int(store.session_count(profile))
+        finally:
+            store.close()
+    return sum(1 for _path, meta in _profile_runs(base, profile))
+
+
+def _profile_runs(base: Path, profile: str):
+    """(path, metadata) of the profile's run files, newest first."""
+    folder = runs_dir(base)
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*.scrun"), key=lambda p: p.name, reverse=True):
+        meta = read_metadata(path)
+        if meta is not None and _profile_of(meta) == profile:
+            yield path, meta
+
+
+def _profile_of(meta: dict) -> str:
+    p = meta.get("profile")
+    if isinstance(p, dict):
+        p = p.get("name")
+    return str(p) if p else "default"
+
+
+def read_metadata(path: Path) -> dict | None:
+    """The metadata chunk of a run file without reading its samples (None if unreadable)."""
+    import json
+    import zlib
+
+    from .runfile import CHUNK_HEADER_SIZE, CHUNK_META, FILE_HEADER_SIZE, MAGIC
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(FILE_HEADER_SIZE + CHUNK_HEADER_SIZE)
+            if len(head) < FILE_HEADER_SIZE + CHUNK_HEADER_SIZE or not head.startswith(MAGIC):
+                return None
+            kind, _slot, _flags, length, crc = struct.unpack_from("<BBHII", head, FILE_HEADER_SIZE)
+            if kind != CHUNK_META or length > (16 << 20):
+                return None
+            payload = f.read(length)
+            stored = f.read(4)
+        if len(payload) != length or len(stored) != 4 or zlib.crc32(payload) & 0xFFFFFFFF != struct.unpack("<I", stored)[0]:
+            return None
+        return json.loads(payload)
+    except (OSError, ValueError):
+        return None
+
+
+def saved_baseline(base: Path, profile: str) -> tuple[float, float, str] | None:
+    """(median, spread, run name) of the wobble baseline of the profile's latest run that formed one."""
+    from .runfile import RunReader
+
+    for path, meta in _profile_runs(base, profile):
+        if meta.get("simulated"):
+            continue
+        try:
+            summary = RunReader(path).summary or {}
+        except UserError:
+            continue
+        legs = (summary.get("coach") or {}).get("baseline") or {}
+        if legs:
+            medians = [v["median_deg"] for v in legs.values()]
+            spreads = [v["spread_deg"] for v in legs.values()]
+            return float(sum(medians) / len(medians)), float(max(spreads)), path.name
+    return None
+
+
+# -- the live view --------------------------------------------------------------------------------
+
+
+def make_view(args, coaching: Coaching, sensors: list[dict]):
+    """(dashboard or None, on_stride hook): the rich dashboard on a terminal, a line a minute otherwise."""
+    if args.quiet:
+        return None, ProgressLine(True)
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        return None, ProgressLine(False)
+    from .dashboard import Dashboard
+
+    dash = Dashboard(coaching.coach, console=console, profile=coaching.profile.name, sensors=sensors)
+    for note in coaching.notes:
+        dash.note(note)
+    return dash, dash.on_stride
+
+
+# -- scan -----------------------------------------------------------------------------------------
 
 
 def parse_faults(spec: str):
@@ -103,14 +396,16 @@ def parse_faults(spec: str):
     return plan
 
 
-def _simulation(args):
-    """The virtual runner, its sensor and the air they live in."""
+def _simulation(args, setups: list[SensorSetup]):
+    """The virtual runner, its sensors and the air they live in."""
     from .sim import RunnerSettings, VirtualRunner
     from .sim.air import VirtualAir, set_current_air
     from .sim.ble_backend import VirtualBleakClient, VirtualBleakScanner
 
     if not 1.5 <= args.run_speed <= 7.0:
         raise UserError(f"--run-speed {args.run_speed} m/s is outside the virtual runner's 2-6 m/s")
+    if not 0.0 <= args.cue_compliance <= 1.0:
+        raise UserError(f"--cue-compliance {args.cue_compliance} is not a probability (0..1)")
     settings = RunnerSettings(
         speed_mps=args.run_speed,
         cadence_spm=args.cadence,
@@ -120,11 +415,14 @@ def _simulation(args):
     )
     runner = VirtualRunner(settings, seed=args.seed)
     air = VirtualAir(speed=args.speed, faults=parse_faults(args.faults), seed=args.seed)
-    stream = runner.sensor(leg=args.leg, mount=args.mount, rotation="random")
-    name = f"StrideCue-{args.leg[0].upper()}{args.mount[0].upper()}"
-    air.add_sensor(name, "5C:1D:00:00:00:01", stream)
+    streams = []
+    for i, setup in enumerate(setups):
+        stream = runner.sensor(leg=setup.leg, mount=setup.mount, rotation="random")
+        name = f"StrideCue-{setup.leg[0].upper()}{setup.mount[0].upper()}"
+        air.add_sensor(name, f"5C:1D:00:00:00:{i + 1:02X}", stream)
+        streams.append(stream)
     set_current_air(air)
-    return runner, stream, air, VirtualBleakScanner, VirtualBleakClient
+    return runner, streams, air, VirtualBleakScanner, VirtualBleakClient
 
 
 async def scan_command(args) -> int:
@@ -162,7 +460,15 @@ def _bluetooth_problem(e: Exception) -> str:
     return text.splitlines()[0]
 
 
-async def _choose_sensor(args, backend) -> object:
+# -- run ------------------------------------------------------------------------------------------
+
+
+def sensor_setups(args) -> list[SensorSetup]:
+    """The sensors of this run, one SensorSetup per slot (the one place that decides them)."""
+    return [SensorSetup(slot=0, mount=args.mount, leg=args.leg)]
+
+
+async def _choose_sensors(args, setups: list[SensorSetup], backend) -> list:
     try:
         found = await scan(0.5 if args.simulate else 5.0, backend=backend)
     except Exception as e:
@@ -170,11 +476,11 @@ async def _choose_sensor(args, backend) -> object:
     if args.sensor:
         for s in found:
             if args.sensor in (s.name, s.address):
-                return s
+                return [s]
         raise UserError(f"sensor {args.sensor!r} not found (`stridecue scan` lists the sensors in range)")
     if not found:
         raise UserError("no StrideCue sensor found (is it on and near? `stridecue scan` lists sensors in range)")
-    return found[0]
+    return found[: len(setups)]
 
 
 def _new_run_path(base: Path, start: dt.datetime, name: str) -> Path:
@@ -186,96 +492,180 @@ def _new_run_path(base: Path, start: dt.datetime, name: str) -> Path:
 async def run_command(args, base: Path) -> int:
     from .runfile import RunWriter
 
-    runner = stream = None
+    profile = profile_from_args(args, base)  # settings errors before anything connects
+    setups = sensor_setups(args)
+    runner = None
+    streams: list = []
     scanner_backend = client_backend = None
     clock: Clock = WallClock()
     if args.simulate:
-        runner, stream, air, scanner_backend, client_backend = _simulation(args)
+        runner, streams, air, scanner_backend, client_backend = _simulation(args, setups)
         clock = air.clock
     elif args.speed not in (None, 1.0):
         raise UserError("--speed only applies to --simulate (a real run happens in real time)")
 
-    found = await _choose_sensor(args, scanner_backend)
+    found = await _choose_sensors(args, setups, scanner_backend)
+    realtime = not args.simulate or args.speed == 1.0
+    coaching = prepare_coaching(profile, base, guided=args.guided, play=realtime, track=not args.no_cue_track)
+    if not realtime:
+        coaching.notes.append("simulated faster than real time: cues are printed and logged, not played")
     start = dt.datetime.now(dt.timezone.utc)
-    path = _new_run_path(base, start, found.name)
-    setup = SensorSetup(slot=0, mount=args.mount, leg=args.leg)
-    coach = Coach(CoachSettings())
-    sinks = [ConsoleCues(quiet=args.quiet)]
+    path = _new_run_path(base, start, found[0].name)
+    sensors_meta = [{"slot": setup.slot, "name": f.name, "address": f.address, "mount": setup.mount, "leg": setup.leg,
+                     "firmware": f.firmware, "protocol_version": f.protocol_version} for setup, f in zip(setups, found)]
+    dashboard, on_stride = make_view(args, coaching, sensors_meta)
+    sinks: list = [ConsoleCues(quiet=args.quiet), coaching.audio]
+    if coaching.track is not None:
+        sinks.append(coaching.track)
+    if dashboard is not None:
+        sinks.append(dashboard)
     if runner is not None:
-        sinks.append(VirtualRunnerEar(runner))
-    progress = ProgressLine(args.quiet)
+        sinks.append(VirtualRunnerEar(runner, clock))
     metadata = {
         "start_time": start.isoformat(),
         "simulated": bool(args.simulate),
+        "profile": profile.name,
         "host": {"stridecue": __version__, "python": sys.version.split()[0], "platform": platform.platform()},
-        "sensors": [{"slot": 0, "name": found.name, "address": found.address, "mount": args.mount, "leg": args.leg,
-                     "firmware": found.firmware, "protocol_version": found.protocol_version}],
-        "settings": {"coach": asdict(coach.settings)},
+        "sensors": sensors_meta,
+        "settings": coaching.metadata(),
     }
     if args.simulate:
         metadata["simulation"] = {"seed": args.seed, "run_speed_mps": args.run_speed, "wobble_deg": args.wobble,
                                   "fatigue_deg_per_10min": args.fatigue, "cue_compliance": args.cue_compliance, "faults": args.faults}
+    if not args.quiet and dashboard is None:
+        for note in coaching.notes:
+            print(f"note: {note}")
+    elif args.quiet and any("no audio output" in n for n in coaching.notes):
+        print(f"note: {next(n for n in coaching.notes if 'no audio output' in n)}")
 
-    link = None
-    with RunWriter(path, metadata) as writer:
-        pipeline = RunPipeline([setup], _make_source, coach, writer=writer, cue_sinks=sinks, on_stride=progress)
-        link = SensorLink(found.device or found.address, slot=0, mount=args.mount, leg=args.leg, backend=client_backend,
-                          clock=clock, on_items=pipeline.feed, on_event=pipeline.event)
-        status = await link.open()
-        writer.write_event({"kind": "connected", "sensor": 0, "t": 0.0, "imu": status.imu_model, "firmware": status.firmware,
-                            "rate": status.rate, "accel_g": status.accel_g, "gyro_dps": status.gyro_dps})
-        if not args.quiet:
-            print(f"recording to {path}")
-            print(f"{found.name}: {status.imu_model}, {status.rate} Hz, ±{status.accel_g} g, ±{status.gyro_dps} dps, firmware {status.firmware}, battery {status.battery_pct}%")
-        supervisor = asyncio.ensure_future(link.supervise())
-        try:
-            waiter = asyncio.ensure_future(clock.sleep(args.duration) if args.duration else asyncio.Event().wait())
-            done, _ = await asyncio.wait({supervisor, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            if supervisor in done:
-                supervisor.result()  # raises the LinkError
-            waiter.cancel()
-        finally:
-            supervisor.cancel()
-            await link.close()
-            pipeline.finish()
-            totals = _totals(link, pipeline)
-            if stream is not None:
-                totals["simulation_truth"] = _sim_truth(stream)
-            writer.close(summary=totals)
-    _print_end(path, totals, args.quiet)
+    links: list[SensorLink] = []
+    track_path = None
+    try:
+        with RunWriter(path, metadata) as writer:
+            pipeline = RunPipeline(setups, _make_source, coaching.coach, writer=writer, cue_sinks=sinks, on_stride=on_stride)
+            for note in coaching.notes:
+                writer.write_event({"kind": "note", "t": 0.0, "text": note})
+
+            def on_event(event: dict) -> None:
+                pipeline.event(event)
+                if dashboard is not None:
+                    dashboard.on_event(event)
+
+            def on_items(items) -> None:
+                pipeline.feed(items)
+                if dashboard is not None:
+                    for item in items:
+                        if isinstance(item, Missing):
+                            dashboard.on_missing(item.count)
+
+            for setup, f in zip(setups, found):
+                links.append(SensorLink(f.device or f.address, slot=setup.slot, mount=setup.mount, leg=setup.leg,
+                                        backend=client_backend, clock=clock, on_items=on_items, on_event=on_event))
+            for link, f in zip(links, found):
+                status = await link.open()
+                on_event({"kind": "connected", "sensor": link.slot, "t": 0.0, "imu": status.imu_model, "firmware": status.firmware,
+                          "rate": status.rate, "accel_g": status.accel_g, "gyro_dps": status.gyro_dps,
+                          "battery_pct": status.battery_pct})
+                if not args.quiet:
+                    print(f"{f.name}: {status.imu_model}, {status.rate} Hz, ±{status.accel_g} g, ±{status.gyro_dps} dps,"
+                          f" firmware {status.firmware}, battery {status.battery_pct}%")
+            if not args.quiet:
+                print(f"recording to {path}")
+            if dashboard is not None:
+                dashboard.start()
+            supervisors = [asyncio.ensure_future(link.supervise()) for link in links]
+            try:
+                waiter = asyncio.ensure_future(clock.sleep(args.duration) if args.duration else asyncio.Event().wait())
+                done, _ = await asyncio.wait({*supervisors, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                for sup in supervisors:
+                    if sup in done:
+                        sup.result()  # raises the LinkError
+                waiter.cancel()
+            finally:
+                for sup in supervisors:
+                    sup.cancel()
+                for link in links:
+                    await link.close()
+                pipeline.finish()
+                if dashboard is not None:
+                    dashboard.stop()
+                totals = _totals(links, pipeline)
+                totals["coach"] = coaching.totals()
+                if streams:
+                    totals["simulation_truth"] = _sim_truth(streams)
+                if coaching.track is not None:
+                    track_path = coaching.track.write(path, duration_s=_duration(pipeline))
+                    totals["cue_track"] = track_path.name if track_path else None
+                writer.close(summary=totals)
+    finally:
+        coaching.close()
+    _print_end(path, totals, track_path)
     return 0
 
 
-def _totals(link: SensorLink, pipeline: RunPipeline) -> dict:
-    c = link.stream.counters
+def _duration(pipeline: RunPipeline) -> float | None:
+    times = [s.get("to_t") or s.get("known_t") for s in pipeline.strides[-3:]]
+    times = [t for t in times if t is not None]
+    return max(times) if times else None
+
+
+def _totals(links: list[SensorLink], pipeline: RunPipeline) -> dict:
+    def total(get):
+        return sum(get(link) for link in links)
+
+    first = links[0]
     return {
         "samples": pipeline.stats.samples,
         "missing_samples": pipeline.stats.missing,
-        "recovered_samples": c.recovered,
-        "duplicate_samples": c.duplicates,
-        "resend_requests": c.resend_requests,
-        "corrupt_notifications": c.corrupt,
-        "sensor_restarts": c.restarts,
-        "reconnects": link.counters.connects - 1,
+        "recovered_samples": total(lambda link: link.stream.counters.recovered),
+        "duplicate_samples": total(lambda link: link.stream.counters.duplicates),
+        "resend_requests": total(lambda link: link.stream.counters.resend_requests),
+        "corrupt_notifications": total(lambda link: link.stream.counters.corrupt),
+        "sensor_restarts": total(lambda link: link.stream.counters.restarts),
+        "reconnects": total(lambda link: link.counters.connects - 1),
         "strides": pipeline.stats.strides,
         "running_strides": pipeline.stats.running_strides,
         "cues": pipeline.stats.cues,
-        "sensor_dropped": link.status.dropped if link.status else None,
-        "sensor_clipped": link.status.clipped if link.status else None,
+        "sensor_dropped": first.status.dropped if first.status else None,
+        "sensor_clipped": first.status.clipped if first.status else None,
+        "decision_ms_max": round(max(pipeline.stats.decision_ms), 3) if pipeline.stats.decision_ms else None,
     }
 
 
-def _sim_truth(stream) -> dict:
-    truth = [s for s in stream.truth if s.kind == "run"]
+def _sim_truth(streams) -> dict:
+    truth = [s for stream in streams for s in stream.truth if s.kind == "run"]
     return {"running_strides": len(truth), "wobble_deg_mean": float(sum(s.wobble_deg for s in truth) / max(len(truth), 1))}
 
 
-def _print_end(path: Path, totals: dict, quiet: bool) -> None:
+def _print_end(path: Path, totals: dict, track_path: Path | None) -> None:
     lost = totals["missing_samples"]
     total = totals["samples"] + lost
     print(f"run saved: {path}")
     print(f"samples: {lost}/{total} lost, {totals['recovered_samples']} recovered by resend, {totals['reconnects']} reconnects;"
           f" {totals['running_strides']} running strides, {totals['cues']} cues")
+    if track_path is not None:
+        print(f"cue track: {track_path}")
+
+
+# -- replay ---------------------------------------------------------------------------------------
+
+
+def replay_profile(args, base: Path, meta: dict) -> tuple[Profile, bool]:
+    """(profile, recorded): the run's own recorded settings, unless --settings or --profile is given;
+    flags apply over either."""
+    from .summary import coach_settings_from
+
+    if getattr(args, "settings", None) or getattr(args, "profile", None):
+        return profile_from_args(args, base), False
+    profile = Profile(name=_profile_of(meta))
+    recorded = (meta.get("settings") or {}).get("profile")
+    if isinstance(recorded, dict):
+        for key in ("volume", "sound", "voice", "audio"):
+            if key in recorded:
+                setattr(profile, key, recorded[key])
+    profile.coach = coach_settings_from(meta)  # as the run used them: saved baseline and faded share included
+    profile.baseline, profile.fading = "run", False
+    return apply_flags(profile, args), True
 
 
 async def replay_command(args, base: Path) -> int:
@@ -286,18 +676,54 @@ async def replay_command(args, base: Path) -> int:
     setups = [SensorSetup(slot=s["slot"], mount=s.get("mount", "shin"), leg=s.get("leg", "left")) for s in meta.get("sensors", [])]
     if not setups:
         setups = [SensorSetup(0, "shin", "left")]
-    coach = Coach(CoachSettings())
-    pipeline = RunPipeline(setups, _make_source, coach, cue_sinks=[ConsoleCues(quiet=args.quiet)], on_stride=ProgressLine(args.quiet))
+    profile, recorded = replay_profile(args, base, meta)
+    guided = args.guided or (recorded and bool((meta.get("settings") or {}).get("guided")))
+    coaching = prepare_coaching(profile, base, guided=guided, play=args.speed is not None, track=False, fading_session=False)
+    dashboard, on_stride = make_view(args, coaching, [{"slot": s.slot, "name": f"sensor {s.slot}"} for s in setups])
+    sinks: list = [ConsoleCues(quiet=args.quiet), coaching.audio]
+    if dashboard is not None:
+        sinks.append(dashboard)
+    pipeline = RunPipeline(setups, _make_source, coaching.coach, cue_sinks=sinks, on_stride=on_stride)
+    if not args.quiet:
+        print(f"replaying {Path(args.file).name} with " + ("its recorded settings" if recorded else f"profile {profile.name!r}"))
+        if dashboard is None:
+            for note in coaching.notes:
+                print(f"note: {note}")
     clock = WallClock()
     started = clock.now()
-    for block in reader.blocks():
-        if args.speed:
-            ahead = float(block.index[0] / block.rate) / args.speed - (clock.now() - started)
-            if ahead > 0:
-                await clock.sleep(ahead)
-        pipeline.feed([block])
-    for sensor, first, count in reader.missing():
-        pass  # gaps are visible to the analysis as jumps in the sample counter
-    pipeline.finish()
-    print(f"replayed {args.file}: {pipeline.stats.samples} samples, {pipeline.stats.running_strides} running strides, {pipeline.stats.cues} cues")
+    try:
+        if dashboard is not None:
+            for slot in dashboard.connection:
+                dashboard.connection[slot] = "replay"
+            dashboard.start()
+        for item in _recorded_items(reader):
+            if args.speed and not isinstance(item, Missing):
+                ahead = float(item.index[0] / item.rate) / args.speed - (clock.now() - started)
+                if ahead > 0:
+                    await clock.sleep(ahead)
+            pipeline.feed([item])
+        pipeline.finish()
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
+        coaching.close()
+    recorded_cues = sum(1 for e in reader.events() if e.get("kind") == "cue")
+    print(f"replayed {args.file}: {pipeline.stats.samples} samples, {pipeline.stats.missing} missing,"
+          f" {pipeline.stats.running_strides} running strides, {pipeline.stats.cues} cues (the run had {recorded_cues})")
     return 0
+
+
+def _recorded_items(reader):
+    """The run's sample blocks with its missing ranges in sample order, per sensor, as the live stream gave them."""
+    pending: dict[int, list[tuple[int, int]]] = {}
+    for sensor, first, count in sorted(reader.missing()):
+        pending.setdefault(sensor, []).append((first, count))
+    for block in reader.blocks():
+        gaps = pending.get(block.sensor, [])
+        while gaps and len(block) and gaps[0][0] < int(block.index[0]):
+            first, count = gaps.pop(0)
+            yield Missing(block.sensor, first, count)
+        yield block
+    for sensor, gaps in pending.items():
+        for first, count in gaps:
+            yield Missing(sensor, first, count)
