@@ -1,0 +1,123 @@
+"""Run/replay wiring: profile history (sessions, saved baseline), coaching set-up, replay order."""
+
+import argparse
+import datetime as dt
+import importlib.util
+
+import numpy as np
+import pytest
+
+from stridecue import session
+from stridecue.coach import Coach, CoachSettings
+from stridecue.runfile import RunWriter, run_file_path
+from stridecue.samples import SampleBlock
+from stridecue.settings import Profile
+from stridecue.stream import Missing
+
+
+def make_run(base, profile="anna", minute=0, baseline=None, simulated=False, settings=None):
+    start = dt.datetime(2026, 11, 20, 8, minute, tzinfo=dt.timezone.utc)
+    path = run_file_path(base, start, "StrideCue-LS")
+    meta = {"start_time": start.isoformat(), "profile": profile, "simulated": simulated,
+            "sensors": [{"slot": 0, "mount": "shin", "leg": "left"}], "settings": settings or {}}
+    with RunWriter(path, meta) as w:
+        w.close(summary={"coach": {"baseline": baseline or {}}})
+    return path
+
+
+def test_metadata_is_read_without_the_samples(tmp_path):
+    path = make_run(tmp_path)
+    assert session.read_metadata(path)["profile"] == "anna"
+    broken = tmp_path / "broken.scrun"
+    broken.write_bytes(path.read_bytes()[:40])
+    assert session.read_metadata(broken) is None
+    (tmp_path / "text.scrun").write_text("not a run")
+    assert session.read_metadata(tmp_path / "text.scrun") is None
+
+
+def test_profile_runs_newest_first_and_only_that_profile(tmp_path):
+    make_run(tmp_path, "anna", 1)
+    make_run(tmp_path, "ben", 2)
+    make_run(tmp_path, "anna", 3)
+    names = [p.name for p, _ in session._profile_runs(tmp_path, "anna")]
+    assert len(names) == 2 and names[0] > names[1]
+
+
+def test_saved_baseline_comes_from_the_latest_real_run_that_formed_one(tmp_path):
+    make_run(tmp_path, "anna", 1, baseline={"left": {"median_deg": 5.0, "spread_deg": 0.8}})
+    newest_real = make_run(tmp_path, "anna", 2, baseline={"left": {"median_deg": 6.0, "spread_deg": 0.6},
+                                                          "right": {"median_deg": 7.0, "spread_deg": 0.9}})
+    make_run(tmp_path, "anna", 3, baseline={"left": {"median_deg": 20.0, "spread_deg": 3.0}}, simulated=True)
+    make_run(tmp_path, "anna", 4)  # a run too short to form one
+    median, spread, name = session.saved_baseline(tmp_path, "anna")
+    assert (median, spread, name) == (6.5, 0.9, newest_real.name)
+    assert session.saved_baseline(tmp_path, "ben") is None
+
+
+def test_prepare_coaching_fades_by_session_and_uses_the_saved_baseline(tmp_path, monkeypatch):
+    monkeypatch.setattr(session, "session_count", lambda base, profile: 4)  # this is the 5th session
+    make_run(tmp_path, "anna", 1, baseline={"left": {"median_deg": 5.0, "spread_deg": 0.8}})
+    profile = Profile(name="anna", fading=True, baseline="saved")
+    coaching = session.prepare_coaching(profile, tmp_path, play=False, track=True)
+    coach = coaching.coach
+    assert isinstance(coach, Coach)
+    assert coaching.session == 5 and coaching.feedback_fraction == 0.5 and coach.settings.feedback_fraction == 0.5
+    assert coach.settings.baseline_deg == 5.0 and coach.settings.baseline_spread_deg == 0.8
+    assert coach.threshold("left") == pytest.approx(6.6)
+    assert any("session 5" in n for n in coaching.notes)
+    meta = coaching.metadata()
+    assert meta["session"] == 5 and meta["coach"]["feedback_fraction"] == 0.5 and meta["profile"]["name"] == "anna"
+    assert meta["baseline_from"] and not meta["guided"]
+
+
+def test_without_fading_every_cue_is_spoken_and_no_saved_baseline_is_a_note(tmp_path):
+    coaching = session.prepare_coaching(Profile(name="zoe", baseline="saved"), tmp_path, play=False)
+    assert coaching.coach.settings.feedback_fraction == 1.0 and coaching.session is None
+    assert any("no saved baseline" in n for n in coaching.notes)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("stridecue.guided") is None, reason="guided protocol not built")
+def test_guided_replaces_the_coach():
+    coaching = session.prepare_coaching(Profile(), None, guided=True, play=False, track=False)
+    assert type(coaching.coach).__name__ == "GuidedProtocol"
+    assert coaching.metadata()["guided"]
+
+
+def test_replay_uses_the_recorded_settings_unless_told_otherwise(tmp_path):
+    recorded = Profile(name="anna", volume=0.4)
+    recorded.coach = CoachSettings(threshold="absolute", absolute_deg=7.5, feedback_fraction=0.25)
+    meta = {"profile": "anna", "settings": {"coach": recorded.coach.__dict__, "profile": recorded.as_dict()}}
+    args = argparse.Namespace(settings=None, profile=None, guided=False)
+    profile, from_run = session.replay_profile(args, tmp_path, meta)
+    assert from_run and profile.name == "anna" and profile.volume == 0.4
+    assert profile.coach.absolute_deg == 7.5 and profile.coach.feedback_fraction == 0.25 and not profile.fading
+    args = argparse.Namespace(settings=None, profile=None, guided=False, k=3.0)
+    profile, _ = session.replay_profile(args, tmp_path, meta)
+    assert profile.coach.threshold == "baseline" and profile.coach.k == 3.0  # a flag over the recorded settings
+    (tmp_path / "settings.toml").write_text('[profile.ben]\nk = 1.5\n')
+    profile, from_run = session.replay_profile(argparse.Namespace(settings=None, profile="ben"), tmp_path, meta)
+    assert not from_run and profile.name == "ben" and profile.coach.k == 1.5
+
+
+class _Reader:
+    def __init__(self, blocks, missing):
+        self._blocks, self._missing = blocks, missing
+
+    def blocks(self):
+        return iter(self._blocks)
+
+    def missing(self):
+        return list(self._missing)
+
+
+def _block(first, n, sensor=0):
+    return SampleBlock(index=np.arange(first, first + n), raw=np.zeros((n, 6), np.int16), rate=416.0, accel_g=32,
+                       gyro_code=16, sensor=sensor)
+
+
+def test_replay_gives_the_missing_ranges_in_sample_order():
+    reader = _Reader([_block(0, 10), _block(15, 10), _block(0, 5, sensor=1), _block(30, 5)], [(0, 10, 5), (0, 25, 5), (1, 5, 3)])
+    items = list(session._recorded_items(reader))
+    kinds = [(type(i).__name__, i.sensor, i.first if isinstance(i, Missing) else int(i.index[0])) for i in items]
+    assert kinds == [("SampleBlock", 0, 0), ("Missing", 0, 10), ("SampleBlock", 0, 15), ("SampleBlock", 1, 0),
+                     ("Missing", 0, 25), ("SampleBlock", 0, 30), ("Missing", 1, 5)]
