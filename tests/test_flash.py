@@ -35,7 +35,7 @@ def fake_tree(tmp_path: Path, modules=("node.py", "imu.py", "fusion.py")) -> Fir
     (fw / "stridenode" / "notes.txt").write_text("not a module")
     (shared / "stridewire" / "__init__.py").write_text("PROTOCOL_VERSION = 1\n")
     for board in ("esp32s3_lsm6dso32", "atoms3_mpu6886"):
-        (fw / "boards" / f"{board}.json").write_text(json.dumps({"name": board}))
+        (fw / "boards" / f"{board}.json").write_text((ROOT / "firmware" / "boards" / f"{board}.json").read_text())
     return FirmwareTree(fw, shared)
 
 
@@ -205,6 +205,15 @@ def test_bad_input_is_one_clear_line(tmp_path, kw, message):
     with pytest.raises(UserError) as e:
         flash.main(args(**kw), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=refuse_to_run)
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_board_file_the_firmware_would_reject_is_refused(tmp_path):
+    tree = fake_tree(tmp_path)
+    board = json.loads((tree.firmware / "boards" / "atoms3_mpu6886.json").read_text())
+    board["imu"]["accel_g"] = 24
+    (tree.firmware / "boards" / "atoms3_mpu6886.json").write_text(json.dumps(board))
+    with pytest.raises(UserError, match="atoms3_mpu6886.json: board atoms3_mpu6886: imu.accel_g must be"):
+        flash.main(args(board="atoms3_mpu6886", dry_run=True), tmp_path, tree=tree, ports=lambda: [XIAO], runner=refuse_to_run)
 
 
 def test_no_board_attached_fails_before_running_anything(tmp_path):

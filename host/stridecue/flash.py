@@ -76,6 +76,15 @@ class FirmwareTree:
             raise UserError(f"board file {boards[board]} is not valid JSON ({e})") from None
         if not isinstance(data, dict) or data.get("name") != board:
             raise UserError(f"board file {boards[board]} does not name itself {board!r}")
+        try:  # the firmware's own check, when this firmware has one
+            from stridenode.boards import BoardError, check_board
+        except ImportError:
+            pass
+        else:
+            try:
+                check_board(data)
+            except BoardError as e:
+                raise UserError(f"board file {boards[board]}: {e}") from None
         for path in (self.main_py, self.wire_py):
             if not path.is_file():
                 raise UserError(f"firmware file missing: {path}")
