@@ -132,6 +132,12 @@ class GuidedProtocol:
         self._next_reminder = np.inf
         self._done = False
 
+    @classmethod
+    def phrases(cls) -> dict[str, list[str]]:
+        """Every phrase the protocol speaks, by cue kind (so audio can render them before the run)."""
+        neutral = [w for k, w in _ANNOUNCE.items() if k not in _REMIND]
+        return {"hip": [HIP_WORDS, HIP_REMINDER], "foot": [FOOT_WORDS, FOOT_REMINDER], "guide": list(dict.fromkeys(neutral))}
+
     def threshold(self, leg: str) -> float | None:  # the Coach interface; no wobble threshold here
         return None
 

@@ -139,7 +139,10 @@ def _num(value: Any) -> float | None:
 
 
 def _default_analyse(reader) -> list[dict]:
-    from .analysis.run import analyse_run
+    try:
+        from .analysis.run import analyse_run
+    except ImportError as e:
+        raise UserError(f"the stride analysis is not installed ({e}); cannot analyse {reader.path.name}") from None
 
     return analyse_run(reader)
 
@@ -194,7 +197,12 @@ class RunStore:
         if version > SCHEMA_VERSION:
             raise UserError(f"{self.path}: database schema version {version} is newer than this StrideCue knows ({SCHEMA_VERSION}); update StrideCue")
         for step in range(version, SCHEMA_VERSION):
-            self._apply(step)
+            try:
+                self._apply(step)
+            except sqlite3.Error as e:
+                self.db.close()
+                raise UserError(f"{self.path}: cannot upgrade the database from schema version {step} to {step + 1} ({e});"
+                                f" it is left at version {step}") from None
 
     def _apply(self, step: int) -> None:
         """Run MIGRATIONS[step] and set user_version = step + 1 in one transaction."""
