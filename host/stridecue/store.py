@@ -244,10 +244,10 @@ class RunStore:
 
         try:
             reader = RunReader(path)
-            strides = sorted(self._analyse(reader), key=lambda s: (s.get("ic_t", 0.0), s.get("sensor", 0)))
-        except UserError as e:
+        except UserError as e:  # the file itself is damaged: remembered until it changes
             self._note_problem(path, st, str(e))
             raise
+        strides = sorted(self._analyse(reader), key=lambda s: (s.get("ic_t", 0.0), s.get("sensor", 0)))
         return self._write_run(path, st, reader, strides, row["id"] if row else None)
 
     def _write_run(self, path: Path, st: os.stat_result, reader, strides: list[dict], run_id: int | None) -> int:
