@@ -1,0 +1,603 @@
+"""Accuracy of the stride analysis against the virtual runner's truth and against real recordings
+(bach2022 force plate, grouvel2023 motion capture, the 25-minute adept run), with the issue's
+targets, reported honestly whether met or not.
+
+The virtual runner runs over many seeds, speeds of 2-6 m/s, both mounts and legs, random board
+rotations, with the sensor's noise, bias and clipping, quantised to int16 counts as the sensor
+does.  The real recordings come from ../shared/data (see its README; cite the sources with the
+figures).  docs/validation.md explains every figure and how it is matched to truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import inspect
+import json
+import math
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+# ============================================================================================
+# Evaluation helpers (kept apart from the algorithms they judge)
+
+#: A detected initial contact matches a true one within this (and each is used once).
+MATCH_TOLERANCE_S = 0.100
+#: A stride whose initial contact follows the previous one of the same leg this soon was counted twice.
+DOUBLE_COUNT_FRACTION = 0.6
+PLAUSIBLE_CADENCE_SPM = (150.0, 200.0)
+
+
+def to_sample_block(acc_g, gyr_dps=None, rate_hz: float = 416.0, *, first_index: int = 0, accel_g: int = 32,
+                    gyro_code: int = 16, sensor: int = 0, saturated=None):
+    """Float accel (g) / gyro (deg/s) -> SampleBlock of int16 counts, as the sensor quantises.
+
+    Values beyond the full scale clip to it (and read back as clipped).  gyr_dps None -> zeros
+    (accelerometer only).  saturated: optional (n, 3) bool of readings where the source sensor
+    was pinned at its own full scale; they are set to full scale here so they read as clipped.
+    """
+    from stridecue.samples import SampleBlock
+
+    acc = np.asarray(acc_g, float)
+    n = len(acc)
+    raw = np.zeros((n, 6), np.int16)
+    raw[:, :3] = np.clip(np.rint(acc * (32768.0 / accel_g)), -32768, 32767)
+    if saturated is not None:
+        sat = np.asarray(saturated, bool)
+        raw[:, :3][sat & (acc > 0)] = 32767
+        raw[:, :3][sat & (acc < 0)] = -32768
+    if gyr_dps is not None:
+        gyr = np.asarray(gyr_dps, float)
+        raw[:, 3:] = np.clip(np.rint(gyr * (32768.0 / (gyro_code * 125.0))), -32768, 32767)
+    index = np.arange(first_index, first_index + n, dtype=np.int64)
+    return SampleBlock(index=index, raw=raw, rate=float(rate_hz), accel_g=accel_g, gyro_code=gyro_code, sensor=sensor)
+
+
+@dataclass
+class Matching:
+    """One-to-one matching of detected to true events (times in seconds)."""
+
+    pairs: list[tuple[int, int]]  # (detected index, truth index)
+    unmatched_detected: list[int]
+    unmatched_truth: list[int]
+
+    @property
+    def tp(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def fp(self) -> int:
+        return len(self.unmatched_detected)
+
+    @property
+    def fn(self) -> int:
+        return len(self.unmatched_truth)
+
+    def errors(self, detected, truth) -> np.ndarray:
+        """detected - truth for each matched pair (same units as the inputs)."""
+        d, t = np.asarray(detected, float), np.asarray(truth, float)
+        return np.array([d[i] - t[j] for i, j in self.pairs], float)
+
+
+def match_events(detected, truth, tolerance_s: float = MATCH_TOLERANCE_S) -> Matching:
+    """Pair each true event with at most one detected event within tolerance, closest pairs first."""
+    d = np.asarray(detected, float).ravel()
+    t = np.asarray(truth, float).ravel()
+    candidates = []
+    if len(d) and len(t):
+        order = np.argsort(t)
+        ts = t[order]
+        for i, x in enumerate(d):
+            lo = np.searchsorted(ts, x - tolerance_s, side="left")
+            hi = np.searchsorted(ts, x + tolerance_s, side="right")
+            for k in range(lo, hi):
+                candidates.append((abs(x - ts[k]), i, int(order[k])))
+    candidates.sort()
+    used_d, used_t, pairs = set(), set(), []
+    for _, i, j in candidates:
+        if i not in used_d and j not in used_t:
+            used_d.add(i)
+            used_t.add(j)
+            pairs.append((i, j))
+    pairs.sort()
+    return Matching(pairs, [i for i in range(len(d)) if i not in used_d], [j for j in range(len(t)) if j not in used_t])
+
+
+def f1_score(tp: int, fp: int, fn: int) -> float | None:
+    """2 TP / (2 TP + FP + FN); None when there is nothing to score."""
+    denom = 2 * tp + fp + fn
+    return None if denom == 0 else 2 * tp / denom
+
+
+def mean_abs(values) -> float | None:
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return float(np.mean(np.abs(v))) if len(v) else None
+
+
+def double_counted(ic_t) -> int:
+    """Strides of one sensor whose IC follows the previous within DOUBLE_COUNT_FRACTION of the median stride."""
+    ic = np.sort(np.asarray(ic_t, float))
+    if len(ic) < 3:
+        return 0
+    gaps = np.diff(ic)
+    typical = float(np.median(gaps))
+    return int(np.count_nonzero(gaps < DOUBLE_COUNT_FRACTION * typical))
+
+
+@dataclass
+class Figure:
+    """One line of the report: value against target (at_most / at_least)."""
+
+    group: str
+    name: str
+    value: float | int | None
+    unit: str = ""
+    at_most: float | None = None
+    at_least: float | None = None
+    note: str = ""
+    met: bool | None = field(default=None)
+
+    def __post_init__(self):
+        if self.value is None or (isinstance(self.value, float) and not math.isfinite(self.value)):
+            self.met = None if self.at_most is None and self.at_least is None else False
+        elif self.at_most is not None or self.at_least is not None:
+            ok = True
+            if self.at_most is not None:
+                ok &= self.value <= self.at_most
+            if self.at_least is not None:
+                ok &= self.value >= self.at_least
+            self.met = bool(ok)
+
+    @property
+    def target(self) -> str:
+        if self.at_most is not None and self.at_least is not None:
+            return f"{self.at_least:g}..{self.at_most:g} {self.unit}".strip()
+        if self.at_most is not None:
+            return f"<= {self.at_most:g} {self.unit}".strip()
+        if self.at_least is not None:
+            return f">= {self.at_least:g} {self.unit}".strip()
+        return ""
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["target"] = self.target
+        return d
+
+
+def _r(v, nd=3):
+    return None if v is None else round(float(v), nd)
+
+
+def _analysis():
+    if importlib.util.find_spec("stridecue.analysis") is None or importlib.util.find_spec("stridecue.analysis.run") is None:
+        raise RuntimeError("the stride analysis (stridecue.analysis.run) is not built yet")
+    from stridecue.analysis.run import analyse_block
+
+    return analyse_block
+
+
+def _running(strides: list[dict]) -> list[dict]:
+    return sorted((s for s in strides if s.get("kind") == "run"), key=lambda s: s["ic_t"])
+
+
+# ============================================================================================
+# Virtual runner
+
+
+@dataclass(frozen=True)
+class VirtualCase:
+    seed: int
+    speed_mps: float
+    mount: str
+    leg: str
+    wobble_deg: float
+    clipping: bool  # a narrower accelerometer range, so hard landings clip
+
+
+def virtual_cases(quick: bool) -> list[VirtualCase]:
+    speeds = (2.0, 3.0, 4.0, 5.0, 6.0)
+    seeds = (1,) if quick else (1, 2, 3)
+    cases = []
+    k = 0
+    for seed in seeds:
+        for speed in speeds:
+            for mount in ("shin", "thigh"):
+                leg = "left" if k % 2 == 0 else "right"
+                wobble = 3.0 + (k * 2.3) % 7.0
+                cases.append(VirtualCase(seed=seed * 100 + k, speed_mps=speed, mount=mount, leg=leg,
+                                         wobble_deg=round(wobble, 1), clipping=(k % 5 == 4)))
+                k += 1
+    if quick:
+        cases = [cases[i] for i in (0, 3, 6, 9)]  # 2, 3, 4, 6 m/s; shin and thigh; both legs
+    return cases
+
+
+def _sensor_kwargs(sensor_fn, case: VirtualCase) -> dict:
+    """Options of the virtual sensor this case turns on, where the runner offers them."""
+    try:
+        params = inspect.signature(sensor_fn).parameters
+    except (TypeError, ValueError):
+        params = {}
+    kw = {}
+    if "rate_hz" in params:
+        kw["rate_hz"] = 416.0
+    if "rotation" in params:
+        kw["rotation"] = "random"
+    if case.clipping and "accel_range_g" in params:
+        kw["accel_range_g"] = 16.0
+    return kw
+
+
+def simulate_case(case: VirtualCase, duration_s: float):
+    """(SampleBlock quantised as the sensor does, list of run-stride truths, time offset s)."""
+    from stridecue.sim import RunnerSettings, VirtualRunner
+
+    settings = RunnerSettings(speed_mps=case.speed_mps, wobble_deg=case.wobble_deg)
+    runner = VirtualRunner(settings, seed=case.seed)
+    stream = runner.sensor(leg=case.leg, mount=case.mount, **_sensor_kwargs(runner.sensor, case))
+    rate = 416.0
+    stream.rate = rate
+    n = int(duration_s * rate)
+    ts, accs, gyrs = [], [], []
+    got = 0
+    while got < n:
+        chunk = stream.read(min(4160, n - got))
+        ts.append(np.asarray(chunk.t, float))
+        accs.append(np.asarray(chunk.acc, float))
+        gyrs.append(np.asarray(chunk.gyr, float))
+        got += len(chunk.acc)
+    t = np.concatenate(ts)
+    block = to_sample_block(np.concatenate(accs), np.concatenate(gyrs), rate)
+    truth = [s for s in stream.truth if getattr(s, "kind", "run") == "run" and s.to_t <= t[-1]]
+    return block, truth, float(t[0])
+
+
+def validate_virtual(quick: bool) -> tuple[list[Figure], dict]:
+    analyse_block = _analysis()
+    if importlib.util.find_spec("stridecue.sim") is None:
+        raise RuntimeError("the virtual runner (stridecue.sim) is not built yet")
+    duration = 25.0 if quick else 60.0
+    totals = {"tp": 0, "fp": 0, "fn": 0}
+    ic_err, to_err, wobble_err, pta_err = [], [], [], []
+    per_mount: dict[str, dict[str, list]] = {m: {"ic": [], "wobble": [], "tp": [0], "fp": [0], "fn": [0]}
+                                            for m in ("shin", "thigh")}
+    clipped_strides = 0
+    cases_out = []
+    for case in virtual_cases(quick):
+        block, truth, offset = simulate_case(case, duration)
+        strides = _running(analyse_block(block, case.mount, case.leg, sensor=0))
+        det_ic = [s["ic_t"] + offset for s in strides]
+        m = match_events(det_ic, [tr.ic_t for tr in truth])
+        totals["tp"] += m.tp
+        totals["fp"] += m.fp
+        totals["fn"] += m.fn
+        pm = per_mount[case.mount]
+        pm["tp"][0] += m.tp
+        pm["fp"][0] += m.fp
+        pm["fn"][0] += m.fn
+        case_wobble = []
+        for i, j in m.pairs:
+            s, tr = strides[i], truth[j]
+            ic_err.append(s["ic_t"] + offset - tr.ic_t)
+            pm["ic"].append(ic_err[-1])
+            to_err.append(s["to_t"] + offset - tr.to_t)
+            if s.get("wobble_deg") is not None:
+                wobble_err.append(s["wobble_deg"] - tr.wobble_deg)
+                pm["wobble"].append(wobble_err[-1])
+                case_wobble.append(wobble_err[-1])
+            if s.get("clipped"):
+                clipped_strides += 1
+            elif s.get("pta_axial_g") is not None and tr.pta_axial_g:
+                pta_err.append((s["pta_axial_g"] - tr.pta_axial_g) / tr.pta_axial_g)
+        cases_out.append({**asdict(case), "truth": len(truth), "detected": len(strides), "tp": m.tp, "fp": m.fp,
+                          "fn": m.fn, "wobble_mae_deg": _r(mean_abs(case_wobble))})
+    f1 = f1_score(**totals)
+    figs = [
+        Figure("virtual", "stride F1", _r(f1, 4), "", at_least=0.99,
+               note=f"{totals['tp']} matched, {totals['fp']} extra, {totals['fn']} missed; {len(cases_out)} runs of {duration:g} s"),
+        Figure("virtual", "IC timing MAE", _r(_ms(mean_abs(ic_err)), 1), "ms", at_most=10.0,
+               note=f"bias {_fmt_ms(np.mean(ic_err) if ic_err else None)}"),
+        Figure("virtual", "TO timing MAE", _r(_ms(mean_abs(to_err)), 1), "ms",
+               note=f"bias {_fmt_ms(np.mean(to_err) if to_err else None)}"),
+        Figure("virtual", "wobble excursion error (MAE)", _r(mean_abs(wobble_err), 2), "deg", at_most=1.0,
+               note=f"p95 {_r(np.percentile(np.abs(wobble_err), 95), 2) if wobble_err else '–'} deg"),
+        Figure("virtual", "PTA error (mean abs)", _r(_pct(mean_abs(pta_err)), 2), "%", at_most=5.0,
+               note=f"{clipped_strides} clipped strides left out"),
+    ]
+    for mount, pm in per_mount.items():
+        if pm["tp"][0] + pm["fn"][0]:
+            figs.append(Figure("virtual", f"  {mount}: F1 / IC MAE / wobble MAE",
+                               _r(f1_score(pm["tp"][0], pm["fp"][0], pm["fn"][0]), 4), "",
+                               note=f"IC {_fmt_ms(mean_abs(pm['ic']), signed=False)}, wobble {_r(mean_abs(pm['wobble']), 2)} deg"))
+    return figs, {"cases": cases_out}
+
+
+def _ms(v):
+    return None if v is None else v * 1000.0
+
+
+def _pct(v):
+    return None if v is None else v * 100.0
+
+
+def _fmt_ms(v, signed: bool = True):
+    """Seconds -> '+3.2 ms' (a bias) or '3.2 ms' (an absolute error)."""
+    if v is None:
+        return "–"
+    return f"{v * 1000:+.1f} ms" if signed else f"{v * 1000:.1f} ms"
+
+
+# ============================================================================================
+# bach2022: shank accelerometer with force plate
+
+
+def bach_block(trial):
+    """A bach2022 trial as the sensor would store it: +-8 g int16, saturated readings clipped."""
+    from stridecue.importer import saturated_samples
+
+    return to_sample_block(trial.acc, None, trial.rate_hz, accel_g=8, saturated=saturated_samples(trial.acc))
+
+
+def validate_bach2022(quick: bool) -> tuple[list[Figure], dict]:
+    from stridecue import datasets
+
+    analyse_block = _analysis()
+    trials = datasets.load_bach2022()
+    running = [t for t in trials if t.running]
+    walking = [t for t in trials if not t.running]
+    if quick:
+        running, walking = running[:2], walking[:1]
+    tp = fp = fn = 0
+    ic_err, to_err, per_trial = [], [], []
+    for t in running:
+        strides = _running(analyse_block(bach_block(t), "shin", "left", sensor=0))
+        m = match_events([s["ic_t"] for s in strides], t.ic_t)
+        tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
+        errs = m.errors([s["ic_t"] for s in strides], t.ic_t)
+        ic_err.extend(errs)
+        to_err.extend(m.errors([s["to_t"] for s in strides], t.to_t))
+        per_trial.append({"trial": t.number, "contacts": len(t.ic_t), "detected": len(strides), "tp": m.tp, "fp": m.fp,
+                          "fn": m.fn, "ic_mae_ms": _r(_ms(mean_abs(errs)), 1)})
+    walk_as_run = walk_total = 0
+    for t in walking:
+        strides = analyse_block(bach_block(t), "shin", "left", sensor=0)
+        walk_as_run += sum(1 for s in strides if s.get("kind") == "run")
+        walk_total += len(t.ic_t)
+    figs = [
+        Figure("bach2022", "stride F1 vs force plate", _r(f1_score(tp, fp, fn), 4), "", at_least=0.98,
+               note=f"{tp} matched, {fp} extra, {fn} missed; {len(running)} running trials, accel only"),
+        Figure("bach2022", "IC timing MAE vs force plate", _r(_ms(mean_abs(ic_err)), 1), "ms", at_most=20.0,
+               note=f"bias {_fmt_ms(np.mean(ic_err) if ic_err else None)}; {1000 / running[0].rate_hz:.0f} ms per sample"),
+        Figure("bach2022", "TO timing MAE vs force plate", _r(_ms(mean_abs(to_err)), 1), "ms",
+               note=f"bias {_fmt_ms(np.mean(to_err) if to_err else None)}"),
+        Figure("bach2022", "walking contacts counted as running", walk_as_run, "", at_most=0,
+               note=f"of {walk_total} walking contacts in {len(walking)} walking trials"),
+    ]
+    return figs, {"running_trials": per_trial}
+
+
+# ============================================================================================
+# grouvel2023: shank and thigh IMUs with motion capture
+
+
+def validate_grouvel2023(quick: bool) -> tuple[list[Figure], dict]:
+    from stridecue import datasets
+
+    analyse_block = _analysis()
+    trials = datasets.load_grouvel2023(participants=["P01", "P02"] if quick else None)
+    per: dict[str, dict] = {}
+    rows = []
+    for trial in trials:
+        p = per.setdefault(trial.participant, {"stances": 0, "matched": 0, "detected": 0, "wobble_err": [],
+                                               "truth": [], "measured": [], "ic_err": []})
+        for code, imu in sorted(trial.imus.items()):
+            if imu.segment not in ("shin", "thigh"):
+                continue
+            truth = trial.legs[imu.leg]
+            excursions = truth.excursions(imu.segment, trial.rate_hz)
+            block = to_sample_block(imu.acc, imu.gyr, trial.rate_hz)
+            strides = _running(analyse_block(block, imu.segment, imu.leg, sensor=0))
+            m = match_events([s["ic_t"] for s in strides], truth.ic_t)
+            p["stances"] += len(truth.ic_t)
+            p["detected"] += len(strides)
+            p["matched"] += m.tp
+            p["ic_err"].extend(m.errors([s["ic_t"] for s in strides], truth.ic_t))
+            for i, j in m.pairs:
+                w = strides[i].get("wobble_deg")
+                if w is not None:
+                    p["wobble_err"].append(w - excursions[j])
+                    p["truth"].append(excursions[j])
+                    p["measured"].append(w)
+            rows.append({"trial": trial.name, "imu": code, "stances": len(truth.ic_t), "detected": len(strides),
+                         "matched": m.tp, "truth_excursion_deg": [round(float(x), 2) for x in excursions],
+                         "measured_deg": [_r(strides[i].get("wobble_deg"), 2) for i, _ in m.pairs]})
+    figs = []
+    for name, p in sorted(per.items()):
+        figs.append(Figure(
+            "grouvel2023", f"{name} wobble error vs mocap (MAE)", _r(mean_abs(p["wobble_err"]), 2), "deg",
+            note=(f"{p['matched']}/{p['stances']} stances matched ({p['detected']} detected); truth mean "
+                  f"{_r(np.mean(p['truth']), 1) if p['truth'] else '–'} deg, measured mean "
+                  f"{_r(np.mean(p['measured']), 1) if p['measured'] else '–'} deg; IC vs markers "
+                  f"{_fmt_ms(mean_abs(p['ic_err']), signed=False)} MAE")))
+    all_err = [e for p in per.values() for e in p["wobble_err"]]
+    figs.append(Figure("grouvel2023", "all participants wobble error (MAE)", _r(mean_abs(all_err), 2), "deg",
+                       note=f"{len(all_err)} stances; 1.5-2 s passes at 100 Hz, shank and thigh IMUs"))
+    return figs, {"passes": rows}
+
+
+# ============================================================================================
+# adept: 25 minutes of outdoor running, accelerometer at the ankle
+
+
+def reference_activity(acc: np.ndarray, rate_hz: float, window_s: float = 10.0) -> list[dict]:
+    """Per window, from the signal alone: still or moving, and the stride cadence by autocorrelation.
+
+    Independent of the analysis: still when |a| varies less than 0.05 g; otherwise the period of
+    |a| is the lag (0.5-1.0 s: one ankle's stride) of the highest autocorrelation, cadence = 120 / period
+    in steps per minute, and periodicity = that autocorrelation (running ~0.5 and more).
+    """
+    mag = np.linalg.norm(acc, axis=1)
+    w = int(window_s * rate_hz)
+    out = []
+    lo, hi = int(0.5 * rate_hz), int(1.0 * rate_hz)
+    for k in range(0, len(mag) - w + 1, w):
+        seg = mag[k:k + w]
+        entry = {"t0": k / rate_hz, "still": bool(seg.std() < 0.05), "cadence_spm": None, "periodicity": 0.0}
+        if not entry["still"]:
+            x = seg - seg.mean()
+            ac = np.correlate(x, x, "full")[len(x) - 1:]
+            ac = ac / ac[0]
+            lag = lo + int(np.argmax(ac[lo:hi + 1]))
+            entry["cadence_spm"] = 120.0 * rate_hz / lag
+            entry["periodicity"] = float(ac[lag])
+        out.append(entry)
+    return out
+
+
+#: --quick takes the first 8 minutes of adept: running, a walk, and a stop in minute 7.
+QUICK_ADEPT_S = 480.0
+
+
+def validate_adept(quick: bool) -> tuple[list[Figure], dict]:
+    from stridecue import datasets
+    from stridecue.importer import saturated_samples
+
+    analyse_block = _analysis()
+    rec = datasets.load_adept()["left_ankle"]
+    acc = rec.acc[: int(QUICK_ADEPT_S * rec.rate_hz)] if quick else rec.acc
+    block = to_sample_block(acc, None, rec.rate_hz, accel_g=8, saturated=saturated_samples(acc))
+    start = time.perf_counter()
+    strides = analyse_block(block, "shin", "left", sensor=0)
+    seconds = time.perf_counter() - start
+    run = _running(strides)
+    ic = np.array([s["ic_t"] for s in run])
+    cad = np.array([s.get("cadence_spm") or np.nan for s in run], float)
+    duration = len(acc) / rec.rate_hz
+    minutes = int(duration // 60)
+    lo, hi = PLAUSIBLE_CADENCE_SPM
+    per_minute = []
+    for k in range(minutes):
+        sel = (ic >= 60 * k) & (ic < 60 * (k + 1))
+        c = cad[sel]
+        c = c[np.isfinite(c)]
+        per_minute.append({"minute": k, "running_strides": int(sel.sum()),
+                           "median_cadence_spm": _r(np.median(c), 1) if len(c) else None})
+    run_minutes = [m for m in per_minute if m["running_strides"] >= 10 and m["median_cadence_spm"] is not None]
+    plausible = [m for m in run_minutes if lo <= m["median_cadence_spm"] <= hi]
+    finite = cad[np.isfinite(cad)]
+    stride_plausible = float(np.mean((finite >= lo) & (finite <= hi))) if len(finite) else None
+    # running vs stopping, against the signal's own activity windows
+    activity = reference_activity(acc, rec.rate_hz)
+    still = [a for a in activity if a["still"]]
+    still_with_strides = sum(1 for a in still if np.any((ic >= a["t0"]) & (ic < a["t0"] + 10.0)))
+    running_ref = [a for a in activity if not a["still"] and a["periodicity"] > 0.4 and a["cadence_spm"]
+                   and lo - 10 <= a["cadence_spm"] <= hi + 10]
+    found = sum(1 for a in running_ref if np.count_nonzero((ic >= a["t0"]) & (ic < a["t0"] + 10.0)) >= 5)
+    agree = []
+    for a in running_ref:
+        sel = (ic >= a["t0"]) & (ic < a["t0"] + 10.0) & np.isfinite(cad)
+        if sel.sum() >= 5:
+            agree.append(np.median(cad[sel]) - a["cadence_spm"])
+    figs = [
+        Figure("adept", "processed end to end", f"{duration / 60:.0f} min" if strides is not None else None, "",
+               note=f"{len(run)} running strides, {len(strides) - len(run)} other, in {seconds:.2f} s"),
+        Figure("adept", "running minutes with plausible cadence", _r(_pct(len(plausible) / len(run_minutes)) if run_minutes else None, 1),
+               "%", at_least=100.0, note=f"{len(plausible)} of {len(run_minutes)} minutes with running in {lo:g}-{hi:g} spm"),
+        Figure("adept", "running strides with plausible cadence", _r(_pct(stride_plausible), 1), "%",
+               note=f"{lo:g}-{hi:g} steps/min, stride by stride"),
+        Figure("adept", "strides counted twice", double_counted(ic), "", at_most=0,
+               note=f"IC within {DOUBLE_COUNT_FRACTION:g} x the median stride time of the previous"),
+        Figure("adept", "still windows with running strides", still_with_strides, "", at_most=0,
+               note=f"of {len(still)} still 10-s windows (|a| std < 0.05 g)"),
+        Figure("adept", "running windows with strides found", _r(_pct(found / len(running_ref)) if running_ref else None, 1), "%",
+               note=f"of {len(running_ref)} periodic 10-s windows; cadence vs autocorrelation "
+                    f"{_r(mean_abs(agree), 1) if agree else '–'} spm MAE"),
+    ]
+    return figs, {"per_minute": per_minute}
+
+
+# ============================================================================================
+# Driver
+
+SUITES = {
+    "virtual": validate_virtual,
+    "bach2022": validate_bach2022,
+    "grouvel2023": validate_grouvel2023,
+    "adept": validate_adept,
+}
+
+
+def run_validation(quick: bool = False, suites: list[str] | None = None) -> dict:
+    """Every suite's figures; a suite that cannot run says why in one line."""
+    out = {"quick": quick, "figures": [], "suites": {}}
+    for name, fn in SUITES.items():
+        if suites and name not in suites:
+            continue
+        start = time.perf_counter()
+        try:
+            figs, details = fn(quick)
+            status = "ran"
+        except Exception as exc:  # one suite's failure must not hide the others
+            last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+            where = f" ({Path(last.filename).name}:{last.lineno})" if last else ""
+            figs, details, status = [], {"error": f"{type(exc).__name__}: {exc}{where}"}, "failed"
+        out["suites"][name] = {"status": status, "seconds": round(time.perf_counter() - start, 2), **details}
+        out["figures"].extend(f.as_dict() for f in figs)
+    return out
+
+
+def format_table(result: dict) -> str:
+    rows = [("figure", "value", "target", "")]
+    for f in result["figures"]:
+        value = "–" if f["value"] is None else f"{f['value']} {f['unit']}".strip()
+        verdict = {True: "met", False: "NOT MET", None: ""}[f["met"]]
+        rows.append((f"{f['group']}: {f['name']}", value, f["target"], verdict))
+    width = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(r[i].ljust(width[i]) for i in range(4)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in width))
+    notes = [f"  {f['group']}: {f['name'].strip()}: {f['note']}" for f in result["figures"] if f["note"]]
+    if notes:
+        lines += ["", "notes:"] + notes
+    for name, s in result["suites"].items():
+        if s["status"] != "ran":
+            lines.append(f"{name}: could not run: {s['error']}")
+    lines.append("")
+    lines.append("Real data: Bach et al. 2022 (doi:10.1101/2022.02.14.480318); Karas et al., adeptdata (acc_running); "
+                 "Grouvel et al. 2023 (doi:10.1038/s41597-023-02077-3).")
+    if result["quick"]:
+        lines.append("(--quick: fewer virtual runs, fewer trials, 8 minutes of adept; run without it for the reported figures)")
+    return "\n".join(lines) + "\n"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable figures")
+    parser.add_argument("--quick", action="store_true", help="a short version (under half a minute)")
+    parser.add_argument("--suite", action="append", choices=sorted(SUITES), metavar="NAME",
+                        help=f"run only this suite ({', '.join(SUITES)}); may be repeated")
+    parser.add_argument("--strict", action="store_true", help="exit non-zero when a target is not met")
+
+
+def main(args: argparse.Namespace, base: Path) -> int:
+    result = run_validation(bool(args.quick), args.suite)
+    if args.json:
+        json.dump(result, sys.stdout, indent=2, default=_json_default)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(format_table(result))
+    failed = any(s["status"] != "ran" for s in result["suites"].values())
+    missed = any(f["met"] is False for f in result["figures"])
+    return 1 if failed or (args.strict and missed) else 0
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
