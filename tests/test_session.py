@@ -121,3 +121,47 @@ def test_replay_gives_the_missing_ranges_in_sample_order():
     kinds = [(type(i).__name__, i.sensor, i.first if isinstance(i, Missing) else int(i.index[0])) for i in items]
     assert kinds == [("SampleBlock", 0, 0), ("Missing", 0, 10), ("SampleBlock", 0, 15), ("SampleBlock", 1, 0),
                      ("Missing", 0, 25), ("SampleBlock", 0, 30), ("Missing", 1, 5)]
+
+
+needs_virtual_sensor = pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in ("stridecue.sim.runner", "stridecue.analysis.streaming", "stridenode.node")),
+    reason="needs the virtual runner, the virtual sensor's firmware node and the streaming analyser",
+)
+
+
+@needs_virtual_sensor
+def test_simulated_run_logs_cues_with_settings_and_a_cue_track_and_replay_reproduces_them(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from stridecue.runfile import RunReader
+
+    (tmp_path / "settings.toml").write_text('[profile.anna]\nthreshold = "absolute"\nabsolute_deg = 3.0\ncooldown_s = 15\n')
+    cmd = [sys.executable, "-m", "stridecue.cli", "--data-dir", str(tmp_path)]
+    out = subprocess.run(cmd + ["run", "--simulate", "--duration", "75", "--speed", "max", "--quiet", "--audio", "none"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "no audio output" not in out.stderr and "Traceback" not in out.stderr
+    runs = sorted((tmp_path / "runs").rglob("*.scrun"))
+    assert len(runs) == 1
+    reader = RunReader(runs[0])
+    meta = reader.metadata
+    assert meta["profile"] == "anna" and meta["settings"]["coach"]["absolute_deg"] == 3.0
+    assert meta["settings"]["profile"]["audio"] == "none"
+    cues = [e for e in reader.events() if e.get("kind") == "cue"]
+    assert cues, "a 3 degree threshold must be passed by a 6 degree runner"
+    for c in cues:
+        assert c["reason"] and c["values"]["threshold_deg"] == 3.0 and c["values"]["wobble_avg_deg"] > 3.0
+    times = [c["t"] for c in cues]
+    assert all(b - a >= 15.0 for a, b in zip(times, times[1:]))
+    summary = reader.summary
+    assert summary["cues"] == len(cues) and summary["coach"]["cues"] == len(cues)
+    track = runs[0].with_name(runs[0].name.replace(".scrun", ".cues.wav"))
+    assert track.exists() and summary["cue_track"] == track.name
+    assert f"cue track: {track}" in out.stdout
+
+    replay = subprocess.run(cmd + ["replay", str(runs[0]), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert replay.returncode == 0, replay.stderr
+    assert f"{len(cues)} cues (the run had {len(cues)})" in replay.stdout
+    json.dumps(meta)
