@@ -1,0 +1,13 @@
+"""Gait analytics: from a sensor's raw samples to per-stride wobble, landing load and timing.
+
+One module per stage:
+
+- alignment.py     the segment's frame for any board orientation (gravity + the swing axis)
+- segmentation.py  initial contact and toe-off of every stance (gyro + accel, or accel alone)
+- metrics.py       wobble, wobble rate, peak tibial acceleration, loading rate, contact/stride time
+- streaming.py     the driver: StreamingStrideAnalyzer (live and replay)
+- run.py           the offline driver: analyse_run, analyse_block (the same algorithm)
+- combine.py       two sensors: knee frontal-plane angle (thigh + shank), left/right asymmetry
+
+Definitions, units and what each metric is and is not: docs/metrics.md.
+"""

@@ -1,0 +1,224 @@
+"""Alignment: the segment's frame in the board's frame, for a board strapped on in any orientation.
+
+The segment frame used throughout the analysis is right-handed:
+
+    x  anterior (the runner's forward direction)
+    y  the runner's left
+    z  the long axis L, distal -> proximal ("up" the segment)
+
+Two observations fix it:
+
+- gravity: while standing still the accelerometer reads +1 g along "up", and a shank or thigh of
+  a standing runner is close to vertical, so the mean acceleration of a standstill is the long axis;
+- the swing: in running and walking the shank and thigh rotate mostly in the sagittal plane, so the
+  dominant axis of the angular rate (the principal axis of the gyro's second moment) is the
+  medio-lateral axis.  Its sign follows from the swing being the fast phase: the forward swing is a
+  large positive rotation about the runner's right, stance a slower negative one, so the third
+  moment of the rate about "right" is positive.
+
+Without a standstill (a run that starts moving) the long axis comes from the specific force at
+mid-stance of the first strides, when the segment's acceleration is nearly vertical; the segment's
+typical mid-stance inclination (`MIDSTANCE_INCLINATION_DEG`) is taken from the literature, so this
+path is less certain and says so in `confidence`.
+
+Leg side never changes the frame; it only decides which direction is medial (see `medial_sign`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Typical sagittal inclination of the segment's long axis from vertical at mid-stance of running,
+# positive when the proximal end is ahead (degrees).  Shank: about vertical to slightly forward
+# (Novacheck 1998, Gait Posture 7:77; Dugan & Bhat 2005); thigh: hip flexed about 20-25 deg at
+# mid-stance, i.e. the distal (knee) end ahead, so the proximal end is behind.
+MIDSTANCE_INCLINATION_DEG = {"shin": 5.0, "thigh": -20.0}
+
+_ROTATION_OK_DPS = 120.0  # rms sagittal rate of a clear gait pattern
+
+
+def medial_sign(leg: str) -> float:
+    """+1 when medial is the segment's +y (left) direction: true for the right leg."""
+    if leg not in ("left", "right"):
+        raise ValueError(f"leg must be 'left' or 'right', not {leg!r}")
+    return 1.0 if leg == "right" else -1.0
+
+
+def knee_end_sign(mount: str) -> float:
+    """+1 when the knee is the proximal end of the segment (shank), -1 when distal (thigh)."""
+    if mount in ("shin", "shank"):
+        return 1.0
+    if mount == "thigh":
+        return -1.0
+    raise ValueError(f"mount must be 'shin' or 'thigh', not {mount!r}")
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A board-to-segment rotation and how far to trust it.
+
+    rotation: (3, 3) rows are the segment's x (anterior), y (left), z (long axis) in board
+        coordinates, so `v_segment = rotation @ v_board`.
+    confidence: 0..1 (1: a standstill and many consistent strides).
+    method: "standstill+swing", "swing", "standstill" or "gravity" (accelerometer only).
+    """
+
+    rotation: np.ndarray
+    confidence: float
+    method: str
+
+    def to_segment(self, v: np.ndarray) -> np.ndarray:
+        """(n, 3) board-frame vectors -> segment frame."""
+        return v @ self.rotation.T
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    if not np.isfinite(n) or n == 0.0:
+        raise ValueError("zero vector")
+    return v / n
+
+
+def _rotate_about(v: np.ndarray, axis: np.ndarray, angle_rad: float) -> np.ndarray:
+    axis = _unit(axis)
+    return v * np.cos(angle_rad) + np.cross(axis, v) * np.sin(angle_rad) + axis * np.dot(axis, v) * (1 - np.cos(angle_rad))
+
+
+class AlignmentEstimator:
+    """Accumulates standstill gravity, swing statistics and mid-stance specific force; estimates the frame.
+
+    Parameters (set here, as in gaitmap): mount ("shin" or "thigh").
+    Feed it with `add_standstill(acc)`, `add_cycle(gyr, acc_midstance)`; read `estimate()`.
+    Results: `alignment_` (the last estimate, or None).
+    """
+
+    def __init__(self, mount: str = "shin"):
+        knee_end_sign(mount)
+        self.mount = mount
+        self._still_sum = np.zeros(3)
+        self._still_n = 0
+        self._moment2 = np.zeros((3, 3))
+        self._moment_n = 0
+        self._cycles: list[np.ndarray] = []  # per-cycle gyro samples kept for the sign test
+        self._midstance_sum = np.zeros(3)
+        self._midstance_n = 0
+        self._axis_history: list[np.ndarray] = []
+        self.alignment_: Alignment | None = None
+
+    # -- feeding ------------------------------------------------------------------
+
+    def add_standstill(self, acc: np.ndarray) -> None:
+        """Board-frame accelerometer samples (g) of the runner standing still."""
+        if len(acc):
+            self._still_sum += acc.sum(axis=0)
+            self._still_n += len(acc)
+
+    def add_standstill_sum(self, acc_sum: np.ndarray, count: int) -> None:
+        self._still_sum += acc_sum
+        self._still_n += count
+
+    def gravity_hint(self) -> np.ndarray:
+        """Mean standstill acceleration if any, else the mean mid-stance specific force."""
+        if self._still_n:
+            return self._still_sum / self._still_n
+        if self._midstance_n:
+            return self._midstance_sum / self._midstance_n
+        return np.array([0.0, 0.0, 1.0])
+
+    def add_motion(self, gyr: np.ndarray) -> None:
+        """Board-frame gyro samples (deg/s) of whole gait cycles."""
+        if len(gyr):
+            self._moment2 += gyr.T @ gyr
+            self._moment_n += len(gyr)
+            self._cycles.append(np.asarray(gyr, float))
+            if len(self._cycles) > 40:  # the sign test needs a few cycles, not the whole run
+                self._cycles.pop(0)
+
+    def add_midstance(self, acc: np.ndarray) -> None:
+        """Board-frame specific force (g) around mid-stance."""
+        if len(acc):
+            self._midstance_sum += acc.sum(axis=0)
+            self._midstance_n += len(acc)
+
+    @property
+    def has_standstill(self) -> bool:
+        return self._still_n > 0
+
+    @property
+    def has_motion(self) -> bool:
+        return self._moment_n > 0
+
+    # -- estimating ---------------------------------------------------------------
+
+    def swing_axis(self) -> tuple[np.ndarray, float] | None:
+        """The runner's right in board coordinates and the share of rotation about it (0..1)."""
+        if self._moment_n == 0:
+            return None
+        m2 = self._moment2 / self._moment_n
+        values, vectors = np.linalg.eigh(m2)
+        axis = vectors[:, 2]
+        gyr = np.concatenate(self._cycles)
+        about = gyr @ axis
+        if np.mean(about ** 3) < 0:
+            axis = -axis
+        share = float(values[2] / max(values.sum(), 1e-12))
+        rms = float(np.sqrt(values[2]))
+        strength = min(1.0, rms / _ROTATION_OK_DPS)
+        return axis, share * strength
+
+    def estimate(self) -> Alignment | None:
+        """The best frame from what has been fed so far (None when nothing is known)."""
+        up = None
+        method_parts = []
+        conf_up = 0.0
+        if self._still_n:
+            up = _unit(self._still_sum / self._still_n)
+            conf_up = 1.0
+            method_parts.append("standstill")
+        swing = self.swing_axis()
+        if swing is None:
+            if up is None:
+                return None
+            # Gravity alone: the long axis is known, the heading around it is not.
+            helper = np.eye(3)[int(np.argmin(np.abs(up)))]
+            y = _unit(np.cross(up, helper))
+            x = np.cross(y, up)
+            self.alignment_ = Alignment(np.vstack([x, y, up]), 0.3, "standstill")
+            return self.alignment_
+        right, swing_quality = swing
+        left = -right
+        if up is None:
+            if self._midstance_n == 0:
+                return None
+            vertical = _unit(self._midstance_sum / self._midstance_n)
+            # The specific force at mid-stance is about vertical, and the segment is inclined by a
+            # typical angle then: with the proximal end ahead by phi, the vertical in the segment
+            # frame is the long axis turned back by phi about +y, so the long axis is the vertical
+            # turned forward by phi about +y.
+            v = vertical - np.dot(vertical, left) * left
+            inclination = np.radians(MIDSTANCE_INCLINATION_DEG.get(self.mount, 0.0))
+            up = _rotate_about(_unit(v), left, inclination)
+            conf_up = 0.6
+        else:
+            method_parts = ["standstill"]
+        method_parts.append("swing")
+        y = left - np.dot(left, up) * up
+        orthogonality = float(np.linalg.norm(y))  # 1 when the swing axis is perpendicular to the long axis
+        y = _unit(y)
+        x = np.cross(y, up)
+        rotation = np.vstack([x, y, up])
+        confidence = float(np.clip(conf_up * swing_quality * min(1.0, orthogonality / 0.97), 0.0, 1.0))
+        self.alignment_ = Alignment(rotation, round(confidence, 3), "+".join(method_parts))
+        return self.alignment_
+
+
+def gravity_only_alignment(acc_mean: np.ndarray, mount: str) -> Alignment:
+    """Accelerometer-only data: the long axis from the mean acceleration, heading unknown."""
+    knee_end_sign(mount)
+    up = _unit(acc_mean)
+    helper = np.eye(3)[int(np.argmin(np.abs(up)))]
+    y = _unit(np.cross(up, helper))
+    x = np.cross(y, up)
+    return Alignment(np.vstack([x, y, up]), 0.2, "gravity")

@@ -1,0 +1,269 @@
+"""Stride segmentation: initial contact (IC) and toe-off (TO) of every stance of one leg.
+
+One sensor sees one leg.  Every decision is *local*: it looks at a bounded stretch of samples around
+the event (never at the chunk the samples arrived in), so the streaming driver, which sees the data
+a notification at a time, and the offline driver, which sees it all at once, take the same
+decisions.  A search answers NEED_MORE when the samples that decide it have not arrived yet.
+
+With a gyroscope (shank or thigh), on the sagittal angular rate w (positive = the segment swinging
+forward, see alignment.py):
+
+- swing: a local maximum of w above an adaptive threshold (a fraction of the recent swing peaks,
+  never below `swing_floor_dps`): the mid-swing peak every gait cycle has;
+- IC: after the swing peak w falls through zero as the segment is retracted for landing; contact
+  is the start of the impact (the sharpest change of acceleration) near that zero crossing, or,
+  on a landing too soft to show one, the first local minimum of w after the crossing;
+- TO: releasing the foot lets the segment's backward rotation accelerate (knee flexion of early
+  swing): the first clear minimum of the angular acceleration dw/dt after mid-stance.
+
+Accelerometer only (bach2022, adept, imported data): IC from the impact (a sharp peak of the
+high-passed acceleration magnitude), TO from the low point of the acceleration magnitude that
+follows push-off.  Degraded, and flagged `accel_only` on every stride.
+
+Physiological constraints (SegmentationSettings) reject what cannot be a stance: contacts shorter
+or longer than people make them, strides faster than any cadence.  Walking strides (a duty factor
+above one half: double support) are kept with kind "walk"; standing produces no swing and stopping
+ends the strides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+NEED_MORE = "need more samples"
+
+
+@dataclass
+class SegmentationSettings:
+    """Physiological limits and detector constants (seconds, deg/s, g)."""
+
+    min_contact_s: float = 0.10
+    max_contact_run_s: float = 0.45
+    max_contact_s: float = 1.10  # slow walking
+    min_stride_s: float = 0.45  # 267 steps/min
+    max_stride_s: float = 2.0  # 60 steps/min: longer is a pause, not a stride
+    swing_floor_dps: float = 100.0
+    swing_fraction: float = 0.35  # of the median recent swing peak
+    swing_halfwidth_s: float = 0.12  # a swing peak is the largest within this on either side
+    landing_search_s: float = 0.45  # swing peak -> the zero crossing before contact
+    impact_before_s: float = 0.08  # impact searched this long before ...
+    impact_after_s: float = 0.10  # ... and after the zero crossing
+    impact_min_gps: float = 60.0  # jerk (g/s) that counts as an impact
+    to_halfwidth_s: float = 0.03  # TO: the dw/dt minimum is the lowest within this
+    to_min_dps2: float = 1500.0  # ... and at least this steep (deg/s^2)
+    smooth_s: float = 0.012  # moving-average half-width of the angular rate
+    impact_floor_g: float = 0.8  # accelerometer only: smallest impact (high-passed magnitude)
+    impact_fraction: float = 0.35
+    impact_halfwidth_s: float = 0.25
+    run_duty_factor: float = 0.5  # contact/stride above this is walking (double support)
+    run_first_contact_s: float = 0.40  # the first stride (no stride time yet): running below this
+
+
+def moving_average(x: np.ndarray, half: int) -> np.ndarray:
+    """Centered moving average of width 2*half+1; the first and last `half` values are NaN."""
+    out = np.full(len(x), np.nan)
+    if half <= 0:
+        out[:] = x
+        return out
+    w = 2 * half + 1
+    if len(x) < w:
+        return out
+    c = np.concatenate([[0.0], np.cumsum(x, dtype=float)])
+    out[half : len(x) - half] = (c[w:] - c[:-w]) / w
+    return out
+
+
+def first_peak(x: np.ndarray, a: int, b: int, threshold: float, back: int, ahead: int):
+    """First i in [a, b) with x[i] >= threshold and x[i] the largest of x[i-back .. i+ahead]
+    (strictly larger than the samples before it, so a flat top counts once).
+
+    Positions are indices of x; the caller guarantees x[i + ahead] exists for i < b.
+    Returns None when there is none."""
+    a = max(a, back)
+    if b <= a:
+        return None
+    seg = x[a:b]
+    with np.errstate(invalid="ignore"):
+        cand = np.flatnonzero((seg >= threshold) & (seg >= np.roll(seg, 1)) & (seg >= np.roll(seg, -1)))
+    for k in cand:
+        i = a + int(k)
+        before = x[i - back : i]
+        after = x[i + 1 : i + ahead + 1]
+        v = x[i]
+        with np.errstate(invalid="ignore"):
+            if np.all(before < v) and np.all(after <= v):
+                return i
+    return None
+
+
+class Segmenter:
+    """Finds the next stance after a cursor on a stretch of derived signals.
+
+    Parameters: rate_hz, accel_only, settings.  State: recent swing or impact peaks (the adaptive
+    threshold).  `next_stance(sig, cursor, available)` returns a Stance, a ("skip", position) pair
+    when nothing before `position` can start a stance, or NEED_MORE.
+    """
+
+    def __init__(self, rate_hz: float, accel_only: bool = False, settings: SegmentationSettings | None = None):
+        self.rate = float(rate_hz)
+        self.accel_only = accel_only
+        self.s = settings or SegmentationSettings()
+        self._peaks: list[float] = []
+        s = self.s
+        self.smooth_half = self.n(s.smooth_s)
+        # the longest look back any search needs from its cursor
+        self.lookback = self.n(max(s.swing_halfwidth_s, s.impact_halfwidth_s)) + 4 * self.smooth_half + 4
+
+    def n(self, seconds: float) -> int:
+        return max(1, int(round(seconds * self.rate)))
+
+    # -- adaptive threshold -------------------------------------------------------------
+
+    def threshold(self) -> float:
+        s = self.s
+        base = float(np.median(self._peaks[-7:])) if self._peaks else 0.0
+        if self.accel_only:
+            return max(s.impact_floor_g, s.impact_fraction * base)
+        return max(s.swing_floor_dps, s.swing_fraction * base)
+
+    def note_peak(self, value: float) -> None:
+        self._peaks.append(float(value))
+        del self._peaks[:-15]
+
+    def forget(self) -> None:
+        """After a long gap or a stop the runner may come back at another pace."""
+        self._peaks.clear()
+
+    # -- the search ---------------------------------------------------------------------
+
+    def next_stance(self, sig: "Signals", cursor: int, available: int):
+        if self.accel_only:
+            return self._next_stance_accel(sig, cursor, available)
+        return self._next_stance_gyro(sig, cursor, available)
+
+    def _next_stance_gyro(self, sig: "Signals", cursor: int, available: int):
+        s = self.s
+        half = self.n(s.swing_halfwidth_s)
+        ws = sig.ws
+        # 1. mid-swing peak (decidable once `half` samples after it have arrived, plus smoothing)
+        last = available - half - self.smooth_half - 1
+        peak = first_peak(ws, cursor - sig.start, last - sig.start, self.threshold(), half, half)
+        if peak is None:
+            return ("skip", max(cursor, last))
+        peak_abs = sig.start + peak
+        # 2. the zero crossing of the landing
+        end = peak + self.n(s.landing_search_s)
+        if sig.start + end + self.smooth_half >= available:
+            return NEED_MORE
+        below = np.flatnonzero(ws[peak:end] <= 0.0)
+        if len(below) == 0:
+            self.note_peak(ws[peak])
+            return ("skip", peak_abs + 1)
+        zc = peak + int(below[0])
+        # 3. IC: the start of the impact near the crossing, else the first minimum of w after it
+        lo = max(peak + 1, zc - self.n(s.impact_before_s))
+        hi = zc + self.n(s.impact_after_s)
+        if sig.start + hi + self.smooth_half + 2 >= available:
+            return NEED_MORE
+        jerk = sig.jerk
+        k = lo + int(np.argmax(jerk[lo:hi]))
+        if jerk[k] >= s.impact_min_gps:
+            ic = self._impact_onset(jerk, k)
+        else:
+            ic = zc
+            stop = min(hi, len(ws) - 1)
+            while ic + 1 < stop and ws[ic + 1] < ws[ic]:
+                ic += 1
+        # 4. TO: the first steep minimum of dw/dt after mid-stance
+        th = self.n(s.to_halfwidth_s)
+        first = ic + self.n(s.min_contact_s)
+        limit = ic + self.n(s.max_contact_s) + 1
+        decidable = available - sig.start - th - self.smooth_half - 2
+        dws = sig.dws
+        neg = -dws
+        to = first_peak(neg, first, min(limit, decidable), s.to_min_dps2, th, th)
+        if to is None:
+            if decidable < limit:
+                return NEED_MORE
+            self.note_peak(ws[peak])
+            return ("skip", sig.start + zc + 1)
+        self.note_peak(ws[peak])
+        known = sig.start + to + th + self.smooth_half + 1
+        return Stance(ic=sig.start + ic, to=sig.start + to, known=known, anchor=peak_abs)
+
+    def _impact_onset(self, jerk: np.ndarray, k: int) -> int:
+        """The last sample before the acceleration starts to change at an impact peaking at k."""
+        level = 0.2 * jerk[k]
+        i = k
+        stop = max(0, k - self.n(0.04))
+        while i > stop and jerk[i - 1] >= level:
+            i -= 1
+        return i - 1 if i > 0 else i
+
+    def _next_stance_accel(self, sig: "Signals", cursor: int, available: int):
+        s = self.s
+        back = self.n(s.impact_halfwidth_s)
+        ahead = self.n(0.10)
+        hp = sig.hp
+        last = available - ahead - sig.hp_delay - 1
+        k = first_peak(hp, cursor - sig.start, last - sig.start, self.threshold(), back, ahead)
+        if k is None:
+            return ("skip", max(cursor, last))
+        ic = self._impact_onset(sig.jerk, k)
+        # TO: the first local minimum of the smoothed magnitude after the earliest possible toe-off
+        th = self.n(0.025)
+        first = ic + self.n(max(s.min_contact_s, 0.12))
+        limit = ic + self.n(s.max_contact_s) + 1
+        decidable = available - sig.start - th - sig.smooth_a_delay - 1
+        low = -sig.anorm_s
+        to = first_peak(low, first, min(limit, decidable), -np.inf, th, th)
+        if to is None:
+            if decidable < limit:
+                return NEED_MORE
+            self.note_peak(hp[k])
+            return ("skip", sig.start + k + 1)
+        self.note_peak(hp[k])
+        known = sig.start + to + th + sig.smooth_a_delay + 1
+        return Stance(ic=sig.start + ic, to=sig.start + to, known=known, anchor=sig.start + k)
+
+
+@dataclass
+class Stance:
+    ic: int  # absolute sample positions
+    to: int
+    known: int  # the last sample the decision looked at
+    anchor: int  # swing peak or impact that started the search
+
+
+class Signals:
+    """Derived signals over a stretch [start, start + n) of one sensor's samples.
+
+    w: sagittal angular rate (deg/s, None without a gyro); acc: (n, 3) g.  Everything is indexed
+    from `start`, so sample p is element p - start of every array."""
+
+    def __init__(self, start: int, acc: np.ndarray, w: np.ndarray | None, rate: float, smooth_half: int):
+        self.start = start
+        self.rate = rate
+        n = len(acc)
+        # jerk magnitude in g/s, at the later sample of each difference
+        jerk = np.zeros(n)
+        if n > 1:
+            jerk[1:] = np.linalg.norm(np.diff(acc, axis=0), axis=1) * rate
+        self.jerk = jerk
+        if w is not None:
+            self.ws = moving_average(w, smooth_half)
+            d = np.full(n, np.nan)
+            if n > 2:
+                d[1:-1] = (self.ws[2:] - self.ws[:-2]) * (0.5 * rate)
+            self.dws = d
+        else:
+            self.ws = self.dws = None
+            anorm = np.linalg.norm(acc, axis=1)
+            hw = max(1, int(round(0.05 * rate)))
+            self.hp = anorm - moving_average(anorm, hw)
+            self.hp_delay = hw
+            sh = max(1, int(round(0.015 * rate)))
+            self.anorm_s = moving_average(anorm, sh)
+            self.smooth_a_delay = sh

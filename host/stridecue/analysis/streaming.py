@@ -1,0 +1,427 @@
+"""The stride analysis driver: samples in, finished strides out, for live runs and recordings alike.
+
+    a = StreamingStrideAnalyzer(mount="shin", leg="left", rate_hz=416.0, sensor=0)
+    strides = a.push(block)    # SampleBlock -> strides completed by these samples (dicts)
+    a.gap(first_index, count)  # samples that will never arrive
+    strides = a.finish()       # end of the stream
+
+The offline driver (run.py) is this same object fed with whole recordings, so a live run and its
+re-analysis agree stride for stride: every decision depends on the samples around an event, never
+on how the samples were chunked (see segmentation.py), and `known_t` is the time of the last sample
+a stride's decision needed, not the time the chunk holding it arrived.
+
+Stages, each in its own module: alignment (board -> segment frame), segmentation (IC, TO),
+metrics (wobble, landing load, timing).  Before the board's orientation is known (the first
+`bootstrap_s` seconds of movement) the driver keeps every sample; once it is, it segments from
+the start, so the first strides of a run are reported too, later than the usual bound.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UserError
+from ..samples import SampleBlock
+from .alignment import Alignment, AlignmentEstimator, gravity_only_alignment, knee_end_sign, medial_sign
+from .metrics import StrideMetrics, StrideWindow
+from .segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance
+
+BLOCK_S = 0.25  # alignment statistics are taken over fixed blocks of the sample counter
+BOOTSTRAP_S = 2.0  # seconds of movement before the swing axis is trusted
+INTERPOLATE_GAP_S = 0.05  # shorter gaps are bridged by interpolation; longer ones break the stride chain
+STILL_GYRO_DPS = 8.0  # a block is standstill when the gyro varies less than this (rms) ...
+STILL_ACC_G = 0.03  # ... and the acceleration magnitude less than this (std), near 1 g
+MOVING_GYRO_DPS = 60.0  # a block is movement above this rms angular rate
+MOVING_ACC_G = 0.25  # (accelerometer only) ... or this std of the acceleration magnitude
+MAX_ALIGNMENT_CYCLES = 300  # after this many strides the frame stops changing
+
+
+class _Buffer:
+    """The recent samples of one sensor in physical units, with gap marks, by absolute sample index."""
+
+    def __init__(self):
+        self.start = 0  # absolute index of element 0
+        self.n = 0
+        cap = 4096
+        self.acc = np.zeros((cap, 3))
+        self.gyr = np.zeros((cap, 3))
+        self.clipped = np.zeros(cap, bool)
+        self.filled = np.zeros(cap, bool)
+
+    @property
+    def end(self) -> int:
+        return self.start + self.n
+
+    def _reserve(self, extra: int) -> None:
+        need = self.n + extra
+        if need <= len(self.acc):
+            return
+        cap = max(need, 2 * len(self.acc))
+        for name in ("acc", "gyr", "clipped", "filled"):
+            old = getattr(self, name)
+            new = np.zeros((cap,) + old.shape[1:], old.dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+
+    def append(self, acc, gyr, clipped, filled) -> None:
+        k = len(acc)
+        self._reserve(k)
+        sl = slice(self.n, self.n + k)
+        self.acc[sl] = acc
+        self.gyr[sl] = gyr
+        self.clipped[sl] = clipped
+        self.filled[sl] = filled
+        self.n += k
+
+    def drop_before(self, index: int) -> None:
+        k = min(max(0, index - self.start), self.n)
+        if k == 0:
+            return
+        for name in ("acc", "gyr", "clipped", "filled"):
+            arr = getattr(self, name)
+            arr[: self.n - k] = arr[k : self.n]
+        self.n -= k
+        self.start += k
+
+    def view(self, a: int, b: int, name: str) -> np.ndarray:
+        return getattr(self, name)[a - self.start : b - self.start]
+
+
+class StreamingStrideAnalyzer:
+    """Streaming stride analysis of one sensor (one leg, one segment).
+
+    Parameters: mount ("shin" or "thigh"), leg ("left" or "right"), rate_hz (the sensor's sample
+    rate; a block's own rate wins), sensor (slot in the run), accel_only (None: decide from the data:
+    a block without a gyroscope range), settings (SegmentationSettings), deferred (compute metrics
+    in batches at the end of each push: what the offline driver asks for; same numbers).
+    Results: `alignment_` (the frame in use), `strides_` (count emitted).
+    """
+
+    def __init__(self, mount: str = "shin", leg: str = "left", rate_hz: float = 416.0, sensor: int = 0,
+                 accel_only: bool | None = None, settings: SegmentationSettings | None = None,
+                 deferred: bool = False):
+        try:
+            knee_end_sign(mount)
+            medial_sign(leg)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        if not (rate_hz and np.isfinite(rate_hz) and rate_hz > 0):
+            raise UserError(f"sample rate must be a positive number of Hz, not {rate_hz!r}")
+        self.mount = mount
+        self.leg = leg
+        self.rate = float(rate_hz)
+        self.sensor = sensor
+        self.accel_only = accel_only
+        self.settings = settings or SegmentationSettings()
+        self.deferred = deferred
+        self.alignment_: Alignment | None = None
+        self.strides_ = 0
+        self._started = False
+
+    # -- public API -----------------------------------------------------------------
+
+    def push(self, block: SampleBlock) -> list[dict]:
+        if len(block) == 0:
+            return []
+        if not self._started:
+            self._start(block)
+        elif block.rate != self.rate and block.rate > 0:
+            raise UserError(f"sensor {self.sensor}: the sample rate changed from {self.rate:g} to {block.rate:g} Hz mid-stream")
+        self._append(block)
+        return self._advance(final=False)
+
+    def gap(self, first_index: int, count: int) -> None:
+        """Samples [first_index, first_index + count) will never arrive.  The next block's sample
+        counter shows the jump too; this only records it (the gap is bridged or breaks the stride
+        chain when the samples after it arrive)."""
+        if count > 0:
+            self._gaps_reported += int(count)
+
+    def finish(self) -> list[dict]:
+        if not self._started:
+            return []
+        out = self._advance(final=True)
+        out.extend(self._flush())
+        return out
+
+    # -- setup ------------------------------------------------------------------------
+
+    def _start(self, block: SampleBlock) -> None:
+        self._started = True
+        if block.rate and block.rate > 0:
+            self.rate = float(block.rate)
+        if self.accel_only is None:
+            self.accel_only = block.gyro_code == 0
+        self._accel_scale = None
+        self._buf = _Buffer()
+        self._buf.start = int(block.index[0])
+        self._next = int(block.index[0])
+        self._gaps_reported = 0
+        self._segmenter = Segmenter(self.rate, accel_only=self.accel_only, settings=self.settings)
+        self._estimator = AlignmentEstimator(self.mount)
+        self._metrics = StrideMetrics(self.mount, self.leg, self.rate)
+        self._block_len = max(8, int(round(BLOCK_S * self.rate)))
+        self._block_next = (self._buf.start // self._block_len + 1) * self._block_len  # first whole block
+        # (end, kind, acc sum of a standstill, samples, gyro samples of movement before any stride)
+        self._block_stats: list[tuple] = []
+        self._block_used = 0  # block stats consumed by the alignment estimator
+        self._moving_s = 0.0
+        self._boot_axis: np.ndarray | None = None  # board-frame "right" for segmentation
+        self._boot_known = None
+        self._cursor = self._buf.start
+        self._prev_ic: int | None = None
+        self._breaks: list[tuple[int, int]] = []  # [first, end) of gaps too long to bridge
+        self._cycles_added = 0
+        self._pending: list[tuple[dict, StrideWindow]] = []
+        self._last_good = None
+
+    # -- samples in ---------------------------------------------------------------------
+
+    def _append(self, block: SampleBlock) -> None:
+        index = np.asarray(block.index, np.int64)
+        keep = index >= self._next
+        if not np.all(keep):  # duplicates or late samples: the first copy wins
+            index = index[keep]
+            if len(index) == 0:
+                return
+            raw = block.raw[keep]
+            clipped = block.clipped[keep]
+        else:
+            raw = block.raw
+            clipped = block.clipped
+        acc = raw[:, :3] * (block.accel_g / 32768.0)
+        gyr = raw[:, 3:] * (block.gyro_code * 125 / 32768.0)
+        # split at jumps of the counter
+        jumps = np.flatnonzero(np.diff(index) != 1) + 1
+        bounds = [0, *jumps.tolist(), len(index)]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            if b <= a:
+                continue
+            first = int(index[a])
+            if first < self._next:  # out of order inside a block: drop the stale part
+                skip = self._next - first
+                a += skip
+                if a >= b:
+                    continue
+                first = int(index[a])
+            if first > self._next:
+                self._fill(first, acc[a], gyr[a])
+            self._buf.append(acc[a:b], gyr[a:b], clipped[a:b], np.zeros(b - a, bool))
+            self._next = first + (b - a)
+        self._update_blocks()
+
+    def _fill(self, first: int, acc_next: np.ndarray, gyr_next: np.ndarray) -> None:
+        """Samples [self._next, first) are missing: bridge a short gap, mark a long one as a break."""
+        count = first - self._next
+        if self._buf.n:
+            acc_prev = self._buf.acc[self._buf.n - 1]
+            gyr_prev = self._buf.gyr[self._buf.n - 1]
+        else:
+            acc_prev, gyr_prev = acc_next, gyr_next
+        frac = (np.arange(1, count + 1) / (count + 1))[:, None]
+        acc = acc_prev + (acc_next - acc_prev) * frac
+        gyr = gyr_prev + (gyr_next - gyr_prev) * frac
+        self._buf.append(acc, gyr, np.zeros(count, bool), np.ones(count, bool))
+        if count > INTERPOLATE_GAP_S * self.rate:
+            self._breaks.append((self._next, first))
+        self._next = first
+
+    def _update_blocks(self) -> None:
+        """Statistics of each whole block of the sample counter that has arrived since last time."""
+        L = self._block_len
+        while self._block_next <= self._buf.end and self._block_next - L >= self._buf.start:
+            a, b = self._block_next - L, self._block_next
+            self._block_next += L
+            if np.any(self._buf.view(a, b, "filled")):
+                kind = "gap"
+            else:
+                acc = self._buf.view(a, b, "acc")
+                gyr = self._buf.view(a, b, "gyr")
+                anorm = np.linalg.norm(acc, axis=1)
+                g_rms = float(np.sqrt(np.mean(np.sum((gyr - gyr.mean(axis=0)) ** 2, axis=1))))
+                g_abs = float(np.sqrt(np.mean(np.sum(gyr ** 2, axis=1))))
+                a_std = float(anorm.std())
+                if self.accel_only:
+                    still = a_std < STILL_ACC_G and abs(anorm.mean() - 1.0) < 0.1
+                    moving = a_std > MOVING_ACC_G
+                else:
+                    still = g_rms < STILL_GYRO_DPS and a_std < STILL_ACC_G and abs(anorm.mean() - 1.0) < 0.1
+                    moving = g_abs > MOVING_GYRO_DPS
+                kind = "still" if still else "move" if moving else "other"
+            if kind == "still":
+                self._block_stats.append((b, kind, self._buf.view(a, b, "acc").sum(axis=0), L, None))
+            elif kind == "move" and self._cycles_added == 0 and not self.accel_only:
+                self._block_stats.append((b, kind, None, L, self._buf.view(a, b, "gyr").copy()))
+            if kind == "move":
+                self._moving_s += L / self.rate
+                if self._boot_axis is None and not self.accel_only and self._moving_s >= BOOTSTRAP_S:
+                    self._bootstrap(b)
+
+    def _bootstrap(self, end: int) -> None:
+        moving = [g for (b, kind, _, _, g) in self._block_stats if kind == "move" and b <= end]
+        est = AlignmentEstimator(self.mount)
+        est.add_motion(np.concatenate(moving))
+        axis, _ = est.swing_axis()
+        self._boot_axis = axis  # board-frame right
+        self._boot_known = end
+
+    # -- the stride loop ----------------------------------------------------------------
+
+    def _advance(self, final: bool) -> list[dict]:
+        out: list[dict] = []
+        if not self.accel_only and self._boot_axis is None:
+            if not final or not self._block_stats:
+                return out
+            # a recording shorter than the bootstrap: use what movement there is
+            moving = [g for (_, kind, _, _, g) in self._block_stats if kind == "move"]
+            if not moving:
+                return out
+            est = AlignmentEstimator(self.mount)
+            est.add_motion(np.concatenate(moving))
+            self._boot_axis = est.swing_axis()[0]
+            self._boot_known = self._buf.end
+        available = self._buf.end
+        seg = self._segmenter
+        while True:
+            lo = max(self._buf.start, self._cursor - seg.lookback)
+            if available - lo < 4:
+                break
+            sig = self._signals(lo, available)
+            result = seg.next_stance(sig, max(self._cursor, lo + seg.lookback), available)
+            if result is NEED_MORE:
+                break
+            if isinstance(result, tuple):
+                _, position = result
+                if position <= self._cursor:
+                    break
+                self._cursor = position
+                continue
+            stance: Stance = result
+            self._cursor = stance.to + 1
+            stride = self._stride(stance)
+            if stride is not None:
+                out.append(stride)
+        out.extend(self._flush() if not self.deferred or final else [])
+        self._trim()
+        return out
+
+    def _signals(self, a: int, b: int) -> Signals:
+        acc = self._buf.view(a, b, "acc")
+        w = None if self.accel_only else self._buf.view(a, b, "gyr") @ self._boot_axis
+        return Signals(a, acc, w, self.rate, self._segmenter.smooth_half)
+
+    def _broken_between(self, a: int, b: int) -> bool:
+        return any(first < b and end > a for first, end in self._breaks)
+
+    def _stride(self, st: Stance) -> dict | None:
+        s = self.settings
+        rate = self.rate
+        contact = (st.to - st.ic) / rate
+        if not (s.min_contact_s <= contact <= s.max_contact_s):
+            return None
+        if self._broken_between(st.ic, st.to + 1):
+            return None
+        prev = self._prev_ic
+        stride_time = None
+        if prev is not None and not self._broken_between(prev, st.ic + 1):
+            dt = (st.ic - prev) / rate
+            if dt < s.min_stride_s:
+                return None  # a second contact inside one stride: not physiological
+            if dt <= s.max_stride_s:
+                stride_time = dt
+        if stride_time is None and contact > s.max_contact_run_s and prev is None:
+            pass
+        self._prev_ic = st.ic
+        if stride_time is not None:
+            kind = "run" if contact / stride_time <= s.run_duty_factor else "walk"
+        else:
+            kind = "run" if contact <= s.run_first_contact_s else "walk"
+        if kind == "run" and contact > s.max_contact_run_s:
+            kind = "walk"
+        cycle_start = prev if (stride_time is not None) else max(self._buf.start, st.ic - int(round(0.7 * rate)))
+        cycle_start = max(cycle_start, self._buf.start)
+        known = st.known if self._boot_known is None else max(st.known, self._boot_known)
+        gap = bool(np.any(self._buf.view(cycle_start, st.to + 1, "filled")))
+        alignment = self._alignment_for(st, cycle_start)
+        acc = alignment.to_segment(self._buf.view(cycle_start, st.to + 1, "acc"))
+        gyr = None if self.accel_only else alignment.to_segment(self._buf.view(cycle_start, st.to + 1, "gyr"))
+        window = StrideWindow(acc=acc, gyr=gyr, clipped=self._buf.view(cycle_start, st.to + 1, "clipped").copy(),
+                              ic=st.ic - cycle_start, to=st.to - cycle_start, cycle_start=0)
+        record = {
+            "sensor": self.sensor,
+            "leg": self.leg,
+            "mount": self.mount,
+            "kind": kind,
+            "ic_t": st.ic / rate,
+            "to_t": st.to / rate,
+            "known_t": known / rate,
+            "contact_time_s": contact,
+            "stride_time_s": stride_time,
+            "cadence_spm": (120.0 / stride_time) if stride_time else None,
+            "gap": gap,
+            "accel_only": bool(self.accel_only),
+            "alignment_confidence": float(alignment.confidence),
+        }
+        self._pending.append((record, window))
+        self.strides_ += 1
+        return None
+
+    def _flush(self) -> list[dict]:
+        if not self._pending:
+            return []
+        records = [r for r, _ in self._pending]
+        values = self._metrics.compute([w for _, w in self._pending])
+        self._pending = []
+        out = []
+        for r, v in zip(records, values):
+            clipped = v.pop("clipped")
+            r.update(v)
+            r["clipped"] = clipped
+            out.append(_ordered(r))
+        return out
+
+    def _alignment_for(self, st: Stance, cycle_start: int) -> Alignment:
+        """The frame for this stride: standstills before its toe-off, the swing of the cycles so far."""
+        est = self._estimator
+        while self._block_used < len(self._block_stats) and self._block_stats[self._block_used][0] <= st.to:
+            _, kind, acc_sum, count, gyr = self._block_stats[self._block_used]
+            if kind == "still":
+                est.add_standstill_sum(acc_sum, count)
+            elif kind == "move" and self._cycles_added == 0 and not self.accel_only:
+                est.add_motion(gyr)  # until strides are known, the moving blocks stand in for cycles
+            self._block_used += 1
+        mid = st.ic + (st.to - st.ic) // 2
+        half = max(1, (st.to - st.ic) // 10)
+        est.add_midstance(self._buf.view(mid - half, mid + half + 1, "acc"))
+        if self.accel_only:
+            self.alignment_ = gravity_only_alignment(est.gravity_hint(), self.mount)
+            return self.alignment_
+        if self._cycles_added < MAX_ALIGNMENT_CYCLES and self._prev_ic is not None and cycle_start < st.ic:
+            est.add_motion(self._buf.view(cycle_start, st.ic, "gyr"))
+            self._cycles_added += 1
+        alignment = est.estimate()
+        if alignment is None:
+            alignment = self.alignment_ or gravity_only_alignment(np.array([0.0, 0.0, 1.0]), self.mount)
+        self.alignment_ = alignment
+        return alignment
+
+    def _trim(self) -> None:
+        keep = self._cursor - self._segmenter.lookback - int(round(2.5 * self.rate))
+        if self._prev_ic is not None:
+            keep = min(keep, self._prev_ic - 2)
+        if self._boot_axis is None and not self.accel_only:
+            return  # keep everything until the frame is known
+        if keep - self._buf.start > 8 * 4096:
+            self._buf.drop_before(keep)
+        self._block_stats = self._block_stats[self._block_used :]
+        self._block_used = 0
+        self._breaks = [(a, b) for a, b in self._breaks if b > self._buf.start]
+
+
+_ORDER = ("sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s",
+          "cadence_spm", "wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps",
+          "clipped", "gap", "accel_only", "alignment_confidence")
+
+
+def _ordered(r: dict) -> dict:
+    return {k: r[k] for k in _ORDER}
