@@ -380,16 +380,22 @@ class RunStore:
         if candidate.suffix == ".scrun" or candidate.exists():
             return self.run(self.ingest(candidate))
         stem = text[:-6] if text.endswith(".scrun") else text
-        rows = self.db.execute("SELECT * FROM runs WHERE name = ?", (stem,)).fetchall()
-        if not rows:
-            rows = self.db.execute("SELECT * FROM runs WHERE name LIKE ? ESCAPE '\\' ORDER BY start_time",
-                                   (stem.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",)).fetchall()
+        rows = self._by_name(stem)
+        if not rows and self.sync():  # a run file not ingested yet
+            rows = self._by_name(stem)
         if not rows:
             raise UserError(f"no run {text!r}: not a run file, run id or run name (`stridecue history` lists them)")
         if len(rows) > 1:
             names = ", ".join(r["name"] for r in rows[:3])
             raise UserError(f"{text!r} matches {len(rows)} runs ({names}{', ...' if len(rows) > 3 else ''}); give more of the name")
         return _run_dict(rows[0])
+
+    def _by_name(self, stem: str) -> list:
+        rows = self.db.execute("SELECT * FROM runs WHERE name = ?", (stem,)).fetchall()
+        if not rows:
+            pattern = stem.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            rows = self.db.execute("SELECT * FROM runs WHERE name LIKE ? ESCAPE '\\' ORDER BY start_time", (pattern,)).fetchall()
+        return rows
 
     def latest(self, profile: str | None = None) -> dict | None:
         runs = self.runs(profile)
