@@ -1,0 +1,659 @@
+# The sensor node: sample, fuse, buffer, pack, answer control messages.  No radio in here:
+# ble.py (on the board) and the host's virtual sensor (stridecue.sim.air) move its bytes.
+#
+#   node = SensorNode(i2c, clock, board, name="StrideCue-LS", seed=1234)
+#   node.service()                 # often (every <= 30 ms): drain the IMU FIFO, fuse, buffer
+#   node.set_mtu(247)              # a central connected and agreed this ATT MTU
+#   packet = node.next_packet()    # the next data notification, or None
+#   reply = node.handle_control(data, bonded)   # a control write -> its reply (status characteristic)
+#   status = node.status()         # the status characteristic's value
+#   note = node.pending_status()   # a status notification due (state change, every 5 s), or None
+#   node.on_disconnect()
+#
+# The sample counter runs from boot while the IMU runs, streaming or not, so orientation has
+# settled before a run and a reconnect resumes exactly where the link dropped: live packets
+# pause while disconnected and continue from the first unsent sample (the ring holds 32 s).
+# START while streaming is a no-op (the host sends it after every reconnect).  Whatever the
+# ring had to overwrite before it was sent is counted in `dropped`, as are samples the IMU's
+# FIFO lost (estimated from the clock).  Only a bonded host may use stridewire.CHANGING_OPCODES.
+
+import stridewire as sw
+
+from . import FW_VERSION
+from .battery import BatteryMonitor
+from .boards import load_board
+from .fusion import Fusion
+from .imu import ImuError, new_sample_buffer, probe
+from .ring import SampleRing
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(value):
+        return value
+
+
+_READ_BATCH = const(32)  # samples per driver read
+_STATUS_EVERY_MS = const(5000)
+_BATTERY_EVERY_MS = const(1000)
+_REPROBE_EVERY_MS = const(1000)
+_MAX_BYTES_PER_S = const(12000)  # bandwidth budget of the data characteristic
+_MIN_RATE = const(400)
+_MAX_RESENDS = const(16)  # queued resend ranges; older requests are merged or refused
+_CAL_MIN_MS = const(200)
+_CAL_MAX_MS = const(30000)
+_CAL_STILL_DPS = const(3)  # peak-to-peak gyro during a stand-still calibration
+
+
+def quat_divider(rate):
+    """Quaternion every qdiv samples: the largest power of two >= 4 keeping >= 100 Hz."""
+    qdiv = 4
+    while rate // (qdiv * 2) >= 100:
+        qdiv *= 2
+    return qdiv
+
+
+class SensorNode:
+    """One board's firmware state machine over an I2C bus and a clock (see the module comment)."""
+
+    def __init__(self, i2c, clock, board, name="StrideCue", seed=0, battery=None, indicator=None,
+                 ring_s=32, sleep_ms=None):
+        if not isinstance(board, dict):
+            board = load_board(board)
+        self.board = board
+        self.i2c = i2c
+        self.clock = clock
+        self.name = name
+        self.stream_id = (seed & 0xFFFF) or 1
+        self.indicator = indicator
+        self.on_rename = None  # callback(name) that persists a new name (main.py)
+        self.sleep_ms = sleep_ms
+        imu_cfg = board["imu"]
+        self._want_rate = imu_cfg["rate_hz"]
+        self.accel_g = imu_cfg["accel_g"]
+        self.gyro_dps = imu_cfg["gyro_dps"]
+        self.battery = BatteryMonitor(battery, board.get("battery"))
+        # counters reported in the status
+        self.clipped_base = 0
+        self.dropped = 0
+        self.error_count = 0
+        self.last_error = sw.OK
+        self.seq = 0
+        self.mount = sw.mount_code(sw.SEGMENT_UNKNOWN, sw.SIDE_UNKNOWN)
+        # stream state
+        self.captured = 0  # next sample index to be captured
+        self.streaming = False
+        self.connected = False
+        self.mtu = 23
+        self.spp = 0
+        self._live = 0  # next sample to send live
+        self._stop_at = -1  # orderly stop: last packet ends here (FLAG_FINAL), -1: not stopping
+        self._battery_stop = False
+        self._offered = -1  # next_sample the last status reported
+        self._resends = []  # [first, end) ranges, oldest first
+        self._status_due = False
+        self._calibrating = 0  # samples left to average, 0: not calibrating
+        self._identify_until = None
+        # time
+        now = clock.ticks_ms()
+        self._t_ms = now
+        self._uptime_s = 0
+        self._uptime_frac = 0
+        self._next_status = now
+        self._next_battery = now
+        self._next_probe = now
+        self._last_service_us = clock.ticks_us()
+        # buffers
+        self._out = new_sample_buffer(_READ_BATCH)
+        self._reply = bytearray(sw.REPLY_SIZE)
+        self._status = bytearray(sw.STATUS_SIZE)
+        self._note = bytearray(sw.STATUS_SIZE)
+        self._packet = bytearray(sw.data_packet_size(sw.MAX_SAMPLES_PER_PACKET, 4))
+        self._full = None  # (packet view, body view) for spp-sample packets
+        self.imu = None
+        self.rate = self._want_rate
+        self.qdiv = quat_divider(self.rate)
+        self.ring = None  # sized for the IMU's actual rate once it is configured
+        self._ring_s = ring_s
+        self.fusion = Fusion(self.rate, self.qdiv, self.accel_g, self.gyro_dps // 125)
+        if not self._start_imu():
+            self._make_ring(self.rate)
+        self.battery.update()
+
+    # -- IMU --------------------------------------------------------------------------
+
+    def _start_imu(self):
+        try:
+            if self.imu is None:
+                self.imu = probe(self.i2c, self.board, self.sleep_ms)
+            self._configure(self._want_rate, self.accel_g, self.gyro_dps)
+            return True
+        except (OSError, ValueError):
+            self._fault()
+            self.imu = None
+            return False
+
+    def _configure(self, rate_hz, accel_g, gyro_dps):
+        imu = self.imu
+        if imu.clipped:
+            self.clipped_base += imu.clipped
+            imu.clipped = 0
+        self.rate = imu.configure(rate_hz, accel_g, gyro_dps)
+        self.accel_g = accel_g
+        self.gyro_dps = gyro_dps
+        self.qdiv = quat_divider(self.rate)
+        q = self.qdiv
+        start = (self.captured + q - 1) // q * q
+        self.captured = start
+        self._live = start
+        if self.ring is None:
+            self._make_ring(self.rate)
+        self.ring.qdiv = q
+        self.ring.qcapacity = self.ring.capacity // q
+        self.ring.clear(start)
+        self.fusion = Fusion(self.rate, q, accel_g, gyro_dps // 125)
+        self._set_mtu_views()
+        self._last_service_us = self.clock.ticks_us()
+
+    def _make_ring(self, rate):
+        self.ring = SampleRing(self._ring_s * rate // 16 * 16, self.qdiv)
+        self._clip = bytearray(self.ring.capacity // 4)  # per quaternion group: a clipped sample
+
+    def _fault(self):
+        self.error_count += 1
+        self.last_error = sw.ERR_IMU_FAULT
+        self._status_due = True
+
+    @property
+    def gyro_code(self):
+        return self.gyro_dps // 125
+
+    @property
+    def clipped(self):
+        return self.clipped_base + (self.imu.clipped if self.imu is not None else 0)
+
+    @property
+    def imu_ok(self):
+        return self.imu is not None
+
+    # -- sampling ---------------------------------------------------------------------
+
+    def service(self):
+        """Drain the IMU FIFO into the ring (fusing on the way) and run the housekeeping."""
+        clock = self.clock
+        now = clock.ticks_ms()
+        elapsed = clock.ticks_diff(now, self._t_ms)
+        self._t_ms = now
+        frac = self._uptime_frac + elapsed
+        self._uptime_s += frac // 1000
+        self._uptime_frac = frac % 1000
+        got = 0
+        if self.imu is None:
+            if clock.ticks_diff(now, self._next_probe) >= 0:
+                self._next_probe = clock.ticks_add(now, _REPROBE_EVERY_MS)
+                self._start_imu()
+        else:
+            try:
+                while True:
+                    n = self.imu.read(self._out, _READ_BATCH)
+                    if n:
+                        self._process(n)
+                        got += n
+                    if n < _READ_BATCH:
+                        break
+                self._account_overflow(got)
+            except OSError:
+                self._fault()
+                self.imu = None  # probe and configure again on the next round
+                self._next_probe = clock.ticks_add(now, _REPROBE_EVERY_MS)
+        if clock.ticks_diff(now, self._next_battery) >= 0:
+            self._next_battery = clock.ticks_add(now, _BATTERY_EVERY_MS)
+            if self.battery.update():
+                self._status_due = True
+                if self.battery.stop and not self._battery_stop:
+                    self._battery_stop = True
+                    self._request_stop()
+        if self._identify_until is not None and clock.ticks_diff(now, self._identify_until) >= 0:
+            self._identify_until = None
+            self._status_due = True
+        if self.connected and clock.ticks_diff(now, self._next_status) >= 0:
+            self._status_due = True
+        return got
+
+    def _account_overflow(self, got):
+        now_us = self.clock.ticks_us()
+        imu = self.imu
+        if imu.overflowed:
+            imu.overflowed = False
+            elapsed = self.clock.ticks_diff(now_us, self._last_service_us)
+            expected = elapsed * self.rate // 1000000
+            if expected > got:
+                self.dropped += expected - got
+            self.error_count += 1
+            self._status_due = True
+        self._last_service_us = now_us
+
+    def _process(self, n):
+        out = self._out
+        ring = self.ring
+        fusion = self.fusion
+        put = ring.put
+        add = fusion.add
+        q = self.qdiv
+        i = self.captured
+        clip0 = self.imu.clipped
+        o = 0
+        for _ in range(n):
+            ax = out[o]
+            ay = out[o + 1]
+            az = out[o + 2]
+            gx = out[o + 3]
+            gy = out[o + 4]
+            gz = out[o + 5]
+            o += 6
+            put(i, ax, ay, az, gx, gy, gz)
+            add(ax, ay, az, gx, gy, gz)
+            if i % q == 0:
+                fusion.update()
+                ring.put_quat(i, fusion.w, fusion.x, fusion.y, fusion.z)
+                self._clip[(i // q) % ring.qcapacity] = 0
+            if self._calibrating:
+                self._calibrate_add(gx, gy, gz)
+            i += 1
+        self.captured = i
+        if self.imu.clipped != clip0:
+            self._mark_clipped(n)
+
+    def _mark_clipped(self, n):
+        out = self._out
+        q = self.qdiv
+        first = self.captured - n
+        for k in range(n):
+            o = 6 * k
+            for a in (out[o], out[o + 1], out[o + 2]):
+                if a == 32767 or a == -32768:
+                    self._clip[((first + k) // q) % self.ring.qcapacity] = 1
+
+    # -- calibration ------------------------------------------------------------------
+
+    def _calibrate_start(self, ms):
+        self._calibrating = ms * self.rate // 1000 or 1
+        self._cal_n = 0
+        self._cal_sum = [0, 0, 0]
+        self._cal_min = [32767, 32767, 32767]
+        self._cal_max = [-32768, -32768, -32768]
+
+    def _calibrate_add(self, gx, gy, gz):
+        s = self._cal_sum
+        lo = self._cal_min
+        hi = self._cal_max
+        k = 0
+        for v in (gx, gy, gz):
+            s[k] += v
+            if v < lo[k]:
+                lo[k] = v
+            if v > hi[k]:
+                hi[k] = v
+            k += 1
+        self._cal_n += 1
+        self._calibrating -= 1
+        if not self._calibrating:
+            self._calibrate_finish()
+
+    def _calibrate_finish(self):
+        limit = _CAL_STILL_DPS * 32768 // (self.gyro_code * 125)
+        n = self._cal_n
+        self._status_due = True
+        for k in range(3):
+            if self._cal_max[k] - self._cal_min[k] > limit:
+                self.last_error = sw.ERR_BUSY  # moved during the calibration: nothing changed
+                self.error_count += 1
+                return
+        s = self._cal_sum
+        self.fusion.set_bias(s[0] * 256 // n, s[1] * 256 // n, s[2] * 256 // n)
+        self.fusion.reset()
+        self.last_error = sw.OK
+
+    # -- packets ----------------------------------------------------------------------
+
+    def set_mtu(self, mtu):
+        """A central is connected with this ATT MTU: data packets are sized to fit it."""
+        self.mtu = mtu
+        self.connected = True
+        self._next_status = self.clock.ticks_ms()
+        self._set_mtu_views()
+
+    def on_connect(self, mtu=23):
+        self.set_mtu(mtu)
+
+    def on_disconnect(self):
+        """The central left: live packets pause (resume on reconnect); resend requests lapse."""
+        self.connected = False
+        self._resends = []
+
+    def _set_mtu_views(self):
+        self.spp = sw.samples_per_packet(self.mtu, self.qdiv)
+        if self.spp:
+            size = sw.data_packet_size(self.spp, self.qdiv)
+            if len(self._packet) < size:
+                self._packet = bytearray(size)
+            mv = memoryview(self._packet)
+            self._full = (mv[:size], mv[: size - sw.CRC_SIZE])
+        else:
+            self._full = None
+
+    def bytes_per_second(self, rate=None, mtu=None):
+        """Data characteristic bandwidth (ATT payloads + 3-byte headers) at a rate and MTU."""
+        rate = rate or self.rate
+        qdiv = quat_divider(rate)
+        spp = sw.samples_per_packet(mtu or self.mtu, qdiv)
+        if not spp:
+            return 0
+        return rate * (sw.data_packet_size(spp, qdiv) + sw.ATT_OVERHEAD) // spp
+
+    def _build(self, first, n, flags):
+        q = self.qdiv
+        buf = self._packet
+        g0 = first // q
+        qcap = self.ring.qcapacity
+        for g in range(g0, g0 + n // q):
+            if self._clip[g % qcap]:
+                flags |= sw.FLAG_CLIPPED
+                break
+        if self.battery.low:
+            flags |= sw.FLAG_LOW_BATTERY
+        sw.pack_data_header(buf, self.stream_id, self.seq, first, self.rate, self.accel_g, self.gyro_code, n, q, flags)
+        self.ring.copy_samples(buf, sw.DATA_HEADER_SIZE, first, n)
+        self.ring.copy_quats(buf, sw.DATA_HEADER_SIZE + n * sw.SAMPLE_SIZE, first, n)
+        if n == self.spp:
+            packet, body = self._full
+        else:
+            size = sw.data_packet_size(n, q)
+            mv = memoryview(buf)
+            packet, body = mv[:size], mv[: size - sw.CRC_SIZE]
+        sw.seal(buf, body)
+        self.seq = (self.seq + 1) & 0xFFFFFFFF
+        return packet
+
+    def next_packet(self):
+        """The next data notification (a memoryview valid until the next call), or None."""
+        if not self.connected or not self.spp:
+            return None
+        while self._resends:
+            packet = self._next_resend()
+            if packet is not None:
+                return packet
+        if not self.streaming:
+            return None
+        q = self.qdiv
+        oldest = self.ring.oldest()
+        if self._live < oldest:  # disconnected longer than the ring holds
+            self.dropped += oldest - self._live
+            self._live = oldest
+            self._status_due = True
+        ready = (self.captured // q) * q
+        stopping = self._stop_at >= 0
+        if stopping and ready > self._stop_at:
+            ready = self._stop_at
+        n = ready - self._live
+        if n > self.spp:
+            n = self.spp
+        if n <= 0 or (n < self.spp and not stopping):
+            if stopping and n <= 0 and self._live >= self._stop_at:
+                self._finish_stop()
+            return None
+        first = self._live
+        self._live = first + n
+        flags = 0
+        if stopping and self._live >= self._stop_at:
+            flags = sw.FLAG_FINAL
+        packet = self._build(first, n, flags)
+        if flags:
+            self._finish_stop()
+        return packet
+
+    def _next_resend(self):
+        r = self._resends[0]
+        first, end = r[0], r[1]
+        oldest = self.ring.oldest()
+        if first < oldest:
+            first = oldest
+        if end > self._live:
+            end = self._live
+        if first >= end:
+            self._resends.pop(0)
+            return None
+        n = end - first
+        if n > self.spp:
+            n = self.spp
+        r[0] = first + n
+        if r[0] >= end:
+            self._resends.pop(0)
+        return self._build(first, n, sw.FLAG_RESENT)
+
+    def _request_stop(self):
+        q = self.qdiv
+        if self.streaming and self._stop_at < 0:
+            self._stop_at = (self.captured + q - 1) // q * q
+        self._status_due = True
+
+    def _finish_stop(self):
+        self.streaming = False
+        self._stop_at = -1
+        self._status_due = True
+
+    # -- status -----------------------------------------------------------------------
+
+    def next_sample(self):
+        """Where the stream continues: the next live sample, or where START would begin."""
+        if self.streaming:
+            return self._live
+        return (self.captured // self.qdiv) * self.qdiv
+
+    def _state(self):
+        state = 0
+        if self.streaming:
+            state |= sw.STATE_STREAMING
+        if self._calibrating:
+            state |= sw.STATE_CALIBRATING
+        if self.battery.low:
+            state |= sw.STATE_LOW_BATTERY
+        if self._battery_stop:
+            state |= sw.STATE_BATTERY_STOP
+        if self._identify_until is not None:
+            state |= sw.STATE_IDENTIFYING
+        if self.imu is None:
+            state |= sw.STATE_IMU_FAULT
+        return state
+
+    def _pack_status(self, buf, state_extra=0):
+        major, minor, patch = FW_VERSION
+        imu = self.imu
+        nxt = self.next_sample()
+        sw.pack_status(buf, (
+            self.stream_id, major, minor, patch,
+            imu.MODEL_CODE if imu is not None else sw.IMU_UNKNOWN,
+            self.accel_g, self.gyro_code, self.rate,
+            self.battery.mv, self.battery.pct,
+            self._state() | state_extra, self.mount, self.last_error,
+            nxt, self.ring.oldest(), self.clipped, self.dropped,
+            self._uptime_s, self.error_count & 0xFFFF,
+        ))
+        return nxt
+
+    def status(self, bonded=False):
+        """The status characteristic's value (a bytearray reused by the next call)."""
+        self._offered = self._pack_status(self._status, sw.STATE_BONDED if bonded else 0)
+        return self._status
+
+    def pending_status(self):
+        """A status notification when something changed or every 5 s while connected, else None."""
+        if not self._status_due or not self.connected:
+            return None
+        self._status_due = False
+        self._next_status = self.clock.ticks_add(self.clock.ticks_ms(), _STATUS_EVERY_MS)
+        self._pack_status(self._note)
+        return self._note
+
+    # -- control ----------------------------------------------------------------------
+
+    def handle_control(self, data, bonded):
+        """Answer one control message; malformed or refused ones get an error reply, never raise."""
+        opcode = data[2] if len(data) > 2 else 0
+        token = data[3] if len(data) > 3 else 0
+        try:
+            opcode, token, args = sw.parse_control(data)
+        except sw.ProtocolError as e:
+            return self._answer(opcode, token, e.code, 0)
+        if opcode in sw.CHANGING_OPCODES and not bonded:
+            return self._answer(opcode, token, sw.ERR_NOT_BONDED, 0)
+        result, detail = self._dispatch(opcode, args)
+        return self._answer(opcode, token, result, detail)
+
+    def _answer(self, opcode, token, result, detail):
+        if result != sw.OK:
+            self.error_count += 1
+            self.last_error = result
+        sw.pack_reply(self._reply, opcode & 0xFF, token & 0xFF, result, detail & 0xFFFFFFFF)
+        return self._reply
+
+    def _dispatch(self, opcode, args):
+        if opcode == sw.OP_START:
+            return self._start()
+        if opcode == sw.OP_STOP:
+            if self.streaming:
+                self._request_stop()
+            return sw.OK, self._stop_at if self._stop_at >= 0 else self.next_sample()
+        if opcode == sw.OP_RESEND:
+            return self._resend(args[0], args[1])
+        if opcode == sw.OP_GET_STATUS:
+            self._status_due = True
+            return sw.OK, 0
+        if opcode == sw.OP_SET_MOUNT:
+            segment, side = args
+            if segment > sw.SEGMENT_THIGH or side > sw.SIDE_RIGHT:
+                return sw.ERR_BAD_ARGUMENT, 0
+            self.mount = sw.mount_code(segment, side)
+            self._status_due = True
+            return sw.OK, self.mount
+        if opcode == sw.OP_SET_NAME:
+            return self._rename(args[0])
+        if opcode == sw.OP_IDENTIFY:
+            seconds = args[0]
+            if not 1 <= seconds <= 60:
+                return sw.ERR_BAD_ARGUMENT, 0
+            self._identify_until = self.clock.ticks_add(self.clock.ticks_ms(), seconds * 1000)
+            if self.indicator is not None:
+                self.indicator.identify(seconds)
+            self._status_due = True
+            return sw.OK, seconds
+        if opcode == sw.OP_CALIBRATE:
+            ms = args[0]
+            if not _CAL_MIN_MS <= ms <= _CAL_MAX_MS:
+                return sw.ERR_BAD_ARGUMENT, 0
+            if self.imu is None:
+                return sw.ERR_IMU_FAULT, 0
+            self._calibrate_start(ms)
+            self._status_due = True
+            return sw.OK, ms
+        if opcode == sw.OP_SET_RATE:
+            return self._set_rate(args[0])
+        if opcode == sw.OP_SET_RANGES:
+            return self._set_ranges(args[0], args[1])
+        return sw.ERR_UNKNOWN_OPCODE, 0
+
+    def _start(self):
+        if self.imu is None:
+            return sw.ERR_IMU_FAULT, 0
+        if self._battery_stop:
+            return sw.ERR_LOW_BATTERY, self.battery.mv
+        if not self.spp:
+            return sw.ERR_MTU_TOO_SMALL, self.mtu
+        if self.streaming:
+            if self._stop_at >= 0:  # a START during an orderly stop keeps the stream going
+                self._stop_at = -1
+            return sw.OK, self._live
+        q = self.qdiv
+        start = (self.captured // q) * q
+        offered = self._offered
+        if 0 <= offered <= start and offered >= self.ring.oldest():
+            start = offered
+        self._live = start
+        self.streaming = True
+        self._status_due = True
+        return sw.OK, start
+
+    def _resend(self, first, count):
+        if count == 0:
+            return sw.ERR_BAD_ARGUMENT, 0
+        q = self.qdiv
+        end = first + count
+        if end > self._live:  # not sent yet: the live stream will bring it
+            end = self._live
+        first = first // q * q
+        end = (end + q - 1) // q * q
+        if end > self._live:
+            end = self._live
+        oldest = self.ring.oldest()
+        result = sw.OK
+        if first < oldest:
+            result = sw.ERR_RANGE_GONE
+            first = oldest
+        if first < end:
+            for r in self._resends:  # merge with a queued range it overlaps
+                if first <= r[1] and end >= r[0]:
+                    if first < r[0]:
+                        r[0] = first
+                    if end > r[1]:
+                        r[1] = end
+                    return result, oldest
+            if len(self._resends) >= _MAX_RESENDS:
+                return sw.ERR_BUSY, oldest
+            self._resends.append([first, end])
+        return result, oldest
+
+    def _rename(self, raw):
+        try:
+            name = raw.decode()
+        except UnicodeError:
+            return sw.ERR_BAD_ARGUMENT, 0
+        for ch in name:
+            if ord(ch) < 32:
+                return sw.ERR_BAD_ARGUMENT, 0
+        self.name = name
+        if self.on_rename is not None:
+            self.on_rename(name)
+        return sw.OK, len(raw)
+
+    def _set_rate(self, hz):
+        if self.streaming:
+            return sw.ERR_BUSY, self.rate
+        if self.imu is None:
+            return sw.ERR_IMU_FAULT, 0
+        rate = self.imu.supported_rate(hz) if hz else 0
+        if rate < _MIN_RATE or self.bytes_per_second(rate) > _MAX_BYTES_PER_S or self.bytes_per_second(rate) == 0:
+            return sw.ERR_BAD_ARGUMENT, self.rate
+        if rate * 30 > self.ring.capacity:  # the ring (sized at boot) would hold less than 30 s
+            return sw.ERR_BAD_ARGUMENT, self.rate
+        return self._reconfigure(rate, self.accel_g, self.gyro_dps)
+
+    def _set_ranges(self, accel_g, gyro_code):
+        if self.streaming:
+            return sw.ERR_BUSY, 0
+        if self.imu is None:
+            return sw.ERR_IMU_FAULT, 0
+        if accel_g not in self.imu.ACCEL_RANGES or gyro_code * 125 not in self.imu.GYRO_RANGES:
+            return sw.ERR_BAD_ARGUMENT, 0
+        return self._reconfigure(self._want_rate, accel_g, gyro_code * 125)
+
+    def _reconfigure(self, rate, accel_g, gyro_dps):
+        try:
+            self._configure(rate, accel_g, gyro_dps)
+        except OSError:
+            self._fault()
+            self.imu = None
+            return sw.ERR_IMU_FAULT, 0
+        self._want_rate = rate
+        self._status_due = True
+        return sw.OK, self.rate

@@ -1,0 +1,460 @@
+# Simulated I2C bus and register-level IMU devices, so the real drivers (imu.py) run without a
+# board: in the MicroPython tests and in the host's virtual sensor.
+#
+#   imu = make_device(board)          # the first model the board file lists, at its first address
+#   i2c = SimI2C([imu])               # machine.I2C's memory methods: readfrom_mem_into, writeto_mem ...
+#   imu.push(ax, ay, az, gx, gy, gz)  # one output-data-rate tick: g and deg/s in the sensor's axes
+#
+# push() quantises at the configured full scale with the part's own sensitivity, saturates at
+# the int16 limits (that is how a real part clips), and, when the FIFO is enabled, writes the
+# FIFO exactly in the part's layout: LSM6DSO(X/32) 7-byte tagged words (tag, X, Y, Z little
+# endian), MPU6886 14-byte frames (accel, temperature, gyro, big endian).  When the FIFO is full
+# the oldest data is overwritten and the overflow flag is raised, as in the parts' continuous
+# modes; on the MPU6886 that overwrites bytes, so frames lose their alignment, which is why its
+# driver resets the FIFO after an overflow.
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(value):
+        return value
+
+
+_ENODEV = const(19)
+
+
+class SimI2C:
+    """The subset of machine.I2C the drivers use, over simulated devices."""
+
+    def __init__(self, devices):
+        self.devices = {}
+        for device in devices:
+            self.devices[device.address] = device
+        self.transactions = 0
+
+    def scan(self):
+        return sorted(self.devices)
+
+    def _device(self, addr):
+        device = self.devices.get(addr)
+        if device is None:
+            raise OSError(_ENODEV)
+        self.transactions += 1
+        return device
+
+    def readfrom_mem_into(self, addr, memaddr, buf):
+        self._device(addr).read(memaddr, buf)
+
+    def readfrom_mem(self, addr, memaddr, nbytes):
+        buf = bytearray(nbytes)
+        self._device(addr).read(memaddr, buf)
+        return bytes(buf)
+
+    def writeto_mem(self, addr, memaddr, buf):
+        self._device(addr).write(memaddr, buf)
+
+
+def _quantise(value, lsb):
+    count = int(round(value / lsb))
+    if count > 32767:
+        return 32767
+    if count < -32768:
+        return -32768
+    return count
+
+
+class _Device:
+    """A register file with auto-increment; subclasses add the data path."""
+
+    WHO_AM_I_REG = 0
+    WHO_AM_I = 0
+
+    def __init__(self, address):
+        self.address = address
+        self.regs = bytearray(256)
+        self.samples = 0  # ODR ticks seen (pushes)
+        self.overwritten = 0  # FIFO data lost to overflow (words or bytes), for tests
+        self.reset()
+
+    def reset(self):
+        for i in range(256):
+            self.regs[i] = 0
+        self.regs[self.WHO_AM_I_REG] = self.WHO_AM_I
+
+    def read_reg(self, reg):
+        return self.regs[reg]
+
+    def write_reg(self, reg, value):
+        self.regs[reg] = value
+
+    def next_reg(self, reg):
+        return (reg + 1) & 0xFF
+
+    def read(self, reg, buf):
+        for i in range(len(buf)):
+            buf[i] = self.read_reg(reg)
+            reg = self.next_reg(reg)
+
+    def write(self, reg, data):
+        for value in data:
+            self.write_reg(reg, value)
+            reg = self.next_reg(reg)
+
+
+# --- ST LSM6DSOX / LSM6DSO32 -------------------------------------------------------------
+
+_ST_FIFO_CTRL3 = const(0x09)
+_ST_FIFO_CTRL4 = const(0x0A)
+_ST_WHO_AM_I = const(0x0F)
+_ST_CTRL1_XL = const(0x10)
+_ST_CTRL2_G = const(0x11)
+_ST_CTRL3_C = const(0x12)
+_ST_STATUS = const(0x1E)
+_ST_OUTX_L_G = const(0x22)
+_ST_FIFO_STATUS1 = const(0x3A)
+_ST_FIFO_STATUS2 = const(0x3B)
+_ST_FIFO_TAG = const(0x78)
+_ST_FIFO_LAST = const(0x7E)
+_ST_WORD = const(7)
+_ST_TAG_GYRO = const(0x01)
+_ST_TAG_ACCEL = const(0x02)
+
+# Sensitivities: g/LSB for the FS_XL codes 00, 01, 10, 11; dps/LSB for FS_G codes and FS_125.
+_ST_FS_XL = {
+    "LSM6DSOX": (2, 16, 4, 8),
+    "LSM6DSO32": (4, 32, 8, 16),
+}
+_ST_GYRO_DPS = (250, 500, 1000, 2000)
+_ST_MDPS_PER_LSB = {125: 4.375, 250: 8.75, 500: 17.5, 1000: 35.0, 2000: 70.0}
+_ST_FIFO_WORDS = const(512)  # modelled capacity (the parts hold up to 9 kB of batched data)
+
+
+class SimLSM6DSO(_Device):
+    """An LSM6DSOX or LSM6DSO32 (WHO_AM_I 0x6C) with its tagged FIFO in continuous mode."""
+
+    WHO_AM_I_REG = _ST_WHO_AM_I
+    WHO_AM_I = 0x6C
+
+    def __init__(self, model="LSM6DSO32", address=0x6A, fifo_words=_ST_FIFO_WORDS):
+        if model not in _ST_FS_XL:
+            raise ValueError("not an LSM6DSO model: %s" % model)
+        self.model = model
+        self.capacity = fifo_words
+        self.fifo = bytearray(fifo_words * _ST_WORD)
+        self._latched = bytearray(_ST_WORD)
+        _Device.__init__(self, address)
+
+    def reset(self):
+        _Device.reset(self)
+        self.regs[_ST_CTRL3_C] = 0x04  # IF_INC
+        self.head = 0  # oldest word
+        self.count = 0
+        self.tag_cnt = 0
+        self.overrun = False
+        self.overrun_latched = False
+        self._last = (0, 0, 0, 0, 0, 0)
+        self._word_pos = 0
+        self._configure()
+
+    def _configure(self):
+        ctrl1 = self.regs[_ST_CTRL1_XL]
+        ctrl2 = self.regs[_ST_CTRL2_G]
+        self.accel_on = (ctrl1 >> 4) != 0
+        self.gyro_on = (ctrl2 >> 4) != 0
+        self.accel_fs = _ST_FS_XL[self.model][(ctrl1 >> 2) & 3]
+        self.accel_lsb = self.accel_fs / 32768.0
+        dps = 125 if ctrl2 & 0x02 else _ST_GYRO_DPS[(ctrl2 >> 2) & 3]
+        self.gyro_dps = dps
+        self.gyro_lsb = _ST_MDPS_PER_LSB[dps] / 1000.0
+        fifo3 = self.regs[_ST_FIFO_CTRL3]
+        mode = self.regs[_ST_FIFO_CTRL4] & 0x07
+        self.fifo_on = mode == 0x06
+        self.batch_accel = self.fifo_on and (fifo3 & 0x0F) != 0 and self.accel_on
+        self.batch_gyro = self.fifo_on and (fifo3 >> 4) != 0 and self.gyro_on
+        if mode == 0:  # bypass mode empties the FIFO
+            self.head = 0
+            self.count = 0
+            self.overrun = False
+
+    def write_reg(self, reg, value):
+        if reg == _ST_CTRL3_C and value & 0x01:  # SW_RESET
+            self.reset()
+            return
+        self.regs[reg] = value
+        if reg in (_ST_CTRL1_XL, _ST_CTRL2_G, _ST_FIFO_CTRL3, _ST_FIFO_CTRL4):
+            self._configure()
+
+    def next_reg(self, reg):
+        if reg == _ST_FIFO_LAST:  # burst reads of the FIFO roll back to the tag register
+            return _ST_FIFO_TAG
+        if not self.regs[_ST_CTRL3_C] & 0x04:
+            return reg
+        return (reg + 1) & 0x7F
+
+    def read_reg(self, reg):
+        if reg == _ST_FIFO_STATUS1:
+            return self.count & 0xFF
+        if reg == _ST_FIFO_STATUS2:
+            value = (self.count >> 8) & 0x03
+            if self.overrun:
+                value |= 0x40
+            if self.overrun_latched:
+                value |= 0x08
+                self.overrun_latched = False
+            if self.count >= self.capacity:
+                value |= 0x20
+            return value
+        if reg == _ST_FIFO_TAG:
+            self._pop(self._latched)
+            return self._latched[0]
+        if _ST_FIFO_TAG < reg <= _ST_FIFO_LAST:
+            return self._latched[reg - _ST_FIFO_TAG]
+        if _ST_OUTX_L_G <= reg < _ST_OUTX_L_G + 12:
+            i = (reg - _ST_OUTX_L_G) >> 1
+            value = self._last[3 + i] if i < 3 else self._last[i - 3]
+            value &= 0xFFFF
+            return (value >> 8) if reg & 1 else (value & 0xFF)
+        if reg == _ST_STATUS:
+            return 0x03 if self.samples else 0
+        return self.regs[reg]
+
+    def _pop(self, out):
+        if not self.count:
+            for i in range(_ST_WORD):
+                out[i] = 0
+            return
+        o = self.head * _ST_WORD
+        out[:] = self.fifo[o : o + _ST_WORD]
+        self.head = (self.head + 1) % self.capacity
+        self.count -= 1
+        self.overrun = False
+
+    def read(self, reg, buf):
+        n = len(buf)
+        if reg == _ST_FIFO_TAG and n % _ST_WORD == 0:
+            self._read_words(buf, n // _ST_WORD)
+        else:
+            _Device.read(self, reg, buf)
+
+    def _read_words(self, buf, words):
+        """A burst from FIFO_DATA_OUT_TAG: whole words, the address rolling back after 7Eh."""
+        take = words if words <= self.count else self.count
+        pos = 0
+        while take:
+            chunk = self.capacity - self.head
+            if chunk > take:
+                chunk = take
+            o = self.head * _ST_WORD
+            size = chunk * _ST_WORD
+            buf[pos : pos + size] = self.fifo[o : o + size]
+            pos += size
+            self.head = (self.head + chunk) % self.capacity
+            self.count -= chunk
+            take -= chunk
+            self.overrun = False
+        while pos < len(buf):
+            buf[pos] = 0  # an empty FIFO reads as tag 0 (no sensor)
+            pos += 1
+
+    def _append(self, tag, x, y, z):
+        if self.count >= self.capacity:
+            self.head = (self.head + 1) % self.capacity
+            self.count -= 1
+            self.overrun = True
+            self.overrun_latched = True
+            self.overwritten += 1
+        o = ((self.head + self.count) % self.capacity) * _ST_WORD
+        fifo = self.fifo
+        byte = (tag << 3) | (self.tag_cnt << 1)
+        parity = byte ^ (byte >> 4)
+        parity ^= parity >> 2
+        parity ^= parity >> 1
+        fifo[o] = byte | (parity & 1)
+        fifo[o + 1] = x & 0xFF
+        fifo[o + 2] = (x >> 8) & 0xFF
+        fifo[o + 3] = y & 0xFF
+        fifo[o + 4] = (y >> 8) & 0xFF
+        fifo[o + 5] = z & 0xFF
+        fifo[o + 6] = (z >> 8) & 0xFF
+        self.count += 1
+
+    def push(self, ax, ay, az, gx, gy, gz):
+        """One ODR tick with the true acceleration (g) and angular rate (dps), sensor axes."""
+        if not (self.accel_on or self.gyro_on):
+            return
+        self.samples += 1
+        al = self.accel_lsb
+        gl = self.gyro_lsb
+        a0 = _quantise(ax, al)
+        a1 = _quantise(ay, al)
+        a2 = _quantise(az, al)
+        g0 = _quantise(gx, gl)
+        g1 = _quantise(gy, gl)
+        g2 = _quantise(gz, gl)
+        self._last = (a0, a1, a2, g0, g1, g2)
+        if self.batch_gyro:
+            self._append(_ST_TAG_GYRO, g0, g1, g2)
+        if self.batch_accel:
+            self._append(_ST_TAG_ACCEL, a0, a1, a2)
+        self.tag_cnt = (self.tag_cnt + 1) & 3
+
+
+# --- InvenSense MPU6886 ------------------------------------------------------------------
+
+_MPU_SMPLRT_DIV = const(0x19)
+_MPU_CONFIG = const(0x1A)
+_MPU_GYRO_CONFIG = const(0x1B)
+_MPU_ACCEL_CONFIG = const(0x1C)
+_MPU_FIFO_EN = const(0x23)
+_MPU_INT_STATUS = const(0x3A)
+_MPU_ACCEL_OUT = const(0x3B)
+_MPU_USER_CTRL = const(0x6A)
+_MPU_PWR_MGMT_1 = const(0x6B)
+_MPU_PWR_MGMT_2 = const(0x6C)
+_MPU_FIFO_COUNTH = const(0x72)
+_MPU_FIFO_COUNTL = const(0x73)
+_MPU_FIFO_R_W = const(0x74)
+_MPU_WHO_AM_I = const(0x75)
+_MPU_FIFO_BYTES = const(1024)
+_MPU_FRAME = const(14)
+
+
+class SimMPU6886(_Device):
+    """An MPU6886 (WHO_AM_I 0x19): 1 kHz internal rate / (1 + SMPLRT_DIV), 1 kB byte FIFO."""
+
+    WHO_AM_I_REG = _MPU_WHO_AM_I
+    WHO_AM_I = 0x19
+
+    def __init__(self, address=0x68, fifo_bytes=_MPU_FIFO_BYTES):
+        self.model = "MPU6886"
+        self.capacity = fifo_bytes
+        self.fifo = bytearray(fifo_bytes)
+        self._frame = bytearray(_MPU_FRAME)
+        _Device.__init__(self, address)
+
+    def reset(self):
+        _Device.reset(self)
+        self.regs[_MPU_PWR_MGMT_1] = 0x40  # SLEEP after reset
+        self.head = 0
+        self.count = 0
+        self.overflow = False
+        self._last = (0, 0, 0, 0, 0, 0)
+        self._configure()
+
+    def _configure(self):
+        self.awake = not (self.regs[_MPU_PWR_MGMT_1] & 0x40)
+        self.accel_fs = (2, 4, 8, 16)[(self.regs[_MPU_ACCEL_CONFIG] >> 3) & 3]
+        self.accel_lsb = self.accel_fs / 32768.0
+        self.gyro_dps = (250, 500, 1000, 2000)[(self.regs[_MPU_GYRO_CONFIG] >> 3) & 3]
+        self.gyro_lsb = 1.0 / (131.0 / (1 << ((self.regs[_MPU_GYRO_CONFIG] >> 3) & 3)))
+        en = self.regs[_MPU_FIFO_EN]
+        self.fifo_on = bool(self.regs[_MPU_USER_CTRL] & 0x40)
+        self.fifo_accel = bool(en & 0x08)
+        self.fifo_gyro = bool(en & 0x10)
+        self.rate_hz = 1000 // (1 + self.regs[_MPU_SMPLRT_DIV])
+
+    def write_reg(self, reg, value):
+        if reg == _MPU_PWR_MGMT_1 and value & 0x80:  # DEVICE_RESET
+            self.reset()
+            return
+        if reg == _MPU_USER_CTRL and value & 0x04:  # FIFO_RST, self-clearing
+            self.head = 0
+            self.count = 0
+            value &= ~0x04
+        self.regs[reg] = value
+        self._configure()
+
+    def next_reg(self, reg):
+        if reg == _MPU_FIFO_R_W:  # burst reads of the FIFO keep reading the FIFO
+            return reg
+        return (reg + 1) & 0xFF
+
+    def read_reg(self, reg):
+        if reg == _MPU_FIFO_COUNTH:
+            return (self.count >> 8) & 0x1F
+        if reg == _MPU_FIFO_COUNTL:
+            return self.count & 0xFF
+        if reg == _MPU_INT_STATUS:
+            value = 0x10 if self.overflow else 0
+            self.overflow = False
+            return value | 0x01
+        if reg == _MPU_FIFO_R_W:
+            if not self.count:
+                return 0xFF
+            value = self.fifo[self.head]
+            self.head = (self.head + 1) % self.capacity
+            self.count -= 1
+            return value
+        if _MPU_ACCEL_OUT <= reg < _MPU_ACCEL_OUT + 14:
+            i = reg - _MPU_ACCEL_OUT
+            if i in (6, 7):
+                return 0
+            k = (i >> 1) if i < 6 else ((i - 8) >> 1) + 3
+            value = self._last[k] & 0xFFFF
+            return (value & 0xFF) if i & 1 else (value >> 8)
+        return self.regs[reg]
+
+    def read(self, reg, buf):
+        n = len(buf)
+        if reg == _MPU_FIFO_R_W and n <= self.count:
+            pos = 0
+            while pos < n:
+                chunk = self.capacity - self.head
+                if chunk > n - pos:
+                    chunk = n - pos
+                buf[pos : pos + chunk] = self.fifo[self.head : self.head + chunk]
+                self.head = (self.head + chunk) % self.capacity
+                self.count -= chunk
+                pos += chunk
+        else:
+            _Device.read(self, reg, buf)
+
+    def push(self, ax, ay, az, gx, gy, gz):
+        """One sample-rate tick with the true acceleration (g) and angular rate (dps)."""
+        if not self.awake:
+            return
+        self.samples += 1
+        al = self.accel_lsb
+        gl = self.gyro_lsb
+        last = (_quantise(ax, al), _quantise(ay, al), _quantise(az, al), _quantise(gx, gl), _quantise(gy, gl), _quantise(gz, gl))
+        self._last = last
+        if not (self.fifo_on and (self.fifo_accel or self.fifo_gyro)):
+            return
+        frame = self._frame
+        size = 0
+        if self.fifo_accel:
+            for k in range(3):
+                v = last[k] & 0xFFFF
+                frame[size] = v >> 8
+                frame[size + 1] = v & 0xFF
+                size += 2
+        frame[size] = 0  # temperature: 25 degC reads as 0
+        frame[size + 1] = 0
+        size += 2
+        if self.fifo_gyro:
+            for k in range(3, 6):
+                v = last[k] & 0xFFFF
+                frame[size] = v >> 8
+                frame[size + 1] = v & 0xFF
+                size += 2
+        cap = self.capacity
+        fifo = self.fifo
+        for i in range(size):
+            if self.count >= cap:  # FIFO_MODE 0: the oldest byte is overwritten
+                self.head = (self.head + 1) % cap
+                self.count -= 1
+                self.overflow = True
+                self.overwritten += 1
+            fifo[(self.head + self.count) % cap] = frame[i]
+            self.count += 1
+
+
+def make_device(board, model=None, address=None):
+    """A simulated IMU for a board description: its first listed model at its first address."""
+    imu = board["imu"]
+    model = model or imu["models"][0]
+    address = imu["addresses"][0] if address is None else address
+    if model == "MPU6886":
+        return SimMPU6886(address)
+    return SimLSM6DSO(model, address)
