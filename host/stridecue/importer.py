@@ -378,7 +378,8 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
         raise UserError(f"--sensor-range {sensor_range_g:g} g must be positive")
     saturated = saturated_samples(acc, sensor_range_g)
     accel_g = _pick_range(float(np.abs(acc).max()), ACCEL_RANGES_G, 1.0)
-    gyro_code = _pick_range(float(np.abs(gyr).max()), GYRO_RANGE_CODES, 125.0) if has_gyro else GYRO_RANGE_CODES[-1]
+    # gyro code 0 marks an accelerometer-only sensor (the analysis then segments from accel alone)
+    gyro_code = _pick_range(float(np.abs(gyr).max()), GYRO_RANGE_CODES, 125.0) if has_gyro else 0
     raw = np.zeros((len(acc), 6), np.int16)
     raw[:, :3], clipped_acc = _counts(acc, accel_g)
     # readings where the source sensor saturated sit at full scale here, so they are flagged clipped

@@ -38,7 +38,7 @@ def to_sample_block(acc_g, gyr_dps=None, rate_hz: float = 416.0, *, first_index:
     """Float accel (g) / gyro (deg/s) -> SampleBlock of int16 counts, as the sensor quantises.
 
     Values beyond the full scale clip to it (and read back as clipped).  gyr_dps None -> zeros
-    (accelerometer only).  saturated: optional (n, 3) bool of readings where the source sensor
+    (accelerometer only, gyro_code 0).  saturated: optional (n, 3) bool of readings where the source sensor
     was pinned at its own full scale; they are set to full scale here so they read as clipped.
     """
     from stridecue.samples import SampleBlock
@@ -54,6 +54,8 @@ def to_sample_block(acc_g, gyr_dps=None, rate_hz: float = 416.0, *, first_index:
     if gyr_dps is not None:
         gyr = np.asarray(gyr_dps, float)
         raw[:, 3:] = np.clip(np.rint(gyr * (32768.0 / (gyro_code * 125.0))), -32768, 32767)
+    else:
+        gyro_code = 0  # the analysis's mark of an accelerometer-only sensor
     index = np.arange(first_index, first_index + n, dtype=np.int64)
     return SampleBlock(index=index, raw=raw, rate=float(rate_hz), accel_g=accel_g, gyro_code=gyro_code, sensor=sensor)
 
@@ -479,7 +481,7 @@ def validate_adept(quick: bool) -> tuple[list[Figure], dict]:
     ic = np.array([s["ic_t"] for s in run])
     cad = np.array([s.get("cadence_spm") or np.nan for s in run], float)
     duration = len(acc) / rec.rate_hz
-    minutes = int(duration // 60)
+    minutes = int(duration // 60 + (duration % 60 >= 30))  # a last part-minute counts from 30 s
     lo, hi = PLAUSIBLE_CADENCE_SPM
     per_minute = []
     for k in range(minutes):
