@@ -11,8 +11,17 @@ import pytest
 
 from stridecue import bench, cli
 
-HAVE_SIM = importlib.util.find_spec("stridecue.sim") is not None and \
-    importlib.util.find_spec("stridecue.sim.runner") is not None
+
+
+def _sim_ready() -> bool:
+    try:
+        from stridecue.sim import RunnerSettings, VirtualRunner  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+HAVE_SIM = _sim_ready()
 HAVE_ANALYSIS = importlib.util.find_spec("stridecue.analysis") is not None and \
     importlib.util.find_spec("stridecue.analysis.run") is not None
 

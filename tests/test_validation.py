@@ -16,8 +16,17 @@ from stridecue.validation import (Figure, double_counted, f1_score, match_events
 HAVE_DATA = datasets.shared_data_dir().is_dir()
 HAVE_ANALYSIS = importlib.util.find_spec("stridecue.analysis") is not None and \
     importlib.util.find_spec("stridecue.analysis.run") is not None
-HAVE_SIM = importlib.util.find_spec("stridecue.sim") is not None and \
-    importlib.util.find_spec("stridecue.sim.runner") is not None
+
+
+def _sim_ready() -> bool:
+    try:
+        from stridecue.sim import RunnerSettings, VirtualRunner  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+HAVE_SIM = _sim_ready()
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -136,27 +136,19 @@ def _fmt_value(v, unit: str) -> str:
 
 
 def format_report(entries: list[dict], quick: bool) -> str:
-    rows = [("figure", "value", "target", "")]
     lines = []
     for e in entries:
         head = f"{e['name']}: {e.get('title') or e['what']}"
-        if e["status"] != "ran":
-            head += f"  [{e['status']}]"
-        else:
-            head += f"  ({e['seconds']:.1f} s)"
+        head += f"  ({e['seconds']:.1f} s)" if e["status"] == "ran" else f"  [{e['status']}]"
         lines.append(head)
-        width = [max(len(str(r[i])) for r in rows) for i in range(3)]
-        table = []
-        for f in e.get("figures", []):
-            verdict = {True: "met", False: "NOT MET", None: ""}[f["met"]]
-            table.append((f["name"], _fmt_value(f["value"], f["unit"]), f["target"] or "", verdict, f["note"]))
+        table = [(f["name"], _fmt_value(f["value"], f["unit"]), f["target"] or "",
+                  {True: "met", False: "NOT MET", None: ""}[f["met"]], f["note"]) for f in e.get("figures", [])]
         if table:
-            width = [max(len(str(r[i])) for r in table + [("figure", "value", "target", "", "")]) for i in range(4)]
-            lines.append("  " + "  ".join(h.ljust(width[i]) for i, h in enumerate(("figure", "value", "target", "")))
-                         .rstrip())
-            for r in table:
+            header = ("figure", "value", "target", "", "")
+            width = [max(len(str(r[i])) for r in table + [header]) for i in range(4)]
+            for r in [header] + table:
                 cells = "  ".join(str(r[i]).ljust(width[i]) for i in range(4))
-                lines.append(f"  {cells}" + (f"  {r[4]}" if r[4] else "").rstrip())
+                lines.append(f"  {cells}  {r[4]}".rstrip())
         for note in e.get("notes", []):
             lines.append(f"  - {note}")
         lines.append("")

@@ -262,8 +262,10 @@ def simulate_case(case: VirtualCase, duration_s: float):
 
 def validate_virtual(quick: bool) -> tuple[list[Figure], dict]:
     analyse_block = _analysis()
-    if importlib.util.find_spec("stridecue.sim") is None:
-        raise RuntimeError("the virtual runner (stridecue.sim) is not built yet")
+    try:
+        from stridecue.sim import RunnerSettings, VirtualRunner  # noqa: F401
+    except ImportError:
+        raise RuntimeError("the virtual runner (stridecue.sim: RunnerSettings, VirtualRunner) is not built yet") from None
     duration = 25.0 if quick else 60.0
     totals = {"tp": 0, "fp": 0, "fn": 0}
     ic_err, to_err, wobble_err, pta_err = [], [], [], []
