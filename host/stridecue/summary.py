@@ -329,7 +329,7 @@ def format_summary(path: Path, s: dict) -> str:
     total = (q["samples"] or 0) + (q["missing_samples"] or 0)
     gaps = f" in {q['gaps']} gaps" if q.get("gaps") else ""
     lines.append(
-        f"  data quality   {q['missing_samples']}/{total} samples lost{gaps}, {_n(q['recovered_by_resend'])} recovered by resend"
+        f"  data quality   {_n(q['missing_samples'])}/{total} samples lost{gaps}, {_n(q['recovered_by_resend'])} recovered by resend"
         f" ({_n(q['resend_requests'])} requests), {_n(q['reconnects'])} reconnects, {_n(q['clipped_samples'])} clipped samples"
         f" ({q['clipped_strides']} strides)" + ("" if q["closed_cleanly"] else "; the run did not close cleanly")
     )

@@ -1,0 +1,75 @@
+"""Done when: a simulated run (`stridecue run --simulate`, the real pipeline and stride
+analysis) gives a terminal summary, an HTML report rendered in Chromium, a history entry and
+valid CSV, Parquet and FIT exports."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import fitdecode
+import pyarrow.parquet as pq
+import pytest
+
+SIM_READY = importlib.util.find_spec("stridecue.sim.runner") is not None and importlib.util.find_spec("stridecue.analysis.run") is not None
+pytestmark = pytest.mark.skipif(not SIM_READY, reason="waits for the virtual runner (stridecue.sim.runner)")
+
+
+def cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "stridecue.cli", *args], capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    for seed in (1, 2):
+        out = cli("--data-dir", str(data), "run", "--simulate", "--duration", "150", "--speed", "max", "--quiet", "--seed", str(seed),
+                  "--audio", "none", "--no-cue-track", "--wobble", str(7 - seed))
+        assert out.returncode == 0, out.stderr
+    return data
+
+
+def test_simulated_runs_summary_history_report_exports(simulated, tmp_path):
+    data = simulated
+    out = cli("--data-dir", str(data), "summary")
+    assert out.returncode == 0, out.stderr
+    for label in ("duration", "strides", "cadence", "wobble", "landing load", "cues", "data quality"):
+        assert label in out.stdout
+    s = json.loads(cli("--data-dir", str(data), "summary", "--json").stdout)
+    truth = s["simulation_truth"]["running_strides"]
+    assert abs(s["running_strides"] - truth) <= 0.05 * truth
+    hist = json.loads(cli("--data-dir", str(data), "history", "--json").stdout)
+    assert len(hist["runs"]) == 2 and all(r["running_strides"] > 100 for r in hist["runs"])
+    assert hist["runs"][-1]["id"] == s["run_id"]
+
+    from test_report import CHROMIUM, _Page, chromium
+
+    from stridecue.report import write_report
+    from stridecue.store import RunStore
+    from stridecue.summary import load_summary
+
+    with RunStore.open(data) as store:
+        run = store.run(s["run_id"])
+        report = write_report(store, run, load_summary(store, run), tmp_path / "report.html")
+    if CHROMIUM:
+        done = chromium(["--dump-dom", report.as_uri()], tmp_path)
+        page = _Page()
+        page.feed(done.stdout)
+        text = " ".join(" ".join(page.text).split())
+        assert "Over the run" in text and "Your runs" in text
+        assert page.count("tr", "history-run") == 2 and page.count("svg", "wobble-time") == 1
+
+    for fmt in ("csv", "parquet", "fit"):
+        out = cli("--data-dir", str(data), "export", str(s["run_id"]), "--format", fmt, "--out", str(tmp_path / "exports"))
+        assert out.returncode == 0, out.stderr
+    name = run["name"]
+    strides = pq.read_table(tmp_path / "exports" / f"{name}-strides.parquet")
+    assert strides.num_rows >= s["running_strides"]
+    samples = pq.read_table(tmp_path / "exports" / f"{name}-samples.parquet")
+    assert samples.num_rows == s["data_quality"]["samples"]
+    with fitdecode.FitReader(str(tmp_path / "exports" / f"{name}.fit"), check_crc=fitdecode.CrcCheck.ENABLED) as fit:
+        records = [f for f in fit if isinstance(f, fitdecode.FitDataMessage) and f.name == "record"]
+    assert len(records) > 100 and all(r.get_value("knee_wobble") is not None for r in records[:20])
