@@ -200,6 +200,7 @@ class VirtualCase:
     leg: str
     wobble_deg: float
     clipping: bool  # a narrower accelerometer range, so hard landings clip
+    noise: float = 1.0  # the virtual sensor's noise factor (1: the IMU's data-sheet noise)
 
 
 def virtual_cases(quick: bool) -> list[VirtualCase]:
@@ -213,10 +214,11 @@ def virtual_cases(quick: bool) -> list[VirtualCase]:
                 leg = "left" if k % 2 == 0 else "right"
                 wobble = 3.0 + (k * 2.3) % 7.0
                 cases.append(VirtualCase(seed=seed * 100 + k, speed_mps=speed, mount=mount, leg=leg,
-                                         wobble_deg=round(wobble, 1), clipping=(k % 5 == 4)))
+                                         wobble_deg=round(wobble, 1), clipping=(k % 5 == 4),
+                                         noise=2.0 if k % 3 == 2 else 1.0))
                 k += 1
     if quick:
-        cases = [cases[i] for i in (0, 3, 6, 9)]  # 2, 3, 4, 6 m/s; shin and thigh; both legs
+        cases = [cases[i] for i in (0, 3, 6, 9)]  # 2, 3, 5, 6 m/s; shin and thigh; both legs; one clips
     return cases
 
 
@@ -232,7 +234,9 @@ def _sensor_kwargs(sensor_fn, case: VirtualCase) -> dict:
     if "rotation" in params:
         kw["rotation"] = "random"
     if case.clipping and "accel_range_g" in params:
-        kw["accel_range_g"] = 16.0
+        kw["accel_range_g"] = 16
+    if "noise" in params:
+        kw["noise"] = case.noise
     return kw
 
 
