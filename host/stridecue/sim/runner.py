@@ -1,0 +1,1037 @@
+"""The virtual runner: IMU signals of a shin or thigh from one kinematic model of the legs.
+
+One body per runner: a pelvis path (forward speed, spring-mass vertical motion while running,
+inverted-pendulum motion while walking, lateral sway, pelvic rotation and drop) and, per leg, the
+thigh and shank orientations over the gait cycle.  During a foot contact the ankle stays where it
+landed (rolling forward and lifting at push-off) and the knee is solved from hip and ankle with the
+shank's frontal-plane angle following the stance's wobble; in swing the thigh and knee follow
+published-shape templates.  A sensor is a point on a segment: its gyro is the segment's angular
+velocity and its accelerometer the specific force R^T (p'' - g) at that point, both in the board's
+frame, plus an impact transient at initial contact.  Ground truth per stance is computed from the
+same model with the shared definitions (docs/virtual-runner.md).
+
+Strides are planned lazily, about one stride ahead of what any sensor has read, so a cue changes the
+strides that start after it (plus a reaction time).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from ..errors import UserError
+from .kinematics import (G, KnotTrack, Ramp, axis_angles, frontal_angle, knee_ik, long_axis,
+                         segment_rotation, sin2, smootherstep)
+
+LEGS = ("left", "right")
+MOUNTS = ("shin", "thigh")
+CUE_KINDS = ("wobble", "hip", "foot", "load", "cadence")
+PHASE_KINDS = ("stand", "walk", "run", "stop")
+
+# Stance knots (fractions of contact time) and swing knots (fractions of swing time).
+_STANCE_S = np.array([0.0, 0.06, 0.14, 0.24, 0.35, 0.47, 0.59, 0.70, 0.80, 0.89, 0.95, 1.0])
+_SWING_U = np.array([0.10, 0.20, 0.30, 0.40, 0.50, 0.60, 0.70, 0.79, 0.87, 0.94])
+_STAND_KNOT_S = 0.1
+_ANKLE_HEIGHT = 0.08  # m, ankle joint centre above the ground with the foot flat
+_H = 5e-4  # s, step of the central differences that give velocities and accelerations
+
+
+# --------------------------------------------------------------------------------------------
+# settings
+
+
+@dataclass
+class RunnerSettings:
+    """Who runs, how, and for how long.  Every field has a default; see docs/virtual-runner.md."""
+
+    speed_mps: float = 3.3  # running speed, 2-6 m/s
+    cadence_spm: float | None = None  # steps per minute (both legs), 150-200; None: from speed
+    wobble_deg: float = 6.0  # mean frontal-plane excursion of the shank during stance
+    wobble_fatigue_deg_per_10min: float = 1.5  # wobble grows by this per 10 minutes of running
+    cue_compliance: float = 0.8  # probability that the runner heeds a cue
+    landing_g: float | None = None  # mean peak tibial acceleration at the shin while running; None: from speed
+    walk_speed_mps: float = 1.4  # speed of "walk" segments, 1.0-2.0 m/s
+    segments: tuple = (("stand", 3.0), ("run", math.inf))  # (kind, seconds): stand|walk|run|stop
+    focus_response: str | None = None  # "hip", "foot" or None: which guided instruction works best
+    stride_time_cv: float = 0.02  # stride-to-stride variability of step time (coefficient of variation)
+    contact_time_cv: float = 0.03
+    wobble_sd_deg: float = 0.8  # stride-to-stride SD of wobble
+    landing_cv: float = 0.12  # stride-to-stride coefficient of variation of peak tibial acceleration
+    frontal_ic_deg: float = -2.0  # shank frontal angle at initial contact (negative: varus)
+    cue_wobble_reduction: float = 0.5  # fraction of wobble a heeded wobble cue removes
+    cue_load_reduction: float = 0.2  # fraction of landing load a heeded load cue removes
+    cue_cadence_increase: float = 0.05  # fraction a heeded cadence cue adds to cadence
+    cue_reaction_s: float = 0.6  # from hearing a cue to the first changed stride
+    cue_hold_s: float = 30.0  # the change holds this long ...
+    cue_fade_s: float = 45.0  # ... then fades back with this time constant
+    height_m: float = 1.75
+
+    def __post_init__(self):
+        def need(ok: bool, message: str):
+            if not ok:
+                raise UserError(message)
+
+        need(_finite(self.speed_mps) and 2.0 <= self.speed_mps <= 6.0,
+             f"runner speed {self.speed_mps} m/s is outside the virtual runner's 2-6 m/s")
+        need(self.cadence_spm is None or (_finite(self.cadence_spm) and 150.0 <= self.cadence_spm <= 200.0),
+             f"runner cadence {self.cadence_spm} steps/min is outside 150-200")
+        need(_finite(self.wobble_deg) and 0.0 <= self.wobble_deg <= 20.0, f"wobble {self.wobble_deg} deg is outside 0-20")
+        need(_finite(self.wobble_fatigue_deg_per_10min) and -5 <= self.wobble_fatigue_deg_per_10min <= 10,
+             f"wobble fatigue {self.wobble_fatigue_deg_per_10min} deg/10 min is outside -5..10")
+        need(_finite(self.cue_compliance) and 0.0 <= self.cue_compliance <= 1.0,
+             f"cue compliance {self.cue_compliance} is not a probability (0-1)")
+        need(self.landing_g is None or (_finite(self.landing_g) and 2.0 <= self.landing_g <= 20.0),
+             f"landing load {self.landing_g} g is outside 2-20 g")
+        need(_finite(self.walk_speed_mps) and 1.0 <= self.walk_speed_mps <= 2.0,
+             f"walking speed {self.walk_speed_mps} m/s is outside 1-2 m/s")
+        need(self.focus_response in (None, "hip", "foot"), f"focus_response {self.focus_response!r} is not 'hip', 'foot' or None")
+        for name in ("stride_time_cv", "contact_time_cv", "landing_cv"):
+            v = getattr(self, name)
+            need(_finite(v) and 0.0 <= v <= 0.3, f"{name} {v} is outside 0-0.3")
+        need(_finite(self.wobble_sd_deg) and 0 <= self.wobble_sd_deg <= 5, f"wobble_sd_deg {self.wobble_sd_deg} is outside 0-5")
+        need(_finite(self.height_m) and 1.4 <= self.height_m <= 2.1, f"runner height {self.height_m} m is outside 1.4-2.1 m")
+        for name in ("cue_wobble_reduction", "cue_load_reduction", "cue_cadence_increase"):
+            v = getattr(self, name)
+            need(_finite(v) and 0.0 <= v <= 0.9, f"{name} {v} is outside 0-0.9")
+        for name in ("cue_reaction_s", "cue_hold_s", "cue_fade_s"):
+            v = getattr(self, name)
+            need(_finite(v) and 0.0 <= v <= 3600, f"{name} {v} s is outside 0-3600 s")
+        segs = tuple(tuple(s) for s in self.segments)
+        need(len(segs) > 0, "segments: the schedule is empty")
+        for i, seg in enumerate(segs):
+            need(len(seg) == 2 and seg[0] in PHASE_KINDS,
+                 f"segments[{i}] {seg!r}: expected (kind, seconds) with kind one of {', '.join(PHASE_KINDS)}")
+            kind, secs = seg
+            need(isinstance(secs, (int, float)) and secs > 0 and not math.isnan(secs),
+                 f"segments[{i}]: duration {secs!r} is not a positive number of seconds")
+            need(math.isfinite(secs) or i == len(segs) - 1, f"segments[{i}]: only the last segment may last forever")
+            low = 1.5 if kind in ("stand", "stop") else 3.0
+            need(secs >= low or (i == 0 and kind in ("stand", "stop")),
+                 f"segments[{i}]: a {kind} segment must last at least {low:g} s")
+        self.segments = segs
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+# --------------------------------------------------------------------------------------------
+# published-range relations (docs/virtual-runner.md gives the sources)
+
+
+def default_cadence(speed: float, kind: str = "run") -> float:
+    if kind == "walk":
+        return float(np.clip(90.0 + 15.0 * speed, 95.0, 125.0))
+    return float(np.clip(155.0 + 9.0 * (speed - 2.0), 150.0, 200.0))
+
+
+def default_contact_time(speed: float) -> float:
+    return 0.245 * (max(speed, 1.0) / 3.3) ** -0.5
+
+
+def default_landing_g(speed: float, kind: str = "run") -> float:
+    if kind == "walk":
+        return 2.0
+    return 2.5 + 1.2 * speed
+
+
+# --------------------------------------------------------------------------------------------
+# ground truth
+
+
+@dataclass(frozen=True)
+class StrideTruth:
+    """One completed stance of one leg, measured on the model with the shared definitions."""
+
+    kind: str  # "run" | "walk"
+    leg: str
+    mount: str
+    ic_t: float
+    to_t: float
+    contact_time_s: float
+    stride_time_s: float | None  # this IC - previous IC of the same leg (None for the first of a bout)
+    cadence_spm: float | None
+    speed_mps: float
+    wobble_deg: float
+    wobble_rate_dps: float
+    pta_axial_g: float
+    pta_resultant_g: float
+    loading_rate_gps: float
+
+
+class SensorChunk(NamedTuple):
+    """The next samples of a virtual sensor: t (n,) s, acc (n, 3) g, gyr (n, 3) deg/s, board frame."""
+
+    t: np.ndarray
+    acc: np.ndarray
+    gyr: np.ndarray
+
+
+# --------------------------------------------------------------------------------------------
+# the plan: phases, steps (pelvis) and contacts (feet)
+
+
+@dataclass
+class _Contact:
+    leg: str
+    start: float
+    end: float
+    kind: str  # run | walk | stand
+    ankle: np.ndarray  # where the ankle lands (world)
+    speed: float
+    wobble_deg: float = 0.0
+    frontal_ic_deg: float = -2.0
+    landing_g: float = 1.5
+    internal_rot_deg: float = 5.0
+    roll_m: float = 0.0
+    lift_m: float = 0.0
+    prev_ic: float | None = None
+
+
+@dataclass
+class _Step:
+    """The pelvis from one contact start to the next."""
+
+    start: float
+    kind: str  # run | walk | stand | start
+    leg: str | None  # the stance leg (run/walk)
+    tc: float = 0.0
+    u_in: float = 0.0  # vertical velocity of the pelvis oscillation at the start
+    end: float = math.inf
+    A: float = 0.0
+    B: float = 0.0
+    brake: float = 0.0  # m, forward lag of the pelvis at mid-stance (braking then propulsion)
+    sway: float = 0.0  # m, lateral sway toward the stance leg
+    yaw: float = 0.0  # rad
+    drop: float = 0.0  # rad, contralateral pelvic drop
+    osc: float = 0.0  # m, walking vertical oscillation
+    fidget: float = 0.0
+
+
+class _Body:
+    """The runner's body over time: plans steps lazily and answers kinematic questions."""
+
+    def __init__(self, settings: RunnerSettings, seed: int):
+        self.s = settings
+        self.rng = np.random.default_rng([seed, 11])
+        h = settings.height_m
+        self.l_shank = 0.246 * h
+        self.l_thigh = 0.245 * h
+        self.hip_half_width = 0.0485 * h
+        self.leg_length = self.l_shank + self.l_thigh
+        self.steps: list[_Step] = []
+        self.step_starts: list[float] = []
+        self.contacts: dict[str, list[_Contact]] = {"left": [], "right": []}
+        self.contact_starts: dict[str, list[float]] = {"left": [], "right": []}
+        self.knots = {leg: KnotTrack(6) for leg in LEGS}  # theta_t, phi_t, psi_t, theta_s, phi_s, psi_s
+        self._knot_gen = {leg: self._leg_knots(leg) for leg in LEGS}
+        self._build_phases()
+        self._forever = False
+        self._plan = self._planner()
+        self._responses: list[tuple[float, float, float, float]] = []  # (start, wobble, load, cadence) fractions
+        self._sway_phase = self.rng.uniform(0, 2 * np.pi, 4)
+
+    # -- phases, speed and pelvis height as smooth functions of time -------------------------
+
+    def _build_phases(self) -> None:
+        s = self.s
+        phases = []
+        t = 0.0
+        for kind, secs in s.segments:
+            phases.append((kind, t, t + secs))
+            t += secs
+        if math.isfinite(t):
+            phases.append(("stand", t, math.inf))
+        self.phases = phases
+        v_pts, z_pts = [(-10.0, 0.0)], [(-10.0, self._stand_level())]
+        prev_v = 0.0
+        prev_loco = False
+        for i, (kind, t0, t1) in enumerate(phases):
+            if kind in ("stand", "stop"):
+                prev_loco = False
+                prev_v = 0.0
+                continue
+            v = s.speed_mps if kind == "run" else s.walk_speed_mps
+            if not prev_loco:
+                v_pts += [(t0, 0.0), (t0 + 0.4, 0.5 * v), (t0 + 2.0, v)]
+                z_pts += [(t0, self._stand_level()), (t0 + 0.4, self._level(0.5 * v, kind)), (t0 + 2.0, self._level(v, kind))]
+            else:
+                v_pts += [(t0, prev_v), (t0 + 2.0, v)]
+                z_pts += [(t0, self._level(prev_v, phases[i - 1][0])), (t0 + 2.0, self._level(v, kind))]
+            nxt = phases[i + 1][0] if i + 1 < len(phases) else None
+            if nxt in ("stand", "stop"):
+                v_pts += [(t1 - 1.0, v), (t1, 0.5 * v), (t1 + 0.4, 0.0)]
+                z_pts += [(t1 - 1.0, self._level(v, kind)), (t1, self._level(0.5 * v, kind)), (t1 + 0.6, self._stand_level())]
+            prev_v, prev_loco = v, True
+        self.speed = Ramp(_increasing(v_pts))
+        self.level = Ramp(_increasing(z_pts))
+        # time spent running before t (fatigue clock)
+        self._run_intervals = [(t0, t1) for kind, t0, t1 in phases if kind == "run"]
+
+    def _stand_level(self) -> float:
+        return _ANKLE_HEIGHT + self.leg_length * math.cos(math.radians(2.5))
+
+    def _level(self, v: float, kind: str) -> float:
+        """Pelvis height at contact: knee flexed ~18 deg (run) or ~6 deg (walk) with the foot ahead."""
+        d = self._foot_ahead(v, kind, None)
+        knee = 18.0 if kind == "run" else 6.0
+        reach = self.leg_length * math.cos(math.radians(knee / 2))
+        return _ANKLE_HEIGHT + math.sqrt(max(reach**2 - d**2, 0.25))
+
+    def _foot_ahead(self, v: float, kind: str, tc: float | None) -> float:
+        if kind == "walk":
+            return 0.14 + 0.06 * v
+        tc = default_contact_time(v) if tc is None else tc
+        return 0.06 + 0.22 * v * tc
+
+    def running_time(self, t: float) -> float:
+        return sum(max(0.0, min(t, t1) - t0) for t0, t1 in self._run_intervals if t > t0)
+
+    def phase_at(self, t: float) -> int:
+        for i, (_, t0, t1) in enumerate(self.phases):
+            if t0 <= t < t1:
+                return i
+        return len(self.phases) - 1
+
+    # -- cues ---------------------------------------------------------------------------------
+
+    def respond(self, t: float, wobble: float, load: float, cadence: float) -> None:
+        self._responses.append((t + self.s.cue_reaction_s, wobble, load, cadence))
+
+    def _effects(self, t: float) -> tuple[float, float, float]:
+        s = self.s
+        best = [0.0, 0.0, 0.0]
+        for t0, *fr in self._responses:
+            tau = t - t0
+            if tau < 0:
+                continue
+            env = float(smootherstep(tau / 3.0))
+            if tau > s.cue_hold_s:
+                env *= math.exp(-(tau - s.cue_hold_s) / max(s.cue_fade_s, 1e-3))
+            for k in range(3):
+                best[k] = max(best[k], fr[k] * env)
+        return best[0], best[1], best[2]
+
+    # -- planning -----------------------------------------------------------------------------
+
+    def _plan_more(self) -> None:
+        next(self._plan)
+
+    def _add_step(self, step: _Step) -> None:
+        if self.steps:
+            self._finish_step(self.steps[-1], step.start)
+        self.steps.append(step)
+        self.step_starts.append(step.start)
+
+    def _add_contact(self, c: _Contact) -> None:
+        self.contacts[c.leg].append(c)
+        self.contact_starts[c.leg].append(c.start)
+
+    def _finish_step(self, st: _Step, end: float) -> None:
+        st.end = end
+        if st.kind == "run":
+            tc = st.tc
+            tf = max(end - st.start - tc, 0.0)
+            u_out = G * tf / 2.0
+            st.A = math.pi * (u_out - st.u_in + G * tc) / (2 * tc)
+            st.B = -2 * math.pi * (st.u_in * tc - G * tc * tc / 2 + st.A * tc * tc / math.pi) / (tc * tc)
+
+    def _step_exit_velocity(self, st: _Step) -> float:
+        if st.kind == "run":
+            tf = max(st.end - st.start - st.tc, 0.0)
+            return G * tf / 2.0 - G * tf
+        return 0.0
+
+    def _new_contact(self, leg: str, ic: float, kind: str, tc: float, prev_ic) -> _Contact:
+        s, rng = self.s, self.rng
+        v = float(self.speed(ic))
+        wob_fr, load_fr, _ = self._effects(ic)
+        hip_y = 0.0  # the lateral sway is zero at every contact
+        side = 1.0 if leg == "left" else -1.0
+        if kind == "run":
+            wobble = s.wobble_deg + s.wobble_fatigue_deg_per_10min * self.running_time(ic) / 600.0
+            wobble = wobble * (1.0 - wob_fr) + rng.normal(0.0, s.wobble_sd_deg)
+            base_load = default_landing_g(v)
+            if s.landing_g is not None:
+                base_load *= s.landing_g / default_landing_g(s.speed_mps)
+            landing = base_load * (1.0 - load_fr) * (1.0 + rng.normal(0.0, s.landing_cv))
+            half_width, roll, lift = 0.03, 0.05, 0.07
+        else:
+            wobble = 0.5 * s.wobble_deg * (1.0 - wob_fr) + rng.normal(0.0, 0.5 * s.wobble_sd_deg)
+            landing = default_landing_g(v, "walk") * (1.0 - 0.5 * load_fr) * (1.0 + rng.normal(0.0, s.landing_cv))
+            half_width, roll, lift = 0.05, 0.05, 0.06
+        x_hip = float(self.speed.integral(np.array(ic)))
+        ankle = np.array([x_hip + self._foot_ahead(v, kind, tc), hip_y + side * half_width, _ANKLE_HEIGHT])
+        return _Contact(leg=leg, start=ic, end=ic + tc, kind=kind, ankle=ankle, speed=v,
+                        wobble_deg=max(wobble, 0.0), frontal_ic_deg=s.frontal_ic_deg + rng.normal(0.0, 0.5),
+                        landing_g=max(landing, 1.3), internal_rot_deg=5.0 + rng.normal(0.0, 1.0),
+                        roll_m=roll, lift_m=lift, prev_ic=prev_ic)
+
+    def _gait(self, t: float, kind: str) -> tuple[float, float]:
+        """(step time, contact time) for a step starting at t."""
+        s, rng = self.s, self.rng
+        v = float(self.speed(t))
+        _, _, cad_fr = self._effects(t)
+        if kind == "walk":
+            cad = default_cadence(v, "walk")
+        else:
+            target = s.cadence_spm if s.cadence_spm is not None else default_cadence(s.speed_mps)
+            cad = target * default_cadence(v) / default_cadence(s.speed_mps)
+        cad *= 1.0 + cad_fr
+        step = 60.0 / cad * (1.0 + rng.normal(0.0, s.stride_time_cv))
+        if kind == "walk":
+            tc = 2 * step * 0.62 * (1.0 + rng.normal(0.0, s.contact_time_cv))
+        else:
+            tc = default_contact_time(v) * (1.0 + rng.normal(0.0, s.contact_time_cv))
+            tc = min(tc, 0.92 * step)
+        return step, tc
+
+    def _stand_contact(self, leg: str, start: float, end: float, x: float, y_pelvis: float, landing_g: float = 1.0) -> _Contact:
+        side = 1.0 if leg == "left" else -1.0
+        ankle = np.array([x, y_pelvis + side * (self.hip_half_width + 0.01), _ANKLE_HEIGHT])
+        return _Contact(leg=leg, start=start, end=end, kind="stand", ankle=ankle, speed=0.0,
+                        frontal_ic_deg=self.s.frontal_ic_deg, landing_g=landing_g, internal_rot_deg=0.0)
+
+    def _planner(self):
+        """Appends steps and contacts in time order, one step per next()."""
+        other = {"left": "right", "right": "left"}
+        phases = self.phases
+        first_loco = next((i for i, p in enumerate(phases) if p[0] in ("walk", "run")), None)
+        stand_end = phases[first_loco][1] if first_loco is not None else math.inf
+        self._add_step(_Step(start=-10.0, kind="stand", leg=None, fidget=0.3))
+        for leg in LEGS:
+            self._add_contact(self._stand_contact(leg, -10.0, stand_end, 0.0, 0.0))
+        yield
+        pi = first_loco
+        lead = "left"
+        while pi is not None:
+            kind, T0, T1 = phases[pi]
+            # from standing: the lead foot lifts at T0 and lands after a first swing; the other
+            # foot pushes off just before that landing
+            ic = T0 + (0.40 if kind == "run" else 0.45)
+            step, tc = self._gait(ic, kind)
+            trail_to = ic - max(step - tc, 0.0) if kind == "run" else ic + 0.1
+            self.contacts[lead][-1].end = T0
+            self.contacts[other[lead]][-1].end = max(trail_to, T0 + 0.15)
+            self._add_step(_Step(start=T0, kind="start", leg=None))
+            yield
+            leg = lead
+            prev_ic = {"left": None, "right": None}
+            u_in = 0.0
+            while True:
+                contact = self._new_contact(leg, ic, kind, tc, prev_ic[leg])
+                self._add_contact(contact)
+                prev_ic[leg] = ic
+                st = _Step(start=ic, kind=kind, leg=leg, tc=tc, u_in=u_in)
+                side = 1.0 if leg == "left" else -1.0
+                v = contact.speed
+                if kind == "run":
+                    st.brake = (0.8 + 1.1 * v) * (tc / (2 * math.pi)) ** 2
+                    st.sway, st.yaw = side * 0.012, side * math.radians(4.0)
+                    st.drop = side * math.radians(3.0 + 0.3 * contact.wobble_deg)
+                else:
+                    st.osc = 0.02
+                    st.sway, st.yaw = side * 0.02, side * math.radians(3.0)
+                    st.drop = side * math.radians(2.0 + 0.2 * contact.wobble_deg)
+                self._add_step(st)
+                yield
+                next_ic = ic + step
+                if next_ic >= T1:
+                    nxt = phases[pi + 1] if pi + 1 < len(phases) else None
+                    if nxt is None or nxt[0] not in ("walk", "run"):
+                        break
+                    pi += 1
+                    kind, T0, T1 = phases[pi]
+                step_next, tc_next = self._gait(next_ic, kind)
+                self._finish_step(st, next_ic)
+                u_in = self._step_exit_velocity(st)
+                ic, step, tc = next_ic, step_next, tc_next
+                leg = other[leg]
+            # landing into standing: the next foot lands, the other one beside it
+            self._finish_step(st, next_ic)
+            u_in = self._step_exit_velocity(st)
+            pi += 1
+            nxt_loco = next((i for i in range(pi, len(phases)) if phases[i][0] in ("walk", "run")), None)
+            end_stand = phases[nxt_loco][1] if nxt_loco is not None else math.inf
+            x_stop = float(self.speed.integral(np.array(T1 + 0.45)))
+            land_leg = other[leg]
+            land2 = next_ic + 0.55 * step + 0.1
+            if end_stand <= land2 + 0.3:
+                raise UserError("segments: a stop is too short for the runner to stand still before going on")
+            self._add_contact(self._stand_contact(land_leg, next_ic, end_stand, x_stop, 0.0, 0.8 * contact.landing_g))
+            self._add_contact(self._stand_contact(leg, land2, end_stand, x_stop, 0.0, 0.5 * contact.landing_g))
+            fidget = 1.0 if phases[pi][0] == "stop" else 0.3
+            self._add_step(_Step(start=next_ic, kind="stand", leg=None, u_in=u_in, fidget=fidget))
+            yield
+            lead = other[land_leg]
+            pi = nxt_loco
+        self._forever = True
+        while True:
+            yield  # standing for ever
+
+    def ensure_steps(self, t: float) -> None:
+        """Plan until the pelvis is defined beyond t."""
+        while (not self.steps or self.steps[-1].start <= t) and not self._forever:
+            self._plan_more()
+
+    def ensure_contacts(self, leg: str, k: int) -> bool:
+        """Plan until contact k of this leg exists; False if it never will."""
+        while len(self.contacts[leg]) <= k:
+            if self._forever:
+                return False
+            self._plan_more()
+        return True
+
+    # -- pelvis ---------------------------------------------------------------------------------
+
+    def pelvis(self, t: np.ndarray) -> np.ndarray:
+        """(n, 5) x, y, z (m), yaw, drop (rad) of the pelvis centre at times t (planned already)."""
+        t = np.asarray(t, float)
+        out = np.zeros((len(t), 5))
+        out[:, 0] = self.speed.integral(t)
+        out[:, 2] = self.level(t)
+        lo = max(bisect.bisect_right(self.step_starts, float(t.min())) - 1, 0)
+        hi = bisect.bisect_right(self.step_starts, float(t.max()))
+        idx = lo + np.searchsorted(np.asarray(self.step_starts[lo:hi]), t, side="right") - 1
+        for i in np.unique(idx):
+            sel = idx == i
+            st = self.steps[max(i, 0)]
+            tau = t[sel] - st.start
+            if st.kind == "run":
+                tc = st.tc
+                inside = tau < tc
+                ts = np.minimum(tau, tc)
+                c1 = tc / math.pi
+                c2 = tc / (2 * math.pi)
+                z_st = (st.u_in * ts - G * ts * ts / 2 + st.A * c1 * ts - st.A * c1 * c1 * np.sin(ts / c1)
+                        + st.B * c2 * ts - st.B * c2 * c2 * np.sin(ts / c2))
+                tf = tau - tc
+                u_to = st.u_in - G * tc + 2 * st.A * c1
+                z_fl = u_to * tf - G * tf * tf / 2
+                z_to = (st.u_in * tc - G * tc * tc / 2 + st.A * c1 * tc + st.B * c2 * tc)
+                out[sel, 2] += np.where(inside, z_st, z_to + z_fl)
+                s = np.clip(tau / tc, 0, 1)
+                out[sel, 0] += -st.brake * (1 - np.cos(2 * np.pi * s))
+                out[sel, 4] += st.drop * np.sin(np.pi * s) ** 2
+            elif st.kind == "walk":
+                dur = st.end - st.start
+                u = np.clip(tau / dur, 0, 1)
+                out[sel, 2] += st.osc * np.sin(np.pi * u) ** 2
+                out[sel, 4] += st.drop * np.sin(np.pi * u) ** 2
+            elif st.kind == "stand":
+                w_land = 1.0 - smootherstep((tau - 0.25) / 0.45)
+                out[sel, 2] += st.u_in * tau * np.exp(-tau / 0.08) * w_land
+                if st.fidget:
+                    win = smootherstep((tau - 0.6) / 1.0) * (1.0 - smootherstep((t[sel] - (st.end - 1.6)) / 1.0))
+                    ph = self._sway_phase
+                    amp = 0.006 * st.fidget
+                    out[sel, 0] += win * amp * np.sin(2 * np.pi * 0.23 * t[sel] + ph[0])
+                    out[sel, 1] += win * amp * 1.5 * np.sin(2 * np.pi * 0.31 * t[sel] + ph[1])
+            if st.kind in ("run", "walk"):
+                dur = st.end - st.start
+                u = np.clip(tau / dur, 0, 1)
+                out[sel, 1] += st.sway * np.sin(np.pi * u) ** 2
+                out[sel, 3] += st.yaw * np.sin(np.pi * u) ** 2
+        return out
+
+    def hip(self, leg: str, pel: np.ndarray) -> np.ndarray:
+        side = 1.0 if leg == "left" else -1.0
+        w = self.hip_half_width * side
+        yaw, drop = pel[:, 3], pel[:, 4]
+        # Rz(yaw) @ Rx(drop) applied to (0, w, 0)
+        y_r = w * np.cos(drop)
+        z_r = w * np.sin(drop)
+        return np.stack([pel[:, 0] - np.sin(yaw) * y_r, pel[:, 1] + np.cos(yaw) * y_r, pel[:, 2] + z_r], axis=1)
+
+    # -- leg knots -----------------------------------------------------------------------------
+
+    def ensure_knots(self, leg: str, t: float) -> None:
+        track = self.knots[leg]
+        gen = self._knot_gen[leg]
+        while track.n < track.MARGIN + 4 or track.t[track.n - track.MARGIN - 2] <= t:
+            next(gen)
+
+    def _stance_angles(self, c: _Contact, times: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """IK of a foot contact at times (stance fractions s): (n, 6) angles."""
+        leg = c.leg
+        medial_y = -1.0 if leg == "left" else 1.0
+        self.ensure_steps(float(times[-1]) + 1e-6)
+        pel = self.pelvis(times)
+        hip = self.hip(leg, pel)
+        ankle = np.repeat(c.ankle[None, :], len(times), axis=0)
+        ankle[:, 0] += c.roll_m * smootherstep((s - 0.45) / 0.55)
+        ankle[:, 2] += c.lift_m * smootherstep((s - 0.5) / 0.5)
+        if c.kind == "stand":
+            wob = np.zeros_like(s)
+        else:
+            rise = np.sin(0.5 * np.pi * np.clip(s / 0.42, 0, 1)) ** 2
+            fall = 1.0 - 0.65 * smootherstep((s - 0.42) / 0.58)
+            wob = rise * fall
+        theta_f = np.radians(c.frontal_ic_deg + c.wobble_deg * wob)
+        knee, ankle = knee_ik(hip, ankle, self.l_shank, self.l_thigh, theta_f, medial_y)
+        Ls = (knee - ankle) / self.l_shank
+        Lt = (hip - knee) / self.l_thigh
+        th_s, ph_s = axis_angles(Ls)
+        th_t, ph_t = axis_angles(Lt)
+        rot = np.radians(c.internal_rot_deg) * np.sin(np.pi * np.clip(s / 0.7, 0, 1) * 0.5) ** 2 * (1 - 0.6 * smootherstep((s - 0.7) / 0.3))
+        int_sign = 1.0 if leg == "right" else -1.0  # internal rotation turns the front toward the midline
+        return np.stack([th_t, ph_t, int_sign * 0.5 * rot, th_s, ph_s, int_sign * rot], axis=1)
+
+    def _swing_angles(self, a0: np.ndarray, a1: np.ndarray, t0: float, t1: float, speed: float, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        u = _SWING_U
+        times = t0 + u * (t1 - t0)
+        alpha0, alpha1 = -a0[0], -a1[0]  # thigh flexion (knee ahead of hip)
+        kappa0, kappa1 = a0[3] - a0[0], a1[3] - a1[0]  # knee flexion = theta_s - theta_t
+        if kind == "walk":
+            a_max, k_max, k_peak_u = math.radians(24.0), math.radians(62.0), 0.38
+        else:
+            v = max(speed, 1.5)
+            a_max, k_max, k_peak_u = math.radians(30.0 + 6.5 * v), math.radians(68.0 + 10.5 * v), 0.36
+        a_max = max(a_max, alpha1 + math.radians(3.0))
+        up = 0.72
+        alpha = np.where(u <= up, alpha0 + (a_max - alpha0) * sin2(u / up), a_max + (alpha1 - a_max) * sin2((u - up) / (1 - up)))
+        k_late_u, k_late = 0.9, math.radians(6.0)
+        kappa = np.where(u <= k_peak_u, kappa0 + (k_max - kappa0) * sin2(u / k_peak_u),
+                         np.where(u <= k_late_u, k_max + (k_late - k_max) * sin2((u - k_peak_u) / (k_late_u - k_peak_u)),
+                                  k_late + (kappa1 - k_late) * sin2((u - k_late_u) / (1 - k_late_u))))
+        th_t = -alpha
+        th_s = kappa + th_t
+        mix = sin2(u)
+        ph_t = a0[1] + (a1[1] - a0[1]) * mix
+        ph_s = a0[4] + (a1[4] - a0[4]) * mix
+        back = 1.0 - sin2(u / 0.5)
+        ps_t = a0[2] * back + a1[2] * (1 - back)
+        ps_s = a0[5] * back + a1[5] * (1 - back)
+        return times, np.stack([th_t, ph_t, ps_t, th_s, ph_s, ps_s], axis=1)
+
+    def _leg_knots(self, leg: str):
+        track = self.knots[leg]
+        k = 0
+        while True:
+            self.ensure_contacts(leg, k)
+            c = self.contacts[leg][k]
+            if c.kind == "stand":
+                t = c.start
+                # standing: knots every 0.1 s, lazily while it lasts
+                while True:
+                    end = c.end
+                    if t >= end - 0.5 * _STAND_KNOT_S and math.isfinite(end):
+                        break
+                    times = t + _STAND_KNOT_S * np.arange(10)
+                    if math.isfinite(end):
+                        times = times[times < end - 0.5 * _STAND_KNOT_S]
+                    track.append(times, self._stance_angles(c, times, np.zeros(len(times))))
+                    t = times[-1] + _STAND_KNOT_S
+                    yield
+                times = np.array([end])
+                last = self._stance_angles(c, times, np.zeros(1))
+                track.append(times, last)
+            else:
+                times = c.start + _STANCE_S * (c.end - c.start)
+                ang = self._stance_angles(c, times, _STANCE_S)
+                track.append(times, ang)
+                last = ang[-1:]
+            yield
+            if not self.ensure_contacts(leg, k + 1):
+                return
+            nxt = self.contacts[leg][k + 1]
+            if nxt.kind == "stand":
+                first = self._stance_angles(nxt, np.array([nxt.start]), np.zeros(1))[0]
+                speed, kind = max(c.speed, 1.0), c.kind if c.kind != "stand" else "walk"
+            else:
+                first = self._stance_angles(nxt, np.array([nxt.start]), np.zeros(1))[0]
+                speed, kind = nxt.speed, nxt.kind
+            times, ang = self._swing_angles(last[0], first, c.end, nxt.start, speed, kind)
+            track.append(times, ang)
+            k += 1
+
+    # -- what a sensor sees ---------------------------------------------------------------------
+
+    def segment_state(self, leg: str, mount: str, t: np.ndarray, offset: np.ndarray, along: float):
+        """R (n,3,3) segment->world, sensor position p (n,3), long axis L (n,3) at times t."""
+        ang = self.knots[leg](t)
+        pel = self.pelvis(t)
+        hip = self.hip(leg, pel)
+        Lt = long_axis(ang[:, 0], ang[:, 1])
+        knee = hip - self.l_thigh * Lt
+        if mount == "thigh":
+            R = segment_rotation(ang[:, 0], ang[:, 1], ang[:, 2])
+            p = knee + along * self.l_thigh * Lt + R @ offset
+            return R, p, Lt
+        Ls = long_axis(ang[:, 3], ang[:, 4])
+        ankle = knee - self.l_shank * Ls
+        R = segment_rotation(ang[:, 3], ang[:, 4], ang[:, 5])
+        p = ankle + along * self.l_shank * Ls + R @ offset
+        return R, p, Ls
+
+    def forget_before(self, t: float) -> None:
+        for track in self.knots.values():
+            track.forget_before(t)
+
+
+def _increasing(points):
+    out = []
+    for t, y in sorted(points, key=lambda p: p[0]):
+        if out and t <= out[-1][0] + 1e-3:
+            t = out[-1][0] + 1e-3
+        out.append((t, y))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the impact at initial contact
+
+
+def _impact_shape(tau: np.ndarray, freq: float, decay: float) -> np.ndarray:
+    """exp-damped sine starting at 0, normalised so its peak is 1."""
+    x = np.maximum(tau, 0.0)
+    w = 2 * np.pi * freq
+    t_pk = math.atan(w * decay) / w
+    peak = math.exp(-t_pk / decay) * math.sin(w * t_pk)
+    return np.where(tau >= 0, np.exp(-x / decay) * np.sin(w * x) / peak, 0.0)
+
+
+_IMPACT = {  # mount: (attenuation, main frequency Hz, decay s, delay s, soft-tissue Hz, soft-tissue g per g)
+    "shin": (1.0, 16.0, 0.016, 0.0, 28.0, 0.10),
+    "thigh": (0.35, 11.0, 0.022, 0.006, 12.0, 0.25),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+
+
+class VirtualRunner:
+    """A seeded runner following RunnerSettings; sensor() straps a virtual IMU on a segment."""
+
+    def __init__(self, settings: RunnerSettings | None = None, seed: int = 0):
+        self.settings = settings if settings is not None else RunnerSettings()
+        self.seed = int(seed)
+        self._body = _Body(self.settings, self.seed)
+        self._cue_rng = np.random.default_rng([self.seed, 23])
+        self._sensor_count = 0
+        self.cues: list[tuple[float, str, bool]] = []  # (t, kind, heeded)
+        self._streams: list["SensorStream"] = []
+
+    def sensor(self, leg: str = "left", mount: str = "shin", rotation=None, rate_hz: float = 416.0, *,
+               noise: float = 1.0, accel_bias_g=None, gyro_bias_dps=None, gyro_drift_dps_per_min: float = 0.05,
+               accel_range_g: float | None = None, gyro_range_dps: float | None = 2000.0,
+               jitter_s: float = 0.0, clock_ppm: float = 0.0, seed: int | None = None) -> "SensorStream":
+        """A virtual IMU on one segment of this runner (see SensorStream and docs/virtual-runner.md)."""
+        if leg not in LEGS:
+            raise UserError(f"sensor leg {leg!r} is not 'left' or 'right'")
+        if mount not in MOUNTS:
+            raise UserError(f"sensor mount {mount!r} is not 'shin' or 'thigh'")
+        if accel_range_g not in (None, 2, 4, 8, 16, 32):
+            raise UserError(f"accelerometer range {accel_range_g!r} g is not one of None, 2, 4, 8, 16, 32")
+        if not (_finite(rate_hz) and 10.0 <= rate_hz <= 7000.0):
+            raise UserError(f"sensor rate {rate_hz!r} Hz is outside 10-7000 Hz")
+        if not (_finite(noise) and noise >= 0):
+            raise UserError(f"sensor noise {noise!r} is not a non-negative factor")
+        if not (_finite(jitter_s) and 0 <= jitter_s < 0.5 / rate_hz):
+            raise UserError(f"timing jitter {jitter_s!r} s must be >= 0 and under half a sample")
+        if not (_finite(clock_ppm) and abs(clock_ppm) <= 50000):
+            raise UserError(f"clock error {clock_ppm!r} ppm is outside +-50000 ppm")
+        if gyro_range_dps is not None and not (_finite(gyro_range_dps) and gyro_range_dps > 0):
+            raise UserError(f"gyro range {gyro_range_dps!r} dps is not positive")
+        if not (_finite(gyro_drift_dps_per_min) and gyro_drift_dps_per_min >= 0):
+            raise UserError(f"gyro drift {gyro_drift_dps_per_min!r} dps/min is not a non-negative number")
+        self._sensor_count += 1
+        if seed is None:
+            seed_seq = [self.seed, 31, self._sensor_count, LEGS.index(leg), MOUNTS.index(mount)]
+        else:
+            seed_seq = [int(seed), 37]
+        rng = np.random.default_rng(seed_seq)
+        if rotation is None:
+            M = np.eye(3)
+        elif isinstance(rotation, str):
+            if rotation != "random":
+                raise UserError(f"sensor rotation {rotation!r} is not None, 'random' or a 3x3 rotation matrix")
+            from scipy.spatial.transform import Rotation
+
+            M = Rotation.random(random_state=rng).as_matrix()
+        else:
+            M = np.asarray(rotation, float)
+            if M.shape != (3, 3) or not np.allclose(M @ M.T, np.eye(3), atol=1e-6) or np.linalg.det(M) < 0:
+                raise UserError("sensor rotation is not a 3x3 rotation matrix (orthonormal, determinant +1)")
+        acc_bias = _vec3(accel_bias_g, rng, 0.01, "accel_bias_g")
+        gyr_bias = _vec3(gyro_bias_dps, rng, 0.5, "gyro_bias_dps")
+        stream = SensorStream(self, leg, mount, M, float(rate_hz), noise=float(noise), acc_bias=acc_bias, gyr_bias=gyr_bias,
+                              gyro_drift=float(gyro_drift_dps_per_min), accel_range=accel_range_g, gyro_range=gyro_range_dps,
+                              jitter=float(jitter_s), clock_ppm=float(clock_ppm), rng=rng)
+        self._streams.append(stream)
+        return stream
+
+    def cue(self, t: float, kind: str = "wobble") -> bool:
+        """The runner hears a cue at run time t.  Returns whether it heeds it (drawn with cue_compliance)."""
+        if kind not in CUE_KINDS:
+            raise UserError(f"cue kind {kind!r} is not one of {', '.join(CUE_KINDS)}")
+        s = self.settings
+        heeded = bool(self._cue_rng.random() < s.cue_compliance)
+        self.cues.append((float(t), kind, heeded))
+        if not heeded:
+            return False
+        wob = load = cad = 0.0
+        focus = s.focus_response
+        if kind == "wobble":
+            wob = s.cue_wobble_reduction
+        elif kind == "hip":
+            wob = s.cue_wobble_reduction * (1.0 if focus == "hip" else 0.15 if focus == "foot" else 0.5)
+        elif kind == "foot":
+            good = 1.0 if focus == "foot" else 0.15 if focus == "hip" else 0.5
+            wob = s.cue_wobble_reduction * good
+            load = s.cue_load_reduction * good
+        elif kind == "load":
+            load = s.cue_load_reduction
+        elif kind == "cadence":
+            cad = s.cue_cadence_increase
+            load = 0.4 * s.cue_load_reduction
+        self._body.respond(float(t), wob, load, cad)
+        return True
+
+    @property
+    def body(self) -> _Body:
+        return self._body
+
+
+def _vec3(value, rng, sd, name) -> np.ndarray:
+    if value is None:
+        return rng.normal(0.0, sd, 3)
+    v = np.broadcast_to(np.asarray(value, float), (3,)).copy() if np.ndim(value) == 0 else np.asarray(value, float)
+    if v.shape != (3,) or not np.all(np.isfinite(v)):
+        raise UserError(f"{name} must be a number or three numbers")
+    return v
+
+
+class SensorStream:
+    """Samples of one virtual IMU, generated on demand: read(n) gives the next n samples.
+
+    t: seconds of run time at which each sample was taken (with clock error and jitter if asked);
+    acc in g including gravity, gyr in deg/s, both in the board's frame.  `rate` may be changed
+    between reads.  `truth` lists the completed stances of this leg up to the last sample read.
+    """
+
+    _BLOCK_S = 0.25
+
+    def __init__(self, runner: VirtualRunner, leg, mount, M, rate, *, noise, acc_bias, gyr_bias, gyro_drift,
+                 accel_range, gyro_range, jitter, clock_ppm, rng):
+        self.runner = runner
+        self.leg = leg
+        self.mount = mount
+        self.rotation = M  # board -> segment
+        self.noise = noise
+        self.acc_bias = acc_bias
+        self.gyr_bias = gyr_bias
+        self.gyro_drift = gyro_drift
+        self.accel_range = accel_range
+        self.gyro_range = gyro_range
+        self.jitter = jitter
+        self.clock_ppm = clock_ppm
+        self._rng = rng
+        self._rate = rate
+        body = runner.body
+        side = 1.0 if leg == "left" else -1.0
+        if mount == "shin":  # lower third of the tibia, on its medial surface
+            self._along = 1.0 / 3.0
+            self._offset = np.array([0.015, -side * 0.03, 0.0])
+        else:  # lateral mid-thigh
+            self._along = 0.5
+            self._offset = np.array([0.0, side * 0.075, 0.0])
+        self._body = body
+        self._t0 = 0.0  # nominal time of sample _k0
+        self._k0 = 0
+        self._k = 0  # samples produced into the buffer
+        self._buf_t = np.zeros(0)
+        self._buf_acc = np.zeros((0, 3))
+        self._buf_gyr = np.zeros((0, 3))
+        self._pos = 0
+        self._drift_state = np.zeros(3)
+        self._last_read_t = -math.inf
+        self.samples_read = 0
+        self.truth: list[StrideTruth] = []
+        self._truth_k = 0
+        self._bout_prev_ic: float | None = None
+
+    # rate -------------------------------------------------------------------------------------
+
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+    @rate.setter
+    def rate(self, value: float) -> None:
+        value = float(value)
+        if not (math.isfinite(value) and 10.0 <= value <= 7000.0):
+            raise UserError(f"sensor rate {value!r} Hz is outside 10-7000 Hz")
+        if value == self._rate:
+            return
+        # samples not yet read are taken again at the new rate
+        unread = len(self._buf_t) - self._pos
+        k_next = self._k - unread
+        t_next = self._nominal_time(k_next)
+        self._buf_t = self._buf_t[: self._pos]
+        self._buf_acc = self._buf_acc[: self._pos]
+        self._buf_gyr = self._buf_gyr[: self._pos]
+        self._k = k_next
+        self._k0 = k_next
+        self._t0 = t_next - 1.0 / self._rate + 1.0 / value if k_next > 0 else 0.0
+        self._rate = value
+
+    def _nominal_time(self, k):
+        return self._t0 + (np.asarray(k) - self._k0) / self._rate
+
+    # reading ---------------------------------------------------------------------------------
+
+    def read(self, n: int) -> SensorChunk:
+        n = int(n)
+        if n < 0:
+            raise UserError(f"cannot read {n} samples")
+        parts_t, parts_a, parts_g = [], [], []
+        need = n
+        while need > 0:
+            avail = len(self._buf_t) - self._pos
+            if avail <= 0:
+                self._generate()
+                continue
+            take = min(avail, need)
+            sl = slice(self._pos, self._pos + take)
+            parts_t.append(self._buf_t[sl])
+            parts_a.append(self._buf_acc[sl])
+            parts_g.append(self._buf_gyr[sl])
+            self._pos += take
+            need -= take
+        if len(parts_t) == 1:
+            chunk = SensorChunk(parts_t[0].copy(), parts_a[0].copy(), parts_g[0].copy())
+        elif parts_t:
+            chunk = SensorChunk(np.concatenate(parts_t), np.concatenate(parts_a), np.concatenate(parts_g))
+        else:
+            chunk = SensorChunk(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)))
+        self.samples_read += n
+        if n:
+            self._last_read_t = float(chunk.t[-1])
+            self._update_truth()
+        return chunk
+
+    def _generate(self) -> None:
+        m = max(1, int(math.ceil(self._BLOCK_S * self._rate)))
+        k = self._k + np.arange(m)
+        t = self._nominal_time(k) * (1.0 + 1e-6 * self.clock_ppm)
+        if self.jitter:
+            t = t + self._rng.normal(0.0, self.jitter, m)
+        acc, gyr = self.ideal(t)
+        acc, gyr = self._imperfect(acc, gyr)
+        self._buf_t, self._buf_acc, self._buf_gyr = t, acc, gyr
+        self._pos = 0
+        self._k += m
+
+    def ideal(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Noise-free, unclipped (acc g, gyr dps) in the board frame at times t (any order)."""
+        acc_seg, gyr_seg, _ = self._segment_signals(np.asarray(t, float))
+        Mt = self.rotation.T
+        return acc_seg @ Mt.T, gyr_seg @ Mt.T
+
+    def _segment_signals(self, t: np.ndarray):
+        """Specific force (g) and angular rate (dps) in the segment frame, and the long axis."""
+        body = self._body
+        n = len(t)
+        t_hi = float(t.max()) + 2 * _H
+        body.ensure_steps(t_hi + 0.05)
+        body.ensure_knots(self.leg, t_hi + 0.05)
+        body.ensure_steps(t_hi + 0.05)
+        tt = np.concatenate([t - _H, t, t + _H])
+        R, p, L = body.segment_state(self.leg, self.mount, tt, self._offset, self._along)
+        Rm, R0, Rp = R[:n], R[n:2 * n], R[2 * n:]
+        acc_w = (p[2 * n:] - 2 * p[n:2 * n] + p[:n]) / (_H * _H)
+        acc_w[:, 2] += G
+        R0T = np.transpose(R0, (0, 2, 1))
+        f_seg = np.einsum("nij,nj->ni", R0T, acc_w) / G
+        Om = np.einsum("nij,njk->nik", R0T, (Rp - Rm) / (2 * _H))
+        w = 0.5 * np.stack([Om[:, 2, 1] - Om[:, 1, 2], Om[:, 0, 2] - Om[:, 2, 0], Om[:, 1, 0] - Om[:, 0, 1]], axis=1)
+        gyr = np.degrees(w)
+        self._add_impacts(t, f_seg, gyr)
+        return f_seg, gyr, L[n:2 * n]
+
+    def _add_impacts(self, t: np.ndarray, f_seg: np.ndarray, gyr: np.ndarray) -> None:
+        contacts = self._body.contacts[self.leg]
+        starts = self._body.contact_starts[self.leg]
+        lo = max(bisect.bisect_right(starts, float(t.min())) - 1, 0)
+        hi = bisect.bisect_right(starts, float(t.max()))
+        idx = lo + np.searchsorted(np.asarray(starts[lo:hi]), t, side="right") - 1
+        atten, freq, decay, delay, st_freq, st_gain = _IMPACT[self.mount]
+        for i in np.unique(idx):
+            if i < 0:
+                continue
+            c = contacts[i]
+            sel = idx == i
+            tau = t[sel] - c.start - delay
+            if tau.min() > 0.25:
+                continue
+            amp = atten * max(c.landing_g - 1.0, 0.2)
+            main = _impact_shape(tau, freq, decay)
+            tissue = _impact_shape(tau - 0.004, st_freq, 0.03)
+            f_seg[sel, 2] += amp * main
+            f_seg[sel, 0] += -0.3 * amp * _impact_shape(tau - 0.003, freq * 1.3, decay) + st_gain * amp * tissue
+            f_seg[sel, 1] += 0.5 * st_gain * amp * tissue
+            gyr[sel, 1] += 12.0 * amp * _impact_shape(tau - 0.002, freq * 1.5, decay)
+            gyr[sel, 0] += 4.0 * amp * tissue
+
+    def _imperfect(self, acc: np.ndarray, gyr: np.ndarray):
+        m = len(acc)
+        rng = self._rng
+        scale = math.sqrt(self._rate / 416.0)
+        if self.noise:
+            acc = acc + rng.normal(0.0, 0.0016 * self.noise * scale, (m, 3))
+            gyr = gyr + rng.normal(0.0, 0.055 * self.noise * scale, (m, 3))
+        acc = acc + self.acc_bias
+        drift = np.zeros((m, 3))
+        if self.gyro_drift:
+            step_sd = self.gyro_drift / math.sqrt(60.0 * self._rate)
+            drift = self._drift_state + np.cumsum(rng.normal(0.0, step_sd, (m, 3)), axis=0)
+            self._drift_state = drift[-1].copy()
+        gyr = gyr + self.gyr_bias + drift
+        if self.accel_range is not None:
+            acc = np.clip(acc, -self.accel_range, self.accel_range)
+        if self.gyro_range is not None:
+            gyr = np.clip(gyr, -self.gyro_range, self.gyro_range)
+        return acc, gyr
+
+    # truth -----------------------------------------------------------------------------------
+
+    def _update_truth(self) -> None:
+        body = self._body
+        contacts = body.contacts[self.leg]
+        while self._truth_k < len(contacts):
+            c = contacts[self._truth_k]
+            if c.end > self._last_read_t:
+                break
+            self._truth_k += 1
+            if c.kind not in ("run", "walk"):
+                self._bout_prev_ic = None
+                continue
+            self.truth.append(self.measure(c))
+
+    def measure(self, c: _Contact) -> StrideTruth:
+        """Ground truth of one stance from the model (noise-free, unclipped, continuous time)."""
+        tc = c.end - c.start
+        grid = np.linspace(c.start, c.end, max(int(tc * 2000), 50))
+        f_seg, _, L = self._segment_signals(grid)
+        medial_y = -1.0 if self.leg == "left" else 1.0
+        theta = np.degrees(frontal_angle(L, medial_y, proximal_up=(self.mount == "shin")))
+        wobble = float(np.max(theta - theta[0]))
+        rate = float(np.max(np.gradient(theta, grid)))
+        win = grid <= c.start + 0.5 * tc
+        a_l = f_seg[win, 2]
+        k = int(np.argmax(a_l))
+        pta = float(a_l[k])
+        res = float(np.max(np.linalg.norm(f_seg[win], axis=1)))
+        dt = grid[k] - grid[0]
+        lr = (pta - a_l[0]) / dt if dt > 0 else 0.0
+        stride = c.start - c.prev_ic if c.prev_ic is not None else None
+        return StrideTruth(kind=c.kind, leg=self.leg, mount=self.mount, ic_t=c.start, to_t=c.end, contact_time_s=tc,
+                           stride_time_s=stride, cadence_spm=120.0 / stride if stride else None, speed_mps=c.speed,
+                           wobble_deg=wobble, wobble_rate_dps=rate, pta_axial_g=pta, pta_resultant_g=res,
+                           loading_rate_gps=float(lr))
