@@ -294,7 +294,7 @@ def atoms3_wiring(cfg: dict) -> str:
 
     # battery base below, through the Atom's bottom header
     svg.rect(200, 420, 600, 80, cls="part", rx=12)
-    svg.text(500, 455, "M5Stack battery base for Atom controllers (LiPo and charger)", anchor="middle")
+    svg.text(500, 455, "M5Stack Atomic Battery Base (200 mAh LiPo and charger)", anchor="middle")
     svg.text(500, 475, "the AtomS3 plugs onto it; charge through the base's USB-C", anchor="middle", cls="small")
     for x, net in ((420, "5V"), (580, "GND")):
         svg.line(x, 350, x, 420, width=3)
