@@ -335,10 +335,55 @@ def validate_virtual(quick: bool) -> tuple[list[Figure], dict]:
                           "wobble_mae_deg": _r(mean_abs(case_wobble), 2)})
     n_mount = {mount: sum(1 for c in cases_out if c["mount"] == mount) for mount in ("shin", "thigh")}
     figs = tallies[""].figures("", f"{len(cases_out)} runs of {duration:g} s")
+    figs += streaming_figures(virtual_cases(quick)[: 1 if quick else 4], duration)
     for mount in ("shin", "thigh"):
         if n_mount[mount]:
             figs += tallies[mount].figures(f"{mount}: ", f"{n_mount[mount]} runs")
     return figs, {"cases": cases_out}
+
+
+def stream_strides(block, mount: str, leg: str, notification: int = 12) -> list[dict]:
+    """The live driver: the streaming analyser fed one notification (12 samples) at a time."""
+    from stridecue.analysis.streaming import StreamingStrideAnalyzer
+    from stridecue.samples import SampleBlock
+
+    analyzer = StreamingStrideAnalyzer(mount=mount, leg=leg, rate_hz=block.rate, sensor=0)
+    out = []
+    for i in range(0, len(block), notification):
+        out += analyzer.push(SampleBlock(index=block.index[i:i + notification], raw=block.raw[i:i + notification],
+                                         rate=block.rate, accel_g=block.accel_g, gyro_code=block.gyro_code))
+    return out + analyzer.finish()
+
+
+def streaming_figures(cases: list[VirtualCase], duration: float) -> list[Figure]:
+    """Live driver against offline driver on the same samples: same strides, and how late each is known."""
+    analyse_block = _analysis()
+    same = total = 0
+    delays = []
+    for case in cases:
+        block, _, _ = simulate_case(case, duration)
+        offline = analyse_block(block, case.mount, case.leg, sensor=0)
+        live = stream_strides(block, case.mount, case.leg)
+        total += max(len(offline), len(live))
+        key = ("kind", "ic_t", "to_t", "wobble_deg", "pta_axial_g")
+        live_by_ic = {round(s["ic_t"], 6): s for s in live}
+        for s in offline:
+            other = live_by_ic.get(round(s["ic_t"], 6))
+            if other is not None and all(_close(s.get(k), other.get(k)) for k in key):
+                same += 1
+        delays += [s["known_t"] - s["to_t"] for s in live if s.get("known_t") is not None]
+    return [
+        Figure("virtual", "live = offline strides", _r(_pct(same / total) if total else None, 2), "%", at_least=100.0,
+               note=f"{same} of {total} strides identical (kind, IC, TO, wobble, PTA); {len(cases)} runs fed 12 samples at a time"),
+        Figure("virtual", "live delay after toe-off (max)", _r(_ms(max(delays)) if delays else None, 1), "ms", at_most=60.0,
+               note=f"median {_fmt_ms(float(np.median(delays)), signed=False) if delays else '–'}; known_t - to_t"),
+    ]
+
+
+def _close(a, b) -> bool:
+    if a is None or b is None or isinstance(a, str):
+        return a == b
+    return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(a)))
 
 
 def _ms(v):
