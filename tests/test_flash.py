@@ -7,6 +7,7 @@ import argparse
 import io
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from contextlib import redirect_stdout
@@ -70,7 +71,7 @@ def after_connect(argv):
 def test_dry_run_lists_every_file_of_the_tree_and_runs_nothing(tmp_path):
     tree = fake_tree(tmp_path)
     text, commands = dry_run(tree, tmp_path, ports=[XIAO], board="esp32s3_lsm6dso32", name="StrideCue-LS")
-    assert len(commands) == 8 and "none run" in text
+    assert len(commands) == 9 and "none run" in text
     ports = {after_connect(c)[0] for c in commands}
     assert ports == {"/dev/ttyACM0"}
     verbs = [after_connect(c)[1] for c in commands]
@@ -101,13 +102,13 @@ def test_dry_run_with_no_board_attached_uses_auto_and_says_so(tmp_path, capsys):
 
 def test_no_mip_skips_the_aioble_install(tmp_path):
     _, commands = dry_run(fake_tree(tmp_path), tmp_path, ports=[XIAO], board="atoms3_mpu6886", no_mip=True)
-    assert not any("mip" in c for c in commands) and len(commands) == 7
+    assert not any("mip" in c for c in commands) and len(commands) == 8
 
 
-def board_script(commands) -> tuple[str, str]:
+def board_script(commands) -> tuple[str, str, str]:
     execs = [after_connect(c)[1][1] for c in commands if after_connect(c)[1][0] == "exec"]
-    assert len(execs) == 2
-    return execs[0], execs[1]
+    assert len(execs) == 3
+    return execs[0], execs[1], execs[2]
 
 
 def test_the_code_run_on_the_board_works_in_micropython(tmp_path):
@@ -115,7 +116,7 @@ def test_the_code_run_on_the_board_works_in_micropython(tmp_path):
     older firmware: stale modules go, aioble stays, /config.json reads back."""
     tree = fake_tree(tmp_path)
     _, commands = dry_run(tree, tmp_path, ports=[XIAO], board="esp32s3_lsm6dso32", name='Ann\'s "left" shin')
-    prepare, config = board_script(commands)
+    prepare, config, _ = board_script(commands)
     old = tmp_path / "board"
     (old / "stridenode").mkdir(parents=True)
     (old / "stridenode" / "removed_module.py").write_text("x = 1\n")
@@ -135,6 +136,28 @@ def test_the_code_run_on_the_board_works_in_micropython(tmp_path):
     assert result["dirs"] == ["aioble", "boards", "stridenode", "stridewire"]
     assert result["main"] is False
     assert result["config"] == {"board": "esp32s3_lsm6dso32", "name": 'Ann\'s "left" shin'}
+
+
+@pytest.mark.parametrize("board", ["esp32s3_lsm6dso32", "atoms3_mpu6886"])
+def test_the_check_step_imports_this_firmware_in_micropython(tmp_path, board):
+    """The check run before main.py is copied: with this checkout's firmware, the board file and
+    /config.json as flash puts them (aioble stubbed: it needs a radio), it names the firmware;
+    without aioble or with a bad board file it fails, so main.py is never copied."""
+    _, commands = dry_run(fake_tree(tmp_path), tmp_path, ports=[XIAO], board=board, name="StrideCue-LS")
+    _, config, check = board_script(commands)
+    assert check == flash.verify_code(board)
+    lib = tmp_path / "lib"
+    shutil.copytree(ROOT / "firmware" / "stridenode", lib / "stridenode", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "shared" / "stridewire", lib / "stridewire", ignore=shutil.ignore_patterns("__pycache__"))
+    (lib / "boards").mkdir()
+    shutil.copy(ROOT / "firmware" / "boards" / f"{board}.json", lib / "boards")
+    (lib / "aioble").mkdir()
+    (lib / "aioble" / "__init__.py").write_text("# stand-in: the real aioble needs the board's radio\n")
+    out = run_micropython(f"exec({config!r})\nexec({check!r})\n", mounts=(f"{lib}:/lib",))
+    assert out.strip().splitlines()[-1] == f"StrideCue firmware {'.'.join(map(str, __import__('stridenode').FW_VERSION[:3]))} for {board} as StrideCue-LS"
+    shutil.rmtree(lib / "aioble")
+    with pytest.raises(AssertionError, match="aioble"):
+        run_micropython(f"exec({config!r})\nexec({check!r})\n", mounts=(f"{lib}:/lib",))
 
 
 def test_compile_makes_mpy_for_the_esp32s3_and_keeps_main_py_source(tmp_path):
@@ -183,7 +206,7 @@ def test_execute_runs_the_steps_in_order_and_names_a_failed_one(tmp_path):
     out = io.StringIO()
     with pytest.raises(UserError) as e, redirect_stdout(out):
         flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=runner)
-    assert "step 2/8 (install aioble (mip)) failed: Error: could not reach micropython.org" in str(e.value)
+    assert "step 2/9 (install aioble (mip)) failed: Error: could not reach micropython.org" in str(e.value)
     assert "--no-mip" in str(e.value) and "\n" not in str(e.value)
     assert len(ran) == 2
 
@@ -191,8 +214,8 @@ def test_execute_runs_the_steps_in_order_and_names_a_failed_one(tmp_path):
     ok = lambda argv: ran.append(argv) or subprocess.CompletedProcess(argv, 0, "", "")
     with redirect_stdout(out):
         assert flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=ok) == 0
-    assert [after_connect(a)[1][0] for a in ran] == ["exec", "mip", "fs", "fs", "fs", "exec", "fs", "reset"]
-    assert "[8/8] reset the board" in out.getvalue()
+    assert [after_connect(a)[1][0] for a in ran] == ["exec", "mip", "fs", "fs", "fs", "exec", "exec", "fs", "reset"]
+    assert "[9/9] reset the board" in out.getvalue()
 
 
 @pytest.mark.parametrize("kw, message", [

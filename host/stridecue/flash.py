@@ -176,6 +176,21 @@ def config_code(config: dict) -> str:
     return f"f=open('/config.json','w');f.write({text!r});f.close()"
 
 
+def verify_code(board: str, mip: bool = True) -> str:
+    """MicroPython that imports what main.py will import and loads the board file and
+    /config.json the way the firmware does: a missing file, a stale or incompatible .mpy, or a
+    missing aioble fails here, before main.py is copied."""
+    return (
+        "import json, stridewire, stridenode.node;"
+        "from stridenode import FW_VERSION;"
+        "from stridenode.boards import load_board;"
+        f"load_board({board!r});"
+        "c=json.load(open('/config.json'));"
+        + ("import aioble;" if mip else "")
+        + "print('StrideCue firmware %d.%d.%d' % FW_VERSION[:3], 'for', c['board'], 'as', c['name'])"
+    )
+
+
 @dataclass
 class Step:
     what: str
@@ -238,6 +253,7 @@ def make_plan(tree: FirmwareTree, board: str, name: str, port: str, *, compile_d
     plan.steps.append(Step("copy the wire protocol", mpremote + ["fs", "cp", str(wire), f":/lib/stridewire/{wire.name}"]))
     plan.steps.append(Step("copy the board file", mpremote + ["fs", "cp", str(board_file), f":/lib/boards/{board_file.name}"]))
     plan.steps.append(Step("write /config.json", mpremote + ["exec", config_code(board_config(board, name))]))
+    plan.steps.append(Step("check the firmware on the board", mpremote + ["exec", verify_code(board, mip)]))
     # main.py last: until it is there the board boots to the REPL, never into half a firmware.
     plan.steps.append(Step("copy main.py", mpremote + ["fs", "cp", str(tree.main_py), ":/main.py"]))
     plan.steps.append(Step("reset the board", mpremote + ["reset"]))
@@ -270,7 +286,13 @@ def execute(plan: FlashPlan, runner: Runner = _run, out=None) -> None:
             raise UserError(f"step {i}/{total} ({step.what}): cannot run {step.argv[0]} ({e})") from None
         if done.returncode != 0:
             reason = _last_line(done.stderr) if (done.stderr or "").strip() else _last_line(done.stdout)
-            hint = " (does the host have internet access? `--no-mip` skips it when aioble is already on the board)" if "mip" in step.argv else ""
+            hint = ""
+            if "mip" in step.argv:
+                hint = " (does the host have internet access? `--no-mip` skips it when aioble is already on the board)"
+            elif "incompatible .mpy" in reason:
+                hint = " (the board's MicroPython is older than mpy-cross: update it, or flash without --compile)"
+            elif "no module named 'aioble'" in reason:
+                hint = " (flash again without --no-mip)"
             raise UserError(f"step {i}/{total} ({step.what}) failed: {reason}{hint}")
 
 
