@@ -101,6 +101,7 @@ class VirtualSensor:
         self.rssi = rssi
         self.rate = 416.0
         self.connection: Connection | None = None
+        self._owed = 0.0  # fraction of a sample carried to the next step (rates not a multiple of the step)
         self.boot()
 
     def boot(self) -> None:
@@ -113,7 +114,21 @@ class VirtualSensor:
         self.imu = make_device(board)
         self.i2c = SimI2C([self.imu])
         self.node = SensorNode(self.i2c, FirmwareClock(self.air), board, name=self.name, seed=self.air.rng.getrandbits(16))
+        self._follow_rate()
+
+    def _follow_rate(self) -> None:
+        """The runner is sampled at whatever rate the firmware set the IMU to."""
         self.rate = float(self.node.rate)
+        self.stream.rate = self.rate
+
+    def samples_due(self, seconds: float) -> int:
+        """Samples the IMU produces in the next `seconds` of air time."""
+        if self.rate != self.node.rate:
+            self._follow_rate()
+        exact = seconds * self.rate + self._owed
+        n = int(exact)
+        self._owed = exact - n
+        return n
 
     def advance(self, n: int) -> None:
         """n more samples of the runner reach the IMU; the firmware services its FIFO."""
@@ -232,8 +247,7 @@ class VirtualAir:
         self.time += self.step_s
         self._maybe_fault_events()
         for sensor in self.sensors.values():
-            n = int(round(self.step_s * sensor.rate))
-            sensor.advance(n)
+            sensor.advance(sensor.samples_due(self.step_s))
             for packet in sensor.outgoing():
                 self._deliver(sensor, packet, status=False)
             status = sensor.node.pending_status()
