@@ -196,8 +196,15 @@ def test_broken_install_blocks_simulation(tmp_path):
 BOARD = SerialPort("/dev/ttyACM0", 0x303A, 0x1001, "USB JTAG/serial debug unit")
 
 
-def answer(version="1.24.1", lib=True, config=None):
-    info = {"version": version, "machine": "Generic ESP32S3 module with ESP32S3", "lib": lib, "config": config}
+def here() -> str:
+    import stridenode
+
+    return "%d.%d.%d" % tuple(stridenode.FW_VERSION[:3])
+
+
+def answer(version="1.24.1", lib=True, config=None, firmware=None):
+    info = {"version": version, "machine": "Generic ESP32S3 module with ESP32S3", "lib": lib, "config": config,
+            "firmware": firmware or (here() if lib else None)}
     return 0, json.dumps(info) + "\n", ""
 
 
@@ -206,6 +213,13 @@ def test_board_with_micropython_and_firmware(tmp_path):
     board = check(Doctor(tmp_path, system).run(), "board on USB")
     assert board.status == OK
     assert "MicroPython 1.24.1" in board.detail and "name 'StrideCue-LS'" in board.detail and "Espressif" in board.detail
+
+
+def test_board_with_older_firmware_says_how_to_reflash(tmp_path):
+    config = {"board": "atoms3_mpu6886", "name": "StrideCue-RS"}
+    board = check(Doctor(tmp_path, FakeSystem(ports=[BOARD], board_answer=answer(config=config, firmware="0.0.1"))).run(), "board on USB")
+    assert board.status == WARN and f"StrideCue firmware 0.0.1 installed" in board.detail and f"has firmware {here()}" in board.detail
+    assert board.fix == "stridecue flash --board atoms3_mpu6886 --name StrideCue-RS"
 
 
 def test_board_without_firmware_says_how_to_flash(tmp_path):
@@ -234,12 +248,14 @@ def test_the_board_query_runs_in_micropython(tmp_path):
     system = FakeSystem(ports=[BOARD], board_answer=answer())
     Doctor(tmp_path, system).run()
     installed = ("import os, json\nos.mkdir('/lib/stridenode')\n"
+                 f"open('/lib/stridenode/__init__.py', 'w').write('FW_VERSION = (0, 0, 7)')\n"
                  "open('/config.json', 'w').write(json.dumps({'board': 'atoms3_mpu6886', 'name': 'StrideCue-RS'}))\n")
     for setup, expect_config in (("", None), (installed, {"board": "atoms3_mpu6886", "name": "StrideCue-RS"})):
         boot = "import os\ntry:\n    os.mkdir('/lib')\nexcept OSError:\n    pass\n"
         out = run_micropython(boot + setup + system.board_code, mounts=())
         info = json.loads(out.strip().splitlines()[-1])
         assert info["config"] == expect_config and info["lib"] is (expect_config is not None)
+        assert info["firmware"] == ("0.0.7" if expect_config else None)
         system.board_answer = (0, out, "")
         board = check(Doctor(tmp_path, system).run(), "board on USB")
         assert board.status in (OK, WARN) and f"MicroPython {info['version']}" in board.detail

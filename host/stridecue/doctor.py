@@ -130,6 +130,14 @@ class System:
         return shutil.disk_usage(path).free
 
 
+def _local_firmware_version() -> str | None:
+    try:
+        from stridenode import FW_VERSION
+    except ImportError:
+        return None
+    return "%d.%d.%d" % tuple(FW_VERSION[:3])
+
+
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     return lines[-1] if lines else ""
@@ -356,6 +364,11 @@ class Doctor:
                 "    info['config'] = json.load(open('/config.json'))\n"
                 "except Exception:\n"
                 "    info['config'] = None\n"
+                "try:\n"
+                "    from stridenode import FW_VERSION\n"
+                "    info['firmware'] = '%d.%d.%d' % FW_VERSION[:3]\n"
+                "except Exception:\n"
+                "    info['firmware'] = None\n"
                 "print(json.dumps(info))\n")
         rc, out, err = self.system.mpremote(device, code)
         if rc != 0:
@@ -373,14 +386,20 @@ class Doctor:
         version = tuple(int(x) for x in info["version"].split("."))
         detail = f"{label}: MicroPython {info['version']} on {info['machine']}"
         config = info.get("config") or {}
-        firmware = (f"; StrideCue firmware installed (board {config.get('board')}, name {config.get('name')!r})"
-                    if info.get("lib") and config else "; StrideCue firmware not installed")
+        installed = bool(info.get("lib") and config)
+        on_board = info.get("firmware")
+        firmware = (f"; StrideCue firmware {on_board or '?'} installed (board {config.get('board')}, name {config.get('name')!r})"
+                    if installed else "; StrideCue firmware not installed")
+        here = _local_firmware_version()
+        reflash = f"stridecue flash --board {config.get('board')} --name {config.get('name')}"
         if version < MIN_MICROPYTHON:
             need = ".".join(map(str, MIN_MICROPYTHON))
             self.add("board", "board on USB", PROBLEM, detail + f" (older than {need})",
                      f"install MicroPython {need} or newer (ESP32_GENERIC_S3 from micropython.org/download), then `stridecue flash`", blocks="flash")
-        elif not (info.get("lib") and config):
+        elif not installed:
             self.add("board", "board on USB", WARN, detail + firmware, "stridecue flash --board BOARD --name NAME")
+        elif here and on_board != here:
+            self.add("board", "board on USB", WARN, detail + firmware + f"; this StrideCue has firmware {here}", reflash)
         else:
             self.add("board", "board on USB", OK, detail + firmware)
 
