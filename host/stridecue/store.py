@@ -34,9 +34,28 @@ from .paths import runs_dir
 DB_NAME = "stridecue.db"
 DEFAULT_PROFILE = "default"
 
-# Bump when the stored per-stride results would differ for the same run file (analysis or
-# ingest changes); runs ingested under another version are re-analysed on the next sync.
-INGEST_VERSION = f"{__version__}+1"
+# Stored per-stride results are tagged with the ingest version: the package version, this
+# module's ingest revision and a digest of the stride analysis's source, so a changed analysis
+# re-analyses every run on the next sync instead of serving stale strides.
+_INGEST_REVISION = 1
+
+
+def _analysis_digest() -> str:
+    import hashlib
+    import importlib.util
+
+    spec = importlib.util.find_spec("stridecue.analysis")
+    if spec is None or not spec.submodule_search_locations:
+        return "none"
+    h = hashlib.sha1()
+    for folder in spec.submodule_search_locations:
+        for f in sorted(Path(folder).glob("*.py")):
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+INGEST_VERSION = f"{__version__}+{_INGEST_REVISION}+{_analysis_digest()}"
 
 STRIDE_FIELDS = (
     "sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s", "cadence_spm",
@@ -173,7 +192,9 @@ class RunStore:
     @classmethod
     def open(cls, base: str | os.PathLike, analyse: Callable | None = None) -> "RunStore":
         """The store of data directory `base` (<base>/stridecue.db), created or migrated.
-        analyse(reader) -> stride dicts; default stridecue.analysis.run.analyse_run."""
+        analyse(reader) -> stride dicts; default stridecue.analysis.run.analyse_run.  Results are
+        tagged with INGEST_VERSION whichever analyse is given (another analyse is for tools and
+        tests that stand in for the installed analysis)."""
         base = Path(base)
         return cls(base / DB_NAME, base=base, analyse=analyse)
 
