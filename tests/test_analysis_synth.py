@@ -82,10 +82,10 @@ class SynthRun:
                 inside = (t >= ic) & (t < ic + Tk)
                 ph = (t[inside] - ic) / Tk
                 if mount == "shin":
-                    pts = np.array([0.0, D * 0.5, D, D + 0.12, 0.62, 0.80, 0.93])
+                    pts = np.array([0.0, D * 0.5, D, *(D + (1 - D) * np.array([0.2, 0.45, 0.72, 0.9]))])
                     vals = np.radians([-8, 12, 42, 70, 40, -20, -14]) * amp
                 else:
-                    pts = np.array([0.0, D * 0.5, D, 0.5, 0.75, 0.93])
+                    pts = np.array([0.0, D * 0.5, D, *(D + (1 - D) * np.array([0.25, 0.63, 0.9]))])
                     vals = np.radians([-25, -8, 12, -5, -30, -28]) * amp
                 phi[inside] = _periodic(pts, vals, ph)
                 st = (t[inside] >= ic) & (t[inside] <= to)
@@ -107,8 +107,6 @@ class SynthRun:
         # sensor position: on the long axis, the distal end pinned at the ground during stance
         r = 0.20 if mount == "shin" else 0.25
         pos = r * L
-        for e in events:
-            T = None
         g_lab = np.array([0, 0, 1.0])
         acc_lab = np.gradient(np.gradient(pos, dt, axis=0), dt, axis=0) / G  # g
         spec = acc_lab + g_lab

@@ -12,9 +12,10 @@ Two observations fix it:
   a standing runner is close to vertical, so the mean acceleration of a standstill is the long axis;
 - the swing: in running and walking the shank and thigh rotate mostly in the sagittal plane, so the
   dominant axis of the angular rate (the principal axis of the gyro's second moment) is the
-  medio-lateral axis.  Its sign follows from the swing being the fast phase: the forward swing is a
-  large positive rotation about the runner's right, stance a slower negative one, so the third
-  moment of the rate about "right" is positive.
+  medio-lateral axis.  Its sign: after each foot contact (the impact, the sharpest change of
+  acceleration in a gait cycle) shank and thigh alike rotate forward over the planted foot, their
+  proximal end moving ahead: a negative rotation about the runner's right (`stance_sign_test`).
+  The forward swing is the positive one.
 
 Without a standstill (a run that starts moving) the long axis comes from the specific force at
 mid-stance of the first strides, when the segment's acceleration is nearly vertical; the segment's
@@ -104,7 +105,7 @@ class AlignmentEstimator:
         self._cycles: list[np.ndarray] = []  # per-cycle gyro samples kept for the sign test
         self._midstance_sum = np.zeros(3)
         self._midstance_n = 0
-        self._axis_history: list[np.ndarray] = []
+        self.right_hint: np.ndarray | None = None  # the runner's right, from the sign test of the driver
         self.alignment_: Alignment | None = None
 
     # -- feeding ------------------------------------------------------------------
@@ -159,10 +160,13 @@ class AlignmentEstimator:
         m2 = self._moment2 / self._moment_n
         values, vectors = np.linalg.eigh(m2)
         axis = vectors[:, 2]
-        gyr = np.concatenate(self._cycles)
-        about = gyr @ axis
-        if np.mean(about ** 3) < 0:
-            axis = -axis
+        if self.right_hint is not None:
+            if axis @ self.right_hint < 0:
+                axis = -axis
+        else:
+            about = np.concatenate(self._cycles) @ axis
+            if np.mean(about ** 3) < 0:
+                axis = -axis
         share = float(values[2] / max(values.sum(), 1e-12))
         rms = float(np.sqrt(values[2]))
         strength = min(1.0, rms / _ROTATION_OK_DPS)
@@ -212,6 +216,36 @@ class AlignmentEstimator:
         confidence = float(np.clip(conf_up * swing_quality * min(1.0, orthogonality / 0.97), 0.0, 1.0))
         self.alignment_ = Alignment(rotation, round(confidence, 3), "+".join(method_parts))
         return self.alignment_
+
+
+def stance_sign_test(acc: np.ndarray, gyr: np.ndarray, axis: np.ndarray, rate: float) -> float:
+    """+1 when `axis` is the runner's right, -1 when it is the left, 0 when undecided.
+
+    acc (g), gyr (deg/s): board-frame samples of some gait cycles.  Contacts are the sharpest
+    changes of acceleration, at least 0.4 s apart; in the 0.1 s after each the segment rotates
+    forward over the foot, i.e. negatively about the right."""
+    if len(acc) < int(rate):
+        return 0.0
+    jerk = np.linalg.norm(np.diff(acc, axis=0), axis=1)
+    gap = max(1, int(0.4 * rate))
+    after = max(2, int(0.1 * rate))
+    votes = []
+    level = np.percentile(jerk, 97)
+    order = np.argsort(jerk)[::-1]
+    taken: list[int] = []
+    w = gyr @ axis
+    for k in order[: max(1, len(order) // 20)]:
+        if jerk[k] < level:
+            break
+        if any(abs(k - j) < gap for j in taken):
+            continue
+        taken.append(int(k))
+        if k + 1 + after <= len(w):
+            votes.append(np.sign(np.mean(w[k + 1 : k + 1 + after])))
+    if not votes:
+        return 0.0
+    total = float(np.sum(votes))
+    return 0.0 if total == 0 else (-1.0 if total > 0 else 1.0)
 
 
 def gravity_only_alignment(acc_mean: np.ndarray, mount: str) -> Alignment:

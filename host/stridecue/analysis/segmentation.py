@@ -49,10 +49,14 @@ class SegmentationSettings:
     swing_halfwidth_s: float = 0.12  # a swing peak is the largest within this on either side
     landing_search_s: float = 0.45  # swing peak -> the zero crossing before contact
     impact_before_s: float = 0.08  # impact searched this long before ...
-    impact_after_s: float = 0.10  # ... and after the zero crossing
+    impact_after_s: float = 0.20  # ... and after the zero crossing
     impact_min_gps: float = 60.0  # jerk (g/s) that counts as an impact
-    to_halfwidth_s: float = 0.03  # TO: the dw/dt minimum is the lowest within this
-    to_min_dps2: float = 1500.0  # ... and at least this steep (deg/s^2)
+    impact_onset_gyro: float = 0.5  # IC: the sample before the jerk first reaches this share of its peak
+    impact_onset_accel: float = 0.2  # (accelerometer only: events are coarser at low sample rates)
+    to_confirm_s: float = 0.02  # TO is confirmed by this much of what follows it
+    to_min_dps2: float = 1500.0  # shank: the early-swing fall of w is at least this steep (deg/s^2) ...
+    to_rebound_dps: float = 2.0  # ... keeps falling (never rising more than this per sample) ...
+    to_min_fall_dps: float = 80.0  # ... and by at least this much
     smooth_s: float = 0.012  # moving-average half-width of the angular rate
     impact_floor_g: float = 0.8  # accelerometer only: smallest impact (high-passed magnitude)
     impact_fraction: float = 0.35
@@ -106,8 +110,10 @@ class Segmenter:
     when nothing before `position` can start a stance, or NEED_MORE.
     """
 
-    def __init__(self, rate_hz: float, accel_only: bool = False, settings: SegmentationSettings | None = None):
+    def __init__(self, rate_hz: float, accel_only: bool = False, settings: SegmentationSettings | None = None,
+                 mount: str = "shin"):
         self.rate = float(rate_hz)
+        self.mount = mount
         self.accel_only = accel_only
         self.s = settings or SegmentationSettings()
         self._peaks: list[float] = []
@@ -170,37 +176,81 @@ class Segmenter:
         jerk = sig.jerk
         k = lo + int(np.argmax(jerk[lo:hi]))
         if jerk[k] >= s.impact_min_gps:
-            ic = self._impact_onset(jerk, k)
+            ic = self._impact_onset(jerk, k, s.impact_onset_gyro)
         else:
             ic = zc
             stop = min(hi, len(ws) - 1)
             while ic + 1 < stop and ws[ic + 1] < ws[ic]:
                 ic += 1
-        # 4. TO: the first steep minimum of dw/dt after mid-stance
-        th = self.n(s.to_halfwidth_s)
+        # 4. TO (decidable `confirm` samples after the candidate, plus the smoothing)
         first = ic + self.n(s.min_contact_s)
         limit = ic + self.n(s.max_contact_s) + 1
-        decidable = available - sig.start - th - self.smooth_half - 2
-        dws = sig.dws
-        neg = -dws
-        to = first_peak(neg, first, min(limit, decidable), s.to_min_dps2, th, th)
+        confirm = self.n(s.to_confirm_s)
+        decidable = available - sig.start - confirm - self.smooth_half - 2
+        end = min(limit, decidable)
+        to = self._toe_off_thigh(sig, first, end, confirm) if self.mount == "thigh" else self._toe_off_shank(sig, first, end, confirm)
         if to is None:
             if decidable < limit:
                 return NEED_MORE
             self.note_peak(ws[peak])
             return ("skip", sig.start + zc + 1)
+        onset, candidate = to
         self.note_peak(ws[peak])
-        known = sig.start + to + th + self.smooth_half + 1
-        return Stance(ic=sig.start + ic, to=sig.start + to, known=known, anchor=peak_abs)
+        known = sig.start + candidate + confirm + self.smooth_half + 1
+        return Stance(ic=sig.start + ic, to=sig.start + onset, known=known, anchor=peak_abs)
 
-    def _impact_onset(self, jerk: np.ndarray, k: int) -> int:
-        """The last sample before the acceleration starts to change at an impact peaking at k."""
-        level = 0.2 * jerk[k]
+    def _toe_off_shank(self, sig: "Signals", first: int, end: int, confirm: int):
+        """The start of the shank's fast backward rotation of early swing (knee flexion after the
+        foot leaves): the first steep fall of w that keeps falling for `confirm` samples and by at
+        least `to_min_fall_dps`.  Returns (onset, the steepest sample) or None."""
+        s = self.s
+        ws, dws = sig.ws, sig.dws
+        if end <= first:
+            return None
+        seg = dws[first:end]
+        with np.errstate(invalid="ignore"):
+            cand = np.flatnonzero((seg <= -s.to_min_dps2) & (seg <= np.roll(seg, 1)) & (seg <= np.roll(seg, -1)))
+        for k in cand:
+            c = first + int(k)
+            after = ws[c : c + confirm + 1]
+            if len(after) < confirm + 1 or not np.all(np.isfinite(after)):
+                continue
+            if np.any(np.diff(after) > s.to_rebound_dps):
+                continue  # it turns back up: a dip inside stance, not the swing
+            onset = c
+            level = 0.3 * dws[c]
+            while onset > first and dws[onset - 1] <= level:
+                onset -= 1
+            if ws[onset] - after[-1] < s.to_min_fall_dps:
+                continue
+            return onset, c
+        return None
+
+    def _toe_off_thigh(self, sig: "Signals", first: int, end: int, confirm: int):
+        """The thigh turns from extension (stance) to flexion (swing) as the foot leaves: the first
+        upward zero crossing of w that stays positive for `confirm` samples."""
+        ws = sig.ws
+        if end <= first:
+            return None
+        seg = ws[first - 1 : end]
+        with np.errstate(invalid="ignore"):
+            up = np.flatnonzero((seg[:-1] < 0) & (seg[1:] >= 0))
+        for k in up:
+            c = first + int(k)
+            after = ws[c : c + confirm + 1]
+            if len(after) == confirm + 1 and np.all(after >= 0):
+                return c, c
+        return None
+
+    def _impact_onset(self, jerk: np.ndarray, k: int, level: float) -> int:
+        """The last sample before an impact whose jerk peaks at k: going back from the peak (at most
+        40 ms) while the jerk stays above `level` times the peak, the sample before that run."""
+        stop = max(1, k - self.n(0.04))
         i = k
-        stop = max(0, k - self.n(0.04))
-        while i > stop and jerk[i - 1] >= level:
+        floor = level * jerk[k]
+        while i > stop and jerk[i - 1] >= floor:
             i -= 1
-        return i - 1 if i > 0 else i
+        return i - 1
 
     def _next_stance_accel(self, sig: "Signals", cursor: int, available: int):
         s = self.s
@@ -211,7 +261,7 @@ class Segmenter:
         k = first_peak(hp, cursor - sig.start, last - sig.start, self.threshold(), back, ahead)
         if k is None:
             return ("skip", max(cursor, last))
-        ic = self._impact_onset(sig.jerk, k)
+        ic = self._impact_onset(sig.jerk, k, s.impact_onset_accel)
         # TO: the first local minimum of the smoothed magnitude after the earliest possible toe-off
         th = self.n(0.025)
         first = ic + self.n(max(s.min_contact_s, 0.12))

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..samples import SampleBlock
-from .alignment import Alignment, AlignmentEstimator, gravity_only_alignment, knee_end_sign, medial_sign
+from .alignment import Alignment, AlignmentEstimator, gravity_only_alignment, knee_end_sign, medial_sign, stance_sign_test
 from .metrics import StrideMetrics, StrideWindow
 from .segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance
 
@@ -93,13 +93,14 @@ class StreamingStrideAnalyzer:
     Parameters: mount ("shin" or "thigh"), leg ("left" or "right"), rate_hz (the sensor's sample
     rate; a block's own rate wins), sensor (slot in the run), accel_only (None: decide from the data:
     a block without a gyroscope range), settings (SegmentationSettings), deferred (compute metrics
-    in batches at the end of each push: what the offline driver asks for; same numbers).
-    Results: `alignment_` (the frame in use), `strides_` (count emitted).
+    in batches at the end of each push: what the offline driver asks for; same numbers), keep_traces
+    (keep each stride's frontal-plane angle trace in `traces_`, for the two-sensor knee angle).
+    Results: `alignment_` (the frame in use), `strides_` (count emitted), `traces_`.
     """
 
     def __init__(self, mount: str = "shin", leg: str = "left", rate_hz: float = 416.0, sensor: int = 0,
                  accel_only: bool | None = None, settings: SegmentationSettings | None = None,
-                 deferred: bool = False):
+                 deferred: bool = False, keep_traces: bool = False):
         try:
             knee_end_sign(mount)
             medial_sign(leg)
@@ -114,6 +115,8 @@ class StreamingStrideAnalyzer:
         self.accel_only = accel_only
         self.settings = settings or SegmentationSettings()
         self.deferred = deferred
+        self.keep_traces = keep_traces
+        self.traces_: list[np.ndarray] = []  # with keep_traces: frontal-plane angle (deg) IC -> TO per stride
         self.alignment_: Alignment | None = None
         self.strides_ = 0
         self._started = False
@@ -157,7 +160,7 @@ class StreamingStrideAnalyzer:
         self._buf.start = int(block.index[0])
         self._next = int(block.index[0])
         self._gaps_reported = 0
-        self._segmenter = Segmenter(self.rate, accel_only=self.accel_only, settings=self.settings)
+        self._segmenter = Segmenter(self.rate, accel_only=self.accel_only, settings=self.settings, mount=self.mount)
         self._estimator = AlignmentEstimator(self.mount)
         self._metrics = StrideMetrics(self.mount, self.leg, self.rate)
         self._block_len = max(8, int(round(BLOCK_S * self.rate)))
@@ -258,11 +261,19 @@ class StreamingStrideAnalyzer:
                     self._bootstrap(b)
 
     def _bootstrap(self, end: int) -> None:
-        moving = [g for (b, kind, _, _, g) in self._block_stats if kind == "move" and b <= end]
+        moving = [(b, g) for (b, kind, _, _, g) in self._block_stats if kind == "move" and b <= end]
         est = AlignmentEstimator(self.mount)
-        est.add_motion(np.concatenate(moving))
+        est.add_motion(np.concatenate([g for _, g in moving]))
         axis, _ = est.swing_axis()
+        # the sign: forward rotation over the planted foot after each contact (alignment.stance_sign_test)
+        start = max(self._buf.start, moving[0][0] - self._block_len)
+        acc = self._buf.view(start, end, "acc")
+        gyr = self._buf.view(start, end, "gyr")
+        sign = stance_sign_test(acc, gyr, axis, self.rate)
+        if sign < 0:
+            axis = -axis
         self._boot_axis = axis  # board-frame right
+        self._estimator.right_hint = axis
         self._boot_known = end
 
     # -- the stride loop ----------------------------------------------------------------
@@ -276,10 +287,7 @@ class StreamingStrideAnalyzer:
             moving = [g for (_, kind, _, _, g) in self._block_stats if kind == "move"]
             if not moving:
                 return out
-            est = AlignmentEstimator(self.mount)
-            est.add_motion(np.concatenate(moving))
-            self._boot_axis = est.swing_axis()[0]
-            self._boot_known = self._buf.end
+            self._bootstrap(self._buf.end)
         available = self._buf.end
         seg = self._segmenter
         while True:
@@ -371,6 +379,8 @@ class StreamingStrideAnalyzer:
             return []
         records = [r for r, _ in self._pending]
         values = self._metrics.compute([w for _, w in self._pending])
+        if self.keep_traces:
+            self.traces_.extend(self._metrics.frontal_angle_)
         self._pending = []
         out = []
         for r, v in zip(records, values):

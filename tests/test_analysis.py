@@ -1,0 +1,363 @@
+"""Stride analysis: contract, one algorithm for both drivers, quality flags, bad input, accuracy.
+
+Accuracy against the virtual runner is in test_analysis_virtual.py; against the real recordings
+in test_analysis_real.py.  Here the model is the small analytic one of test_analysis_synth.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from stridecue.analysis.alignment import AlignmentEstimator, medial_sign, knee_end_sign
+from stridecue.analysis.combine import asymmetry, knee_frontal_angle, symmetry_index
+from stridecue.analysis.metrics import StrideMetrics, StrideWindow, cumulative_rotation, rotate, wobble_variability
+from stridecue.analysis.run import analyse_block, analyse_run, block_from_arrays
+from stridecue.analysis.streaming import StreamingStrideAnalyzer
+from stridecue.errors import UserError
+from stridecue.samples import SampleBlock
+from test_analysis_synth import SynthRun, random_rotation
+
+KEYS = {"sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s", "cadence_spm",
+        "wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps", "clipped", "gap",
+        "accel_only", "alignment_confidence"}
+
+
+@pytest.fixture(scope="module")
+def shin_run():
+    return SynthRun(mount="shin", leg="left", run_s=20.0, rotation=random_rotation(5), seed=5)
+
+
+@pytest.fixture(scope="module")
+def shin_block(shin_run):
+    return shin_run.block()
+
+
+def chunks(block: SampleBlock, n: int):
+    for i in range(0, len(block), n):
+        yield SampleBlock(block.index[i : i + n], block.raw[i : i + n], block.rate, block.accel_g, block.gyro_code,
+                          sensor=block.sensor)
+
+
+def stream(block: SampleBlock, n: int, **kw) -> list[dict]:
+    a = StreamingStrideAnalyzer(mount=kw.pop("mount", "shin"), leg=kw.pop("leg", "left"), rate_hz=block.rate, **kw)
+    out = []
+    for c in chunks(block, n):
+        out.extend(a.push(c))
+    out.extend(a.finish())
+    return out
+
+
+def same_strides(a: list[dict], b: list[dict]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.keys() == y.keys()
+        for k in x:
+            if isinstance(x[k], float):
+                assert y[k] == pytest.approx(x[k], rel=1e-9, abs=1e-9), k
+            else:
+                assert x[k] == y[k], k
+
+
+# -- contract -------------------------------------------------------------------------------
+
+
+def test_stride_records_follow_the_contract(shin_block):
+    strides = analyse_block(shin_block, "shin", "left", sensor=3)
+    assert len(strides) > 10
+    json.dumps(strides, allow_nan=False)  # JSON-able, no NaN
+    prev = None
+    for s in strides:
+        assert set(s) == KEYS
+        assert s["sensor"] == 3 and s["leg"] == "left" and s["mount"] == "shin"
+        assert s["kind"] in ("run", "walk")
+        assert s["ic_t"] < s["to_t"] <= s["known_t"]
+        assert s["contact_time_s"] == pytest.approx(s["to_t"] - s["ic_t"])
+        assert s["wobble_deg"] >= 0 and s["wobble_rate_dps"] >= 0
+        assert 0 <= s["alignment_confidence"] <= 1
+        assert isinstance(s["clipped"], bool) and isinstance(s["gap"], bool) and s["accel_only"] is False
+        if s["stride_time_s"] is not None:
+            assert s["stride_time_s"] == pytest.approx(s["ic_t"] - prev["ic_t"])
+            assert s["cadence_spm"] == pytest.approx(120.0 / s["stride_time_s"])
+        prev = s
+
+
+def test_streaming_and_offline_give_the_same_strides_whatever_the_chunk_size(shin_block):
+    offline = analyse_block(shin_block, "shin", "left")
+    for n in (1, 12, 97, 5000):
+        same_strides(offline, stream(shin_block, n))
+
+
+def test_accelerometer_only_streaming_matches_offline():
+    run = SynthRun(run_s=12.0, seed=7)
+    block = run.block(gyro=False)
+    offline = analyse_block(block, "shin", "left")
+    assert offline and all(s["accel_only"] and s["wobble_deg"] is None for s in offline)
+    same_strides(offline, stream(block, 12))
+
+
+def test_known_time_is_at_most_60_ms_after_toe_off_once_aligned(shin_block):
+    strides = stream(shin_block, 12)
+    late = [s for s in strides if s["known_t"] - s["to_t"] > 0.060 + 1e-9]
+    # only strides from before the frame was known (first seconds of movement) may be late
+    assert all(s["ic_t"] < 3.0 + 2.5 for s in late)
+    assert len(late) < len(strides) / 4
+
+
+def test_push_returns_strides_as_soon_as_they_are_known(shin_block):
+    a = StreamingStrideAnalyzer("shin", "left", shin_block.rate)
+    for c in chunks(shin_block, 12):
+        for s in a.push(c):
+            assert s["known_t"] <= c.index[-1] / c.rate + 1e-9
+
+
+# -- standing, walking, gaps, clipping -----------------------------------------------------
+
+
+def test_standing_gives_no_strides():
+    run = SynthRun(stand_s=20.0, run_s=0.0, seed=3)
+    assert analyse_block(run.block(), "shin", "left") == []
+
+
+def test_walking_strides_are_kind_walk():
+    run = SynthRun(walk_s=20.0, run_s=10.0, seed=4)
+    strides = analyse_block(run.block(), "shin", "left")
+    walk_end = 3.0 + 20.0
+    walking = [s for s in strides if s["ic_t"] < walk_end - 0.5]
+    running = [s for s in strides if s["ic_t"] > walk_end + 1.5]
+    assert walking and running
+    assert sum(s["kind"] == "walk" for s in walking) >= 0.9 * len(walking)
+    assert all(s["kind"] == "run" for s in running)
+
+
+def test_a_short_gap_is_bridged_and_flagged(shin_block):
+    keep = np.ones(len(shin_block), bool)
+    cut = int(10.3 * shin_block.rate)
+    keep[cut : cut + 10] = False
+    holed = SampleBlock(shin_block.index[keep], shin_block.raw[keep], shin_block.rate, shin_block.accel_g, shin_block.gyro_code)
+    a = StreamingStrideAnalyzer("shin", "left", holed.rate)
+    out = []
+    for c in chunks(holed, 12):
+        if c.index[0] == shin_block.index[cut + 10]:
+            a.gap(int(shin_block.index[cut]), 10)
+        out.extend(a.push(c))
+    out.extend(a.finish())
+    full = analyse_block(shin_block, "shin", "left")
+    assert abs(len(out) - len(full)) <= 1
+    flagged = [s for s in out if s["gap"]]
+    assert 1 <= len(flagged) <= 3
+    assert all(abs(s["ic_t"] - 10.3) < 1.6 for s in flagged)
+
+
+def test_a_long_gap_breaks_the_stride_chain(shin_block):
+    keep = np.ones(len(shin_block), bool)
+    cut = int(10.0 * shin_block.rate)
+    keep[cut : cut + int(3 * shin_block.rate)] = False
+    holed = SampleBlock(shin_block.index[keep], shin_block.raw[keep], shin_block.rate, shin_block.accel_g, shin_block.gyro_code)
+    strides = analyse_block(holed, "shin", "left")
+    assert not any(10.0 - 0.3 < s["ic_t"] < 13.0 for s in strides)
+    after = [s for s in strides if s["ic_t"] >= 13.0]
+    assert after and after[0]["stride_time_s"] is None  # no stride time across the gap
+    assert any(s["ic_t"] < 10.0 for s in strides)
+
+
+def test_clipping_is_flagged_and_pta_is_a_lower_bound():
+    run = SynthRun(run_s=10.0, seed=8, impact_g=12.0)
+    full = analyse_block(run.block(accel_g=32), "shin", "left")
+    clipped = analyse_block(run.block(accel_g=8), "shin", "left")
+    assert not any(s["clipped"] for s in full)
+    assert sum(s["clipped"] for s in clipped) >= 0.8 * len(clipped)
+    by_ic = {round(s["ic_t"], 2): s for s in full}
+    for s in clipped:
+        f = by_ic.get(round(s["ic_t"], 2))
+        if f is not None:
+            assert s["pta_axial_g"] <= f["pta_axial_g"] + 0.05
+
+
+def test_duplicate_and_late_samples_are_ignored(shin_block):
+    a = StreamingStrideAnalyzer("shin", "left", shin_block.rate)
+    out = []
+    parts = list(chunks(shin_block, 50))
+    for i, c in enumerate(parts):
+        out.extend(a.push(c))
+        if i % 7 == 3:
+            out.extend(a.push(parts[i - 1]))  # a resent copy of samples already seen
+    out.extend(a.finish())
+    same_strides(analyse_block(shin_block, "shin", "left"), out)
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kw", [dict(mount="knee"), dict(leg="middle"), dict(rate_hz=0.0), dict(rate_hz=float("nan"))])
+def test_bad_settings_are_one_line_user_errors(kw):
+    args = dict(mount="shin", leg="left", rate_hz=416.0)
+    args.update(kw)
+    with pytest.raises(UserError) as e:
+        StreamingStrideAnalyzer(**args)
+    assert "\n" not in str(e.value)
+
+
+def test_empty_and_tiny_input_give_no_strides():
+    a = StreamingStrideAnalyzer("shin", "left", 416.0)
+    empty = SampleBlock(np.zeros(0, np.int64), np.zeros((0, 6), np.int16), 416.0, 16, 16)
+    assert a.push(empty) == [] and a.finish() == []
+    tiny = block_from_arrays(416.0, np.tile([0, 0, 1.0], (5, 1)), np.zeros((5, 3)))
+    assert analyse_block(tiny, "shin", "left") == []
+
+
+# -- alignment -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_alignment_recovers_the_segment_frame_for_any_orientation(seed):
+    M = random_rotation(seed)
+    run = SynthRun(run_s=15.0, rotation=M, seed=seed)
+    a = StreamingStrideAnalyzer("shin", "left", 416.0, deferred=True)
+    a.push(run.block())
+    a.finish()
+    R = a.alignment_.rotation  # board -> segment estimate; truth is M
+    angle = np.degrees(np.arccos(np.clip((np.trace(R @ M.T) - 1) / 2, -1, 1)))
+    assert angle < 4.0
+    assert a.alignment_.confidence > 0.8
+
+
+def test_alignment_without_a_standstill_is_less_confident():
+    run = SynthRun(stand_s=0.0, run_s=15.0, rotation=random_rotation(21), seed=21)
+    a = StreamingStrideAnalyzer("shin", "left", 416.0, deferred=True)
+    strides = a.push(run.block()) + a.finish()
+    assert len(strides) > 15
+    assert a.alignment_.method == "swing"
+    assert 0.3 < a.alignment_.confidence < 0.8
+    R, M = a.alignment_.rotation, random_rotation(21)
+    # the swing axis is found as well as with a standstill; the long axis within the mid-stance prior
+    assert np.degrees(np.arccos(np.clip(R[1] @ M[1], -1, 1))) < 4.0
+
+
+def test_sign_convention_helpers():
+    assert medial_sign("right") == 1.0 and medial_sign("left") == -1.0
+    assert knee_end_sign("shin") == 1.0 and knee_end_sign("thigh") == -1.0
+    with pytest.raises(ValueError):
+        medial_sign("both")
+
+
+# -- metrics ---------------------------------------------------------------------------------
+
+
+def test_quaternion_integration_matches_a_constant_rotation():
+    rate = 416.0
+    w = np.array([0.3, -1.2, 2.0])  # rad/s
+    n = 200
+    gyr = np.tile(w, (1, n, 1))
+    for batch in (gyr, np.repeat(gyr, 20, axis=0)):  # the scan (few) and the loop (many) agree
+        q = cumulative_rotation(batch, 1.0 / rate)
+        angle = np.linalg.norm(w) * (n - 1) / rate
+        axis = w / np.linalg.norm(w)
+        v = np.array([1.0, 0.0, 0.0])
+        expect = v * np.cos(angle) + np.cross(axis, v) * np.sin(angle) + axis * (axis @ v) * (1 - np.cos(angle))
+        assert np.allclose(rotate(q[0, -1], v), expect, atol=1e-9)
+
+
+def test_metrics_follow_the_definitions_on_a_constructed_stance():
+    rate = 400.0
+    n = 101  # IC at 0, TO at 100 (0.25 s)
+    t = np.arange(n) / rate
+    # frontal rotation about the anterior axis only, for a right-leg shank: medial = +y, and a
+    # rotation about +x tilts the top (z) toward -y, so valgus is a negative rate about x.
+    theta = np.radians(5.0) * np.sin(np.pi * t / t[-1]) ** 2  # peak 5 deg at mid-stance
+    dtheta = np.gradient(theta, t)
+    gyr = np.zeros((n, 3))
+    gyr[:, 0] = -np.degrees(dtheta)
+    acc = np.zeros((n, 3))
+    acc[:, 2] = 1.0 + 4.0 * np.exp(-((t - 0.02) / 0.006) ** 2)
+    clipped = np.zeros(n, bool)
+    w = StrideWindow(acc=acc, gyr=gyr, clipped=clipped, ic=0, to=n - 1, cycle_start=0)
+    m = StrideMetrics("shin", "right", rate).compute([w])[0]
+    assert m["wobble_deg"] == pytest.approx(5.0, abs=0.02)
+    assert m["wobble_rate_dps"] == pytest.approx(np.degrees(dtheta.max()), rel=0.02)
+    assert m["pta_axial_g"] == pytest.approx(5.0, abs=0.01)
+    assert m["loading_rate_gps"] == pytest.approx((acc[8, 2] - acc[0, 2]) / (8 / rate), rel=1e-6)
+    assert m["contact_time_s"] == pytest.approx(0.25)
+    # the same motion on the left leg is varus: no wobble
+    assert StrideMetrics("shin", "left", rate).compute([w])[0]["wobble_deg"] == pytest.approx(0.0, abs=0.02)
+    # on the thigh the knee is the distal end: the sign flips too
+    assert StrideMetrics("thigh", "left", rate).compute([w])[0]["wobble_deg"] == pytest.approx(5.0, abs=0.02)
+
+
+@pytest.mark.parametrize("mount,leg,seed", [("shin", "left", 31), ("shin", "right", 32)])
+def test_wobble_and_pta_on_the_analytic_model(mount, leg, seed):
+    run = SynthRun(mount=mount, leg=leg, run_s=20.0, rotation=random_rotation(seed), seed=seed)
+    strides = [s for s in analyse_block(run.block(), mount, leg) if s["kind"] == "run"]
+    truth = run.truth
+    ic = np.array([s["ic_t"] for s in strides])
+    errors, pta = [], []
+    for tr in truth:
+        j = int(np.argmin(np.abs(ic - tr["ic_t"])))
+        if abs(ic[j] - tr["ic_t"]) < 0.03:
+            errors.append(strides[j]["wobble_deg"] - tr["wobble_deg"])
+            pta.append(strides[j]["pta_axial_g"] / tr["pta_axial_g"] - 1)
+    assert len(errors) >= 0.9 * len(truth)
+    assert np.mean(np.abs(errors)) < 1.0
+    assert np.mean(np.abs(pta)) < 0.05
+
+
+def test_wobble_variability():
+    v = wobble_variability([4.0, 5.0, 6.0, None, 5.0])
+    assert v["strides"] == 4 and v["sd_deg"] == pytest.approx(np.std([4, 5, 6, 5], ddof=1))
+    assert wobble_variability([3.0])["sd_deg"] is None
+
+
+# -- two sensors --------------------------------------------------------------------------------
+
+
+def test_symmetry_index():
+    assert symmetry_index(6.0, 4.0) == pytest.approx(40.0)
+    assert symmetry_index(None, 4.0) is None and symmetry_index(0.0, 0.0) is None
+
+
+def test_asymmetry_compares_like_with_like():
+    def s(leg, mount, w):
+        return {"leg": leg, "mount": mount, "kind": "run", "wobble_deg": w, "pta_axial_g": 5.0}
+    strides = [s("left", "shin", 6.0)] * 6 + [s("right", "shin", 4.0)] * 6 + [s("right", "thigh", 1.0)] * 6
+    out = asymmetry(strides, metrics=("wobble_deg", "pta_axial_g"))
+    assert out["mount"] == "shin"
+    assert out["metrics"]["wobble_deg"]["symmetry_index_pct"] == pytest.approx(40.0)
+    assert out["metrics"]["pta_axial_g"]["symmetry_index_pct"] == pytest.approx(0.0)
+
+
+def test_knee_angle_is_the_sum_of_the_segment_angles():
+    shank = ([{"ic_t": 1.0, "leg": "left", "kind": "run", "wobble_deg": 3.0, "gap": False, "alignment_confidence": 0.9}],
+             [np.array([1.0, 2.0, 4.0, 3.0])])
+    thigh = ([{"ic_t": 1.01, "leg": "left", "kind": "run", "wobble_deg": 2.0, "gap": False, "alignment_confidence": 0.8}],
+             [np.array([0.5, 1.5, 2.5, 2.0, 1.0])])
+    k = knee_frontal_angle(thigh, shank, 416.0)
+    assert len(k) == 1
+    assert k[0]["knee_angle_ic_deg"] == pytest.approx(1.5)
+    assert k[0]["knee_excursion_deg"] == pytest.approx(6.5 - 1.5)
+    assert k[0]["alignment_confidence"] == pytest.approx(0.8)
+    thigh[0][0]["ic_t"] = 1.2  # not the same stance
+    assert knee_frontal_angle(thigh, shank, 416.0) == []
+
+
+# -- run files --------------------------------------------------------------------------------
+
+
+def test_analyse_run_reads_every_sensor_with_its_mount_and_leg(tmp_path, shin_block):
+    from stridecue.runfile import RunReader, RunWriter
+
+    right = SynthRun(leg="right", run_s=20.0, seed=9).block(sensor=1)
+    meta = {"sensors": [{"slot": 0, "mount": "shin", "leg": "left"}, {"slot": 1, "mount": "shin", "leg": "right"}]}
+    path = tmp_path / "run.scrun"
+    with RunWriter(path, meta) as w:
+        for c in chunks(shin_block, 400):
+            w.write_samples(c)
+        for c in chunks(right, 400):
+            w.write_samples(c)
+        w.close(summary={})
+    strides = analyse_run(RunReader(path))
+    assert {s["sensor"] for s in strides} == {0, 1}
+    assert all(s["leg"] == ("left" if s["sensor"] == 0 else "right") for s in strides)
+    assert [s["ic_t"] for s in strides] == sorted(s["ic_t"] for s in strides)
+    same_strides([s for s in strides if s["sensor"] == 0], analyse_block(shin_block, "shin", "left"))
