@@ -415,6 +415,7 @@ class Doctor:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = __doc__.split("\n\n", 1)[1]
     parser.add_argument("--scan", type=float, default=3.0, metavar="S",
                         help="seconds of Bluetooth LE scanning for sensors when Bluetooth looks usable (0: skip; default 3)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")

@@ -1,10 +1,12 @@
 """Deploy the StrideCue firmware to a MicroPython board over USB with mpremote.
 
 Installs aioble on the board (`mpremote mip install aioble`; the host needs internet access),
-copies firmware/main.py to /main.py, firmware/stridenode/*.py to /lib/stridenode/, the wire
-protocol to /lib/stridewire/ and the board file to /lib/boards/, writes /config.json with the
-board and the Bluetooth name, then resets the board.  The board must already run MicroPython
-(ESP32_GENERIC_S3 firmware, 1.22 or newer; hardware/README.md says how).
+copies firmware/stridenode/*.py to /lib/stridenode/, the wire protocol to /lib/stridewire/ and
+the board file to /lib/boards/, writes /config.json with the board and the Bluetooth name,
+checks that the firmware imports on the board, and only then copies firmware/main.py to
+/main.py and resets the board: an interrupted flash leaves a board that boots to the REPL.
+The board must already run MicroPython (ESP32_GENERIC_S3 firmware, 1.22 or newer;
+hardware/README.md says how).
 
 Examples:
   stridecue flash --board esp32s3_lsm6dso32 --name StrideCue-LS --dry-run
@@ -297,8 +299,13 @@ def execute(plan: FlashPlan, runner: Runner = _run, out=None) -> None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = __doc__.split("\n\n", 1)[1]
+    try:
+        boards = ", ".join(FirmwareTree.of_this_checkout().boards()) or "none found"
+    except ImportError:
+        boards = "see firmware/boards"
     parser.add_argument("--board", required=True, metavar="BOARD",
-                        help="board file in firmware/boards without .json: esp32s3_lsm6dso32 (XIAO ESP32S3 + LSM6DSO32) or atoms3_mpu6886 (M5Stack AtomS3)")
+                        help=f"a board file of firmware/boards, without .json: {boards} (hardware/README.md describes the builds)")
     parser.add_argument("--name", default=DEFAULT_NAME, metavar="NAME",
                         help=f"Bluetooth name of the sensor, e.g. StrideCue-LS for the left shin (default {DEFAULT_NAME})")
     parser.add_argument("--port", metavar="PORT", help="serial port of the board, e.g. /dev/ttyACM0 or COM5 (default: the attached board)")
