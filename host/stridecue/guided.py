@@ -12,7 +12,8 @@ The protocol, spoken by voice, on the run clock from the first running stride:
 The order of the two focuses is a setting (alternate it between runs to balance out
 learning).  Each focus segment is compared with the neutral segments on either side of it
 (an A-B-A design), so a steady drift such as fatigue does not favour the focus that comes
-first.  The first `settle_s` of each segment are left out (the runner is changing).
+first.  The first `settle_s` of each segment are left out (the runner is changing), and the
+first `carryover_s` of normal running right after a focus (a focus lingers for a while).
 
 GuidedProtocol has the Coach interface (on_stride -> Cue | None, settings, cues_), so
 RunPipeline drives it like the coach; analyse_guided() reads the strides and the cue events
@@ -204,7 +205,7 @@ def is_guided(cues: list[dict]) -> bool:
 
 
 def _values(strides: list[dict], seg: dict, settle_s: float, key: str) -> np.ndarray:
-    lo, hi = seg["start_t"] + settle_s, seg["end_t"]
+    lo, hi = seg["start_t"] + seg.get("skip_s", settle_s), seg["end_t"]
     v = np.array([s.get(key, np.nan) for s in strides if s.get("kind") == "run" and lo <= s["ic_t"] < hi], float)
     return v[np.isfinite(v)]
 
@@ -218,15 +219,20 @@ class GuidedAnalysis:
     """Which focus lowered wobble and landing load more, relative to the neutral running
     around it (A-B-A), with percentile bootstrap confidence intervals over strides."""
 
-    def __init__(self, n_boot: int = 2000, confidence: float = 0.95, settle_s: float = 10.0, min_strides: int = 10, seed: int = 0):
+    def __init__(self, n_boot: int = 2000, confidence: float = 0.95, settle_s: float = 10.0, carryover_s: float = 30.0,
+                 min_strides: int = 10, seed: int = 0):
         self.n_boot = n_boot
         self.confidence = confidence
-        self.settle_s = settle_s
+        self.settle_s = settle_s  # the start of every segment is left out (the runner is changing) ...
+        self.carryover_s = carryover_s  # ... and more of normal running right after a focus (it lingers)
         self.min_strides = min_strides
         self.seed = seed
 
     def analyse(self, strides: list[dict], cues: list[dict]) -> "GuidedAnalysis":
         segments = guided_segments(cues)
+        for prev, seg in zip([None] + segments[:-1], segments):
+            after_focus = prev is not None and prev["segment"] in ("hip", "foot")
+            seg["skip_s"] = min(max(self.settle_s, self.carryover_s if after_focus else 0.0), 0.5 * (seg["end_t"] - seg["start_t"]))
         self.segments_ = segments
         self.result_ = self._result(strides, segments)
         return self
