@@ -160,6 +160,79 @@ def test_the_check_step_imports_this_firmware_in_micropython(tmp_path, board):
         run_micropython(f"exec({config!r})\nexec({check!r})\n", mounts=(f"{lib}:/lib",))
 
 
+STUB_MACHINE = """
+class Pin:
+    def __init__(self, n):
+        self.n = n
+class I2C:
+    def __init__(self, bus, sda, scl, freq):
+        if (sda.n, scl.n) == (11, 12):
+            raise OSError(16)  # a bus that cannot be set up must not stop the probe
+        self.n = (sda.n, scl.n)
+    def scan(self):
+        return DEVICES.get(self.n, [])
+"""
+
+
+@pytest.mark.parametrize("devices, expect", [
+    ({(38, 39): [0x68]}, ["atoms3_mpu6886"]),
+    ({(5, 6): [0x6B]}, ["esp32s3_lsm6dso32"]),
+    ({(5, 6): [0x3C]}, []),  # some other chip on the XIAO's pins
+])
+def test_board_detection_code_runs_in_micropython(tmp_path, devices, expect):
+    """The probe sent with --board auto, run in MicroPython with a stand-in machine module whose
+    I2C buses answer as the given board's would."""
+    boards = {name: json.loads((ROOT / "firmware" / "boards" / f"{name}.json").read_text())
+              for name in ("atoms3_mpu6886", "esp32s3_lsm6dso32")}
+    boards["broken_bus"] = {"i2c": {"id": 0, "sda": 11, "scl": 12}, "imu": {"addresses": [0x68]}}
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "machine.py").write_text(f"DEVICES = {devices!r}\n" + STUB_MACHINE)
+    out = run_micropython(flash.probe_code(boards), mounts=(f"{lib}:/lib",))
+    assert json.loads(out.strip().splitlines()[-1]) == expect
+
+
+def answering(probe_stdout, rc=0):
+    ran = []
+
+    def runner(argv):
+        ran.append(argv)
+        if "exec" in argv and "from machine import I2C" in argv[-1]:
+            return subprocess.CompletedProcess(argv, rc, probe_stdout, "" if rc == 0 else "mpremote: could not enter raw repl\n")
+        return subprocess.CompletedProcess(argv, 0, "", "")
+    return runner, ran
+
+
+def test_board_auto_flashes_the_build_whose_imu_answers(tmp_path):
+    runner, ran = answering('["atoms3_mpu6886"]\n')
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert flash.main(args(name="StrideCue-RS"), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=runner) == 0
+    assert "board: atoms3_mpu6886" in out.getvalue()
+    copies = [a[-1] for a in ran if "cp" in a]
+    assert ":/lib/boards/atoms3_mpu6886.json" in copies
+    assert len(ran) == 1 + 9
+
+
+@pytest.mark.parametrize("stdout, rc, message", [
+    ("[]\n", 0, "no known IMU answers on the board on /dev/ttyACM0"),
+    ('["atoms3_mpu6886", "esp32s3_lsm6dso32"]\n', 0, "looks like several builds"),
+    ("", 1, "cannot look at the board on /dev/ttyACM0: mpremote: could not enter raw repl"),
+    ("Traceback\n", 0, "unexpected answer"),
+])
+def test_board_auto_failures_are_one_line(tmp_path, stdout, rc, message):
+    runner, ran = answering(stdout, rc)
+    with pytest.raises(UserError) as e:
+        flash.main(args(), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=runner)
+    assert message in str(e.value) and "--board" in str(e.value) and "\n" not in str(e.value)
+    assert len(ran) == 1, "nothing flashed"
+
+
+def test_board_auto_cannot_be_a_dry_run(tmp_path):
+    with pytest.raises(UserError, match="give --board \\(atoms3_mpu6886, esp32s3_lsm6dso32\\)"):
+        flash.main(args(dry_run=True), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=refuse_to_run)
+
+
 def test_compile_makes_mpy_for_the_esp32s3_and_keeps_main_py_source(tmp_path):
     tree = fake_tree(tmp_path)
     _, commands = dry_run(tree, tmp_path, ports=[XIAO], board="esp32s3_lsm6dso32", compile=True)

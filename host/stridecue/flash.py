@@ -9,6 +9,7 @@ The board must already run MicroPython (ESP32_GENERIC_S3 firmware, 1.22 or newer
 hardware/README.md says how).
 
 Examples:
+  stridecue flash --name StrideCue-LS              # the build is recognised by its IMU
   stridecue flash --board esp32s3_lsm6dso32 --name StrideCue-LS --dry-run
   stridecue flash --board atoms3_mpu6886 --name StrideCue-RS --port /dev/ttyACM0 --compile
 """
@@ -193,6 +194,47 @@ def verify_code(board: str, mip: bool = True) -> str:
     )
 
 
+def probe_code(boards: dict[str, dict]) -> str:
+    """MicroPython that scans each board file's I2C pins for its IMU's addresses and prints the
+    names of the board files whose IMU answered, as JSON."""
+    table = [(name, b["i2c"]["id"], b["i2c"]["sda"], b["i2c"]["scl"], list(b["imu"]["addresses"])) for name, b in boards.items()]
+    return (
+        "import json\n"
+        "from machine import I2C, Pin\n"
+        "def answers(bus, sda, scl, addresses):\n"
+        "    try:\n"
+        "        return bool(set(I2C(bus, sda=Pin(sda), scl=Pin(scl), freq=100000).scan()) & set(addresses))\n"
+        "    except Exception:\n"
+        "        return False\n"
+        f"print(json.dumps([n for n, bus, sda, scl, a in {table!r} if answers(bus, sda, scl, a)]))\n"
+    )
+
+
+def detect_board(tree: FirmwareTree, port: str, runner: "Runner") -> str:
+    """The board file whose IMU answers on the attached board's I2C pins; else UserError."""
+    boards = {}
+    for name, path in tree.boards().items():
+        try:
+            boards[name] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+    argv = _tool("mpremote") + ["connect", port, "exec", probe_code(boards)]
+    done = runner(argv)
+    if done.returncode != 0:
+        raise UserError(f"cannot look at the board on {port}: {_last_line(done.stderr or done.stdout)} "
+                        "(does it run MicroPython? hardware/README.md step 3; or give --board)")
+    try:
+        found = json.loads(_last_line(done.stdout))
+    except ValueError:
+        raise UserError(f"unexpected answer from the board on {port}: {_last_line(done.stdout)!r}; give --board") from None
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise UserError(f"no known IMU answers on the board on {port} (boards tried: {', '.join(boards)}): "
+                        "check the IMU wiring against hardware/<board>/pins.md, or give --board")
+    raise UserError(f"the board on {port} looks like several builds ({', '.join(found)}): give --board")
+
+
 @dataclass
 class Step:
     what: str
@@ -304,8 +346,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         boards = ", ".join(FirmwareTree.of_this_checkout().boards()) or "none found"
     except ImportError:
         boards = "see firmware/boards"
-    parser.add_argument("--board", required=True, metavar="BOARD",
-                        help=f"a board file of firmware/boards, without .json: {boards} (hardware/README.md describes the builds)")
+    parser.add_argument("--board", default="auto", metavar="BOARD",
+                        help=f"a board file of firmware/boards, without .json: {boards} (hardware/README.md describes the builds); "
+                             "default auto: the build whose IMU answers on the attached board's I2C pins")
     parser.add_argument("--name", default=DEFAULT_NAME, metavar="NAME",
                         help=f"Bluetooth name of the sensor, e.g. StrideCue-LS for the left shin (default {DEFAULT_NAME})")
     parser.add_argument("--port", metavar="PORT", help="serial port of the board, e.g. /dev/ttyACM0 or COM5 (default: the attached board)")
@@ -318,7 +361,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = None,
          ports: Callable[[], list[SerialPort]] = serial_ports, runner: Runner = _run) -> int:
     tree = tree or FirmwareTree.of_this_checkout()
-    tree.check(args.board)  # bad board, name or a missing file: say so before looking for the board
+    auto = args.board == "auto"
+    if auto and args.dry_run:
+        raise UserError(f"--dry-run runs nothing, so it cannot look at the board: give --board ({', '.join(tree.boards())})")
+    if not auto:
+        tree.check(args.board)  # bad board, name or a missing file: say so before looking for the board
     check_name(args.name)
     try:
         attached = ports()
@@ -334,6 +381,9 @@ def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = No
             print(f"# {e}; the commands below use `connect {port}`", file=sys.stderr)
     else:
         port = choose_port(args.port, attached)
+    if auto:
+        args.board = detect_board(tree, port, runner)
+        print(f"board: {args.board} (its IMU answered on the I2C pins of firmware/boards/{args.board}.json)")
     compile_dir = Path(base) / "build" / f"mpy-{MPY_ARCH}" if args.compile else None
     plan = make_plan(tree, args.board, args.name, port, compile_dir=compile_dir, mip=not args.no_mip)
     if args.dry_run:
