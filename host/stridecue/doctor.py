@@ -101,9 +101,11 @@ class System:
         return serial_ports()
 
     def mpremote(self, port: str, code: str, timeout: float = 15.0) -> tuple[int, str, str]:
+        """Run code on the board, then reset it: asking stops a running firmware, the reset
+        starts it again (mpremote's reset returns before the board restarts)."""
         from .flash import _tool
 
-        return self.run(_tool("mpremote") + ["connect", port, "exec", code], timeout)
+        return self.run(_tool("mpremote") + ["connect", port, "exec", code, "reset"], timeout)
 
     def audio_output(self) -> tuple[str | None, str | None]:
         """(the output a run would use, or None; why not / a note).  The run's own code decides."""
