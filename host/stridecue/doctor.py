@@ -140,7 +140,7 @@ def _local_firmware_version() -> str | None:
     return "%d.%d.%d" % tuple(FW_VERSION[:3])
 
 
-def _first_line(text: str) -> str:
+def _last_line(text: str) -> str:
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     return lines[-1] if lines else ""
 
@@ -200,7 +200,7 @@ class Doctor:
             try:
                 self.system.import_module(module)
             except Exception as e:
-                missing.append(f"{module} ({_first_line(e) or type(e).__name__})")
+                missing.append(f"{module} ({_last_line(e) or type(e).__name__})")
         if missing:
             self.add("simulation", "virtual runner and sensor", PROBLEM, "cannot import " + ", ".join(missing),
                      "reinstall: pip install -e . in the StrideCue checkout", blocks="all")
@@ -309,7 +309,7 @@ class Doctor:
         try:
             output, note = s.audio_output()
         except Exception as e:
-            output, note = None, _first_line(e) or type(e).__name__
+            output, note = None, _last_line(e) or type(e).__name__
         if output:
             self.add("audio", "audio output", OK, f"cues play through {output}")
         else:
@@ -342,7 +342,7 @@ class Doctor:
         try:
             ports = board_ports(s.serial_ports())
         except Exception as e:
-            self.add("board", "board on USB", WARN, f"cannot list serial ports ({_first_line(e)})")
+            self.add("board", "board on USB", WARN, f"cannot list serial ports ({_last_line(e)})")
             return
         if not ports:
             self.add("board", "board on USB", INFO, "no board attached (only needed for `stridecue flash`)",
@@ -374,16 +374,16 @@ class Doctor:
                 "print(json.dumps(info))\n")
         rc, out, err = self.system.mpremote(device, code)
         if rc != 0:
-            reason = _first_line(err) or _first_line(out) or f"exit status {rc}"
+            reason = _last_line(err) or _last_line(out) or f"exit status {rc}"
             fix = ("close other programs using the port (a serial monitor, another mpremote) and try again"
                    if "in use" in reason or "busy" in reason.lower() else
                    "install MicroPython on it (ESP32_GENERIC_S3 firmware, see hardware/README.md), then `stridecue flash`")
             self.add("board", "board on USB", PROBLEM, f"{label}: no MicroPython answer ({reason})", fix, blocks="flash")
             return
         try:
-            info = json.loads(_first_line(out))
+            info = json.loads(_last_line(out))
         except ValueError:
-            self.add("board", "board on USB", WARN, f"{label}: unexpected answer {_first_line(out)!r}")
+            self.add("board", "board on USB", WARN, f"{label}: unexpected answer {_last_line(out)!r}")
             return
         version = tuple(int(x) for x in info["version"].split("."))
         detail = f"{label}: MicroPython {info['version']} on {info['machine']}"
