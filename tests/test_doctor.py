@@ -32,6 +32,7 @@ class FakeSystem(System):
         self.procs = {"systemd", "bluetoothd", "dbus-daemon"}
         self.tools = {"bluetoothctl", "espeak-ng", "aplay", "mpremote"}
         self.bluetoothctl_show = "Controller 00:11:22:33:44:55\n\tPowered: yes\n"
+        self.bus_names = "NAME PID PROCESS\norg.freedesktop.DBus 1 dbus-daemon\n"
         self.who = ("ann", False, {"ann", "bluetooth", "dialout"}, {"ann", "bluetooth", "dialout", "audio"})
         self.ports = []
         self.writable_ports = True
@@ -63,6 +64,8 @@ class FakeSystem(System):
     def run(self, argv, timeout=10.0):
         if argv[:2] == ["bluetoothctl", "show"]:
             return 0, self.bluetoothctl_show, ""
+        if argv[0] == "busctl":
+            return 0, self.bus_names, ""
         raise AssertionError(f"unexpected command {argv}")
 
     def processes(self):
@@ -131,6 +134,15 @@ def test_this_kind_of_machine_no_bluez_no_adapter_no_sound(tmp_path):
     assert check(doc, "audio output").status == PROBLEM and "aplay -l" in check(doc, "audio output").fix
     assert system.scans == 0, "no scan when Bluetooth is known not to work"
     assert "real runs: NOT ready (D-Bus system bus, BlueZ service, Bluetooth adapter, audio output)" in doc.verdict()
+
+
+def test_bluez_of_the_host_seen_from_a_container(tmp_path):
+    shared = FakeSystem(procs={"bash"}, tools={"busctl", "bluetoothctl", "espeak-ng"},
+                        bus_names="NAME PID PROCESS\norg.bluez - -\norg.freedesktop.DBus 1 dbus-daemon\n")
+    doc = Doctor(tmp_path, shared).run()
+    assert check(doc, "BlueZ service").status == OK and doc.exit_status_ == 0
+    alone = Doctor(tmp_path, FakeSystem(procs={"bash"}, tools={"busctl"})).run()
+    assert check(alone, "BlueZ service").status == PROBLEM
 
 
 def test_rfkill_blocked_adapter(tmp_path):

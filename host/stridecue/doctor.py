@@ -240,6 +240,9 @@ class Doctor:
 
         if "bluetoothd" in s.processes():
             self.add("bluetooth", "BlueZ service", OK, "bluetoothd is running")
+        elif ready and s.which("busctl") and "org.bluez" in s.run(["busctl", "--system", "--no-pager", "list"], timeout=5)[1]:
+            # a container sharing the host's D-Bus sees BlueZ on the bus, not its process
+            self.add("bluetooth", "BlueZ service", OK, "org.bluez answers on the system bus")
         else:
             installed = s.which("bluetoothd") or s.exists("/usr/libexec/bluetooth/bluetoothd") or s.exists("/usr/lib/bluetooth/bluetoothd")
             fix = "sudo systemctl enable --now bluetooth" if installed else "sudo apt install bluez && sudo systemctl enable --now bluetooth"
