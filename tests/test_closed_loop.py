@@ -65,7 +65,7 @@ def time_above(truth, threshold: float, since: float) -> tuple[float, float]:
 
 @needs_sim
 def test_cues_cut_time_above_threshold_by_a_third_without_nagging():
-    kw = dict(wobble_deg=6.0, wobble_fatigue_deg_per_10min=3.0, cue_compliance=0.8)
+    kw = dict(wobble_deg=6.0, wobble_fatigue_deg_per_10min=4.0, cue_compliance=0.8)
     minutes = 8.0
     _, quiet_stream, quiet_coach, quiet_pipe = closed_loop(seed=11, hear=False, minutes=minutes, **kw)
     _, cued_stream, cued_coach, cued_pipe = closed_loop(seed=11, hear=True, minutes=minutes, **kw)

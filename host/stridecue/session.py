@@ -57,6 +57,10 @@ class VirtualRunnerEar:
         self.clock = clock
 
     def speak(self, cue: Cue) -> None:
+        from .sim.runner import CUE_KINDS
+
+        if cue.kind not in CUE_KINDS:  # e.g. the guided protocol's neutral announcements ("guide")
+            return
         t = self.clock.now() if self.clock is not None else cue.t
         self.runner.cue(t, kind=cue.kind)
 
