@@ -79,11 +79,11 @@ class KnotTrack:
 
     A cubic spline is global, but a knot's influence decays by a factor of about 3.7 per knot, so
     the spline through the MARGIN knots on either side of the times asked for equals the spline
-    through all knots to ~1e-7 of the signal: evaluations of neighbouring blocks, or by two sensors,
+    through all knots to ~1e-5 of the signal: evaluations of neighbouring blocks, or by two sensors,
     join without a visible step.
     """
 
-    MARGIN = 12
+    MARGIN = 8
 
     def __init__(self, ncols: int, capacity: int = 4096):
         self.ncols = ncols
@@ -204,7 +204,7 @@ def frontal_angle(L: np.ndarray, medial_y: float, proximal_up: bool) -> np.ndarr
 
 
 def knee_ik(hip: np.ndarray, ankle: np.ndarray, l_shank: float, l_thigh: float, theta_f: np.ndarray,
-            medial_y: float, reach: float = 0.985):
+            medial_y: float, reach: float = 0.995):
     """Knee position joining hip and ankle with the shank at frontal angle theta_f (shared definition).
 
     The knee lies on the circle where the spheres of radius l_shank about the ankle and l_thigh
@@ -214,12 +214,13 @@ def knee_ik(hip: np.ndarray, ankle: np.ndarray, l_shank: float, l_thigh: float, 
     """
     d = hip - ankle
     D = np.linalg.norm(d, axis=-1, keepdims=True)
-    Dmax = reach * (l_shank + l_thigh)
-    too_far = D > Dmax
-    ankle = np.where(too_far, hip - d / D * Dmax, ankle)
-    d = hip - ankle
-    D = np.linalg.norm(d, axis=-1, keepdims=True)
     dh = d / D
+    # soft limit: beyond 88 % of the reach the ankle is drawn smoothly toward the hip (no kink)
+    Dmax = reach * (l_shank + l_thigh)
+    D0 = 0.88 * Dmax
+    D_eff = np.where(D > D0, D0 + (Dmax - D0) * np.tanh((D - D0) / (Dmax - D0)), D)
+    ankle = hip - dh * D_eff
+    D = D_eff
     a = (l_shank**2 - l_thigh**2 + D**2) / (2 * D)
     r = np.sqrt(np.maximum(l_shank**2 - a**2, 1e-12))
     ex = np.array([1.0, 0.0, 0.0])

@@ -28,14 +28,17 @@ from .kinematics import (G, KnotTrack, Ramp, axis_angles, frontal_angle, knee_ik
                          segment_rotation, sin2, smootherstep)
 
 LEGS = ("left", "right")
+_KIND_CODE = {"stand": 0, "start": 1, "run": 2, "walk": 3}
 MOUNTS = ("shin", "thigh")
 CUE_KINDS = ("wobble", "hip", "foot", "load", "cadence")
 PHASE_KINDS = ("stand", "walk", "run", "stop")
 
 # Stance knots (fractions of contact time) and swing knots (fractions of swing time).
-_STANCE_S = np.array([0.0, 0.06, 0.14, 0.24, 0.35, 0.47, 0.59, 0.70, 0.80, 0.89, 0.95, 1.0])
-_SWING_U = np.array([0.10, 0.20, 0.30, 0.40, 0.50, 0.60, 0.70, 0.79, 0.87, 0.94])
+_STANCE_S = np.array([0.0, 0.06, 0.14, 0.24, 0.35, 0.47, 0.59, 0.70, 0.80, 0.90, 1.0])
+_SWING_KNOT_S = 0.03  # s, about the spacing of the stance knots (even spacing keeps the spline calm)
 _STAND_KNOT_S = 0.1
+_APPROACH_T = np.array([0.02])  # s before initial contact: a knot on the foot's descent
+_APPROACH_VZ = 0.4  # m/s, the ankle's downward speed just before initial contact
 _ANKLE_HEIGHT = 0.08  # m, ankle joint centre above the ground with the foot flat
 _H = 5e-4  # s, step of the central differences that give velocities and accelerations
 
@@ -190,6 +193,15 @@ class _Contact:
     roll_m: float = 0.0
     lift_m: float = 0.0
     prev_ic: float | None = None
+    knots: tuple | None = None
+    impact_amp: float | None = None
+
+
+def _hermite(s, p0, m0, p1, m1):
+    """Cubic Hermite on s in [0, 1] from value p0 (slope m0) to p1 (slope m1)."""
+    s = np.clip(s, 0.0, 1.0)
+    s2, s3 = s * s, s * s * s
+    return (2 * s3 - 3 * s2 + 1) * p0 + (s3 - 2 * s2 + s) * m0 + (-2 * s3 + 3 * s2) * p1 + (s3 - s2) * m1
 
 
 @dataclass
@@ -278,7 +290,7 @@ class _Body:
     def _level(self, v: float, kind: str) -> float:
         """Pelvis height at contact: knee flexed ~18 deg (run) or ~6 deg (walk) with the foot ahead."""
         d = self._foot_ahead(v, kind, None)
-        knee = 18.0 if kind == "run" else 6.0
+        knee = 16.0 if kind == "run" else 10.0
         reach = self.leg_length * math.cos(math.radians(knee / 2))
         return _ANKLE_HEIGHT + math.sqrt(max(reach**2 - d**2, 0.25))
 
@@ -286,7 +298,7 @@ class _Body:
         if kind == "walk":
             return 0.14 + 0.06 * v
         tc = default_contact_time(v) if tc is None else tc
-        return 0.06 + 0.22 * v * tc
+        return 0.05 + 0.20 * v * tc
 
     def running_time(self, t: float) -> float:
         return sum(max(0.0, min(t, t1) - t0) for t0, t1 in self._run_intervals if t > t0)
@@ -359,7 +371,7 @@ class _Body:
             if s.landing_g is not None:
                 base_load *= s.landing_g / default_landing_g(s.speed_mps)
             landing = base_load * (1.0 - load_fr) * (1.0 + rng.normal(0.0, s.landing_cv))
-            half_width, roll, lift = 0.03, 0.05, 0.07
+            half_width, roll, lift = 0.03, 0.06 + 0.012 * v, 0.05 + 0.012 * v
         else:
             wobble = 0.5 * s.wobble_deg * (1.0 - wob_fr) + rng.normal(0.0, 0.5 * s.wobble_sd_deg)
             landing = default_landing_g(v, "walk") * (1.0 - 0.5 * load_fr) * (1.0 + rng.normal(0.0, s.landing_cv))
@@ -491,51 +503,45 @@ class _Body:
     def pelvis(self, t: np.ndarray) -> np.ndarray:
         """(n, 5) x, y, z (m), yaw, drop (rad) of the pelvis centre at times t (planned already)."""
         t = np.asarray(t, float)
-        out = np.zeros((len(t), 5))
+        out = np.empty((len(t), 5))
         out[:, 0] = self.speed.integral(t)
         out[:, 2] = self.level(t)
         lo = max(bisect.bisect_right(self.step_starts, float(t.min())) - 1, 0)
-        hi = bisect.bisect_right(self.step_starts, float(t.max()))
-        idx = lo + np.searchsorted(np.asarray(self.step_starts[lo:hi]), t, side="right") - 1
-        for i in np.unique(idx):
-            sel = idx == i
-            st = self.steps[max(i, 0)]
-            tau = t[sel] - st.start
-            if st.kind == "run":
-                tc = st.tc
-                inside = tau < tc
-                ts = np.minimum(tau, tc)
-                c1 = tc / math.pi
-                c2 = tc / (2 * math.pi)
-                z_st = (st.u_in * ts - G * ts * ts / 2 + st.A * c1 * ts - st.A * c1 * c1 * np.sin(ts / c1)
-                        + st.B * c2 * ts - st.B * c2 * c2 * np.sin(ts / c2))
-                tf = tau - tc
-                u_to = st.u_in - G * tc + 2 * st.A * c1
-                z_fl = u_to * tf - G * tf * tf / 2
-                z_to = (st.u_in * tc - G * tc * tc / 2 + st.A * c1 * tc + st.B * c2 * tc)
-                out[sel, 2] += np.where(inside, z_st, z_to + z_fl)
-                s = np.clip(tau / tc, 0, 1)
-                out[sel, 0] += -st.brake * (1 - np.cos(2 * np.pi * s))
-                out[sel, 4] += st.drop * np.sin(np.pi * s) ** 2
-            elif st.kind == "walk":
-                dur = st.end - st.start
-                u = np.clip(tau / dur, 0, 1)
-                out[sel, 2] += st.osc * np.sin(np.pi * u) ** 2
-                out[sel, 4] += st.drop * np.sin(np.pi * u) ** 2
-            elif st.kind == "stand":
-                w_land = 1.0 - smootherstep((tau - 0.25) / 0.45)
-                out[sel, 2] += st.u_in * tau * np.exp(-tau / 0.08) * w_land
-                if st.fidget:
-                    win = smootherstep((tau - 0.6) / 1.0) * (1.0 - smootherstep((t[sel] - (st.end - 1.6)) / 1.0))
-                    ph = self._sway_phase
-                    amp = 0.006 * st.fidget
-                    out[sel, 0] += win * amp * np.sin(2 * np.pi * 0.23 * t[sel] + ph[0])
-                    out[sel, 1] += win * amp * 1.5 * np.sin(2 * np.pi * 0.31 * t[sel] + ph[1])
-            if st.kind in ("run", "walk"):
-                dur = st.end - st.start
-                u = np.clip(tau / dur, 0, 1)
-                out[sel, 1] += st.sway * np.sin(np.pi * u) ** 2
-                out[sel, 3] += st.yaw * np.sin(np.pi * u) ** 2
+        hi = max(bisect.bisect_right(self.step_starts, float(t.max())), lo + 1)
+        steps = self.steps[lo:hi]
+        j = np.searchsorted(np.asarray(self.step_starts[lo:hi]), t, side="right") - 1
+        j = np.maximum(j, 0)
+        P = np.array([[st.start, st.end, _KIND_CODE[st.kind], st.tc if st.tc > 0 else 1.0, st.u_in, st.A, st.B, st.brake,
+                       st.sway, st.yaw, st.drop, st.osc, st.fidget] for st in steps])[j]
+        start, end, kind, tc, u_in, A, B, brake, sway, yaw, drop, osc, fidget = P.T
+        tau = t - start
+        run = kind == 2
+        walk = kind == 3
+        stand = kind == 0
+        gait = run | walk
+        dur = np.where(np.isfinite(end), end - start, 1.0)
+        u = np.clip(tau / dur, 0.0, 1.0)
+        bump = np.sin(np.pi * u) ** 2
+        # running: spring-mass stance (two sine force terms), ballistic flight
+        ts = np.minimum(tau, tc)
+        c1 = tc / math.pi
+        c2 = 0.5 * c1
+        z_st = (u_in * ts - 0.5 * G * ts * ts + A * c1 * (ts - c1 * np.sin(ts / c1)) + B * c2 * (ts - c2 * np.sin(ts / c2)))
+        tf = np.maximum(tau - tc, 0.0)
+        u_to = u_in - G * tc + 2 * A * c1
+        z_run = z_st + u_to * tf - 0.5 * G * tf * tf
+        s = np.clip(tau / tc, 0.0, 1.0)
+        z_land = u_in * tau * np.exp(-np.maximum(tau, 0.0) / 0.08) * (1.0 - smootherstep((tau - 0.25) / 0.45))
+        out[:, 2] += np.where(run, z_run, np.where(walk, osc * bump, np.where(stand, z_land, 0.0)))
+        out[:, 0] += np.where(run, -brake * (1 - np.cos(2 * np.pi * s)), 0.0)
+        out[:, 1] = np.where(gait, sway * bump, 0.0)
+        out[:, 3] = np.where(gait, yaw * bump, 0.0)
+        out[:, 4] = np.where(run, drop * np.sin(np.pi * s) ** 2, np.where(walk, drop * bump, 0.0))
+        if np.any(fidget[stand] > 0):
+            win = smootherstep((tau - 0.6) / 1.0) * (1.0 - smootherstep((t - (end - 1.6)) / 1.0)) * fidget * stand
+            ph = self._sway_phase
+            out[:, 0] += win * 0.006 * np.sin(2 * np.pi * 0.23 * t + ph[0])
+            out[:, 1] += win * 0.009 * np.sin(2 * np.pi * 0.31 * t + ph[1])
         return out
 
     def hip(self, leg: str, pel: np.ndarray) -> np.ndarray:
@@ -555,20 +561,31 @@ class _Body:
         while track.n < track.MARGIN + 4 or track.t[track.n - track.MARGIN - 2] <= t:
             next(gen)
 
-    def _stance_angles(self, c: _Contact, times: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """IK of a foot contact at times (stance fractions s): (n, 6) angles."""
+    def _contact_angles(self, c: _Contact, times: np.ndarray) -> np.ndarray:
+        """Leg angles (n, 6) from inverse kinematics while the foot approaches, or is on, the ground.
+
+        Before c.start the ankle descends onto its landing point along a short approach path (so the
+        kinematic landing is soft and the impact transient carries the shock); during the contact it
+        stays put, rolling forward and lifting late in stance (heel-off), while the shank's frontal
+        angle follows the stance's wobble."""
         leg = c.leg
         medial_y = -1.0 if leg == "left" else 1.0
         self.ensure_steps(float(times[-1]) + 1e-6)
         pel = self.pelvis(times)
         hip = self.hip(leg, pel)
+        dur = c.end - c.start if math.isfinite(c.end) else math.inf
+        s = np.clip((times - c.start) / dur, 0.0, 1.0) if math.isfinite(dur) else np.zeros(len(times))
+        before = np.maximum(c.start - times, 0.0)
         ankle = np.repeat(c.ankle[None, :], len(times), axis=0)
-        ankle[:, 0] += c.roll_m * smootherstep((s - 0.45) / 0.55)
-        ankle[:, 2] += c.lift_m * smootherstep((s - 0.5) / 0.5)
+        # push-off: the foot pivots about the toes, so the ankle moves forward and up ever faster
+        # until it leaves the ground with the swing already under way
+        push = np.clip((s - 0.45) / 0.55, 0.0, 1.0) ** 3
+        ankle[:, 0] += c.roll_m * push - 0.4 * c.speed * before
+        ankle[:, 2] += c.lift_m * push + _APPROACH_VZ * before
         if c.kind == "stand":
             wob = np.zeros_like(s)
         else:
-            rise = np.sin(0.5 * np.pi * np.clip(s / 0.42, 0, 1)) ** 2
+            rise = np.sin(0.5 * np.pi * np.minimum(s / 0.42, 1.0)) ** 2
             fall = 1.0 - 0.65 * smootherstep((s - 0.42) / 0.58)
             wob = rise * fall
         theta_f = np.radians(c.frontal_ic_deg + c.wobble_deg * wob)
@@ -577,35 +594,61 @@ class _Body:
         Lt = (hip - knee) / self.l_thigh
         th_s, ph_s = axis_angles(Ls)
         th_t, ph_t = axis_angles(Lt)
-        rot = np.radians(c.internal_rot_deg) * np.sin(np.pi * np.clip(s / 0.7, 0, 1) * 0.5) ** 2 * (1 - 0.6 * smootherstep((s - 0.7) / 0.3))
+        rot = np.radians(c.internal_rot_deg) * np.sin(0.5 * np.pi * np.minimum(s / 0.7, 1.0)) ** 2 * (1 - 0.6 * smootherstep((s - 0.7) / 0.3))
         int_sign = 1.0 if leg == "right" else -1.0  # internal rotation turns the front toward the midline
         return np.stack([th_t, ph_t, int_sign * 0.5 * rot, th_s, ph_s, int_sign * rot], axis=1)
 
-    def _swing_angles(self, a0: np.ndarray, a1: np.ndarray, t0: float, t1: float, speed: float, kind: str) -> tuple[np.ndarray, np.ndarray]:
-        u = _SWING_U
-        times = t0 + u * (t1 - t0)
-        alpha0, alpha1 = -a0[0], -a1[0]  # thigh flexion (knee ahead of hip)
-        kappa0, kappa1 = a0[3] - a0[0], a1[3] - a1[0]  # knee flexion = theta_s - theta_t
+    def _contact_knots(self, c: _Contact) -> tuple[np.ndarray, np.ndarray]:
+        """Approach and stance knots of a run/walk contact (computed once)."""
+        if c.knots is None:
+            times = np.concatenate([c.start - _APPROACH_T, c.start + _STANCE_S * (c.end - c.start)])
+            c.knots = (times, self._contact_angles(c, times))
+        return c.knots
+
+    def _approach_knots(self, c: _Contact) -> tuple[np.ndarray, np.ndarray]:
+        if c.kind == "stand":
+            times = np.concatenate([c.start - _APPROACH_T, [c.start]])
+            return times, self._contact_angles(c, times)
+        times, ang = self._contact_knots(c)
+        n = len(_APPROACH_T) + 1
+        return times[:n], ang[:n]
+
+    def _swing_angles(self, t0: float, a0: np.ndarray, m0: np.ndarray, t1: float, a1: np.ndarray, m1: np.ndarray,
+                      speed: float, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """Swing knots between toe-off (t0, angles a0, rates m0) and the approach (t1, a1, m1).
+
+        Thigh flexion rises to its peak late in swing; the knee flexes to its peak early in swing and
+        extends before landing; published shapes, amplitudes growing with speed.  Piecewise cubic
+        Hermite segments start and end with the neighbouring rates, so the knots join smoothly."""
+        span = t1 - t0
+        n = max(int(round(span / _SWING_KNOT_S)), 6)
+        u = np.arange(1, n) / n
+        times = t0 + u * span
+        # flexion angles and their rates (per unit u); at toe-off the thigh's extension stops within a
+        # few tens of milliseconds, so only part of the stance's exit rate carries into the swing
+        cap_t, cap_k = math.radians(150.0), math.radians(300.0)
+        alpha0, alpha1 = -a0[0], -a1[0]
+        dalpha0, dalpha1 = -np.clip(m0[0], -cap_t, cap_t) * span, -m1[0] * span
+        kap0, kap1 = a0[3] - a0[0], a1[3] - a1[0]
+        dkap0, dkap1 = np.clip(m0[3] - m0[0], -cap_k, cap_k) * span, (m1[3] - m1[0]) * span
         if kind == "walk":
-            a_max, k_max, k_peak_u = math.radians(24.0), math.radians(62.0), 0.38
+            a_max, k_max, k_pk = math.radians(25.0), math.radians(60.0), 0.40
         else:
             v = max(speed, 1.5)
-            a_max, k_max, k_peak_u = math.radians(30.0 + 6.5 * v), math.radians(68.0 + 10.5 * v), 0.36
-        a_max = max(a_max, alpha1 + math.radians(3.0))
-        up = 0.72
-        alpha = np.where(u <= up, alpha0 + (a_max - alpha0) * sin2(u / up), a_max + (alpha1 - a_max) * sin2((u - up) / (1 - up)))
-        k_late_u, k_late = 0.9, math.radians(6.0)
-        kappa = np.where(u <= k_peak_u, kappa0 + (k_max - kappa0) * sin2(u / k_peak_u),
-                         np.where(u <= k_late_u, k_max + (k_late - k_max) * sin2((u - k_peak_u) / (k_late_u - k_peak_u)),
-                                  k_late + (kappa1 - k_late) * sin2((u - k_late_u) / (1 - k_late_u))))
+            a_max, k_max, k_pk = math.radians(28.0 + 6.0 * v), math.radians(60.0 + 9.0 * v), 0.38
+        a_max = max(a_max, alpha1 + math.radians(4.0))
+        a_pk = 0.68
+        alpha = np.where(u <= a_pk, _hermite(u / a_pk, alpha0, dalpha0 * a_pk, a_max, 0.0),
+                         _hermite((u - a_pk) / (1 - a_pk), a_max, 0.0, alpha1, dalpha1 * (1 - a_pk)))
+        kappa = np.where(u <= k_pk, _hermite(u / k_pk, kap0, dkap0 * k_pk, k_max, 0.0),
+                         _hermite((u - k_pk) / (1 - k_pk), k_max, 0.0, kap1, dkap1 * (1 - k_pk)))
         th_t = -alpha
         th_s = kappa + th_t
-        mix = sin2(u)
+        mix = smootherstep(u)
         ph_t = a0[1] + (a1[1] - a0[1]) * mix
         ph_s = a0[4] + (a1[4] - a0[4]) * mix
-        back = 1.0 - sin2(u / 0.5)
-        ps_t = a0[2] * back + a1[2] * (1 - back)
-        ps_s = a0[5] * back + a1[5] * (1 - back)
+        ps_t = a0[2] + (a1[2] - a0[2]) * mix
+        ps_s = a0[5] + (a1[5] - a0[5]) * mix
         return times, np.stack([th_t, ph_t, ps_t, th_s, ph_s, ps_s], axis=1)
 
     def _leg_knots(self, leg: str):
@@ -615,38 +658,41 @@ class _Body:
             self.ensure_contacts(leg, k)
             c = self.contacts[leg][k]
             if c.kind == "stand":
-                t = c.start
-                # standing: knots every 0.1 s, lazily while it lasts
-                while True:
-                    end = c.end
-                    if t >= end - 0.5 * _STAND_KNOT_S and math.isfinite(end):
+                if c.start > -10.0:  # landed from a swing
+                    times, ang = self._approach_knots(c)
+                    track.append(times, ang)
+                t = c.start + (_STAND_KNOT_S if c.start > -10.0 else 0.0)
+                while True:  # standing: knots every 0.1 s, lazily while it lasts
+                    if math.isfinite(c.end) and t >= c.end - 0.5 * _STAND_KNOT_S:
                         break
                     times = t + _STAND_KNOT_S * np.arange(10)
-                    if math.isfinite(end):
-                        times = times[times < end - 0.5 * _STAND_KNOT_S]
-                    track.append(times, self._stance_angles(c, times, np.zeros(len(times))))
+                    if math.isfinite(c.end):
+                        times = times[times < c.end - 0.5 * _STAND_KNOT_S]
+                    track.append(times, self._contact_angles(c, times))
                     t = times[-1] + _STAND_KNOT_S
                     yield
-                times = np.array([end])
-                last = self._stance_angles(c, times, np.zeros(1))
-                track.append(times, last)
+                times = np.array([c.end - 0.5 * _STAND_KNOT_S, c.end])
+                ang = self._contact_angles(c, times)
+                track.append(times[1:], ang[1:])
             else:
-                times = c.start + _STANCE_S * (c.end - c.start)
-                ang = self._stance_angles(c, times, _STANCE_S)
-                track.append(times, ang)
-                last = ang[-1:]
+                times, ang = self._contact_knots(c)
+                track.append(times[len(_APPROACH_T):], ang[len(_APPROACH_T):])
+            t0, a0 = times[-1], ang[-1]
+            m0 = (ang[-1] - ang[-2]) / (times[-1] - times[-2])
             yield
             if not self.ensure_contacts(leg, k + 1):
                 return
             nxt = self.contacts[leg][k + 1]
+            at, aa = self._approach_knots(nxt)
+            m1 = (aa[1] - aa[0]) / (at[1] - at[0])
             if nxt.kind == "stand":
-                first = self._stance_angles(nxt, np.array([nxt.start]), np.zeros(1))[0]
                 speed, kind = max(c.speed, 1.0), c.kind if c.kind != "stand" else "walk"
             else:
-                first = self._stance_angles(nxt, np.array([nxt.start]), np.zeros(1))[0]
                 speed, kind = nxt.speed, nxt.kind
-            times, ang = self._swing_angles(last[0], first, c.end, nxt.start, speed, kind)
+            times, ang = self._swing_angles(t0, a0, m0, at[0], aa[0], m1, speed, kind)
             track.append(times, ang)
+            if nxt.kind != "stand":
+                track.append(at[:-1], aa[:-1])
             k += 1
 
     # -- what a sensor sees ---------------------------------------------------------------------
@@ -668,9 +714,48 @@ class _Body:
         p = ankle + along * self.l_shank * Ls + R @ offset
         return R, p, Ls
 
+    def kinematic_signals(self, leg: str, mount: str, t: np.ndarray):
+        """Specific force (g) and angular velocity (dps) of the standard sensor site on a segment, in
+        the segment frame, without the impact transient; and the long axis L (world)."""
+        n = len(t)
+        t_hi = float(t.max()) + 2 * _H
+        self.ensure_steps(t_hi + 0.05)
+        self.ensure_knots(leg, t_hi + 0.05)
+        self.ensure_steps(t_hi + 0.05)
+        along, offset = _site(leg, mount)
+        tt = np.concatenate([t - _H, t, t + _H])
+        R, p, L = self.segment_state(leg, mount, tt, offset, along)
+        Rm, R0, Rp = R[:n], R[n:2 * n], R[2 * n:]
+        acc_w = (p[2 * n:] - 2 * p[n:2 * n] + p[:n]) / (_H * _H)
+        acc_w[:, 2] += G
+        R0T = np.transpose(R0, (0, 2, 1))
+        f_seg = np.einsum("nij,nj->ni", R0T, acc_w) / G
+        Om = np.einsum("nij,njk->nik", R0T, (Rp - Rm) / (2 * _H))
+        w = 0.5 * np.stack([Om[:, 2, 1] - Om[:, 1, 2], Om[:, 0, 2] - Om[:, 2, 0], Om[:, 1, 0] - Om[:, 0, 1]], axis=1)
+        return f_seg, np.degrees(w), L[n:2 * n]
+
+    def impact_amplitude(self, c: _Contact) -> float:
+        """Size (g) of the impact transient at the shin that brings the axial peak to c.landing_g:
+        the kinematic axial acceleration at the transient's peak is measured on the model first."""
+        if c.impact_amp is None:
+            freq, decay = _IMPACT["shin"][1], _IMPACT["shin"][2]
+            w = 2 * math.pi * freq
+            t_pk = c.start + math.atan(w * decay) / w
+            f, _, _ = self.kinematic_signals(c.leg, "shin", np.array([t_pk]))
+            c.impact_amp = max(c.landing_g - float(f[0, 2]), 0.3)
+        return c.impact_amp
+
     def forget_before(self, t: float) -> None:
         for track in self.knots.values():
             track.forget_before(t)
+
+
+def _site(leg: str, mount: str) -> tuple[float, np.ndarray]:
+    """Where the sensor sits: fraction of the segment from its distal end, offset in the segment frame."""
+    side = 1.0 if leg == "left" else -1.0
+    if mount == "shin":  # lower third of the tibia, on its (antero)medial surface
+        return 1.0 / 3.0, np.array([0.015, -side * 0.03, 0.0])
+    return 0.5, np.array([0.0, side * 0.075, 0.0])  # lateral mid-thigh
 
 
 def _increasing(points):
@@ -815,7 +900,7 @@ class SensorStream:
     between reads.  `truth` lists the completed stances of this leg up to the last sample read.
     """
 
-    _BLOCK_S = 0.25
+    _BLOCK_S = 0.5
 
     def __init__(self, runner: VirtualRunner, leg, mount, M, rate, *, noise, acc_bias, gyr_bias, gyro_drift,
                  accel_range, gyro_range, jitter, clock_ppm, rng):
@@ -833,15 +918,7 @@ class SensorStream:
         self.clock_ppm = clock_ppm
         self._rng = rng
         self._rate = rate
-        body = runner.body
-        side = 1.0 if leg == "left" else -1.0
-        if mount == "shin":  # lower third of the tibia, on its medial surface
-            self._along = 1.0 / 3.0
-            self._offset = np.array([0.015, -side * 0.03, 0.0])
-        else:  # lateral mid-thigh
-            self._along = 0.5
-            self._offset = np.array([0.0, side * 0.075, 0.0])
-        self._body = body
+        self._body = runner.body
         self._t0 = 0.0  # nominal time of sample _k0
         self._k0 = 0
         self._k = 0  # samples produced into the buffer
@@ -936,24 +1013,9 @@ class SensorStream:
 
     def _segment_signals(self, t: np.ndarray):
         """Specific force (g) and angular rate (dps) in the segment frame, and the long axis."""
-        body = self._body
-        n = len(t)
-        t_hi = float(t.max()) + 2 * _H
-        body.ensure_steps(t_hi + 0.05)
-        body.ensure_knots(self.leg, t_hi + 0.05)
-        body.ensure_steps(t_hi + 0.05)
-        tt = np.concatenate([t - _H, t, t + _H])
-        R, p, L = body.segment_state(self.leg, self.mount, tt, self._offset, self._along)
-        Rm, R0, Rp = R[:n], R[n:2 * n], R[2 * n:]
-        acc_w = (p[2 * n:] - 2 * p[n:2 * n] + p[:n]) / (_H * _H)
-        acc_w[:, 2] += G
-        R0T = np.transpose(R0, (0, 2, 1))
-        f_seg = np.einsum("nij,nj->ni", R0T, acc_w) / G
-        Om = np.einsum("nij,njk->nik", R0T, (Rp - Rm) / (2 * _H))
-        w = 0.5 * np.stack([Om[:, 2, 1] - Om[:, 1, 2], Om[:, 0, 2] - Om[:, 2, 0], Om[:, 1, 0] - Om[:, 0, 1]], axis=1)
-        gyr = np.degrees(w)
+        f_seg, gyr, L = self._body.kinematic_signals(self.leg, self.mount, t)
         self._add_impacts(t, f_seg, gyr)
-        return f_seg, gyr, L[n:2 * n]
+        return f_seg, gyr, L
 
     def _add_impacts(self, t: np.ndarray, f_seg: np.ndarray, gyr: np.ndarray) -> None:
         contacts = self._body.contacts[self.leg]
@@ -970,7 +1032,7 @@ class SensorStream:
             tau = t[sel] - c.start - delay
             if tau.min() > 0.25:
                 continue
-            amp = atten * max(c.landing_g - 1.0, 0.2)
+            amp = atten * self._body.impact_amplitude(c)
             main = _impact_shape(tau, freq, decay)
             tissue = _impact_shape(tau - 0.004, st_freq, 0.03)
             f_seg[sel, 2] += amp * main
