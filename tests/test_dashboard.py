@@ -25,7 +25,7 @@ def test_renders_wobble_against_threshold_load_cadence_contact_link_and_cues():
     dash.console.print(dash.render())
     text = dash.console.export_text()
     assert "1:06" in text and "profile anna" in text
-    assert "10.0° / 8.0°" in text  # wobble average against the threshold
+    assert "10.0/8.0°" in text  # wobble average against the threshold
     assert "9.0 g" in text and "170 spm" in text and "240 ms" in text
     assert "StrideCue-LS connected, battery 87%" in text and "lost 12 samples" in text
     assert "cues 1" in text and "Squeeze your glutes" in text

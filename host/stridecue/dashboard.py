@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-BAR_WIDTH = 24
+BAR_WIDTH = 16
 
 
 class _Leg:
@@ -111,17 +111,17 @@ class Dashboard:
         head = Text.assemble((f"{self.title} ", "bold"), f"{m:d}:{s:02d}")
         if self.profile:
             head.append(f"   profile {self.profile}")
-        table = Table(expand=False, box=None, pad_edge=False, padding=(0, 1))
-        for column, justify in (("leg", "left"), ("wobble (avg of 5)", "left"), ("", "right"), ("landing", "right"),
+        table = Table(expand=False, box=None, pad_edge=False, padding=(0, 1, 0, 0))
+        for column, justify in (("leg", "left"), ("wobble", "left"), ("avg/thr", "right"), ("landing", "right"),
                                 ("cadence", "right"), ("contact", "right"), ("strides", "right"), ("over", "right")):
-            table.add_column(column, justify=justify, header_style="bold")
+            table.add_column(column, justify=justify, header_style="bold", no_wrap=True)
         for name, leg in sorted(self.legs.items()):
             wobble = _mean(leg.wobble)
             thr = self.coach.threshold(name) if self.coach is not None and hasattr(self.coach, "threshold") else None
             table.add_row(
                 name + (f" {leg.mount}" if leg.mount else ""),
                 _bar(wobble, thr),
-                f"{_fmt(wobble, '°')} / " + ("forming" if thr is None else f"{thr:.1f}°"),
+                f"{_fmt(wobble)}/" + ("forming" if thr is None else f"{thr:.1f}°"),
                 _fmt(_mean(leg.pta), " g"),
                 _fmt(leg.cadence, " spm", 0),
                 _fmt(leg.contact_s * 1000.0, " ms", 0),
