@@ -231,7 +231,7 @@ class SensorLink:
         now = self.clock.now()
         gap = 0.0 if self._last_packet_at is None else now - self._last_packet_at
         self._last_packet_at = now
-        items = self.stream.push(packet, wall_gap_s=gap)
+        items = self.stream.push(packet, wall_gap_s=gap, now=now)
         if items:
             self.on_items(items)
 

@@ -11,7 +11,7 @@ that is down does not time anything out: on reconnect the outstanding gaps are a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Union
 
 import numpy as np
@@ -48,7 +48,10 @@ class StreamCounters:
 class _Gap:
     first: int
     count: int
-    requested_at: int  # newest sample index seen when last requested
+    requested_at: int  # newest sample index seen when last requested ...
+    requested_t: float  # ... and the link clock then
+    noticed_at: int  # newest sample index seen when the gap was first noticed ...
+    noticed_t: float  # ... and the link clock then
     attempts: int = 1
 
 
@@ -76,6 +79,7 @@ class SampleStream:
         self._gaps: list[_Gap] = []
         self._newest = -1
         self._rate = 0.0
+        self._now: float | None = None
 
     @property
     def next_index(self) -> int | None:
@@ -93,12 +97,17 @@ class SampleStream:
             self._stream_id = stream_id
             self._next = device_index
 
-    def push(self, packet: DataPacket, wall_gap_s: float = 0.0) -> list[StreamItem]:
+    def push(self, packet: DataPacket, wall_gap_s: float = 0.0, now: float | None = None) -> list[StreamItem]:
         """Take one decoded packet; return what can now be delivered, in order.
 
         wall_gap_s: seconds since the previous packet, used only to place a restarted
         stream (new stream id) on the host timeline.
+        now: the link's clock (seconds).  Patience is counted in newer samples AND, when a
+        clock is given, in clock time: a backlog that arrives in one burst after a reconnect
+        brings many newer samples at once, but gives the sensor no time to answer a request.
         """
+        if now is not None:
+            self._now = now
         block = packet.block
         self.counters.packets += 1
         self._rate = block.rate
@@ -132,7 +141,7 @@ class SampleStream:
     def restart_requests(self) -> None:
         """Ask again for every outstanding gap (after a reconnect)."""
         for gap in self._gaps:
-            gap.requested_at = self._newest
+            gap.requested_at, gap.requested_t = self._newest, self._clock()
             self._ask(gap.first, gap.count)
 
     def range_gone(self, first_device_index: int, oldest_available: int) -> list[StreamItem]:
@@ -200,9 +209,9 @@ class SampleStream:
             if start < g_end and stop > gap.first:
                 self._gaps.remove(gap)
                 if start > gap.first:
-                    self._gaps.append(_Gap(gap.first, start - gap.first, gap.requested_at, gap.attempts))
+                    self._gaps.append(replace(gap, count=start - gap.first))
                 if stop < g_end:
-                    self._gaps.append(_Gap(stop, g_end - stop, gap.requested_at, gap.attempts))
+                    self._gaps.append(replace(gap, first=stop, count=g_end - stop))
         self._gaps.sort(key=lambda g: g.first)
 
     def _note_gap(self, start: int, stop: int) -> None:
@@ -210,7 +219,8 @@ class SampleStream:
         covered = [(g.first, g.first + g.count) for g in self._gaps]
         covered += [(f, int(b.index[-1]) + 1) for f, b in self._pending.items()]
         for first, count in _uncovered(start, stop, covered):
-            self._gaps.append(_Gap(first, count, self._newest))
+            now = self._clock()
+            self._gaps.append(_Gap(first, count, self._newest, now, self._newest, now))
             self._gaps.sort(key=lambda g: g.first)
             self._ask(first, count)
 
@@ -257,22 +267,32 @@ class SampleStream:
         out: list[StreamItem] = []
         patience = int(self.give_up_after_s * self._rate)
         for gap in list(self._gaps):
-            if self._newest - gap.requested_at < patience:
+            if self._newest - gap.requested_at < patience or not self._waited(gap.requested_t, self.give_up_after_s):
                 continue
             if gap.attempts >= self.max_attempts:
                 out += self._declare_missing(gap.first, gap.count)
             else:
                 gap.attempts += 1
-                gap.requested_at = self._newest
+                gap.requested_at, gap.requested_t = self._newest, self._clock()
                 self._ask(gap.first, gap.count)
-        if self._pending and self._next is not None:
-            span = self._newest - self._next
-            if span > self.max_pending_s * self._rate:
-                for gap in list(self._gaps):
-                    out += self._declare_missing(gap.first, gap.count)
+        # Memory guard: a gap that has held back newer samples for max_pending_s of stream time
+        # since it was first noticed is given up.  Measured from when it was noticed, not from
+        # where it lies: after a long outage the gap starts far behind the newest sample and
+        # is still perfectly recoverable from the sensor's ring buffer.
+        limit = self.max_pending_s * self._rate
+        for gap in list(self._gaps):
+            if self._newest - gap.noticed_at > limit and self._waited(gap.noticed_t, self.max_pending_s):
+                out += self._declare_missing(gap.first, gap.count)
         if out:
             out += self._drain()
         return out
+
+    def _clock(self) -> float:
+        return self._now if self._now is not None else 0.0
+
+    def _waited(self, since: float, seconds: float) -> bool:
+        """At least `seconds` of link clock since `since` (always true without a clock)."""
+        return self._now is None or self._now - since >= seconds
 
     def _declare_missing(self, first: int, count: int) -> list[StreamItem]:
         """[first, first+count) will not come; deliver what is before and mark the hole."""

@@ -248,8 +248,12 @@ class VirtualAir:
         self._maybe_fault_events()
         for sensor in self.sensors.values():
             sensor.advance(sensor.samples_due(self.step_s))
-            for packet in sensor.outgoing():
-                self._deliver(sensor, packet, status=False)
+            conn = sensor.connection
+            if conn is not None and conn.on_data is not None:
+                # A peripheral notifies only a client that subscribed (CCCD written): until then
+                # the firmware keeps its packets rather than sending them into the void.
+                for packet in sensor.outgoing():
+                    self._deliver(sensor, packet, status=False)
             status = sensor.node.pending_status()
             if status is not None:
                 self._deliver(sensor, bytes(status), status=True)
