@@ -15,6 +15,7 @@ Every cue carries its reason and the metric values behind it, for the run log.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -116,7 +117,7 @@ class Coach:
         sig = self._wobble.get(leg)
         if sig is None or not sig.recent:
             return None
-        return float(np.mean(sig.recent))
+        return _mean(sig.recent)
 
     def cadence_target(self) -> float | None:
         s = self.settings
@@ -130,9 +131,9 @@ class Coach:
         """One running stride's metrics (t = when they became known); return a cue or None."""
         s = self.settings
         wob = self._update(self._wobble, leg, wobble_deg, s.baseline_deg, s.baseline_spread_deg)
-        if pta_g is not None and np.isfinite(pta_g):
+        if pta_g is not None and _finite(pta_g):
             self._update(self._load, leg, pta_g, None, None)
-        if cadence_spm is not None and np.isfinite(cadence_spm):
+        if cadence_spm is not None and _finite(cadence_spm):
             self._cadence.append(cadence_spm)
             if self._cadence_baseline is None:
                 self._cadence_first.append(cadence_spm)
@@ -158,7 +159,7 @@ class Coach:
             if saved_base is not None:
                 sig.baseline = saved_base
                 sig.spread = max(saved_spread or s.min_spread_deg, s.min_spread_deg)
-        if not np.isfinite(value):
+        if not _finite(value):
             return sig
         sig.recent.append(value)
         if sig.baseline is None:
@@ -180,7 +181,7 @@ class Coach:
             thr = self.threshold(leg) if table is self._wobble else self._load_threshold(sig)
             if thr is None or len(sig.recent) < sig.recent.maxlen:
                 continue
-            avg = float(np.mean(sig.recent))
+            avg = _mean(sig.recent)
             if best is None or avg - thr > best[1] - best[2]:
                 best = (leg, avg, thr)
         return best
@@ -239,7 +240,7 @@ class Coach:
         target = self.cadence_target()
         if target is None or len(self._cadence) < self._cadence.maxlen:
             return None
-        avg = float(np.mean(self._cadence))
+        avg = _mean(self._cadence)
         if avg >= target * 0.99:
             self._cadence_armed = True
             return None
@@ -278,8 +279,19 @@ class Coach:
         return cue, True
 
 
+def _mean(values) -> float:
+    return sum(values) / len(values)  # a few floats: plain Python beats numpy's call overhead
+
+
+def _finite(v) -> bool:
+    try:
+        return math.isfinite(v)
+    except TypeError:
+        return False
+
+
 def _r(v, nd=2):
-    return None if v is None or not np.isfinite(v) else round(float(v), nd)
+    return None if v is None or not _finite(v) else round(float(v), nd)
 
 
 def faded_fraction(session_number: int, schedule: tuple[tuple[int, float], ...] = ((4, 1.0), (6, 0.5), (8, 0.25))) -> float:
