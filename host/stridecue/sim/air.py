@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import struct
 import time
+from binascii import crc32
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -102,6 +104,7 @@ class VirtualSensor:
         self.rate = 416.0
         self.connection: Connection | None = None
         self._owed = 0.0  # fraction of a sample carried to the next step (rates not a multiple of the step)
+        self.protocol_version = stridewire.PROTOCOL_VERSION  # set another to play an old or newer firmware
         self.boot()
 
     def boot(self) -> None:
@@ -148,7 +151,18 @@ class VirtualSensor:
 
     def advertisement(self) -> bytes:
         status = dict(zip(stridewire.STATUS_FIELDS, stridewire.parse_status(self.node.status())))
-        return stridewire.pack_adv(status["fw_major"], status["fw_minor"], status["fw_patch"], status["battery_pct"], status["mount"])
+        adv = bytearray(stridewire.pack_adv(status["fw_major"], status["fw_minor"], status["fw_patch"], status["battery_pct"], status["mount"]))
+        adv[0] = self.protocol_version
+        return bytes(adv)
+
+    def status_bytes(self) -> bytes:
+        """The status characteristic as this sensor's firmware version would present it."""
+        status = bytearray(self.node.status())
+        if self.protocol_version != stridewire.PROTOCOL_VERSION:
+            # An older or newer firmware: same framing, another version byte (its CRC is valid).
+            status[1] = self.protocol_version
+            status[-4:] = struct.pack("<I", crc32(bytes(status[:-4])))
+        return bytes(status)
 
 
 class VirtualAir:
@@ -207,7 +221,7 @@ class VirtualAir:
         self._ensure_running()
 
     def read_status(self, address: str) -> bytes:
-        return bytes(self.sensors[address].node.status())
+        return self.sensors[address].status_bytes()
 
     # -- time -------------------------------------------------------------------------
 
