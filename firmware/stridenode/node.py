@@ -196,10 +196,13 @@ class SensorNode:
         else:
             try:
                 while True:
+                    clip0 = self.imu.clipped
                     n = self.imu.read(self._out, _READ_BATCH)
                     if n:
                         self._process(n)
                         got += n
+                        if self.imu.clipped != clip0:
+                            self._mark_clipped(n)
                     if n < _READ_BATCH:
                         break
                 self._account_overflow(got)
@@ -242,7 +245,6 @@ class SensorNode:
         add = fusion.add
         q = self.qdiv
         i = self.captured
-        clip0 = self.imu.clipped
         o = 0
         for _ in range(n):
             ax = out[o]
@@ -262,8 +264,6 @@ class SensorNode:
                 self._calibrate_add(gx, gy, gz)
             i += 1
         self.captured = i
-        if self.imu.clipped != clip0:
-            self._mark_clipped(n)
 
     def _mark_clipped(self, n):
         out = self._out
@@ -435,7 +435,10 @@ class SensorNode:
     def _request_stop(self):
         q = self.qdiv
         if self.streaming and self._stop_at < 0:
-            self._stop_at = (self.captured + q - 1) // q * q
+            stop = (self.captured + q - 1) // q * q
+            if stop <= self._live:  # all sent already: one more group carries FLAG_FINAL
+                stop = self._live + q
+            self._stop_at = stop
         self._status_due = True
 
     def _finish_stop(self):

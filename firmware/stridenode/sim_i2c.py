@@ -458,3 +458,29 @@ def make_device(board, model=None, address=None):
     if model == "MPU6886":
         return SimMPU6886(address)
     return SimLSM6DSO(model, address)
+
+
+class ManualClock:
+    """The firmware's clock seam (time.ticks_us / ticks_ms / ticks_diff / ticks_add), moved by hand.
+
+    Tests and benchmarks advance it as the simulated IMU produces samples; ticks wrap at 2**30
+    like MicroPython's."""
+
+    def __init__(self, us=0):
+        self.us = us
+
+    def advance_us(self, us):
+        self.us += us
+
+    def ticks_us(self):
+        return self.us & 0x3FFFFFFF
+
+    def ticks_ms(self):
+        return (self.us // 1000) & 0x3FFFFFFF
+
+    def ticks_diff(self, a, b):
+        d = (a - b) & 0x3FFFFFFF
+        return d - 0x40000000 if d & 0x20000000 else d
+
+    def ticks_add(self, a, b):
+        return (a + b) & 0x3FFFFFFF
