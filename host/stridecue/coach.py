@@ -19,7 +19,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-import numpy as np
+from statistics import median as _median
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Coach:
         self._cadence_first: list[float] = []
         self._cadence_baseline: float | None = None
         self._cadence_armed = True
-        self._last_cue_t = -np.inf
+        self._last_cue_t = -math.inf
         self._latest: dict = {}
         self._cue_times: deque = deque()
         self._eligible = 0
@@ -138,7 +138,7 @@ class Coach:
             if self._cadence_baseline is None:
                 self._cadence_first.append(cadence_spm)
                 if len(self._cadence_first) >= s.warmup_strides + s.baseline_strides:
-                    self._cadence_baseline = float(np.median(self._cadence_first[s.warmup_strides :]))
+                    self._cadence_baseline = float(_median(self._cadence_first[s.warmup_strides :]))
                     self._cadence_first = []
         self._latest = {"leg": leg, "wobble_deg": _r(wobble_deg), "pta_g": _r(pta_g), "cadence_spm": _r(cadence_spm, 1)}
 
@@ -166,9 +166,9 @@ class Coach:
             sig.values.append(value)
             need = s.warmup_strides + s.baseline_strides
             if len(sig.values) >= need:
-                base = np.asarray(sig.values[s.warmup_strides :])
-                median = float(np.median(base))
-                spread = 1.4826 * float(np.median(np.abs(base - median)))  # robust SD
+                base = sig.values[s.warmup_strides :]
+                median = float(_median(base))
+                spread = 1.4826 * float(_median([abs(v - median) for v in base]))  # robust SD
                 sig.baseline = median
                 sig.spread = max(spread, s.min_spread_deg)
                 sig.values = []
