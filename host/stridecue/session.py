@@ -267,7 +267,10 @@ def _guided_words() -> dict[str, list[str]]:
     if callable(phrases):
         return phrases()
     words = {"hip": [getattr(guided, "HIP_WORDS", None), getattr(guided, "HIP_REMINDER", None)],
-             "foot": [getattr(guided, "FOOT_WORDS", None), getattr(guided, "FOOT_REMINDER", None)]}
+             "foot": [getattr(guided, "FOOT_WORDS", None), getattr(guided, "FOOT_REMINDER", None)],
+             # until guided.py offers GuidedProtocol.phrases(): its announcement table, so that no
+             # phrase is rendered at cue time
+             "guide": list(getattr(guided, "_ANNOUNCE", {}).values())}
     return {k: [w for w in v if w] for k, v in words.items()}
 
 
