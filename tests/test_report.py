@@ -139,6 +139,8 @@ def test_guided_report_names_the_focus_and_exercises(reports, tmp_path):
     assert "Wobble fell more with the foot focus" in text
     assert "Toe and arch strengthening, single-leg balance" in text and "Towel curls" in text
     assert "95% CI" in text
+    assert page.count("svg", "guided-wobble") == 1 and page.count("svg", "guided-load") == 1
+    assert page.count("rect", "segment-bar") == 2 * 5  # baseline, hip, normal, foot, recheck
     verdict = [a for t, a in page.tags if t == "p" and "verdict" in (a.get("class") or "")]
     assert verdict and verdict[0]["data-focus"] == "foot"
 

@@ -165,6 +165,29 @@ def trend_chart(rows: list[dict], key: str, title: str, ylabel: str, current_id:
     return _svg(parts, title, cls, w, h)
 
 
+SEGMENT_COLOURS = {"hip": "#2e8b57", "foot": "#c2571a"}
+
+
+def segment_bars(segments: list[dict], key: str, title: str, ylabel: str, cls: str) -> str:
+    """One bar per guided segment (median of its strides); focus segments coloured."""
+    shown = [x for x in segments if x.get(key) is not None and x["segment"] != "warmup"]
+    if not shown:
+        return ""
+    w, h = 420, 220
+    vals = [x[key] for x in shown]
+    lo = min(vals) - 0.2 * ((max(vals) - min(vals)) or 1.0)
+    ax = _Axes(-0.5, len(shown) - 0.5, max(lo, 0.0), max(vals) * 1.05, w, h)
+    parts = ax.frame("segment", ylabel, xfmt=lambda v: "")
+    bw = (ax.x(1) - ax.x(0)) * 0.7
+    for i, x in enumerate(shown):
+        cx = ax.x(i)
+        parts.append(f'<rect class="segment-bar {_e(x["segment"])}" x="{cx - bw / 2:.1f}" y="{ax.y(x[key]):.1f}" width="{bw:.1f}" '
+                     f'height="{ax.y(ax.y0) - ax.y(x[key]):.1f}" fill="{SEGMENT_COLOURS.get(x["segment"], "#8aa")}"><title>{_e(x["segment"])}: '
+                     f'{x[key]:.2f}</title></rect>')
+        parts.append(f'<text x="{cx:.1f}" y="{h - PAD_B + 16}" text-anchor="middle" class="tick">{_e(x["segment"])}</text>')
+    return _svg(parts, title, cls, w, h)
+
+
 def notes(s: dict, previous: list[dict]) -> list[str]:
     """Plain-language notes for a runner and their physio."""
     out = []
@@ -309,6 +332,8 @@ def _guided_section(g: dict) -> str:
     rows = "".join(f'<tr><td>{_e(x["segment"])}</td><td>{x["start_t"] / 60:.1f}–{x["end_t"] / 60:.1f}</td><td>{x["strides"]}</td>'
                    f'<td>{_fmt(x["wobble_median_deg"], 2)}</td><td>{_fmt(x["landing_load_median_g"], 2)}</td></tr>' for x in g["segments"])
     parts = ['<section id="guided"><h2>Hip or foot? Guided run</h2>',
+             '<div class="row">' + segment_bars(g["segments"], "wobble_median_deg", "Wobble by segment", "wobble (°)", "guided-wobble")
+             + segment_bars(g["segments"], "landing_load_median_g", "Landing load by segment", "landing load (g)", "guided-load") + "</div>",
              f'<table><tr><th>segment</th><th>min</th><th>strides</th><th>wobble (°)</th><th>landing load (g)</th></tr>{rows}</table>']
     if "problem" in g:
         parts.append(f'<p class="warn">Incomplete: {_e(g["problem"])}.</p></section>')
