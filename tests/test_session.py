@@ -149,6 +149,8 @@ def test_simulated_run_logs_cues_with_settings_and_a_cue_track_and_replay_reprod
     meta = reader.metadata
     assert meta["profile"] == "anna" and meta["settings"]["coach"]["absolute_deg"] == 3.0
     assert meta["settings"]["profile"]["audio"] == "none"
+    first_index = int(next(reader.blocks()).index[0])
+    assert reader.summary["running_strides"] > 50, f"the live path found no running strides (stream starts at sample {first_index})"
     cues = [e for e in reader.events() if e.get("kind") == "cue"]
     assert cues, "a 3 degree threshold must be passed by a 6 degree runner"
     for c in cues:
