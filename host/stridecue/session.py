@@ -601,7 +601,7 @@ async def run_command(args, base: Path) -> int:
                 if streams:
                     totals["simulation_truth"] = _sim_truth(streams)
                 if coaching.track is not None:
-                    track_path = coaching.track.write(path, duration_s=_duration(pipeline))
+                    track_path = coaching.track.write(path, duration_s=_duration(links))
                     totals["cue_track"] = track_path.name if track_path else None
                 writer.close(summary=totals)
     finally:
@@ -610,10 +610,11 @@ async def run_command(args, base: Path) -> int:
     return 0
 
 
-def _duration(pipeline: RunPipeline) -> float | None:
-    times = [s.get("to_t") or s.get("known_t") for s in pipeline.strides[-3:]]
-    times = [t for t in times if t is not None]
-    return max(times) if times else None
+def _duration(links: list[SensorLink]) -> float | None:
+    """Seconds of the run on the sensors' sample clock (the cue track's length)."""
+    ends = [link.stream.next_index / link.status.rate for link in links
+            if link.stream.next_index is not None and link.status is not None and link.status.rate]
+    return max(ends) if ends else None
 
 
 def _totals(links: list[SensorLink], pipeline: RunPipeline) -> dict:
