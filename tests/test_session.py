@@ -167,3 +167,41 @@ def test_simulated_run_logs_cues_with_settings_and_a_cue_track_and_replay_reprod
     assert replay.returncode == 0, replay.stderr
     assert f"{len(cues)} cues (the run had {len(cues)})" in replay.stdout
     json.dumps(meta)
+
+
+class _Runner:
+    def __init__(self):
+        self.heard = []
+
+    def cue(self, t, kind="wobble"):
+        self.heard.append((t, kind))
+        return True
+
+
+class _Clock:
+    def now(self):
+        return 42.0
+
+
+@pytest.mark.skipif(importlib.util.find_spec("stridecue.sim.runner") is None, reason="virtual runner not built")
+def test_the_virtual_runner_hears_cues_it_knows_when_they_are_played():
+    from stridecue.coach import Cue
+
+    runner = _Runner()
+    ear = session.VirtualRunnerEar(runner)
+    ear.speak(Cue(t=10.0, kind="wobble", words="Squeeze your glutes", reason="", values={}))
+    ear.speak(Cue(t=12.0, kind="guide", words="Relax and run normally", reason="", values={}))
+    session.VirtualRunnerEar(runner, _Clock()).speak(Cue(t=13.0, kind="hip", words="Glutes", reason="", values={}))
+    assert runner.heard == [(10.0, "wobble"), (42.0, "hip")]
+
+
+def test_run_and_replay_offer_the_coaching_flags():
+    from stridecue.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["run", "--simulate", "--settings", "s.toml", "--profile", "anna", "--guided", "--threshold-deg", "7",
+                              "--load-cue", "--no-fading", "--volume", "0.5", "--audio", "none", "--no-cue-track"])
+    assert (args.settings, args.profile, args.guided, args.threshold_deg, args.load_cue, args.fading, args.volume, args.audio,
+            args.no_cue_track) == ("s.toml", "anna", True, 7.0, True, False, 0.5, "none", True)
+    args = parser.parse_args(["replay", "x.scrun", "--profile", "ben", "--k", "3"])
+    assert args.profile == "ben" and args.k == 3.0 and args.fading is None and not args.guided
