@@ -10,28 +10,31 @@ about the segment's own long axis.
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import CubicSpline
+from scipy.linalg import solve_banded
 
 G = 9.80665  # m/s^2 per g
 
 
+def _unit(u):
+    return np.minimum(np.maximum(u, 0.0), 1.0)
+
+
 def smootherstep(u):
     """0 -> 1 with zero first and second derivatives at both ends (C2)."""
-    u = np.clip(u, 0.0, 1.0)
+    u = _unit(u)
     return u * u * u * (u * (6.0 * u - 15.0) + 10.0)
 
 
 def smootherstep_integral(u):
     """Integral of smootherstep from 0 to u (u may exceed 1)."""
-    uc = np.clip(u, 0.0, 1.0)
+    uc = _unit(u)
     inside = uc**4 * (uc * (uc - 3.0) + 2.5)
     return inside + np.maximum(np.asarray(u, float) - 1.0, 0.0)
 
 
 def sin2(u):
     """sin^2(pi/2 u) clipped: 0 -> 1 with zero slope at both ends (C1)."""
-    u = np.clip(u, 0.0, 1.0)
-    return np.sin(0.5 * np.pi * u) ** 2
+    return np.sin(0.5 * np.pi * _unit(u)) ** 2
 
 
 class Ramp:
@@ -39,57 +42,60 @@ class Ramp:
 
     def __init__(self, points: list[tuple[float, float]]):
         pts = sorted(points)
+        if len(pts) == 1:
+            pts = [pts[0], (pts[0][0] + 1.0, pts[0][1])]
         self.t = np.array([p[0] for p in pts], float)
         self.y = np.array([p[1] for p in pts], float)
-        # integral from t[0] up to each breakpoint
-        seg = np.diff(self.t) * (self.y[:-1] + self.y[1:]) / 2.0  # smootherstep is antisymmetric about its middle
+        # integral from t[0] up to each breakpoint (smootherstep is antisymmetric about its middle)
+        seg = np.diff(self.t) * (self.y[:-1] + self.y[1:]) / 2.0
         self._cum = np.concatenate([[0.0], np.cumsum(seg)])
+        self._zero = float(self._integral_from_t0(np.array([0.0]))[0])
 
     def __call__(self, t):
         t = np.asarray(t, float)
-        i = np.clip(np.searchsorted(self.t, t, side="right") - 1, 0, len(self.t) - 2) if len(self.t) > 1 else None
-        if i is None:
-            return np.full_like(t, self.y[0])
+        if t.size and t.min() >= self.t[-1]:
+            return np.full(t.shape, self.y[-1])
+        i = np.minimum(np.maximum(np.searchsorted(self.t, t, side="right") - 1, 0), len(self.t) - 2)
         t0, t1 = self.t[i], self.t[i + 1]
-        u = (t - t0) / (t1 - t0)
-        out = self.y[i] + (self.y[i + 1] - self.y[i]) * smootherstep(u)
-        out = np.where(t < self.t[0], self.y[0], out)
-        return np.where(t >= self.t[-1], self.y[-1], out)
+        out = self.y[i] + (self.y[i + 1] - self.y[i]) * smootherstep((t - t0) / (t1 - t0))
+        return np.where(t < self.t[0], self.y[0], out)
 
     def integral(self, t):
         """Integral from t = 0 (the value at t < t[0] is y[0])."""
-        return self._integral_from_t0(t) - self._integral_from_t0(np.asarray(0.0))
+        return self._integral_from_t0(np.asarray(t, float)) - self._zero
 
     def _integral_from_t0(self, t):
-        t = np.asarray(t, float)
-        if len(self.t) == 1:
-            return self.y[0] * (t - self.t[0])
-        i = np.clip(np.searchsorted(self.t, t, side="right") - 1, 0, len(self.t) - 2)
+        if t.size and t.min() >= self.t[-1]:
+            return self._cum[-1] + self.y[-1] * (t - self.t[-1])
+        i = np.minimum(np.maximum(np.searchsorted(self.t, t, side="right") - 1, 0), len(self.t) - 2)
         t0, t1 = self.t[i], self.t[i + 1]
         h = t1 - t0
-        u = (t - t0) / h
-        within = self._cum[i] + h * (self.y[i] * np.clip(u, 0, 1) + (self.y[i + 1] - self.y[i]) * smootherstep_integral(np.clip(u, 0, 1)))
+        u = _unit((t - t0) / h)
+        within = self._cum[i] + h * (self.y[i] * u + (self.y[i + 1] - self.y[i]) * smootherstep_integral(u))
         before = self.y[0] * (t - self.t[0])
         after = self._cum[-1] + self.y[-1] * (t - self.t[-1])
         return np.where(t < self.t[0], before, np.where(t >= self.t[-1], after, within))
 
 
 class KnotTrack:
-    """Values at increasing knot times joined by the interpolating cubic spline (C2, least curvature).
+    """Values at increasing knot times joined by an interpolating cubic spline (C2, least curvature).
 
-    A cubic spline is global, but a knot's influence decays by a factor of about 3.7 per knot, so
-    the spline through the MARGIN knots on either side of the times asked for equals the spline
-    through all knots to ~1e-5 of the signal: evaluations of neighbouring blocks, or by two sensors,
-    join without a visible step.
+    A cubic spline is global, but a knot's influence decays by a factor of about 3.7 per knot.  Each
+    interval's polynomial is therefore computed once, from the spline through the MARGIN knots on
+    either side of it, as soon as those knots exist, and kept: every evaluation of a time (any
+    sensor, any block) gets the same number, and neighbouring intervals join to ~1e-5 of the signal.
     """
 
     MARGIN = 8
+    BATCH = 16
 
     def __init__(self, ncols: int, capacity: int = 4096):
         self.ncols = ncols
         self._t = np.empty(capacity)
         self._y = np.empty((capacity, ncols))
+        self._c = np.empty((capacity, 4, ncols))  # per interval: c0*dt^3 + c1*dt^2 + c2*dt + c3
         self.n = 0
+        self.n_settled = 0  # intervals with coefficients
 
     @property
     def t(self) -> np.ndarray:
@@ -103,6 +109,12 @@ class KnotTrack:
     def last_t(self) -> float:
         return self._t[self.n - 1] if self.n else -np.inf
 
+    @property
+    def settled_until(self) -> float:
+        """Times below this can be evaluated."""
+        self._settle()
+        return self._t[self.n_settled] if self.n_settled else -np.inf
+
     def append(self, t, y) -> None:
         t = np.atleast_1d(np.asarray(t, float))
         y = np.asarray(y, float).reshape(len(t), self.ncols)
@@ -115,51 +127,59 @@ class KnotTrack:
         if need > len(self._t):
             cap = max(need, 2 * len(self._t))
             self._t = np.resize(self._t, cap)
-            y_new = np.empty((cap, self.ncols))
-            y_new[: self.n] = self._y[: self.n]
-            self._y = y_new
+            for name, shape in (("_y", (cap, self.ncols)), ("_c", (cap, 4, self.ncols))):
+                old = getattr(self, name)
+                new = np.empty(shape)
+                new[: len(old)] = old
+                setattr(self, name, new)
         self._t[self.n : need] = t
         self._y[self.n : need] = y
         self.n = need
 
+    def _settle(self) -> None:
+        # fixed batches of intervals, each from the same window of knots, so that the numbers do
+        # not depend on how (or by whom) the track was read
+        while self.n_settled + self.BATCH + self.MARGIN < self.n:
+            a = self.n_settled
+            b = a + self.BATCH
+            lo = max(a - self.MARGIN, 0)
+            hi = b + self.MARGIN + 1
+            self._c[a:b] = _natural_spline(self._t[lo:hi], self._y[lo:hi])[a - lo : b - lo]
+            self.n_settled = b
+
     def __call__(self, tq: np.ndarray) -> np.ndarray:
         tq = np.asarray(tq, float)
-        T = self.t
-        if self.n < 4:
-            raise RuntimeError("too few knots")
-        i0 = int(np.searchsorted(T, tq.min(), side="right")) - 1
-        i1 = int(np.searchsorted(T, tq.max(), side="right"))
-        lo = max(i0 - self.MARGIN, 0)
-        hi = min(i1 + self.MARGIN + 1, self.n)
-        return CubicSpline(T[lo:hi], self.y[lo:hi], axis=0, bc_type="not-a-knot")(tq)
-
-    def forget_before(self, t: float) -> None:
-        """Drop knots no evaluation will need again (keeps memory flat on long runs)."""
-        k = int(np.searchsorted(self.t, t)) - 4
-        if k > 0:
-            self._t[: self.n - k] = self._t[k : self.n].copy()
-            self._y[: self.n - k] = self._y[k : self.n].copy()
-            self.n -= k
+        if not tq.size:
+            return np.zeros((0, self.ncols))
+        self._settle()
+        if self.n_settled == 0 or tq.max() >= self.settled_until or tq.min() < self._t[0]:
+            raise RuntimeError("knot track evaluated outside its settled range")
+        i = np.searchsorted(self._t[: self.n_settled + 1], tq, side="right") - 1
+        dt = (tq - self._t[i])[:, None]
+        c = self._c[i]
+        return ((c[:, 0] * dt + c[:, 1]) * dt + c[:, 2]) * dt + c[:, 3]
 
 
-def _parabola_derivatives(T: np.ndarray, Y: np.ndarray):
+def _natural_spline(T: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """(n-1, 4, c) polynomial coefficients (highest power first, in t - T[i]) of the natural cubic
+    spline through (T, Y), all columns at once."""
     n = len(T)
-    d1 = np.empty_like(Y)
-    d2 = np.empty_like(Y)
-    h = np.diff(T)[:, None]
-    dy = np.diff(Y, axis=0)
-    slope = dy / h
-    if n >= 3:
-        hl, hr = h[:-1], h[1:]
-        d1[1:-1] = (hl * slope[1:] + hr * slope[:-1]) / (hl + hr)
-        d2[1:-1] = 2.0 * (slope[1:] - slope[:-1]) / (hl + hr)
-        d2[0], d2[-1] = d2[1], d2[-2]
-        d1[0] = slope[0] - 0.5 * d2[0] * h[0]
-        d1[-1] = slope[-1] + 0.5 * d2[-1] * h[-1]
-    else:
-        d1[:] = slope[0]
-        d2[:] = 0.0
-    return d1, d2
+    h = np.diff(T)
+    slope = np.diff(Y, axis=0) / h[:, None]
+    M = np.zeros_like(Y)
+    if n > 2:
+        ab = np.zeros((3, n - 2))
+        ab[0, 1:] = h[1:-1]
+        ab[1] = 2.0 * (h[:-1] + h[1:])
+        ab[2, :-1] = h[1:-1]
+        M[1:-1] = solve_banded((1, 1), ab, 6.0 * (slope[1:] - slope[:-1]), check_finite=False)
+    h = h[:, None]
+    c = np.empty((n - 1, 4, Y.shape[1]))
+    c[:, 0] = (M[1:] - M[:-1]) / (6.0 * h)
+    c[:, 1] = M[:-1] / 2.0
+    c[:, 2] = slope - h * (2.0 * M[:-1] + M[1:]) / 6.0
+    c[:, 3] = Y[:-1]
+    return c
 
 
 def segment_rotation(theta, phi, psi) -> np.ndarray:

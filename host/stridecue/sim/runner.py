@@ -118,6 +118,10 @@ class RunnerSettings:
         self.segments = segs
 
 
+def _clip(x, lo, hi):
+    return np.minimum(np.maximum(x, lo), hi)
+
+
 def _finite(v) -> bool:
     return isinstance(v, (int, float)) and math.isfinite(v)
 
@@ -128,8 +132,8 @@ def _finite(v) -> bool:
 
 def default_cadence(speed: float, kind: str = "run") -> float:
     if kind == "walk":
-        return float(np.clip(90.0 + 15.0 * speed, 95.0, 125.0))
-    return float(np.clip(155.0 + 9.0 * (speed - 2.0), 150.0, 200.0))
+        return float(_clip(90.0 + 15.0 * speed, 95.0, 125.0))
+    return float(_clip(155.0 + 9.0 * (speed - 2.0), 150.0, 200.0))
 
 
 def default_contact_time(speed: float) -> float:
@@ -199,7 +203,7 @@ class _Contact:
 
 def _hermite(s, p0, m0, p1, m1):
     """Cubic Hermite on s in [0, 1] from value p0 (slope m0) to p1 (slope m1)."""
-    s = np.clip(s, 0.0, 1.0)
+    s = _clip(s, 0.0, 1.0)
     s2, s3 = s * s, s * s * s
     return (2 * s3 - 3 * s2 + 1) * p0 + (s3 - 2 * s2 + s) * m0 + (-2 * s3 + 3 * s2) * p1 + (s3 - s2) * m1
 
@@ -520,7 +524,7 @@ class _Body:
         stand = kind == 0
         gait = run | walk
         dur = np.where(np.isfinite(end), end - start, 1.0)
-        u = np.clip(tau / dur, 0.0, 1.0)
+        u = _clip(tau / dur, 0.0, 1.0)
         bump = np.sin(np.pi * u) ** 2
         # running: spring-mass stance (two sine force terms), ballistic flight
         ts = np.minimum(tau, tc)
@@ -530,7 +534,7 @@ class _Body:
         tf = np.maximum(tau - tc, 0.0)
         u_to = u_in - G * tc + 2 * A * c1
         z_run = z_st + u_to * tf - 0.5 * G * tf * tf
-        s = np.clip(tau / tc, 0.0, 1.0)
+        s = _clip(tau / tc, 0.0, 1.0)
         z_land = u_in * tau * np.exp(-np.maximum(tau, 0.0) / 0.08) * (1.0 - smootherstep((tau - 0.25) / 0.45))
         out[:, 2] += np.where(run, z_run, np.where(walk, osc * bump, np.where(stand, z_land, 0.0)))
         out[:, 0] += np.where(run, -brake * (1 - np.cos(2 * np.pi * s)), 0.0)
@@ -558,7 +562,7 @@ class _Body:
     def ensure_knots(self, leg: str, t: float) -> None:
         track = self.knots[leg]
         gen = self._knot_gen[leg]
-        while track.n < track.MARGIN + 4 or track.t[track.n - track.MARGIN - 2] <= t:
+        while track.settled_until <= t:
             next(gen)
 
     def _contact_angles(self, c: _Contact, times: np.ndarray) -> np.ndarray:
@@ -574,12 +578,12 @@ class _Body:
         pel = self.pelvis(times)
         hip = self.hip(leg, pel)
         dur = c.end - c.start if math.isfinite(c.end) else math.inf
-        s = np.clip((times - c.start) / dur, 0.0, 1.0) if math.isfinite(dur) else np.zeros(len(times))
+        s = _clip((times - c.start) / dur, 0.0, 1.0) if math.isfinite(dur) else np.zeros(len(times))
         before = np.maximum(c.start - times, 0.0)
         ankle = np.repeat(c.ankle[None, :], len(times), axis=0)
         # push-off: the foot pivots about the toes, so the ankle moves forward and up ever faster
         # until it leaves the ground with the swing already under way
-        push = np.clip((s - 0.45) / 0.55, 0.0, 1.0) ** 3
+        push = _clip((s - 0.45) / 0.55, 0.0, 1.0) ** 3
         ankle[:, 0] += c.roll_m * push - 0.4 * c.speed * before
         ankle[:, 2] += c.lift_m * push + _APPROACH_VZ * before
         if c.kind == "stand":
@@ -628,9 +632,9 @@ class _Body:
         # few tens of milliseconds, so only part of the stance's exit rate carries into the swing
         cap_t, cap_k = math.radians(150.0), math.radians(300.0)
         alpha0, alpha1 = -a0[0], -a1[0]
-        dalpha0, dalpha1 = -np.clip(m0[0], -cap_t, cap_t) * span, -m1[0] * span
+        dalpha0, dalpha1 = -_clip(m0[0], -cap_t, cap_t) * span, -m1[0] * span
         kap0, kap1 = a0[3] - a0[0], a1[3] - a1[0]
-        dkap0, dkap1 = np.clip(m0[3] - m0[0], -cap_k, cap_k) * span, (m1[3] - m1[0]) * span
+        dkap0, dkap1 = _clip(m0[3] - m0[0], -cap_k, cap_k) * span, (m1[3] - m1[0]) * span
         if kind == "walk":
             a_max, k_max, k_pk = math.radians(25.0), math.radians(60.0), 0.40
         else:
@@ -734,20 +738,11 @@ class _Body:
         w = 0.5 * np.stack([Om[:, 2, 1] - Om[:, 1, 2], Om[:, 0, 2] - Om[:, 2, 0], Om[:, 1, 0] - Om[:, 0, 1]], axis=1)
         return f_seg, np.degrees(w), L[n:2 * n]
 
-    def impact_amplitude(self, c: _Contact) -> float:
-        """Size (g) of the impact transient at the shin that brings the axial peak to c.landing_g:
-        the kinematic axial acceleration at the transient's peak is measured on the model first."""
-        if c.impact_amp is None:
-            freq, decay = _IMPACT["shin"][1], _IMPACT["shin"][2]
-            w = 2 * math.pi * freq
-            t_pk = c.start + math.atan(w * decay) / w
-            f, _, _ = self.kinematic_signals(c.leg, "shin", np.array([t_pk]))
-            c.impact_amp = max(c.landing_g - float(f[0, 2]), 0.3)
-        return c.impact_amp
-
-    def forget_before(self, t: float) -> None:
-        for track in self.knots.values():
-            track.forget_before(t)
+    def size_impacts(self, contacts: list, shin_axial_at_peak: np.ndarray) -> None:
+        """Size (g) of each contact's impact transient at the shin so that the axial peak comes to
+        c.landing_g, given the kinematic axial acceleration where the transient peaks."""
+        for c, a in zip(contacts, shin_axial_at_peak):
+            c.impact_amp = max(c.landing_g - float(a), 0.3)
 
 
 def _site(leg: str, mount: str) -> tuple[float, np.ndarray]:
@@ -773,17 +768,21 @@ def _increasing(points):
 
 def _impact_shape(tau: np.ndarray, freq: float, decay: float) -> np.ndarray:
     """exp-damped sine starting at 0, normalised so its peak is 1."""
-    x = np.maximum(tau, 0.0)
+    x = np.minimum(np.maximum(tau, 0.0), _IMPACT_SPAN)  # beyond the span the transient is < 1e-6 of its peak
     w = 2 * np.pi * freq
     t_pk = math.atan(w * decay) / w
     peak = math.exp(-t_pk / decay) * math.sin(w * t_pk)
-    return np.where(tau >= 0, np.exp(-x / decay) * np.sin(w * x) / peak, 0.0)
+    return np.exp(-x / decay) * np.sin(w * x) / peak * (tau < _IMPACT_SPAN)
 
 
+_IMPACT_SPAN = 0.25  # s, the transient has died out after this
 _IMPACT = {  # mount: (attenuation, main frequency Hz, decay s, delay s, soft-tissue Hz, soft-tissue g per g)
     "shin": (1.0, 16.0, 0.016, 0.0, 28.0, 0.10),
     "thigh": (0.35, 11.0, 0.022, 0.006, 12.0, 0.25),
 }
+
+
+_IMPACT_PEAK_S = math.atan(2 * math.pi * _IMPACT["shin"][1] * _IMPACT["shin"][2]) / (2 * math.pi * _IMPACT["shin"][1])
 
 
 # --------------------------------------------------------------------------------------------
@@ -830,7 +829,9 @@ class VirtualRunner:
             seed_seq = [self.seed, 31, self._sensor_count, LEGS.index(leg), MOUNTS.index(mount)]
         else:
             seed_seq = [int(seed), 37]
-        rng = np.random.default_rng(seed_seq)
+        # separate generators for the set-up and for each kind of imperfection, so that the numbers
+        # do not depend on how the reads are split
+        rng, *noise_rngs = (np.random.default_rng(child) for child in np.random.SeedSequence(seed_seq).spawn(5))
         if rotation is None:
             M = np.eye(3)
         elif isinstance(rotation, str):
@@ -847,7 +848,7 @@ class VirtualRunner:
         gyr_bias = _vec3(gyro_bias_dps, rng, 0.5, "gyro_bias_dps")
         stream = SensorStream(self, leg, mount, M, float(rate_hz), noise=float(noise), acc_bias=acc_bias, gyr_bias=gyr_bias,
                               gyro_drift=float(gyro_drift_dps_per_min), accel_range=accel_range_g, gyro_range=gyro_range_dps,
-                              jitter=float(jitter_s), clock_ppm=float(clock_ppm), rng=rng)
+                              jitter=float(jitter_s), clock_ppm=float(clock_ppm), rngs=noise_rngs)
         self._streams.append(stream)
         return stream
 
@@ -901,9 +902,10 @@ class SensorStream:
     """
 
     _BLOCK_S = 0.5
+    _LONG_BLOCK_S = 10.0
 
     def __init__(self, runner: VirtualRunner, leg, mount, M, rate, *, noise, acc_bias, gyr_bias, gyro_drift,
-                 accel_range, gyro_range, jitter, clock_ppm, rng):
+                 accel_range, gyro_range, jitter, clock_ppm, rngs):
         self.runner = runner
         self.leg = leg
         self.mount = mount
@@ -916,7 +918,7 @@ class SensorStream:
         self.gyro_range = gyro_range
         self.jitter = jitter
         self.clock_ppm = clock_ppm
-        self._rng = rng
+        self._rng_acc, self._rng_gyr, self._rng_drift, self._rng_jit = rngs
         self._rate = rate
         self._body = runner.body
         self._t0 = 0.0  # nominal time of sample _k0
@@ -931,7 +933,6 @@ class SensorStream:
         self.samples_read = 0
         self.truth: list[StrideTruth] = []
         self._truth_k = 0
-        self._bout_prev_ic: float | None = None
 
     # rate -------------------------------------------------------------------------------------
 
@@ -972,7 +973,7 @@ class SensorStream:
         while need > 0:
             avail = len(self._buf_t) - self._pos
             if avail <= 0:
-                self._generate()
+                self._generate(need)
                 continue
             take = min(avail, need)
             sl = slice(self._pos, self._pos + take)
@@ -993,12 +994,14 @@ class SensorStream:
             self._update_truth()
         return chunk
 
-    def _generate(self) -> None:
-        m = max(1, int(math.ceil(self._BLOCK_S * self._rate)))
+    def _generate(self, wanted: int) -> None:
+        # small blocks keep the runner's plan about a stride ahead of the reader (cues act on the
+        # strides after them); a caller reading a long stretch at once gets it in larger blocks
+        m = max(1, int(math.ceil(self._BLOCK_S * self._rate)), min(wanted, int(self._LONG_BLOCK_S * self._rate)))
         k = self._k + np.arange(m)
         t = self._nominal_time(k) * (1.0 + 1e-6 * self.clock_ppm)
         if self.jitter:
-            t = t + self._rng.normal(0.0, self.jitter, m)
+            t = t + self._rng_jit.normal(0.0, self.jitter, m)
         acc, gyr = self.ideal(t)
         acc, gyr = self._imperfect(acc, gyr)
         self._buf_t, self._buf_acc, self._buf_gyr = t, acc, gyr
@@ -1013,87 +1016,113 @@ class SensorStream:
 
     def _segment_signals(self, t: np.ndarray):
         """Specific force (g) and angular rate (dps) in the segment frame, and the long axis."""
-        f_seg, gyr, L = self._body.kinematic_signals(self.leg, self.mount, t)
-        self._add_impacts(t, f_seg, gyr)
+        body = self._body
+        contacts = body.contacts[self.leg]
+        starts = body.contact_starts[self.leg]
+        t_lo, t_hi = float(t.min()), float(t.max())
+        body.ensure_steps(t_hi + 0.05)
+        body.ensure_knots(self.leg, t_hi + 0.05)
+        lo = max(bisect.bisect_right(starts, t_lo - _IMPACT_SPAN) - 1, 0)
+        hi = bisect.bisect_right(starts, t_hi)
+        near = contacts[lo:hi]
+        # impacts not yet sized: their shin axial acceleration rides along with this evaluation
+        unsized = [c for c in near if c.impact_amp is None and c.start <= t_hi]
+        t_pk = np.array([c.start + _IMPACT_PEAK_S for c in unsized])
+        if unsized and self.mount == "shin":
+            f_seg, gyr, L = body.kinematic_signals(self.leg, self.mount, np.concatenate([t, t_pk]))
+            body.size_impacts(unsized, f_seg[len(t):, 2])
+            f_seg, gyr, L = f_seg[: len(t)], gyr[: len(t)], L[: len(t)]
+        else:
+            if unsized:
+                f_pk, _, _ = body.kinematic_signals(self.leg, "shin", t_pk)
+                body.size_impacts(unsized, f_pk[:, 2])
+            f_seg, gyr, L = body.kinematic_signals(self.leg, self.mount, t)
+        self._add_impacts(t, f_seg, gyr, near, lo)
         return f_seg, gyr, L
 
-    def _add_impacts(self, t: np.ndarray, f_seg: np.ndarray, gyr: np.ndarray) -> None:
-        contacts = self._body.contacts[self.leg]
-        starts = self._body.contact_starts[self.leg]
-        lo = max(bisect.bisect_right(starts, float(t.min())) - 1, 0)
-        hi = bisect.bisect_right(starts, float(t.max()))
-        idx = lo + np.searchsorted(np.asarray(starts[lo:hi]), t, side="right") - 1
+    def _add_impacts(self, t: np.ndarray, f_seg: np.ndarray, gyr: np.ndarray, near: list, lo: int) -> None:
+        if not near:
+            return
+        idx = np.searchsorted(np.array([c.start for c in near]), t, side="right") - 1
+        live = idx >= 0
+        amp_c = np.array([c.impact_amp if c.impact_amp is not None else 0.0 for c in near])
+        start_c = np.array([c.start for c in near])
         atten, freq, decay, delay, st_freq, st_gain = _IMPACT[self.mount]
-        for i in np.unique(idx):
-            if i < 0:
-                continue
-            c = contacts[i]
-            sel = idx == i
-            tau = t[sel] - c.start - delay
-            if tau.min() > 0.25:
-                continue
-            amp = atten * self._body.impact_amplitude(c)
-            main = _impact_shape(tau, freq, decay)
-            tissue = _impact_shape(tau - 0.004, st_freq, 0.03)
-            f_seg[sel, 2] += amp * main
-            f_seg[sel, 0] += -0.3 * amp * _impact_shape(tau - 0.003, freq * 1.3, decay) + st_gain * amp * tissue
-            f_seg[sel, 1] += 0.5 * st_gain * amp * tissue
-            gyr[sel, 1] += 12.0 * amp * _impact_shape(tau - 0.002, freq * 1.5, decay)
-            gyr[sel, 0] += 4.0 * amp * tissue
+        tau = t[live] - start_c[idx[live]] - delay
+        amp = atten * amp_c[idx[live]]
+        main = _impact_shape(tau, freq, decay)
+        tissue = _impact_shape(tau - 0.004, st_freq, 0.03)
+        f_seg[live, 2] += amp * main
+        f_seg[live, 0] += -0.3 * amp * _impact_shape(tau - 0.003, freq * 1.3, decay) + st_gain * amp * tissue
+        f_seg[live, 1] += 0.5 * st_gain * amp * tissue
+        gyr[live, 1] += 12.0 * amp * _impact_shape(tau - 0.002, freq * 1.5, decay)
+        gyr[live, 0] += 4.0 * amp * tissue
 
     def _imperfect(self, acc: np.ndarray, gyr: np.ndarray):
         m = len(acc)
-        rng = self._rng
         scale = math.sqrt(self._rate / 416.0)
         if self.noise:
-            acc = acc + rng.normal(0.0, 0.0016 * self.noise * scale, (m, 3))
-            gyr = gyr + rng.normal(0.0, 0.055 * self.noise * scale, (m, 3))
+            acc = acc + self._rng_acc.normal(0.0, 0.0016 * self.noise * scale, (m, 3))
+            gyr = gyr + self._rng_gyr.normal(0.0, 0.055 * self.noise * scale, (m, 3))
         acc = acc + self.acc_bias
         drift = np.zeros((m, 3))
         if self.gyro_drift:
             step_sd = self.gyro_drift / math.sqrt(60.0 * self._rate)
-            drift = self._drift_state + np.cumsum(rng.normal(0.0, step_sd, (m, 3)), axis=0)
+            drift = self._drift_state + np.cumsum(self._rng_drift.normal(0.0, step_sd, (m, 3)), axis=0)
             self._drift_state = drift[-1].copy()
         gyr = gyr + self.gyr_bias + drift
         if self.accel_range is not None:
-            acc = np.clip(acc, -self.accel_range, self.accel_range)
+            acc = _clip(acc, -self.accel_range, self.accel_range)
         if self.gyro_range is not None:
-            gyr = np.clip(gyr, -self.gyro_range, self.gyro_range)
+            gyr = _clip(gyr, -self.gyro_range, self.gyro_range)
         return acc, gyr
 
     # truth -----------------------------------------------------------------------------------
 
     def _update_truth(self) -> None:
-        body = self._body
-        contacts = body.contacts[self.leg]
+        contacts = self._body.contacts[self.leg]
+        done = []
         while self._truth_k < len(contacts):
             c = contacts[self._truth_k]
             if c.end > self._last_read_t:
                 break
             self._truth_k += 1
-            if c.kind not in ("run", "walk"):
-                self._bout_prev_ic = None
-                continue
-            self.truth.append(self.measure(c))
+            if c.kind in ("run", "walk"):
+                done.append(c)
+        if done:
+            self.truth.extend(self.measure(done))
 
-    def measure(self, c: _Contact) -> StrideTruth:
-        """Ground truth of one stance from the model (noise-free, unclipped, continuous time)."""
-        tc = c.end - c.start
-        grid = np.linspace(c.start, c.end, max(int(tc * 2000), 50))
-        f_seg, _, L = self._segment_signals(grid)
+    def measure(self, contacts: list) -> list[StrideTruth]:
+        """Ground truth of stances from the model (noise-free, unclipped, continuous time, sampled at
+        1 kHz): the frontal angle over the stance, the accelerations over its first half."""
+        body = self._body
+        st_grids = [np.linspace(c.start, c.end, max(int((c.end - c.start) * 1000), 50)) for c in contacts]
+        ld_grids = [np.linspace(c.start, 0.5 * (c.start + c.end), max(int((c.end - c.start) * 500), 25)) for c in contacts]
+        f_all, _, _ = self._segment_signals(np.concatenate(ld_grids))
+        ang = body.knots[self.leg](np.concatenate(st_grids))
+        col = 3 if self.mount == "shin" else 0
+        L_all = long_axis(ang[:, col], ang[:, col + 1])
         medial_y = -1.0 if self.leg == "left" else 1.0
-        theta = np.degrees(frontal_angle(L, medial_y, proximal_up=(self.mount == "shin")))
-        wobble = float(np.max(theta - theta[0]))
-        rate = float(np.max(np.gradient(theta, grid)))
-        win = grid <= c.start + 0.5 * tc
-        a_l = f_seg[win, 2]
-        k = int(np.argmax(a_l))
-        pta = float(a_l[k])
-        res = float(np.max(np.linalg.norm(f_seg[win], axis=1)))
-        dt = grid[k] - grid[0]
-        lr = (pta - a_l[0]) / dt if dt > 0 else 0.0
-        stride = c.start - c.prev_ic if c.prev_ic is not None else None
-        return StrideTruth(kind=c.kind, leg=self.leg, mount=self.mount, ic_t=c.start, to_t=c.end, contact_time_s=tc,
-                           stride_time_s=stride, cadence_spm=120.0 / stride if stride else None, speed_mps=c.speed,
-                           wobble_deg=wobble, wobble_rate_dps=rate, pta_axial_g=pta, pta_resultant_g=res,
-                           loading_rate_gps=float(lr))
+        theta_all = np.degrees(frontal_angle(L_all, medial_y, proximal_up=(self.mount == "shin")))
+        out = []
+        ks = kl = 0
+        for c, g_st, g_ld in zip(contacts, st_grids, ld_grids):
+            theta = theta_all[ks : ks + len(g_st)]
+            ks += len(g_st)
+            f_seg = f_all[kl : kl + len(g_ld)]
+            kl += len(g_ld)
+            tc = c.end - c.start
+            wobble = float(np.max(theta - theta[0]))
+            rate = float(np.max(np.gradient(theta, g_st)))
+            a_l = f_seg[:, 2]
+            i = int(np.argmax(a_l))
+            pta = float(a_l[i])
+            res = float(np.max(np.linalg.norm(f_seg, axis=1)))
+            dt = g_ld[i] - g_ld[0]
+            lr = (pta - a_l[0]) / dt if dt > 0 else 0.0
+            stride = c.start - c.prev_ic if c.prev_ic is not None else None
+            out.append(StrideTruth(kind=c.kind, leg=self.leg, mount=self.mount, ic_t=c.start, to_t=c.end, contact_time_s=tc,
+                                   stride_time_s=stride, cadence_spm=120.0 / stride if stride else None, speed_mps=c.speed,
+                                   wobble_deg=wobble, wobble_rate_dps=rate, pta_axial_g=pta, pta_resultant_g=res,
+                                   loading_rate_gps=float(lr)))
+        return out
