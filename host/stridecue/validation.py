@@ -493,6 +493,18 @@ def validate_grouvel2023(quick: bool) -> tuple[list[Figure], dict]:
                   f"{_r(np.mean(p['truth']), 1) if p['truth'] else '–'} deg, measured mean "
                   f"{_r(np.mean(p['measured']), 1) if p['measured'] else '–'} deg; IC vs markers "
                   f"{_fmt_ms(mean_abs(p['ic_err']), signed=False)} MAE")))
+    plate_ic, plate_to = [], []
+    for trial in trials:
+        for fp in trial.force_plates or []:
+            if fp.leg in trial.legs and len(trial.legs[fp.leg].ic_t):
+                legs = trial.legs[fp.leg]
+                k = int(np.argmin(np.abs(legs.ic_t - fp.ic_t)))
+                plate_ic.append(legs.ic_t[k] - fp.ic_t)
+                plate_to.append(legs.to_t[k] - fp.to_t)
+    if plate_ic:
+        figs.append(Figure("grouvel2023", "truth check: marker stance vs force plate", _r(_ms(mean_abs(plate_ic + plate_to)), 1),
+                           "ms", note=f"{len(plate_ic)} plate contact(s) of P01: IC {_fmt_ms(np.mean(plate_ic))}, "
+                                      f"TO {_fmt_ms(np.mean(plate_to))} (marker minus plate)"))
     all_err = [e for p in per.values() for e in p["wobble_err"]]
     figs.append(Figure("grouvel2023", "all participants wobble error (MAE)", _r(mean_abs(all_err), 2), "deg",
                        note=f"{len(all_err)} stances; 1.5-2 s passes at 100 Hz, shank and thigh IMUs"))
