@@ -160,6 +160,11 @@ class SensorNode:
         self.ring = SampleRing(self._ring_s * rate // 16 * 16, self.qdiv)
         self._clip = bytearray(self.ring.capacity // 4)  # per quaternion group: a clipped sample
 
+    def task_failed(self, name, error):
+        """A supervised task crashed (it is restarted): counted in the status."""
+        self.error_count += 1
+        self._status_due = True
+
     def _fault(self):
         self.error_count += 1
         self.last_error = sw.ERR_IMU_FAULT

@@ -318,6 +318,7 @@ _MPU_FIFO_R_W = const(0x74)
 _MPU_WHO_AM_I = const(0x75)
 _MPU_FIFO_BYTES = const(1024)
 _MPU_FRAME = const(14)
+_MPU_LSB_PER_DPS = (131.0, 65.5, 32.8, 16.4)
 
 
 class SimMPU6886(_Device):
@@ -347,7 +348,7 @@ class SimMPU6886(_Device):
         self.accel_fs = (2, 4, 8, 16)[(self.regs[_MPU_ACCEL_CONFIG] >> 3) & 3]
         self.accel_lsb = self.accel_fs / 32768.0
         self.gyro_dps = (250, 500, 1000, 2000)[(self.regs[_MPU_GYRO_CONFIG] >> 3) & 3]
-        self.gyro_lsb = 1.0 / (131.0 / (1 << ((self.regs[_MPU_GYRO_CONFIG] >> 3) & 3)))
+        self.gyro_lsb = 1.0 / _MPU_LSB_PER_DPS[(self.regs[_MPU_GYRO_CONFIG] >> 3) & 3]
         en = self.regs[_MPU_FIFO_EN]
         self.fifo_on = bool(self.regs[_MPU_USER_CTRL] & 0x40)
         self.fifo_accel = bool(en & 0x08)

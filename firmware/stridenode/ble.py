@@ -1,0 +1,168 @@
+# The BLE peripheral (board only: needs `bluetooth` and aioble, installed with `mip install aioble`).
+#
+# GATT: the StrideCue service (stridewire UUIDs) with data (notify), control (write) and status
+# (read + notify: status values, control replies and status notifications), plus Device
+# Information (0x180A: model, firmware, manufacturer) and Battery (0x180F: level, notify).
+# Advertising: flags + the StrideCue service data (stridewire.pack_adv: protocol and firmware
+# version, battery, mount, keyed by the 128-bit service UUID) in the advertisement; the service
+# UUID list and the name in the scan response (names over 11 bytes are sent shortened there;
+# the GAP device name always carries the full name).
+#
+# Bonding: LE Secure Connections, "just works" (no display, no keyboard), bond keys kept in
+# ble_secrets.json by aioble.security.  Reading the status characteristic requires an
+# encrypted link: that is what makes macOS and iOS pair on their own (docs/pairing.md); Linux
+# and Windows pair when bleak connects with pair=True.  Whether a control message may change
+# the device is decided by SensorNode.handle_control from the connection's bonded state.
+#
+# All the logic worth testing lives in node.py; this module only moves bytes.
+
+import struct
+
+import aioble
+import bluetooth
+import stridewire as sw
+from micropython import const
+
+from . import FW_VERSION
+from .tasks import sleep_ms
+
+_ADV_INTERVAL_US = const(250_000)
+_FLAG_READ_ENCRYPTED = const(0x0200)
+_IO_NO_INPUT_OUTPUT = const(3)
+_ADV_TYPE_FLAGS = const(0x01)
+_ADV_TYPE_UUID128_COMPLETE = const(0x07)
+_ADV_TYPE_NAME_SHORT = const(0x08)
+_ADV_TYPE_NAME = const(0x09)
+_ADV_TYPE_SERVICE_DATA_128 = const(0x21)
+_ADV_MAX = const(31)
+_MTU = const(247)
+_NOTIFY_RETRY_MS = const(5)
+_STATUS_POLL_MS = const(100)
+_APPEARANCE_GENERIC_SENSOR = const(0x0540)
+
+_SERVICE = bluetooth.UUID(sw.SERVICE_UUID)
+_DEVICE_INFO = bluetooth.UUID(0x180A)
+_BATTERY = bluetooth.UUID(0x180F)
+
+
+def _field(kind, payload):
+    return bytes((len(payload) + 1, kind)) + payload
+
+
+def advertising_payloads(name, service_data):
+    """(adv_data, resp_data) within 31 bytes each; see the module comment."""
+    uuid = bytes(_SERVICE)
+    adv = _field(_ADV_TYPE_FLAGS, b"\x06") + _field(_ADV_TYPE_SERVICE_DATA_128, uuid + service_data)
+    resp = _field(_ADV_TYPE_UUID128_COMPLETE, uuid)
+    room = _ADV_MAX - len(resp) - 2
+    raw = name.encode()
+    if len(raw) <= room:
+        resp += _field(_ADV_TYPE_NAME, raw)
+    else:
+        resp += _field(_ADV_TYPE_NAME_SHORT, raw[:room])
+    return adv, resp
+
+
+class Peripheral:
+    """Serves one central at a time for a SensorNode."""
+
+    def __init__(self, node, model, supervisor):
+        self.node = node
+        self.supervisor = supervisor
+        self.connection = None
+        stride = aioble.Service(_SERVICE)
+        self.data = aioble.Characteristic(stride, bluetooth.UUID(sw.DATA_UUID), notify=True)
+        self.control = aioble.Characteristic(stride, bluetooth.UUID(sw.CONTROL_UUID), write=True, capture=True)
+        self.status = aioble.Characteristic(stride, bluetooth.UUID(sw.STATUS_UUID), read=True, notify=True)
+        self.status.flags |= _FLAG_READ_ENCRYPTED
+        info = aioble.Service(_DEVICE_INFO)
+        aioble.Characteristic(info, bluetooth.UUID(0x2A24), read=True, initial=model.encode())
+        aioble.Characteristic(info, bluetooth.UUID(0x2A26), read=True, initial=("%d.%d.%d" % FW_VERSION).encode())
+        aioble.Characteristic(info, bluetooth.UUID(0x2A29), read=True, initial=b"StrideCue (open hardware)")
+        battery = aioble.Service(_BATTERY)
+        self.battery = aioble.Characteristic(battery, bluetooth.UUID(0x2A19), read=True, notify=True)
+        aioble.register_services(stride, info, battery)
+        aioble.config(gap_name=node.name, mtu=_MTU, bond=True, le_secure=True, mitm=False, io=_IO_NO_INPUT_OUTPUT)
+        aioble.security.load_secrets()
+        self._refresh()
+
+    def _refresh(self):
+        self.status.write(self.node.status(self._bonded()))
+        self.battery.write(bytes((min(self.node.battery.pct, 100),)))
+
+    def _bonded(self):
+        c = self.connection
+        return c is not None and c.is_connected() and c.encrypted and c.bonded
+
+    async def advertise(self):
+        """Advertise, serve one central until it leaves, repeat."""
+        while True:
+            node = self.node
+            mount = node.mount
+            major, minor, patch = FW_VERSION
+            adv, resp = advertising_payloads(node.name, sw.pack_adv(major, minor, patch, min(node.battery.pct, 100), mount))
+            self.supervisor.beat("ble")
+            self._refresh()
+            connection = await aioble.advertise(_ADV_INTERVAL_US, adv_data=adv, resp_data=resp)
+            self.connection = connection
+            try:
+                mtu = await connection.exchange_mtu(_MTU)
+            except Exception:  # noqa: BLE001 - a central that refuses keeps the default
+                mtu = 23
+            node.set_mtu(mtu or 23)
+            try:
+                await connection.disconnected(timeout_ms=None)
+            finally:
+                self.connection = None
+                node.on_disconnect()
+
+    async def send(self):
+        """Move data packets and status notifications to the connected central."""
+        node = self.node
+        while True:
+            self.supervisor.beat("send")
+            c = self.connection
+            if c is None or not c.is_connected():
+                await sleep_ms(50)
+                continue
+            packet = node.next_packet()
+            sent = 0
+            while packet is not None and sent < 8:
+                try:
+                    self.data.notify(c, packet)
+                except OSError:  # no buffer in the stack (congested): retry the same packet
+                    await sleep_ms(_NOTIFY_RETRY_MS)
+                    if not c.is_connected():
+                        break
+                    continue
+                sent += 1
+                packet = node.next_packet()
+            note = node.pending_status()
+            if note is not None:
+                self.status.write(note)
+                try:
+                    self.status.notify(c, note)
+                    self.battery.write(bytes((min(node.battery.pct, 100),)))
+                    self.battery.notify(c)
+                except OSError:
+                    pass
+            await sleep_ms(5 if sent else 10)
+
+    async def serve_control(self):
+        """Answer control writes: the reply goes out on the status characteristic."""
+        node = self.node
+        while True:
+            connection, data = await self.control.written()
+            reply = node.handle_control(data, self._bonded())
+            try:
+                self.status.notify(connection, reply)
+            except OSError:
+                pass
+            if data[2:3] == struct.pack("B", sw.OP_SET_NAME):
+                aioble.config(gap_name=node.name)
+
+    async def keep_status_fresh(self):
+        while True:
+            self.supervisor.beat("status")
+            self._refresh()
+            await sleep_ms(_STATUS_POLL_MS * 5)

@@ -1,0 +1,89 @@
+# Task supervision: a crash in one task restarts that task cleanly; the hardware watchdog is fed
+# only while every supervised task keeps beating, so a hung task resets the board.
+#
+#   sup = Supervisor(clock, on_error=node.count_task_error)
+#   asyncio.create_task(sup.run("sampler", sampler, max_silence_ms=2000))
+#   asyncio.create_task(feed_watchdog(lambda: machine.WDT(timeout=8000), sup))
+#   ... inside a task's loop: sup.beat("sampler")
+#
+# Hardware-independent (asyncio exists in MicroPython and CPython), tested on the host.
+
+import asyncio
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(value):
+        return value
+
+
+_RESTART_DELAY_MS = const(500)
+_WATCHDOG_EVERY_MS = const(1000)
+_WATCHDOG_GRACE_MS = const(15000)
+
+
+async def sleep_ms(ms):
+    if hasattr(asyncio, "sleep_ms"):
+        await asyncio.sleep_ms(ms)
+    else:
+        await asyncio.sleep(ms / 1000)
+
+
+class Supervisor:
+    """Runs tasks in restart loops and knows whether all of them are alive."""
+
+    def __init__(self, clock, on_error=None, restart_delay_ms=_RESTART_DELAY_MS):
+        self.clock = clock
+        self.on_error = on_error  # callback(name, exception)
+        self.restart_delay_ms = restart_delay_ms
+        self.restarts = {}
+        self._beats = {}  # name -> (last beat in ticks_ms, allowed silence in ms)
+
+    def beat(self, name):
+        """A task is alive (call it from every pass of its loop)."""
+        entry = self._beats.get(name)
+        if entry is not None:
+            entry[0] = self.clock.ticks_ms()
+
+    async def run(self, name, factory, max_silence_ms=None):
+        """Run factory() (a coroutine function) forever; restart it after any exception."""
+        self.restarts[name] = 0
+        if max_silence_ms is not None:
+            self._beats[name] = [self.clock.ticks_ms(), max_silence_ms]
+        while True:
+            try:
+                await factory()
+                return  # a task that returns normally is finished
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - any crash restarts the task
+                self.restarts[name] += 1
+                if self.on_error is not None:
+                    self.on_error(name, e)
+            self.beat(name)
+            await sleep_ms(self.restart_delay_ms)
+
+    def silent(self):
+        """Names of supervised tasks that have not beaten within their allowed silence."""
+        now = self.clock.ticks_ms()
+        late = []
+        for name, entry in self._beats.items():
+            if self.clock.ticks_diff(now, entry[0]) > entry[1]:
+                late.append(name)
+        return late
+
+    def healthy(self):
+        return not self.silent()
+
+
+async def feed_watchdog(make_wdt, supervisor, grace_ms=_WATCHDOG_GRACE_MS, every_ms=_WATCHDOG_EVERY_MS):
+    """Arm the hardware watchdog after a grace period, then feed it while every supervised task
+    beats.  The grace lets mpremote (stridecue flash) interrupt a freshly reset board before the
+    watchdog, which cannot be disarmed on the ESP32, is running."""
+    await sleep_ms(grace_ms)
+    wdt = make_wdt()
+    while True:
+        if supervisor.healthy():
+            wdt.feed()
+        await sleep_ms(every_ms)
