@@ -12,10 +12,8 @@ Two observations fix it:
   a standing runner is close to vertical, so the mean acceleration of a standstill is the long axis;
 - the swing: in running and walking the shank and thigh rotate mostly in the sagittal plane, so the
   dominant axis of the angular rate (the principal axis of the gyro's second moment) is the
-  medio-lateral axis.  Its sign: after each foot contact (the impact, the sharpest change of
-  acceleration in a gait cycle) shank and thigh alike rotate forward over the planted foot, their
-  proximal end moving ahead: a negative rotation about the runner's right (`stance_sign_test`).
-  The forward swing is the positive one.
+  medio-lateral axis.  Its sign: the forward swing (a positive rotation about the runner's right)
+  is the fast, brief phase of the cycle, stance the slower one (`swing_sign`).
 
 Without a standstill (a run that starts moving) the long axis comes from the specific force at
 mid-stance of the first strides, when the segment's acceleration is nearly vertical; the segment's
@@ -36,8 +34,12 @@ import numpy as np
 # (Novacheck 1998, Gait Posture 7:77; Dugan & Bhat 2005); thigh: hip flexed about 20-25 deg at
 # mid-stance, i.e. the distal (knee) end ahead, so the proximal end is behind.
 MIDSTANCE_INCLINATION_DEG = {"shin": 5.0, "thigh": -20.0}
+# ... and while standing relaxed: a little knee flexion and ankle dorsiflexion put the knee slightly
+# ahead of both the ankle and the hip.
+STANDING_INCLINATION_DEG = {"shin": 5.0, "thigh": -5.0}
 
 _ROTATION_OK_DPS = 120.0  # rms sagittal rate of a clear gait pattern
+SWING_SHARE = 0.3  # shank: samples above this share of the swing peak give the medio-lateral axis
 
 
 def medial_sign(leg: str) -> float:
@@ -105,7 +107,9 @@ class AlignmentEstimator:
         self._cycles: list[np.ndarray] = []  # per-cycle gyro samples kept for the sign test
         self._midstance_sum = np.zeros(3)
         self._midstance_n = 0
-        self.right_hint: np.ndarray | None = None  # the runner's right, from the sign test of the driver
+        self.right_hint: np.ndarray | None = None  # the runner's right, once the driver knows it
+        self._swing_moment2 = np.zeros((3, 3))
+        self._swing_n = 0
         self.alignment_: Alignment | None = None
 
     # -- feeding ------------------------------------------------------------------
@@ -136,6 +140,18 @@ class AlignmentEstimator:
             self._cycles.append(np.asarray(gyr, float))
             if len(self._cycles) > 40:  # the sign test needs a few cycles, not the whole run
                 self._cycles.pop(0)
+            if self.right_hint is not None:
+                self._add_swing(gyr, self.right_hint)
+
+    def _add_swing(self, gyr: np.ndarray, right: np.ndarray) -> None:
+        """The fast forward swing alone: the knee is nearly a hinge, so there the shank turns about
+        the medio-lateral axis more purely than in stance (where wobble and twist go with it)."""
+        w = gyr @ right
+        top = np.percentile(w, 99) if len(w) > 20 else np.max(w)
+        swing = gyr[w > SWING_SHARE * top] if top > 0 else gyr[:0]
+        if len(swing):
+            self._swing_moment2 += swing.T @ swing
+            self._swing_n += len(swing)
 
     def add_midstance(self, acc: np.ndarray) -> None:
         """Board-frame specific force (g) around mid-stance."""
@@ -157,16 +173,15 @@ class AlignmentEstimator:
         """The runner's right in board coordinates and the share of rotation about it (0..1)."""
         if self._moment_n == 0:
             return None
-        m2 = self._moment2 / self._moment_n
-        values, vectors = np.linalg.eigh(m2)
+        values, vectors = np.linalg.eigh(self._moment2 / self._moment_n)
         axis = vectors[:, 2]
+        if self.mount != "thigh" and self._swing_n >= 20:
+            axis = np.linalg.eigh(self._swing_moment2 / self._swing_n)[1][:, 2]
         if self.right_hint is not None:
             if axis @ self.right_hint < 0:
                 axis = -axis
         else:
-            about = np.concatenate(self._cycles) @ axis
-            if np.mean(about ** 3) < 0:
-                axis = -axis
+            axis = axis * swing_sign(np.concatenate(self._cycles) @ axis, self.mount)
         share = float(values[2] / max(values.sum(), 1e-12))
         rms = float(np.sqrt(values[2]))
         strength = min(1.0, rms / _ROTATION_OK_DPS)
@@ -207,6 +222,8 @@ class AlignmentEstimator:
             conf_up = 0.6
         else:
             method_parts = ["standstill"]
+            v = up - np.dot(up, left) * left
+            up = _rotate_about(_unit(v), left, np.radians(STANDING_INCLINATION_DEG.get(self.mount, 0.0)))
         method_parts.append("swing")
         y = left - np.dot(left, up) * up
         orthogonality = float(np.linalg.norm(y))  # 1 when the swing axis is perpendicular to the long axis
@@ -218,34 +235,20 @@ class AlignmentEstimator:
         return self.alignment_
 
 
-def stance_sign_test(acc: np.ndarray, gyr: np.ndarray, axis: np.ndarray, rate: float) -> float:
-    """+1 when `axis` is the runner's right, -1 when it is the left, 0 when undecided.
+def swing_sign(w: np.ndarray, mount: str) -> float:
+    """+1 when the rate w about a candidate axis is positive in the forward swing, -1 when not.
 
-    acc (g), gyr (deg/s): board-frame samples of some gait cycles.  Contacts are the sharpest
-    changes of acceleration, at least 0.4 s apart; in the 0.1 s after each the segment rotates
-    forward over the foot, i.e. negatively about the right."""
-    if len(acc) < int(rate):
-        return 0.0
-    jerk = np.linalg.norm(np.diff(acc, axis=0), axis=1)
-    gap = max(1, int(0.4 * rate))
-    after = max(2, int(0.1 * rate))
-    votes = []
-    level = np.percentile(jerk, 97)
-    order = np.argsort(jerk)[::-1]
-    taken: list[int] = []
-    w = gyr @ axis
-    for k in order[: max(1, len(order) // 20)]:
-        if jerk[k] < level:
-            break
-        if any(abs(k - j) < gap for j in taken):
-            continue
-        taken.append(int(k))
-        if k + 1 + after <= len(w):
-            votes.append(np.sign(np.mean(w[k + 1 : k + 1 + after])))
-    if not votes:
-        return 0.0
-    total = float(np.sum(votes))
-    return 0.0 if total == 0 else (-1.0 if total > 0 else 1.0)
+    The forward swing is the fast, brief phase of the cycle; stance and the backward rotations are
+    slower.  For the shank the swing peak dominates so much that the third moment (skewness) of
+    the rate decides.  The thigh's swing peak is less dominant and a brief fast extension at
+    push-off can outweigh it in the third moment, so there the broad lobes decide: the 85th
+    percentile against the 15th."""
+    if len(w) == 0:
+        return 1.0
+    if mount == "thigh":
+        hi, lo = np.percentile(w, (85.0, 15.0))
+        return 1.0 if hi + lo >= 0 else -1.0
+    return 1.0 if np.mean(w ** 3) >= 0 else -1.0
 
 
 def gravity_only_alignment(acc_mean: np.ndarray, mount: str) -> Alignment:

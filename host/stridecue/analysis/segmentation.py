@@ -46,14 +46,16 @@ class SegmentationSettings:
     max_stride_s: float = 2.0  # 60 steps/min: longer is a pause, not a stride
     swing_floor_dps: float = 100.0
     swing_fraction: float = 0.35  # of the median recent swing peak
-    swing_halfwidth_s: float = 0.12  # a swing peak is the largest within this on either side
+    swing_halfwidth_s: float = 0.25  # a swing peak is the largest within this on either side
     landing_search_s: float = 0.45  # swing peak -> the zero crossing before contact
     impact_before_s: float = 0.08  # impact searched this long before ...
     impact_after_s: float = 0.20  # ... and after the zero crossing
     impact_min_gps: float = 60.0  # jerk (g/s) that counts as an impact
     impact_onset_gyro: float = 0.5  # IC: the sample before the jerk first reaches this share of its peak
     impact_onset_accel: float = 0.2  # (accelerometer only: events are coarser at low sample rates)
-    to_confirm_s: float = 0.02  # TO is confirmed by this much of what follows it
+    to_confirm_s: float = 0.028  # TO is confirmed by up to this much of what follows it ...
+    to_confirm_min_s: float = 0.012  # ... and at least this much
+    latency_s: float = 0.058  # a stance is decided at most this long after its toe-off
     to_min_dps2: float = 1500.0  # shank: the early-swing fall of w is at least this steep (deg/s^2) ...
     to_rebound_dps: float = 2.0  # ... keeps falling (never rising more than this per sample) ...
     to_min_fall_dps: float = 80.0  # ... and by at least this much
@@ -85,12 +87,12 @@ def first_peak(x: np.ndarray, a: int, b: int, threshold: float, back: int, ahead
 
     Positions are indices of x; the caller guarantees x[i + ahead] exists for i < b.
     Returns None when there is none."""
-    a = max(a, back)
+    a = max(a, back, 1)
     if b <= a:
         return None
     seg = x[a:b]
     with np.errstate(invalid="ignore"):
-        cand = np.flatnonzero((seg >= threshold) & (seg >= np.roll(seg, 1)) & (seg >= np.roll(seg, -1)))
+        cand = np.flatnonzero((seg >= threshold) & (seg >= x[a - 1 : b - 1]) & (seg >= x[a + 1 : b + 1]))
     for k in cand:
         i = a + int(k)
         before = x[i - back : i]
@@ -182,65 +184,84 @@ class Segmenter:
             stop = min(hi, len(ws) - 1)
             while ic + 1 < stop and ws[ic + 1] < ws[ic]:
                 ic += 1
-        # 4. TO (decidable `confirm` samples after the candidate, plus the smoothing)
+        # 4. TO: each candidate is decided once the samples that confirm it have arrived
         first = ic + self.n(s.min_contact_s)
         limit = ic + self.n(s.max_contact_s) + 1
-        confirm = self.n(s.to_confirm_s)
-        decidable = available - sig.start - confirm - self.smooth_half - 2
-        end = min(limit, decidable)
-        to = self._toe_off_thigh(sig, first, end, confirm) if self.mount == "thigh" else self._toe_off_shank(sig, first, end, confirm)
-        if to is None:
-            if decidable < limit:
-                return NEED_MORE
+        avail = available - sig.start
+        find = self._toe_off_thigh if self.mount == "thigh" else self._toe_off_shank
+        found = find(sig, first, limit, avail)
+        if found is NEED_MORE:
+            return NEED_MORE
+        if found is None:
             self.note_peak(ws[peak])
             return ("skip", sig.start + zc + 1)
-        onset, candidate = to
+        onset, last_used = found
         self.note_peak(ws[peak])
-        known = sig.start + candidate + confirm + self.smooth_half + 1
-        return Stance(ic=sig.start + ic, to=sig.start + onset, known=known, anchor=peak_abs)
+        return Stance(ic=sig.start + ic, to=sig.start + onset, known=sig.start + last_used, anchor=peak_abs)
 
-    def _toe_off_shank(self, sig: "Signals", first: int, end: int, confirm: int):
-        """The start of the shank's fast backward rotation of early swing (knee flexion after the
-        foot leaves): the first steep fall of w that keeps falling for `confirm` samples and by at
-        least `to_min_fall_dps`.  Returns (onset, the steepest sample) or None."""
+    def _toe_off_shank(self, sig: "Signals", first: int, limit: int, avail: int):
+        """The start of the shank's fast backward rotation of early swing (knee flexion once the foot
+        has left): a steep fall of w that keeps falling (it is not a dip inside stance) by at least
+        `to_min_fall_dps`.  The confirmation looks at most as far as the latency budget allows.
+        Returns (onset, last sample used), None (no toe-off before `limit`), or NEED_MORE."""
         s = self.s
         ws, dws = sig.ws, sig.dws
-        if end <= first:
-            return None
-        seg = dws[first:end]
-        with np.errstate(invalid="ignore"):
-            cand = np.flatnonzero((seg <= -s.to_min_dps2) & (seg <= np.roll(seg, 1)) & (seg <= np.roll(seg, -1)))
-        for k in cand:
-            c = first + int(k)
-            after = ws[c : c + confirm + 1]
-            if len(after) < confirm + 1 or not np.all(np.isfinite(after)):
-                continue
-            if np.any(np.diff(after) > s.to_rebound_dps):
-                continue  # it turns back up: a dip inside stance, not the swing
-            onset = c
-            level = 0.3 * dws[c]
-            while onset > first and dws[onset - 1] <= level:
-                onset -= 1
-            if ws[onset] - after[-1] < s.to_min_fall_dps:
-                continue
-            return onset, c
-        return None
+        h = self.smooth_half
+        scan_end = min(limit, avail - h - 2)  # dws[c + 1] needs w up to c + 2 + h
+        confirm_max = self.n(s.to_confirm_s)
+        confirm_min = self.n(s.to_confirm_min_s)
+        budget = self.n(s.latency_s)
+        if scan_end > first:
+            seg = dws[first:scan_end]
+            with np.errstate(invalid="ignore"):
+                cand = np.flatnonzero((seg <= -s.to_min_dps2) & (seg <= dws[first - 1 : scan_end - 1])
+                                      & (seg <= dws[first + 1 : scan_end + 1]))
+            for k in cand:
+                c = first + int(k)
+                onset = c
+                level = 0.3 * dws[c]
+                earliest = max(first, c + confirm_min + h + 1 - budget)  # keeps the latency bound
+                while onset > earliest and dws[onset - 1] <= level:
+                    onset -= 1
+                end = max(c + confirm_min, min(c + confirm_max, onset + budget - h - 1))
+                if end + h + 1 > avail:
+                    return NEED_MORE
+                after = ws[c : end + 1]
+                if np.any(np.diff(after) > s.to_rebound_dps):
+                    continue  # it turns back up: a dip inside stance, not the swing
+                if ws[onset] - after[-1] < s.to_min_fall_dps:
+                    continue
+                return onset, end + h
+        return NEED_MORE if scan_end < limit else None
 
-    def _toe_off_thigh(self, sig: "Signals", first: int, end: int, confirm: int):
+    def _toe_off_thigh(self, sig: "Signals", first: int, limit: int, avail: int):
         """The thigh turns from extension (stance) to flexion (swing) as the foot leaves: the first
-        upward zero crossing of w that stays positive for `confirm` samples."""
+        upward zero crossing of w that stays positive for `to_confirm_min_s`; toe-off is where that
+        rise began."""
+        s = self.s
         ws = sig.ws
-        if end <= first:
-            return None
-        seg = ws[first - 1 : end]
-        with np.errstate(invalid="ignore"):
-            up = np.flatnonzero((seg[:-1] < 0) & (seg[1:] >= 0))
-        for k in up:
-            c = first + int(k)
-            after = ws[c : c + confirm + 1]
-            if len(after) == confirm + 1 and np.all(after >= 0):
-                return c, c
-        return None
+        h = self.smooth_half
+        confirm = self.n(s.to_confirm_min_s)
+        scan_end = min(limit, avail - h - 1)
+        if scan_end > first:
+            seg = ws[first - 1 : scan_end]
+            with np.errstate(invalid="ignore"):
+                up = np.flatnonzero((seg[:-1] < 0) & (seg[1:] >= 0))
+            for k in up:
+                c = first + int(k)
+                if c + confirm + h + 1 > avail:
+                    return NEED_MORE
+                if np.all(ws[c : c + confirm + 1] >= 0):
+                    # the rise started before the crossing: back to where it was still slow
+                    dws = sig.dws
+                    lo = max(first, c - self.n(0.05))
+                    steep = np.nanmax(dws[lo : c + 1])
+                    onset = c
+                    earliest = max(lo, c + confirm + h + 1 - self.n(s.latency_s))
+                    while onset > earliest and dws[onset - 1] >= 0.3 * steep:
+                        onset -= 1
+                    return onset, c + confirm + h
+        return NEED_MORE if scan_end < limit else None
 
     def _impact_onset(self, jerk: np.ndarray, k: int, level: float) -> int:
         """The last sample before an impact whose jerk peaks at k: going back from the peak (at most

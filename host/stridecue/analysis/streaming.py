@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..samples import SampleBlock
-from .alignment import Alignment, AlignmentEstimator, gravity_only_alignment, knee_end_sign, medial_sign, stance_sign_test
+from .alignment import Alignment, AlignmentEstimator, gravity_only_alignment, knee_end_sign, medial_sign
 from .metrics import StrideMetrics, StrideWindow
 from .segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance
 
@@ -265,13 +265,11 @@ class StreamingStrideAnalyzer:
         est = AlignmentEstimator(self.mount)
         est.add_motion(np.concatenate([g for _, g in moving]))
         axis, _ = est.swing_axis()
-        # the sign: forward rotation over the planted foot after each contact (alignment.stance_sign_test)
-        start = max(self._buf.start, moving[0][0] - self._block_len)
-        acc = self._buf.view(start, end, "acc")
-        gyr = self._buf.view(start, end, "gyr")
-        sign = stance_sign_test(acc, gyr, axis, self.rate)
-        if sign < 0:
-            axis = -axis
+        if self.mount != "thigh":  # refine on the swing alone (AlignmentEstimator._add_swing)
+            est.right_hint = axis
+            for _, g in moving:
+                est._add_swing(g, axis)
+            axis, _ = est.swing_axis()
         self._boot_axis = axis  # board-frame right
         self._estimator.right_hint = axis
         self._boot_known = end
