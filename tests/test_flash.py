@@ -111,11 +111,12 @@ def board_script(commands) -> tuple[str, str, str]:
     return execs[0], execs[1], execs[2]
 
 
-def test_the_code_run_on_the_board_works_in_micropython(tmp_path):
+@pytest.mark.parametrize("name", ['Ann\'s "left" shin', "Läufer-LS ü"])
+def test_the_code_run_on_the_board_works_in_micropython(tmp_path, name):
     """The prepare and config scripts run in the real MicroPython port on a 'board' that holds an
     older firmware: stale modules go, aioble stays, /config.json reads back."""
     tree = fake_tree(tmp_path)
-    _, commands = dry_run(tree, tmp_path, ports=[XIAO], board="esp32s3_lsm6dso32", name='Ann\'s "left" shin')
+    _, commands = dry_run(tree, tmp_path, ports=[XIAO], board="esp32s3_lsm6dso32", name=name)
     prepare, config, _ = board_script(commands)
     old = tmp_path / "board"
     (old / "stridenode").mkdir(parents=True)
@@ -135,7 +136,7 @@ def test_the_code_run_on_the_board_works_in_micropython(tmp_path):
     assert result["stridenode"] == []
     assert result["dirs"] == ["aioble", "boards", "stridenode", "stridewire"]
     assert result["main"] is False
-    assert result["config"] == {"board": "esp32s3_lsm6dso32", "name": 'Ann\'s "left" shin'}
+    assert result["config"] == {"board": "esp32s3_lsm6dso32", "name": name}
 
 
 @pytest.mark.parametrize("board", ["esp32s3_lsm6dso32", "atoms3_mpu6886"])

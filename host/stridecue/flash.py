@@ -159,24 +159,30 @@ def check_name(name: str) -> str:
     return name
 
 
+def _q(text: str) -> str:
+    """A MicroPython string literal in double quotes (JSON's escapes are Python's too), so the
+    printed commands need no nested shell quoting."""
+    return json.dumps(text)
+
+
 def prepare_code() -> str:
     """MicroPython run on the board first: make the directories, empty StrideCue's own ones and
     remove /main.py, so an interrupted flash leaves a board that boots to the REPL, not into a
     half-copied firmware.  One line, so the dry run prints one command per line."""
-    dirs = ",".join(repr(d) for d in ("/lib",) + OWNED_DIRS)
-    owned = ",".join(repr(d) for d in OWNED_DIRS)
+    dirs = ",".join(_q(d) for d in ("/lib",) + OWNED_DIRS)
+    owned = ",".join(_q(d) for d in OWNED_DIRS)
     return (
         "import os;"
-        f"[os.mkdir(d) for d in ({dirs}) if d.rsplit('/',1)[1] not in os.listdir(d.rsplit('/',1)[0] or '/')];"
-        f"[os.remove(d+'/'+n) for d in ({owned}) for n in os.listdir(d)];"
-        "'main.py' in os.listdir('/') and os.remove('/main.py')"
+        f"[os.mkdir(d) for d in ({dirs}) if d.rsplit(\"/\",1)[1] not in os.listdir(d.rsplit(\"/\",1)[0] or \"/\")];"
+        f"[os.remove(d+\"/\"+n) for d in ({owned}) for n in os.listdir(d)];"
+        "\"main.py\" in os.listdir(\"/\") and os.remove(\"/main.py\")"
     )
 
 
 def config_code(config: dict) -> str:
-    """MicroPython that writes /config.json (no temporary file on the host to go stale)."""
-    text = json.dumps(config)
-    return f"f=open('/config.json','w');f.write({text!r});f.close()"
+    """MicroPython that writes /config.json (no temporary file on the host to go stale); the
+    JSON text of a dict of strings is also a MicroPython dict literal."""
+    return f"import json;f=open(\"/config.json\",\"w\");json.dump({json.dumps(config)},f);f.close()"
 
 
 def verify_code(board: str, mip: bool = True) -> str:
@@ -187,10 +193,10 @@ def verify_code(board: str, mip: bool = True) -> str:
         "import json, stridewire, stridenode.node;"
         "from stridenode import FW_VERSION;"
         "from stridenode.boards import load_board;"
-        f"load_board({board!r});"
-        "c=json.load(open('/config.json'));"
+        f"load_board({_q(board)});"
+        "c=json.load(open(\"/config.json\"));"
         + ("import aioble;" if mip else "")
-        + "print('StrideCue firmware %d.%d.%d' % FW_VERSION[:3], 'for', c['board'], 'as', c['name'])"
+        + "print(\"StrideCue firmware %d.%d.%d\" % FW_VERSION[:3], \"for\", c[\"board\"], \"as\", c[\"name\"])"
     )
 
 
