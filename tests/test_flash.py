@@ -144,16 +144,21 @@ def test_the_check_step_imports_this_firmware_in_micropython(tmp_path, board):
     """The check run before main.py is copied: with this checkout's firmware, the board file and
     /config.json as flash puts them (aioble stubbed: it needs a radio), it names the firmware;
     without aioble or with a bad board file it fails, so main.py is never copied."""
-    _, commands = dry_run(fake_tree(tmp_path), tmp_path, ports=[XIAO], board=board, name="StrideCue-LS")
+    tree = FirmwareTree.of_this_checkout()
+    if not tree.main_py.exists():
+        pytest.skip("firmware/main.py is not in the tree yet")
+    _, commands = dry_run(tree, tmp_path, ports=[XIAO], board=board, name="StrideCue-LS")
     _, config, check = board_script(commands)
-    assert check == flash.verify_code(board)
+    assert "stridenode.node" in tree.main_imports() and all(m in check for m in tree.main_imports())
     lib = tmp_path / "lib"
     shutil.copytree(ROOT / "firmware" / "stridenode", lib / "stridenode", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "shared" / "stridewire", lib / "stridewire", ignore=shutil.ignore_patterns("__pycache__"))
     (lib / "boards").mkdir()
     shutil.copy(ROOT / "firmware" / "boards" / f"{board}.json", lib / "boards")
-    (lib / "aioble").mkdir()
-    (lib / "aioble" / "__init__.py").write_text("# stand-in: the real aioble needs the board's radio\n")
+    (lib / "aioble").mkdir()  # stand-ins: the real aioble and bluetooth need the board's radio
+    (lib / "aioble" / "__init__.py").write_text("class Service:\n    pass\n")
+    (lib / "bluetooth.py").write_text("class UUID:\n    def __init__(self, value):\n        self.value = value\n")
+    (lib / "machine.py").write_text("class Pin:\n    OUT = 1\n")
     out = run_micropython(f"exec({config!r})\nexec({check!r})\n", mounts=(f"{lib}:/lib",))
     assert out.strip().splitlines()[-1] == f"StrideCue firmware {'.'.join(map(str, __import__('stridenode').FW_VERSION[:3]))} for {board} as StrideCue-LS"
     shutil.rmtree(lib / "aioble")

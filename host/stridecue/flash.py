@@ -67,6 +67,13 @@ class FirmwareTree:
     def modules(self) -> list[Path]:
         return sorted((self.firmware / "stridenode").glob("*.py"))
 
+    def main_imports(self) -> list[str]:
+        """The stridenode modules main.py imports (at the top or inside functions)."""
+        import re
+
+        text = self.main_py.read_text() if self.main_py.is_file() else ""
+        return sorted(set(re.findall(r"^\s*(?:from|import)\s+(stridenode\.\w+)", text, re.M)))
+
     def check(self, board: str) -> Path:
         """The board file, after checking every file to deploy is there; else UserError."""
         boards = self.boards()
@@ -185,12 +192,12 @@ def config_code(config: dict) -> str:
     return f"import json;f=open(\"/config.json\",\"w\");json.dump({json.dumps(config)},f);f.close()"
 
 
-def verify_code(board: str, mip: bool = True) -> str:
-    """MicroPython that imports what main.py will import and loads the board file and
+def verify_code(board: str, mip: bool = True, modules: Sequence[str] = ("stridenode.node",)) -> str:
+    """MicroPython that imports the modules main.py will import and loads the board file and
     /config.json the way the firmware does: a missing file, a stale or incompatible .mpy, or a
     missing aioble fails here, before main.py is copied."""
     return (
-        "import json, stridewire, stridenode.node;"
+        f"import json, stridewire, {', '.join(modules)};"
         "from stridenode import FW_VERSION;"
         "from stridenode.boards import load_board;"
         f"load_board({_q(board)});"
@@ -303,7 +310,7 @@ def make_plan(tree: FirmwareTree, board: str, name: str, port: str, *, compile_d
     plan.steps.append(Step("copy the wire protocol", mpremote + ["fs", "cp", str(wire), f":/lib/stridewire/{wire.name}"]))
     plan.steps.append(Step("copy the board file", mpremote + ["fs", "cp", str(board_file), f":/lib/boards/{board_file.name}"]))
     plan.steps.append(Step("write /config.json", mpremote + ["exec", config_code(board_config(board, name))]))
-    plan.steps.append(Step("check the firmware on the board", mpremote + ["exec", verify_code(board, mip)]))
+    plan.steps.append(Step("check the firmware on the board", mpremote + ["exec", verify_code(board, mip, tree.main_imports() or ["stridenode.node"])]))
     # main.py last: until it is there the board boots to the REPL, never into half a firmware.
     plan.steps.append(Step("copy main.py", mpremote + ["fs", "cp", str(tree.main_py), ":/main.py"]))
     plan.steps.append(Step("reset the board", mpremote + ["reset"]))
