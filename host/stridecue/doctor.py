@@ -303,7 +303,7 @@ class Doctor:
             self.add("bluetooth", "scan", OK, f"StrideCue sensors in range: {names}")
         else:
             self.add("bluetooth", "scan", INFO, f"scanning works; no StrideCue sensor in range in {self.scan_s:g} s",
-                     "switch the sensor on (its LED blinks when advertising) and keep it within a few metres")
+                     "switch the sensor on (unplugged from USB, battery charged) and keep it within a few metres")
 
     # -- audio ----------------------------------------------------------------------------
     def _audio(self) -> None:
