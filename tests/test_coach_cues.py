@@ -50,3 +50,17 @@ def test_cadence_cue_against_the_runners_own_baseline_plus_a_step():
 def test_no_cadence_or_load_cue_unless_asked():
     coach = Coach(CoachSettings(threshold="absolute", absolute_deg=50, load_threshold_g=5.0, cadence_target_spm=190))
     assert [c for i in range(80) if (c := coach.on_stride(i * 0.7, "left", 5.0, pta_g=20.0, cadence_spm=150.0))] == []
+
+
+def test_thigh_and_shin_of_one_leg_keep_their_own_baselines_when_the_mount_is_given():
+    coach = Coach(CoachSettings(warmup_strides=2, baseline_strides=10))
+    cue = None
+    for i in range(40):
+        coach.on_stride(i * 0.7, "left", 4.0 + 0.3 * (i % 3), mount="thigh")
+        c = coach.on_stride(i * 0.7 + 0.01, "left", 9.0 + 0.3 * (i % 3) + (6.0 if i > 25 else 0.0), mount="shin")
+        cue = cue or c
+    assert coach.baseline("left", "thigh")[0] < 5 < 9 < coach.baseline("left", "shin")[0]
+    assert coach.threshold("left", "shin") > coach.threshold("left", "thigh")
+    assert set(coach.baselines_) == {"left thigh", "left shin"}
+    assert cue is not None and cue.values["leg"] == "left shin" and cue.reason.startswith("left shin wobble")
+    assert coach.threshold("left") is not None  # asked by leg only: that leg's first segment

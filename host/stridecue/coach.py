@@ -88,20 +88,20 @@ class Coach:
         self.suppressed_: int = 0  # episodes left silent by faded feedback
         self.postponed_: int = 0  # decisions held back by the cool-down or the cap
 
-    def threshold(self, leg: str) -> float | None:
-        """The current wobble threshold (deg) for this leg, None while the baseline is forming."""
+    def threshold(self, leg: str, mount: str | None = None) -> float | None:
+        """The current wobble threshold (deg) for this leg (and segment), None while the baseline is forming."""
         s = self.settings
         if s.threshold == "absolute":
             return s.absolute_deg
-        sig = self._wobble.get(leg)
+        sig = self._signal(self._wobble, leg, mount)
         if sig is None or sig.baseline is None:
             if s.baseline_deg is not None:
                 return s.baseline_deg + s.k * max(s.baseline_spread_deg or s.min_spread_deg, s.min_spread_deg)
             return None
         return sig.baseline + s.k * sig.spread
 
-    def baseline(self, leg: str) -> tuple[float, float] | None:
-        sig = self._wobble.get(leg)
+    def baseline(self, leg: str, mount: str | None = None) -> tuple[float, float] | None:
+        sig = self._signal(self._wobble, leg, mount)
         if sig is None or sig.baseline is None:
             return None
         return sig.baseline, sig.spread
@@ -112,9 +112,9 @@ class Coach:
         return {leg: {"median_deg": round(sig.baseline, 3), "spread_deg": round(sig.spread, 3)}
                 for leg, sig in self._wobble.items() if sig.baseline is not None}
 
-    def wobble_average(self, leg: str) -> float | None:
-        """Moving average of the last `window` strides of this leg (None before a full window)."""
-        sig = self._wobble.get(leg)
+    def wobble_average(self, leg: str, mount: str | None = None) -> float | None:
+        """Moving average of the last `window` strides of this leg (None before any)."""
+        sig = self._signal(self._wobble, leg, mount)
         if sig is None or not sig.recent:
             return None
         return _mean(sig.recent)
@@ -127,12 +127,18 @@ class Coach:
             return None
         return self._cadence_baseline * (1.0 + s.cadence_increase_pct / 100.0)
 
-    def on_stride(self, t: float, leg: str, wobble_deg: float, pta_g: float | None = None, cadence_spm: float | None = None) -> Cue | None:
-        """One running stride's metrics (t = when they became known); return a cue or None."""
+    def on_stride(self, t: float, leg: str, wobble_deg: float, pta_g: float | None = None, cadence_spm: float | None = None,
+                  mount: str | None = None) -> Cue | None:
+        """One running stride's metrics (t = when they became known); return a cue or None.
+
+        mount: give it when one leg may carry two sensors (thigh and shin): each segment then has
+        its own baseline and moving average, named "left thigh", "left shin" in the cue values.
+        """
         s = self.settings
-        wob = self._update(self._wobble, leg, wobble_deg, s.baseline_deg, s.baseline_spread_deg)
+        key = leg if mount is None else f"{leg} {mount}"
+        wob = self._update(self._wobble, key, wobble_deg, s.baseline_deg, s.baseline_spread_deg)
         if pta_g is not None and _finite(pta_g):
-            self._update(self._load, leg, pta_g, None, None)
+            self._update(self._load, key, pta_g, None, None)
         if cadence_spm is not None and _finite(cadence_spm):
             self._cadence.append(cadence_spm)
             if self._cadence_baseline is None:
@@ -142,14 +148,23 @@ class Coach:
                     self._cadence_first = []
         self._latest = {"leg": leg, "wobble_deg": _r(wobble_deg), "pta_g": _r(pta_g), "cadence_spm": _r(cadence_spm, 1)}
 
-        cue = self._check_wobble(t, leg, wob)
+        cue = self._check_wobble(t, key, wob)
         if cue is None and s.load_cue:
-            cue = self._check_load(t, leg)
+            cue = self._check_load(t, key)
         if cue is None and s.cadence_cue:
             cue = self._check_cadence(t)
         return cue
 
     # -- internals --------------------------------------------------------------------
+
+    @staticmethod
+    def _signal(table: dict, leg: str, mount: str | None) -> "_Signal | None":
+        if mount is not None and f"{leg} {mount}" in table:
+            return table[f"{leg} {mount}"]
+        sig = table.get(leg)
+        if sig is None:  # strides given with their mount, asked for by leg: that leg's first segment
+            sig = next((v for k, v in table.items() if k.startswith(leg + " ")), None)
+        return sig
 
     def _update(self, table: dict, leg: str, value: float, saved_base, saved_spread) -> _Signal:
         s = self.settings
@@ -178,13 +193,21 @@ class Coach:
         """(leg, moving average, threshold) of the leg furthest over its threshold."""
         best = None
         for leg, sig in table.items():
-            thr = self.threshold(leg) if table is self._wobble else self._load_threshold(sig)
+            thr = self._wobble_threshold(sig) if table is self._wobble else self._load_threshold(sig)
             if thr is None or len(sig.recent) < sig.recent.maxlen:
                 continue
             avg = _mean(sig.recent)
             if best is None or avg - thr > best[1] - best[2]:
                 best = (leg, avg, thr)
         return best
+
+    def _wobble_threshold(self, sig: _Signal) -> float | None:
+        s = self.settings
+        if s.threshold == "absolute":
+            return s.absolute_deg
+        if sig.baseline is None:
+            return None
+        return sig.baseline + s.k * sig.spread
 
     def _load_threshold(self, sig: _Signal) -> float | None:
         s = self.settings
@@ -209,9 +232,8 @@ class Coach:
         words = self.settings.wobble_words[kinds % len(self.settings.wobble_words)]
         values = {"leg": wleg, "wobble_avg_deg": round(avg, 2), "threshold_deg": round(thr, 2), "window": wsig.recent.maxlen,
                   "wobble_window_deg": [round(float(v), 2) for v in wsig.recent], "stride": self._latest}
-        base = self.baseline(wleg)
-        if base is not None:
-            values["baseline_deg"], values["spread_deg"] = round(base[0], 2), round(base[1], 2)
+        if wsig.baseline is not None:
+            values["baseline_deg"], values["spread_deg"] = round(wsig.baseline, 2), round(wsig.spread, 2)
         reason = f"{wleg} wobble {avg:.1f} deg over threshold {thr:.1f} deg (mean of last {wsig.recent.maxlen} strides)"
         cue, consumed = self._emit(t, "wobble", words, reason, values)
         if consumed:

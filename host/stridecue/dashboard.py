@@ -66,9 +66,10 @@ class Dashboard:
         if stride.get("kind") != "run":
             self.walking += 1
         else:
-            leg = self.legs.get(stride["leg"])
+            key = (stride["leg"], stride.get("mount"))
+            leg = self.legs.get(key)
             if leg is None:
-                leg = self.legs[stride["leg"]] = _Leg()
+                leg = self.legs[key] = _Leg()
             leg.sensor, leg.mount = stride.get("sensor"), stride.get("mount")
             leg.strides += 1
             leg.wobble.append(_f(stride.get("wobble_deg")))
@@ -76,7 +77,7 @@ class Dashboard:
             if stride.get("cadence_spm") is not None:
                 leg.cadence = _f(stride.get("cadence_spm"))
             leg.contact_s = _f(stride.get("contact_time_s"))
-            thr = self.coach.threshold(stride["leg"]) if self.coach is not None and hasattr(self.coach, "threshold") else None
+            thr = self._threshold(*key)
             if thr is not None and leg.wobble[-1] > thr:
                 leg.over += 1
         self.hook_ns_ += time.perf_counter_ns() - started
@@ -115,11 +116,11 @@ class Dashboard:
         for column, justify in (("leg", "left"), ("wobble", "left"), ("avg/thr", "right"), ("landing", "right"),
                                 ("cadence", "right"), ("contact", "right"), ("strides", "right"), ("over", "right")):
             table.add_column(column, justify=justify, header_style="bold", no_wrap=True)
-        for name, leg in sorted(self.legs.items()):
+        for (name, mount), leg in sorted(self.legs.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
             wobble = _mean(leg.wobble)
-            thr = self.coach.threshold(name) if self.coach is not None and hasattr(self.coach, "threshold") else None
+            thr = self._threshold(name, mount)
             table.add_row(
-                name + (f" {leg.mount}" if leg.mount else ""),
+                name + (f" {mount}" if mount else ""),
                 _bar(wobble, thr),
                 f"{_fmt(wobble)}/" + ("forming" if thr is None else f"{thr:.1f}°"),
                 _fmt(_mean(leg.pta), " g"),
@@ -147,6 +148,15 @@ class Dashboard:
         parts = [head, table, link, cue_line]
         parts += [Text(n, "yellow") for n in self.notes]
         return Group(*parts)
+
+    def _threshold(self, leg: str, mount: str | None) -> float | None:
+        threshold = getattr(self.coach, "threshold", None)
+        if threshold is None:
+            return None
+        try:
+            return threshold(leg, mount)
+        except TypeError:  # a coach that knows legs only (the guided protocol)
+            return threshold(leg)
 
     # -- life cycle -------------------------------------------------------------------------------
 
