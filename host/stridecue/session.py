@@ -128,7 +128,7 @@ def apply_flags(profile: Profile, args) -> Profile:
         try:
             profile = apply(profile, keys(value), where="flag")
         except UserError as e:
-            allowed = str(e).split("(must be ", 1)[-1].rstrip(")")
+            allowed = str(e).split("(must be ", 1)[-1].rstrip(")").replace(' or "auto"', "")
             raise UserError(f"{flag.split('/')[0]} {value!r}: not allowed (must be {allowed})") from None
     return profile
 
