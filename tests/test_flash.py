@@ -213,7 +213,7 @@ def test_board_auto_flashes_the_build_whose_imu_answers(tmp_path):
     runner, ran = answering('["atoms3_mpu6886"]\n')
     out = io.StringIO()
     with redirect_stdout(out):
-        assert flash.main(args(name="StrideCue-RS"), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=runner) == 0
+        assert flash.main(args(name="StrideCue-RS"), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=runner, waiter=lambda port: None) == 0
     assert "board: atoms3_mpu6886" in out.getvalue()
     copies = [a[-1] for a in ran if "cp" in a]
     assert ":/lib/boards/atoms3_mpu6886.json" in copies
@@ -229,7 +229,7 @@ def test_board_auto_flashes_the_build_whose_imu_answers(tmp_path):
 def test_board_auto_failures_are_one_line(tmp_path, stdout, rc, message):
     runner, ran = answering(stdout, rc)
     with pytest.raises(UserError) as e:
-        flash.main(args(), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=runner)
+        flash.main(args(), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=runner, waiter=lambda port: None)
     assert message in str(e.value) and "--board" in str(e.value) and "\n" not in str(e.value)
     assert len(ran) == 1, "nothing flashed"
 
@@ -237,6 +237,16 @@ def test_board_auto_failures_are_one_line(tmp_path, stdout, rc, message):
 def test_board_auto_cannot_be_a_dry_run(tmp_path):
     with pytest.raises(UserError, match="give --board \\(atoms3_mpu6886, esp32s3_lsm6dso32\\)"):
         flash.main(args(dry_run=True), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=refuse_to_run)
+
+
+def test_waiting_for_the_board_after_a_reset(tmp_path):
+    slept = []
+    seen = iter([[], [], [XIAO]])  # gone while it restarts, then back
+    flash.wait_for_board("/dev/ttyACM0", ports=lambda: next(seen), sleep=slept.append)
+    assert sum(slept) == pytest.approx(1.0 + 0.25 + 0.25 + 1.5)
+    with pytest.raises(UserError, match="did not come back on /dev/ttyACM9 after its reset: unplug it"):
+        flash.wait_for_board("/dev/ttyACM9", ports=lambda: [XIAO], sleep=lambda s: None)
+    flash.wait_for_board("auto", ports=lambda: [XIAO], sleep=lambda s: None)
 
 
 def test_compile_makes_mpy_for_the_esp32s3_and_keeps_main_py_source(tmp_path):
@@ -275,7 +285,7 @@ def test_compile_makes_mpy_for_the_esp32s3_and_keeps_main_py_source(tmp_path):
 
 def test_execute_runs_the_steps_in_order_and_names_a_failed_one(tmp_path):
     tree = fake_tree(tmp_path)
-    ran = []
+    ran, waits = [], []
 
     def runner(argv):
         ran.append(argv)
@@ -284,7 +294,7 @@ def test_execute_runs_the_steps_in_order_and_names_a_failed_one(tmp_path):
 
     out = io.StringIO()
     with pytest.raises(UserError) as e, redirect_stdout(out):
-        flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=runner)
+        flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=runner, waiter=waits.append)
     assert "step 2/9 (install aioble (mip)) failed: Error: could not reach micropython.org" in str(e.value)
     assert "--no-mip" in str(e.value) and "\n" not in str(e.value)
     assert len(ran) == 2
@@ -292,8 +302,10 @@ def test_execute_runs_the_steps_in_order_and_names_a_failed_one(tmp_path):
     ran.clear()
     ok = lambda argv: ran.append(argv) or subprocess.CompletedProcess(argv, 0, "", "")
     with redirect_stdout(out):
-        assert flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=ok) == 0
+        assert flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=ok, waiter=waits.append) == 0
     assert [after_connect(a)[1][0] for a in ran] == ["exec", "mip", "fs", "fs", "fs", "exec", "exec", "fs", "reset"]
+    assert after_connect(ran[0])[1][-1] == "reset", "the old firmware's watchdog goes with a restart"
+    assert waits == ["/dev/ttyACM0", "/dev/ttyACM0"], "waited for the board after the first restart (twice: two flashes)"
     assert "[9/9] reset the board" in out.getvalue()
 
 

@@ -252,6 +252,7 @@ def detect_board(tree: FirmwareTree, port: str, runner: "Runner") -> str:
 class Step:
     what: str
     argv: list[str]
+    restarts: bool = False  # the board resets at the end: wait for its USB port to come back
 
     def __str__(self) -> str:
         return shlex.join(self.argv)
@@ -303,7 +304,10 @@ def make_plan(tree: FirmwareTree, board: str, name: str, port: str, *, compile_d
         plan.steps.append(Step("compile stridewire/__init__.py",
                                mpy_cross + [f"-march={MPY_ARCH}", "-s", "stridewire/__init__.py", "-o", str(wire_out), str(wire)]))
         modules, wire = compiled, wire_out
-    plan.steps.append(Step("prepare the board's directories", mpremote + ["exec", prepare_code()]))
+    # The running firmware arms the hardware watchdog, which nothing can disarm: with /main.py
+    # gone, a reset brings the board up without it, so no watchdog reset cuts a later step short.
+    plan.steps.append(Step("remove the old firmware's main.py, prepare the directories, restart",
+                           mpremote + ["exec", prepare_code(), "reset"], restarts=True))
     if mip:
         plan.steps.append(Step("install aioble (mip)", mpremote + ["mip", "install", "aioble"]))
     plan.steps.append(Step("copy the firmware modules", mpremote + ["fs", "cp", *map(str, modules), ":/lib/stridenode/"]))
@@ -329,9 +333,30 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def execute(plan: FlashPlan, runner: Runner = _run, out=None) -> None:
+def wait_for_board(port: str, ports: Callable[[], list[SerialPort]] = None, timeout_s: float = 15.0,
+                   sleep: Callable[[float], None] = None) -> None:
+    """After a reset: wait for the board's USB serial port to go and come back (native USB
+    re-enumerates), then give MicroPython a moment to start."""
+    import time
+
+    ports = ports or serial_ports
+    sleep = sleep or time.sleep
+    sleep(1.0)
+    waited = 1.0
+    while waited < timeout_s:
+        attached = board_ports(ports())
+        if any(p.device == port for p in attached) or (port == "auto" and attached) or (port != "auto" and os.path.exists(port)):
+            sleep(1.5)
+            return
+        sleep(0.25)
+        waited += 0.25
+    raise UserError(f"the board did not come back on {port} after its reset: unplug it, plug it in again and flash again")
+
+
+def execute(plan: FlashPlan, runner: Runner = _run, out=None, waiter: Callable[[str], None] = None) -> None:
     """Run the plan's steps in order; the first failure is a UserError naming the step."""
     out = out or sys.stdout
+    waiter = waiter or wait_for_board
     total = len(plan.steps)
     for i, step in enumerate(plan.steps, 1):
         if step.argv[0].endswith("mpy-cross"):
@@ -351,6 +376,8 @@ def execute(plan: FlashPlan, runner: Runner = _run, out=None) -> None:
             elif "no module named 'aioble'" in reason:
                 hint = " (flash again without --no-mip)"
             raise UserError(f"step {i}/{total} ({step.what}) failed: {reason}{hint}")
+        if step.restarts:
+            waiter(plan.port)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -372,7 +399,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = None,
-         ports: Callable[[], list[SerialPort]] = serial_ports, runner: Runner = _run) -> int:
+         ports: Callable[[], list[SerialPort]] = serial_ports, runner: Runner = _run,
+         waiter: Callable[[str], None] | None = None) -> int:
     tree = tree or FirmwareTree.of_this_checkout()
     auto = args.board == "auto"
     if auto and args.dry_run:
@@ -404,8 +432,10 @@ def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = No
         for step in plan.steps:
             print(f"# {step.what}")
             print(step)
+            if step.restarts:
+                print("# (then wait until the board's USB port is back, a few seconds)")
         return 0
     print(f"flashing {plan.board} as {plan.name!r} on {plan.port}")
-    execute(plan, runner)
+    execute(plan, runner, waiter=waiter or (lambda p: wait_for_board(p, ports)))
     print(f"done: {plan.name} restarts with the StrideCue firmware; `stridecue scan` should list it within a few seconds")
     return 0
