@@ -133,3 +133,25 @@ def test_cue_track_is_aligned_to_the_run_and_never_overwrites(tmp_path):
     assert path.read_bytes() == before
     assert track_path(run) == tmp_path / "2026-11-23T080000Z-stridecue-ls.cues-3.wav"
     assert CueTrack(sounds).write(run) is None  # no cues: no track
+
+
+def test_clips_are_converted_to_the_outputs_rate_before_the_run():
+    class Player48k:
+        name, rate_hz, output_latency_s = "fake", 48000, None
+
+        def __init__(self):
+            self.played = []
+
+        def play(self, pcm):
+            self.played.append(pcm)
+
+        def close(self):
+            pass
+
+    sounds = CueSounds(sound="tone").render()
+    player = Player48k()
+    sink = AudioCues(sounds, player)
+    assert len(sink._converted) == len(sounds.clips_)
+    sink.speak(cue(1.0))
+    src = sounds.clip(cue(1.0))
+    assert abs(len(player.played[0]) - len(src) * 48000 / sounds.rate_hz) <= 2

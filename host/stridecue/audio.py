@@ -187,14 +187,21 @@ class SoundDevicePlayer:
     def __init__(self, rate_hz: int = SPEECH_RATE_HZ, blocksize: int = 128, device=None):
         import sounddevice as sd  # raises OSError without PortAudio
 
-        self.rate_hz = rate_hz
         self._queue: deque = deque()
         self._current: tuple[np.ndarray, int] | None = None
         self._lock = threading.Lock()
-        self.stream = sd.OutputStream(samplerate=rate_hz, channels=1, dtype="float32", blocksize=blocksize,
-                                      latency="low", callback=self._callback, device=device)
+        try:
+            self.stream = self._open(sd, rate_hz, blocksize, device)
+        except sd.PortAudioError:  # a device without this rate: its own default rate, clips resampled
+            default = int(sd.query_devices(device, kind="output")["default_samplerate"])
+            self.stream = self._open(sd, default, max(blocksize * default // rate_hz, 64), device)
+        self.rate_hz = int(self.stream.samplerate)
         self.stream.start()
         self.output_latency_s = float(self.stream.latency)
+
+    def _open(self, sd, rate_hz: int, blocksize: int, device):
+        return sd.OutputStream(samplerate=rate_hz, channels=1, dtype="float32", blocksize=blocksize, latency="low",
+                               callback=self._callback, device=device)
 
     def play(self, pcm: np.ndarray) -> Playback:
         handle = Playback(time.perf_counter())
@@ -322,13 +329,27 @@ class AudioCues:
         self.sounds = sounds
         self.player = player
         self.playbacks_: list[Playback] = []
+        self._converted: dict[int, np.ndarray] = {}
+        for clip in sounds.clips_.values():  # converted before the run, not at cue time
+            self._for_output(clip)
 
     @property
     def note(self) -> str | None:
         return self.sounds.note_
 
+    def _for_output(self, clip: np.ndarray) -> np.ndarray:
+        """The clip at the output's rate (converted once per clip)."""
+        rate = getattr(self.player, "rate_hz", self.sounds.rate_hz)
+        if rate == self.sounds.rate_hz:
+            return clip
+        key = id(clip)
+        converted = self._converted.get(key)
+        if converted is None:
+            converted = self._converted[key] = _resample(clip, self.sounds.rate_hz, rate)
+        return converted
+
     def speak(self, cue: Cue) -> None:
-        handle = self.player.play(self.sounds.clip(cue))
+        handle = self.player.play(self._for_output(self.sounds.clip(cue)))
         if handle is not None:
             self.playbacks_.append(handle)
 
