@@ -15,9 +15,9 @@ Two observations fix it:
   medio-lateral axis.  Its sign: the forward swing (a positive rotation about the runner's right)
   is the fast, brief phase of the cycle, stance the slower one (`swing_sign`).
 
-Without a standstill (a run that starts moving) the long axis comes from the specific force at
-mid-stance of the first strides, when the segment's acceleration is nearly vertical; the segment's
-typical mid-stance inclination (`MIDSTANCE_INCLINATION_DEG`) is taken from the literature, so this
+Without a standstill (a run that starts moving) the long axis comes from the vertical at initial
+contact (the mean specific force over the gait cycle before it, see `cycle_vertical`) and the
+segment's typical inclination at contact (`CONTACT_INCLINATION_DEG`, from the literature), so this
 path is less certain and says so in `confidence`.
 
 Leg side never changes the frame; it only decides which direction is medial (see `medial_sign`).
@@ -29,14 +29,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Typical sagittal inclination of the segment's long axis from vertical at mid-stance of running,
-# positive when the proximal end is ahead (degrees).  Shank: about vertical to slightly forward
-# (Novacheck 1998, Gait Posture 7:77; Dugan & Bhat 2005); thigh: hip flexed about 20-25 deg at
-# mid-stance, i.e. the distal (knee) end ahead, so the proximal end is behind.
-MIDSTANCE_INCLINATION_DEG = {"shin": 5.0, "thigh": -20.0}
+# Typical sagittal inclination of the segment's long axis from vertical, positive when the
+# proximal end is ahead (degrees).  At initial contact of running the shank is about vertical and
+# the hip flexed by about 25-30 deg, the knee ahead of the hip (Novacheck 1998, Gait Posture 7:77);
+# at mid-stance the shank leans forward over the foot.
+CONTACT_INCLINATION_DEG = {"shin": 2.0, "thigh": -28.0}
+MIDSTANCE_INCLINATION_DEG = {"shin": 30.0, "thigh": -8.0}
 # ... and while standing relaxed: a little knee flexion and ankle dorsiflexion put the knee slightly
 # ahead of both the ankle and the hip.
 STANDING_INCLINATION_DEG = {"shin": 5.0, "thigh": -5.0}
+MIN_CONTACTS = 5  # initial contacts before the running posture takes over from a standstill
 
 _ROTATION_OK_DPS = 120.0  # rms sagittal rate of a clear gait pattern
 SWING_SHARE = 0.3  # shank: samples above this share of the swing peak give the medio-lateral axis
@@ -106,6 +108,8 @@ class AlignmentEstimator:
         self._moment_n = 0
         self._cycles: list[np.ndarray] = []  # per-cycle gyro samples kept for the sign test
         self._midstance_sum = np.zeros(3)
+        self._contact_sum = np.zeros(3)
+        self._contact_n = 0
         self._midstance_n = 0
         self.right_hint: np.ndarray | None = None  # the runner's right, once the driver knows it
         self._swing_moment2 = np.zeros((3, 3))
@@ -152,6 +156,11 @@ class AlignmentEstimator:
         if len(swing):
             self._swing_moment2 += swing.T @ swing
             self._swing_n += len(swing)
+
+    def add_contact_vertical(self, vertical: np.ndarray) -> None:
+        """The unit vertical (board frame) at an initial contact."""
+        self._contact_sum += vertical
+        self._contact_n += 1
 
     def add_midstance(self, acc: np.ndarray) -> None:
         """Board-frame specific force (g) around mid-stance."""
@@ -208,22 +217,37 @@ class AlignmentEstimator:
             return self.alignment_
         right, swing_quality = swing
         left = -right
-        if up is None:
-            if self._midstance_n == 0:
-                return None
-            vertical = _unit(self._midstance_sum / self._midstance_n)
-            # The specific force at mid-stance is about vertical, and the segment is inclined by a
-            # typical angle then: with the proximal end ahead by phi, the vertical in the segment
-            # frame is the long axis turned back by phi about +y, so the long axis is the vertical
-            # turned forward by phi about +y.
+
+        def long_axis_from(vertical: np.ndarray, inclination_deg: float) -> np.ndarray:
+            # With the proximal end ahead by phi, the vertical in the segment frame is the long axis
+            # turned back by phi about +y, so the long axis is the vertical turned forward by phi.
             v = vertical - np.dot(vertical, left) * left
-            inclination = np.radians(MIDSTANCE_INCLINATION_DEG.get(self.mount, 0.0))
-            up = _rotate_about(_unit(v), left, inclination)
-            conf_up = 0.6
+            return _rotate_about(_unit(v), left, np.radians(inclination_deg))
+
+        standing = long_axis_from(up, STANDING_INCLINATION_DEG[self.mount]) if up is not None else None
+        if self._contact_n >= MIN_CONTACTS:
+            # Running posture at contact is the frame's reference once a few strides are known: the
+            # frame is the one of running, and a standing posture varies more (locked or soft knee).
+            up = long_axis_from(_unit(self._contact_sum), CONTACT_INCLINATION_DEG[self.mount])
+            if standing is not None:
+                disagreement = np.degrees(np.arccos(np.clip(up @ standing, -1.0, 1.0)))
+                conf_up = float(np.clip(1.0 - (disagreement - 8.0) / 20.0, 0.6, 1.0))
+                method_parts = ["standstill", "contact"]
+            else:
+                conf_up = 0.7
+                method_parts = ["contact"]
+        elif standing is not None:
+            up = standing
+            conf_up = 0.9
+        elif self._contact_n or self._midstance_n:
+            if self._contact_n:
+                up = long_axis_from(_unit(self._contact_sum), CONTACT_INCLINATION_DEG[self.mount])
+            else:
+                up = long_axis_from(_unit(self._midstance_sum / self._midstance_n), MIDSTANCE_INCLINATION_DEG[self.mount])
+            conf_up = 0.5
+            method_parts = ["contact"]
         else:
-            method_parts = ["standstill"]
-            v = up - np.dot(up, left) * left
-            up = _rotate_about(_unit(v), left, np.radians(STANDING_INCLINATION_DEG.get(self.mount, 0.0)))
+            return None
         method_parts.append("swing")
         y = left - np.dot(left, up) * up
         orthogonality = float(np.linalg.norm(y))  # 1 when the swing axis is perpendicular to the long axis
@@ -233,6 +257,23 @@ class AlignmentEstimator:
         confidence = float(np.clip(conf_up * swing_quality * min(1.0, orthogonality / 0.97), 0.0, 1.0))
         self.alignment_ = Alignment(rotation, round(confidence, 3), "+".join(method_parts))
         return self.alignment_
+
+
+def cycle_vertical(acc: np.ndarray, gyr: np.ndarray, left: np.ndarray, rate: float) -> np.ndarray:
+    """The unit vertical, in board coordinates, at the last sample of a whole gait cycle.
+
+    Over a cycle the runner's velocity repeats, so the mean acceleration is zero and the mean
+    specific force is gravity.  Each sample's specific force is turned into the frame of the last
+    sample about the medio-lateral axis only (the dominant rotation; the rest changes the result
+    only slightly), then averaged."""
+    rate_left = np.radians(gyr @ left)
+    step = 0.5 * (rate_left[1:] + rate_left[:-1]) / rate
+    angle = np.concatenate([[0.0], np.cumsum(step)])
+    angle = angle - angle[-1]  # the rotation from each sample's frame to the last one's
+    c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    along = (acc @ left)[:, None] * left
+    turned = acc * c + np.cross(left, acc) * s + along * (1 - c)
+    return _unit(turned.mean(axis=0))
 
 
 def swing_sign(w: np.ndarray, mount: str) -> float:

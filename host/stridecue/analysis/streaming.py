@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..samples import SampleBlock
-from .alignment import Alignment, AlignmentEstimator, gravity_only_alignment, knee_end_sign, medial_sign
+from .alignment import Alignment, AlignmentEstimator, cycle_vertical, gravity_only_alignment, knee_end_sign, medial_sign
 from .metrics import StrideMetrics, StrideWindow
 from .segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance
 
@@ -398,9 +398,13 @@ class StreamingStrideAnalyzer:
             elif kind == "move" and self._cycles_added == 0 and not self.accel_only:
                 est.add_motion(gyr)  # until strides are known, the moving blocks stand in for cycles
             self._block_used += 1
-        mid = st.ic + (st.to - st.ic) // 2
-        half = max(1, (st.to - st.ic) // 10)
-        est.add_midstance(self._buf.view(mid - half, mid + half + 1, "acc"))
+        if self.accel_only or self._prev_ic is None or cycle_start >= st.ic:
+            mid = st.ic + (st.to - st.ic) // 2
+            half = max(1, (st.to - st.ic) // 10)
+            est.add_midstance(self._buf.view(mid - half, mid + half + 1, "acc"))
+        else:  # the vertical at contact from the whole cycle before it (alignment.cycle_vertical)
+            est.add_contact_vertical(cycle_vertical(self._buf.view(cycle_start, st.ic + 1, "acc"),
+                                                    self._buf.view(cycle_start, st.ic + 1, "gyr"), -self._boot_axis, self.rate))
         if self.accel_only:
             self.alignment_ = gravity_only_alignment(est.gravity_hint(), self.mount)
             return self.alignment_
