@@ -196,8 +196,8 @@ def test_clipping_is_flagged_and_pta_is_a_lower_bound():
     by_ic = {round(s["ic_t"], 2): s for s in full_s}
     for s in clipped:
         f = by_ic.get(round(s["ic_t"], 2))
-        if f is not None and s["clipped"]:
-            assert s["pta_axial_g"] <= f["pta_axial_g"] + 0.05
+        if f is not None and s["clipped"]:  # what clipped is a lower bound of the true peak
+            assert s["pta_resultant_g"] <= f["pta_resultant_g"] + 0.05
 
 
 def test_duplicate_and_late_samples_are_ignored(shin_block):
