@@ -205,3 +205,23 @@ def test_run_and_replay_offer_the_coaching_flags():
             args.no_cue_track) == ("s.toml", "anna", True, 7.0, True, False, 0.5, "none", True)
     args = parser.parse_args(["replay", "x.scrun", "--profile", "ben", "--k", "3"])
     assert args.profile == "ben" and args.k == 3.0 and args.fading is None and not args.guided
+
+
+@needs_virtual_sensor
+def test_no_audio_output_is_one_note_at_the_start_and_the_run_goes_on(tmp_path):
+    import subprocess
+    import sys
+
+    from stridecue.audio import open_player
+
+    player, note = open_player("auto")
+    player.close()
+    if note is None:
+        pytest.skip(f"this machine has an audio output ({player.name})")
+    out = subprocess.run([sys.executable, "-m", "stridecue.cli", "--data-dir", str(tmp_path), "run", "--simulate", "--duration", "3"],
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    notes = [line for line in out.stdout.splitlines() if "no audio output" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: no audio output (") and "cues are logged and printed only" in notes[0]
+    assert "run saved:" in out.stdout
+    assert "Traceback" not in out.stderr
