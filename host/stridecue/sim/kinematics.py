@@ -235,9 +235,9 @@ def knee_ik(hip: np.ndarray, ankle: np.ndarray, l_shank: float, l_thigh: float, 
     d = hip - ankle
     D = np.linalg.norm(d, axis=-1, keepdims=True)
     dh = d / D
-    # soft limit: beyond 88 % of the reach the ankle is drawn smoothly toward the hip (no kink)
+    # soft limit: beyond 96 % of the reach the ankle is drawn smoothly toward the hip (no kink)
     Dmax = reach * (l_shank + l_thigh)
-    D0 = 0.88 * Dmax
+    D0 = 0.96 * Dmax
     D_eff = np.where(D > D0, D0 + (Dmax - D0) * np.tanh((D - D0) / (Dmax - D0)), D)
     ankle = hip - dh * D_eff
     D = D_eff

@@ -39,6 +39,11 @@ _SWING_KNOT_S = 0.03  # s, about the spacing of the stance knots (even spacing k
 _STAND_KNOT_S = 0.1
 _APPROACH_T = np.array([0.02])  # s before initial contact: a knot on the foot's descent
 _APPROACH_VZ = 0.4  # m/s, the ankle's downward speed just before initial contact
+_APPROACH_VX = 0.3  # the ankle's forward speed over the ground just before contact, as a fraction of running speed
+_LANDING_T = 0.012  # s, time constant of the heel pad and shoe at landing
+_LANDING_KNOTS_S = np.array([0.006, 0.012, 0.018, 0.026, 0.036])  # s after contact: knots that resolve the landing
+_KNEE_PEAK_U = 0.35  # fraction of swing at peak knee flexion
+_HIP_PEAK_U = 0.62  # fraction of swing at peak thigh flexion
 _ANKLE_HEIGHT = 0.08  # m, ankle joint centre above the ground with the foot flat
 _H = 5e-4  # s, step of the central differences that give velocities and accelerations
 
@@ -143,7 +148,7 @@ def default_contact_time(speed: float) -> float:
 def default_landing_g(speed: float, kind: str = "run") -> float:
     if kind == "walk":
         return 2.0
-    return 2.5 + 1.2 * speed
+    return 3.0 + 1.3 * speed
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,7 +299,7 @@ class _Body:
     def _level(self, v: float, kind: str) -> float:
         """Pelvis height at contact: knee flexed ~18 deg (run) or ~6 deg (walk) with the foot ahead."""
         d = self._foot_ahead(v, kind, None)
-        knee = 16.0 if kind == "run" else 10.0
+        knee = 14.0 + 1.0 * v if kind == "run" else 10.0
         reach = self.leg_length * math.cos(math.radians(knee / 2))
         return _ANKLE_HEIGHT + math.sqrt(max(reach**2 - d**2, 0.25))
 
@@ -302,7 +307,7 @@ class _Body:
         if kind == "walk":
             return 0.14 + 0.06 * v
         tc = default_contact_time(v) if tc is None else tc
-        return 0.05 + 0.20 * v * tc
+        return 0.05 + 0.21 * v * tc
 
     def running_time(self, t: float) -> float:
         return sum(max(0.0, min(t, t1) - t0) for t0, t1 in self._run_intervals if t > t0)
@@ -375,13 +380,22 @@ class _Body:
             if s.landing_g is not None:
                 base_load *= s.landing_g / default_landing_g(s.speed_mps)
             landing = base_load * (1.0 - load_fr) * (1.0 + rng.normal(0.0, s.landing_cv))
-            half_width, roll, lift = 0.03, 0.06 + 0.012 * v, 0.05 + 0.012 * v
+            half_width, roll, lift = 0.03, 0.05 + 0.025 * v, 0.04 + 0.02 * v
         else:
             wobble = 0.5 * s.wobble_deg * (1.0 - wob_fr) + rng.normal(0.0, 0.5 * s.wobble_sd_deg)
             landing = default_landing_g(v, "walk") * (1.0 - 0.5 * load_fr) * (1.0 + rng.normal(0.0, s.landing_cv))
-            half_width, roll, lift = 0.05, 0.05, 0.06
+            half_width, roll, lift = 0.05, 0.12, 0.12
         x_hip = float(self.speed.integral(np.array(ic)))
         ankle = np.array([x_hip + self._foot_ahead(v, kind, tc), hip_y + side * half_width, _ANKLE_HEIGHT])
+        # the foot rolls over its forefoot far enough for the leg (knee at about 25 deg) to reach the
+        # hip at toe-off: at high speed the contact is longer than the leg alone could span
+        to = ic + tc
+        ahead = float(self.speed.integral(np.array(to))) - ankle[0]
+        height = float(self.level(np.array(to))) + 0.0 - (_ANKLE_HEIGHT + lift)
+        reach = self.leg_length * math.cos(math.radians(12.5))
+        lateral = self.hip_half_width + side * 0.0 - half_width
+        span = math.sqrt(max(reach**2 - height**2 - lateral**2, 0.01))
+        roll = max(roll, ahead - span)
         return _Contact(leg=leg, start=ic, end=ic + tc, kind=kind, ankle=ankle, speed=v,
                         wobble_deg=max(wobble, 0.0), frontal_ic_deg=s.frontal_ic_deg + rng.normal(0.0, 0.5),
                         landing_g=max(landing, 1.3), internal_rot_deg=5.0 + rng.normal(0.0, 1.0),
@@ -583,9 +597,14 @@ class _Body:
         ankle = np.repeat(c.ankle[None, :], len(times), axis=0)
         # push-off: the foot pivots about the toes, so the ankle moves forward and up ever faster
         # until it leaves the ground with the swing already under way
-        push = _clip((s - 0.45) / 0.55, 0.0, 1.0) ** 3
-        ankle[:, 0] += c.roll_m * push - 0.4 * c.speed * before
-        ankle[:, 2] += c.lift_m * push + _APPROACH_VZ * before
+        push = _clip((s - 0.35) / 0.65, 0.0, 1.0) ** 2.5
+        # landing: the heel pad and shoe give, so the ankle's approach speed dies away over the first
+        # ~20 ms of contact (v (1 + tau/T) exp(-tau/T): deceleration peaking T after contact)
+        after = np.maximum(times - c.start, 0.0)
+        settle = 2 * _LANDING_T - (2 * _LANDING_T + after) * np.exp(-after / _LANDING_T)
+        vx = _APPROACH_VX * c.speed
+        ankle[:, 0] += c.roll_m * push - vx * before + vx * settle - vx * 2 * _LANDING_T
+        ankle[:, 2] += c.lift_m * push + _APPROACH_VZ * before - _APPROACH_VZ * settle + _APPROACH_VZ * 2 * _LANDING_T
         if c.kind == "stand":
             wob = np.zeros_like(s)
         else:
@@ -605,7 +624,10 @@ class _Body:
     def _contact_knots(self, c: _Contact) -> tuple[np.ndarray, np.ndarray]:
         """Approach and stance knots of a run/walk contact (computed once)."""
         if c.knots is None:
-            times = np.concatenate([c.start - _APPROACH_T, c.start + _STANCE_S * (c.end - c.start)])
+            tc = c.end - c.start
+            stance = np.union1d(_STANCE_S * tc, _LANDING_KNOTS_S[_LANDING_KNOTS_S < 0.4 * tc])
+            stance = stance[np.concatenate([[True], np.diff(stance) > 0.004])]
+            times = np.concatenate([c.start - _APPROACH_T, c.start + stance])
             c.knots = (times, self._contact_angles(c, times))
         return c.knots
 
@@ -639,9 +661,9 @@ class _Body:
             a_max, k_max, k_pk = math.radians(25.0), math.radians(60.0), 0.40
         else:
             v = max(speed, 1.5)
-            a_max, k_max, k_pk = math.radians(28.0 + 6.0 * v), math.radians(60.0 + 9.0 * v), 0.38
+            a_max, k_max, k_pk = math.radians(28.0 + 6.0 * v), math.radians(60.0 + 9.0 * v), _KNEE_PEAK_U
         a_max = max(a_max, alpha1 + math.radians(4.0))
-        a_pk = 0.68
+        a_pk = _HIP_PEAK_U
         alpha = np.where(u <= a_pk, _hermite(u / a_pk, alpha0, dalpha0 * a_pk, a_max, 0.0),
                          _hermite((u - a_pk) / (1 - a_pk), a_max, 0.0, alpha1, dalpha1 * (1 - a_pk)))
         kappa = np.where(u <= k_pk, _hermite(u / k_pk, kap0, dkap0 * k_pk, k_max, 0.0),
@@ -776,9 +798,9 @@ def _impact_shape(tau: np.ndarray, freq: float, decay: float) -> np.ndarray:
 
 
 _IMPACT_SPAN = 0.25  # s, the transient has died out after this
-_IMPACT = {  # mount: (attenuation, main frequency Hz, decay s, delay s, soft-tissue Hz, soft-tissue g per g)
-    "shin": (1.0, 16.0, 0.016, 0.0, 28.0, 0.10),
-    "thigh": (0.35, 11.0, 0.022, 0.006, 12.0, 0.25),
+_IMPACT = {  # mount: (attenuation, main Hz, decay s, delay s, soft-tissue Hz, its decay s, its g per g)
+    "shin": (1.0, 11.0, 0.022, 0.004, 18.0, 0.05, 0.35),
+    "thigh": (0.35, 9.0, 0.026, 0.008, 11.0, 0.08, 0.6),
 }
 
 
@@ -1047,16 +1069,19 @@ class SensorStream:
         live = idx >= 0
         amp_c = np.array([c.impact_amp if c.impact_amp is not None else 0.0 for c in near])
         start_c = np.array([c.start for c in near])
-        atten, freq, decay, delay, st_freq, st_gain = _IMPACT[self.mount]
+        atten, freq, decay, delay, st_freq, st_decay, st_gain = _IMPACT[self.mount]
         tau = t[live] - start_c[idx[live]] - delay
         amp = atten * amp_c[idx[live]]
+        # the bone's shock: a damped pulse along the long axis (a little along the anterior axis);
+        # the soft tissue under the sensor rings on after it in every direction
         main = _impact_shape(tau, freq, decay)
-        tissue = _impact_shape(tau - 0.004, st_freq, 0.03)
-        f_seg[live, 2] += amp * main
-        f_seg[live, 0] += -0.3 * amp * _impact_shape(tau - 0.003, freq * 1.3, decay) + st_gain * amp * tissue
-        f_seg[live, 1] += 0.5 * st_gain * amp * tissue
-        gyr[live, 1] += 12.0 * amp * _impact_shape(tau - 0.002, freq * 1.5, decay)
-        gyr[live, 0] += 4.0 * amp * tissue
+        ring = _impact_shape(tau - 0.006, st_freq, st_decay)
+        ring2 = _impact_shape(tau - 0.012, st_freq * 1.3, st_decay)
+        f_seg[live, 2] += amp * (main + 0.5 * st_gain * ring2)
+        f_seg[live, 0] += amp * (-0.3 * _impact_shape(tau - 0.003, freq * 1.3, decay) + st_gain * ring)
+        f_seg[live, 1] += amp * 0.6 * st_gain * ring2
+        gyr[live, 1] += amp * (12.0 * _impact_shape(tau - 0.002, freq * 1.5, decay) + 20.0 * st_gain * ring)
+        gyr[live, 0] += amp * 10.0 * st_gain * ring2
 
     def _imperfect(self, acc: np.ndarray, gyr: np.ndarray):
         m = len(acc)
