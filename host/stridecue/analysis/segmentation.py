@@ -50,8 +50,9 @@ class SegmentationSettings:
     landing_search_s: float = 0.45  # swing peak -> the zero crossing before contact
     impact_before_s: float = 0.08  # impact searched this long before ...
     impact_after_s: float = 0.20  # ... and after the zero crossing
-    impact_min_gps: float = 60.0  # jerk (g/s) that counts as an impact
-    impact_onset_gyro: float = 0.5  # IC: the sample before the jerk first reaches this share of its peak
+    impact_min_gps: float = 60.0  # jerk (g/s) that counts as an impact ...
+    impact_sustain_s: float = 0.005  # ... averaged over this long (an impact rings; a glitch does not)
+    impact_onset_gyro: float = 1.0  # IC: the sample before the jerk first reaches this share of its peak
     impact_onset_accel: float = 0.2  # (accelerometer only: events are coarser at low sample rates)
     to_confirm_s: float = 0.028  # TO is confirmed by up to this much of what follows it ...
     to_confirm_min_s: float = 0.012  # ... and at least this much
@@ -175,7 +176,7 @@ class Segmenter:
         hi = zc + self.n(s.impact_after_s)
         if sig.start + hi + self.smooth_half + 2 >= available:
             return NEED_MORE
-        jerk = sig.jerk
+        jerk = sig.jerk_sustained(self.n(s.impact_sustain_s))
         k = lo + int(np.argmax(jerk[lo:hi]))
         if jerk[k] >= s.impact_min_gps:
             ic = self._impact_onset(jerk, k, s.impact_onset_gyro)
@@ -189,9 +190,15 @@ class Segmenter:
         limit = ic + self.n(s.max_contact_s) + 1
         avail = available - sig.start
         find = self._toe_off_thigh if self.mount == "thigh" else self._toe_off_shank
-        found = find(sig, first, limit, avail)
+        swing, scanned = self._swing_start(sig, first, limit, avail)  # toe-off lies before the next swing
+        found = find(sig, first, swing if swing is not None else scanned, avail)
         if found is NEED_MORE:
             return NEED_MORE
+        if found is None:
+            if swing is not None:
+                found = self._steepest_fall(sig, first, swing)  # no clear toe-off: the steepest change before the swing
+            elif scanned < limit:
+                return NEED_MORE
         if found is None:
             self.note_peak(ws[peak])
             return ("skip", sig.start + zc + 1)
@@ -232,7 +239,36 @@ class Segmenter:
                 if ws[onset] - after[-1] < s.to_min_fall_dps:
                     continue
                 return onset, end + h
-        return NEED_MORE if scan_end < limit else None
+        if scan_end < limit:
+            return NEED_MORE
+        return None
+
+    def _steepest_fall(self, sig: "Signals", first: int, swing: int):
+        """Fallback toe-off: the start of the steepest fall of w (shank) or rise (thigh) in [first, swing)."""
+        d = sig.dws[first:swing]
+        if len(d) == 0 or not np.any(np.isfinite(d)):
+            return None
+        sign = -1.0 if self.mount == "thigh" else 1.0
+        c = first + int(np.nanargmin(sign * d))
+        onset = c
+        while onset > first and sign * sig.dws[onset - 1] <= 0.3 * sign * sig.dws[c]:
+            onset -= 1
+        return onset, swing + self.smooth_half
+
+    def _swing_start(self, sig: "Signals", first: int, limit: int, avail: int):
+        """Where w next rises above the swing threshold for 50 ms (the next swing), or None, and how far
+        the samples so far let that be decided."""
+        ws = sig.ws
+        hold = self.n(0.05)  # a swing, not a brief spike
+        end = min(limit, avail - self.smooth_half - 1 - hold)
+        if end > first:
+            with np.errstate(invalid="ignore"):
+                above = ws[first : end + hold] >= self.threshold()
+            run = np.convolve(above.astype(int), np.ones(hold, int), mode="valid")  # run[i]: above[i:i+hold]
+            full = np.flatnonzero(run[: end - first] == hold)
+            if len(full):
+                return first + int(full[0]), end
+        return None, max(first, end)
 
     def _toe_off_thigh(self, sig: "Signals", first: int, limit: int, avail: int):
         """The thigh turns from extension (stance) to flexion (swing) as the foot leaves: the first
@@ -323,6 +359,7 @@ class Signals:
         if n > 1:
             jerk[1:] = np.linalg.norm(np.diff(acc, axis=0), axis=1) * rate
         self.jerk = jerk
+
         if w is not None:
             self.ws = moving_average(w, smooth_half)
             d = np.full(n, np.nan)
@@ -338,3 +375,12 @@ class Signals:
             sh = max(1, int(round(0.015 * rate)))
             self.anorm_s = moving_average(anorm, sh)
             self.smooth_a_delay = sh
+
+    def jerk_sustained(self, n: int) -> np.ndarray:
+        """Mean jerk over each sample and the n - 1 after it (NaN where they have not all arrived)."""
+        if n <= 1:
+            return self.jerk
+        c = np.concatenate([[0.0], np.cumsum(self.jerk)])
+        out = np.full(len(self.jerk), np.nan)
+        out[: len(self.jerk) - n + 1] = (c[n:] - c[:-n]) / n
+        return out
