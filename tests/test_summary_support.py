@@ -147,3 +147,47 @@ def simulate_guided(base: Path, focus: str, settings, seed: int = 3) -> dict:
     with RunStore.open(base) as store:
         store.sync()
         return load_summary(store, store.latest())
+
+
+def guided_run_file(base: Path, focus: str, settings, seed: int = 1) -> Path:
+    """A guided run of the virtual runner set to respond to `focus`, recorded through the run
+    pipeline (RunPipeline with the streaming stride analysis and GuidedProtocol as its coach,
+    RunWriter as its recorder), fed straight from the runner's sensor stream: the firmware and
+    Bluetooth legs are left out here (tests/test_simulated_run.py covers them).  The runner
+    hears the protocol's focus cues; its neutral announcements ("guide": baseline, run
+    normally) carry no instruction it models, so they are not passed on."""
+    from stridecue.analysis.run import block_from_arrays
+    from stridecue.analysis.streaming import StreamingStrideAnalyzer
+    from stridecue.guided import GuidedProtocol
+    from stridecue.pipeline import RunPipeline, SensorSetup
+    from stridecue.sim import RunnerSettings, VirtualRunner
+    from stridecue.sim.runner import CUE_KINDS
+
+    runner = VirtualRunner(RunnerSettings(focus_response=focus), seed=seed)
+    stream = runner.sensor(leg="left", mount="shin", rotation="random")
+
+    class Ear:
+        def speak(self, cue):
+            if cue.kind in CUE_KINDS:
+                runner.cue(cue.t, kind=cue.kind)
+
+    start = START + dt.timedelta(hours=seed)
+    meta = {"start_time": start.isoformat(), "simulated": True, "profile": "default",
+            "sensors": [{"slot": 0, "name": "StrideCue-LS", "mount": "shin", "leg": "left", "rate": 416.0}],
+            "settings": {"guided": True}, "simulation": {"seed": seed, "focus_response": focus}}
+    path = run_file_path(base, start, "StrideCue-LS")
+    protocol = GuidedProtocol(settings)
+    with RunWriter(path, meta) as writer:
+        pipeline = RunPipeline([SensorSetup(0, "shin", "left")],
+                               lambda setup, rate: StreamingStrideAnalyzer(mount=setup.mount, leg=setup.leg, rate_hz=rate),
+                               protocol, writer=writer, cue_sinks=[Ear()])
+        n, total = 0, int((settings.duration_s + 15) * 416)
+        while n < total:
+            chunk = stream.read(416)
+            pipeline.feed([block_from_arrays(416.0, chunk.acc, chunk.gyr, first_index=n)])
+            n += len(chunk.t)
+        pipeline.finish()
+        truth = [s for s in stream.truth if s.kind == "run"]
+        writer.close(summary={"samples": n, "missing_samples": 0, "running_strides": pipeline.stats.running_strides,
+                              "cues": len(protocol.cues_), "simulation_truth": {"running_strides": len(truth)}})
+    return path
