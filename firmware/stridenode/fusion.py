@@ -68,9 +68,11 @@ def _norm3(x, y, z):
     y >>= s
     z >>= s
     n2 = x * x + y * y + z * z
-    r = m
-    for _ in range(5):
-        r = (r + n2 // r) >> 1
+    r = (m + n2 // m) >> 1  # Newton from below |v| <= sqrt(3) m: five steps reach the floor
+    r = (r + n2 // r) >> 1
+    r = (r + n2 // r) >> 1
+    r = (r + n2 // r) >> 1
+    r = (r + n2 // r) >> 1
     return r << s
 
 

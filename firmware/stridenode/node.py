@@ -43,7 +43,8 @@ _MIN_RATE = const(400)
 _MAX_RESENDS = const(16)  # queued resend ranges; older requests are merged or refused
 _CAL_MIN_MS = const(200)
 _CAL_MAX_MS = const(30000)
-_CAL_STILL_DPS = const(3)  # peak-to-peak gyro during a stand-still calibration
+_CAL_STILL_DPS = const(3)
+_SEQ_MAX = const(0x3FFFFFFF)  # peak-to-peak gyro during a stand-still calibration
 
 
 def quat_divider(rate):
@@ -246,12 +247,11 @@ class SensorNode:
         out = self._out
         ring = self.ring
         fusion = self.fusion
-        put = ring.put
-        add = fusion.add
         q = self.qdiv
         i = self.captured
         o = 0
-        for _ in range(n):
+        end = 6 * n
+        while o < end:
             ax = out[o]
             ay = out[o + 1]
             az = out[o + 2]
@@ -259,8 +259,8 @@ class SensorNode:
             gy = out[o + 4]
             gz = out[o + 5]
             o += 6
-            put(i, ax, ay, az, gx, gy, gz)
-            add(ax, ay, az, gx, gy, gz)
+            ring.put(i, ax, ay, az, gx, gy, gz)
+            fusion.add(ax, ay, az, gx, gy, gz)
             if i % q == 0:
                 fusion.update()
                 ring.put_quat(i, fusion.w, fusion.x, fusion.y, fusion.z)
@@ -360,12 +360,15 @@ class SensorNode:
     def _build(self, first, n, flags):
         q = self.qdiv
         buf = self._packet
-        g0 = first // q
+        g = first // q
+        g_end = g + n // q
         qcap = self.ring.qcapacity
-        for g in range(g0, g0 + n // q):
-            if self._clip[g % qcap]:
+        clip = self._clip
+        while g < g_end:
+            if clip[g % qcap]:
                 flags |= sw.FLAG_CLIPPED
                 break
+            g += 1
         if self.battery.low:
             flags |= sw.FLAG_LOW_BATTERY
         sw.pack_data_header(buf, self.stream_id, self.seq, first, self.rate, self.accel_g, self.gyro_code, n, q, flags)
@@ -378,7 +381,9 @@ class SensorNode:
             mv = memoryview(buf)
             packet, body = mv[:size], mv[: size - sw.CRC_SIZE]
         sw.seal(buf, body)
-        self.seq = (self.seq + 1) & 0xFFFFFFFF
+        self.seq += 1
+        if self.seq > _SEQ_MAX:  # wraps below 2**30, where ints stop being small in MicroPython
+            self.seq = 0
         return packet
 
     def next_packet(self):

@@ -13,6 +13,8 @@
 # modes; on the MPU6886 that overwrites bytes, so frames lose their alignment, which is why its
 # driver resets the FIFO after an overflow.
 
+import sys
+
 try:
     from micropython import const
 except ImportError:
@@ -22,6 +24,7 @@ except ImportError:
 
 
 _ENODEV = const(19)
+_MICROPYTHON = sys.implementation.name == "micropython"
 
 
 class SimI2C:
@@ -53,6 +56,22 @@ class SimI2C:
 
     def writeto_mem(self, addr, memaddr, buf):
         self._device(addr).write(memaddr, buf)
+
+
+if _MICROPYTHON:
+
+    def _copy(dst, d, src, s, n):
+        # the "I2C transfer" of a burst: a byte loop, as slicing would allocate in MicroPython
+        end = s + n
+        while s < end:
+            dst[d] = src[s]
+            d += 1
+            s += 1
+
+else:
+
+    def _copy(dst, d, src, s, n):
+        dst[d : d + n] = src[s : s + n]
 
 
 def _quantise(value, lsb):
@@ -92,14 +111,20 @@ class _Device:
         return (reg + 1) & 0xFF
 
     def read(self, reg, buf):
-        for i in range(len(buf)):
+        i = 0
+        n = len(buf)
+        while i < n:
             buf[i] = self.read_reg(reg)
             reg = self.next_reg(reg)
+            i += 1
 
     def write(self, reg, data):
-        for value in data:
-            self.write_reg(reg, value)
+        i = 0
+        n = len(data)
+        while i < n:
+            self.write_reg(reg, data[i])
             reg = self.next_reg(reg)
+            i += 1
 
 
 # --- ST LSM6DSOX / LSM6DSO32 -------------------------------------------------------------
@@ -247,7 +272,7 @@ class SimLSM6DSO(_Device):
                 chunk = take
             o = self.head * _ST_WORD
             size = chunk * _ST_WORD
-            buf[pos : pos + size] = self.fifo[o : o + size]
+            _copy(buf, pos, self.fifo, o, size)
             pos += size
             self.head = (self.head + chunk) % self.capacity
             self.count -= chunk
@@ -279,11 +304,19 @@ class SimLSM6DSO(_Device):
         fifo[o + 6] = (z >> 8) & 0xFF
         self.count += 1
 
+    def push_counts(self, ax, ay, az, gx, gy, gz):
+        """One ODR tick given in the part's own counts (no float arithmetic: benchmarks)."""
+        self.samples += 1
+        if self.batch_gyro:
+            self._append(_ST_TAG_GYRO, gx, gy, gz)
+        if self.batch_accel:
+            self._append(_ST_TAG_ACCEL, ax, ay, az)
+        self.tag_cnt = (self.tag_cnt + 1) & 3
+
     def push(self, ax, ay, az, gx, gy, gz):
         """One ODR tick with the true acceleration (g) and angular rate (dps), sensor axes."""
         if not (self.accel_on or self.gyro_on):
             return
-        self.samples += 1
         al = self.accel_lsb
         gl = self.gyro_lsb
         a0 = _quantise(ax, al)
@@ -293,11 +326,7 @@ class SimLSM6DSO(_Device):
         g1 = _quantise(gy, gl)
         g2 = _quantise(gz, gl)
         self._last = (a0, a1, a2, g0, g1, g2)
-        if self.batch_gyro:
-            self._append(_ST_TAG_GYRO, g0, g1, g2)
-        if self.batch_accel:
-            self._append(_ST_TAG_ACCEL, a0, a1, a2)
-        self.tag_cnt = (self.tag_cnt + 1) & 3
+        self.push_counts(a0, a1, a2, g0, g1, g2)
 
 
 # --- InvenSense MPU6886 ------------------------------------------------------------------
@@ -404,7 +433,7 @@ class SimMPU6886(_Device):
                 chunk = self.capacity - self.head
                 if chunk > n - pos:
                     chunk = n - pos
-                buf[pos : pos + chunk] = self.fifo[self.head : self.head + chunk]
+                _copy(buf, pos, self.fifo, self.head, chunk)
                 self.head = (self.head + chunk) % self.capacity
                 self.count -= chunk
                 pos += chunk
@@ -415,30 +444,30 @@ class SimMPU6886(_Device):
         """One sample-rate tick with the true acceleration (g) and angular rate (dps)."""
         if not self.awake:
             return
-        self.samples += 1
         al = self.accel_lsb
         gl = self.gyro_lsb
         last = (_quantise(ax, al), _quantise(ay, al), _quantise(az, al), _quantise(gx, gl), _quantise(gy, gl), _quantise(gz, gl))
         self._last = last
+        self.push_counts(last[0], last[1], last[2], last[3], last[4], last[5])
+
+    def push_counts(self, ax, ay, az, gx, gy, gz):
+        """One tick given in the part's own counts (no float arithmetic: benchmarks)."""
+        self.samples += 1
         if not (self.fifo_on and (self.fifo_accel or self.fifo_gyro)):
             return
         frame = self._frame
         size = 0
         if self.fifo_accel:
-            for k in range(3):
-                v = last[k] & 0xFFFF
-                frame[size] = v >> 8
-                frame[size + 1] = v & 0xFF
-                size += 2
+            size = _put_be(frame, size, ax)
+            size = _put_be(frame, size, ay)
+            size = _put_be(frame, size, az)
         frame[size] = 0  # temperature: 25 degC reads as 0
         frame[size + 1] = 0
         size += 2
         if self.fifo_gyro:
-            for k in range(3, 6):
-                v = last[k] & 0xFFFF
-                frame[size] = v >> 8
-                frame[size + 1] = v & 0xFF
-                size += 2
+            size = _put_be(frame, size, gx)
+            size = _put_be(frame, size, gy)
+            size = _put_be(frame, size, gz)
         cap = self.capacity
         fifo = self.fifo
         for i in range(size):
@@ -449,6 +478,13 @@ class SimMPU6886(_Device):
                 self.overwritten += 1
             fifo[(self.head + self.count) % cap] = frame[i]
             self.count += 1
+
+
+def _put_be(buf, o, value):
+    value &= 0xFFFF
+    buf[o] = value >> 8
+    buf[o + 1] = value & 0xFF
+    return o + 2
 
 
 def make_device(board, model=None, address=None):
@@ -464,24 +500,31 @@ def make_device(board, model=None, address=None):
 class ManualClock:
     """The firmware's clock seam (time.ticks_us / ticks_ms / ticks_diff / ticks_add), moved by hand.
 
-    Tests and benchmarks advance it as the simulated IMU produces samples; ticks wrap at 2**30
-    like MicroPython's."""
+    Tests and benchmarks advance it as the simulated IMU produces samples; both tick counters
+    wrap at 2**30 like MicroPython's (and stay small ints, so advancing allocates nothing)."""
 
-    def __init__(self, us=0):
-        self.us = us
+    def __init__(self):
+        self._us = 0
+        self._ms = 0
+        self._frac = 0
 
     def advance_us(self, us):
-        self.us += us
+        self._us = (self._us + us) & 0x3FFFFFFF
+        frac = self._frac + us
+        self._ms = (self._ms + frac // 1000) & 0x3FFFFFFF
+        self._frac = frac % 1000
 
     def ticks_us(self):
-        return self.us & 0x3FFFFFFF
+        return self._us
 
     def ticks_ms(self):
-        return (self.us // 1000) & 0x3FFFFFFF
+        return self._ms
 
     def ticks_diff(self, a, b):
         d = (a - b) & 0x3FFFFFFF
-        return d - 0x40000000 if d & 0x20000000 else d
+        if d & 0x20000000:  # negative: d - 2**30, without the (not small) constant 2**30
+            d = d - 0x3FFFFFFF - 1
+        return d
 
     def ticks_add(self, a, b):
         return (a + b) & 0x3FFFFFFF

@@ -1,0 +1,223 @@
+"""Firmware budgets: MicroPython heap and per-sample cost, the virtual sensor's CPython cost, and
+the on-board orientation against imufusion.
+
+run(quick) runs firmware/tools/bench.py in the MicroPython WebAssembly port (Node, as the tests
+do) and in CPython, and returns {"title", "figures", "notes"} for `stridecue bench`.  The same
+script runs on a real board (`mpremote run firmware/tools/bench.py`), which is where the CPU
+share is measured rather than estimated.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TITLE = "firmware budgets (MicroPython heap, per-sample cost)"
+
+# MicroPython on an ESP32-S3 at 240 MHz: one iteration of bench.py's reference loop
+# (`for i in range(n): x = (x * 5 + i) & 0xFFFF`, about 8 bytecodes on small ints) is taken as
+# 1.5 us (1.0 to 2.0 us: MicroPython runs of the order of 5 million simple bytecodes per second
+# on the Xtensa LX7).  An assumption until bench.py is run on a board; see docs/firmware.md.
+ESP32S3_REFERENCE_US = 1.5
+ESP32S3_REFERENCE_RANGE_US = (1.0, 2.0)
+CPU_TARGET = 0.40
+HEAP_TARGET_BYTES = 64 * 1024
+CPYTHON_TARGET_S = 15.0  # a simulated 10-minute run (250k samples) in the firmware's code
+
+
+def _paths() -> tuple[Path, Path, Path]:
+    import stridenode
+    import stridewire
+
+    firmware = Path(stridenode.__file__).resolve().parent.parent
+    shared = Path(stridewire.__file__).resolve().parent.parent
+    return firmware, shared, firmware.parent
+
+
+def _parse(stdout: str) -> dict:
+    for line in stdout.splitlines():
+        if line.startswith("BENCH "):
+            return json.loads(line[len("BENCH "):])
+    raise RuntimeError("the benchmark printed no BENCH line")
+
+
+def run_micropython_bench(seconds: float, board: str = "esp32s3_lsm6dso32") -> dict | None:
+    """bench.py in the MicroPython WebAssembly port; None when Node or the port is missing."""
+    firmware, shared, root = _paths()
+    runner = root / "tests" / "micropython" / "run.mjs"
+    node = shutil.which("node")
+    if node is None or not runner.exists() or not (root / "tests" / "micropython" / "node_modules").exists():
+        return None
+    script = firmware / "tools" / "bench.py"
+    cmd = [node, str(runner), "--heap", str(8 * 1024 * 1024), "--mount", f"{shared}:/lib", "--mount", f"{firmware}:/lib",
+           str(script), str(seconds), board]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise RuntimeError(f"MicroPython benchmark failed: {proc.stderr.strip()[-500:]}")
+    return _parse(proc.stdout)
+
+
+def cpython_virtual_sensor_cost(seconds: float, board_name: str = "esp32s3_lsm6dso32") -> dict:
+    """What `stridecue run --simulate` spends in the firmware's modules per sample (CPython):
+    the simulated IMU's push (quantising floats) and the node (read, fuse, buffer, pack)."""
+    import math
+
+    import stridewire as sw
+    from stridenode.boards import load_board
+    from stridenode.node import SensorNode
+    from stridenode.sim_i2c import ManualClock, SimI2C, make_device
+
+    board = load_board(board_name)
+    dev = make_device(board)
+    clock = ManualClock()
+    node = SensorNode(SimI2C([dev]), clock, board, seed=1)
+    node.set_mtu(247)
+    node.status()
+    node.handle_control(sw.pack_control(sw.OP_START, 1), True)
+    rate = node.rate
+    pattern = [(0.3 * math.sin(k / 7), 1.0 + 3.0 * math.sin(k / 11) ** 8, 0.2 * math.cos(k / 5),
+                400 * math.sin(k / 47), 60 * math.cos(k / 13), 30 * math.sin(k / 29)) for k in range(1000)]
+    n = int(seconds * rate) // 12 * 12
+    push_s = node_s = 0.0
+    step = 12 * 1_000_000 // rate
+    for g in range(0, n, 12):
+        t0 = time.perf_counter()
+        for k in range(g, g + 12):
+            a = pattern[k % 1000]
+            dev.push(a[0], a[1], a[2], a[3], a[4], a[5])
+        t1 = time.perf_counter()
+        clock.advance_us(step)
+        node.service()
+        while node.next_packet() is not None:
+            pass
+        node.pending_status()
+        t2 = time.perf_counter()
+        push_s += t1 - t0
+        node_s += t2 - t1
+    return {"push_us": push_s / n * 1e6, "node_us": node_s / n * 1e6, "samples": n}
+
+
+def fusion_agreement(seconds: float, mount: str = "shin", seed: int = 3) -> dict:
+    """The on-board quaternion vs imufusion (default AHRS + bias) on a virtual run, as the host
+    receives it: tilt RMS and full-orientation RMS (heading aligned once) in degrees."""
+    import numpy as np
+    from scipy.spatial.transform import Rotation
+
+    import imufusion
+    import stridewire as sw
+    from stridenode.boards import load_board
+    from stridenode.node import SensorNode
+    from stridenode.sim_i2c import ManualClock, SimI2C, make_device
+
+    from .decoder import decode_data
+    from .samples import SampleBlock
+    from .sim import RunnerSettings, VirtualRunner
+
+    runner = VirtualRunner(RunnerSettings(), seed=seed)
+    stream = runner.sensor(leg="left", mount=mount, rotation="random")
+    board = load_board("esp32s3_lsm6dso32")
+    dev = make_device(board)
+    clock = ManualClock()
+    node = SensorNode(SimI2C([dev]), clock, board, seed=1)
+    node.set_mtu(247)
+    node.status()
+    node.handle_control(sw.pack_control(sw.OP_START, 1), True)
+    blocks = []
+    total = int(seconds * node.rate)
+    done = 0
+    t0 = time.perf_counter()
+    while done < total:
+        chunk = stream.read(min(4992, total - done))
+        for k, (a, g) in enumerate(zip(chunk.acc.tolist(), chunk.gyr.tolist())):
+            dev.push(a[0], a[1], a[2], g[0], g[1], g[2])
+            if (done + k) % 12 == 11:
+                clock.advance_us(12 * 1_000_000 // node.rate)
+                node.service()
+                while (p := node.next_packet()) is not None:
+                    blocks.append(decode_data(bytes(p)).block)
+        done += len(chunk.acc)
+    block = SampleBlock.concat(blocks)
+    ahrs = imufusion.Ahrs()
+    settings = imufusion.AhrsSettings()
+    settings.sample_rate = block.rate
+    ahrs.set_settings(settings)
+    bias = imufusion.Bias()
+    bias_settings = imufusion.BiasSettings()
+    bias_settings.sample_rate = block.rate
+    bias.set_settings(bias_settings)
+    acc, gyr = block.acc, block.gyr
+    ref = np.empty((len(block), 4))
+    for k in range(len(block)):
+        ahrs.update_no_magnetometer(bias.update(gyr[k]), acc[k])
+        ref[k] = ahrs.get_quaternion()
+    qi = block.quat_index
+    ours = Rotation.from_quat(block.quat[:, [1, 2, 3, 0]])
+    theirs = Rotation.from_quat(ref[qi][:, [1, 2, 3, 0]])
+    keep = qi >= int(3 * block.rate)
+    up1, up2 = ours.inv().apply([0, 0, 1]), theirs.inv().apply([0, 0, 1])
+    tilt = np.degrees(np.arccos(np.clip(np.sum(up1 * up2, axis=1), -1, 1)))[keep]
+    k0 = int(np.argmax(keep))
+    full = np.degrees(((ours[k0] * theirs[k0].inv() * theirs).inv() * ours).magnitude())[keep]
+    return {"tilt_rms_deg": float(np.sqrt(np.mean(tilt**2))), "full_rms_deg": float(np.sqrt(np.mean(full**2))),
+            "samples": len(block), "seconds": len(block) / block.rate, "wall_s": time.perf_counter() - t0}
+
+
+def _figure(name, value, unit="", target=None, met=None, note=""):
+    return {"name": name, "value": value, "unit": unit, "target": target, "met": met, "note": note}
+
+
+def run(quick: bool) -> dict:
+    seconds = 3.0 if quick else 20.0
+    figures = []
+    notes = []
+    mp = run_micropython_bench(seconds)
+    if mp is None:
+        notes.append("MicroPython WebAssembly port not installed (run `make test` once): MicroPython figures skipped")
+    else:
+        packets_per_s = mp["packets"] / mp["seconds_streamed"]
+        crc_only = mp["crc32_alloc_bytes"] * packets_per_s
+        figures.append(_figure("heap allocated in steady streaming", round(mp["alloc_bytes_per_s"], 1), "B/s", "~0",
+                               mp["alloc_bytes_per_packet"] <= mp["crc32_alloc_bytes"] + 1,
+                               f"all of it is binascii.crc32's 32-bit result boxed as an int (<= {crc_only:.0f} B/s at "
+                               f"{packets_per_s:.1f} packets/s); the sampling path itself allocates nothing"))
+        figures.append(_figure("peak heap while streaming (ring buffer apart)", round(mp["peak_heap_without_ring_bytes"] / 1024, 1),
+                               "KB", "< 64 KB", mp["peak_heap_without_ring_bytes"] < HEAP_TARGET_BYTES,
+                               "node, drivers, buffers and one second of garbage between collections"))
+        ring_s = mp["ring_bytes"] / (12 + 8 / 4 + 1 / 4) / mp["rate_hz"]
+        figures.append(_figure("ring buffer (samples, quaternions, clip marks)", round(mp["ring_bytes"] / 1024, 1), "KB",
+                               ">= 30 s", ring_s >= 30, f"{ring_s:.1f} s at {mp['rate_hz']} Hz, one allocation at boot (PSRAM when present)"))
+        figures.append(_figure("per-sample cost (read + fuse + pack) / reference loop", round(mp["per_sample_ratio"], 1), "x", None, None,
+                               f"{mp['per_sample_us']:.1f} us vs {mp['reference_loop_us']:.3f} us per reference iteration in the "
+                               f"WebAssembly port; fusion alone {mp['fusion_ratio']:.0f}x"))
+        share = mp["per_sample_ratio"] * ESP32S3_REFERENCE_US * mp["rate_hz"] / 1e6
+        lo, hi = (mp["per_sample_ratio"] * r * mp["rate_hz"] / 1e6 for r in ESP32S3_REFERENCE_RANGE_US)
+        bus = mp["i2c_us_per_sample"] * mp["rate_hz"] / 1e6
+        figures.append(_figure("estimated CPU share on an ESP32-S3 at 240 MHz, 416 Hz", round(100 * (share + bus), 1), "%",
+                               "< 40 %", share + bus < CPU_TARGET,
+                               f"Python {100 * share:.0f} % ({100 * lo:.0f}-{100 * hi:.0f} % for a {ESP32S3_REFERENCE_RANGE_US[0]}-"
+                               f"{ESP32S3_REFERENCE_RANGE_US[1]} us reference iteration) + I2C transfers {100 * bus:.0f} % at "
+                               f"{mp['i2c_hz'] // 1000} kHz (blocking reads); an estimate until bench.py runs on a board"))
+    cp = cpython_virtual_sensor_cost(seconds * 2)
+    ten_min = (cp["node_us"] + cp["push_us"]) * 416 * 600 / 1e6
+    figures.append(_figure("virtual sensor in CPython: a 10-minute run", round(ten_min, 1), "s", f"< {CPYTHON_TARGET_S:.0f} s",
+                           ten_min < CPYTHON_TARGET_S,
+                           f"{cp['node_us']:.1f} us/sample in the node + {cp['push_us']:.1f} us in the simulated IMU"))
+    try:
+        agree = fusion_agreement(60.0 if quick else 600.0)
+        figures.append(_figure("orientation vs imufusion, tilt RMS", round(agree["tilt_rms_deg"], 2), "deg", "< 2 deg",
+                               agree["tilt_rms_deg"] < 2.0, f"virtual run of {agree['seconds'] / 60:.0f} min, shin, random mount"))
+        figures.append(_figure("orientation vs imufusion, full RMS (heading aligned once)", round(agree["full_rms_deg"], 2), "deg",
+                               "< 2 deg", agree["full_rms_deg"] < 2.0, "heading is unobservable with 6 axes; both drift alike"))
+    except ImportError as e:
+        notes.append(f"orientation check skipped: {e}")
+    if quick:
+        notes.append("--quick: 3 s of streaming and a 1-minute virtual run; the full run streams 20 s and runs 10 minutes")
+    return {"title": TITLE, "figures": figures, "notes": notes}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run("--quick" in sys.argv), indent=2))
