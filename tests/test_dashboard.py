@@ -57,3 +57,23 @@ def test_live_refresh_runs_off_the_pipeline_and_stops_cleanly():
             dash.on_stride(stride(i * 0.35, "left" if i % 2 else "right"))
     assert dash.hook_calls_ == 200
     assert "right shin" in out.getvalue()
+
+
+def test_a_guided_run_shows_its_segment_instead_of_a_threshold():
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("stridecue.guided") is None:
+        pytest.skip("guided protocol not built")
+    from stridecue.guided import GuidedProtocol
+
+    protocol = GuidedProtocol()
+    dash = Dashboard(protocol, console=Console(record=True, width=100, file=io.StringIO()))
+    for i in range(5):
+        s = stride(i * 0.7)
+        dash.on_stride(s)
+        protocol.on_stride(s["known_t"], "left", s["wobble_deg"])
+    dash.console.print(dash.render())
+    text = dash.console.export_text()
+    assert "guided run: warmup" in text and "forming" not in text and "5.0°" in text

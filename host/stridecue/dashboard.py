@@ -112,6 +112,9 @@ class Dashboard:
         head = Text.assemble((f"{self.title} ", "bold"), f"{m:d}:{s:02d}")
         if self.profile:
             head.append(f"   profile {self.profile}")
+        guided = hasattr(self.coach, "segment_")  # the guided hip-or-foot protocol: segments, no threshold
+        if guided:
+            head.append(f"   guided run: {self.coach.segment_ or 'starts with the first running stride'}", "cyan")
         table = Table(expand=False, box=None, pad_edge=False, padding=(0, 1, 0, 0))
         for column, justify in (("leg", "left"), ("wobble", "left"), ("avg/thr", "right"), ("landing", "right"),
                                 ("cadence", "right"), ("contact", "right"), ("strides", "right"), ("over", "right")):
@@ -122,7 +125,7 @@ class Dashboard:
             table.add_row(
                 name + (f" {mount}" if mount else ""),
                 _bar(wobble, thr),
-                f"{_fmt(wobble)}/" + ("forming" if thr is None else f"{thr:.1f}°"),
+                f"{_fmt(wobble)}" + ("°" if guided else "/forming" if thr is None else f"/{thr:.1f}°"),
                 _fmt(_mean(leg.pta), " g"),
                 _fmt(leg.cadence, " spm", 0),
                 _fmt(leg.contact_s * 1000.0, " ms", 0),
