@@ -53,7 +53,7 @@ class SegmentationSettings:
     impact_min_gps: float = 60.0  # jerk (g/s) that counts as an impact ...
     impact_sustain_s: float = 0.005  # ... averaged over this long (an impact rings; a glitch does not)
     impact_onset_gyro: float = 1.0  # IC: the sample before the jerk first reaches this share of its peak
-    impact_onset_accel: float = 0.2  # (accelerometer only: events are coarser at low sample rates)
+    impact_onset_accel: float = 0.1  # (accelerometer only: events are coarser at low sample rates)
     to_confirm_s: float = 0.028  # TO is confirmed by up to this much of what follows it ...
     to_confirm_min_s: float = 0.012  # ... and at least this much
     latency_s: float = 0.058  # a stance is decided at most this long after its toe-off
@@ -63,9 +63,12 @@ class SegmentationSettings:
     smooth_s: float = 0.012  # moving-average half-width of the angular rate
     impact_floor_g: float = 0.8  # accelerometer only: smallest impact (high-passed magnitude)
     impact_fraction: float = 0.35
-    impact_halfwidth_s: float = 0.25
+    impact_halfwidth_s: float = 0.35  # accelerometer only: an impact is the largest peak this far either side
+    to_accel_window_s: tuple = (0.15, 0.45)  # ... and toe-off the quietest moment this long after it
     run_duty_factor: float = 0.5  # contact/stride above this is walking (double support)
     run_first_contact_s: float = 0.40  # the first stride (no stride time yet): running below this
+    run_max_stride_s: float = 0.90  # accelerometer only (contact is too rough for a duty factor): ...
+    run_first_impact_g: float = 2.0  # ... a shorter stride is running; the first stride: a harder impact
 
 
 def moving_average(x: np.ndarray, half: int) -> np.ndarray:
@@ -310,30 +313,27 @@ class Segmenter:
         return i - 1
 
     def _next_stance_accel(self, sig: "Signals", cursor: int, available: int):
+        """Accelerometer only: IC at the impact, the largest sharp peak of the high-passed acceleration
+        magnitude within `impact_halfwidth_s` either side; TO at the lowest acceleration magnitude
+        of the window `to_accel_window_s` after IC, where the foot has left and the leg is unloaded.
+        Both look further ahead than the gyro path (the delay bound is for live sensors, which have a
+        gyroscope)."""
         s = self.s
-        back = self.n(s.impact_halfwidth_s)
-        ahead = self.n(0.10)
+        half = self.n(s.impact_halfwidth_s)
         hp = sig.hp
-        last = available - ahead - sig.hp_delay - 1
-        k = first_peak(hp, cursor - sig.start, last - sig.start, self.threshold(), back, ahead)
+        last = available - half - sig.hp_delay - 1
+        k = first_peak(hp, cursor - sig.start, last - sig.start, self.threshold(), half, half)
         if k is None:
             return ("skip", max(cursor, last))
         ic = self._impact_onset(sig.jerk, k, s.impact_onset_accel)
-        # TO: the first local minimum of the smoothed magnitude after the earliest possible toe-off
-        th = self.n(0.025)
-        first = ic + self.n(max(s.min_contact_s, 0.12))
-        limit = ic + self.n(s.max_contact_s) + 1
-        decidable = available - sig.start - th - sig.smooth_a_delay - 1
-        low = -sig.anorm_s
-        to = first_peak(low, first, min(limit, decidable), -np.inf, th, th)
-        if to is None:
-            if decidable < limit:
-                return NEED_MORE
-            self.note_peak(hp[k])
-            return ("skip", sig.start + k + 1)
+        first = ic + self.n(s.to_accel_window_s[0])
+        limit = ic + self.n(s.to_accel_window_s[1]) + 1
+        if sig.start + limit + sig.smooth_a_delay + 1 > available:
+            return NEED_MORE
+        to = first + int(np.nanargmin(sig.anorm_s[first:limit]))
         self.note_peak(hp[k])
-        known = sig.start + to + th + sig.smooth_a_delay + 1
-        return Stance(ic=sig.start + ic, to=sig.start + to, known=known, anchor=sig.start + k)
+        known = max(sig.start + limit + sig.smooth_a_delay, sig.start + k + half + sig.hp_delay)
+        return Stance(ic=sig.start + ic, to=sig.start + to, known=known, anchor=sig.start + k, impact_g=float(hp[k]))
 
 
 @dataclass
@@ -342,6 +342,7 @@ class Stance:
     to: int
     known: int  # the last sample the decision looked at
     anchor: int  # swing peak or impact that started the search
+    impact_g: float | None = None  # accelerometer only: the impact's high-passed peak
 
 
 class Signals:

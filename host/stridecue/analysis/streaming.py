@@ -335,15 +335,19 @@ class StreamingStrideAnalyzer:
                 return None  # a second contact inside one stride: not physiological
             if dt <= s.max_stride_s:
                 stride_time = dt
-        if stride_time is None and contact > s.max_contact_run_s and prev is None:
-            pass
         self._prev_ic = st.ic
-        if stride_time is not None:
-            kind = "run" if contact / stride_time <= s.run_duty_factor else "walk"
+        if self.accel_only:
+            if stride_time is not None:
+                kind = "run" if stride_time <= s.run_max_stride_s else "walk"
+            else:
+                kind = "run" if (st.impact_g or 0.0) >= s.run_first_impact_g else "walk"
         else:
-            kind = "run" if contact <= s.run_first_contact_s else "walk"
-        if kind == "run" and contact > s.max_contact_run_s:
-            kind = "walk"
+            if stride_time is not None:
+                kind = "run" if contact / stride_time <= s.run_duty_factor else "walk"
+            else:
+                kind = "run" if contact <= s.run_first_contact_s else "walk"
+            if kind == "run" and contact > s.max_contact_run_s:
+                kind = "walk"
         cycle_start = prev if (stride_time is not None) else max(self._buf.start, st.ic - int(round(0.7 * rate)))
         cycle_start = max(cycle_start, self._buf.start)
         known = st.known if self._boot_known is None else max(st.known, self._boot_known)
