@@ -19,22 +19,18 @@
 import struct
 
 import aioble
+import aioble.security
 import bluetooth
 import stridewire as sw
 from micropython import const
 
 from . import FW_VERSION
+from .advert import advertising_payloads
 from .tasks import sleep_ms
 
 _ADV_INTERVAL_US = const(250_000)
 _FLAG_READ_ENCRYPTED = const(0x0200)
 _IO_NO_INPUT_OUTPUT = const(3)
-_ADV_TYPE_FLAGS = const(0x01)
-_ADV_TYPE_UUID128_COMPLETE = const(0x07)
-_ADV_TYPE_NAME_SHORT = const(0x08)
-_ADV_TYPE_NAME = const(0x09)
-_ADV_TYPE_SERVICE_DATA_128 = const(0x21)
-_ADV_MAX = const(31)
 _MTU = const(247)
 _NOTIFY_RETRY_MS = const(5)
 _STATUS_POLL_MS = const(100)
@@ -43,24 +39,6 @@ _APPEARANCE_GENERIC_SENSOR = const(0x0540)
 _SERVICE = bluetooth.UUID(sw.SERVICE_UUID)
 _DEVICE_INFO = bluetooth.UUID(0x180A)
 _BATTERY = bluetooth.UUID(0x180F)
-
-
-def _field(kind, payload):
-    return bytes((len(payload) + 1, kind)) + payload
-
-
-def advertising_payloads(name, service_data):
-    """(adv_data, resp_data) within 31 bytes each; see the module comment."""
-    uuid = bytes(_SERVICE)
-    adv = _field(_ADV_TYPE_FLAGS, b"\x06") + _field(_ADV_TYPE_SERVICE_DATA_128, uuid + service_data)
-    resp = _field(_ADV_TYPE_UUID128_COMPLETE, uuid)
-    room = _ADV_MAX - len(resp) - 2
-    raw = name.encode()
-    if len(raw) <= room:
-        resp += _field(_ADV_TYPE_NAME, raw)
-    else:
-        resp += _field(_ADV_TYPE_NAME_SHORT, raw[:room])
-    return adv, resp
 
 
 class Peripheral:
@@ -81,9 +59,9 @@ class Peripheral:
         aioble.Characteristic(info, bluetooth.UUID(0x2A29), read=True, initial=b"StrideCue (open hardware)")
         battery = aioble.Service(_BATTERY)
         self.battery = aioble.Characteristic(battery, bluetooth.UUID(0x2A19), read=True, notify=True)
-        aioble.register_services(stride, info, battery)
+        aioble.security.load_secrets()  # before the stack starts (aioble's rule)
         aioble.config(gap_name=node.name, mtu=_MTU, bond=True, le_secure=True, mitm=False, io=_IO_NO_INPUT_OUTPUT)
-        aioble.security.load_secrets()
+        aioble.register_services(stride, info, battery)
         self._refresh()
 
     def _refresh(self):
@@ -100,7 +78,8 @@ class Peripheral:
             node = self.node
             mount = node.mount
             major, minor, patch = FW_VERSION
-            adv, resp = advertising_payloads(node.name, sw.pack_adv(major, minor, patch, min(node.battery.pct, 100), mount))
+            service_data = sw.pack_adv(major, minor, patch, min(node.battery.pct, 100), mount)
+            adv, resp = advertising_payloads(node.name, sw.SERVICE_UUID, service_data)
             self.supervisor.beat("ble")
             self._refresh()
             connection = await aioble.advertise(_ADV_INTERVAL_US, adv_data=adv, resp_data=resp)
