@@ -1,6 +1,7 @@
-"""Done when: a simulated run (`stridecue run --simulate`, the real pipeline and stride
-analysis) gives a terminal summary, an HTML report rendered in Chromium, a history entry and
-valid CSV, Parquet and FIT exports."""
+"""Done when: a simulated run gives a terminal summary, an HTML report rendered in Chromium, a
+history entry and valid CSV, Parquet and FIT exports.  Runs of the virtual runner recorded
+through the run pipeline with the real stride analysis; and `stridecue run --simulate` (with
+the firmware and Bluetooth legs) end to end."""
 
 from __future__ import annotations
 
@@ -72,6 +73,66 @@ def test_simulated_runs_summary_history_report_exports(simulated, tmp_path):
     assert strides.num_rows >= s["running_strides"]
     samples = pq.read_table(tmp_path / "exports" / f"{name}-samples.parquet")
     assert samples.num_rows == s["data_quality"]["samples"]
+    with fitdecode.FitReader(str(tmp_path / "exports" / f"{name}.fit"), check_crc=fitdecode.CrcCheck.ENABLED) as fit:
+        records = [f for f in fit if isinstance(f, fitdecode.FitDataMessage) and f.name == "record"]
+    assert len(records) > 100 and all(r.get_value("knee_wobble") is not None for r in records[:20])
+
+
+@pytest.fixture(scope="module")
+def pipeline_runs(tmp_path_factory):
+    from test_summary_support import pipeline_run_file
+
+    from stridecue.coach import Coach, CoachSettings
+
+    data = tmp_path_factory.mktemp("data")
+    paths = [pipeline_run_file(data, Coach(CoachSettings(warmup_strides=5, baseline_strides=20)), 200, seed=seed,
+                               wobble_deg=w, wobble_fatigue_deg_per_10min=10.0, cue_compliance=1.0) for seed, w in ((1, 7.0), (2, 6.0))]
+    return data, paths
+
+
+def test_virtual_runner_runs_summary_history_report_exports(pipeline_runs, tmp_path):
+    data, paths = pipeline_runs
+    out = cli("--data-dir", str(data), "summary")
+    assert out.returncode == 0, out.stderr
+    assert paths[-1].name in out.stdout
+    for label in ("duration", "strides", "cadence", "wobble", "landing load", "cues", "fatigue", "data quality"):
+        assert label in out.stdout
+    s = json.loads(cli("--data-dir", str(data), "summary", "--json").stdout)
+    truth = s["simulation_truth"]["running_strides"]
+    assert abs(s["running_strides"] - truth) <= 0.05 * truth, (s["running_strides"], truth)
+    assert 150 <= s["cadence_spm"] <= 200 and s["wobble_deg"]["median"] > 2 and s["landing_load_g"]["median"] > 2
+    # wobble grows fast in these runs: the coach cued, the runner heeded, and the summary saw wobble drop after the cues
+    c = s["cues"]
+    assert c["count"] >= 1 and c["measured"] >= 1 and c["wobble_after_deg"] < c["wobble_before_deg"] - 0.5, c
+    hist = json.loads(cli("--data-dir", str(data), "history", "--json").stdout)
+    assert [r["name"] for r in hist["runs"]] == [p.stem for p in paths]
+    assert all(r["running_strides"] > 100 and r["wobble_median_deg"] for r in hist["runs"])
+
+    from test_report import CHROMIUM, _Page, chromium
+
+    from stridecue.report import write_report
+    from stridecue.store import RunStore
+    from stridecue.summary import load_summary
+
+    with RunStore.open(data) as store:
+        run = store.run(s["run_id"])
+        report = write_report(store, run, load_summary(store, run), tmp_path / "report.html")
+    if CHROMIUM:
+        done = chromium(["--dump-dom", report.as_uri()], tmp_path)
+        page = _Page()
+        page.feed(done.stdout)
+        text = " ".join(" ".join(page.text).split())
+        assert "Over the run" in text and "Your runs" in text and "previous 1 runs" in text
+        assert page.count("tr", "history-run") == 2 and page.count("line", "cue-marker") == 2 * s["cues"]["count"]
+
+    for fmt in ("csv", "parquet", "fit"):
+        out = cli("--data-dir", str(data), "export", str(s["run_id"]), "--format", fmt, "--out", str(tmp_path / "exports"))
+        assert out.returncode == 0, out.stderr
+    name = run["name"]
+    strides = pq.read_table(tmp_path / "exports" / f"{name}-strides.parquet")
+    assert strides.num_rows >= s["running_strides"]
+    samples = pq.read_table(tmp_path / "exports" / f"{name}-samples.parquet")
+    assert samples.num_rows == s["data_quality"]["samples"] == 200 * 416
     with fitdecode.FitReader(str(tmp_path / "exports" / f"{name}.fit"), check_crc=fitdecode.CrcCheck.ENABLED) as fit:
         records = [f for f in fit if isinstance(f, fitdecode.FitDataMessage) and f.name == "record"]
     assert len(records) > 100 and all(r.get_value("knee_wobble") is not None for r in records[:20])

@@ -150,20 +150,29 @@ def simulate_guided(base: Path, focus: str, settings, seed: int = 3) -> dict:
 
 
 def guided_run_file(base: Path, focus: str, settings, seed: int = 1) -> Path:
-    """A guided run of the virtual runner set to respond to `focus`, recorded through the run
-    pipeline (RunPipeline with the streaming stride analysis and GuidedProtocol as its coach,
-    RunWriter as its recorder), fed straight from the runner's sensor stream: the firmware and
-    Bluetooth legs are left out here (tests/test_simulated_run.py covers them).  The runner
-    hears the protocol's focus cues; its neutral announcements ("guide": baseline, run
-    normally) carry no instruction it models, so they are not passed on."""
+    """A guided run of the virtual runner set to respond to `focus` (see pipeline_run_file)."""
+    from stridecue.guided import GuidedProtocol
+
+    return pipeline_run_file(base, GuidedProtocol(settings), settings.duration_s + 15, seed=seed, settings={"guided": True},
+                             focus_response=focus)
+
+
+def pipeline_run_file(base: Path, coach, duration_s: float, seed: int = 1, settings: dict | None = None, **runner_kw) -> Path:
+    """A run of the virtual runner recorded through the run pipeline (RunPipeline with the
+    streaming stride analysis and `coach`, RunWriter as its recorder), fed straight from the
+    runner's sensor stream: the firmware and Bluetooth legs are left out here
+    (tests/test_simulated_run.py covers them).  The runner hears the cues of the kinds it
+    models; the guided protocol's neutral announcements ("guide": baseline, run normally)
+    carry no instruction, so they are not passed on."""
+    from dataclasses import asdict
+
     from stridecue.analysis.run import block_from_arrays
     from stridecue.analysis.streaming import StreamingStrideAnalyzer
-    from stridecue.guided import GuidedProtocol
     from stridecue.pipeline import RunPipeline, SensorSetup
     from stridecue.sim import RunnerSettings, VirtualRunner
     from stridecue.sim.runner import CUE_KINDS
 
-    runner = VirtualRunner(RunnerSettings(focus_response=focus), seed=seed)
+    runner = VirtualRunner(RunnerSettings(**runner_kw), seed=seed)
     stream = runner.sensor(leg="left", mount="shin", rotation="random")
 
     class Ear:
@@ -171,17 +180,19 @@ def guided_run_file(base: Path, focus: str, settings, seed: int = 1) -> Path:
             if cue.kind in CUE_KINDS:
                 runner.cue(cue.t, kind=cue.kind)
 
-    start = START + dt.timedelta(hours=seed)
+    start = START + dt.timedelta(days=seed)
+    settings = dict(settings or {})
+    if hasattr(coach, "settings") and not settings.get("guided"):
+        settings["coach"] = asdict(coach.settings)
     meta = {"start_time": start.isoformat(), "simulated": True, "profile": "default",
             "sensors": [{"slot": 0, "name": "StrideCue-LS", "mount": "shin", "leg": "left", "rate": 416.0}],
-            "settings": {"guided": True}, "simulation": {"seed": seed, "focus_response": focus}}
+            "settings": settings, "simulation": {"seed": seed, **{k: v for k, v in runner_kw.items()}}}
     path = run_file_path(base, start, "StrideCue-LS")
-    protocol = GuidedProtocol(settings)
     with RunWriter(path, meta) as writer:
         pipeline = RunPipeline([SensorSetup(0, "shin", "left")],
                                lambda setup, rate: StreamingStrideAnalyzer(mount=setup.mount, leg=setup.leg, rate_hz=rate),
-                               protocol, writer=writer, cue_sinks=[Ear()])
-        n, total = 0, int((settings.duration_s + 15) * 416)
+                               coach, writer=writer, cue_sinks=[Ear()])
+        n, total = 0, int(duration_s * 416)
         while n < total:
             chunk = stream.read(416)
             pipeline.feed([block_from_arrays(416.0, chunk.acc, chunk.gyr, first_index=n)])
@@ -189,5 +200,5 @@ def guided_run_file(base: Path, focus: str, settings, seed: int = 1) -> Path:
         pipeline.finish()
         truth = [s for s in stream.truth if s.kind == "run"]
         writer.close(summary={"samples": n, "missing_samples": 0, "running_strides": pipeline.stats.running_strides,
-                              "cues": len(protocol.cues_), "simulation_truth": {"running_strides": len(truth)}})
+                              "cues": len(coach.cues_), "simulation_truth": {"running_strides": len(truth)}})
     return path
