@@ -15,11 +15,11 @@ from stridecue.settings import Profile
 from stridecue.stream import Missing
 
 
-def make_run(base, profile="anna", minute=0, baseline=None, simulated=False, settings=None):
+def make_run(base, profile="anna", minute=0, baseline=None, simulated=False, settings=None, mount="shin"):
     start = dt.datetime(2026, 11, 20, 8, minute, tzinfo=dt.timezone.utc)
     path = run_file_path(base, start, "StrideCue-LS")
     meta = {"start_time": start.isoformat(), "profile": profile, "simulated": simulated,
-            "sensors": [{"slot": 0, "mount": "shin", "leg": "left"}], "settings": settings or {}}
+            "sensors": [{"slot": 0, "mount": mount, "leg": "left"}], "settings": settings or {}}
     with RunWriter(path, meta) as w:
         w.close(summary={"coach": {"baseline": baseline or {}}})
     return path
@@ -51,6 +51,9 @@ def test_saved_baseline_comes_from_the_latest_real_run_that_formed_one(tmp_path)
     make_run(tmp_path, "anna", 4)  # a run too short to form one
     median, spread, name = session.saved_baseline(tmp_path, "anna")
     assert (median, spread, name) == (6.5, 0.9, newest_real.name)
+    thigh = make_run(tmp_path, "anna", 5, baseline={"left": {"median_deg": 3.0, "spread_deg": 0.5}}, mount="thigh")
+    assert session.saved_baseline(tmp_path, "anna", {"thigh"}) == (3.0, 0.5, thigh.name)
+    assert session.saved_baseline(tmp_path, "anna", {"shin"})[2] == newest_real.name  # a thigh baseline never coaches a shin
     assert session.saved_baseline(tmp_path, "ben") is None
 
 

@@ -199,12 +199,13 @@ def _round(v, nd=2):
 
 
 def prepare_coaching(profile: Profile, base: Path, *, guided: bool = False, play: bool = True, track: bool = True,
-                     fading_session: bool = True) -> Coaching:
+                     fading_session: bool = True, mounts: set[str] | None = None) -> Coaching:
     """The coach and its outputs for a run with this profile.
 
     play: open an audio output (False: replay at full speed, tests).  track: keep a cue track.
     fading_session: look up the runner's session number for faded feedback (a new run; a
-    replay keeps the fraction recorded with the run).
+    replay keeps the fraction recorded with the run).  mounts: the run's sensor mounts (a saved
+    baseline only comes from a run with the same ones: thigh and shin wobble differ).
     """
     from .audio import AudioCues, CueSounds, CueTrack, NullPlayer, open_player
 
@@ -217,7 +218,7 @@ def prepare_coaching(profile: Profile, base: Path, *, guided: bool = False, play
         coaching.notes.append(f"session {coaching.session} of profile {profile.name!r}: "
                               f"{coaching.feedback_fraction:.0%} of cues spoken (faded feedback)")
     if profile.baseline == "saved" and settings.threshold == "baseline" and settings.baseline_deg is None:
-        saved = saved_baseline(base, profile.name)
+        saved = saved_baseline(base, profile.name, mounts)
         if saved is None:
             coaching.notes.append(f"no saved baseline for profile {profile.name!r} yet: this run forms one from its first strides")
         else:
@@ -332,12 +333,15 @@ def read_metadata(path: Path) -> dict | None:
         return None
 
 
-def saved_baseline(base: Path, profile: str) -> tuple[float, float, str] | None:
-    """(median, spread, run name) of the wobble baseline of the profile's latest run that formed one."""
+def saved_baseline(base: Path, profile: str, mounts: set[str] | None = None) -> tuple[float, float, str] | None:
+    """(median, spread, run name) of the wobble baseline of the profile's latest real run that formed
+    one, with the same sensor mounts when `mounts` is given."""
     from .runfile import RunReader
 
     for path, meta in _profile_runs(base, profile):
         if meta.get("simulated"):
+            continue
+        if mounts is not None and {s.get("mount", "shin") for s in meta.get("sensors", [])} != set(mounts):
             continue
         try:
             summary = RunReader(path).summary or {}
@@ -513,7 +517,8 @@ async def run_command(args, base: Path) -> int:
 
     found = await _choose_sensors(args, setups, scanner_backend)
     realtime = not args.simulate or args.speed == 1.0
-    coaching = prepare_coaching(profile, base, guided=args.guided, play=realtime, track=not args.no_cue_track)
+    coaching = prepare_coaching(profile, base, guided=args.guided, play=realtime, track=not args.no_cue_track,
+                                mounts={setup.mount for setup in setups})
     if not realtime:
         coaching.notes.append("simulated faster than real time: cues are printed and logged, not played")
     start = dt.datetime.now(dt.timezone.utc)
