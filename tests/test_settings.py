@@ -115,6 +115,8 @@ def test_flags_win_over_the_profile_and_are_checked(tmp_path):
     assert p.volume == 0.3 and p.fading is False
     with pytest.raises(UserError, match=r"^--volume 3\.0: not allowed \(must be a number from 0 to 1\)$"):
         apply_flags(Profile(), argparse.Namespace(volume=3.0))
+    with pytest.raises(UserError, match="choose one"):
+        apply_flags(Profile(), argparse.Namespace(threshold_deg=8.0, k=2.0))
 
 
 def test_cli_reports_a_bad_settings_file_in_one_line(tmp_path):

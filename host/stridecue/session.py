@@ -121,6 +121,8 @@ def profile_from_args(args, base: Path) -> Profile:
 
 
 def apply_flags(profile: Profile, args) -> Profile:
+    if getattr(args, "threshold_deg", None) is not None and getattr(args, "k", None) is not None:
+        raise UserError("--threshold-deg and --k: choose one (an absolute threshold, or baseline + k x spread)")
     for attr, (flag, keys) in _FLAG_KEYS.items():
         value = getattr(args, attr, None)
         if value is None:
