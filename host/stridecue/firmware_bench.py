@@ -186,7 +186,8 @@ def run(quick: bool) -> dict:
                                f"{packets_per_s:.1f} packets/s); the sampling path itself allocates nothing"))
         figures.append(_figure("peak heap while streaming (ring buffer apart)", round(mp["peak_heap_without_ring_bytes"] / 1024, 1),
                                "KB", "< 64 KB", mp["peak_heap_without_ring_bytes"] < HEAP_TARGET_BYTES,
-                               "node, drivers, buffers and one second of garbage between collections"))
+                               "node, drivers and buffers plus one second of garbage (an upper bound: the WebAssembly port's "
+                               "gc.collect() reclaims nothing inside a script)"))
         ring_s = mp["ring_bytes"] / (12 + 8 / 4 + 1 / 4) / mp["rate_hz"]
         figures.append(_figure("ring buffer (samples, quaternions, clip marks)", round(mp["ring_bytes"] / 1024, 1), "KB",
                                ">= 30 s", ring_s >= 30, f"{ring_s:.1f} s at {mp['rate_hz']} Hz, one allocation at boot (PSRAM when present)"))
