@@ -224,8 +224,10 @@ def test_only_a_bonded_host_may_change_the_device():
     assert (st.accel_g, st.segment, rig.node.name) == (32, 0, "T")
     for opcode, args in ((sw.OP_START, ()), (sw.OP_GET_STATUS, ()), (sw.OP_RESEND, (0, 4)), (sw.OP_IDENTIFY, (2,))):
         assert rig.control(opcode, *args, bonded=False)[2] == sw.OK, opcode
+    assert not rig.status().state & sw.STATE_BONDED
     assert rig.control(sw.OP_SET_MOUNT, 2, 1)[2:] == (sw.OK, sw.mount_code(2, 1))
     assert rig.status().mount == "thigh" and rig.status().leg == "left"
+    assert rig.status().state & sw.STATE_BONDED
 
 
 @pytest.mark.parametrize("mangle, code", [

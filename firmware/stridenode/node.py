@@ -86,6 +86,7 @@ class SensorNode:
         self.captured = 0  # next sample index to be captured
         self.streaming = False
         self.connected = False
+        self.bonded = False  # the connected host has bonded (learned from the link layer)
         self.mtu = 23
         self.spp = 0
         self._live = 0  # next sample to send live
@@ -335,6 +336,7 @@ class SensorNode:
     def on_disconnect(self):
         """The central left: live packets pause (resume on reconnect); resend requests lapse."""
         self.connected = False
+        self.bonded = False
         self._resends = []
 
     def _set_mtu_views(self):
@@ -478,9 +480,11 @@ class SensorNode:
             state |= sw.STATE_IDENTIFYING
         if self.imu is None:
             state |= sw.STATE_IMU_FAULT
+        if self.bonded and self.connected:
+            state |= sw.STATE_BONDED
         return state
 
-    def _pack_status(self, buf, state_extra=0):
+    def _pack_status(self, buf):
         major, minor, patch = FW_VERSION
         imu = self.imu
         nxt = self.next_sample()
@@ -489,15 +493,18 @@ class SensorNode:
             imu.MODEL_CODE if imu is not None else sw.IMU_UNKNOWN,
             self.accel_g, self.gyro_code, self.rate,
             self.battery.mv, self.battery.pct,
-            self._state() | state_extra, self.mount, self.last_error,
+            self._state(), self.mount, self.last_error,
             nxt, self.ring.oldest(), self.clipped, self.dropped,
             self._uptime_s, self.error_count & 0xFFFF,
         ))
         return nxt
 
-    def status(self, bonded=False):
-        """The status characteristic's value (a bytearray reused by the next call)."""
-        self._offered = self._pack_status(self._status, sw.STATE_BONDED if bonded else 0)
+    def status(self, bonded=None):
+        """The status characteristic's value (a bytearray reused by the next call); bonded, when
+        given, is the link's bond state as the radio layer knows it."""
+        if bonded is not None:
+            self.bonded = bool(bonded)
+        self._offered = self._pack_status(self._status)
         return self._status
 
     def pending_status(self):
@@ -515,6 +522,7 @@ class SensorNode:
         """Answer one control message; malformed or refused ones get an error reply, never raise."""
         opcode = data[2] if len(data) > 2 else 0
         token = data[3] if len(data) > 3 else 0
+        self.bonded = bool(bonded)
         try:
             opcode, token, args = sw.parse_control(data)
         except sw.ProtocolError as e:
