@@ -86,9 +86,14 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
 def _rotate_about(v: np.ndarray, axis: np.ndarray, angle_rad: float) -> np.ndarray:
     axis = _unit(axis)
-    return v * np.cos(angle_rad) + np.cross(axis, v) * np.sin(angle_rad) + axis * np.dot(axis, v) * (1 - np.cos(angle_rad))
+    c, s = np.cos(angle_rad), np.sin(angle_rad)
+    return v * c + _cross(axis, v) * s + axis * np.dot(axis, v) * (1 - c)
 
 
 class AlignmentEstimator:
@@ -252,7 +257,7 @@ class AlignmentEstimator:
         y = left - np.dot(left, up) * up
         orthogonality = float(np.linalg.norm(y))  # 1 when the swing axis is perpendicular to the long axis
         y = _unit(y)
-        x = np.cross(y, up)
+        x = _cross(y, up)
         rotation = np.vstack([x, y, up])
         confidence = float(np.clip(conf_up * swing_quality * min(1.0, orthogonality / 0.97), 0.0, 1.0))
         self.alignment_ = Alignment(rotation, round(confidence, 3), "+".join(method_parts))

@@ -87,11 +87,18 @@ def cumulative_rotation(gyr_rad: np.ndarray, dt: float) -> np.ndarray:
             q[:, shift:] = _qmul(q[:, :-shift], q[:, shift:])
             shift *= 2
         return q
-    q = np.empty_like(dq)
-    q[:, 0] = dq[:, 0]
+    # components as contiguous (n, S) rows: each step is a handful of whole-row operations
+    bw, bx, by, bz = (np.ascontiguousarray(dq[:, :, i].T) for i in range(4))
+    w, x, y, z = (np.empty_like(bw) for _ in range(4))
+    w[0], x[0], y[0], z[0] = bw[0], bx[0], by[0], bz[0]
     for k in range(1, n):
-        q[:, k] = _qmul(q[:, k - 1], dq[:, k])
-    return q
+        aw, ax, ay, az = w[k - 1], x[k - 1], y[k - 1], z[k - 1]
+        cw, cx, cy, cz = bw[k], bx[k], by[k], bz[k]
+        w[k] = aw * cw - ax * cx - ay * cy - az * cz
+        x[k] = aw * cx + ax * cw + ay * cz - az * cy
+        y[k] = aw * cy - ax * cz + ay * cw + az * cx
+        z[k] = aw * cz + ax * cy - ay * cx + az * cw
+    return np.stack([w.T, x.T, y.T, z.T], axis=-1)
 
 
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:

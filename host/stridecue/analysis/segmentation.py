@@ -67,8 +67,8 @@ class SegmentationSettings:
     to_accel_window_s: tuple = (0.15, 0.45)  # ... and toe-off the quietest moment this long after it
     run_duty_factor: float = 0.5  # contact/stride above this is walking (double support)
     run_first_contact_s: float = 0.40  # the first stride (no stride time yet): running below this
-    run_max_stride_s: float = 0.90  # accelerometer only (contact is too rough for a duty factor): ...
-    run_first_impact_g: float = 2.0  # ... a shorter stride is running; the first stride: a harder impact
+    run_max_stride_s: float = 0.90  # a longer stride (under 133 steps/min) is walking; accelerometer only
+    run_first_impact_g: float = 2.0  # (contact too rough for a duty factor): first stride: a harder impact
 
 
 def moving_average(x: np.ndarray, half: int) -> np.ndarray:
@@ -123,6 +123,7 @@ class Segmenter:
         self.accel_only = accel_only
         self.s = settings or SegmentationSettings()
         self._peaks: list[float] = []
+        self._threshold: float | None = None
         s = self.s
         self.smooth_half = self.n(s.smooth_s)
         # the longest look back any search needs from its cursor
@@ -134,19 +135,24 @@ class Segmenter:
     # -- adaptive threshold -------------------------------------------------------------
 
     def threshold(self) -> float:
-        s = self.s
-        base = float(np.median(self._peaks[-7:])) if self._peaks else 0.0
-        if self.accel_only:
-            return max(s.impact_floor_g, s.impact_fraction * base)
-        return max(s.swing_floor_dps, s.swing_fraction * base)
+        if self._threshold is None:
+            s = self.s
+            base = float(np.median(self._peaks[-7:])) if self._peaks else 0.0
+            if self.accel_only:
+                self._threshold = max(s.impact_floor_g, s.impact_fraction * base)
+            else:
+                self._threshold = max(s.swing_floor_dps, s.swing_fraction * base)
+        return self._threshold
 
     def note_peak(self, value: float) -> None:
         self._peaks.append(float(value))
         del self._peaks[:-15]
+        self._threshold = None
 
     def forget(self) -> None:
         """After a long gap or a stop the runner may come back at another pace."""
         self._peaks.clear()
+        self._threshold = None
 
     # -- the search ---------------------------------------------------------------------
 

@@ -33,7 +33,8 @@ STILL_GYRO_DPS = 8.0  # a block is standstill when the gyro varies less than thi
 STILL_ACC_G = 0.03  # ... and the acceleration magnitude less than this (std), near 1 g
 MOVING_GYRO_DPS = 60.0  # a block is movement above this rms angular rate
 MOVING_ACC_G = 0.25  # (accelerometer only) ... or this std of the acceleration magnitude
-MAX_ALIGNMENT_CYCLES = 300  # after this many strides the frame stops changing
+MAX_ALIGNMENT_CYCLES = 300
+HORIZON_S = 1.5  # how far ahead of the cursor a search looks at first  # after this many strides the frame stops changing
 
 
 class _Buffer:
@@ -175,6 +176,8 @@ class StreamingStrideAnalyzer:
         self._prev_ic: int | None = None
         self._breaks: list[tuple[int, int]] = []  # [first, end) of gaps too long to bridge
         self._cycles_added = 0
+        self._midstance_added = 0
+        self._estimated_at = -1
         self._pending: list[tuple[dict, StrideWindow]] = []
         self._last_good = None
 
@@ -230,35 +233,42 @@ class StreamingStrideAnalyzer:
         self._next = first
 
     def _update_blocks(self) -> None:
-        """Statistics of each whole block of the sample counter that has arrived since last time."""
+        """Statistics of each whole block of the sample counter that has arrived since last time
+        (all at once: the blocks are fixed by the counter, not by how the samples arrived)."""
         L = self._block_len
-        while self._block_next <= self._buf.end and self._block_next - L >= self._buf.start:
-            a, b = self._block_next - L, self._block_next
-            self._block_next += L
-            if np.any(self._buf.view(a, b, "filled")):
-                kind = "gap"
-            else:
-                acc = self._buf.view(a, b, "acc")
-                gyr = self._buf.view(a, b, "gyr")
-                anorm = np.linalg.norm(acc, axis=1)
-                g_rms = float(np.sqrt(np.mean(np.sum((gyr - gyr.mean(axis=0)) ** 2, axis=1))))
-                g_abs = float(np.sqrt(np.mean(np.sum(gyr ** 2, axis=1))))
-                a_std = float(anorm.std())
-                if self.accel_only:
-                    still = a_std < STILL_ACC_G and abs(anorm.mean() - 1.0) < 0.1
-                    moving = a_std > MOVING_ACC_G
-                else:
-                    still = g_rms < STILL_GYRO_DPS and a_std < STILL_ACC_G and abs(anorm.mean() - 1.0) < 0.1
-                    moving = g_abs > MOVING_GYRO_DPS
-                kind = "still" if still else "move" if moving else "other"
-            if kind == "still":
-                self._block_stats.append((b, kind, self._buf.view(a, b, "acc").sum(axis=0), L, None))
-            elif kind == "move" and self._cycles_added == 0 and not self.accel_only:
-                self._block_stats.append((b, kind, None, L, self._buf.view(a, b, "gyr").copy()))
-            if kind == "move":
-                self._moving_s += L / self.rate
-                if self._boot_axis is None and not self.accel_only and self._moving_s >= BOOTSTRAP_S:
+        first = max(self._block_next - L, self._buf.start)
+        first += (-(first - (self._block_next - L))) % L  # stay on block boundaries
+        count = (self._buf.end - first) // L
+        if count <= 0:
+            return
+        a = first - self._buf.start
+        acc = self._buf.acc[a : a + count * L].reshape(count, L, 3)
+        gyr = self._buf.gyr[a : a + count * L].reshape(count, L, 3)
+        filled = self._buf.filled[a : a + count * L].reshape(count, L).any(axis=1)
+        anorm = np.linalg.norm(acc, axis=2)
+        a_std = anorm.std(axis=1)
+        a_mean = anorm.mean(axis=1)
+        g_abs = np.sqrt(np.mean(np.sum(gyr ** 2, axis=2), axis=1))
+        if self.accel_only:
+            still = (a_std < STILL_ACC_G) & (np.abs(a_mean - 1.0) < 0.1)
+            moving = a_std > MOVING_ACC_G
+        else:
+            g_rms = np.sqrt(np.mean(np.sum((gyr - gyr.mean(axis=1, keepdims=True)) ** 2, axis=2), axis=1))
+            still = (g_rms < STILL_GYRO_DPS) & (a_std < STILL_ACC_G) & (np.abs(a_mean - 1.0) < 0.1)
+            moving = g_abs > MOVING_GYRO_DPS
+        self._block_next = first + (count + 1) * L
+        keep_motion = self._cycles_added == 0 and not self.accel_only and self._boot_axis is None
+        for i in np.flatnonzero((still | moving) & ~filled):
+            b = first + (int(i) + 1) * L
+            if still[i]:
+                self._block_stats.append((b, "still", acc[i].sum(axis=0), L, None))
+                continue
+            self._moving_s += L / self.rate
+            if keep_motion:
+                self._block_stats.append((b, "move", None, L, gyr[i].copy()))
+                if self._moving_s >= BOOTSTRAP_S:
                     self._bootstrap(b)
+                    keep_motion = False
 
     def _bootstrap(self, end: int) -> None:
         moving = [(b, g) for (b, kind, _, _, g) in self._block_stats if kind == "move" and b <= end]
@@ -288,20 +298,34 @@ class StreamingStrideAnalyzer:
             self._bootstrap(self._buf.end)
         available = self._buf.end
         seg = self._segmenter
+        base_horizon = int(round(HORIZON_S * self.rate))
+        horizon = base_horizon
         while True:
+            # Look at a bounded stretch ahead of the cursor (a whole recording at once would make the
+            # offline driver quadratic); a search that needs more looks further.  Decisions never
+            # depend on the stretch: it is just where the samples "so far" end.
             lo = max(self._buf.start, self._cursor - seg.lookback)
-            if available - lo < 4:
+            hi = min(available, max(self._cursor, lo) + horizon)
+            if hi - lo < 4:
                 break
-            sig = self._signals(lo, available)
-            result = seg.next_stance(sig, max(self._cursor, lo + seg.lookback), available)
+            sig = self._signals(lo, hi)
+            result = seg.next_stance(sig, max(self._cursor, lo + seg.lookback), hi)
             if result is NEED_MORE:
+                if hi < available:
+                    horizon *= 2
+                    continue
                 break
             if isinstance(result, tuple):
                 _, position = result
                 if position <= self._cursor:
+                    if hi < available:
+                        horizon *= 2
+                        continue
                     break
                 self._cursor = position
+                horizon = base_horizon
                 continue
+            horizon = base_horizon
             stance: Stance = result
             self._cursor = stance.to + 1
             stride = self._stride(stance)
@@ -343,7 +367,9 @@ class StreamingStrideAnalyzer:
                 kind = "run" if (st.impact_g or 0.0) >= s.run_first_impact_g else "walk"
         else:
             if stride_time is not None:
-                kind = "run" if contact / stride_time <= s.run_duty_factor else "walk"
+                # running has a flight phase (duty factor below one half) and a quick cadence
+                running = contact / stride_time <= s.run_duty_factor and stride_time <= s.run_max_stride_s
+                kind = "run" if running else "walk"
             else:
                 kind = "run" if contact <= s.run_first_contact_s else "walk"
             if kind == "run" and contact > s.max_contact_run_s:
@@ -402,7 +428,11 @@ class StreamingStrideAnalyzer:
             elif kind == "move" and self._cycles_added == 0 and not self.accel_only:
                 est.add_motion(gyr)  # until strides are known, the moving blocks stand in for cycles
             self._block_used += 1
-        if self.accel_only or self._prev_ic is None or cycle_start >= st.ic:
+        settled = self._cycles_added >= MAX_ALIGNMENT_CYCLES or self._midstance_added >= MAX_ALIGNMENT_CYCLES
+        if settled:
+            pass
+        elif self.accel_only or self._prev_ic is None or cycle_start >= st.ic:
+            self._midstance_added += 1
             mid = st.ic + (st.to - st.ic) // 2
             half = max(1, (st.to - st.ic) // 10)
             est.add_midstance(self._buf.view(mid - half, mid + half + 1, "acc"))
@@ -410,12 +440,20 @@ class StreamingStrideAnalyzer:
             est.add_contact_vertical(cycle_vertical(self._buf.view(cycle_start, st.ic + 1, "acc"),
                                                     self._buf.view(cycle_start, st.ic + 1, "gyr"), -self._boot_axis, self.rate))
         if self.accel_only:
-            self.alignment_ = gravity_only_alignment(est.gravity_hint(), self.mount)
+            if not settled or self.alignment_ is None:
+                self.alignment_ = gravity_only_alignment(est.gravity_hint(), self.mount)
             return self.alignment_
         if self._cycles_added < MAX_ALIGNMENT_CYCLES and self._prev_ic is not None and cycle_start < st.ic:
             est.add_motion(self._buf.view(cycle_start, st.ic, "gyr"))
             self._cycles_added += 1
-        alignment = est.estimate()
+        # Re-estimate while the frame is still settling, then every 10 strides, then never: the
+        # schedule is fixed by the stride count, so both drivers use the same frame for a stride.
+        n = self._cycles_added
+        if self.alignment_ is None or (n != self._estimated_at and (n <= 20 or n % 10 == 0)):
+            alignment = est.estimate()
+            self._estimated_at = n
+        else:
+            alignment = self.alignment_
         if alignment is None:
             alignment = self.alignment_ or gravity_only_alignment(np.array([0.0, 0.0, 1.0]), self.mount)
         self.alignment_ = alignment
