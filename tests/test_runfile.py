@@ -509,11 +509,13 @@ def test_error_is_a_user_error():
 # Speed
 
 
-def test_reads_an_hour_at_416_hz_fast(tmp_path):
-    path = tmp_path / "hour.scrun"
+def test_a_long_run_in_notification_sized_blocks_reads_back_exactly(tmp_path):
+    # Reading speed is a benchmark, not a timed test; here: a long run written as the link hands
+    # it over (a block per notification) comes back as one exact array.
+    path = tmp_path / "long.scrun"
     clock = FakeClock()
-    n_total = int(3600 * RATE)  # 1.5 M samples
-    per = 16
+    n_total = int(600 * RATE)
+    per = 12
     rng = np.random.default_rng(1)
     raw = rng.integers(-32768, 32768, size=(n_total, 6), dtype=np.int16)
     quat = rng.integers(-16384, 16385, size=(n_total // 4, 4), dtype=np.int16)
@@ -523,14 +525,13 @@ def test_reads_an_hour_at_416_hz_fast(tmp_path):
             qi = idx[idx % 4 == 0]
             w.write_samples(SampleBlock(idx, raw[first : first + len(idx)], RATE, 16, 16, qi, quat[qi // 4], stream_id=1))
             clock.t = (first + per) / RATE
-    t0 = time.perf_counter()
     r = RunReader(path)
     s = r.samples(0)
-    elapsed = time.perf_counter() - t0
     assert len(s) == n_total
     np.testing.assert_array_equal(s.raw, raw)
-    print(f"read {n_total} samples ({path.stat().st_size / 1e6:.1f} MB) in {elapsed * 1000:.0f} ms")
-    assert elapsed < 1.0
+    np.testing.assert_array_equal(s.quat_raw, quat)
+    # samples are batched (written out at each 0.5 s sync), not one chunk per notification
+    assert len(list(r.blocks(0))) <= n_total / RATE * 2 + 2
 
 
 # ---------------------------------------------------------------------------------------------
