@@ -25,6 +25,7 @@ except ImportError:
 import stridewire
 
 _BURST_SAMPLES = const(16)  # samples per I2C burst (the FIFO is drained with several bursts)
+_ST_WORDS_PER_READ = const(32)  # FIFO words per transaction (1: word by word, no address roll-back needed)
 
 # LSM6DSO family registers
 _ST_FIFO_CTRL3 = const(0x09)
@@ -137,9 +138,9 @@ class LSM6DSO(_Driver):
         self.MODEL = model
         self.MODEL_CODE = stridewire.IMU_LSM6DSO32 if model == "LSM6DSO32" else stridewire.IMU_LSM6DSOX
         self.ACCEL_RANGES = tuple(sorted(_ST_FS_XL_BITS[model]))
-        self._buf = bytearray(_BURST_SAMPLES * 2 * _ST_WORD)
+        self._buf = bytearray(_ST_WORDS_PER_READ * _ST_WORD)
         mv = memoryview(self._buf)
-        self._views = [mv[: k * _ST_WORD] for k in range(2 * _BURST_SAMPLES + 1)]
+        self._views = [mv[: k * _ST_WORD] for k in range(_ST_WORDS_PER_READ + 1)]
         self._pair_reset()
 
     def _pair_reset(self):
@@ -194,8 +195,8 @@ class LSM6DSO(_Driver):
             room = 2 * (max_samples - n)
             if words > room:
                 words = room
-            if words > 2 * _BURST_SAMPLES:
-                words = 2 * _BURST_SAMPLES
+            if words > _ST_WORDS_PER_READ:
+                words = _ST_WORDS_PER_READ
             i2c.readfrom_mem_into(addr, _ST_FIFO_TAG, self._views[words])
             o = 0
             end = words * _ST_WORD
