@@ -9,6 +9,8 @@ about the segment's own long axis.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.linalg import solve_banded
 
@@ -80,14 +82,14 @@ class Ramp:
 class KnotTrack:
     """Values at increasing knot times joined by an interpolating cubic spline (C2, least curvature).
 
-    A cubic spline is global, but a knot's influence decays by a factor of about 3.7 per knot.  Each
+    A cubic spline is global, but a knot's influence decays by a factor of about 3.7 per knot (3.7^-6 ~ 4e-4).  Each
     interval's polynomial is therefore computed once, from the spline through the MARGIN knots on
     either side of it, as soon as those knots exist, and kept: every evaluation of a time (any
-    sensor, any block) gets the same number, and neighbouring intervals join to ~1e-5 of the signal.
+    sensor, any block) gets the same number, and neighbouring batches join to ~1e-3 of the signal.
     """
 
-    MARGIN = 8
-    BATCH = 16
+    MARGIN = 6
+    BATCH = 8
 
     def __init__(self, ncols: int, capacity: int = 4096):
         self.ncols = ncols
@@ -224,20 +226,21 @@ def frontal_angle(L: np.ndarray, medial_y: float, proximal_up: bool) -> np.ndarr
 
 
 def knee_ik(hip: np.ndarray, ankle: np.ndarray, l_shank: float, l_thigh: float, theta_f: np.ndarray,
-            medial_y: float, reach: float = 0.995):
+            medial_y: float, min_knee_deg: float = 6.0, soft_knee_deg: float = 14.0):
     """Knee position joining hip and ankle with the shank at frontal angle theta_f (shared definition).
 
     The knee lies on the circle where the spheres of radius l_shank about the ankle and l_thigh
     about the hip meet; of that circle it takes the point, ahead of the leg, whose shank has the
-    wanted frontal angle (closed form).  An ankle out of reach is drawn toward the hip (the heel
-    lifting off), so the returned ankle may differ from the one given.
+    wanted frontal angle (closed form).  An ankle beyond the reach of a leg straightened to
+    soft_knee_deg is drawn smoothly toward the hip (the heel lifting), never past min_knee_deg, so
+    the returned ankle may differ from the one given.
     """
     d = hip - ankle
     D = np.linalg.norm(d, axis=-1, keepdims=True)
     dh = d / D
-    # soft limit: beyond 96 % of the reach the ankle is drawn smoothly toward the hip (no kink)
-    Dmax = reach * (l_shank + l_thigh)
-    D0 = 0.96 * Dmax
+    L = l_shank + l_thigh
+    Dmax = L * math.cos(math.radians(min_knee_deg / 2))
+    D0 = L * math.cos(math.radians(soft_knee_deg / 2))
     D_eff = np.where(D > D0, D0 + (Dmax - D0) * np.tanh((D - D0) / (Dmax - D0)), D)
     ankle = hip - dh * D_eff
     D = D_eff

@@ -17,6 +17,7 @@ strides that start after it (plus a reaction time).
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
@@ -294,7 +295,7 @@ class _Body:
         self._run_intervals = [(t0, t1) for kind, t0, t1 in phases if kind == "run"]
 
     def _stand_level(self) -> float:
-        return _ANKLE_HEIGHT + self.leg_length * math.cos(math.radians(2.5))
+        return _ANKLE_HEIGHT + self.leg_length * math.cos(math.radians(4.0))
 
     def _level(self, v: float, kind: str) -> float:
         """Pelvis height at contact: knee flexed ~18 deg (run) or ~6 deg (walk) with the foot ahead."""
@@ -387,14 +388,12 @@ class _Body:
             half_width, roll, lift = 0.05, 0.12, 0.12
         x_hip = float(self.speed.integral(np.array(ic)))
         ankle = np.array([x_hip + self._foot_ahead(v, kind, tc), hip_y + side * half_width, _ANKLE_HEIGHT])
-        # the foot rolls over its forefoot far enough for the leg (knee at about 25 deg) to reach the
-        # hip at toe-off: at high speed the contact is longer than the leg alone could span
-        to = ic + tc
-        ahead = float(self.speed.integral(np.array(to))) - ankle[0]
-        height = float(self.level(np.array(to))) + 0.0 - (_ANKLE_HEIGHT + lift)
-        reach = self.leg_length * math.cos(math.radians(12.5))
-        lateral = self.hip_half_width + side * 0.0 - half_width
-        span = math.sqrt(max(reach**2 - height**2 - lateral**2, 0.01))
+        # the foot rolls over its forefoot far enough that at toe-off the leg reaches the hip with
+        # the knee at ~20 deg: at high speed the contact spans more ground than the leg alone could
+        ahead = float(self.speed.integral(np.array(ic + tc))) - ankle[0]
+        height = float(self.level(np.array(ic + tc))) - (_ANKLE_HEIGHT + lift)
+        reach = self.leg_length * math.cos(math.radians(10.0))
+        span = math.sqrt(max(reach**2 - height**2 - (self.hip_half_width - half_width) ** 2, 0.01))
         roll = max(roll, ahead - span)
         return _Contact(leg=leg, start=ic, end=ic + tc, kind=kind, ankle=ankle, speed=v,
                         wobble_deg=max(wobble, 0.0), frontal_ic_deg=s.frontal_ic_deg + rng.normal(0.0, 0.5),
@@ -597,7 +596,7 @@ class _Body:
         ankle = np.repeat(c.ankle[None, :], len(times), axis=0)
         # push-off: the foot pivots about the toes, so the ankle moves forward and up ever faster
         # until it leaves the ground with the swing already under way
-        push = _clip((s - 0.35) / 0.65, 0.0, 1.0) ** 2.5
+        push = _clip((s - 0.3) / 0.7, 0.0, 1.0) ** 2
         # landing: the heel pad and shoe give, so the ankle's approach speed dies away over the first
         # ~20 ms of contact (v (1 + tau/T) exp(-tau/T): deceleration peaking T after contact)
         after = np.maximum(times - c.start, 0.0)
@@ -605,6 +604,15 @@ class _Body:
         vx = _APPROACH_VX * c.speed
         ankle[:, 0] += c.roll_m * push - vx * before + vx * settle - vx * 2 * _LANDING_T
         ankle[:, 2] += c.lift_m * push + _APPROACH_VZ * before - _APPROACH_VZ * settle + _APPROACH_VZ * 2 * _LANDING_T
+        if c.kind != "stand":
+            # late in a long contact the foot rolls further over its forefoot, just enough that the
+            # knee need not straighten beyond ~20 deg (smoothly: a softplus, no kink)
+            dyz2 = (hip[:, 1] - ankle[:, 1]) ** 2 + (hip[:, 2] - ankle[:, 2]) ** 2
+            reach = self.leg_length * math.cos(math.radians(10.0))
+            need = hip[:, 0] - np.sqrt(np.maximum(reach**2 - dyz2, 0.04)) - ankle[:, 0]
+            width = 0.02
+            extra = width * np.logaddexp(0.0, need / width) * (times >= c.start)
+            ankle[:, 0] += extra
         if c.kind == "stand":
             wob = np.zeros_like(s)
         else:
@@ -621,23 +629,26 @@ class _Body:
         int_sign = 1.0 if leg == "right" else -1.0  # internal rotation turns the front toward the midline
         return np.stack([th_t, ph_t, int_sign * 0.5 * rot, th_s, ph_s, int_sign * rot], axis=1)
 
-    def _contact_knots(self, c: _Contact) -> tuple[np.ndarray, np.ndarray]:
-        """Approach and stance knots of a run/walk contact (computed once)."""
-        if c.knots is None:
-            tc = c.end - c.start
-            stance = np.union1d(_STANCE_S * tc, _LANDING_KNOTS_S[_LANDING_KNOTS_S < 0.4 * tc])
-            stance = stance[np.concatenate([[True], np.diff(stance) > 0.004])]
-            times = np.concatenate([c.start - _APPROACH_T, c.start + stance])
-            c.knots = (times, self._contact_angles(c, times))
-        return c.knots
+    def _contact_knots(self, c: _Contact) -> tuple[np.ndarray, np.ndarray, int]:
+        """Approach and stance knots of a contact (computed once), and how many are approach knots.
 
-    def _approach_knots(self, c: _Contact) -> tuple[np.ndarray, np.ndarray]:
-        if c.kind == "stand":
-            times = np.concatenate([c.start - _APPROACH_T, [c.start]])
-            return times, self._contact_angles(c, times)
-        times, ang = self._contact_knots(c)
-        n = len(_APPROACH_T) + 1
-        return times[:n], ang[:n]
+        The approach knot is dropped where the leg could not reach it with the knee bent (fast
+        running: the foot comes from behind the hip faster than the descent path assumes)."""
+        if c.knots is None:
+            if c.kind == "stand":
+                stance = np.array([0.0, _STAND_KNOT_S])
+            else:
+                tc = c.end - c.start
+                stance = np.union1d(_STANCE_S * tc, _LANDING_KNOTS_S[_LANDING_KNOTS_S < 0.4 * tc])
+                stance = stance[np.concatenate([[True], np.diff(stance) > 0.004])]
+            times = np.concatenate([c.start - _APPROACH_T, c.start + stance])
+            ang = self._contact_angles(c, times)
+            n = len(_APPROACH_T)
+            knee = np.degrees(ang[:n, 3] - ang[:n, 0])
+            if np.any(knee < 10.0):
+                times, ang, n = times[n:], ang[n:], 0
+            c.knots = (times, ang, n)
+        return c.knots
 
     def _swing_angles(self, t0: float, a0: np.ndarray, m0: np.ndarray, t1: float, a1: np.ndarray, m1: np.ndarray,
                       speed: float, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -656,7 +667,8 @@ class _Body:
         alpha0, alpha1 = -a0[0], -a1[0]
         dalpha0, dalpha1 = -_clip(m0[0], -cap_t, cap_t) * span, -m1[0] * span
         kap0, kap1 = a0[3] - a0[0], a1[3] - a1[0]
-        dkap0, dkap1 = _clip(m0[3] - m0[0], -cap_k, cap_k) * span, (m1[3] - m1[0]) * span
+        dkap0, dkap1 = _clip(m0[3] - m0[0], -cap_k, cap_k) * span, _clip(m1[3] - m1[0], -cap_k, cap_k) * span
+        dalpha1 = _clip(dalpha1, -cap_t * span, cap_t * span)
         if kind == "walk":
             a_max, k_max, k_pk = math.radians(25.0), math.radians(60.0), 0.40
         else:
@@ -668,6 +680,7 @@ class _Body:
                          _hermite((u - a_pk) / (1 - a_pk), a_max, 0.0, alpha1, dalpha1 * (1 - a_pk)))
         kappa = np.where(u <= k_pk, _hermite(u / k_pk, kap0, dkap0 * k_pk, k_max, 0.0),
                          _hermite((u - k_pk) / (1 - k_pk), k_max, 0.0, kap1, dkap1 * (1 - k_pk)))
+        kappa = np.maximum(kappa, math.radians(3.0))  # a knee does not hyperextend
         th_t = -alpha
         th_s = kappa + th_t
         mix = smootherstep(u)
@@ -684,9 +697,9 @@ class _Body:
             self.ensure_contacts(leg, k)
             c = self.contacts[leg][k]
             if c.kind == "stand":
-                if c.start > -10.0:  # landed from a swing
-                    times, ang = self._approach_knots(c)
-                    track.append(times, ang)
+                if c.start > -10.0:  # landed from a swing (its approach knots came with the swing)
+                    times, ang, n = self._contact_knots(c)
+                    track.append(times[n : n + 1], ang[n : n + 1])
                 t = c.start + (_STAND_KNOT_S if c.start > -10.0 else 0.0)
                 while True:  # standing: knots every 0.1 s, lazily while it lasts
                     if math.isfinite(c.end) and t >= c.end - 0.5 * _STAND_KNOT_S:
@@ -701,15 +714,16 @@ class _Body:
                 ang = self._contact_angles(c, times)
                 track.append(times[1:], ang[1:])
             else:
-                times, ang = self._contact_knots(c)
-                track.append(times[len(_APPROACH_T):], ang[len(_APPROACH_T):])
+                times, ang, n = self._contact_knots(c)
+                times, ang = times[n:], ang[n:]
+                track.append(times, ang)
             t0, a0 = times[-1], ang[-1]
             m0 = (ang[-1] - ang[-2]) / (times[-1] - times[-2])
             yield
             if not self.ensure_contacts(leg, k + 1):
                 return
             nxt = self.contacts[leg][k + 1]
-            at, aa = self._approach_knots(nxt)
+            at, aa, n_app = self._contact_knots(nxt)
             m1 = (aa[1] - aa[0]) / (at[1] - at[0])
             if nxt.kind == "stand":
                 speed, kind = max(c.speed, 1.0), c.kind if c.kind != "stand" else "walk"
@@ -717,8 +731,7 @@ class _Body:
                 speed, kind = nxt.speed, nxt.kind
             times, ang = self._swing_angles(t0, a0, m0, at[0], aa[0], m1, speed, kind)
             track.append(times, ang)
-            if nxt.kind != "stand":
-                track.append(at[:-1], aa[:-1])
+            track.append(at[:n_app], aa[:n_app])
             k += 1
 
     # -- what a sensor sees ---------------------------------------------------------------------
@@ -788,23 +801,42 @@ def _increasing(points):
 # the impact at initial contact
 
 
-def _impact_shape(tau: np.ndarray, freq: float, decay: float) -> np.ndarray:
-    """exp-damped sine starting at 0, normalised so its peak is 1."""
-    x = np.minimum(np.maximum(tau, 0.0), _IMPACT_SPAN)  # beyond the span the transient is < 1e-6 of its peak
-    w = 2 * np.pi * freq
-    t_pk = math.atan(w * decay) / w
-    peak = math.exp(-t_pk / decay) * math.sin(w * t_pk)
-    return np.exp(-x / decay) * np.sin(w * x) / peak * (tau < _IMPACT_SPAN)
+def _pulse(tau: np.ndarray, width: float) -> np.ndarray:
+    """The shock at contact: d/dtau [tau^2 exp(-tau/width)], a pulse peaking (2 - sqrt 2) width after
+    its start followed by a rebound, normalised to a peak of 1.  Its integral is zero: the sensor
+    shakes, it is not carried anywhere (the landing's net deceleration is in the kinematics)."""
+    x = np.minimum(np.maximum(tau, 0.0), _IMPACT_SPAN)
+    x_pk = (2.0 - math.sqrt(2.0)) * width
+    peak = math.exp(-x_pk / width) * (2 * x_pk - x_pk * x_pk / width)
+    return np.exp(-x / width) * (2 * x - x * x / width) / peak * (tau < _IMPACT_SPAN)
+
+
+@functools.lru_cache(maxsize=32)
+def _vibration_peak(freq: float, decay: float) -> float:
+    x = np.linspace(0.0, 4.0 / freq, 4001)
+    return float(np.max(np.abs(_vibration_raw(x, freq, decay))))
+
+
+def _vibration_raw(x, freq, decay):
+    w = math.pi * freq
+    return np.exp(-x / decay) * (w * np.sin(2 * w * x) - np.sin(w * x) ** 2 / decay)
+
+
+def _vibration(tau: np.ndarray, freq: float, decay: float) -> np.ndarray:
+    """Soft-tissue ringing after contact: d/dtau [exp(-tau/decay) sin^2(pi freq tau)], peak 1, zero
+    integral (the tissue swings about the bone and comes back)."""
+    x = np.minimum(np.maximum(tau, 0.0), _IMPACT_SPAN)
+    return _vibration_raw(x, freq, decay) / _vibration_peak(freq, decay) * (tau < _IMPACT_SPAN)
 
 
 _IMPACT_SPAN = 0.25  # s, the transient has died out after this
-_IMPACT = {  # mount: (attenuation, main Hz, decay s, delay s, soft-tissue Hz, its decay s, its g per g)
-    "shin": (1.0, 11.0, 0.022, 0.004, 18.0, 0.05, 0.35),
-    "thigh": (0.35, 9.0, 0.026, 0.008, 11.0, 0.08, 0.6),
+_IMPACT = {  # mount: (attenuation, pulse width s, delay s, soft-tissue Hz, its decay s, its g per g)
+    "shin": (1.0, 0.02, 0.004, 18.0, 0.05, 0.35),
+    "thigh": (0.35, 0.026, 0.008, 11.0, 0.08, 0.6),
 }
 
 
-_IMPACT_PEAK_S = math.atan(2 * math.pi * _IMPACT["shin"][1] * _IMPACT["shin"][2]) / (2 * math.pi * _IMPACT["shin"][1])
+_IMPACT_PEAK_S = _IMPACT["shin"][2] + (2.0 - math.sqrt(2.0)) * _IMPACT["shin"][1]  # s after contact
 
 
 # --------------------------------------------------------------------------------------------
@@ -904,6 +936,21 @@ class VirtualRunner:
     @property
     def body(self) -> _Body:
         return self._body
+
+    def pose(self, leg: str, t) -> dict[str, np.ndarray]:
+        """Hip, knee and ankle joint centres (n, 3) m in the world frame (x forward, y left, z up)
+        at run times t already generated by a sensor of this runner (for checks and plots)."""
+        if leg not in LEGS:
+            raise UserError(f"leg {leg!r} is not 'left' or 'right'")
+        t = np.atleast_1d(np.asarray(t, float))
+        body = self._body
+        body.ensure_steps(float(t.max()) + 0.05)
+        body.ensure_knots(leg, float(t.max()) + 0.05)
+        ang = body.knots[leg](t)
+        hip = body.hip(leg, body.pelvis(t))
+        knee = hip - body.l_thigh * long_axis(ang[:, 0], ang[:, 1])
+        ankle = knee - body.l_shank * long_axis(ang[:, 3], ang[:, 4])
+        return {"hip": hip, "knee": knee, "ankle": ankle}
 
 
 def _vec3(value, rng, sd, name) -> np.ndarray:
@@ -1030,6 +1077,17 @@ class SensorStream:
         self._pos = 0
         self._k += m
 
+    def board_pose(self, t) -> tuple[np.ndarray, np.ndarray]:
+        """(R (n, 3, 3) board -> world, sensor position (n, 3) m in the world) at run times t: the
+        kinematics the signals come from (world: x forward, y left, z up)."""
+        t = np.atleast_1d(np.asarray(t, float))
+        body = self._body
+        body.ensure_steps(float(t.max()) + 0.05)
+        body.ensure_knots(self.leg, float(t.max()) + 0.05)
+        along, offset = _site(self.leg, self.mount)
+        R, p, _ = body.segment_state(self.leg, self.mount, t, offset, along)
+        return R @ self.rotation, p
+
     def ideal(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Noise-free, unclipped (acc g, gyr dps) in the board frame at times t (any order)."""
         acc_seg, gyr_seg, _ = self._segment_signals(np.asarray(t, float))
@@ -1069,18 +1127,18 @@ class SensorStream:
         live = idx >= 0
         amp_c = np.array([c.impact_amp if c.impact_amp is not None else 0.0 for c in near])
         start_c = np.array([c.start for c in near])
-        atten, freq, decay, delay, st_freq, st_decay, st_gain = _IMPACT[self.mount]
+        atten, width, delay, st_freq, st_decay, st_gain = _IMPACT[self.mount]
         tau = t[live] - start_c[idx[live]] - delay
         amp = atten * amp_c[idx[live]]
-        # the bone's shock: a damped pulse along the long axis (a little along the anterior axis);
-        # the soft tissue under the sensor rings on after it in every direction
-        main = _impact_shape(tau, freq, decay)
-        ring = _impact_shape(tau - 0.006, st_freq, st_decay)
-        ring2 = _impact_shape(tau - 0.012, st_freq * 1.3, st_decay)
+        # the bone's shock: a pulse along the long axis (a little along the anterior axis, and a
+        # jolt of the segment's rotation); the soft tissue under the sensor rings on after it
+        main = _pulse(tau, width)
+        ring = _vibration(tau - 0.004, st_freq, st_decay)
+        ring2 = _vibration(tau - 0.010, st_freq * 1.3, st_decay)
         f_seg[live, 2] += amp * (main + 0.5 * st_gain * ring2)
-        f_seg[live, 0] += amp * (-0.3 * _impact_shape(tau - 0.003, freq * 1.3, decay) + st_gain * ring)
+        f_seg[live, 0] += amp * (-0.3 * _pulse(tau - 0.003, 0.8 * width) + st_gain * ring)
         f_seg[live, 1] += amp * 0.6 * st_gain * ring2
-        gyr[live, 1] += amp * (12.0 * _impact_shape(tau - 0.002, freq * 1.5, decay) + 20.0 * st_gain * ring)
+        gyr[live, 1] += amp * (12.0 * _pulse(tau - 0.002, 0.7 * width) + 20.0 * st_gain * ring)
         gyr[live, 0] += amp * 10.0 * st_gain * ring2
 
     def _imperfect(self, acc: np.ndarray, gyr: np.ndarray):

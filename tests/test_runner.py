@@ -1,0 +1,432 @@
+"""The virtual runner (stridecue.sim): its contract, its physics, its statistics against published
+ranges and real recordings, its controls and its errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from stridecue.errors import UserError
+from stridecue.sim import RunnerSettings, StrideTruth, VirtualRunner
+from stridecue.sim.runner import CUE_KINDS
+
+RATE = 416.0
+QUIET = dict(noise=0.0, accel_bias_g=0.0, gyro_bias_dps=0.0, gyro_drift_dps_per_min=0.0)
+G = 9.80665
+
+
+def record(stream, seconds: float, step: int | None = None):
+    """(t, acc, gyr) of the next `seconds` of a stream, read in `step`-sample chunks (all at once if None)."""
+    n = int(round(seconds * stream.rate))
+    if step is None:
+        c = stream.read(n)
+        return c.t, c.acc, c.gyr
+    parts = [stream.read(min(step, n - k)) for k in range(0, n, step)]
+    return (np.concatenate([p.t for p in parts]), np.concatenate([p.acc for p in parts]),
+            np.concatenate([p.gyr for p in parts]))
+
+
+def running(truth, after: float = 0.0):
+    return [s for s in truth if s.kind == "run" and s.ic_t >= after]
+
+
+# --------------------------------------------------------------------------------------------
+# contract
+
+
+def test_chunks_follow_the_contract():
+    runner = VirtualRunner(RunnerSettings(), seed=1)
+    stream = runner.sensor(leg="left", mount="shin", rotation="random", rate_hz=RATE)
+    assert stream.rate == RATE
+    first = stream.read(12)
+    assert first.t.shape == (12,) and first.acc.shape == (12, 3) and first.gyr.shape == (12, 3)
+    assert first.t[0] == 0.0
+    more = stream.read(1000)
+    t = np.concatenate([first.t, more.t])
+    assert np.allclose(np.diff(t), 1 / RATE)
+    assert stream.read(0).acc.shape == (0, 3)
+    # standing at the start: gravity only, whatever the board's rotation
+    assert np.allclose(np.linalg.norm(first.acc, axis=1), 1.0, atol=0.05)
+
+
+def test_truth_lists_completed_stances_of_the_leg():
+    runner = VirtualRunner(RunnerSettings(speed_mps=3.3), seed=2)
+    stream = runner.sensor(leg="right", mount="thigh")
+    t, _, _ = record(stream, 20.0, step=12)
+    truth = stream.truth
+    assert len(truth) > 15 and all(isinstance(s, StrideTruth) for s in truth)
+    assert all(s.leg == "right" and s.mount == "thigh" and s.kind == "run" for s in truth)
+    assert all(s.to_t <= t[-1] for s in truth)
+    ic = np.array([s.ic_t for s in truth])
+    assert np.all(np.diff(ic) > 0)
+    first, rest = truth[0], truth[1:]
+    assert first.stride_time_s is None and first.cadence_spm is None
+    for s in rest:
+        assert s.contact_time_s == pytest.approx(s.to_t - s.ic_t)
+        assert s.cadence_spm == pytest.approx(120.0 / s.stride_time_s)
+        assert s.wobble_deg >= 0 and s.pta_resultant_g >= s.pta_axial_g > 0 and s.loading_rate_gps > 0
+    stride = np.diff(ic)
+    assert np.allclose([s.stride_time_s for s in rest], stride)
+
+
+def test_rate_may_change_between_reads():
+    runner = VirtualRunner(RunnerSettings(), seed=3)
+    stream = runner.sensor(rate_hz=104.0)
+    a = stream.read(100)
+    stream.rate = 416.0
+    b = stream.read(100)
+    assert np.allclose(np.diff(a.t), 1 / 104.0) and np.allclose(np.diff(b.t), 1 / 416.0)
+    assert b.t[0] == pytest.approx(a.t[-1] + 1 / 416.0)
+
+
+def test_seeded_and_reproducible_however_it_is_read():
+    def signals(seed, step):
+        runner = VirtualRunner(RunnerSettings(), seed=seed)
+        stream = runner.sensor(leg="left", mount="shin", rotation="random", jitter_s=2e-4)
+        t, acc, gyr = record(stream, 15.0, step=step)
+        return t, acc, gyr, stream.truth
+
+    t1, a1, g1, tr1 = signals(7, 12)
+    t2, a2, g2, tr2 = signals(7, None)
+    assert np.array_equal(t1, t2) and np.allclose(a1, a2, atol=1e-9) and np.allclose(g1, g2, atol=1e-9)
+    assert tr1 == tr2
+    _, a3, _, _ = signals(8, None)
+    assert not np.allclose(a1, a3)
+
+
+# --------------------------------------------------------------------------------------------
+# physics: one kinematic model, accel and gyro consistent with it
+
+
+def test_standing_reads_one_g_along_the_segment_and_no_rotation():
+    runner = VirtualRunner(RunnerSettings(segments=(("stand", 4.0), ("run", 10.0))), seed=4)
+    for mount in ("shin", "thigh"):
+        stream = runner.sensor(leg="left", mount=mount, **QUIET)
+        _, acc, gyr = record(stream, 2.5)
+        assert np.allclose(acc[:, 2], 1.0, atol=0.02)  # board axes = segment axes: z is the long axis
+        assert np.abs(acc[:, :2]).max() < 0.2 and np.abs(gyr).max() < 2.0  # knees a little bent
+
+
+def test_gyro_integrates_to_the_boards_orientation():
+    runner = VirtualRunner(RunnerSettings(speed_mps=3.3), seed=5)
+    for mount in ("shin", "thigh"):
+        stream = runner.sensor(leg="left", mount=mount, rotation="random", rate_hz=1000.0, **QUIET)
+        t, _, gyr = record(stream, 12.0)
+        window = (t >= 10.0) & (t < 11.0)  # a second of running: stances, swings, impacts
+        tw, w = t[window], np.radians(gyr[window])
+        R_model, _ = stream.board_pose(tw)
+        R = Rotation.from_matrix(R_model[0])
+        for k in range(len(tw) - 1):  # midpoint rule on the body-frame rate
+            R = R * Rotation.from_rotvec(0.5 * (w[k] + w[k + 1]) * (tw[k + 1] - tw[k]))
+        error = (Rotation.from_matrix(R_model[-1]).inv() * R).magnitude()
+        assert math.degrees(error) < 1.0, mount
+
+
+def test_accelerometer_is_the_specific_force_at_the_sensor():
+    runner = VirtualRunner(RunnerSettings(speed_mps=4.0), seed=6)
+    for mount in ("shin", "thigh"):
+        stream = runner.sensor(leg="right", mount=mount, rotation="random", **QUIET)
+        t, acc, _ = record(stream, 12.0)
+        sel = np.where((t > 10.0) & (t < 11.0))[0]
+        # outside the impact transient (which is a vibration of the sensor, not a motion of the
+        # segment) the reading is R^T (p'' - g) / g, checked with the test's own differences
+        impact = np.zeros(len(t), bool)
+        for s in stream.truth:
+            impact |= (t >= s.ic_t - 0.01) & (t <= s.ic_t + 0.27)
+        sel = sel[~impact[sel]]
+        h = 2e-4  # not the model's own step
+        R, p0 = stream.board_pose(t[sel])
+        _, pm = stream.board_pose(t[sel] - h)
+        _, pp = stream.board_pose(t[sel] + h)
+        a_world = (pp - 2 * p0 + pm) / h**2 + np.array([0.0, 0.0, G])
+        expected = np.einsum("nji,nj->ni", R, a_world) / G
+        assert np.abs(acc[sel] - expected).max() < 0.03, mount
+
+
+def test_board_rotation_rotates_both_signals():
+    settings = RunnerSettings(speed_mps=3.0)
+    M = Rotation.from_euler("zyx", [30, -50, 110], degrees=True).as_matrix()
+    plain = VirtualRunner(settings, seed=9).sensor(leg="left", mount="shin", **QUIET)
+    turned = VirtualRunner(settings, seed=9).sensor(leg="left", mount="shin", rotation=M, **QUIET)
+    _, a0, g0 = record(plain, 8.0)
+    _, a1, g1 = record(turned, 8.0)
+    assert np.allclose(a1, a0 @ M, atol=1e-6) and np.allclose(g1, g0 @ M, atol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# statistics in published ranges, both mounts, 2-6 m/s
+
+
+@pytest.mark.parametrize("speed", [2.0, 3.3, 4.5, 6.0])
+def test_running_statistics_fall_in_published_ranges(speed):
+    runner = VirtualRunner(RunnerSettings(speed_mps=speed), seed=10)
+    shin = runner.sensor(leg="left", mount="shin", rotation="random")
+    thigh = runner.sensor(leg="left", mount="thigh", rotation="random")
+    ts, _, gs = record(shin, 40.0)
+    tt, _, gt = record(thigh, 40.0)
+    strides = running(shin.truth, after=6.0)  # after the start from standing
+    assert len(strides) > 40
+    contact = np.median([s.contact_time_s for s in strides])
+    assert 0.18 <= contact <= 0.32
+    cadence = [s.cadence_spm for s in strides]
+    assert 150 <= np.median(cadence) <= 200 and min(cadence) > 140 and max(cadence) < 210
+    # flight: a step (half a stride) lasts longer than the contact
+    flight = [b.ic_t - a.ic_t - 2 * a.contact_time_s for a, b in zip(strides[:-1], strides[1:])]
+    if speed >= 2.5:
+        assert np.mean(np.array(flight) > 0) > 0.95
+    pta = [s.pta_axial_g for s in strides]
+    assert 3.0 <= np.median(pta) <= 15.0 and np.percentile(pta, 90) < 16.0
+    # shank swing angular-rate peaks: per stride, between toe-off and the next contact
+    g = np.linalg.norm(gs, axis=1)
+    swing = [g[(ts > a.to_t) & (ts < b.ic_t)].max() for a, b in zip(strides[:-1], strides[1:])]
+    assert 400 <= np.median(swing) <= 900
+    # the thigh: same strides, a softer landing, a slower swing
+    thigh_strides = running(thigh.truth, after=6.0)
+    assert [s.ic_t for s in thigh_strides] == [s.ic_t for s in strides]
+    assert np.median([s.pta_axial_g for s in thigh_strides]) < 0.8 * np.median(pta)
+    gth = np.linalg.norm(gt, axis=1)
+    thigh_swing = [gth[(tt > a.to_t) & (tt < b.ic_t)].max() for a, b in zip(strides[:-1], strides[1:])]
+    assert 150 <= np.median(thigh_swing) < np.median(swing)
+
+
+def test_landing_load_speed_and_cadence_follow_the_settings():
+    def medians(**kw):
+        stream = VirtualRunner(RunnerSettings(**kw), seed=11).sensor()
+        record(stream, 30.0)
+        st = running(stream.truth, after=6.0)
+        return (np.median([s.pta_axial_g for s in st]), np.median([s.cadence_spm for s in st]),
+                np.median([s.speed_mps for s in st]))
+
+    soft, _, _ = medians(speed_mps=3.3, landing_g=5.0)
+    hard, _, _ = medians(speed_mps=3.3, landing_g=11.0)
+    assert soft == pytest.approx(5.0, abs=1.0) and hard == pytest.approx(11.0, abs=1.5)
+    _, cadence, speed = medians(speed_mps=3.3, cadence_spm=182.0)
+    assert cadence == pytest.approx(182.0, abs=3.0) and speed == pytest.approx(3.3)
+
+
+# --------------------------------------------------------------------------------------------
+# segments: standing, walking, stopping
+
+
+def test_stand_walk_run_stop_segments():
+    segments = (("stand", 3.0), ("walk", 12.0), ("run", 15.0), ("stop", 6.0), ("run", 10.0))
+    runner = VirtualRunner(RunnerSettings(segments=segments, walk_speed_mps=1.4), seed=12)
+    stream = runner.sensor(leg="left", mount="shin", **QUIET)
+    t, acc, gyr = record(stream, 50.0, step=12)
+    truth = stream.truth
+    walks = [s for s in truth if s.kind == "walk"]
+    runs = [s for s in truth if s.kind == "run"]
+    assert len(walks) >= 8 and len(runs) >= 25
+    assert all(3.0 <= s.ic_t < 15.5 for s in walks)
+    # walking: no flight (each contact outlasts half the stride), a walking cadence
+    for s in walks[1:]:
+        assert s.contact_time_s > 0.5 * s.stride_time_s and 90 <= s.cadence_spm <= 130
+    # nobody steps while standing or stopped; the first stride after a stop has no stride time
+    assert not any(s.ic_t < 3.0 or 31.0 <= s.ic_t < 36.0 for s in truth)
+    after_stop = [s for s in runs if s.ic_t >= 36.0]
+    assert after_stop[0].stride_time_s is None
+    still = (t > 32.5) & (t < 35.0)
+    assert np.abs(np.linalg.norm(acc[still], axis=1) - 1.0).max() < 0.05 and np.abs(gyr[still]).max() < 5.0
+
+
+# --------------------------------------------------------------------------------------------
+# several sensors on one runner
+
+
+def test_left_and_right_share_the_schedule_half_a_cycle_apart():
+    runner = VirtualRunner(RunnerSettings(speed_mps=3.5), seed=13)
+    left, right = runner.sensor(leg="left"), runner.sensor(leg="right")
+    for _ in range(int(30 * RATE / 12)):
+        left.read(12)
+        right.read(12)
+    li = np.array([s.ic_t for s in running(left.truth, 5.0)])
+    ri = np.array([s.ic_t for s in running(right.truth, 5.0)])
+    for r in ri:
+        k = np.searchsorted(li, r)
+        if 0 < k < len(li):
+            phase = (r - li[k - 1]) / (li[k] - li[k - 1])
+            assert 0.4 < phase < 0.6
+
+
+def test_thigh_and_shin_of_one_leg_share_a_knee():
+    runner = VirtualRunner(RunnerSettings(speed_mps=3.3), seed=14)
+    shin = runner.sensor(leg="right", mount="shin", **QUIET)
+    thigh = runner.sensor(leg="right", mount="thigh", **QUIET)
+    t, _, _ = record(shin, 10.0)
+    record(thigh, 10.0)
+    assert [s.ic_t for s in shin.truth] == [s.ic_t for s in thigh.truth]
+    tq = t[(t > 6) & (t < 9)]
+    pose = runner.pose("right", tq)
+    R_s, p_s = shin.board_pose(tq)
+    R_t, p_t = thigh.board_pose(tq)
+    # the shin sensor sits a third of the way up the shank, the thigh sensor half way up the thigh
+    shank = pose["knee"] - pose["ankle"]
+    thigh_axis = pose["hip"] - pose["knee"]
+    assert np.allclose(np.linalg.norm(shank, axis=1), np.linalg.norm(shank, axis=1)[0])
+    assert np.allclose(np.linalg.norm(thigh_axis, axis=1), np.linalg.norm(thigh_axis, axis=1)[0])
+    assert np.allclose(R_s[:, :, 2], shank / np.linalg.norm(shank, axis=1)[:, None], atol=1e-9)
+    assert np.allclose(R_t[:, :, 2], thigh_axis / np.linalg.norm(thigh_axis, axis=1)[:, None], atol=1e-9)
+    # during stance the ankle stays (nearly) where it landed: it only rolls over the forefoot
+    for s in shin.truth:
+        if 6 < s.ic_t and s.to_t < 9:
+            stance = runner.pose("right", np.linspace(s.ic_t + 0.04, s.ic_t + 0.4 * s.contact_time_s, 20))["ankle"]
+            assert np.ptp(stance[:, 0]) < 0.03 and np.ptp(stance[:, 2]) < 0.01
+
+
+# --------------------------------------------------------------------------------------------
+# wobble, fatigue and the response to cues
+
+
+def test_wobble_truth_follows_level_and_fatigue():
+    runner = VirtualRunner(RunnerSettings(wobble_deg=8.0, wobble_fatigue_deg_per_10min=10.0, wobble_sd_deg=0.5), seed=15)
+    stream = runner.sensor(leg="left", mount="shin")
+    record(stream, 185.0)
+    st = running(stream.truth, after=6.0)
+    early = np.mean([s.wobble_deg for s in st if s.ic_t < 30])
+    late = np.mean([s.wobble_deg for s in st if s.ic_t > 160])
+    assert early == pytest.approx(8.0 + 10.0 * 0.017 * 2, abs=0.8)  # ~20 s of running in
+    assert late - early == pytest.approx(10.0 * (170 - 18) / 600, abs=0.8)
+    assert all(s.wobble_rate_dps > 0 for s in st)
+
+
+def _cued(compliance=1.0, kind="wobble", focus=None, cue_at=40.0, seconds=120.0, seed=16):
+    settings = RunnerSettings(wobble_deg=8.0, wobble_fatigue_deg_per_10min=0.0, cue_compliance=compliance,
+                              focus_response=focus, cue_hold_s=20.0, cue_fade_s=15.0)
+    runner = VirtualRunner(settings, seed=seed)
+    stream = runner.sensor(leg="left", mount="shin")
+    heard = None
+    for _ in range(int(seconds * RATE / 12)):
+        c = stream.read(12)
+        if heard is None and c.t[-1] >= cue_at:
+            heard = runner.cue(float(c.t[-1]), kind=kind)
+    return stream, heard
+
+
+def test_a_heeded_cue_lowers_wobble_for_a_while_then_it_drifts_back():
+    quiet, _ = _cued(compliance=0.0)
+    cued, heard = _cued(compliance=1.0)
+    assert heard is True
+    q = {round(s.ic_t, 6): s.wobble_deg for s in quiet.truth}
+    before = [s for s in cued.truth if s.ic_t < 40.0]
+    assert all(q[round(s.ic_t, 6)] == s.wobble_deg for s in before)  # nothing changes before the cue
+    first_changed = min(s.ic_t for s in cued.truth if s.ic_t > 40 and abs(q.get(round(s.ic_t, 6), -1) - s.wobble_deg) > 1e-9)
+    assert 40.6 <= first_changed < 42.5  # after the reaction time, within about a stride
+    during = np.mean([s.wobble_deg for s in cued.truth if 45 < s.ic_t < 60])
+    usual = np.mean([s.wobble_deg for s in quiet.truth if 45 < s.ic_t < 60])
+    assert during < 0.65 * usual
+    later = np.mean([s.wobble_deg for s in cued.truth if s.ic_t > 110])
+    assert later == pytest.approx(np.mean([s.wobble_deg for s in quiet.truth if s.ic_t > 110]), abs=0.6)
+
+
+def test_an_unheeded_cue_changes_nothing():
+    quiet, _ = _cued(compliance=0.0, cue_at=1e9)
+    ignored, heard = _cued(compliance=0.0)
+    assert heard is False
+    assert [s.wobble_deg for s in quiet.truth] == [s.wobble_deg for s in ignored.truth]
+
+
+def test_focus_response_decides_which_instruction_works():
+    def drop(focus, kind):
+        stream, _ = _cued(compliance=1.0, kind=kind, focus=focus, seconds=65.0)
+        st = running(stream.truth)
+        return (np.mean([s.wobble_deg for s in st if 30 < s.ic_t < 40])
+                - np.mean([s.wobble_deg for s in st if 45 < s.ic_t < 60]))
+
+    assert drop("hip", "hip") > 2.5 * max(drop("hip", "foot"), 0.3)
+    assert drop("foot", "foot") > 2.5 * max(drop("foot", "hip"), 0.3)
+
+
+def test_load_and_cadence_cues():
+    def medians(kind):
+        stream, _ = _cued(compliance=1.0, kind=kind, seconds=65.0)
+        st = running(stream.truth)
+        after = [s for s in st if 45 < s.ic_t < 60]
+        return np.median([s.pta_axial_g for s in after]), np.median([s.cadence_spm for s in after])
+
+    base_pta, base_cad = medians("wobble")
+    load_pta, _ = medians("load")
+    _, cad = medians("cadence")
+    assert load_pta < 0.9 * base_pta and cad > 1.03 * base_cad
+
+
+def test_strides_are_planned_only_about_a_stride_ahead():
+    # lazily: a contact is planned when the swing before it, or the spline's few knots of look-ahead,
+    # is needed; so a cue acts on the strides after it (plus the reaction time), not on a fixed plan
+    runner = VirtualRunner(RunnerSettings(speed_mps=3.3), seed=17)
+    stream = runner.sensor()
+    leads = []
+    for _ in range(int(30 * RATE / 12)):
+        c = stream.read(12)
+        latest = max(ct.start for leg in ("left", "right") for ct in runner.body.contacts[leg])
+        if c.t[-1] > 6.0:
+            leads.append(latest - c.t[-1])
+    stride = np.median([s.stride_time_s for s in running(stream.truth, 6.0)])
+    assert np.mean(leads) < 1.6 * stride and max(leads) < 2.5 * stride
+
+
+# --------------------------------------------------------------------------------------------
+# the sensor's imperfections
+
+
+def test_noise_bias_drift_clipping_and_timing():
+    runner = VirtualRunner(RunnerSettings(speed_mps=5.0, landing_g=13.0), seed=18)
+    clean = runner.sensor(leg="left", mount="shin", **QUIET)
+    noisy = VirtualRunner(RunnerSettings(speed_mps=5.0, landing_g=13.0), seed=18).sensor(
+        leg="left", mount="shin", noise=3.0, accel_bias_g=(0.02, -0.01, 0.03), gyro_bias_dps=(1.0, -2.0, 0.5),
+        gyro_drift_dps_per_min=0.0)
+    _, a0, g0 = record(clean, 2.5)
+    _, a1, g1 = record(noisy, 2.5)  # standing
+    assert np.std(a1[:, 0] - a0[:, 0]) == pytest.approx(3 * 0.0016, rel=0.15)
+    assert np.mean(a1 - a0, axis=0) == pytest.approx([0.02, -0.01, 0.03], abs=0.002)
+    assert np.mean(g1 - g0, axis=0) == pytest.approx([1.0, -2.0, 0.5], abs=0.05)
+
+    drifting = VirtualRunner(RunnerSettings(segments=(("stand", 700.0),)), seed=19).sensor(
+        noise=0.0, gyro_bias_dps=0.0, gyro_drift_dps_per_min=0.2)
+    _, _, g = record(drifting, 600.0)
+    assert 0.05 < np.abs(g[-1000:].mean(axis=0)).max() < 3.0  # a random walk of ~0.2 dps/min
+
+    clipped = VirtualRunner(RunnerSettings(speed_mps=5.0, landing_g=13.0), seed=18).sensor(accel_range_g=8, **QUIET)
+    _, ac, _ = record(clipped, 20.0)
+    assert np.abs(ac).max() <= 8.0 and np.sum(np.isclose(np.abs(ac), 8.0)) > 10
+    assert max(s.pta_axial_g for s in clipped.truth) > 8.5  # the truth is what hit the leg
+
+    late = VirtualRunner(RunnerSettings(), seed=20).sensor(jitter_s=3e-4, clock_ppm=500.0)
+    t, _, _ = record(late, 10.0)
+    nominal = np.arange(len(t)) / RATE
+    assert np.std(t - nominal * (1 + 500e-6)) == pytest.approx(3e-4, rel=0.1)
+    assert (t[-1] - nominal[-1]) == pytest.approx(nominal[-1] * 500e-6, abs=1e-3)
+
+
+# --------------------------------------------------------------------------------------------
+# bad input: one clear line
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: RunnerSettings(speed_mps=9.0), "speed"),
+    (lambda: RunnerSettings(cadence_spm=120.0), "cadence"),
+    (lambda: RunnerSettings(cue_compliance=1.5), "compliance"),
+    (lambda: RunnerSettings(focus_response="knee"), "focus_response"),
+    (lambda: RunnerSettings(segments=(("jog", 10.0),)), "segments"),
+    (lambda: RunnerSettings(segments=(("run", math.inf), ("stand", 3.0))), "last"),
+    (lambda: RunnerSettings(segments=(("run", 10.0), ("stop", 0.5), ("run", 10.0))), "stop"),
+    (lambda: VirtualRunner().sensor(leg="middle"), "leg"),
+    (lambda: VirtualRunner().sensor(mount="foot"), "mount"),
+    (lambda: VirtualRunner().sensor(accel_range_g=7), "range"),
+    (lambda: VirtualRunner().sensor(rotation=np.eye(3) * 2), "rotation"),
+    (lambda: VirtualRunner().sensor(rotation="sideways"), "rotation"),
+    (lambda: VirtualRunner().sensor(rate_hz=-5), "rate"),
+    (lambda: VirtualRunner().cue(3.0, kind="sing"), "cue kind"),
+    (lambda: VirtualRunner().sensor().read(-1), "read"),
+])
+def test_bad_input_is_a_one_line_user_error(make, words):
+    with pytest.raises(UserError) as err:
+        make()
+    message = str(err.value)
+    assert words in message and "\n" not in message
+
+
+def test_cue_kinds_are_the_coachs():
+    assert set(CUE_KINDS) == {"wobble", "hip", "foot", "load", "cadence"}
