@@ -1,6 +1,6 @@
 """Accuracy of the stride analysis against the virtual runner's truth and against real recordings
-(bach2022 force plate, grouvel2023 motion capture, the 25-minute adept run), with the issue's
-targets, reported honestly whether met or not.
+(bach2022 force plate, grouvel2023 motion capture, the 25-minute adept run): each figure with
+its target, met or not met, reported as measured.
 
 The virtual runner runs over many seeds, speeds of 2-6 m/s, both mounts and legs, random board
 rotations, with the sensor's noise, bias and clipping, quantised to int16 counts as the sensor
