@@ -143,26 +143,24 @@ needs_sim = pytest.mark.skipif(not SIM_READY, reason="needs the virtual runner a
 
 @needs_sim
 @pytest.mark.parametrize("focus", ["hip", "foot"])
-def test_virtual_runner_guided_run_report_names_its_focus(focus, tmp_path):
-    """The virtual runner set to respond to one focus runs the protocol through the run pipeline;
-    the stored run (re-analysed by the real stride analysis) gets a report naming that focus."""
+def test_simulated_guided_run_report_names_the_focus_the_runner_responds_to(focus, tmp_path):
+    """`stridecue run --simulate --guided` (virtual runner, firmware, Bluetooth, pipeline) with the
+    runner set to respond to one focus; the summary and the HTML report (in Chromium) name it."""
     from test_report import CHROMIUM, _Page, chromium
-    from test_summary_support import guided_run_file
+    from test_summary_support import simulate_guided
 
     from stridecue.report import write_report
     from stridecue.store import RunStore
-    from stridecue.summary import load_summary
 
-    path = guided_run_file(tmp_path, focus, SHORT, seed=2)
-    with RunStore.open(tmp_path) as store:
-        run = store.find(str(path))
-        summary = load_summary(store, run)
-        report = write_report(store, run, summary, tmp_path / "report.html")
-    g = summary["guided"]
+    s = simulate_guided(tmp_path, focus, SHORT)
+    g = s["guided"]
     assert g["complete"], g
     assert g["focus"] == focus, g["verdict"]
     assert g["metrics"]["wobble"][focus]["reduction_ci"][0] > 0
     assert g["exercises"] == EXERCISES[focus]
+    with RunStore.open(tmp_path) as store:
+        run = store.latest()
+        report = write_report(store, run, s, tmp_path / "report.html")
     html = report.read_text()
     if CHROMIUM:
         page = _Page()
@@ -171,17 +169,3 @@ def test_virtual_runner_guided_run_report_names_its_focus(focus, tmp_path):
     name = {"hip": "hip focus (glutes and core)", "foot": "foot focus (toes into the ground)"}[focus]
     assert f"Wobble fell more with the {name}" in html
     assert EXERCISES[focus]["title"] in html
-
-
-@needs_sim
-@pytest.mark.xfail(strict=True, reason="integration: `run --simulate` gives 0 strides through the virtual sensor, and the "
-                   "virtual runner refuses the protocol's neutral 'guide' announcements (see the summaries report)")
-@pytest.mark.parametrize("focus", ["hip", "foot"])
-def test_simulated_guided_run_names_the_focus_the_runner_responds_to(focus, tmp_path):
-    """`stridecue run --simulate --guided` (firmware and Bluetooth included), then the summary."""
-    from test_summary_support import simulate_guided
-
-    s = simulate_guided(tmp_path, focus, SHORT)
-    g = s["guided"]
-    assert g["complete"], g
-    assert g["focus"] == focus, g["verdict"]

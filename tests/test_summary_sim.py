@@ -33,8 +33,6 @@ def simulated(tmp_path_factory):
     return data
 
 
-@pytest.mark.xfail(strict=True, reason="integration: `run --simulate` gives 0 strides through the virtual sensor today "
-                   "(the analysis finds them in the runner's stream read directly); remove this mark when it does")
 def test_simulated_runs_summary_history_report_exports(simulated, tmp_path):
     data = simulated
     out = cli("--data-dir", str(data), "summary")

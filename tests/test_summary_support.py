@@ -149,14 +149,6 @@ def simulate_guided(base: Path, focus: str, settings, seed: int = 3) -> dict:
         return load_summary(store, store.latest())
 
 
-def guided_run_file(base: Path, focus: str, settings, seed: int = 1) -> Path:
-    """A guided run of the virtual runner set to respond to `focus` (see pipeline_run_file)."""
-    from stridecue.guided import GuidedProtocol
-
-    return pipeline_run_file(base, GuidedProtocol(settings), settings.duration_s + 15, seed=seed, settings={"guided": True},
-                             focus_response=focus)
-
-
 def pipeline_run_file(base: Path, coach, duration_s: float, seed: int = 1, settings: dict | None = None, **runner_kw) -> Path:
     """A run of the virtual runner recorded through the run pipeline (RunPipeline with the
     streaming stride analysis and `coach`, RunWriter as its recorder), fed straight from the
