@@ -430,3 +430,98 @@ def test_bad_input_is_a_one_line_user_error(make, words):
 
 def test_cue_kinds_are_the_coachs():
     assert set(CUE_KINDS) == {"wobble", "hip", "foot", "load", "cadence"}
+
+
+# --------------------------------------------------------------------------------------------
+# against real shank recordings (../shared/data, see its README; cite the sources with the figures)
+
+
+def _load(loader):
+    try:
+        return loader()
+    except UserError as e:  # the recordings live beside the repository, not in it
+        pytest.skip(f"real recordings not available: {e}")
+
+
+def _log_psd(x, fs, band=(0.8, 40.0)):
+    from scipy.signal import welch
+
+    f, p = welch(x - x.mean(), fs=fs, nperseg=512)
+    keep = (f >= band[0]) & (f <= band[1])
+    return np.log(p[keep])
+
+
+def test_shank_acceleration_resembles_bach2022():
+    """Bach, Dominici, Daffertshofer (2022): shank accelerometer (+-8 g) at 1000/7 Hz on a treadmill
+    at 8-8.5 km/h, contacts from the force plate of the same leg."""
+    from stridecue.datasets import load_bach2022
+
+    trials = [b for b in _load(load_bach2022) if b.running]
+    fs = trials[0].rate_hz
+    contact = np.concatenate([b.to_t - b.ic_t for b in trials])
+    stride = np.concatenate([np.diff(b.ic_t) for b in trials])
+    peaks = np.concatenate([[np.linalg.norm(b.acc, axis=1)[(b.t >= ic) & (b.t <= ic + 0.06)].max() for ic in b.ic_t]
+                            for b in trials])
+    speed = float(np.mean([b.speed_kmh for b in trials])) / 3.6
+    # the virtual runner at the same speed, sampled and clipped as that sensor was
+    runner = VirtualRunner(RunnerSettings(speed_mps=speed), seed=21)
+    stream = runner.sensor(leg="left", mount="shin", rotation="random", rate_hz=fs, accel_range_g=8)
+    t, acc, _ = record(stream, 90.0)
+    strides = running(stream.truth, after=8.0)
+    a = np.linalg.norm(acc, axis=1)
+    v_peaks = [a[(t >= s.ic_t) & (t <= s.ic_t + 0.06)].max() for s in strides]
+    v_contact = np.median([s.contact_time_s for s in strides])
+    v_stride = np.median([s.stride_time_s for s in strides])
+    real_psd = np.mean([_log_psd(np.linalg.norm(b.acc, axis=1), fs) for b in trials if b.duration_s > 8], axis=0)
+    shape = np.corrcoef(real_psd, _log_psd(a[t > 8.0], fs))[0, 1]
+    print(f"bach2022 at {speed:.2f} m/s: contact {np.median(contact):.3f} s (virtual {v_contact:.3f}), stride "
+          f"{np.median(stride):.3f} s ({v_stride:.3f}), peak |a| after contact {np.median(peaks):.1f} g "
+          f"({np.median(v_peaks):.1f}), log-spectrum correlation {shape:.2f}")
+    assert np.percentile(stride, 5) <= v_stride <= np.percentile(stride, 95)
+    assert np.percentile(contact, 5) - 0.02 <= v_contact <= np.percentile(contact, 95) + 0.02
+    # the same order of landing shock (these treadmill runners land harder than the default runner)
+    assert np.percentile(peaks, 5) * 0.6 <= np.median(v_peaks) <= np.percentile(peaks, 95)
+    # the shape of the signal: where its power lies across 0.8-40 Hz
+    assert shape > 0.5
+
+
+def test_shank_angular_rate_and_acceleration_resemble_grouvel2023():
+    """Grouvel et al. (2023): shank IMUs (g, deg/s) at 100 Hz, over-ground running at 2.2-3.3 m/s.
+    The passes are short and the IMU clock is not aligned with the markers, so the comparison is
+    over the distribution of the signals while the leg moves, not stride by stride."""
+    from stridecue.datasets import load_grouvel2023
+
+    trials = _load(load_grouvel2023)
+    gyr, acc, peaks, speeds = [], [], [], []
+    for trial in trials:
+        hips = (trial.joint_centres["LHJC"] + trial.joint_centres["RHJC"]) / 2
+        speeds.append(np.abs(np.gradient(hips[:, 0], trial.t)).mean() / 1000.0)
+        for leg in ("left", "right"):
+            imu = trial.imu_for(leg, "shin")
+            g = np.linalg.norm(imu.gyr, axis=1)
+            moving = g > 30.0
+            gyr.append(g[moving])
+            acc.append(np.linalg.norm(imu.acc, axis=1)[moving])
+            peaks.append(g.max())
+    gyr, acc = np.concatenate(gyr), np.concatenate(acc)
+    speed = float(np.mean(speeds))
+    runner = VirtualRunner(RunnerSettings(speed_mps=speed), seed=22)
+    stream = runner.sensor(leg="left", mount="shin", rotation="random", rate_hz=100.0)
+    t, v_acc, v_gyr = record(stream, 60.0)
+    g = np.linalg.norm(v_gyr, axis=1)[t > 8.0]
+    a = np.linalg.norm(v_acc, axis=1)[t > 8.0]
+    moving = g > 30.0
+    q = (50, 90, 99)
+    real_g, virt_g = np.percentile(gyr, q), np.percentile(g[moving], q)
+    real_a, virt_a = np.percentile(acc, q), np.percentile(a[moving], q)
+    strides = running(stream.truth, after=8.0)
+    tt = t[t > 8.0]
+    swing = [g[(tt > s.to_t) & (tt < n.ic_t)].max() for s, n in zip(strides[:-1], strides[1:])]
+    print(f"grouvel2023 at {speed:.2f} m/s: |gyro| percentiles 50/90/99 {real_g.round()} dps (virtual "
+          f"{virt_g.round()}), |acc| {real_a.round(1)} g ({virt_a.round(1)}), peak swing rate per pass "
+          f"{np.percentile(peaks, 10):.0f}-{np.percentile(peaks, 90):.0f} dps (virtual per stride {np.median(swing):.0f})")
+    assert np.all(np.abs(virt_g / real_g - 1) < 0.3)
+    assert abs(virt_a[-1] / real_a[-1] - 1) < 0.3  # the landing peaks
+    # the virtual swing is busier than these sensors show (see docs/virtual-runner.md): within x1.8
+    assert np.all(virt_a[:2] / real_a[:2] < 1.8) and np.all(virt_a[:2] / real_a[:2] > 0.8)
+    assert np.percentile(peaks, 10) * 0.8 <= np.median(swing) <= np.percentile(peaks, 90)

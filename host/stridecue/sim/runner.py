@@ -753,7 +753,7 @@ class _Body:
         p = ankle + along * self.l_shank * Ls + R @ offset
         return R, p, Ls
 
-    def kinematic_signals(self, leg: str, mount: str, t: np.ndarray):
+    def kinematic_signals(self, leg: str, mount: str, t: np.ndarray, along: float | None = None):
         """Specific force (g) and angular velocity (dps) of the standard sensor site on a segment, in
         the segment frame, without the impact transient; and the long axis L (world)."""
         n = len(t)
@@ -761,7 +761,8 @@ class _Body:
         self.ensure_steps(t_hi + 0.05)
         self.ensure_knots(leg, t_hi + 0.05)
         self.ensure_steps(t_hi + 0.05)
-        along, offset = _site(leg, mount)
+        site_along, offset = _site(leg, mount)
+        along = site_along if along is None else along
         tt = np.concatenate([t - _H, t, t + _H])
         R, p, L = self.segment_state(leg, mount, tt, offset, along)
         Rm, R0, Rp = R[:n], R[n:2 * n], R[2 * n:]
@@ -858,7 +859,8 @@ class VirtualRunner:
     def sensor(self, leg: str = "left", mount: str = "shin", rotation=None, rate_hz: float = 416.0, *,
                noise: float = 1.0, accel_bias_g=None, gyro_bias_dps=None, gyro_drift_dps_per_min: float = 0.05,
                accel_range_g: float | None = None, gyro_range_dps: float | None = 2000.0,
-               jitter_s: float = 0.0, clock_ppm: float = 0.0, seed: int | None = None) -> "SensorStream":
+               jitter_s: float = 0.0, clock_ppm: float = 0.0, site: float | None = None,
+               seed: int | None = None) -> "SensorStream":
         """A virtual IMU on one segment of this runner (see SensorStream and docs/virtual-runner.md)."""
         if leg not in LEGS:
             raise UserError(f"sensor leg {leg!r} is not 'left' or 'right'")
@@ -876,6 +878,8 @@ class VirtualRunner:
             raise UserError(f"clock error {clock_ppm!r} ppm is outside +-50000 ppm")
         if gyro_range_dps is not None and not (_finite(gyro_range_dps) and gyro_range_dps > 0):
             raise UserError(f"gyro range {gyro_range_dps!r} dps is not positive")
+        if site is not None and not (_finite(site) and 0.1 <= site <= 0.9):
+            raise UserError(f"sensor site {site!r} is not a fraction 0.1-0.9 of the segment from its distal end")
         if not (_finite(gyro_drift_dps_per_min) and gyro_drift_dps_per_min >= 0):
             raise UserError(f"gyro drift {gyro_drift_dps_per_min!r} dps/min is not a non-negative number")
         self._sensor_count += 1
@@ -902,7 +906,8 @@ class VirtualRunner:
         gyr_bias = _vec3(gyro_bias_dps, rng, 0.5, "gyro_bias_dps")
         stream = SensorStream(self, leg, mount, M, float(rate_hz), noise=float(noise), acc_bias=acc_bias, gyr_bias=gyr_bias,
                               gyro_drift=float(gyro_drift_dps_per_min), accel_range=accel_range_g, gyro_range=gyro_range_dps,
-                              jitter=float(jitter_s), clock_ppm=float(clock_ppm), rngs=noise_rngs)
+                              jitter=float(jitter_s), clock_ppm=float(clock_ppm), rngs=noise_rngs,
+                              site=_site(leg, mount)[0] if site is None else float(site))
         self._streams.append(stream)
         return stream
 
@@ -974,7 +979,7 @@ class SensorStream:
     _LONG_BLOCK_S = 10.0
 
     def __init__(self, runner: VirtualRunner, leg, mount, M, rate, *, noise, acc_bias, gyr_bias, gyro_drift,
-                 accel_range, gyro_range, jitter, clock_ppm, rngs):
+                 accel_range, gyro_range, jitter, clock_ppm, rngs, site):
         self.runner = runner
         self.leg = leg
         self.mount = mount
@@ -988,6 +993,7 @@ class SensorStream:
         self.jitter = jitter
         self.clock_ppm = clock_ppm
         self._rng_acc, self._rng_gyr, self._rng_drift, self._rng_jit = rngs
+        self.site = site  # fraction of the segment's length from its distal end
         self._rate = rate
         self._body = runner.body
         self._t0 = 0.0  # nominal time of sample _k0
@@ -1084,8 +1090,8 @@ class SensorStream:
         body = self._body
         body.ensure_steps(float(t.max()) + 0.05)
         body.ensure_knots(self.leg, float(t.max()) + 0.05)
-        along, offset = _site(self.leg, self.mount)
-        R, p, _ = body.segment_state(self.leg, self.mount, t, offset, along)
+        _, offset = _site(self.leg, self.mount)
+        R, p, _ = body.segment_state(self.leg, self.mount, t, offset, self.site)
         return R @ self.rotation, p
 
     def ideal(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1109,14 +1115,16 @@ class SensorStream:
         unsized = [c for c in near if c.impact_amp is None and c.start <= t_hi]
         t_pk = np.array([c.start + _IMPACT_PEAK_S for c in unsized])
         if unsized and self.mount == "shin":
-            f_seg, gyr, L = body.kinematic_signals(self.leg, self.mount, np.concatenate([t, t_pk]))
+            f_seg, gyr, L = body.kinematic_signals(self.leg, self.mount, np.concatenate([t, t_pk]), self.site)
+            if self.site != _site(self.leg, "shin")[0]:
+                f_seg[len(t):], _, _ = body.kinematic_signals(self.leg, "shin", t_pk)
             body.size_impacts(unsized, f_seg[len(t):, 2])
             f_seg, gyr, L = f_seg[: len(t)], gyr[: len(t)], L[: len(t)]
         else:
             if unsized:
                 f_pk, _, _ = body.kinematic_signals(self.leg, "shin", t_pk)
                 body.size_impacts(unsized, f_pk[:, 2])
-            f_seg, gyr, L = body.kinematic_signals(self.leg, self.mount, t)
+            f_seg, gyr, L = body.kinematic_signals(self.leg, self.mount, t, self.site)
         self._add_impacts(t, f_seg, gyr, near, lo)
         return f_seg, gyr, L
 
