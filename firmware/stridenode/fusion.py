@@ -145,10 +145,14 @@ class Fusion:
             self._n += 1
             return
         self._n += 1
-        w = (self._w + 8192) >> 14
-        x = (self._x + 8192) >> 14
-        y = (self._y + 8192) >> 14
-        z = (self._z + 8192) >> 14
+        qw = self._w  # the Q28 state in locals: attribute lookups cost more than arithmetic
+        qx = self._x
+        qy = self._y
+        qz = self._z
+        w = (qw + 8192) >> 14
+        x = (qx + 8192) >> 14
+        y = (qy + 8192) >> 14
+        z = (qz + 8192) >> 14
         # bias-corrected rate, Q8 counts; stillness and the bias low-pass (Fusion's offset)
         cx = (gx << 8) - (self._bx >> 8)
         cy = (gy << 8) - (self._by >> 8)
@@ -218,14 +222,38 @@ class Fusion:
         kn = self._kn
         rs = self._rs
         d = -(x * mx + y * my + z * mz)
-        self._w += ((d >> 15) * kn + (((d & 32767) * kn) >> 15)) >> rs
+        qw += ((d >> 15) * kn + (((d & 32767) * kn) >> 15)) >> rs
         d = w * mx + y * mz - z * my
-        self._x += ((d >> 15) * kn + (((d & 32767) * kn) >> 15)) >> rs
+        qx += ((d >> 15) * kn + (((d & 32767) * kn) >> 15)) >> rs
         d = w * my - x * mz + z * mx
-        self._y += ((d >> 15) * kn + (((d & 32767) * kn) >> 15)) >> rs
+        qy += ((d >> 15) * kn + (((d & 32767) * kn) >> 15)) >> rs
         d = w * mz + x * my - y * mx
-        self._z += ((d >> 15) * kn + (((d & 32767) * kn) >> 15)) >> rs
-        self._renormalise()
+        qz += ((d >> 15) * kn + (((d & 32767) * kn) >> 15)) >> rs
+        # renormalise towards |q| = 1 (first order, as Fusion normalises every sample)
+        w = (qw + 8192) >> 14
+        x = (qx + 8192) >> 14
+        y = (qy + 8192) >> 14
+        z = (qz + 8192) >> 14
+        d = (_ONE28 - (w * w + x * x + y * y + z * z)) >> 1  # (1 - |q|^2) / 2 in Q28
+        if -32768 < d < 32768:
+            qw += (w * d) >> 14
+            qx += (x * d) >> 14
+            qy += (y * d) >> 14
+            qz += (z * d) >> 14
+        else:  # a fast turn grew |q| by more than 1e-4: coarser factor, same formula
+            if d > 33554431:
+                d = 33554431
+            elif d < -33554431:
+                d = -33554431
+            d >>= 10
+            qw += (w * d) >> 4
+            qx += (x * d) >> 4
+            qy += (y * d) >> 4
+            qz += (z * d) >> 4
+        self._w = qw
+        self._x = qx
+        self._y = qy
+        self._z = qz
 
     def _start(self, n):
         # Tilt from the mean acceleration, heading zero.
@@ -265,25 +293,3 @@ class Fusion:
         self.x = (self._x + 8192) >> 14
         self.y = (self._y + 8192) >> 14
         self.z = (self._z + 8192) >> 14
-
-    def _renormalise(self):
-        w = (self._w + 8192) >> 14
-        x = (self._x + 8192) >> 14
-        y = (self._y + 8192) >> 14
-        z = (self._z + 8192) >> 14
-        d = (_ONE28 - (w * w + x * x + y * y + z * z)) >> 1  # (1 - |q|^2) / 2 in Q28
-        if -32768 < d < 32768:
-            self._w += (w * d) >> 14
-            self._x += (x * d) >> 14
-            self._y += (y * d) >> 14
-            self._z += (z * d) >> 14
-        else:  # a fast turn grew |q| by more than 1e-4: coarser factor, same formula
-            if d > 33554431:
-                d = 33554431
-            elif d < -33554431:
-                d = -33554431
-            d >>= 10
-            self._w += (w * d) >> 4
-            self._x += (x * d) >> 4
-            self._y += (y * d) >> 4
-            self._z += (z * d) >> 4

@@ -7,6 +7,7 @@
 # lives in slot (i // qdiv) % (capacity // qdiv).
 
 import struct
+import sys
 
 try:
     from micropython import const
@@ -18,6 +19,7 @@ except ImportError:
 
 _SAMPLE = const(12)
 _QUAT = const(8)
+_MICROPYTHON = sys.implementation.name == "micropython"
 
 
 class SampleRing:
@@ -86,10 +88,17 @@ class SampleRing:
             _copy(dst, offset + wrap, self.quats, 0, size - wrap)
 
 
-def _copy(dst, d, src, s, n):
-    # A byte loop: memoryview slices and slice assignment allocate in MicroPython, this does not.
-    end = s + n
-    while s < end:
-        dst[d] = src[s]
-        d += 1
-        s += 1
+if _MICROPYTHON:
+
+    def _copy(dst, d, src, s, n):
+        # a byte loop: memoryview slices and slice assignment allocate in MicroPython, this does not
+        end = s + n
+        while s < end:
+            dst[d] = src[s]
+            d += 1
+            s += 1
+
+else:
+
+    def _copy(dst, d, src, s, n):
+        dst[d : d + n] = src[s : s + n]

@@ -319,12 +319,19 @@ class SimLSM6DSO(_Device):
             return
         al = self.accel_lsb
         gl = self.gyro_lsb
-        a0 = _quantise(ax, al)
-        a1 = _quantise(ay, al)
-        a2 = _quantise(az, al)
-        g0 = _quantise(gx, gl)
-        g1 = _quantise(gy, gl)
-        g2 = _quantise(gz, gl)
+        # round to the part's counts and saturate at int16 (inline: this runs per sample on the host)
+        a0 = round(ax / al)
+        a0 = 32767 if a0 > 32767 else (-32768 if a0 < -32768 else a0)
+        a1 = round(ay / al)
+        a1 = 32767 if a1 > 32767 else (-32768 if a1 < -32768 else a1)
+        a2 = round(az / al)
+        a2 = 32767 if a2 > 32767 else (-32768 if a2 < -32768 else a2)
+        g0 = round(gx / gl)
+        g0 = 32767 if g0 > 32767 else (-32768 if g0 < -32768 else g0)
+        g1 = round(gy / gl)
+        g1 = 32767 if g1 > 32767 else (-32768 if g1 < -32768 else g1)
+        g2 = round(gz / gl)
+        g2 = 32767 if g2 > 32767 else (-32768 if g2 < -32768 else g2)
         self._last = (a0, a1, a2, g0, g1, g2)
         self.push_counts(a0, a1, a2, g0, g1, g2)
 
