@@ -167,6 +167,17 @@ class AlignmentEstimator:
         self._contact_sum += vertical
         self._contact_n += 1
 
+    def sign_agrees(self) -> bool:
+        """Whether the gait cycles so far confirm `right_hint` as the runner's right."""
+        if self.right_hint is None or not self._cycles:
+            return True
+        return swing_votes(np.concatenate(self._cycles) @ self.right_hint) > -3  # only a unanimous vote overturns
+
+    def flip_hint(self) -> None:
+        self.right_hint = -self.right_hint
+        self._swing_moment2 = np.zeros((3, 3))  # the swing samples were chosen with the wrong sign
+        self._swing_n = 0
+
     def add_midstance(self, acc: np.ndarray) -> None:
         """Board-frame specific force (g) around mid-stance."""
         if len(acc):
@@ -281,20 +292,21 @@ def cycle_vertical(acc: np.ndarray, gyr: np.ndarray, left: np.ndarray, rate: flo
     return _unit(turned.mean(axis=0))
 
 
-def swing_sign(w: np.ndarray, mount: str) -> float:
+def swing_sign(w: np.ndarray, mount: str = "shin") -> float:
     """+1 when the rate w about a candidate axis is positive in the forward swing, -1 when not.
 
     The forward swing is the fast, brief phase of the cycle; stance and the backward rotations are
-    slower.  For the shank the swing peak dominates so much that the third moment (skewness) of
-    the rate decides.  The thigh's swing peak is less dominant and a brief fast extension at
-    push-off can outweigh it in the third moment, so there the broad lobes decide: the 85th
-    percentile against the 15th."""
+    slower and longer.  Three views of that asymmetry vote: the third moment (skewness), the broad
+    lobes (85th against 15th percentile) and the extremes (99th against 1st)."""
+    return 1.0 if swing_votes(w) >= 0 else -1.0
+
+
+def swing_votes(w: np.ndarray) -> float:
+    """-3..3: the three views of swing_sign, each +1 (positive is the swing) or -1."""
     if len(w) == 0:
-        return 1.0
-    if mount == "thigh":
-        hi, lo = np.percentile(w, (85.0, 15.0))
-        return 1.0 if hi + lo >= 0 else -1.0
-    return 1.0 if np.mean(w ** 3) >= 0 else -1.0
+        return 0.0
+    hi, lo, top, bottom = np.percentile(w, (85.0, 15.0, 99.0, 1.0))
+    return float(np.sign(np.mean(w ** 3)) + np.sign(hi + lo) + np.sign(top + bottom))
 
 
 def gravity_only_alignment(acc_mean: np.ndarray, mount: str) -> Alignment:

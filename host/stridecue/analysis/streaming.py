@@ -22,12 +22,13 @@ import numpy as np
 
 from ..errors import UserError
 from ..samples import SampleBlock
-from .alignment import Alignment, AlignmentEstimator, cycle_vertical, gravity_only_alignment, knee_end_sign, medial_sign
+from .alignment import Alignment, AlignmentEstimator, cycle_vertical, gravity_only_alignment, knee_end_sign, medial_sign, swing_votes
 from .metrics import StrideMetrics, StrideWindow
 from .segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance
 
 BLOCK_S = 0.25  # alignment statistics are taken over fixed blocks of the sample counter
-BOOTSTRAP_S = 2.0  # seconds of movement before the swing axis is trusted
+BOOTSTRAP_S = 2.0  # seconds of movement before the swing axis is trusted ...
+BOOTSTRAP_MAX_S = 4.0  # ... or this many when the direction of the swing is not clear sooner
 INTERPOLATE_GAP_S = 0.05  # shorter gaps are bridged by interpolation; longer ones break the stride chain
 STILL_GYRO_DPS = 8.0  # a block is standstill when the gyro varies less than this (rms) ...
 STILL_ACC_G = 0.03  # ... and the acceleration magnitude less than this (std), near 1 g
@@ -266,15 +267,19 @@ class StreamingStrideAnalyzer:
             self._moving_s += L / self.rate
             if keep_motion:
                 self._block_stats.append((b, "move", None, L, gyr[i].copy()))
-                if self._moving_s >= BOOTSTRAP_S:
-                    self._bootstrap(b)
+                if self._moving_s >= BOOTSTRAP_S and self._bootstrap(b, final=self._moving_s >= BOOTSTRAP_MAX_S):
                     keep_motion = False
 
-    def _bootstrap(self, end: int) -> None:
+    def _bootstrap(self, end: int, final: bool = True) -> bool:
+        """The swing axis for segmentation from the movement so far.  Unless `final`, only when the
+        direction of the swing is clear (alignment.swing_votes unanimous); else wait for more."""
         moving = [(b, g) for (b, kind, _, _, g) in self._block_stats if kind == "move" and b <= end]
+        gyr = np.concatenate([g for _, g in moving])
         est = AlignmentEstimator(self.mount)
-        est.add_motion(np.concatenate([g for _, g in moving]))
+        est.add_motion(gyr)
         axis, _ = est.swing_axis()
+        if not final and abs(swing_votes(gyr @ axis)) < 3:
+            return False
         if self.mount != "thigh":  # refine on the swing alone (AlignmentEstimator._add_swing)
             est.right_hint = axis
             for _, g in moving:
@@ -283,6 +288,7 @@ class StreamingStrideAnalyzer:
         self._boot_axis = axis  # board-frame right
         self._estimator.right_hint = axis
         self._boot_known = end
+        return True
 
     # -- the stride loop ----------------------------------------------------------------
 
@@ -450,6 +456,12 @@ class StreamingStrideAnalyzer:
         # schedule is fixed by the stride count, so both drivers use the same frame for a stride.
         n = self._cycles_added
         if self.alignment_ is None or (n != self._estimated_at and (n <= 20 or n % 10 == 0)):
+            if n >= 6 and not est.sign_agrees():
+                # the first seconds of movement chose the wrong direction of the swing axis: more
+                # cycles say otherwise; segment with the corrected axis from the next stride on
+                est.flip_hint()
+                self._boot_axis = -self._boot_axis
+                self._segmenter.forget()
             alignment = est.estimate()
             self._estimated_at = n
         else:
