@@ -323,11 +323,10 @@ def _verdict(metrics: dict) -> tuple[str | None, str]:
         else:
             text += "; landing load did not differ clearly between the two."
         return focus, text
-    if p in ("hip", "foot"):
-        return p, (f"Wobble did not differ clearly between the two focuses ({w}); landing load fell more with the "
-                   f"{FOCUS_NAMES[p]}.")
     words = {"both": "both focuses lowered it by similar amounts", "neither": "neither focus lowered it clearly",
              "unclear": "the difference between them is within the noise", None: "it could not be measured"}
+    if p in ("hip", "foot"):
+        return p, f"For wobble {words.get(w, w)}; landing load fell more with the {FOCUS_NAMES[p]}, so that is the focus to train."
     return None, (f"No clear winner: for wobble {words.get(w, w)}; for landing load {words.get(p, p)}. "
                   "Repeat the guided run (with the focuses in the other order) before choosing.")
 

@@ -272,6 +272,7 @@ def _quality(strides: list[dict], totals: dict, sensors: list[dict]) -> dict:
         "corrupt_notifications": totals.get("corrupt_notifications"),
         "reconnects": totals.get("reconnects"),
         "sensor_restarts": totals.get("sensor_restarts"),
+        "dropped_on_sensor": totals.get("sensor_dropped"),
         "clipped_samples": sum(int(s.get("clipped_samples") or 0) for s in sensors) if sensors else totals.get("sensor_clipped"),
         "clipped_strides": sum(1 for s in strides if s.get("clipped")),
         "strides_with_gap": sum(1 for s in strides if s.get("gap")),
