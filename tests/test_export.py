@@ -4,6 +4,7 @@ activity decoded by fitdecode (a FIT decoder from PyPI) with its CRCs checked, n
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 
@@ -80,6 +81,9 @@ def test_fit_activity_decodes_with_developer_fields(stored, tmp_path):
     with store_with(base) as store:
         (fit,) = export_run(store, run, "fit", tmp_path)
     assert fit.name == f"{path.stem}.fit"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert fit.stat().st_mode & 0o777 == 0o666 & ~mask
     msgs = _decode(fit)
     names = [m.name for m in msgs]
     assert names[0] == "file_id" and names[-1] == "activity"

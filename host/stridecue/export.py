@@ -113,6 +113,9 @@ def _write_new(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # a temporary file is private; the export gets the usual permissions
         try:
             os.link(tmp, path)  # fails if path exists: no race can clobber an export
         except FileExistsError:
