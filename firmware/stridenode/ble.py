@@ -16,8 +16,6 @@
 #
 # All the logic worth testing lives in node.py; this module only moves bytes.
 
-import struct
-
 import aioble
 import aioble.security
 import bluetooth
@@ -33,6 +31,7 @@ _FLAG_READ_ENCRYPTED = const(0x0200)
 _IO_NO_INPUT_OUTPUT = const(3)
 _MTU = const(247)
 _NOTIFY_RETRY_MS = const(5)
+_NOTIFY_RETRIES = const(100)
 _STATUS_POLL_MS = const(100)
 _APPEARANCE_GENERIC_SENSOR = const(0x0540)
 
@@ -84,10 +83,10 @@ class Peripheral:
             self._refresh()
             connection = await aioble.advertise(_ADV_INTERVAL_US, adv_data=adv, resp_data=resp)
             self.connection = connection
-            try:
+            try:  # ATT roles are independent of GAP roles: the peripheral may ask too
                 mtu = await connection.exchange_mtu(_MTU)
-            except Exception:  # noqa: BLE001 - a central that refuses keeps the default
-                mtu = 23
+            except Exception:  # noqa: BLE001 - refused or timed out: whatever the central set
+                mtu = connection.mtu
             node.set_mtu(mtu or 23)
             try:
                 await connection.disconnected(timeout_ms=None)
@@ -104,17 +103,22 @@ class Peripheral:
             if c is None or not c.is_connected():
                 await sleep_ms(50)
                 continue
+            if c.mtu and c.mtu != node.mtu:  # the central exchanged the MTU itself
+                node.set_mtu(c.mtu)
             packet = node.next_packet()
             sent = 0
+            retries = 0
             while packet is not None and sent < 8:
                 try:
                     self.data.notify(c, packet)
                 except OSError:  # no buffer in the stack (congested): retry the same packet
+                    retries += 1
+                    if retries > _NOTIFY_RETRIES or not c.is_connected():
+                        break  # given up: the host sees the gap and asks for it again
                     await sleep_ms(_NOTIFY_RETRY_MS)
-                    if not c.is_connected():
-                        break
                     continue
                 sent += 1
+                retries = 0
                 packet = node.next_packet()
             note = node.pending_status()
             if note is not None:
@@ -137,7 +141,7 @@ class Peripheral:
                 self.status.notify(connection, reply)
             except OSError:
                 pass
-            if data[2:3] == struct.pack("B", sw.OP_SET_NAME):
+            if len(data) > 2 and data[2] == sw.OP_SET_NAME:
                 aioble.config(gap_name=node.name)
 
     async def keep_status_fresh(self):

@@ -294,14 +294,21 @@ class SensorNode:
         s = self._cal_sum
         lo = self._cal_min
         hi = self._cal_max
-        k = 0
-        for v in (gx, gy, gz):
-            s[k] += v
-            if v < lo[k]:
-                lo[k] = v
-            if v > hi[k]:
-                hi[k] = v
-            k += 1
+        s[0] += gx
+        s[1] += gy
+        s[2] += gz
+        if gx < lo[0]:
+            lo[0] = gx
+        if gx > hi[0]:
+            hi[0] = gx
+        if gy < lo[1]:
+            lo[1] = gy
+        if gy > hi[1]:
+            hi[1] = gy
+        if gz < lo[2]:
+            lo[2] = gz
+        if gz > hi[2]:
+            hi[2] = gz
         self._cal_n += 1
         self._calibrating -= 1
         if not self._calibrating:
