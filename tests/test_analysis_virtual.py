@@ -1,0 +1,85 @@
+"""Accuracy of the stride analysis against the virtual runner's truth (stridecue.sim).
+
+The targets of the issue are F1 >= 0.99, IC MAE <= 10 ms, wobble error <= 1 deg, PTA error <= 5 %
+(`stridecue validate` measures them over many more runs).  These tests check a spread of cases
+with the same targets where the analysis meets them with margin, and say so where the margin is
+thin.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stridecue.analysis.run import analyse_block, block_from_arrays
+from stridecue.sim import RunnerSettings, VirtualRunner
+
+
+def simulate(speed, mount, leg, seed, seconds=40.0, accel_range_g=None, noise=1.0, wobble=6.0):
+    runner = VirtualRunner(RunnerSettings(speed_mps=speed, wobble_deg=wobble), seed=seed)
+    sensor = runner.sensor(leg=leg, mount=mount, rotation="random", accel_range_g=accel_range_g, noise=noise)
+    chunk = sensor.read(int(seconds * sensor.rate))
+    block = block_from_arrays(sensor.rate, chunk.acc, chunk.gyr, accel_g=accel_range_g or 32)
+    truth = [t for t in sensor.truth if t.kind == "run" and t.to_t <= chunk.t[-1]]
+    return block, truth
+
+
+def score(strides, truth, tolerance=0.1):
+    """Greedy one-to-one matching of ICs; errors of the matched pairs."""
+    run = [s for s in strides if s["kind"] == "run"]
+    ic = np.array([s["ic_t"] for s in run])
+    used = set()
+    pairs = []
+    for t in truth:
+        if not len(ic):
+            break
+        j = int(np.argmin(np.abs(ic - t.ic_t)))
+        if abs(ic[j] - t.ic_t) <= tolerance and j not in used:
+            used.add(j)
+            pairs.append((run[j], t))
+    tp = len(pairs)
+    f1 = 2 * tp / (len(run) + len(truth)) if (run or truth) else 1.0
+    ic_err = [s["ic_t"] - t.ic_t for s, t in pairs]
+    wob = [s["wobble_deg"] - t.wobble_deg for s, t in pairs if not s["clipped"]]
+    pta = [s["pta_axial_g"] / t.pta_axial_g - 1 for s, t in pairs if not s["clipped"]]
+    return f1, np.abs(ic_err), np.abs(wob), np.abs(pta)
+
+
+CASES = [
+    # speed, mount, leg, seed
+    (2.0, "shin", "left", 101),
+    (3.3, "shin", "right", 102),
+    (5.0, "shin", "left", 103),
+    (6.0, "shin", "right", 104),
+    (2.5, "thigh", "left", 105),
+    (4.0, "thigh", "right", 106),
+    (6.0, "thigh", "left", 107),
+]
+
+
+@pytest.mark.parametrize("speed,mount,leg,seed", CASES)
+def test_accuracy_against_the_virtual_runner(speed, mount, leg, seed):
+    block, truth = simulate(speed, mount, leg, seed)
+    f1, ic, wob, pta = score(analyse_block(block, mount, leg), truth)
+    assert len(truth) > 40
+    assert f1 >= 0.98  # the target 0.99 is met over validate's 30 runs; one stride of 50 here is 0.98
+    assert ic.mean() <= 0.010
+    assert wob.mean() <= 1.0
+    assert pta.mean() <= 0.05
+
+
+def test_accuracy_holds_with_a_clipping_accelerometer_and_double_noise():
+    block, truth = simulate(5.5, "shin", "left", 108, accel_range_g=8, noise=2.0)
+    strides = analyse_block(block, "shin", "left")
+    f1, ic, wob, pta = score(strides, truth)
+    assert f1 >= 0.98 and ic.mean() <= 0.010 and wob.mean() <= 1.0
+    assert sum(s["clipped"] for s in strides) > 0.5 * len(strides)
+
+
+def test_wobble_follows_the_runner_not_the_sensor():
+    """A runner with more wobble measures more wobble, whatever the board orientation."""
+    low = simulate(3.3, "shin", "left", 110, wobble=3.0)
+    high = simulate(3.3, "shin", "left", 111, wobble=9.0)
+    w_low = np.median([s["wobble_deg"] for s in analyse_block(low[0], "shin", "left") if s["kind"] == "run"])
+    w_high = np.median([s["wobble_deg"] for s in analyse_block(high[0], "shin", "left") if s["kind"] == "run"])
+    assert w_high - w_low == pytest.approx(np.median([t.wobble_deg for t in high[1]]) - np.median([t.wobble_deg for t in low[1]]), abs=1.0)
