@@ -23,7 +23,7 @@ from . import FW_VERSION
 from .battery import BatteryMonitor
 from .boards import load_board
 from .fusion import Fusion
-from .imu import ImuError, new_sample_buffer, probe
+from .imu import new_sample_buffer, probe
 from .ring import SampleRing
 
 try:
@@ -43,8 +43,8 @@ _MIN_RATE = const(400)
 _MAX_RESENDS = const(16)  # queued resend ranges; older requests are merged or refused
 _CAL_MIN_MS = const(200)
 _CAL_MAX_MS = const(30000)
-_CAL_STILL_DPS = const(3)
-_SEQ_MAX = const(0x3FFFFFFF)  # peak-to-peak gyro during a stand-still calibration
+_CAL_STILL_DPS = const(3)  # peak-to-peak gyro during a stand-still calibration
+_SEQ_MAX = const(0x3FFFFFFF)
 
 
 def quat_divider(rate):
@@ -137,11 +137,19 @@ class SensorNode:
             return False
 
     def _configure(self, rate_hz, accel_g, gyro_dps):
+        """Configure the IMU.  The same rate and ranges as before (an IMU back from a fault) keep
+        the stream, the ring and the orientation; anything else starts a new epoch: the ring
+        only ever holds samples of one rate and range."""
         imu = self.imu
         if imu.clipped:
             self.clipped_base += imu.clipped
             imu.clipped = 0
-        self.rate = imu.configure(rate_hz, accel_g, gyro_dps)
+        before = (self.rate, self.accel_g, self.gyro_dps)
+        rate = imu.configure(rate_hz, accel_g, gyro_dps)
+        self._last_service_us = self.clock.ticks_us()
+        if self.ring is not None and before == (rate, accel_g, gyro_dps):
+            return
+        self.rate = rate
         self.accel_g = accel_g
         self.gyro_dps = gyro_dps
         self.qdiv = quat_divider(self.rate)
@@ -156,7 +164,6 @@ class SensorNode:
         self.ring.clear(start)
         self.fusion = Fusion(self.rate, q, accel_g, gyro_dps // 125)
         self._set_mtu_views()
-        self._last_service_us = self.clock.ticks_us()
 
     def _make_ring(self, rate):
         self.ring = SampleRing(self._ring_s * rate // 16 * 16, self.qdiv)
@@ -199,7 +206,11 @@ class SensorNode:
         if self.imu is None:
             if clock.ticks_diff(now, self._next_probe) >= 0:
                 self._next_probe = clock.ticks_add(now, _REPROBE_EVERY_MS)
-                self._start_imu()
+                lost_since = self._last_service_us
+                if self._start_imu() and self.ring is not None:
+                    # the samples the part produced while it did not answer: from the clock
+                    self.dropped += clock.ticks_diff(clock.ticks_us(), lost_since) * self.rate // 1000000
+                    self._status_due = True
         else:
             try:
                 while True:
