@@ -243,7 +243,9 @@ def test_validate_quick_json_end_to_end(capsys):
     names = {(f["group"], f["name"]) for f in out["figures"]}
     for key in [("virtual", "stride F1"), ("virtual", "IC timing MAE"), ("virtual", "wobble excursion error (MAE)"),
                 ("virtual", "PTA error (mean abs)"), ("bach2022", "stride F1 vs force plate"),
-                ("bach2022", "IC timing MAE vs force plate"), ("adept", "strides counted twice")]:
+                ("bach2022", "IC timing MAE vs force plate"), ("adept", "strides counted twice"),
+                ("virtual", "walk/stop: walking steps counted as running"), ("virtual", "live = offline strides"),
+                ("grouvel2023", "passes with IMU on the capture's clock")]:
         assert key in names
     for f in out["figures"]:
         if f["target"]:

@@ -240,11 +240,14 @@ def _sensor_kwargs(sensor_fn, case: VirtualCase) -> dict:
     return kw
 
 
-def simulate_case(case: VirtualCase, duration_s: float):
-    """(SampleBlock quantised as the sensor does, list of run-stride truths, time offset s)."""
+def simulate_case(case: VirtualCase, duration_s: float, segments: tuple | None = None, kinds=("run",)):
+    """(SampleBlock quantised as the sensor does, truths of those kinds, time offset s).
+
+    segments: the runner's schedule of (stand|walk|run|stop, seconds) phases (default: the runner's)."""
     from stridecue.sim import RunnerSettings, VirtualRunner
 
-    settings = RunnerSettings(speed_mps=case.speed_mps, wobble_deg=case.wobble_deg)
+    extra = {"segments": segments} if segments is not None else {}
+    settings = RunnerSettings(speed_mps=case.speed_mps, wobble_deg=case.wobble_deg, **extra)
     runner = VirtualRunner(settings, seed=case.seed)
     kw = _sensor_kwargs(runner.sensor, case)
     stream = runner.sensor(leg=case.leg, mount=case.mount, **kw)
@@ -262,7 +265,7 @@ def simulate_case(case: VirtualCase, duration_s: float):
     t = np.concatenate(ts)
     accel_g = int(kw.get("accel_range_g") or 32)  # the board quantises at the range it is set to
     block = to_sample_block(np.concatenate(accs), np.concatenate(gyrs), rate, accel_g=accel_g)
-    truth = [s for s in stream.truth if getattr(s, "kind", "run") == "run" and s.to_t <= t[-1]]
+    truth = [s for s in stream.truth if getattr(s, "kind", "run") in kinds and s.to_t <= t[-1]]
     return block, truth, float(t[0])
 
 
@@ -336,6 +339,7 @@ def validate_virtual(quick: bool) -> tuple[list[Figure], dict]:
     n_mount = {mount: sum(1 for c in cases_out if c["mount"] == mount) for mount in ("shin", "thigh")}
     figs = tallies[""].figures("", f"{len(cases_out)} runs of {duration:g} s")
     figs += streaming_figures(virtual_cases(quick)[: 1 if quick else 4], duration)
+    figs += mixed_activity_figures(quick)
     for mount in ("shin", "thigh"):
         if n_mount[mount]:
             figs += tallies[mount].figures(f"{mount}: ", f"{n_mount[mount]} runs")
@@ -344,6 +348,39 @@ def validate_virtual(quick: bool) -> tuple[list[Figure], dict]:
 
 #: Strides ending after this (run time) are past the start-up, when the segment frame is first found.
 STEADY_AFTER_S = 15.0
+
+
+#: A run with a walk, a stop and a restart: what must not be counted as running.
+MIXED_SEGMENTS = (("stand", 3.0), ("run", 20.0), ("walk", 15.0), ("stop", 8.0), ("run", 20.0), ("stand", 5.0))
+
+
+def mixed_activity_figures(quick: bool) -> list[Figure]:
+    """Walking, standing and stopping in the virtual runner's schedule: none of it counted as running."""
+    analyse_block = _analysis()
+    cases = [VirtualCase(seed=900 + k, speed_mps=speed, mount=mount, leg=leg, wobble_deg=5.0, clipping=False)
+             for k, (speed, mount, leg) in enumerate([(3.0, "shin", "left"), (4.0, "thigh", "right"),
+                                                      (2.5, "shin", "right"), (5.0, "thigh", "left")])]
+    if quick:
+        cases = cases[:1]
+    duration = sum(sec for _, sec in MIXED_SEGMENTS)
+    walk_as_run = walks = tp = fp = fn = 0
+    for case in cases:
+        block, truth, offset = simulate_case(case, duration, MIXED_SEGMENTS, kinds=("run", "walk"))
+        strides = _running(analyse_block(block, case.mount, case.leg, sensor=0))
+        m = match_events([s["ic_t"] + offset for s in strides], [tr.ic_t for tr in truth])
+        matched_truth = {j for _, j in m.pairs}
+        walks += sum(1 for tr in truth if tr.kind == "walk")
+        walk_as_run += sum(1 for j in matched_truth if truth[j].kind == "walk")
+        tp += sum(1 for j in matched_truth if truth[j].kind == "run")
+        fn += sum(1 for j, tr in enumerate(truth) if tr.kind == "run" and j not in matched_truth)
+        fp += m.fp
+    return [
+        Figure("virtual", "walk/stop: stride F1 of the running", _r(f1_score(tp, fp, fn), 4), "", at_least=0.99,
+               note=f"{len(cases)} runs: stand, run 20 s, walk 15 s, stop 8 s, run 20 s, stand; "
+                    f"{tp} matched, {fp} running strides where the runner did not run, {fn} missed"),
+        Figure("virtual", "walk/stop: walking steps counted as running", walk_as_run, "", at_most=0,
+               note=f"of {walks} walking stances"),
+    ]
 
 
 def stream_strides(block, mount: str, leg: str, notification: int = 12) -> list[dict]:
