@@ -298,6 +298,21 @@ def test_stop_flushes_what_is_buffered_and_marks_the_last_packet_final():
     assert not rig.node.streaming and not rig.status().streaming
 
 
+def test_stop_then_disconnect_does_not_leave_a_stream_for_the_next_host():
+    rig = Rig()
+    rig.run(1.0)
+    assert rig.control(sw.OP_STOP)[2] == sw.OK
+    rig.disconnect()  # the host closes right after STOP
+    rig.run(3.0)
+    rig.connect()
+    st = rig.status()
+    assert not st.streaming and st.next_sample >= 4 * 416 - 12
+    before = len(rig.packets)
+    assert rig.control(sw.OP_START)[2:] == (sw.OK, st.next_sample)
+    rig.run(0.5)
+    assert rig.packets[before].block.index[0] == st.next_sample  # the new stream starts now, not 3 s back
+
+
 def test_low_battery_warns_then_stops_in_order():
     battery = FixedBattery(3900)
     rig = Rig(battery=battery)

@@ -352,10 +352,13 @@ class SensorNode:
         self.set_mtu(mtu)
 
     def on_disconnect(self):
-        """The central left: live packets pause (resume on reconnect); resend requests lapse."""
+        """The central left: live packets pause (resume on reconnect); resend requests lapse.
+        A stop in progress ends here: the host that asked for it is gone."""
         self.connected = False
         self.bonded = False
         self._resends = []
+        if self._stop_at >= 0:
+            self._finish_stop()
 
     def _set_mtu_views(self):
         self.spp = sw.samples_per_packet(self.mtu, self.qdiv)
