@@ -27,7 +27,7 @@ import io
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -488,7 +488,7 @@ def stance_from_markers(foot_markers: list[np.ndarray], rate_hz: float, *,
     height gate; against the P01 force plates it finds initial contact and toe-off within one
     frame (10 ms).  Crossings are interpolated linearly between frames.
     """
-    speeds, planted = [], []
+    speeds = []
     for m in foot_markers:
         v = np.linalg.norm(np.gradient(m, axis=0), axis=1) * rate_hz / 1000.0
         low = m[:, 2] - np.nanmin(m[:, 2]) < height_mm

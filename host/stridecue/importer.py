@@ -26,7 +26,6 @@ import csv
 import datetime as dt
 import gzip
 import hashlib
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
