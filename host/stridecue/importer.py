@@ -26,13 +26,15 @@ import csv
 import datetime as dt
 import gzip
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from .errors import UserError
+
+# numpy is imported inside the functions that use it: `stridecue --help` imports this module to
+# build its options, and must stay fast.
 
 ACC_FIELDS = ("ax", "ay", "az")
 GYR_FIELDS = ("gx", "gy", "gz")
@@ -40,7 +42,7 @@ FIELDS = ("t",) + ACC_FIELDS + GYR_FIELDS
 
 G = 9.80665
 ACC_UNITS = {"g": 1.0, "m/s2": 1 / G, "m/s^2": 1 / G, "mps2": 1 / G, "ms2": 1 / G, "m/s²": 1 / G}
-GYR_UNITS = {"dps": 1.0, "deg/s": 1.0, "°/s": 1.0, "rad/s": 180 / np.pi, "rads": 180 / np.pi}
+GYR_UNITS = {"dps": 1.0, "deg/s": 1.0, "°/s": 1.0, "rad/s": 180 / math.pi, "rads": 180 / math.pi}
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 
 ACCEL_RANGES_G = (2, 4, 8, 16, 32)
@@ -210,6 +212,7 @@ def _column_index(ref: ColumnRef, names: list[str] | None, width: int, path: Pat
 
 
 def _numbers(rows: list[list[str]], col: int, label: str, first_row: int, path: Path) -> np.ndarray:
+    import numpy as np
     cells = []
     for k, row in enumerate(rows):
         if col >= len(row):
@@ -237,6 +240,7 @@ def _pick_range(peak: float, ranges: tuple[int, ...], unit_per_range: float) -> 
 
 
 def _counts(values: np.ndarray, full_scale: float) -> tuple[np.ndarray, int]:
+    import numpy as np
     counts = np.rint(values * (32768.0 / full_scale))
     clipped = int(np.count_nonzero((counts > _FULL) | (counts < -32768)))
     return np.clip(counts, -32768, _FULL).astype(np.int16), clipped
@@ -253,6 +257,7 @@ def saturated_samples(acc_g: np.ndarray, sensor_range_g: float | None = None) ->
     16 g, ...) and repeats in consecutive samples on one axis, which a sensor pinned at its limit
     does and a free peak does not (an 8-g sensor of 1/64 g resolution stops at 7.97 g).
     """
+    import numpy as np
     mag = np.abs(acc_g)
     if sensor_range_g is not None:
         return mag >= 0.995 * sensor_range_g
@@ -268,6 +273,7 @@ def saturated_samples(acc_g: np.ndarray, sensor_range_g: float | None = None) ->
 
 
 def _check_units(acc_g: np.ndarray, gyr_dps: np.ndarray | None, units: dict, path: Path) -> None:
+    import numpy as np
     magnitude = np.linalg.norm(acc_g, axis=1)
     med = float(np.median(magnitude))
     if units["acc"] == "g" and 5.0 < med < 20.0:
@@ -304,6 +310,7 @@ def _start_time(start: str | None, t0: float | None, path: Path) -> dt.datetime:
 
 def _sample_indices(t: np.ndarray, rate: float | None, path: Path) -> tuple[np.ndarray, float]:
     """Sample counters from time stamps (gaps leave holes); checks the rate against them."""
+    import numpy as np
     dt_s = np.diff(t)
     if len(dt_s) and np.any(dt_s <= 0):
         k = int(np.flatnonzero(dt_s <= 0)[0])
@@ -331,6 +338,7 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
                delimiter: str | None = None, header: bool = True, check_units: bool = True,
                sensor_range_g: float | None = None) -> ImportResult:
     """Import one CSV recording as a new run file under base; returns what was written."""
+    import numpy as np
     from .runfile import RunWriter, run_file_path
     from .samples import SampleBlock
 

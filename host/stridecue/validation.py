@@ -21,7 +21,8 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
+# numpy is imported inside the functions that use it: `stridecue --help` imports this module to
+# build its options, and must stay fast.
 
 # ============================================================================================
 # Evaluation helpers (kept apart from the algorithms they judge)
@@ -41,6 +42,7 @@ def to_sample_block(acc_g, gyr_dps=None, rate_hz: float = 416.0, *, first_index:
     (accelerometer only, gyro_code 0).  saturated: optional (n, 3) bool of readings where the source sensor
     was pinned at its own full scale; they are set to full scale here so they read as clipped.
     """
+    import numpy as np
     from stridecue.samples import SampleBlock
 
     acc = np.asarray(acc_g, float)
@@ -82,12 +84,14 @@ class Matching:
 
     def errors(self, detected, truth) -> np.ndarray:
         """detected - truth for each matched pair (same units as the inputs)."""
+        import numpy as np
         d, t = np.asarray(detected, float), np.asarray(truth, float)
         return np.array([d[i] - t[j] for i, j in self.pairs], float)
 
 
 def match_events(detected, truth, tolerance_s: float = MATCH_TOLERANCE_S) -> Matching:
     """Pair each true event with at most one detected event within tolerance, closest pairs first."""
+    import numpy as np
     d = np.asarray(detected, float).ravel()
     t = np.asarray(truth, float).ravel()
     candidates = []
@@ -117,6 +121,7 @@ def f1_score(tp: int, fp: int, fn: int) -> float | None:
 
 
 def mean_abs(values) -> float | None:
+    import numpy as np
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
     return float(np.mean(np.abs(v))) if len(v) else None
@@ -124,6 +129,7 @@ def mean_abs(values) -> float | None:
 
 def double_counted(ic_t) -> int:
     """Strides of one sensor whose IC follows the previous within DOUBLE_COUNT_FRACTION of the median stride."""
+    import numpy as np
     ic = np.sort(np.asarray(ic_t, float))
     if len(ic) < 3:
         return 0
@@ -244,6 +250,7 @@ def simulate_case(case: VirtualCase, duration_s: float, segments: tuple | None =
     """(SampleBlock quantised as the sensor does, truths of those kinds, time offset s).
 
     segments: the runner's schedule of (stand|walk|run|stop, seconds) phases (default: the runner's)."""
+    import numpy as np
     from stridecue.sim import RunnerSettings, VirtualRunner
 
     extra = {"segments": segments} if segments is not None else {}
@@ -283,6 +290,7 @@ class _Tally:
     clipped: int = 0
 
     def figures(self, label: str, runs: str) -> list[Figure]:
+        import numpy as np
         g = "virtual"
         wob = np.abs(self.wobble) if self.wobble else None
         return [
@@ -398,6 +406,7 @@ def stream_strides(block, mount: str, leg: str, notification: int = 12) -> list[
 
 def streaming_figures(cases: list[VirtualCase], duration: float) -> list[Figure]:
     """Live driver against offline driver on the same samples: same strides, and how late each is known."""
+    import numpy as np
     analyse_block = _analysis()
     same = total = 0
     delays, steady = [], []
@@ -457,6 +466,7 @@ def bach_block(trial):
 
 
 def validate_bach2022(quick: bool) -> tuple[list[Figure], dict]:
+    import numpy as np
     from stridecue import datasets
 
     analyse_block = _analysis()
@@ -506,6 +516,7 @@ def stride_period_s(gyr_dps: np.ndarray, rate_hz: float, max_s: float = 1.5) -> 
     """(period in s, autocorrelation) of the angular-rate magnitude over its active span.
 
     The shank swings once per stride, so this is the stride time as the IMU's clock sees it."""
+    import numpy as np
     g = np.linalg.norm(np.asarray(gyr_dps, float), axis=1)
     active = np.flatnonzero(g > 60.0)
     if len(active) < 10:
@@ -532,6 +543,7 @@ def stride_period_s(gyr_dps: np.ndarray, rate_hz: float, max_s: float = 1.5) -> 
 
 def _autocorrelation_at(gyr_dps: np.ndarray, lag_s: float | None, rate_hz: float) -> float | None:
     """Autocorrelation of the active angular-rate magnitude at one lag (near 0: no rhythm there)."""
+    import numpy as np
     g = np.linalg.norm(np.asarray(gyr_dps, float), axis=1)
     active = np.flatnonzero(g > 60.0)
     if lag_s is None or len(active) < 10:
@@ -546,6 +558,7 @@ def _autocorrelation_at(gyr_dps: np.ndarray, lag_s: float | None, rate_hz: float
 
 def mocap_stride_s(ic_left, ic_right) -> float | None:
     """Stride time from the markers: the same foot's ICs, else twice the left-right step time."""
+    import numpy as np
     same = [np.diff(np.sort(ic)) for ic in (ic_left, ic_right) if len(ic) >= 2]
     if same:
         return float(np.median(np.concatenate(same)))
@@ -559,6 +572,7 @@ def validate_grouvel2023(quick: bool) -> tuple[list[Figure], dict]:
     Each pass is first checked: the shank IMU's stride period (autocorrelation of its angular
     rate) must match the stride time of the foot markers.  Where it does not, the IMU samples are
     not on the capture's time base and no stance-by-stance comparison is made (said per pass)."""
+    import numpy as np
     from stridecue import datasets
 
     analyse_block = _analysis()
@@ -653,6 +667,7 @@ def reference_activity(acc: np.ndarray, rate_hz: float, window_s: float = 10.0) 
     |a| is the lag (0.5-1.0 s: one ankle's stride) of the highest autocorrelation, cadence = 120 / period
     in steps per minute, and periodicity = that autocorrelation (running ~0.5 and more).
     """
+    import numpy as np
     mag = np.linalg.norm(acc, axis=1)
     w = int(window_s * rate_hz)
     out = []
@@ -676,6 +691,7 @@ QUICK_ADEPT_S = 480.0
 
 
 def validate_adept(quick: bool) -> tuple[list[Figure], dict]:
+    import numpy as np
     from stridecue import datasets
     from stridecue.importer import saturated_samples
 
@@ -807,6 +823,7 @@ def main(args: argparse.Namespace, base: Path) -> int:
 
 
 def _json_default(obj):
+    import numpy as np
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
