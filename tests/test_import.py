@@ -226,3 +226,33 @@ def test_summary_of_an_imported_bach2022_run(tmp_path, capsys):
     truth_strides = len(trial.ic_t)
     assert summary["running_strides"] >= 0.8 * truth_strides
     assert 140 <= summary["cadence_spm"] <= 200
+
+
+def _sim_ready() -> bool:
+    try:
+        from stridecue.sim import RunnerSettings, VirtualRunner  # noqa: F401
+    except ImportError:
+        return False
+    return importlib.util.find_spec("stridecue.analysis.run") is not None
+
+
+@pytest.mark.skipif(not _sim_ready(), reason="needs the virtual runner and the stride analysis")
+def test_imported_lab_imu_with_gyro_summarises_like_a_run(tmp_path, capsys):
+    """A 200 Hz lab IMU (m/s^2, rad/s, ms time stamps, thigh) exported as CSV, imported, summarised."""
+    from stridecue.sim import RunnerSettings, VirtualRunner
+
+    runner = VirtualRunner(RunnerSettings(speed_mps=3.5), seed=11)
+    stream = runner.sensor(leg="right", mount="thigh", rotation="random", rate_hz=200.0)
+    chunk = stream.read(200 * 45)
+    src = _write(tmp_path / "lab.csv", ["time_ms", "ax", "ay", "az", "gx", "gy", "gz"],
+                 [np.asarray(chunk.t) * 1000, np.asarray(chunk.acc) * G, np.radians(chunk.gyr)])
+    base = tmp_path / "data"
+    assert cli.main(["--data-dir", str(base), "import", str(src), "--columns",
+                     "t=time_ms,ax=ax,ay=ay,az=az,gx=gx,gy=gy,gz=gz", "--units", "t=ms,acc=m/s2,gyr=rad/s",
+                     "--mount", "thigh", "--leg", "right", "--start", "2026-02-03T07:00:00Z"]) == 0
+    capsys.readouterr()
+    assert cli.main(["--data-dir", str(base), "summary", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    truth = [s for s in stream.truth if s.kind == "run"]
+    assert abs(summary["running_strides"] - len(truth)) <= max(3, 0.1 * len(truth))
+    assert summary["cadence_spm"] == pytest.approx(np.median([s.cadence_spm for s in truth if s.cadence_spm]), rel=0.05)
