@@ -32,6 +32,7 @@ _IO_NO_INPUT_OUTPUT = const(3)
 _MTU = const(247)
 _NOTIFY_RETRY_MS = const(5)
 _NOTIFY_RETRIES = const(100)
+_CONTROL_MAX = const(64)
 _STATUS_POLL_MS = const(100)
 _APPEARANCE_GENERIC_SENSOR = const(0x0540)
 
@@ -49,8 +50,12 @@ class Peripheral:
         self.connection = None
         stride = aioble.Service(_SERVICE)
         self.data = aioble.Characteristic(stride, bluetooth.UUID(sw.DATA_UUID), notify=True)
-        self.control = aioble.Characteristic(stride, bluetooth.UUID(sw.CONTROL_UUID), write=True, capture=True)
-        self.status = aioble.Characteristic(stride, bluetooth.UUID(sw.STATUS_UUID), read=True, notify=True)
+        # A characteristic's buffer is 20 bytes unless set: control writes (SET_NAME: 29 bytes) and
+        # the 44-byte status need more, or the stack truncates them.
+        self.control = aioble.BufferedCharacteristic(stride, bluetooth.UUID(sw.CONTROL_UUID), write=True, capture=True,
+                                                     max_len=_CONTROL_MAX)
+        self.status = aioble.BufferedCharacteristic(stride, bluetooth.UUID(sw.STATUS_UUID), read=True, notify=True,
+                                                    max_len=sw.STATUS_SIZE)
         self.status.flags |= _FLAG_READ_ENCRYPTED
         info = aioble.Service(_DEVICE_INFO)
         aioble.Characteristic(info, bluetooth.UUID(0x2A24), read=True, initial=model.encode())
