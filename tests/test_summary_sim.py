@@ -27,7 +27,7 @@ def cli(*args, timeout=600):
 def simulated(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
     for seed in (1, 2):
-        out = cli("--data-dir", str(data), "run", "--simulate", "--duration", "150", "--speed", "max", "--quiet", "--seed", str(seed),
+        out = cli("--data-dir", str(data), "run", "--simulate", "--duration", "90", "--speed", "max", "--quiet", "--seed", str(seed),
                   "--audio", "none", "--no-cue-track", "--wobble", str(7 - seed))
         assert out.returncode == 0, out.stderr
     return data
@@ -73,7 +73,9 @@ def test_simulated_runs_summary_history_report_exports(simulated, tmp_path):
     assert samples.num_rows == s["data_quality"]["samples"]
     with fitdecode.FitReader(str(tmp_path / "exports" / f"{name}.fit"), check_crc=fitdecode.CrcCheck.ENABLED) as fit:
         records = [f for f in fit if isinstance(f, fitdecode.FitDataMessage) and f.name == "record"]
-    assert len(records) > 100 and all(r.get_value("knee_wobble") is not None for r in records[:20])
+    running_seconds = {int(t) for t, k in zip(strides["ic_t"].to_pylist(), strides["kind"].to_pylist()) if k == "run"}
+    assert len(records) == len(running_seconds) > 50
+    assert all(r.get_value("knee_wobble") is not None and r.get_value("landing_load") > 1 for r in records)
 
 
 @pytest.fixture(scope="module")
@@ -133,4 +135,26 @@ def test_virtual_runner_runs_summary_history_report_exports(pipeline_runs, tmp_p
     assert samples.num_rows == s["data_quality"]["samples"] == 200 * 416
     with fitdecode.FitReader(str(tmp_path / "exports" / f"{name}.fit"), check_crc=fitdecode.CrcCheck.ENABLED) as fit:
         records = [f for f in fit if isinstance(f, fitdecode.FitDataMessage) and f.name == "record"]
-    assert len(records) > 100 and all(r.get_value("knee_wobble") is not None for r in records[:20])
+    running_seconds = {int(t) for t, k in zip(strides["ic_t"].to_pylist(), strides["kind"].to_pylist()) if k == "run"}
+    assert len(records) == len(running_seconds) > 50
+    assert all(r.get_value("knee_wobble") is not None and r.get_value("landing_load") > 1 for r in records)
+
+
+def test_two_sensors_give_left_right_asymmetry(tmp_path):
+    from test_summary_support import pipeline_run_file
+
+    from stridecue.coach import Coach
+    from stridecue.store import RunStore
+    from stridecue.summary import load_summary
+
+    path = pipeline_run_file(tmp_path, Coach(), 120, seed=5, legs=("left", "right"))
+    with RunStore.open(tmp_path) as store:
+        s = load_summary(store, store.find(str(path)))
+    truth = s["simulation_truth"]["running_strides"]
+    assert abs(s["running_strides"] - truth) <= 0.05 * truth
+    a = s["asymmetry"]
+    assert a is not None and abs(a["strides"]["left"] - a["strides"]["right"]) <= 3
+    # the virtual runner is symmetric: no large left/right differences
+    assert abs(a["wobble_deg"]["symmetry_index_pct"]) < 20 and abs(a["contact_time_ms"]["symmetry_index_pct"]) < 5
+    assert [x["leg"] for x in s["sensors"]] == ["left", "right"]
+    assert 150 <= s["cadence_spm"] <= 200  # steps per minute of both legs, not strides of one

@@ -149,7 +149,8 @@ def simulate_guided(base: Path, focus: str, settings, seed: int = 3) -> dict:
         return load_summary(store, store.latest())
 
 
-def pipeline_run_file(base: Path, coach, duration_s: float, seed: int = 1, settings: dict | None = None, **runner_kw) -> Path:
+def pipeline_run_file(base: Path, coach, duration_s: float, seed: int = 1, settings: dict | None = None, legs=("left",),
+                      **runner_kw) -> Path:
     """A run of the virtual runner recorded through the run pipeline (RunPipeline with the
     streaming stride analysis and `coach`, RunWriter as its recorder), fed straight from the
     runner's sensor stream: the firmware and Bluetooth legs are left out here
@@ -165,7 +166,7 @@ def pipeline_run_file(base: Path, coach, duration_s: float, seed: int = 1, setti
     from stridecue.sim.runner import CUE_KINDS
 
     runner = VirtualRunner(RunnerSettings(**runner_kw), seed=seed)
-    stream = runner.sensor(leg="left", mount="shin", rotation="random")
+    streams = [runner.sensor(leg=leg, mount="shin", rotation="random") for leg in legs]
 
     class Ear:
         def speak(self, cue):
@@ -177,20 +178,23 @@ def pipeline_run_file(base: Path, coach, duration_s: float, seed: int = 1, setti
     if hasattr(coach, "settings") and not settings.get("guided"):
         settings["coach"] = asdict(coach.settings)
     meta = {"start_time": start.isoformat(), "simulated": True, "profile": "default",
-            "sensors": [{"slot": 0, "name": "StrideCue-LS", "mount": "shin", "leg": "left", "rate": 416.0}],
+            "sensors": [{"slot": i, "name": f"StrideCue-{leg[0].upper()}S", "mount": "shin", "leg": leg, "rate": 416.0}
+                        for i, leg in enumerate(legs)],
             "settings": settings, "simulation": {"seed": seed, **{k: v for k, v in runner_kw.items()}}}
     path = run_file_path(base, start, "StrideCue-LS")
     with RunWriter(path, meta) as writer:
-        pipeline = RunPipeline([SensorSetup(0, "shin", "left")],
-                               lambda setup, rate: StreamingStrideAnalyzer(mount=setup.mount, leg=setup.leg, rate_hz=rate),
+        pipeline = RunPipeline([SensorSetup(i, "shin", leg) for i, leg in enumerate(legs)],
+                               lambda setup, rate: StreamingStrideAnalyzer(mount=setup.mount, leg=setup.leg, rate_hz=rate,
+                                                                           sensor=setup.slot),
                                coach, writer=writer, cue_sinks=[Ear()])
         n, total = 0, int(duration_s * 416)
         while n < total:
-            chunk = stream.read(416)
-            pipeline.feed([block_from_arrays(416.0, chunk.acc, chunk.gyr, first_index=n)])
-            n += len(chunk.t)
+            for slot, stream in enumerate(streams):
+                chunk = stream.read(416)
+                pipeline.feed([block_from_arrays(416.0, chunk.acc, chunk.gyr, first_index=n, sensor=slot)])
+            n += 416
         pipeline.finish()
-        truth = [s for s in stream.truth if s.kind == "run"]
-        writer.close(summary={"samples": n, "missing_samples": 0, "running_strides": pipeline.stats.running_strides,
+        truth = [s for stream in streams for s in stream.truth if s.kind == "run"]
+        writer.close(summary={"samples": n * len(streams), "missing_samples": 0, "running_strides": pipeline.stats.running_strides,
                               "cues": len(coach.cues_), "simulation_truth": {"running_strides": len(truth)}})
     return path
