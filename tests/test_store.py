@@ -175,3 +175,23 @@ def test_newer_or_foreign_database_is_one_clear_error(tmp_path):
     (other / DB_NAME).write_bytes(b"this is not a database" * 100)
     with pytest.raises(UserError, match="not a usable StrideCue database"):
         RunStore.open(other)
+
+
+def test_a_changed_analysis_re_analyses_stored_runs(tmp_path, monkeypatch):
+    import stridecue.store as store_module
+
+    path = make_run(tmp_path, START, 1)
+    calls = []
+
+    def counting(reader):
+        calls.append(1)
+        return fake_analyse(reader)
+
+    with RunStore.open(tmp_path, analyse=counting) as store:
+        run_id = store.ingest(path)
+        assert store.sync() == [] and len(calls) == 1
+        assert store.run(run_id)["ingest_version"] == store_module.INGEST_VERSION
+        assert store_module._analysis_digest() in store_module.INGEST_VERSION  # the analysis source is part of it
+        monkeypatch.setattr(store_module, "INGEST_VERSION", store_module.INGEST_VERSION + "-changed")
+        assert store.sync() == [run_id] and len(calls) == 2
+        assert store.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 1

@@ -380,7 +380,7 @@ def resolve_run(store, ref: str | None, base: Path) -> dict:
 
 
 def summary_command(args, base: Path) -> int:
-    store = open_store(base, quiet=bool(getattr(args, "json", False)))
+    store = open_store(base)  # warnings go to stderr, so --json output stays clean
     try:
         run = resolve_run(store, args.run, base)
         s = load_summary(store, run)
