@@ -55,6 +55,7 @@ def test_summary_figures(two_runs):
     c = s["cues"]
     assert c["count"] == 3 and c["measured"] == 3 and c["followed_by_less_wobble"] == 3
     assert c["wobble_before_deg"] - c["wobble_after_deg"] == pytest.approx(1.5, abs=0.4)
+    assert c["change_ci95_deg"][0] <= c["change_deg"] <= c["change_ci95_deg"][1] < 0
     assert c["per_minute"] == pytest.approx(3 / 24, abs=0.01)
     # fatigue: 24 min >= 20 min, so first against last 10 minutes; +2 deg per 10 min => ~2.8 deg apart
     f = s["fatigue"]

@@ -178,6 +178,11 @@ def _cue_effect(cues: list[dict], run: list[dict], n: int = CUE_WINDOW) -> dict:
             each.append({"t": round(float(cue["t"]), 1), "leg": leg, "before_deg": _round(b, 2), "after_deg": _round(a, 2)})
     before = np.array([e["before_deg"] for e in each], float)
     after = np.array([e["after_deg"] for e in each], float)
+    change_ci = None
+    if len(each) >= 3:  # percentile bootstrap over cues of the mean change (after - before)
+        diff = after - before
+        idx = np.random.default_rng(0).integers(0, len(diff), size=(2000, len(diff)))
+        change_ci = [_round(v, 2) for v in np.percentile(diff[idx].mean(axis=1), [2.5, 97.5])]
     return {
         "count": len(cues),
         "per_minute": None,
@@ -186,6 +191,8 @@ def _cue_effect(cues: list[dict], run: list[dict], n: int = CUE_WINDOW) -> dict:
         "wobble_before_deg": _round(np.mean(before)) if len(each) else None,
         "wobble_after_deg": _round(np.mean(after)) if len(each) else None,
         "followed_by_less_wobble": int(np.sum(after < before)) if len(each) else None,
+        "change_deg": _round(np.mean(after - before), 2) if len(each) else None,
+        "change_ci95_deg": change_ci,
         "each": each,
     }
 
@@ -308,7 +315,9 @@ def format_summary(path: Path, s: dict) -> str:
     effect = ""
     if c["wobble_before_deg"] is not None:
         effect = (f"; wobble {c['wobble_before_deg']:.1f}° in the {c['window_strides']} strides before a cue, {c['wobble_after_deg']:.1f}° after"
-                  f" (lower after {c['followed_by_less_wobble']} of {c['measured']})")
+                  f" (lower after {c['followed_by_less_wobble']} of {c['measured']}"
+                  + (f"; change {c['change_deg']:+.1f}°, 95% CI {c['change_ci95_deg'][0]:+.1f} to {c['change_ci95_deg'][1]:+.1f}" if c.get("change_ci95_deg") else "")
+                  + ")")
     other = {k: v for k, v in c.get("all_kinds", {}).items() if k != "wobble"}
     extra = (" (+ " + ", ".join(f"{v} {k}" for k, v in other.items()) + ")") if other else ""
     lines.append(f"  cues           {c['count']} wobble cues{extra}, {f(c['per_minute'], '/min', 2)}{effect}")
