@@ -256,3 +256,18 @@ def test_imported_lab_imu_with_gyro_summarises_like_a_run(tmp_path, capsys):
     truth = [s for s in stream.truth if s.kind == "run"]
     assert abs(summary["running_strides"] - len(truth)) <= max(3, 0.1 * len(truth))
     assert summary["cadence_spm"] == pytest.approx(np.median([s.cadence_spm for s in truth if s.cadence_spm]), rel=0.05)
+
+
+def test_rate_from_rounded_time_stamps_is_exact_enough(tmp_path):
+    """Time stamps written to 10 us alternate between 2.40 and 2.41 ms at 416 Hz: a median interval
+    would say 416.7 Hz and tear a hole every 600 samples; the mean of the regular intervals does not."""
+    n = 416 * 120
+    t = np.arange(n) / 416.0
+    keep = np.ones(n, bool)
+    keep[30000:30005] = False  # one real gap of 5 samples
+    acc = np.tile([0.0, 0.0, 1.0], (n, 1))
+    src = _write(tmp_path / "rounded.csv", ["t", "ax", "ay", "az"], [t[keep], acc[keep]], fmt="%.5f")
+    res = import_csv(src, tmp_path / "data", columns="t=t,ax=ax,ay=ay,az=az", check_units=False)
+    assert res.rate_hz == pytest.approx(416.0, rel=2e-6)
+    assert res.missing == 5
+    assert RunReader(res.path).missing(0) == [(0, 30000, 5)]
