@@ -81,7 +81,7 @@ def _svg(parts: list[str], title: str, cls: str, w=W, h=H) -> str:
 def _rolling_median(t: np.ndarray, v: np.ndarray, window_s: float = 30.0, step_s: float = 10.0):
     if len(t) == 0:
         return np.zeros(0), np.zeros(0)
-    centres = np.arange(t[0], t[-1] + step_s, step_s)
+    centres = np.arange(t[0], t[-1] + 1e-9, step_s)
     out = []
     for c in centres:
         sel = v[(t >= c - window_s / 2) & (t < c + window_s / 2)]
@@ -194,7 +194,11 @@ def notes(s: dict, previous: list[dict]) -> list[str]:
     w = s["wobble_deg"]
     if w["median"] is None:
         return ["No running strides were found in this recording, so there is nothing to summarise yet."]
-    if w["over_threshold_pct"] is not None:
+    guided = s.get("guided")
+    if guided:  # the protocol, not the wobble coach, spoke in this run
+        out.append("This was a guided hip-or-foot run: the instructions came in segments, so the figures below mix normal "
+                   "running with the two focuses.")
+    elif w["over_threshold_pct"] is not None:
         out.append(f"Your knee wobble was under your threshold on {100 - w['over_threshold_pct']:.0f}% of strides "
                    f"(typical {w['median']:.1f}°, on your wobbliest tenth of strides {_fmt(w['p90'])}°).")
     c = s["cues"]
@@ -206,7 +210,7 @@ def notes(s: dict, previous: list[dict]) -> list[str]:
         else:
             out.append(f"Wobble did not clearly drop after the cues ({c['wobble_before_deg']:.1f}° before, {c['wobble_after_deg']:.1f}° after). "
                        "Try the other cue wording, or the guided hip-or-foot run to find a focus that works for you.")
-    elif c["count"] == 0 and s["running_strides"]:
+    elif c["count"] == 0 and s["running_strides"] and not guided:
         out.append("No wobble cues were needed in this run.")
     f = s.get("fatigue")
     if f and f["wobble_deg"][0] is not None and f["wobble_deg"][1] is not None:
