@@ -165,35 +165,74 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def read_table(path: Path, *, delimiter: str | None, header: bool) -> tuple[list[str] | None, list[list[str]]]:
-    """Header (or None) and data rows of a CSV; comment lines (#) and blank lines are skipped."""
+def read_table(path: Path, *, delimiter: str | None, header: bool, select,
+               chunk_rows: int = 50_000) -> tuple[list[str] | None, dict[str, "np.ndarray"], int]:
+    """Read the selected columns of a CSV as floats, streaming (a long recording never sits in
+    memory as text).  Comment lines (#) and blank lines are skipped.
+
+    select(names or None, width) -> {field: column index} is called once the header is known.
+    Returns (header names or None, {field: values}, number of data rows).  Errors name the file,
+    the line and the column.
+    """
+    import numpy as np
+
+    line_no = [0]
+
+    def content(fh):
+        for number, line in enumerate(fh, start=1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                line_no[0] = number
+                yield line
+
     try:
         with _open_text(path) as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, not a CSV file") from None
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read as text ({exc})") from None
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
-        raise UserError(f"{path}: no data rows")
-    if delimiter is None:
-        first = lines[0]
-        delimiter = max([",", ";", "\t"], key=first.count)
-        if first.count(delimiter) == 0:
-            delimiter = ","
-    elif delimiter in ("\\t", "tab"):
-        delimiter = "\t"
-    rows = list(csv.reader(lines, delimiter=delimiter))
-    names = None
-    if header and not all(_is_number(c) for c in rows[0] if c.strip()):
-        names = [c.strip() for c in rows[0]]
-        rows = rows[1:]
-    if not rows:
+            lines = content(fh)
+            first = next(lines, None)
+            if first is None:
+                raise UserError(f"{path}: no data rows")
+            if delimiter is None:
+                delimiter = max([",", ";", "\t"], key=first.count)
+                if first.count(delimiter) == 0:
+                    delimiter = ","
+            elif delimiter in ("\\t", "tab"):
+                delimiter = "\t"
+            first_cells = next(csv.reader([first], delimiter=delimiter))
+            names = None
+            pending = []
+            if header and not all(_is_number(c) for c in first_cells if c.strip()):
+                names = [c.strip() for c in first_cells]
+            else:
+                pending.append((line_no[0], first_cells))
+            width = len(names) if names is not None else len(first_cells)
+            index_of = select(names, width)
+            labels = {f: repr(names[i]) if names is not None else str(i + 1) for f, i in index_of.items()}
+            parts: dict[str, list] = {f: [] for f in index_of}
+            rows = 0
+            reader = csv.reader(lines, delimiter=delimiter)
+
+            def flush(chunk):
+                for field, col in index_of.items():
+                    parts[field].append(_numbers(chunk, col, labels[field], path))
+
+            chunk = pending
+            for cells in reader:
+                chunk.append((line_no[0], cells))
+                if len(chunk) >= chunk_rows:
+                    flush(chunk)
+                    rows += len(chunk)
+                    chunk = []
+            if chunk:
+                flush(chunk)
+                rows += len(chunk)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise UserError(f"{path}: no such file") from None
+        if isinstance(exc, IsADirectoryError):
+            raise UserError(f"{path}: is a directory, not a CSV file") from None
+        raise UserError(f"{path}: cannot read as CSV text ({exc})") from None
+    if rows == 0:
         raise UserError(f"{path}: a header but no data rows")
-    return names, rows
+    return names, {f: np.concatenate(v) for f, v in parts.items()}, rows
 
 
 def _column_index(ref: ColumnRef, names: list[str] | None, width: int, path: Path) -> int:
@@ -211,25 +250,35 @@ def _column_index(ref: ColumnRef, names: list[str] | None, width: int, path: Pat
     raise UserError(f"{path}: no column {ref.column!r} for {ref.field}{hint}")
 
 
-def _numbers(rows: list[list[str]], col: int, label: str, first_row: int, path: Path) -> np.ndarray:
+def _numbers(chunk: list[tuple[int, list[str]]], col: int, label: str, path: Path) -> "np.ndarray":
     import numpy as np
+
     cells = []
-    for k, row in enumerate(rows):
+    for line, row in chunk:
         if col >= len(row):
-            raise UserError(f"{path}: row {first_row + k} has {len(row)} fields, no column {label}")
+            raise UserError(f"{path}: row {line} has {len(row)} fields, no column {label}")
         cells.append(row[col].strip())
     try:
         values = np.asarray(cells, dtype=float)
     except ValueError:
-        for k, cell in enumerate(cells):
+        for (line, _), cell in zip(chunk, cells):
             if not _is_number(cell):
                 shown = repr(cell) if cell else "an empty cell"
-                raise UserError(f"{path}: row {first_row + k}, column {label}: {shown} is not a number") from None
+                raise UserError(f"{path}: row {line}, column {label}: {shown} is not a number") from None
         raise
     bad = np.flatnonzero(~np.isfinite(values))
     if len(bad):
-        raise UserError(f"{path}: row {first_row + int(bad[0])}, column {label}: {cells[bad[0]]!r} is not a finite number")
+        line = chunk[int(bad[0])][0]
+        raise UserError(f"{path}: row {line}, column {label}: {cells[bad[0]]!r} is not a finite number")
     return values
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _pick_range(peak: float, ranges: tuple[int, ...], unit_per_range: float) -> int:
@@ -356,22 +405,24 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
     unit = parse_units(units)
     if "t" not in refs and rate_hz is None:
         raise UserError("--rate is required when no time column is given (--columns t=...)")
-    names, rows = read_table(path, delimiter=delimiter, header=header)
-    width = len(names) if names is not None else len(rows[0])
-    first_row = 2 if names is not None else 1
-    index_of = {f: _column_index(r, names, width, path) for f, r in refs.items()}
-    dup = {}
-    for f, i in index_of.items():
-        dup.setdefault(i, []).append(f)
-    for i, fs in dup.items():
-        if len(fs) > 1:
-            raise UserError(f"--columns: {' and '.join(fs)} both read column {refs[fs[0]].column!r}")
+    resolved: dict[str, int] = {}
+
+    def select(names: list[str] | None, width: int) -> dict[str, int]:
+        index_of = {f: _column_index(r, names, width, path) for f, r in refs.items()}
+        readers: dict[int, list[str]] = {}
+        for f, i in index_of.items():
+            readers.setdefault(i, []).append(f)
+        for fs in readers.values():
+            if len(fs) > 1:
+                raise UserError(f"--columns: {' and '.join(fs)} both read column {refs[fs[0]].column!r}")
+        resolved.update(index_of)
+        return index_of
+
+    names, columns, n_rows = read_table(path, delimiter=delimiter, header=header, select=select)
 
     def values(field: str) -> np.ndarray:
-        ref = refs[field]
-        label = repr(names[index_of[field]]) if names is not None else str(index_of[field] + 1)
-        v = _numbers(rows, index_of[field], label, first_row, path)
-        return -v if ref.negate else v
+        v = columns[field]
+        return -v if refs[field].negate else v
 
     acc = np.column_stack([values(f) for f in ACC_FIELDS]) * ACC_UNITS[unit["acc"]]
     has_gyro = all(f in refs for f in GYR_FIELDS)
@@ -403,8 +454,8 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
     start_time = _start_time(start, float(t[0]) if t is not None else None, path)
     sensor_name = name or re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.I)
     out = run_file_path(base, start_time, f"import-{sensor_name}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    mapping = {f: ("-" if r.negate else "") + (names[index_of[f]] if names is not None else f"#{index_of[f] + 1}")
+    digest = _sha256(path)
+    mapping = {f: ("-" if r.negate else "") + (names[resolved[f]] if names is not None else f"#{resolved[f] + 1}")
                for f, r in refs.items()}
     missing = int(index[-1] + 1 - len(index))
     metadata = {
@@ -413,7 +464,7 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
         "imported": {
             "source_file": str(path.resolve()),
             "source_sha256": digest,
-            "rows": len(rows),
+            "rows": n_rows,
             "columns": mapping,
             "units": unit,
             "rate_hz": rate,
