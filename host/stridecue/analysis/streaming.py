@@ -128,12 +128,16 @@ class StreamingStrideAnalyzer:
     def push(self, block: SampleBlock) -> list[dict]:
         if len(block) == 0:
             return []
+        out: list[dict] = []
+        if self._started and block.rate > 0 and block.rate != self.rate:
+            # The sensor was set to another rate mid-run: what came before is finished, and the
+            # analysis starts again on the new clock (the frame is found again too).
+            out = self.finish()
+            self._started = False
         if not self._started:
             self._start(block)
-        elif block.rate != self.rate and block.rate > 0:
-            raise UserError(f"sensor {self.sensor}: the sample rate changed from {self.rate:g} to {block.rate:g} Hz mid-stream")
         self._append(block)
-        return self._advance(final=False)
+        return out + self._advance(final=False)
 
     def gap(self, first_index: int, count: int) -> None:
         """Samples [first_index, first_index + count) will never arrive.  The next block's sample
