@@ -112,6 +112,25 @@ def test_fit_activity_decodes_with_developer_fields(stored, tmp_path):
     assert activity.get_value("num_sessions") == 1
 
 
+def test_fit_activity_passes_garmins_own_decoder(stored, tmp_path):
+    """The FIT SDK's Python decoder (garmin-fit-sdk): integrity (CRCs, sizes) and no decode errors."""
+    from garmin_fit_sdk import Decoder, Stream
+
+    base, _path, run, strides = stored
+    with store_with(base) as store:
+        (fit,) = export_run(store, run, "fit", tmp_path)
+    assert Decoder(Stream.from_file(str(fit))).check_integrity()
+    messages, errors = Decoder(Stream.from_file(str(fit))).read()
+    assert errors == []
+    assert len(messages["session_mesgs"]) == 1 and messages["session_mesgs"][0]["sport"] == "running"
+    assert len(messages["field_description_mesgs"]) == 7
+    record = messages["record_mesgs"][0]
+    assert set(record["developer_fields"]) == {0, 1, 2}  # knee_wobble, landing_load, loading_rate
+    first = min(s["ic_t"] for s in strides if s["kind"] == "run")
+    group = [s for s in strides if s["kind"] == "run" and int(s["ic_t"]) == int(first)]
+    assert record["developer_fields"][0] == pytest.approx(max(s["wobble_deg"] for s in group), abs=1e-4)
+
+
 def test_fit_crc_is_checked_by_the_decoder(stored, tmp_path):
     base, _path, run, _ = stored
     with store_with(base) as store:
