@@ -207,11 +207,12 @@ class VirtualCase:
     wobble_deg: float
     clipping: bool  # a +-8 g accelerometer range, so hard landings clip
     noise: float = 1.0  # the virtual sensor's noise factor (1: the IMU's data-sheet noise)
+    gyro_bias_dps: float | None = None  # a large gyro bias on every axis (None: the sensor's own, random)
 
 
 def virtual_cases(quick: bool) -> list[VirtualCase]:
     speeds = (2.0, 3.0, 4.0, 5.0, 6.0)
-    seeds = (1,) if quick else (1, 2, 3)
+    seeds = (1,) if quick else (1, 2, 3, 4, 5)
     cases = []
     k = 0
     for seed in seeds:
@@ -221,7 +222,8 @@ def virtual_cases(quick: bool) -> list[VirtualCase]:
                 wobble = 3.0 + (k * 2.3) % 7.0
                 cases.append(VirtualCase(seed=seed * 100 + k, speed_mps=speed, mount=mount, leg=leg,
                                          wobble_deg=round(wobble, 1), clipping=(k % 5 == 4),
-                                         noise=2.0 if k % 3 == 2 else 1.0))
+                                         noise=2.0 if k % 3 == 2 else 1.0,
+                                         gyro_bias_dps=3.0 if k % 4 == 1 else None))
                 k += 1
     if quick:
         cases = [cases[i] for i in (0, 3, 6, 9)]  # 2, 3, 5, 6 m/s; shin and thigh; both legs; one clips
@@ -243,6 +245,8 @@ def _sensor_kwargs(sensor_fn, case: VirtualCase) -> dict:
         kw["accel_range_g"] = 8
     if "noise" in params:
         kw["noise"] = case.noise
+    if case.gyro_bias_dps is not None and "gyro_bias_dps" in params:
+        kw["gyro_bias_dps"] = case.gyro_bias_dps
     return kw
 
 
