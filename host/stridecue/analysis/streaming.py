@@ -181,6 +181,8 @@ class StreamingStrideAnalyzer:
         self._prev_ic: int | None = None
         self._breaks: list[tuple[int, int]] = []  # [first, end) of gaps too long to bridge
         self._cycles_added = 0
+        self._quiet = True  # no block but standstill so far
+        self._quiet_until = self._buf.start
         self._midstance_added = 0
         self._estimated_at = -1
         self._pending: list[tuple[dict, StrideWindow]] = []
@@ -262,6 +264,11 @@ class StreamingStrideAnalyzer:
             still = (g_rms < STILL_GYRO_DPS) & (a_std < STILL_ACC_G) & (np.abs(a_mean - 1.0) < 0.1)
             moving = g_abs > MOVING_GYRO_DPS
         self._block_next = first + (count + 1) * L
+        if self._quiet:  # the standstill before the run: nothing there to segment
+            calm = still & ~filled
+            k = int(np.argmin(calm)) if not calm.all() else count
+            self._quiet_until = first + k * L
+            self._quiet = k == count
         keep_motion = self._cycles_added == 0 and not self.accel_only and self._boot_axis is None
         for i in np.flatnonzero((still | moving) & ~filled):
             b = first + (int(i) + 1) * L
@@ -298,8 +305,12 @@ class StreamingStrideAnalyzer:
 
     def _advance(self, final: bool) -> list[dict]:
         out: list[dict] = []
+        quiet_end = self._quiet_until - int(round(1.0 * self.rate))  # the standstill before the run
+        if self.strides_ == 0 and self._cursor < quiet_end:
+            self._cursor = quiet_end  # (same place however the samples arrive: fixed by the blocks)
         if not self.accel_only and self._boot_axis is None:
             if not final or not self._block_stats:
+                self._trim()
                 return out
             # a recording shorter than the bootstrap: use what movement there is
             moving = [g for (_, kind, _, _, g) in self._block_stats if kind == "move"]
@@ -480,7 +491,9 @@ class StreamingStrideAnalyzer:
         if self._prev_ic is not None:
             keep = min(keep, self._prev_ic - 2)
         if self._boot_axis is None and not self.accel_only:
-            return  # keep everything until the frame is known
+            # until the frame is known keep everything since the movement began (_advance moved the
+            # cursor past the standstill before it)
+            keep = self._cursor - self._segmenter.lookback - int(round(2.5 * self.rate))
         if keep - self._buf.start > 8 * 4096:
             self._buf.drop_before(keep)
         self._block_stats = self._block_stats[self._block_used :]
