@@ -83,3 +83,35 @@ def test_wobble_follows_the_runner_not_the_sensor():
     w_low = np.median([s["wobble_deg"] for s in analyse_block(low[0], "shin", "left") if s["kind"] == "run"])
     w_high = np.median([s["wobble_deg"] for s in analyse_block(high[0], "shin", "left") if s["kind"] == "run"])
     assert w_high - w_low == pytest.approx(np.median([t.wobble_deg for t in high[1]]) - np.median([t.wobble_deg for t in low[1]]), abs=1.0)
+
+
+def test_knee_frontal_angle_from_thigh_and_shank_of_one_leg():
+    """Both segment angles are positive when the knee is medial, so the knee's excursion is close to
+    the sum of the two segments' excursions (exactly so when they peak together)."""
+    from stridecue.analysis.combine import knee_from_blocks
+
+    runner = VirtualRunner(RunnerSettings(wobble_deg=6.0), seed=5)
+    thigh = runner.sensor(leg="left", mount="thigh", rotation="random")
+    shank = runner.sensor(leg="left", mount="shin", rotation="random")
+    ct, cs = thigh.read(416 * 30), shank.read(416 * 30)
+    knee = knee_from_blocks(block_from_arrays(416.0, ct.acc, ct.gyr, sensor=1), block_from_arrays(416.0, cs.acc, cs.gyr),
+                            "left")
+    assert len(knee) >= 0.9 * len(shank.truth)
+    expected = np.median([t.wobble_deg for t in shank.truth]) + np.median([t.wobble_deg for t in thigh.truth])
+    assert np.median([k["knee_excursion_deg"] for k in knee]) == pytest.approx(expected, abs=1.5)
+    assert all(k["knee_excursion_deg"] >= 0 and k["leg"] == "left" for k in knee)
+
+
+def test_left_right_asymmetry_of_a_symmetric_runner_is_small():
+    from stridecue.analysis.combine import asymmetry
+
+    runner = VirtualRunner(RunnerSettings(), seed=6)
+    strides = []
+    for slot, leg in enumerate(("left", "right")):
+        sensor = runner.sensor(leg=leg, mount="shin", rotation="random")
+        c = sensor.read(416 * 30)
+        strides += analyse_block(block_from_arrays(416.0, c.acc, c.gyr, sensor=slot), "shin", leg, sensor=slot)
+    out = asymmetry(strides)
+    assert out["mount"] == "shin" and min(out["strides"].values()) > 20
+    assert abs(out["metrics"]["contact_time_s"]["symmetry_index_pct"]) < 5
+    assert abs(out["metrics"]["cadence_spm"]["symmetry_index_pct"]) < 2
