@@ -112,9 +112,14 @@ def run_providers(quick: bool, only: list[str] | None = None) -> list[dict]:
             mod = importlib.import_module(module)
             result = mod.run(quick)
         except Exception as exc:  # one provider's failure must not hide the others' figures
-            last = traceback.extract_tb(exc.__traceback__)[-1]
-            entry.update(status="failed", figures=[],
-                         notes=[f"{type(exc).__name__}: {exc} ({Path(last.filename).name}:{last.lineno})"])
+            from .errors import UserError
+
+            if isinstance(exc, UserError):
+                note = str(exc)
+            else:
+                last = traceback.extract_tb(exc.__traceback__)[-1]
+                note = f"{type(exc).__name__}: {exc} ({Path(last.filename).name}:{last.lineno})"
+            entry.update(status="failed", figures=[], notes=[note])
         else:
             entry.update(status="ran", **normalise(result))
         entry["seconds"] = round(time.perf_counter() - start, 2)

@@ -775,9 +775,15 @@ def run_validation(quick: bool = False, suites: list[str] | None = None) -> dict
             figs, details = fn(quick)
             status = "ran"
         except Exception as exc:  # one suite's failure must not hide the others
-            last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-            where = f" ({Path(last.filename).name}:{last.lineno})" if last else ""
-            figs, details, status = [], {"error": f"{type(exc).__name__}: {exc}{where}"}, "failed"
+            from stridecue.errors import UserError
+
+            if isinstance(exc, UserError):  # missing data and the like: the message says it all
+                error = str(exc)
+            else:  # a bug: say where
+                last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+                where = f" ({Path(last.filename).name}:{last.lineno})" if last else ""
+                error = f"{type(exc).__name__}: {exc}{where}"
+            figs, details, status = [], {"error": error}, "failed"
         out["suites"][name] = {"status": status, "seconds": round(time.perf_counter() - start, 2), **details}
         out["figures"].extend(f.as_dict() for f in figs)
     return out
