@@ -89,7 +89,7 @@ class KnotTrack:
     """
 
     MARGIN = 6
-    BATCH = 8
+    BATCH = 16
 
     def __init__(self, ncols: int, capacity: int = 4096):
         self.ncols = ncols

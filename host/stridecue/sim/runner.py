@@ -298,7 +298,8 @@ class _Body:
         return _ANKLE_HEIGHT + self.leg_length * math.cos(math.radians(4.0))
 
     def _level(self, v: float, kind: str) -> float:
-        """Pelvis height at contact: knee flexed ~18 deg (run) or ~6 deg (walk) with the foot ahead."""
+        """Pelvis height at contact: the landing leg reaches the foot with the knee flexed 16-20 deg
+        (running, more at speed) or 10 deg (walking)."""
         d = self._foot_ahead(v, kind, None)
         knee = 14.0 + 1.0 * v if kind == "run" else 10.0
         reach = self.leg_length * math.cos(math.radians(knee / 2))
@@ -312,12 +313,6 @@ class _Body:
 
     def running_time(self, t: float) -> float:
         return sum(max(0.0, min(t, t1) - t0) for t0, t1 in self._run_intervals if t > t0)
-
-    def phase_at(self, t: float) -> int:
-        for i, (_, t0, t1) in enumerate(self.phases):
-            if t0 <= t < t1:
-                return i
-        return len(self.phases) - 1
 
     # -- cues ---------------------------------------------------------------------------------
 
@@ -520,14 +515,13 @@ class _Body:
     def pelvis(self, t: np.ndarray) -> np.ndarray:
         """(n, 5) x, y, z (m), yaw, drop (rad) of the pelvis centre at times t (planned already)."""
         t = np.asarray(t, float)
-        out = np.empty((len(t), 5))
+        out = np.zeros((len(t), 5))
         out[:, 0] = self.speed.integral(t)
         out[:, 2] = self.level(t)
         lo = max(bisect.bisect_right(self.step_starts, float(t.min())) - 1, 0)
         hi = max(bisect.bisect_right(self.step_starts, float(t.max())), lo + 1)
         steps = self.steps[lo:hi]
-        j = np.searchsorted(np.asarray(self.step_starts[lo:hi]), t, side="right") - 1
-        j = np.maximum(j, 0)
+        j = np.maximum(np.searchsorted(np.asarray(self.step_starts[lo:hi]), t, side="right") - 1, 0)
         P = np.array([[st.start, st.end, _KIND_CODE[st.kind], st.tc if st.tc > 0 else 1.0, st.u_in, st.A, st.B, st.brake,
                        st.sway, st.yaw, st.drop, st.osc, st.fidget] for st in steps])[j]
         start, end, kind, tc, u_in, A, B, brake, sway, yaw, drop, osc, fidget = P.T
@@ -536,29 +530,33 @@ class _Body:
         walk = kind == 3
         stand = kind == 0
         gait = run | walk
-        dur = np.where(np.isfinite(end), end - start, 1.0)
-        u = _clip(tau / dur, 0.0, 1.0)
-        bump = np.sin(np.pi * u) ** 2
-        # running: spring-mass stance (two sine force terms), ballistic flight
-        ts = np.minimum(tau, tc)
-        c1 = tc / math.pi
-        c2 = 0.5 * c1
-        z_st = (u_in * ts - 0.5 * G * ts * ts + A * c1 * (ts - c1 * np.sin(ts / c1)) + B * c2 * (ts - c2 * np.sin(ts / c2)))
-        tf = np.maximum(tau - tc, 0.0)
-        u_to = u_in - G * tc + 2 * A * c1
-        z_run = z_st + u_to * tf - 0.5 * G * tf * tf
-        s = _clip(tau / tc, 0.0, 1.0)
-        z_land = u_in * tau * np.exp(-np.maximum(tau, 0.0) / 0.08) * (1.0 - smootherstep((tau - 0.25) / 0.45))
-        out[:, 2] += np.where(run, z_run, np.where(walk, osc * bump, np.where(stand, z_land, 0.0)))
-        out[:, 0] += np.where(run, -brake * (1 - np.cos(2 * np.pi * s)), 0.0)
-        out[:, 1] = np.where(gait, sway * bump, 0.0)
-        out[:, 3] = np.where(gait, yaw * bump, 0.0)
-        out[:, 4] = np.where(run, drop * np.sin(np.pi * s) ** 2, np.where(walk, drop * bump, 0.0))
-        if np.any(fidget[stand] > 0):
-            win = smootherstep((tau - 0.6) / 1.0) * (1.0 - smootherstep((t - (end - 1.6)) / 1.0)) * fidget * stand
-            ph = self._sway_phase
-            out[:, 0] += win * 0.006 * np.sin(2 * np.pi * 0.23 * t + ph[0])
-            out[:, 1] += win * 0.009 * np.sin(2 * np.pi * 0.31 * t + ph[1])
+        if gait.any():
+            dur = np.where(np.isfinite(end), end - start, 1.0)
+            bump = np.sin(np.pi * _clip(tau / dur, 0.0, 1.0)) ** 2
+            out[:, 1] = np.where(gait, sway * bump, 0.0)
+            out[:, 3] = np.where(gait, yaw * bump, 0.0)
+            out[:, 2] += np.where(walk, osc * bump, 0.0)
+            out[:, 4] = np.where(walk, drop * bump, 0.0)
+        if run.any():
+            # spring-mass stance (two sine force terms), ballistic flight
+            ts = np.minimum(tau, tc)
+            c1 = tc / math.pi
+            c2 = 0.5 * c1
+            z_st = u_in * ts - 0.5 * G * ts * ts + A * c1 * (ts - c1 * np.sin(ts / c1)) + B * c2 * (ts - c2 * np.sin(ts / c2))
+            tf = np.maximum(tau - tc, 0.0)
+            u_to = u_in - G * tc + 2 * A * c1
+            s = _clip(tau / tc, 0.0, 1.0)
+            out[:, 2] += np.where(run, z_st + u_to * tf - 0.5 * G * tf * tf, 0.0)
+            out[:, 0] += np.where(run, -brake * (1 - np.cos(2 * np.pi * s)), 0.0)
+            out[:, 4] += np.where(run, drop * np.sin(np.pi * s) ** 2, 0.0)
+        if stand.any():
+            landing = u_in * tau * np.exp(-np.maximum(tau, 0.0) / 0.08) * (1.0 - smootherstep((tau - 0.25) / 0.45))
+            out[:, 2] += np.where(stand, landing, 0.0)
+            if np.any(fidget[stand] > 0):
+                win = smootherstep((tau - 0.6) / 1.0) * (1.0 - smootherstep((t - (end - 1.6)) / 1.0)) * fidget * stand
+                ph = self._sway_phase
+                out[:, 0] += win * 0.006 * np.sin(2 * np.pi * 0.23 * t + ph[0])
+                out[:, 1] += win * 0.009 * np.sin(2 * np.pi * 0.31 * t + ph[1])
         return out
 
     def hip(self, leg: str, pel: np.ndarray) -> np.ndarray:
@@ -717,6 +715,7 @@ class _Body:
                 times, ang, n = self._contact_knots(c)
                 times, ang = times[n:], ang[n:]
                 track.append(times, ang)
+                c.knots = None  # in the track now; long runs keep no copies
             t0, a0 = times[-1], ang[-1]
             m0 = (ang[-1] - ang[-2]) / (times[-1] - times[-2])
             yield
@@ -831,6 +830,7 @@ def _vibration(tau: np.ndarray, freq: float, decay: float) -> np.ndarray:
 
 
 _IMPACT_SPAN = 0.25  # s, the transient has died out after this
+_FINE = np.arange(-0.004, 0.00401, 0.0005)  # s, the truth's fine grid about a coarse peak
 _IMPACT = {  # mount: (attenuation, pulse width s, delay s, soft-tissue Hz, its decay s, its g per g)
     "shin": (1.0, 0.02, 0.004, 18.0, 0.05, 0.35),
     "thigh": (0.35, 0.026, 0.008, 11.0, 0.08, 0.6),
@@ -1184,33 +1184,42 @@ class SensorStream:
             self.truth.extend(self.measure(done))
 
     def measure(self, contacts: list) -> list[StrideTruth]:
-        """Ground truth of stances from the model (noise-free, unclipped, continuous time, sampled at
-        1 kHz): the frontal angle over the stance, the accelerations over its first half."""
+        """Ground truth of stances from the model (noise-free, unclipped, continuous time): the
+        frontal angle every 2 ms over the stance; the accelerations every 4 ms over its first half,
+        then every 0.5 ms within 4 ms of the axial and the resultant peaks."""
         body = self._body
-        st_grids = [np.linspace(c.start, c.end, max(int((c.end - c.start) * 1000), 50)) for c in contacts]
-        ld_grids = [np.linspace(c.start, 0.5 * (c.start + c.end), max(int((c.end - c.start) * 500), 25)) for c in contacts]
-        f_all, _, _ = self._segment_signals(np.concatenate(ld_grids))
+        st_grids = [np.linspace(c.start, c.end, max(int((c.end - c.start) * 500), 40)) for c in contacts]
         ang = body.knots[self.leg](np.concatenate(st_grids))
         col = 3 if self.mount == "shin" else 0
-        L_all = long_axis(ang[:, col], ang[:, col + 1])
         medial_y = -1.0 if self.leg == "left" else 1.0
-        theta_all = np.degrees(frontal_angle(L_all, medial_y, proximal_up=(self.mount == "shin")))
+        theta_all = np.degrees(frontal_angle(long_axis(ang[:, col], ang[:, col + 1]), medial_y,
+                                             proximal_up=(self.mount == "shin")))
+        coarse = [np.arange(c.start, 0.5 * (c.start + c.end) + 1e-9, 0.004) for c in contacts]
+        f_c, _, _ = self._segment_signals(np.concatenate(coarse))
+        fine, k = [], 0
+        for g in coarse:
+            f = f_c[k : k + len(g)]
+            k += len(g)
+            axial_t, res_t = g[int(np.argmax(f[:, 2]))], g[int(np.argmax(np.linalg.norm(f, axis=1)))]
+            fine.append(np.clip(np.concatenate([axial_t + _FINE, res_t + _FINE]), g[0], g[-1]))
+        f_f, _, _ = self._segment_signals(np.concatenate(fine))
         out = []
-        ks = kl = 0
-        for c, g_st, g_ld in zip(contacts, st_grids, ld_grids):
+        ks = kc = kf = 0
+        for c, g_st, g_c, g_f in zip(contacts, st_grids, coarse, fine):
             theta = theta_all[ks : ks + len(g_st)]
             ks += len(g_st)
-            f_seg = f_all[kl : kl + len(g_ld)]
-            kl += len(g_ld)
+            grid = np.concatenate([g_c, g_f])
+            f_seg = np.concatenate([f_c[kc : kc + len(g_c)], f_f[kf : kf + len(g_f)]])
+            kc += len(g_c)
+            kf += len(g_f)
             tc = c.end - c.start
             wobble = float(np.max(theta - theta[0]))
             rate = float(np.max(np.gradient(theta, g_st)))
-            a_l = f_seg[:, 2]
-            i = int(np.argmax(a_l))
-            pta = float(a_l[i])
+            i = int(np.argmax(f_seg[:, 2]))
+            pta = float(f_seg[i, 2])
             res = float(np.max(np.linalg.norm(f_seg, axis=1)))
-            dt = g_ld[i] - g_ld[0]
-            lr = (pta - a_l[0]) / dt if dt > 0 else 0.0
+            dt = grid[i] - c.start
+            lr = (pta - f_seg[0, 2]) / dt if dt > 0 else 0.0
             stride = c.start - c.prev_ic if c.prev_ic is not None else None
             out.append(StrideTruth(kind=c.kind, leg=self.leg, mount=self.mount, ic_t=c.start, to_t=c.end, contact_time_s=tc,
                                    stride_time_s=stride, cadence_spm=120.0 / stride if stride else None, speed_mps=c.speed,
