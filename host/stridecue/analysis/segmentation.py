@@ -101,6 +101,7 @@ def first_peak(x: np.ndarray, a: int, b: int, threshold: float, back: int, ahead
         i = a + int(k)
         before = x[i - back : i]
         after = x[i + 1 : i + ahead + 1]
+        after = after[np.isfinite(after)]  # the end of a finished stream
         v = x[i]
         with np.errstate(invalid="ignore"):
             if np.all(before < v) and np.all(after <= v):
@@ -156,9 +157,11 @@ class Segmenter:
 
     # -- the search ---------------------------------------------------------------------
 
-    def next_stance(self, sig: "Signals", cursor: int, available: int):
+    def next_stance(self, sig: "Signals", cursor: int, available: int, final: bool = False):
+        """final: the stream has ended at `available` (the accelerometer-only search then decides a
+        last contact on what there is)."""
         if self.accel_only:
-            return self._next_stance_accel(sig, cursor, available)
+            return self._next_stance_accel(sig, cursor, available, final)
         return self._next_stance_gyro(sig, cursor, available)
 
     def _next_stance_gyro(self, sig: "Signals", cursor: int, available: int):
@@ -318,7 +321,7 @@ class Segmenter:
             i -= 1
         return i - 1
 
-    def _next_stance_accel(self, sig: "Signals", cursor: int, available: int):
+    def _next_stance_accel(self, sig: "Signals", cursor: int, available: int, final: bool = False):
         """Accelerometer only: IC at the impact, the largest sharp peak of the high-passed acceleration
         magnitude within `impact_halfwidth_s` either side; TO at the lowest acceleration magnitude
         of the window `to_accel_window_s` after IC, where the foot has left and the leg is unloaded.
@@ -327,13 +330,17 @@ class Segmenter:
         s = self.s
         half = self.n(s.impact_halfwidth_s)
         hp = sig.hp
-        last = available - half - sig.hp_delay - 1
+        last = available - (0 if final else half) - sig.hp_delay - 1
         k = first_peak(hp, cursor - sig.start, last - sig.start, self.threshold(), half, half)
         if k is None:
             return ("skip", max(cursor, last))
         ic = self._impact_onset(sig.jerk, k, s.impact_onset_accel)
         first = ic + self.n(s.to_accel_window_s[0])
         limit = ic + self.n(s.to_accel_window_s[1]) + 1
+        if final:
+            limit = min(limit, available - sig.start - sig.smooth_a_delay - 1)
+            if limit <= first:
+                return NEED_MORE
         if sig.start + limit + sig.smooth_a_delay + 1 > available:
             return NEED_MORE
         to = first + int(np.nanargmin(sig.anorm_s[first:limit]))

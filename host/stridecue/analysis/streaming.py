@@ -330,7 +330,7 @@ class StreamingStrideAnalyzer:
             if hi - lo < 4:
                 break
             sig = self._signals(lo, hi)
-            result = seg.next_stance(sig, max(self._cursor, lo + seg.lookback), hi)
+            result = seg.next_stance(sig, max(self._cursor, lo + seg.lookback), hi, final=final and hi == available)
             if result is NEED_MORE:
                 if hi < available:
                     horizon *= 2
