@@ -105,9 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no live view")
     _add_coaching_options(p, replay=True)
 
-    p = sub.add_parser("summary", help="summary of a run", description="Summary of a recorded run (default: the latest).")
-    p.add_argument("run", nargs="?", metavar="RUN", help="a run file, or nothing for the latest run")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("summary", help="summary of a run (terminal, --json or --html report)",
+                       description="Summary of a recorded run (default: the latest): in the terminal, as JSON, or as a self-contained HTML report.")
+    from .summary import configure as configure_summary
+
+    configure_summary(p)
 
     missing = not_built()
     for name, (module, what, issue) in _MODULE_COMMANDS.items():
