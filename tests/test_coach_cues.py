@@ -64,3 +64,13 @@ def test_thigh_and_shin_of_one_leg_keep_their_own_baselines_when_the_mount_is_gi
     assert set(coach.baselines_) == {"left thigh", "left shin"}
     assert cue is not None and cue.values["leg"] == "left shin" and cue.reason.startswith("left shin wobble")
     assert coach.threshold("left") is not None  # asked by leg only: that leg's first segment
+
+
+def test_a_reminder_when_the_average_stays_over_threshold_after_a_cue():
+    coach = Coach(CoachSettings(threshold="absolute", absolute_deg=8.0, cooldown_s=20, repeat_s=60))
+    cues = [c for i in range(200) if (c := coach.on_stride(i * 0.7, "left", 10.0))]  # 140 s, never below threshold
+    times = [c.t for c in cues]
+    assert len(cues) == 3 and times[1] - times[0] >= 60 and times[2] - times[1] >= 60
+    assert "still over" in cues[1].reason and cues[1].values["reminder"] and "reminder" not in cues[0].values
+    never = Coach(CoachSettings(threshold="absolute", absolute_deg=8.0, repeat_s=0))
+    assert len([c for i in range(200) if (c := never.on_stride(i * 0.7, "left", 10.0))]) == 1

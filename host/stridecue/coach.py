@@ -6,8 +6,9 @@ acceleration feedback):
 - a personal baseline of wobble from the first strides of the run (or a saved one);
   threshold = baseline median + k x robust spread, or an absolute value in degrees;
 - decide on the moving average of the last `window` strides (of the worse leg with two
-  sensors), with hysteresis (re-armed only once the average falls below threshold - hysteresis),
-  a cool-down between cues and a cap on cues per minute;
+  sensors), with hysteresis (re-armed only once the average falls below threshold - hysteresis,
+  or a reminder when it stays over `repeat_s` after a cue), a cool-down between cues and a cap
+  on cues per minute;
 - faded feedback: a fraction of the eligible cues is spoken, set per session by a schedule;
 - optional cues for landing load and cadence.
 Every cue carries its reason and the metric values behind it, for the run log.
@@ -44,6 +45,7 @@ class CoachSettings:
     window: int = 5
     hysteresis_deg: float = 0.5
     cooldown_s: float = 20.0
+    repeat_s: float = 60.0  # still over threshold this long after a cue: a reminder (0: never)
     max_per_minute: float = 3.0
     feedback_fraction: float = 1.0  # faded feedback: share of eligible cues that are spoken
     wobble_words: tuple[str, ...] = ("Squeeze your glutes", "Knees apart")
@@ -65,6 +67,8 @@ class _Signal:
     baseline: float | None = None
     spread: float | None = None
     armed: bool = True
+    cued_t: float = -math.inf  # when this signal's last cue (or silent faded episode) was
+
 
 
 class Coach:
@@ -226,7 +230,8 @@ class Coach:
         if avg < thr - self.settings.hysteresis_deg:
             wsig.armed = True
             return None
-        if avg <= thr or not wsig.armed:
+        reminder = not wsig.armed and self.settings.repeat_s > 0 and t - wsig.cued_t >= self.settings.repeat_s
+        if avg <= thr or not (wsig.armed or reminder):
             return None
         kinds = sum(1 for c in self.cues_ if c.kind == "wobble")
         words = self.settings.wobble_words[kinds % len(self.settings.wobble_words)]
@@ -235,9 +240,13 @@ class Coach:
         if wsig.baseline is not None:
             values["baseline_deg"], values["spread_deg"] = round(wsig.baseline, 2), round(wsig.spread, 2)
         reason = f"{wleg} wobble {avg:.1f} deg over threshold {thr:.1f} deg (mean of last {wsig.recent.maxlen} strides)"
+        if reminder:
+            reason += f"; still over {t - wsig.cued_t:.0f} s after the last cue"
+            values["reminder"] = True
         cue, consumed = self._emit(t, "wobble", words, reason, values)
         if consumed:
             wsig.armed = False
+            wsig.cued_t = t
         return cue
 
     def _check_load(self, t: float, leg: str) -> Cue | None:

@@ -167,6 +167,7 @@ KEYS = {
     "window": (_number(1, 50, integer=True), "coach"),
     "hysteresis_deg": (_number(0.0, 20.0), "coach"),
     "cooldown_s": (_number(0.0, 3600.0), "coach"),
+    "repeat_s": (_number(0.0, 3600.0), "coach"),
     "max_per_minute": (_number(0.0, 60.0, lo_open=True), "coach"),
     "wobble_words": (_word_list, "coach"),
     "load_cue": (_boolean, "coach"),
