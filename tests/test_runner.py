@@ -525,3 +525,38 @@ def test_shank_angular_rate_and_acceleration_resemble_grouvel2023():
     # the virtual swing is busier than these sensors show (see docs/virtual-runner.md): within x1.8
     assert np.all(virt_a[:2] / real_a[:2] < 1.8) and np.all(virt_a[:2] / real_a[:2] > 0.8)
     assert np.percentile(peaks, 10) * 0.8 <= np.median(swing) <= np.percentile(peaks, 90)
+
+
+def test_thigh_signals_resemble_grouvel2023():
+    """The thigh IMUs of grouvel2023 where present (not every pass has both), as above."""
+    from stridecue.datasets import load_grouvel2023
+
+    trials = _load(load_grouvel2023)
+    gyr, acc, speeds = [], [], []
+    for trial in trials:
+        hips = (trial.joint_centres["LHJC"] + trial.joint_centres["RHJC"]) / 2
+        for leg in ("left", "right"):
+            try:
+                imu = trial.imu_for(leg, "thigh")
+            except KeyError:
+                continue
+            speeds.append(np.abs(np.gradient(hips[:, 0], trial.t)).mean() / 1000.0)
+            g = np.linalg.norm(imu.gyr, axis=1)
+            gyr.append(g[g > 30.0])
+            acc.append(np.linalg.norm(imu.acc, axis=1)[g > 30.0])
+    assert len(gyr) >= 10
+    gyr, acc = np.concatenate(gyr), np.concatenate(acc)
+    stream = VirtualRunner(RunnerSettings(speed_mps=float(np.mean(speeds))), seed=23).sensor(
+        leg="right", mount="thigh", rotation="random", rate_hz=100.0)
+    t, v_acc, v_gyr = record(stream, 60.0)
+    g = np.linalg.norm(v_gyr, axis=1)[t > 8.0]
+    a = np.linalg.norm(v_acc, axis=1)[t > 8.0]
+    q = (50, 90, 99)
+    real_g, virt_g = np.percentile(gyr, q), np.percentile(g[g > 30.0], q)
+    real_a, virt_a = np.percentile(acc, q), np.percentile(a[g > 30.0], q)
+    print(f"grouvel2023 thighs: |gyro| 50/90/99 {real_g.round()} dps (virtual {virt_g.round()}), "
+          f"|acc| {real_a.round(1)} g ({virt_a.round(1)})")
+    assert np.all(np.abs(virt_g / real_g - 1) < 0.3)
+    assert abs(virt_a[0] / real_a[0] - 1) < 0.3
+    # the real thighs' landing peaks are higher than the model's (soft tissue): within x1.7
+    assert 1 / 1.7 < virt_a[-1] / real_a[-1] < 1.3

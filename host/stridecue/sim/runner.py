@@ -833,7 +833,7 @@ _IMPACT_SPAN = 0.25  # s, the transient has died out after this
 _FINE = np.arange(-0.004, 0.00401, 0.0005)  # s, the truth's fine grid about a coarse peak
 _IMPACT = {  # mount: (attenuation, pulse width s, delay s, soft-tissue Hz, its decay s, its g per g)
     "shin": (1.0, 0.02, 0.004, 18.0, 0.05, 0.35),
-    "thigh": (0.35, 0.026, 0.008, 11.0, 0.08, 0.6),
+    "thigh": (0.5, 0.024, 0.006, 11.0, 0.08, 0.6),
 }
 
 
