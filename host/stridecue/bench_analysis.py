@@ -254,7 +254,7 @@ def run(quick: bool) -> dict:
         stream_hour = costs.sum() * HOUR_S / (n / RATE_HZ)
         figures.append(_figure("streaming, whole hour (extrapolated)", round(stream_hour, 2), "s", None, None,
                                f"ratio to the reference: {stream_hour / ref_hour:.2f}" if ref_hour else ""))
-    figures.append(_figure("virtual runner truth strides", len(truth) * (duration / generated) if generated else 0, "",
+    figures.append(_figure("virtual runner truth strides", int(round(len(truth) * duration / generated)) if generated else 0, "",
                            None, None, "in the recording (for scale)"))
     return {"title": "stride analysis speed (offline, streaming) against a library reference", "figures": figures,
             "notes": notes}
