@@ -196,33 +196,41 @@ def run(quick: bool) -> dict:
                     f"scaled too: the full run measures the hour itself)" if scale != 1 else ""))
     acc, gyr = block.acc, block.gyr
     repeats = 1 if quick else 2
+    warm = int(30 * RATE_HZ)  # first calls pay for imports and caches: not what is measured
 
     ref = ReferencePipeline(RATE_HZ)
-    ref_hour = None
-    if importlib.util.find_spec("imufusion") is None:
+    have_ref = importlib.util.find_spec("imufusion") is not None
+    if not have_ref:
         notes.append("reference pipeline not run: imufusion is not installed (pip install imufusion, or '.[test]')")
-    else:
-        warm = int(30 * RATE_HZ)  # first calls pay for imports and caches: not what is measured
-        ReferencePipeline(RATE_HZ).run(acc[:warm], gyr[:warm])
-        ref_s, _ = _best_of(lambda: ref.run(acc, gyr), 1)
-        ref_hour = ref_s * scale
-
     have_analysis = (importlib.util.find_spec("stridecue.analysis") is not None
                      and importlib.util.find_spec("stridecue.analysis.run") is not None)
+    if not have_analysis:
+        notes.append("stride analysis (stridecue.analysis.run) not available: offline and streaming not measured")
+    ours_s = ref_s = float("inf")
+    strides = []
+    if have_ref:
+        ReferencePipeline(RATE_HZ).run(acc[:warm], gyr[:warm])
     if have_analysis:
         from stridecue.analysis.run import analyse_block
 
-        analyse_block(_head(block, int(30 * RATE_HZ)), "shin", "left", sensor=0)  # warm-up, as above
-        ours_s, strides = _best_of(lambda: analyse_block(block, "shin", "left", sensor=0), repeats)
+        analyse_block(_head(block, warm), "shin", "left", sensor=0)
+    # alternate the two so that both see the same moods of a shared machine; best of each
+    for _ in range(repeats):
+        if have_ref:
+            ref_s = min(ref_s, _best_of(lambda: ref.run(acc, gyr), 1)[0])
+        if have_analysis:
+            elapsed, strides = _best_of(lambda: analyse_block(block, "shin", "left", sensor=0), 1)
+            ours_s = min(ours_s, elapsed)
+    ref_hour = ref_s * scale if have_ref else None
+    if have_analysis:
         ours_hour = ours_s * scale
         running = sum(1 for s in strides if s.get("kind") == "run")
         figures.append(_figure("offline analysis, 1 h at 416 Hz", round(ours_hour, 3), "s", f"< {TARGET_OFFLINE_S:g} s",
-                               ours_hour < TARGET_OFFLINE_S, f"{running} running strides"))
-    else:
-        notes.append("stride analysis (stridecue.analysis.run) not available: offline and streaming not measured")
+                               ours_hour < TARGET_OFFLINE_S, f"{running} running strides; best of {repeats}"))
     if ref_hour is not None:
         figures.append(_figure("reference pipeline, 1 h at 416 Hz", round(ref_hour, 3), "s", None, None,
-                               f"imufusion + scipy gaitmap-style; {len(ref.strides_)} strides"))
+                               f"imufusion + scipy gaitmap-style; {len(ref.strides_)} strides; best of {repeats}, "
+                               f"alternated with ours"))
     if have_analysis and ref_hour is not None:
         figures.append(_figure("ratio ours / reference (offline)", round(ours_hour / ref_hour, 3), "", None, None,
                                "below 1: ours is faster (both measured in this run)"))
