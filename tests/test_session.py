@@ -228,3 +228,13 @@ def test_no_audio_output_is_one_note_at_the_start_and_the_run_goes_on(tmp_path):
     assert len(notes) == 1 and notes[0].startswith("note: no audio output (") and "cues are logged and printed only" in notes[0]
     assert "run saved:" in out.stdout
     assert "Traceback" not in out.stderr
+
+
+def test_the_coaching_is_described_in_one_line(tmp_path):
+    coaching = session.prepare_coaching(Profile(name="anna"), tmp_path, play=False, track=False)
+    line = session.describe_coaching(coaching)
+    assert "\n" not in line and "profile 'anna' (built-in defaults)" in line and "baseline + 2 x spread" in line
+    p = Profile(name="ben")
+    p.coach = CoachSettings(threshold="absolute", absolute_deg=7.0, load_cue=True)
+    line = session.describe_coaching(session.prepare_coaching(p, tmp_path, play=False, track=False))
+    assert "wobble over 7°" in line and "also landing load" in line and "at most 3/min, 20 s apart" in line

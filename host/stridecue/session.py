@@ -249,6 +249,25 @@ def prepare_coaching(profile: Profile, base: Path, *, guided: bool = False, play
     return coaching
 
 
+def describe_coaching(coaching: Coaching) -> str:
+    """One line: who is coached, how, from which settings."""
+    p = coaching.profile
+    source = f" ({p.source})" if p.source else " (built-in defaults)"
+    if not isinstance(coaching.coach, Coach):
+        return f"coaching: profile {p.name!r}{source}; guided hip-or-foot protocol"
+    s = coaching.coach.settings
+    if s.threshold == "absolute":
+        rule = f"wobble over {s.absolute_deg:g}°"
+    elif s.baseline_deg is not None:
+        rule = f"wobble over {s.baseline_deg:.1f}° + {s.k:g} x {max(s.baseline_spread_deg or 0, s.min_spread_deg):.1f}° (saved baseline)"
+    else:
+        rule = f"wobble over your baseline + {s.k:g} x spread (from strides {s.warmup_strides + 1}-{s.warmup_strides + s.baseline_strides})"
+    extra = [x for x, on in (("landing load", s.load_cue), ("cadence", s.cadence_cue)) if on]
+    share = "" if s.feedback_fraction >= 1.0 else f"; {s.feedback_fraction:.0%} of cues spoken"
+    return (f"coaching: profile {p.name!r}{source}; {rule}" + (f", also {' and '.join(extra)}" if extra else "")
+            + f"; at most {s.max_per_minute:g}/min, {s.cooldown_s:g} s apart{share}")
+
+
 def _with(settings: CoachSettings, **changes) -> CoachSettings:
     from dataclasses import replace
 
@@ -546,6 +565,8 @@ async def run_command(args, base: Path) -> int:
     if args.simulate:
         metadata["simulation"] = {"seed": args.seed, "run_speed_mps": args.run_speed, "wobble_deg": args.wobble,
                                   "fatigue_deg_per_10min": args.fatigue, "cue_compliance": args.cue_compliance, "faults": args.faults}
+    if not args.quiet:
+        print(describe_coaching(coaching))
     if not args.quiet and dashboard is None:
         for note in coaching.notes:
             print(f"note: {note}")
