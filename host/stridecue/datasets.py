@@ -337,6 +337,9 @@ class GrouvelTrial:
     """One over-ground running pass of grouvel2023 (about 1.5-2 s at 100 Hz).
 
     direction: +1 when the runner travels along lab +x, -1 along -x.
+    imus: by name (LS, RS, LT, RT, LF, RF, SA, TR).  Beware: in the shipped CSVs the IMU columns are
+    not on the capture's clock (the shank repeats 3.6-7 times per marker stride; see
+    docs/validation.md), so compare their distributions, not frame by frame.
     joint_centres: {'RHJC', 'LHJC', 'RKJC', 'LKJC', 'RAJC', 'LAJC'} -> (n, 3) mm, lab frame.
     markers: every other marker -> (n, 3) mm, lab frame.
     force_plates: contacts from the raw .c3d where one is present (P01) and the `c3d` package is
