@@ -401,6 +401,8 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
         raise UserError(f"--mount {mount!r}: shin or thigh")
     if leg not in ("left", "right"):
         raise UserError(f"--leg {leg!r}: left or right")
+    if sensor_range_g is not None and not sensor_range_g > 0:
+        raise UserError(f"--sensor-range {sensor_range_g:g} g must be positive")
     refs = parse_columns(columns)
     unit = parse_units(units)
     if "t" not in refs and rate_hz is None:
@@ -435,8 +437,6 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
     else:
         index, rate = np.arange(len(acc), dtype=np.int64), float(rate_hz)
 
-    if sensor_range_g is not None and not sensor_range_g > 0:
-        raise UserError(f"--sensor-range {sensor_range_g:g} g must be positive")
     saturated = saturated_samples(acc, sensor_range_g)
     accel_g = _pick_range(float(np.abs(acc).max()), ACCEL_RANGES_G, 1.0)
     # gyro code 0 marks an accelerometer-only sensor (the analysis then segments from accel alone)
