@@ -74,3 +74,14 @@ def test_a_reminder_when_the_average_stays_over_threshold_after_a_cue():
     assert "still over" in cues[1].reason and cues[1].values["reminder"] and "reminder" not in cues[0].values
     never = Coach(CoachSettings(threshold="absolute", absolute_deg=8.0, repeat_s=0))
     assert len([c for i in range(200) if (c := never.on_stride(i * 0.7, "left", 10.0))]) == 1
+
+
+def test_episodes_left_silent_by_fading_are_kept_for_the_log():
+    coach = Coach(CoachSettings(threshold="absolute", absolute_deg=8.0, cooldown_s=0, max_per_minute=1000, feedback_fraction=0.5))
+    w = []
+    for k in range(10):
+        w += [12.0] * 5 + [4.0] * 5
+    spoken = [c for i, x in enumerate(w) if (c := coach.on_stride(i * 0.7, "left", x))]
+    assert len(spoken) == 5 and len(coach.silenced_) == coach.suppressed_ == 5
+    assert all("left silent (faded feedback)" in c.reason for c in coach.silenced_)
+    assert sorted(c.t for c in spoken + coach.silenced_) == sorted(set(c.t for c in spoken + coach.silenced_))

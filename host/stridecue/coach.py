@@ -90,6 +90,7 @@ class Coach:
         self._spoken_credit = 0.0
         self.cues_: list[Cue] = []
         self.suppressed_: int = 0  # episodes left silent by faded feedback
+        self.silenced_: list[Cue] = []  # ... the cues they would have been, for the run log
         self.postponed_: int = 0  # decisions held back by the cool-down or the cap
 
     def threshold(self, leg: str, mount: str | None = None) -> float | None:
@@ -301,6 +302,7 @@ class Coach:
         self._spoken_credit += s.feedback_fraction
         if self._spoken_credit < 1.0 - 1e-9:
             self.suppressed_ += 1
+            self.silenced_.append(Cue(t=t, kind=kind, words=words, reason=reason + "; left silent (faded feedback)", values=values))
             return None, True
         self._spoken_credit -= 1.0
         cue = Cue(t=t, kind=kind, words=words, reason=reason, values=values)

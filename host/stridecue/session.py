@@ -624,6 +624,9 @@ async def run_command(args, base: Path) -> int:
                 pipeline.finish()
                 if dashboard is not None:
                     dashboard.stop()
+                for cue in getattr(coaching.coach, "silenced_", []):
+                    writer.write_event({"kind": "cue_silenced", "t": cue.t, "cue": cue.kind, "words": cue.words,
+                                        "reason": cue.reason, "values": cue.values})
                 totals = _totals(links, pipeline)
                 totals["coach"] = coaching.totals()
                 if streams:
