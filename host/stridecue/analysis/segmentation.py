@@ -39,14 +39,14 @@ NEED_MORE = "need more samples"
 class SegmentationSettings:
     """Physiological limits and detector constants (seconds, deg/s, g)."""
 
-    min_contact_s: float = 0.10
+    min_contact_s: float = 0.13  # the shortest running contacts (6 m/s and faster) are about 0.15 s
     max_contact_run_s: float = 0.45
     max_contact_s: float = 1.10  # slow walking
     min_stride_s: float = 0.45  # 267 steps/min
     max_stride_s: float = 2.0  # 60 steps/min: longer is a pause, not a stride
     swing_floor_dps: float = 100.0
     swing_fraction: float = 0.35  # of the median recent swing peak
-    swing_halfwidth_s: float = 0.25  # a swing peak is the largest within this on either side
+    swing_halfwidth_s: float = 0.35  # a swing peak is the largest within this on either side
     landing_search_s: float = 0.45  # swing peak -> the zero crossing before contact
     impact_before_s: float = 0.08  # impact searched this long before ...
     impact_after_s: float = 0.20  # ... and after the zero crossing
