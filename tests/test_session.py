@@ -238,3 +238,22 @@ def test_the_coaching_is_described_in_one_line(tmp_path):
     p.coach = CoachSettings(threshold="absolute", absolute_deg=7.0, load_cue=True)
     line = session.describe_coaching(session.prepare_coaching(p, tmp_path, play=False, track=False))
     assert "wobble over 7°" in line and "also landing load" in line and "at most 3/min, 20 s apart" in line
+
+
+@needs_virtual_sensor
+@pytest.mark.skipif(importlib.util.find_spec("stridecue.guided") is None, reason="guided protocol not built")
+def test_guided_simulated_run_speaks_the_protocol(tmp_path):
+    import subprocess
+    import sys
+
+    from stridecue.runfile import RunReader
+
+    out = subprocess.run([sys.executable, "-m", "stridecue.cli", "--data-dir", str(tmp_path), "run", "--simulate", "--guided",
+                          "--duration", "90", "--speed", "max", "--quiet", "--audio", "none"],
+                         capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    reader = RunReader(next((tmp_path / "runs").rglob("*.scrun")))
+    assert reader.metadata["settings"]["guided"] is True and "guided_protocol" in reader.metadata["settings"]
+    cues = [e for e in reader.events() if e.get("kind") == "cue"]
+    assert cues and all(c["values"].get("protocol") == "guided" for c in cues)
+    assert cues[0]["values"]["segment"] == "warmup"
