@@ -203,11 +203,11 @@ class StrideMetrics:
             step = 0.5 * (rate[1:] + rate[:-1]) / self.rate_hz
             angle = np.concatenate([[0.0], np.cumsum(step)])
             angle = angle - angle[-1]
+            ax, ay, az = acc[:, 0], acc[:, 1], acc[:, 2]
             c, s = np.cos(angle), np.sin(angle)
             # v_IC = R_y(angle) v_k  (R_y: x' = c x + s z, z' = -s x + c z)
-            x = c * acc[:, 0] + s * acc[:, 2]
-            z = -s * acc[:, 0] + c * acc[:, 2]
-            m = np.array([x.mean(), acc[:, 1].mean(), z.mean()])
+            n = len(angle)
+            m = np.array([(c @ ax + s @ az) / n, ay.sum() / n, (c @ az - s @ ax) / n])
         norm = float(np.linalg.norm(m))
         if not np.isfinite(norm) or norm < 1e-6:
             return np.array([0.0, 0.0, 1.0])

@@ -35,7 +35,7 @@ STILL_ACC_G = 0.03  # ... and the acceleration magnitude less than this (std), n
 MOVING_GYRO_DPS = 60.0  # a block is movement above this rms angular rate
 MOVING_ACC_G = 0.25  # (accelerometer only) ... or this std of the acceleration magnitude
 MAX_ALIGNMENT_CYCLES = 300
-HORIZON_S = 1.5  # how far ahead of the cursor a search looks at first  # after this many strides the frame stops changing
+HORIZON_S = 1.2  # how far ahead of the cursor a search looks at first
 
 
 class _Buffer:
