@@ -99,3 +99,23 @@ def test_a_killed_host_leaves_a_readable_run(tmp_path):
     assert len(reader.samples(0)) > 0
     # fsync at least every 0.5 s: what reached the disk before the kill is all readable
     assert path.stat().st_size >= written_before_kill
+
+
+@pytest.mark.parametrize("pair, expected", [(["--leg", "both"], [("shin", "left"), ("shin", "right")]),
+                                            (["--mount", "thigh+shin"], [("shin", "left"), ("thigh", "left")])])
+def test_two_sensors_at_once(tmp_path, pair, expected):
+    out = stridecue("--data-dir", str(tmp_path), "run", "--simulate", "--duration", "40", "--speed", "max", "--quiet", *pair)
+    assert out.returncode == 0, out.stderr
+    reader = RunReader(next((tmp_path / "runs").rglob("*.scrun")))
+    assert [(s["mount"], s["leg"]) for s in reader.metadata["sensors"]] == expected
+    for slot in (0, 1):
+        assert len(reader.samples(slot)) == pytest.approx(40 * 416, rel=0.03)
+    assert reader.missing() == []
+
+
+def test_two_sensor_mistakes_are_one_line(tmp_path):
+    for args in (["--leg", "both", "--mount", "thigh+shin"], ["--sensor", "A", "--sensor", "B", "--sensor", "C", "--leg", "both"],
+                 ["--sensor", "StrideCue-XX"]):
+        out = stridecue("--data-dir", str(tmp_path), "run", "--simulate", "--duration", "5", "--speed", "max", "--quiet", *args)
+        assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1, out.stderr

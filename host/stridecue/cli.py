@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import importlib
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -89,9 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--simulate", action="store_true", help="scan the virtual sensors instead of the radio")
 
     p = sub.add_parser("run", help="record a run with live cues", description="Connect to the sensor, record every sample, analyse each stride and speak cues.")
-    p.add_argument("--sensor", metavar="NAME|ADDRESS", help="which sensor (default: the strongest in range)")
-    p.add_argument("--mount", choices=["shin", "thigh"], default="shin", help="where the sensor is strapped (default shin)")
-    p.add_argument("--leg", choices=["left", "right"], default="left", help="which leg (default left)")
+    p.add_argument("--sensor", metavar="NAME|ADDRESS", action="append",
+                   help="which sensor (default: the strongest in range); give it twice for two sensors, in the order of --leg/--mount")
+    p.add_argument("--mount", choices=["shin", "thigh", "thigh+shin"], default="shin",
+                   help="where the sensor is strapped (default shin); thigh+shin: two sensors on one leg")
+    p.add_argument("--leg", choices=["left", "right", "both"], default="left",
+                   help="which leg (default left); both: one sensor on each leg")
     p.add_argument("--simulate", action="store_true", help="a virtual runner wearing a virtual sensor instead of real hardware")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after this many seconds of run time (default: until Ctrl-C)")
     p.add_argument("--speed", default="1", metavar="N|max", help="with --simulate: run time passes N times faster than real time, or as fast as possible (default 1)")
@@ -145,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return _dispatch(args)
+    except BrokenPipeError:  # output piped into `head` and the like: not an error of ours
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
     except UserError as e:
         print(f"stridecue {args.command}: {e}", file=sys.stderr)
         return 1

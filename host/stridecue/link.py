@@ -41,6 +41,16 @@ class FoundSensor:
     firmware: str | None
     battery_pct: int | None
     device: Any = None  # the BLEDevice, to connect without scanning again
+    mount_code: int | None = None  # segment and side the sensor was last set to (status byte 16)
+
+    @property
+    def mount(self) -> tuple[str, str] | None:
+        """(segment, side) the sensor advertises, e.g. ("shin", "left"); None when unknown."""
+        if self.mount_code is None:
+            return None
+        segment = {stridewire.SEGMENT_SHIN: "shin", stridewire.SEGMENT_THIGH: "thigh"}.get(self.mount_code & 0x03)
+        side = {stridewire.SIDE_LEFT: "left", stridewire.SIDE_RIGHT: "right"}.get((self.mount_code >> 2) & 0x03)
+        return (segment, side) if segment and side else None
 
 
 async def scan(timeout: float = 5.0, backend: type | None = None) -> list[FoundSensor]:
@@ -51,14 +61,14 @@ async def scan(timeout: float = 5.0, backend: type | None = None) -> list[FoundS
     sensors = []
     for device, adv in found.values():
         data = adv.service_data.get(stridewire.SERVICE_UUID)
-        version = firmware = battery = None
+        version = firmware = battery = mount = None
         if data is not None:
             try:
-                version, fw_major, fw_minor, fw_patch, battery, _mount = stridewire.parse_adv(data)
+                version, fw_major, fw_minor, fw_patch, battery, mount = stridewire.parse_adv(data)
                 firmware = f"{fw_major}.{fw_minor}.{fw_patch}"
             except ProtocolError:
                 pass
-        sensors.append(FoundSensor(device.address, adv.local_name or device.name or "?", adv.rssi, version, firmware, battery, device))
+        sensors.append(FoundSensor(device.address, adv.local_name or device.name or "?", adv.rssi, version, firmware, battery, device, mount))
     sensors.sort(key=lambda s: -s.rssi)
     return sensors
 

@@ -59,6 +59,8 @@ class RunPipeline:
         on_stride: Callable[[dict], None] | None = None,
     ):
         self.sensors = {s.slot: s for s in sensors}
+        legs = [s.leg for s in sensors]
+        self._mounts_share_a_leg = len(set(legs)) < len(legs)
         self._make_source = make_source
         self._sources: dict[int, StrideSource] = {}
         self.coach = coach
@@ -112,13 +114,16 @@ class RunPipeline:
             return
         self.stats.running_strides += 1
         started = time.perf_counter()
-        cue = self.coach.on_stride(
+        metrics = dict(
             t=stride["known_t"],
             leg=stride["leg"],
             wobble_deg=stride["wobble_deg"],
             pta_g=stride.get("pta_axial_g"),
             cadence_spm=stride.get("cadence_spm"),
         )
+        if self._mounts_share_a_leg:  # thigh + shin: each segment keeps its own baseline
+            metrics["mount"] = stride.get("mount")
+        cue = self.coach.on_stride(**metrics)
         self.stats.decision_ms.append((time.perf_counter() - started) * 1000.0)
         if cue is None:
             return

@@ -451,7 +451,8 @@ def _simulation(args, setups: list[SensorSetup]):
     for i, setup in enumerate(setups):
         stream = runner.sensor(leg=setup.leg, mount=setup.mount, rotation="random")
         name = f"StrideCue-{setup.leg[0].upper()}{setup.mount[0].upper()}"
-        air.add_sensor(name, f"5C:1D:00:00:00:{i + 1:02X}", stream)
+        sensor = air.add_sensor(name, f"5C:1D:00:00:00:{i + 1:02X}", stream)
+        sensor.strap_on(setup.mount, setup.leg)  # as the runner set it up before the run
         streams.append(stream)
     set_current_air(air)
     return runner, streams, air, VirtualBleakScanner, VirtualBleakClient
@@ -496,23 +497,61 @@ def _bluetooth_problem(e: Exception) -> str:
 
 
 def sensor_setups(args) -> list[SensorSetup]:
-    """The sensors of this run, one SensorSetup per slot (the one place that decides them)."""
-    return [SensorSetup(slot=0, mount=args.mount, leg=args.leg)]
+    """The sensors of this run, one SensorSetup per slot (the one place that decides them).
+
+    One sensor; or two: one on each leg (--leg both), or thigh and shin of one leg (--mount thigh+shin).
+    """
+    if args.leg == "both" and args.mount == "thigh+shin":
+        raise UserError("--leg both with --mount thigh+shin would need four sensors; StrideCue records one or two")
+    if args.leg == "both":
+        setups = [SensorSetup(slot=0, mount=args.mount, leg="left"), SensorSetup(slot=1, mount=args.mount, leg="right")]
+    elif args.mount == "thigh+shin":
+        setups = [SensorSetup(slot=0, mount="shin", leg=args.leg), SensorSetup(slot=1, mount="thigh", leg=args.leg)]
+    else:
+        setups = [SensorSetup(slot=0, mount=args.mount, leg=args.leg)]
+    named = args.sensor or []
+    if len(named) > len(setups):
+        raise UserError(f"--sensor given {len(named)} times for {len(setups)} sensor(s) (two sensors: --leg both or --mount thigh+shin)")
+    if len(set(named)) < len(named):
+        raise UserError("--sensor names the same sensor twice")
+    return setups
+
+
+def _describe(setup: SensorSetup) -> str:
+    return f"{setup.leg} {setup.mount}"
 
 
 async def _choose_sensors(args, setups: list[SensorSetup], backend) -> list:
+    """One found sensor per setup: by --sensor (in setup order), else by the mount each advertises,
+    else the strongest one when a single sensor is wanted."""
     try:
         found = await scan(0.5 if args.simulate else 5.0, backend=backend)
     except Exception as e:
         raise UserError(f"cannot scan: {_bluetooth_problem(e)}") from None
-    if args.sensor:
-        for s in found:
-            if args.sensor in (s.name, s.address):
-                return [s]
-        raise UserError(f"sensor {args.sensor!r} not found (`stridecue scan` lists the sensors in range)")
+    named = args.sensor or []
+    chosen = []
+    for want in named:
+        match = next((s for s in found if want in (s.name, s.address)), None)
+        if match is None:
+            raise UserError(f"sensor {want!r} not found (`stridecue scan` lists the sensors in range)")
+        chosen.append(match)
+    if len(chosen) == len(setups):
+        return chosen
     if not found:
         raise UserError("no StrideCue sensor found (is it on and near? `stridecue scan` lists sensors in range)")
-    return found[: len(setups)]
+    rest = [s for s in found if s not in chosen]
+    if len(setups) == 1:
+        return [rest[0]]
+    for setup in setups[len(chosen):]:
+        match = next((s for s in rest if s.mount == (setup.mount, setup.leg)), None)
+        if match is None:
+            if len(found) < len(setups):
+                raise UserError(f"this run needs {len(setups)} sensors and {len(found)} is in range (`stridecue scan` lists them)")
+            raise UserError(f"which sensor is the {_describe(setup)}? name both with --sensor, in the order "
+                            f"{', '.join(_describe(s) for s in setups)} (`stridecue scan` lists them)")
+        chosen.append(match)
+        rest.remove(match)
+    return chosen
 
 
 def _new_run_path(base: Path, start: dt.datetime, name: str) -> Path:

@@ -149,6 +149,15 @@ class VirtualSensor:
                 return packets
             packets.append(bytes(packet))
 
+    def strap_on(self, mount: str, leg: str) -> None:
+        """Set the mount the way a runner's earlier session would have (SET_MOUNT), so the sensor
+        advertises which segment and side it is on."""
+        segment = stridewire.SEGMENT_THIGH if mount == "thigh" else stridewire.SEGMENT_SHIN
+        side = stridewire.SIDE_RIGHT if leg == "right" else stridewire.SIDE_LEFT
+        reply = self.node.handle_control(stridewire.pack_control(stridewire.OP_SET_MOUNT, 0, segment, side), True)
+        if stridewire.parse_reply(reply)[2] != stridewire.OK:
+            raise RuntimeError(f"{self.name}: the firmware refused SET_MOUNT")
+
     def advertisement(self) -> bytes:
         status = dict(zip(stridewire.STATUS_FIELDS, stridewire.parse_status(self.node.status())))
         adv = bytearray(stridewire.pack_adv(status["fw_major"], status["fw_minor"], status["fw_patch"], status["battery_pct"], status["mount"]))
