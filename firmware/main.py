@@ -120,9 +120,10 @@ async def main():
     await feed_watchdog(lambda: machine.WDT(timeout=_WATCHDOG_MS), supervisor)
 
 
-try:
-    asyncio.run(main())
-except Exception as e:  # noqa: BLE001 - log, then let the watchdog-less reset bring the board back
-    sys.print_exception(e)
-    time.sleep(2)
-    machine.reset()
+if __name__ == "__main__":  # MicroPython runs /main.py as __main__; tests import it
+    try:
+        asyncio.run(main())
+    except Exception as e:  # noqa: BLE001 - log, then a reset brings the board back
+        sys.print_exception(e)
+        time.sleep(2)
+        machine.reset()
