@@ -34,11 +34,6 @@ def smootherstep_integral(u):
     return inside + np.maximum(np.asarray(u, float) - 1.0, 0.0)
 
 
-def sin2(u):
-    """sin^2(pi/2 u) clipped: 0 -> 1 with zero slope at both ends (C1)."""
-    return np.sin(0.5 * np.pi * _unit(u)) ** 2
-
-
 class Ramp:
     """A C2 function of time through breakpoints (t_i, y_i), smootherstep between them, constant outside."""
 

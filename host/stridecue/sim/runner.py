@@ -19,14 +19,14 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from dataclasses import dataclass, field
-from typing import NamedTuple, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import UserError
 from .kinematics import (G, KnotTrack, Ramp, axis_angles, frontal_angle, knee_ik, long_axis,
-                         segment_rotation, sin2, smootherstep)
+                         segment_rotation, smootherstep)
 
 LEGS = ("left", "right")
 _KIND_CODE = {"stand": 0, "start": 1, "run": 2, "walk": 3}
