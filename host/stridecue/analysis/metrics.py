@@ -101,6 +101,18 @@ def cumulative_rotation(gyr_rad: np.ndarray, dt: float) -> np.ndarray:
     return np.stack([w.T, x.T, y.T, z.T], axis=-1)
 
 
+def _derivative(x: np.ndarray, dt: float) -> np.ndarray:
+    """Central differences inside, one-sided at the ends (as numpy.gradient, without its overhead)."""
+    n = len(x)
+    if n < 2:
+        return np.zeros(n)
+    d = np.empty(n)
+    d[1:-1] = (x[2:] - x[:-2]) / (2.0 * dt)
+    d[0] = (x[1] - x[0]) / dt
+    d[-1] = (x[-1] - x[-2]) / dt
+    return d
+
+
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors v (..., 3) by unit quaternions q (..., 4): q v q*."""
     w = q[..., :1]
@@ -150,7 +162,7 @@ class StrideMetrics:
                 continue
             self.frontal_angle_.append(theta)
             out[i]["wobble_deg"] = float(max(0.0, np.max(theta) - theta[0]))
-            rate = np.gradient(theta, dt) if len(theta) > 1 else np.zeros(1)
+            rate = _derivative(theta, dt)
             out[i]["wobble_rate_dps"] = float(max(0.0, np.max(rate)))
         return out
 

@@ -85,6 +85,18 @@ def moving_average(x: np.ndarray, half: int) -> np.ndarray:
     return out
 
 
+def smooth_exact(x: np.ndarray, half: int) -> np.ndarray:
+    """Centered moving average of width 2*half+1 summed the same way at every position (so a value
+    does not depend on where the stretch it was computed in began); NaN at the `half` edge samples."""
+    out = np.full(len(x), np.nan)
+    w = 2 * half + 1
+    if half <= 0:
+        out[:] = x
+    elif len(x) >= w:
+        out[half : len(x) - half] = np.convolve(x, np.full(w, 1.0 / w), mode="valid")
+    return out
+
+
 def first_peak(x: np.ndarray, a: int, b: int, threshold: float, back: int, ahead: int):
     """First i in [a, b) with x[i] >= threshold and x[i] the largest of x[i-back .. i+ahead]
     (strictly larger than the samples before it, so a flat top counts once).
@@ -138,7 +150,9 @@ class Segmenter:
     def threshold(self) -> float:
         if self._threshold is None:
             s = self.s
-            base = float(np.median(self._peaks[-7:])) if self._peaks else 0.0
+            recent = sorted(self._peaks[-7:])
+            n = len(recent)
+            base = (recent[n // 2] if n % 2 else 0.5 * (recent[n // 2 - 1] + recent[n // 2])) if n else 0.0
             if self.accel_only:
                 self._threshold = max(s.impact_floor_g, s.impact_fraction * base)
             else:
@@ -188,7 +202,7 @@ class Segmenter:
         hi = zc + self.n(s.impact_after_s)
         if sig.start + hi + self.smooth_half + 2 >= available:
             return NEED_MORE
-        jerk = sig.jerk_sustained(self.n(s.impact_sustain_s))
+        jerk = sig.jerk_sustained(self.n(s.impact_sustain_s), lo, hi)
         k = lo + int(np.argmax(jerk[lo:hi]))
         if jerk[k] >= s.impact_min_gps:
             ic = self._impact_onset(jerk, k, s.impact_onset_gyro)
@@ -390,11 +404,24 @@ class Signals:
             self.anorm_s = moving_average(anorm, sh)
             self.smooth_a_delay = sh
 
-    def jerk_sustained(self, n: int) -> np.ndarray:
-        """Mean jerk over each sample and the n - 1 after it (NaN where they have not all arrived)."""
+    @classmethod
+    def from_derived(cls, start: int, acc: np.ndarray, jerk: np.ndarray, ws: np.ndarray, dws: np.ndarray,
+                     rate: float) -> "Signals":
+        """Signals whose derived arrays were computed already (the streaming driver keeps them)."""
+        sig = cls.__new__(cls)
+        sig.start, sig.rate, sig.acc = start, rate, acc
+        sig.jerk, sig.ws, sig.dws = jerk, ws, dws
+        return sig
+
+    def jerk_sustained(self, n: int, a: int = 0, b: int | None = None) -> np.ndarray:
+        """Mean jerk over each sample and the n - 1 after it, at positions [a, b) (NaN elsewhere and
+        where those samples have not all arrived); summed the same way at every position."""
         if n <= 1:
             return self.jerk
-        c = np.concatenate([[0.0], np.cumsum(self.jerk)])
-        out = np.full(len(self.jerk), np.nan)
-        out[: len(self.jerk) - n + 1] = (c[n:] - c[:-n]) / n
+        m = len(self.jerk)
+        b = m if b is None else min(b, m)
+        out = np.full(m, np.nan)
+        stop = min(b, m - n + 1)
+        if stop > a:
+            out[a:stop] = np.convolve(self.jerk[a : stop + n - 1], np.full(n, 1.0 / n), mode="valid")
         return out

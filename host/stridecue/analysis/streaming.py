@@ -24,7 +24,7 @@ from ..errors import UserError
 from ..samples import SampleBlock
 from .alignment import Alignment, AlignmentEstimator, cycle_vertical, gravity_only_alignment, knee_end_sign, medial_sign, swing_votes
 from .metrics import StrideMetrics, StrideWindow
-from .segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance
+from .segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance, smooth_exact
 
 BLOCK_S = 0.25  # alignment statistics are taken over fixed blocks of the sample counter
 BOOTSTRAP_S = 2.0  # seconds of movement before the swing axis is trusted ...
@@ -41,6 +41,8 @@ HORIZON_S = 1.2  # how far ahead of the cursor a search looks at first
 class _Buffer:
     """The recent samples of one sensor in physical units, with gap marks, by absolute sample index."""
 
+    NAMES = ("acc", "gyr", "clipped", "filled", "jerk", "ws", "dws")
+
     def __init__(self):
         self.start = 0  # absolute index of element 0
         self.n = 0
@@ -49,6 +51,10 @@ class _Buffer:
         self.gyr = np.zeros((cap, 3))
         self.clipped = np.zeros(cap, bool)
         self.filled = np.zeros(cap, bool)
+        # derived, once the swing axis is known (see StreamingStrideAnalyzer._derive)
+        self.jerk = np.zeros(cap)
+        self.ws = np.zeros(cap)
+        self.dws = np.zeros(cap)
 
     @property
     def end(self) -> int:
@@ -59,7 +65,7 @@ class _Buffer:
         if need <= len(self.acc):
             return
         cap = max(need, 2 * len(self.acc))
-        for name in ("acc", "gyr", "clipped", "filled"):
+        for name in _Buffer.NAMES:
             old = getattr(self, name)
             new = np.zeros((cap,) + old.shape[1:], old.dtype)
             new[: self.n] = old[: self.n]
@@ -79,7 +85,7 @@ class _Buffer:
         k = min(max(0, index - self.start), self.n)
         if k == 0:
             return
-        for name in ("acc", "gyr", "clipped", "filled"):
+        for name in _Buffer.NAMES:
             arr = getattr(self, name)
             arr[: self.n - k] = arr[k : self.n]
         self.n -= k
@@ -181,6 +187,7 @@ class StreamingStrideAnalyzer:
         self._prev_ic: int | None = None
         self._breaks: list[tuple[int, int]] = []  # [first, end) of gaps too long to bridge
         self._cycles_added = 0
+        self._der_end = self._buf.start  # derived signals are final before this sample
         self._quiet = True  # no block but standstill so far
         self._quiet_until = self._buf.start
         self._midstance_added = 0
@@ -317,6 +324,8 @@ class StreamingStrideAnalyzer:
             if not moving:
                 return out
             self._bootstrap(self._buf.end)
+        if not self.accel_only:
+            self._derive()
         available = self._buf.end
         seg = self._segmenter
         base_horizon = int(round(HORIZON_S * self.rate))
@@ -358,8 +367,37 @@ class StreamingStrideAnalyzer:
 
     def _signals(self, a: int, b: int) -> Signals:
         acc = self._buf.view(a, b, "acc")
-        w = None if self.accel_only else self._buf.view(a, b, "gyr") @ self._boot_axis
-        return Signals(a, acc, w, self.rate, self._segmenter.smooth_half)
+        if self.accel_only:
+            return Signals(a, acc, None, self.rate, self._segmenter.smooth_half)
+        v = self._buf.view
+        return Signals.from_derived(a, acc, v(a, b, "jerk"), v(a, b, "ws"), v(a, b, "dws"), self.rate)
+
+    def _derive(self) -> None:
+        """Jerk, smoothed sagittal rate and its derivative for the samples that arrived since last
+        time (and the few before them whose smoothing they complete).  Each value depends on its
+        neighbours only, computed the same way at every position: the same however samples arrive."""
+        buf = self._buf
+        h = self._segmenter.smooth_half
+        end = buf.end
+        a = max(buf.start, self._der_end - (h + 2))
+        if end <= a:
+            return
+        ctx = max(buf.start, a - (h + 2))
+        acc = buf.view(ctx, end, "acc")
+        jerk = np.zeros(end - ctx)
+        if end - ctx > 1:
+            jerk[1:] = np.linalg.norm(np.diff(acc, axis=0), axis=1) * self.rate
+        ws = smooth_exact(buf.view(ctx, end, "gyr") @ self._boot_axis, h)
+        dws = np.full(end - ctx, np.nan)
+        if end - ctx > 2:
+            dws[1:-1] = (ws[2:] - ws[:-2]) * (0.5 * self.rate)
+        k = a - ctx
+        buf.view(a, end, "jerk")[:] = jerk[k:]
+        buf.view(a, end, "ws")[:] = ws[k:]
+        buf.view(a, end, "dws")[:] = dws[k:]
+        if ctx == buf.start and a == buf.start:
+            buf.view(a, a + 1, "jerk")[:] = 0.0
+        self._der_end = max(a, end - (h + 2))
 
     def _broken_between(self, a: int, b: int) -> bool:
         return any(first < b and end > a for first, end in self._breaks)
@@ -477,6 +515,8 @@ class StreamingStrideAnalyzer:
                 est.flip_hint()
                 self._boot_axis = -self._boot_axis
                 self._segmenter.forget()
+                self._der_end = self._buf.start  # the derived rate changes sign: compute it again
+                self._derive()
             alignment = est.estimate()
             self._estimated_at = n
         else:
