@@ -232,6 +232,19 @@ def test_stand_walk_run_stop_segments():
     assert np.abs(np.linalg.norm(acc[still], axis=1) - 1.0).max() < 0.05 and np.abs(gyr[still]).max() < 5.0
 
 
+def test_every_change_of_gait_is_smooth():
+    # a position or velocity that jumped would show as a spike of tens of g in a fast-sampled signal
+    segments = (("stand", 2.0), ("run", 6.0), ("walk", 6.0), ("run", 6.0), ("stop", 3.0), ("walk", 5.0), ("stand", 3.0))
+    for mount in ("shin", "thigh"):
+        runner = VirtualRunner(RunnerSettings(segments=segments, speed_mps=4.0), seed=24)
+        stream = runner.sensor(leg="left", mount=mount, rate_hz=2000.0, **QUIET)
+        _, acc, gyr = record(stream, 30.0)
+        assert np.linalg.norm(acc, axis=1).max() < 20.0, mount
+        assert np.linalg.norm(gyr, axis=1).max() < 1200.0, mount
+        kinds = [s.kind for s in stream.truth]
+        assert kinds.count("walk") >= 6 and kinds.count("run") >= 8
+
+
 # --------------------------------------------------------------------------------------------
 # several sensors on one runner
 

@@ -282,8 +282,11 @@ class _Body:
                 v_pts += [(t0, 0.0), (t0 + 0.4, 0.5 * v), (t0 + 2.0, v)]
                 z_pts += [(t0, self._stand_level()), (t0 + 0.4, self._level(0.5 * v, kind)), (t0 + 2.0, self._level(v, kind))]
             else:
-                v_pts += [(t0, prev_v), (t0 + 2.0, v)]
-                z_pts += [(t0, self._level(prev_v, phases[i - 1][0])), (t0 + 2.0, self._level(v, kind))]
+                # a change of pace: slowing down happens before the new gait starts (nobody walks at
+                # running speed), speeding up after it
+                ta = t0 - 2.0 if v < prev_v else t0
+                v_pts += [(ta, prev_v), (ta + 2.0, v)]
+                z_pts += [(ta, self._level(prev_v, phases[i - 1][0])), (ta + 2.0, self._level(v, kind))]
             nxt = phases[i + 1][0] if i + 1 < len(phases) else None
             if nxt in ("stand", "stop"):
                 v_pts += [(t1 - 1.0, v), (t1, 0.5 * v), (t1 + 0.4, 0.0)]
@@ -549,9 +552,13 @@ class _Body:
             out[:, 2] += np.where(run, z_st + u_to * tf - 0.5 * G * tf * tf, 0.0)
             out[:, 0] += np.where(run, -brake * (1 - np.cos(2 * np.pi * s)), 0.0)
             out[:, 4] += np.where(run, drop * np.sin(np.pi * s) ** 2, 0.0)
+        settling = (stand | walk) & (u_in != 0.0)
+        if settling.any():
+            # landing from a flight into standing or walking: the downward speed dies away smoothly
+            # (gone within 0.3 s: shorter than any walking step, so the next step starts level)
+            landing = u_in * tau * np.exp(-np.maximum(tau, 0.0) / 0.05) * (1.0 - smootherstep((tau - 0.12) / 0.18))
+            out[:, 2] += np.where(settling, landing, 0.0)
         if stand.any():
-            landing = u_in * tau * np.exp(-np.maximum(tau, 0.0) / 0.08) * (1.0 - smootherstep((tau - 0.25) / 0.45))
-            out[:, 2] += np.where(stand, landing, 0.0)
             if np.any(fidget[stand] > 0):
                 win = smootherstep((tau - 0.6) / 1.0) * (1.0 - smootherstep((t - (end - 1.6)) / 1.0)) * fidget * stand
                 ph = self._sway_phase
