@@ -101,6 +101,16 @@ def test_dry_run_with_no_board_attached_uses_auto_and_says_so(tmp_path, capsys):
     assert "no board attached" in capsys.readouterr().err
 
 
+def test_a_name_too_long_to_advertise_whole_is_noted(tmp_path, capsys):
+    tree = fake_tree(tmp_path)
+    dry_run(tree, tmp_path, ports=[XIAO], board="atoms3_mpu6886", name="StrideCue-LS")
+    err = capsys.readouterr().err
+    assert "scans will show 'StrideCue-LS' as 'StrideCue-L'" in err and "StrideCueLS" in err
+    dry_run(tree, tmp_path, ports=[XIAO], board="atoms3_mpu6886", name="StrideCueLS")
+    assert "scans will show" not in capsys.readouterr().err
+    assert flash.advertised_name("Läufer-Links") == "Läufer-Lin"  # never half a UTF-8 character
+
+
 def test_no_mip_skips_the_aioble_install(tmp_path):
     _, commands = dry_run(fake_tree(tmp_path), tmp_path, ports=[XIAO], board="atoms3_mpu6886", no_mip=True)
     assert not any("mip" in c for c in commands) and len(commands) == 8

@@ -9,9 +9,9 @@ The board must already run MicroPython (ESP32_GENERIC_S3 firmware, 1.22 or newer
 hardware/README.md says how).
 
 Examples:
-  stridecue flash --name StrideCue-LS              # the build is recognised by its IMU
-  stridecue flash --board esp32s3_lsm6dso32 --name StrideCue-LS --dry-run
-  stridecue flash --board atoms3_mpu6886 --name StrideCue-RS --port /dev/ttyACM0 --compile
+  stridecue flash --name StrideCueLS               # the build is recognised by its IMU
+  stridecue flash --board esp32s3_lsm6dso32 --name StrideCueLS --dry-run
+  stridecue flash --board atoms3_mpu6886 --name StrideCueRS --port /dev/ttyACM0 --compile
 """
 
 from __future__ import annotations
@@ -164,6 +164,19 @@ def check_name(name: str) -> str:
     if size > stridewire.MAX_NAME_BYTES:
         raise UserError(f"--name {name!r} is {size} bytes; at most {stridewire.MAX_NAME_BYTES} fit in the advertisement")
     return name
+
+
+def advertised_name(name: str) -> str:
+    """The name as a scan shows it: what the firmware's own advertising code fits into the scan
+    response (longer names are shortened there; the full name is the GAP name once connected)."""
+    try:
+        import stridewire
+        from stridenode.advert import advertising_payloads, parse_fields
+    except ImportError:  # a firmware without that module: nothing to say
+        return name
+    _, response = advertising_payloads(name, stridewire.SERVICE_UUID, stridewire.pack_adv(0, 0, 0, 0, 0))
+    fields = parse_fields(response)
+    return (fields.get(0x09) or fields.get(0x08) or b"").decode("utf-8", "replace")
 
 
 def _q(text: str) -> str:
@@ -390,7 +403,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"a board file of firmware/boards, without .json: {boards} (hardware/README.md describes the builds); "
                              "default auto: the build whose IMU answers on the attached board's I2C pins")
     parser.add_argument("--name", default=DEFAULT_NAME, metavar="NAME",
-                        help=f"Bluetooth name of the sensor, e.g. StrideCue-LS for the left shin (default {DEFAULT_NAME})")
+                        help=f"Bluetooth name of the sensor, e.g. StrideCueLS for the left shin; up to 20 bytes, scans show the first 11 (default {DEFAULT_NAME})")
     parser.add_argument("--port", metavar="PORT", help="serial port of the board, e.g. /dev/ttyACM0 or COM5 (default: the attached board)")
     parser.add_argument("--dry-run", action="store_true", help="print the exact commands it would run and run nothing")
     parser.add_argument("--compile", action="store_true",
@@ -422,6 +435,11 @@ def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = No
             print(f"# {e}; the commands below use `connect {port}`", file=sys.stderr)
     else:
         port = choose_port(args.port, attached)
+    shown = advertised_name(args.name)
+    if shown != args.name:
+        print(f"note: scans will show {args.name!r} as {shown!r} (the advertisement holds {len(shown.encode())} bytes "
+              f"of the name; the full name appears once connected); names of at most {len(shown.encode())} bytes, "
+              "such as StrideCueLS, are seen whole", file=sys.stderr)
     if auto:
         args.board = detect_board(tree, port, runner)
         print(f"board: {args.board} (its IMU answered on the I2C pins of firmware/boards/{args.board}.json)")
