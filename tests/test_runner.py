@@ -433,6 +433,11 @@ def test_noise_bias_drift_clipping_and_timing():
     (lambda: VirtualRunner().sensor(rate_hz=-5), "rate"),
     (lambda: VirtualRunner().cue(3.0, kind="sing"), "cue kind"),
     (lambda: VirtualRunner().sensor().read(-1), "read"),
+    (lambda: VirtualRunner().cue(float("nan")), "cue time"),
+    (lambda: VirtualRunner(seed=-1), "seed"),
+    (lambda: VirtualRunner().sensor(seed="x"), "seed"),
+    (lambda: VirtualRunner().sensor(site=0.99), "site"),
+    (lambda: RunnerSettings(speed_mps=True), "speed"),
 ])
 def test_bad_input_is_a_one_line_user_error(make, words):
     with pytest.raises(UserError) as err:

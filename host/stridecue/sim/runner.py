@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -129,7 +130,7 @@ def _clip(x, lo, hi):
 
 
 def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and math.isfinite(v)
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
 # --------------------------------------------------------------------------------------------
@@ -855,6 +856,8 @@ class VirtualRunner:
     """A seeded runner following RunnerSettings; sensor() straps a virtual IMU on a segment."""
 
     def __init__(self, settings: RunnerSettings | None = None, seed: int = 0):
+        if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
+            raise UserError(f"runner seed {seed!r} is not a non-negative whole number")
         self.settings = settings if settings is not None else RunnerSettings()
         self.seed = int(seed)
         self._body = _Body(self.settings, self.seed)
@@ -889,6 +892,8 @@ class VirtualRunner:
             raise UserError(f"sensor site {site!r} is not a fraction 0.1-0.9 of the segment from its distal end")
         if not (_finite(gyro_drift_dps_per_min) and gyro_drift_dps_per_min >= 0):
             raise UserError(f"gyro drift {gyro_drift_dps_per_min!r} dps/min is not a non-negative number")
+        if seed is not None and not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
+            raise UserError(f"sensor seed {seed!r} is not a non-negative whole number")
         self._sensor_count += 1
         if seed is None:
             seed_seq = [self.seed, 31, self._sensor_count, LEGS.index(leg), MOUNTS.index(mount)]
@@ -922,6 +927,8 @@ class VirtualRunner:
         """The runner hears a cue at run time t.  Returns whether it heeds it (drawn with cue_compliance)."""
         if kind not in CUE_KINDS:
             raise UserError(f"cue kind {kind!r} is not one of {', '.join(CUE_KINDS)}")
+        if not _finite(t):
+            raise UserError(f"cue time {t!r} is not a number of seconds")
         s = self.settings
         heeded = bool(self._cue_rng.random() < s.cue_compliance)
         self.cues.append((float(t), kind, heeded))
