@@ -119,3 +119,23 @@ def test_two_sensor_mistakes_are_one_line(tmp_path):
         out = stridecue("--data-dir", str(tmp_path), "run", "--simulate", "--duration", "5", "--speed", "max", "--quiet", *args)
         assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
         assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def test_guided_run_from_the_command_line_names_the_focus_the_runner_responds_to(tmp_path):
+    out = stridecue("--data-dir", str(tmp_path), "run", "--simulate", "--guided", "--guided-segment", "60", "--focus-response", "foot",
+                    "--duration", "400", "--speed", "max", "--quiet", "--audio", "none", "--no-cue-track", "--seed", "3")
+    assert out.returncode == 0, out.stderr
+    s = json.loads(stridecue("--data-dir", str(tmp_path), "summary", "--json").stdout)
+    assert s["guided"]["complete"] and s["guided"]["focus"] == "foot", s["guided"]["verdict"]
+    too_short = stridecue("--data-dir", str(tmp_path), "run", "--simulate", "--guided", "--guided-segment", "30", "--duration", "5",
+                          "--speed", "max", "--quiet")
+    assert too_short.returncode != 0 and "at least 60 s" in too_short.stderr and "Traceback" not in too_short.stderr
+
+
+def test_a_sensor_named_longer_than_an_advertisement_holds_is_still_found_by_its_full_name(tmp_path):
+    from stridecue.session import _names
+    from stridecue.link import FoundSensor
+
+    seen = FoundSensor("5C:1D:00:00:00:09", "StrideCue-L", -60, 1, "0.2.0", 90)
+    assert _names("StrideCue-Left", seen) and _names("5c:1d:00:00:00:09", seen) and not _names("StrideCue-Right", seen)
+    assert not _names("StrideCue-LeftX", FoundSensor("A", "StrideCue", -60, 1, "0.2.0", 90))

@@ -127,22 +127,19 @@ def simulate_guided(base: Path, focus: str, settings, seed: int = 3) -> dict:
     """A guided run of the virtual runner set to respond to `focus`, through `stridecue run
     --simulate --guided` (in process, so the protocol's durations can be shortened for a test),
     then its summary from the store with the real stride analysis."""
-    import functools
-
     import pytest
 
     import stridecue.session as session
-    import stridecue.sim as sim
     from stridecue.cli import main
     from stridecue.guided import GuidedProtocol
     from stridecue.store import RunStore
     from stridecue.summary import load_summary
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sim, "RunnerSettings", functools.partial(sim.RunnerSettings, focus_response=focus))
-        mp.setattr(session, "make_guided", lambda: GuidedProtocol(settings))
+        mp.setattr(session, "make_guided", lambda *args, **kw: GuidedProtocol(settings))
         rc = main(["--data-dir", str(base), "run", "--simulate", "--guided", "--duration", str(settings.duration_s + 15),
-                   "--speed", "max", "--quiet", "--audio", "none", "--no-cue-track", "--seed", str(seed)])
+                   "--speed", "max", "--quiet", "--audio", "none", "--no-cue-track", "--seed", str(seed),
+                   "--focus-response", focus])
     assert rc == 0
     with RunStore.open(base) as store:
         store.sync()

@@ -48,6 +48,8 @@ def _add_sim_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--wobble", type=float, default=6.0, metavar="DEG", help="frontal-plane excursion at the start (default 6)")
     g.add_argument("--fatigue", type=float, default=1.5, metavar="DEG", help="wobble drift per 10 minutes (default 1.5)")
     g.add_argument("--cue-compliance", type=float, default=0.8, metavar="P", help="chance the runner responds to a cue (default 0.8)")
+    g.add_argument("--focus-response", choices=["hip", "foot"], default=None,
+                   help="which guided-protocol focus lowers the runner's wobble and landing load (default: neither)")
     g.add_argument("--seed", type=int, default=1, help="random seed of the virtual runner (default 1)")
     g.add_argument("--faults", default="", metavar="SPEC",
                    help="inject link faults, e.g. loss=0.05,disconnect-every=120,disconnect-for=2,corrupt=0.01,duplicate=0.01,reorder=0.01,reboot-at=300")
@@ -61,6 +63,9 @@ def _add_coaching_options(p, replay: bool = False) -> None:
     if replay:
         g.description = "without --settings or --profile a replay uses the settings recorded with the run"
     g.add_argument("--guided", action="store_true", help="the guided hip-or-foot protocol instead of the wobble coach")
+    if not replay:
+        g.add_argument("--guided-segment", type=float, metavar="S",
+                       help="with --guided: each segment S seconds, at least 60 (default: 2 minutes each, about 11 minutes in all)")
     g.add_argument("--threshold-deg", type=float, metavar="DEG", help="absolute wobble threshold in degrees (instead of baseline + k x spread)")
     g.add_argument("--k", type=float, metavar="K", help="threshold = baseline + K x spread (default 2)")
     g.add_argument("--baseline", choices=["run", "saved"], help="baseline from this run's first strides, or saved from earlier runs")

@@ -201,7 +201,7 @@ def _round(v, nd=2):
 
 
 def prepare_coaching(profile: Profile, base: Path, *, guided: bool = False, play: bool = True, track: bool = True,
-                     fading_session: bool = True, mounts: set[str] | None = None) -> Coaching:
+                     fading_session: bool = True, mounts: set[str] | None = None, guided_settings: dict | None = None) -> Coaching:
     """The coach and its outputs for a run with this profile.
 
     play: open an audio output (False: replay at full speed, tests).  track: keep a cue track.
@@ -229,7 +229,7 @@ def prepare_coaching(profile: Profile, base: Path, *, guided: bool = False, play
             coaching.baseline_from = run_name
     extra_words: dict[str, list[str]] = {}
     if guided:
-        coaching.coach = make_guided()
+        coaching.coach = make_guided(guided_settings) if guided_settings else make_guided()
         extra_words = _guided_words()
     else:
         coaching.coach = Coach(settings)
@@ -274,12 +274,29 @@ def _with(settings: CoachSettings, **changes) -> CoachSettings:
     return replace(settings, **changes)
 
 
-def make_guided():
+def make_guided(overrides: dict | None = None):
+    """The guided hip-or-foot protocol; overrides: GuidedSettings fields (segment lengths, order)."""
     if importlib.util.find_spec("stridecue.guided") is None:
         raise UserError("--guided: the guided hip-or-foot protocol is not built yet (issue #7)")
-    from .guided import GuidedProtocol
+    from .guided import GuidedProtocol, GuidedSettings
 
-    return GuidedProtocol()
+    known = GuidedSettings.__dataclass_fields__
+    clean = {k: v for k, v in (overrides or {}).items() if k in known}
+    try:
+        return GuidedProtocol(GuidedSettings(**clean))
+    except (TypeError, ValueError) as e:
+        raise UserError(f"--guided: {e}") from None
+
+
+def guided_overrides(segment_s: float | None) -> dict | None:
+    """--guided-segment S: every segment S seconds long (the warm-up at most a minute)."""
+    if segment_s is None:
+        return None
+    if not segment_s >= 60:
+        # A runner needs time to take up a focus and to let it go; shorter segments blur one into
+        # the next (the virtual runner's verdicts turned unreliable below a minute).
+        raise UserError(f"--guided-segment {segment_s:g}: each segment needs at least 60 s of running to compare")
+    return {"warmup_s": min(60.0, segment_s), "baseline_s": segment_s, "focus_s": segment_s, "normal_s": segment_s}
 
 
 def _guided_words() -> dict[str, list[str]]:
@@ -444,13 +461,14 @@ def _simulation(args, setups: list[SensorSetup]):
         wobble_deg=args.wobble,
         wobble_fatigue_deg_per_10min=args.fatigue,
         cue_compliance=args.cue_compliance,
+        focus_response=args.focus_response,
     )
     runner = VirtualRunner(settings, seed=args.seed)
     air = VirtualAir(speed=args.speed, faults=parse_faults(args.faults), seed=args.seed)
     streams = []
     for i, setup in enumerate(setups):
         stream = runner.sensor(leg=setup.leg, mount=setup.mount, rotation="random")
-        name = f"StrideCue-{setup.leg[0].upper()}{setup.mount[0].upper()}"
+        name = f"StrideCue{setup.leg[0].upper()}{setup.mount[0].upper()}"  # 11 bytes: advertised in full
         sensor = air.add_sensor(name, f"5C:1D:00:00:00:{i + 1:02X}", stream)
         sensor.strap_on(setup.mount, setup.leg)  # as the runner set it up before the run
         streams.append(stream)
@@ -467,8 +485,8 @@ async def scan_command(args) -> int:
 
         air = VirtualAir()
         runner = VirtualRunner(RunnerSettings(), seed=1)
-        air.add_sensor("StrideCue-LS", "5C:1D:00:00:00:01", runner.sensor(leg="left", mount="shin"))
-        air.add_sensor("StrideCue-RS", "5C:1D:00:00:00:02", runner.sensor(leg="right", mount="shin"))
+        air.add_sensor("StrideCueLS", "5C:1D:00:00:00:01", runner.sensor(leg="left", mount="shin"))
+        air.add_sensor("StrideCueRS", "5C:1D:00:00:00:02", runner.sensor(leg="right", mount="shin"))
         set_current_air(air)
         scanner_backend = VirtualBleakScanner
         args.timeout = min(args.timeout, 0.5)
@@ -517,6 +535,14 @@ def sensor_setups(args) -> list[SensorSetup]:
     return setups
 
 
+def _names(want: str, found) -> bool:
+    """--sensor WANT names this sensor: its address, its name, or its name as advertised (a name
+    over 11 bytes reaches a scan shortened, so "StrideCue-Left" is seen as "StrideCue-L")."""
+    if want.upper() == found.address.upper() or want == found.name:
+        return True
+    return len(found.name.encode()) == 11 and want.startswith(found.name)
+
+
 def _describe(setup: SensorSetup) -> str:
     return f"{setup.leg} {setup.mount}"
 
@@ -531,7 +557,7 @@ async def _choose_sensors(args, setups: list[SensorSetup], backend) -> list:
     named = args.sensor or []
     chosen = []
     for want in named:
-        match = next((s for s in found if want in (s.name, s.address)), None)
+        match = next((s for s in found if _names(want, s)), None)
         if match is None:
             raise UserError(f"sensor {want!r} not found (`stridecue scan` lists the sensors in range)")
         chosen.append(match)
@@ -578,7 +604,8 @@ async def run_command(args, base: Path) -> int:
     found = await _choose_sensors(args, setups, scanner_backend)
     realtime = not args.simulate or args.speed == 1.0
     coaching = prepare_coaching(profile, base, guided=args.guided, play=realtime, track=not args.no_cue_track,
-                                mounts={setup.mount for setup in setups})
+                                mounts={setup.mount for setup in setups},
+                                guided_settings=guided_overrides(getattr(args, "guided_segment", None)))
     if not realtime:
         coaching.notes.append("simulated faster than real time: cues are printed and logged, not played")
     start = dt.datetime.now(dt.timezone.utc)
@@ -603,7 +630,8 @@ async def run_command(args, base: Path) -> int:
     }
     if args.simulate:
         metadata["simulation"] = {"seed": args.seed, "run_speed_mps": args.run_speed, "wobble_deg": args.wobble,
-                                  "fatigue_deg_per_10min": args.fatigue, "cue_compliance": args.cue_compliance, "faults": args.faults}
+                                  "fatigue_deg_per_10min": args.fatigue, "cue_compliance": args.cue_compliance, "faults": args.faults,
+                                  "focus_response": args.focus_response}
     if not args.quiet:
         print(describe_coaching(coaching))
     if not args.quiet and dashboard is None:
@@ -755,8 +783,11 @@ async def replay_command(args, base: Path) -> int:
     if not setups:
         setups = [SensorSetup(0, "shin", "left")]
     profile, recorded = replay_profile(args, base, meta)
-    guided = args.guided or (recorded and bool((meta.get("settings") or {}).get("guided")))
-    coaching = prepare_coaching(profile, base, guided=guided, play=args.speed is not None, track=False, fading_session=False)
+    recorded_settings = meta.get("settings") or {}
+    guided = args.guided or (recorded and bool(recorded_settings.get("guided")))
+    protocol = recorded_settings.get("guided_protocol") if recorded and isinstance(recorded_settings.get("guided_protocol"), dict) else None
+    coaching = prepare_coaching(profile, base, guided=guided, play=args.speed is not None, track=False, fading_session=False,
+                                guided_settings=protocol)
     dashboard, on_stride = make_view(args, coaching, [{"slot": s.slot, "name": f"sensor {s.slot}"} for s in setups])
     sinks: list = [ConsoleCues(quiet=args.quiet), coaching.audio]
     if dashboard is not None:

@@ -158,6 +158,15 @@ class VirtualSensor:
         if stridewire.parse_reply(reply)[2] != stridewire.OK:
             raise RuntimeError(f"{self.name}: the firmware refused SET_MOUNT")
 
+    def advertised_name(self) -> str:
+        """The name as a scan sees it: the firmware's own scan response (names over 11 bytes are
+        sent shortened; the full name is the GAP device name, read once connected)."""
+        from stridenode.advert import advertising_payloads, parse_fields
+
+        _adv, response = advertising_payloads(self.name, stridewire.SERVICE_UUID, self.advertisement())
+        fields = parse_fields(response)
+        return bytes(fields.get(0x09) or fields.get(0x08) or b"").decode("utf-8", "replace")
+
     def advertisement(self) -> bytes:
         status = dict(zip(stridewire.STATUS_FIELDS, stridewire.parse_status(self.node.status())))
         adv = bytearray(stridewire.pack_adv(status["fw_major"], status["fw_minor"], status["fw_patch"], status["battery_pct"], status["mount"]))

@@ -61,7 +61,7 @@ class VirtualBleakScanner(BaseBleakScanner):
                 if not self.is_allowed_uuid(uuids):
                     continue
                 adv = AdvertisementData(
-                    local_name=sensor.name,
+                    local_name=sensor.advertised_name(),
                     manufacturer_data={},
                     service_data={stridewire.SERVICE_UUID: sensor.advertisement()},
                     service_uuids=uuids,
