@@ -77,10 +77,11 @@ class Ramp:
 class KnotTrack:
     """Values at increasing knot times joined by an interpolating cubic spline (C2, least curvature).
 
-    A cubic spline is global, but a knot's influence decays by a factor of about 3.7 per knot (3.7^-6 ~ 4e-4).  Each
-    interval's polynomial is therefore computed once, from the spline through the MARGIN knots on
-    either side of it, as soon as those knots exist, and kept: every evaluation of a time (any
-    sensor, any block) gets the same number, and neighbouring batches join to ~1e-3 of the signal.
+    A cubic spline is global, but a knot's influence decays by a factor of about 3.7 per knot
+    (3.7^-6 ~ 4e-4).  The polynomials of each BATCH of intervals are therefore computed once, from
+    the spline through those knots and MARGIN more on either side, as soon as those knots exist, and
+    kept: every evaluation of a time (any sensor, any block, however the reads were split) gets the
+    same number, and neighbouring batches join to ~1e-3 of the signal.
     """
 
     MARGIN = 6
