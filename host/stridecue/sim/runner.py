@@ -1020,7 +1020,7 @@ class SensorStream:
         self._drift_state = np.zeros(3)
         self._last_read_t = -math.inf
         self.samples_read = 0
-        self.truth: list[StrideTruth] = []
+        self._truth: list[StrideTruth] = []
         self._truth_k = 0
 
     # rate -------------------------------------------------------------------------------------
@@ -1080,7 +1080,6 @@ class SensorStream:
         self.samples_read += n
         if n:
             self._last_read_t = float(chunk.t[-1])
-            self._update_truth()
         return chunk
 
     def _generate(self, wanted: int) -> None:
@@ -1184,6 +1183,13 @@ class SensorStream:
 
     # truth -----------------------------------------------------------------------------------
 
+    @property
+    def truth(self) -> list[StrideTruth]:
+        """The completed stances of this leg up to the last sample read, in time order (measured
+        when asked for, many at a time: cheaper than stride by stride)."""
+        self._update_truth()
+        return self._truth
+
     def _update_truth(self) -> None:
         contacts = self._body.contacts[self.leg]
         done = []
@@ -1195,7 +1201,7 @@ class SensorStream:
             if c.kind in ("run", "walk"):
                 done.append(c)
         if done:
-            self.truth.extend(self.measure(done))
+            self._truth.extend(self.measure(done))
 
     def measure(self, contacts: list) -> list[StrideTruth]:
         """Ground truth of stances from the model (noise-free, unclipped, continuous time): the
