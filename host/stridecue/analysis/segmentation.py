@@ -8,22 +8,23 @@ decisions.  A search answers NEED_MORE when the samples that decide it have not 
 With a gyroscope (shank or thigh), on the sagittal angular rate w (positive = the segment swinging
 forward, see alignment.py):
 
-- swing: a local maximum of w above an adaptive threshold (a fraction of the recent swing peaks,
-  never below `swing_floor_dps`): the mid-swing peak every gait cycle has;
+- swing: the largest value of w within 0.35 s either side, above an adaptive threshold (a fraction
+  of the recent swing peaks, never below `swing_floor_dps`): the mid-swing peak of every cycle;
 - IC: after the swing peak w falls through zero as the segment is retracted for landing; contact
-  is the start of the impact (the sharpest change of acceleration) near that zero crossing, or,
-  on a landing too soft to show one, the first local minimum of w after the crossing;
-- TO: releasing the foot lets the segment's backward rotation accelerate (knee flexion of early
-  swing): the first clear minimum of the angular acceleration dw/dt after mid-stance.
+  is the sample before the sharpest sustained change of acceleration (the impact) near that
+  crossing, or, on a landing too soft to show one, the first local minimum of w after it;
+- TO, shank: the start of the fast backward rotation of early swing (knee flexion once the foot is
+  free): a steep fall of w that keeps falling; thigh: where w turns from extension to flexion.
+  Either lies before the next swing; without a clear one, the steepest change before the swing.
 
-Accelerometer only (bach2022, adept, imported data): IC from the impact (a sharp peak of the
-high-passed acceleration magnitude), TO from the low point of the acceleration magnitude that
-follows push-off.  Degraded, and flagged `accel_only` on every stride.
+Accelerometer only (bach2022, adept, imported data): IC from the impact (the largest sharp peak of
+the high-passed acceleration magnitude within 0.35 s), TO at the quietest moment after it.
+Degraded, and flagged `accel_only` on every stride.
 
 Physiological constraints (SegmentationSettings) reject what cannot be a stance: contacts shorter
-or longer than people make them, strides faster than any cadence.  Walking strides (a duty factor
-above one half: double support) are kept with kind "walk"; standing produces no swing and stopping
-ends the strides.
+or longer than people make them, strides faster than any cadence.  Walking strides (double
+support, or a cadence under 133 steps/min) are kept with kind "walk"; standing produces no swing
+and stopping ends the strides.
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ on how the samples were chunked (see segmentation.py), and `known_t` is the time
 a stride's decision needed, not the time the chunk holding it arrived.
 
 Stages, each in its own module: alignment (board -> segment frame), segmentation (IC, TO),
-metrics (wobble, landing load, timing).  Before the board's orientation is known (the first
-`bootstrap_s` seconds of movement) the driver keeps every sample; once it is, it segments from
-the start, so the first strides of a run are reported too, later than the usual bound.
+metrics (wobble, landing load, timing).  Before the swing axis is known (the first BOOTSTRAP_S to
+BOOTSTRAP_MAX_S seconds of movement) the driver keeps every sample since the movement began;
+once it is, it segments from there, so the first strides of a run are reported too, later than
+the usual bound of 60 ms after toe-off.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ STILL_GYRO_DPS = 8.0  # a block is standstill when the gyro varies less than thi
 STILL_ACC_G = 0.03  # ... and the acceleration magnitude less than this (std), near 1 g
 MOVING_GYRO_DPS = 60.0  # a block is movement above this rms angular rate
 MOVING_ACC_G = 0.25  # (accelerometer only) ... or this std of the acceleration magnitude
-MAX_ALIGNMENT_CYCLES = 300
+MAX_ALIGNMENT_CYCLES = 300  # after this many strides the frame stops changing
 HORIZON_S = 1.2  # how far ahead of the cursor a search looks at first
 
 
