@@ -325,8 +325,6 @@ class StreamingStrideAnalyzer:
             if not moving:
                 return out
             self._bootstrap(self._buf.end)
-        if not self.accel_only:
-            self._derive()
         available = self._buf.end
         seg = self._segmenter
         base_horizon = int(round(HORIZON_S * self.rate))
@@ -370,16 +368,18 @@ class StreamingStrideAnalyzer:
         acc = self._buf.view(a, b, "acc")
         if self.accel_only:
             return Signals(a, acc, None, self.rate, self._segmenter.smooth_half)
+        self._derive(b)
         v = self._buf.view
         return Signals.from_derived(a, acc, v(a, b, "jerk"), v(a, b, "ws"), v(a, b, "dws"), self.rate)
 
-    def _derive(self) -> None:
-        """Jerk, smoothed sagittal rate and its derivative for the samples that arrived since last
-        time (and the few before them whose smoothing they complete).  Each value depends on its
-        neighbours only, computed the same way at every position: the same however samples arrive."""
+    def _derive(self, upto: int) -> None:
+        """Jerk, smoothed sagittal rate and its derivative up to sample `upto`, from where they were
+        last left (and the few samples before whose smoothing the new ones complete).  Each value
+        depends on its neighbours only and is computed the same way at every position: the same
+        however the samples arrive and however far ahead a search looks."""
         buf = self._buf
         h = self._segmenter.smooth_half
-        end = buf.end
+        end = min(buf.end, upto + h + 3)
         a = max(buf.start, self._der_end - (h + 2))
         if end <= a:
             return
@@ -399,6 +399,11 @@ class StreamingStrideAnalyzer:
         if ctx == buf.start and a == buf.start:
             buf.view(a, a + 1, "jerk")[:] = 0.0
         self._der_end = max(a, end - (h + 2))
+
+    def _axis_changed(self) -> None:
+        """The sagittal rate is to be derived again from the search's look-back on."""
+        h = self._segmenter.smooth_half
+        self._der_end = max(self._buf.start, self._cursor - self._segmenter.lookback - (h + 2))
 
     def _broken_between(self, a: int, b: int) -> bool:
         return any(first < b and end > a for first, end in self._breaks)
@@ -516,8 +521,7 @@ class StreamingStrideAnalyzer:
                 est.flip_hint()
                 self._boot_axis = -self._boot_axis
                 self._segmenter.forget()
-                self._der_end = self._buf.start  # the derived rate changes sign: compute it again
-                self._derive()
+                self._axis_changed()
             alignment = est.estimate()
             self._estimated_at = n
         else:
