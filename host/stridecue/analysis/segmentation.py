@@ -44,6 +44,7 @@ class SegmentationSettings:
     max_contact_run_s: float = 0.45
     max_contact_s: float = 1.10  # slow walking
     min_stride_s: float = 0.45  # 267 steps/min
+    min_stride_share: float = 0.65  # ... nor shorter than this share of the runner's recent strides
     max_stride_s: float = 2.0  # 60 steps/min: longer is a pause, not a stride
     swing_floor_dps: float = 100.0
     swing_fraction: float = 0.35  # of the median recent swing peak

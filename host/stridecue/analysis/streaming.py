@@ -186,6 +186,7 @@ class StreamingStrideAnalyzer:
         self._boot_known = None
         self._cursor = self._buf.start
         self._prev_ic: int | None = None
+        self._recent_strides: list[float] = []
         self._breaks: list[tuple[int, int]] = []  # [first, end) of gaps too long to bridge
         self._cycles_added = 0
         self._der_end = self._buf.start  # derived signals are final before this sample
@@ -420,10 +421,17 @@ class StreamingStrideAnalyzer:
         stride_time = None
         if prev is not None and not self._broken_between(prev, st.ic + 1):
             dt = (st.ic - prev) / rate
-            if dt < s.min_stride_s:
-                return None  # a second contact inside one stride: not physiological
+            recent = sorted(self._recent_strides)
+            typical = recent[len(recent) // 2] if recent else 0.0
+            if dt < max(s.min_stride_s, s.min_stride_share * typical):
+                return None  # a second contact inside one stride: cadence does not halve from one stride to the next
             if dt <= s.max_stride_s:
                 stride_time = dt
+        if stride_time is None:
+            self._recent_strides.clear()  # a new bout: its pace is not known yet
+        else:
+            self._recent_strides.append(stride_time)
+            del self._recent_strides[:-5]
         self._prev_ic = st.ic
         if self.accel_only:
             if stride_time is not None:
