@@ -423,14 +423,17 @@ class StreamingStrideAnalyzer:
             dt = (st.ic - prev) / rate
             recent = sorted(self._recent_strides)
             typical = recent[len(recent) // 2] if recent else 0.0
-            if dt < max(s.min_stride_s, s.min_stride_share * typical):
-                return None  # a second contact inside one stride: cadence does not halve from one stride to the next
+            if dt < s.min_stride_s or (not self.accel_only and dt < s.min_stride_share * typical):
+                # a second contact inside one stride (with a gyroscope: a bump of the walking thigh
+                # can pass for a swing); cadence does not halve from one stride to the next
+                return None
             if dt <= s.max_stride_s:
                 stride_time = dt
         if stride_time is None:
             self._recent_strides.clear()  # a new bout: its pace is not known yet
         else:
-            self._recent_strides.append(stride_time)
+            # a stride after a missed one is long: it must not make the next real ones look too short
+            self._recent_strides.append(min(stride_time, 1.5 * typical) if self._recent_strides else stride_time)
             del self._recent_strides[:-5]
         self._prev_ic = st.ic
         if self.accel_only:
