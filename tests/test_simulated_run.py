@@ -139,3 +139,15 @@ def test_a_sensor_named_longer_than_an_advertisement_holds_is_still_found_by_its
     seen = FoundSensor("5C:1D:00:00:00:09", "StrideCue-L", -60, 1, "0.2.0", 90)
     assert _names("StrideCue-Left", seen) and _names("5c:1d:00:00:00:09", seen) and not _names("StrideCue-Right", seen)
     assert not _names("StrideCue-LeftX", FoundSensor("A", "StrideCue", -60, 1, "0.2.0", 90))
+
+
+def test_standing_walking_and_stopping_are_not_counted_as_running(tmp_path):
+    out = stridecue("--data-dir", str(tmp_path), "run", "--simulate", "--segments", "stand:10,walk:40,run:60,stop:15,run",
+                    "--duration", "150", "--speed", "max", "--quiet")
+    assert out.returncode == 0, out.stderr
+    s = json.loads(stridecue("--data-dir", str(tmp_path), "summary", "--json").stdout)
+    truth = s["simulation_truth"]["running_strides"]
+    assert abs(s["running_strides"] - truth) <= max(2, 0.02 * truth)
+    assert s["other_strides"] >= 20  # the walk was seen, and kept apart
+    bad = stridecue("--data-dir", str(tmp_path), "run", "--simulate", "--segments", "jog:4", "--duration", "5", "--speed", "max")
+    assert bad.returncode != 0 and "--segments" in bad.stderr and "Traceback" not in bad.stderr

@@ -416,6 +416,31 @@ def make_view(args, coaching: Coaching, sensors: list[dict]):
 # -- scan -----------------------------------------------------------------------------------------
 
 
+def parse_segments(spec: str) -> tuple[tuple[str, float], ...]:
+    """--segments stand:3,run:600,walk:60,stop:20,run (a last segment without seconds lasts until the end)."""
+    import math
+
+    out = []
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    for i, part in enumerate(parts):
+        kind, _, secs = part.partition(":")
+        if kind not in ("stand", "walk", "run", "stop"):
+            raise UserError(f"--segments: {kind!r} is not stand, walk, run or stop")
+        if not secs:
+            if i != len(parts) - 1:
+                raise UserError(f"--segments: {part!r} needs seconds (only the last segment may go on until the end)")
+            out.append((kind, math.inf))
+            continue
+        try:
+            seconds = float(secs)
+        except ValueError:
+            raise UserError(f"--segments: {secs!r} in {part!r} is not a number of seconds") from None
+        out.append((kind, seconds))
+    if not out:
+        raise UserError("--segments: no segments given")
+    return tuple(out)
+
+
 def parse_faults(spec: str):
     from .sim.air import FaultPlan
 
@@ -451,7 +476,7 @@ def _simulation(args, setups: list[SensorSetup]):
     from .sim.air import VirtualAir, set_current_air
     from .sim.ble_backend import VirtualBleakClient, VirtualBleakScanner
 
-    if not 1.5 <= args.run_speed <= 7.0:
+    if not 2.0 <= args.run_speed <= 6.0:
         raise UserError(f"--run-speed {args.run_speed} m/s is outside the virtual runner's 2-6 m/s")
     if not 0.0 <= args.cue_compliance <= 1.0:
         raise UserError(f"--cue-compliance {args.cue_compliance} is not a probability (0..1)")
@@ -462,6 +487,7 @@ def _simulation(args, setups: list[SensorSetup]):
         wobble_fatigue_deg_per_10min=args.fatigue,
         cue_compliance=args.cue_compliance,
         focus_response=args.focus_response,
+        **({"segments": parse_segments(args.segments)} if args.segments else {}),
     )
     runner = VirtualRunner(settings, seed=args.seed)
     air = VirtualAir(speed=args.speed, faults=parse_faults(args.faults), seed=args.seed)
@@ -631,7 +657,7 @@ async def run_command(args, base: Path) -> int:
     if args.simulate:
         metadata["simulation"] = {"seed": args.seed, "run_speed_mps": args.run_speed, "wobble_deg": args.wobble,
                                   "fatigue_deg_per_10min": args.fatigue, "cue_compliance": args.cue_compliance, "faults": args.faults,
-                                  "focus_response": args.focus_response}
+                                  "focus_response": args.focus_response, "segments": args.segments or "stand:3,run"}
     if not args.quiet:
         print(describe_coaching(coaching))
     if not args.quiet and dashboard is None:
