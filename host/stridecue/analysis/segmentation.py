@@ -70,7 +70,7 @@ class SegmentationSettings:
     run_duty_factor: float = 0.5  # contact/stride above this is walking (double support)
     run_first_contact_s: float = 0.40  # the first stride (no stride time yet): running below this
     run_max_stride_s: float = 0.90  # a longer stride (under 133 steps/min) is walking; accelerometer only
-    run_first_impact_g: float = 2.0  # (contact too rough for a duty factor): first stride: a harder impact
+    run_first_impact_g: float = 3.0  # (contact too rough for a duty factor): first stride: a harder impact
 
 
 def moving_average(x: np.ndarray, half: int) -> np.ndarray:

@@ -424,8 +424,10 @@ class StreamingStrideAnalyzer:
             recent = sorted(self._recent_strides)
             typical = recent[len(recent) // 2] if recent else 0.0
             if dt < s.min_stride_s or (not self.accel_only and dt < s.min_stride_share * typical):
-                # a second contact inside one stride (with a gyroscope: a bump of the walking thigh
-                # can pass for a swing); cadence does not halve from one stride to the next
+                # a second contact inside one stride (a bump of the walking thigh can pass for a
+                # swing): cadence does not halve from one stride to the next.  Not without a
+                # gyroscope: there a missed impact is more likely than a double one, and the check
+                # would then reject the real strides that follow.
                 return None
             if dt <= s.max_stride_s:
                 stride_time = dt
