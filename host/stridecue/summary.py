@@ -343,6 +343,10 @@ def format_summary(path: Path, s: dict) -> str:
         f" ({_n(q['resend_requests'])} requests), {_n(q['reconnects'])} reconnects, {_n(q['clipped_samples'])} clipped samples"
         f" ({q['clipped_strides']} strides)" + ("" if q["closed_cleanly"] else "; the run did not close cleanly")
     )
+    if q.get("low_alignment_strides") is not None and s["running_strides"]:
+        low = q["low_alignment_strides"]
+        verdict = "steady" if low <= 0.05 * s["running_strides"] else "check the strap: the sensor may be loose or bouncing"
+        lines.append(f"  mounting       {low} of {s['running_strides']} strides with alignment confidence below 0.5 ({verdict})")
     if "guided" in s:
         from .guided import format_guided
 
