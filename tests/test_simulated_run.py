@@ -111,6 +111,14 @@ def test_two_sensors_at_once(tmp_path, pair, expected):
     for slot in (0, 1):
         assert len(reader.samples(slot)) == pytest.approx(40 * 416, rel=0.03)
     assert reader.missing() == []
+    s = json.loads(stridecue("--data-dir", str(tmp_path), "summary", "--json").stdout)
+    if "--leg" in pair:
+        assert s["asymmetry"] and "knee" not in s
+    else:
+        # thigh + shin: the knee's frontal-plane excursion, about the two segments' wobble together
+        knee = s["knee"]
+        assert knee["leg"] == "left" and knee["stances"] >= 0.4 * s["running_strides"]
+        assert 1.5 * s["wobble_deg"]["median"] < knee["excursion_median_deg"] < 2.5 * s["wobble_deg"]["median"]
 
 
 def test_two_sensor_mistakes_are_one_line(tmp_path):

@@ -335,6 +335,13 @@ def format_summary(path: Path, s: dict) -> str:
             f" landing {f(a['landing_load_g']['left'], ' g')} / {f(a['landing_load_g']['right'], ' g')} (SI {f(a['landing_load_g']['symmetry_index_pct'], '%', 0)}),"
             f" contact {f(a['contact_time_ms']['left'], ' ms', 0)} / {f(a['contact_time_ms']['right'], ' ms', 0)}"
         )
+    k = s.get("knee")
+    if k:
+        lines.append(
+            f"  knee           {k['leg']} leg, thigh + shin: frontal-plane excursion median {f(k['excursion_median_deg'], '°')},"
+            f" p90 {f(k['excursion_p90_deg'], '°')} over {k['stances']} stances; angle at contact {f(k['angle_at_contact_median_deg'], '°')}"
+            " (segment axes projected on the frontal plane, not the joint's anatomical valgus)"
+        )
     q = s["data_quality"]
     total = (q["samples"] or 0) + (q["missing_samples"] or 0)
     gaps = f" in {q['gaps']} gaps" if q.get("gaps") else ""
@@ -367,8 +374,39 @@ def load_summary(store, run: dict) -> dict:
     strides = store.strides(run["id"])
     cues = store.cues(run["id"])
     meta = run["metadata"]
-    return summarize(strides, cues, run["totals"], meta, coach_settings_from(meta), sensors=store.sensors(run["id"]),
-                     duration_s=run.get("duration_s"))
+    out = summarize(strides, cues, run["totals"], meta, coach_settings_from(meta), sensors=store.sensors(run["id"]),
+                    duration_s=run.get("duration_s"))
+    knee = knee_summary(Path(run["path"]), meta)
+    if knee is not None:
+        out["knee"] = knee
+    return out
+
+
+def knee_summary(path: Path, meta: dict) -> dict | None:
+    """With a thigh and a shin sensor on one leg: the knee's frontal-plane angle over stance
+    (analysis.combine), from the recorded samples.  None for other runs."""
+    sensors = [s for s in meta.get("sensors", []) if isinstance(s, dict)]
+    for leg in ("left", "right"):
+        by_mount = {s.get("mount"): s.get("slot") for s in sensors if s.get("leg") == leg}
+        if "thigh" in by_mount and "shin" in by_mount:
+            break
+    else:
+        return None
+    from .analysis.combine import knee_from_blocks
+    from .runfile import RunReader
+
+    reader = RunReader(path)
+    stances = [k for k in knee_from_blocks(reader.samples(by_mount["thigh"]), reader.samples(by_mount["shin"]), leg)
+               if k["kind"] == "run"]
+    excursion = np.array([k["knee_excursion_deg"] for k in stances], float)
+    at_ic = np.array([k["knee_angle_ic_deg"] for k in stances], float)
+    return {
+        "leg": leg,
+        "stances": len(stances),
+        "excursion_median_deg": _round(_median(excursion)),
+        "excursion_p90_deg": _round(_pct(excursion[np.isfinite(excursion)], 90)),
+        "angle_at_contact_median_deg": _round(_median(at_ic)),
+    }
 
 
 def open_store(base: Path, quiet: bool = False):
