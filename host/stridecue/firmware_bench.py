@@ -101,13 +101,9 @@ def cpython_virtual_sensor_cost(seconds: float, board_name: str = "esp32s3_lsm6d
     return {"push_us": push_s / n * 1e6, "node_us": node_s / n * 1e6, "samples": n}
 
 
-def fusion_agreement(seconds: float, mount: str = "shin", seed: int = 3) -> dict:
-    """The on-board quaternion vs imufusion (default AHRS + bias) on a virtual run, as the host
-    receives it: tilt RMS and full-orientation RMS (heading aligned once) in degrees."""
-    import numpy as np
-    from scipy.spatial.transform import Rotation
-
-    import imufusion
+def stream_through_node(chunks, board_name: str = "esp32s3_lsm6dso32"):
+    """Feed (acc g, gyr dps) chunks through the simulated IMU and the firmware's node, serviced
+    every 12 samples as the virtual sensor does; returns (the host's decoded SampleBlock, node)."""
     import stridewire as sw
     from stridenode.boards import load_board
     from stridenode.node import SensorNode
@@ -115,11 +111,8 @@ def fusion_agreement(seconds: float, mount: str = "shin", seed: int = 3) -> dict
 
     from .decoder import decode_data
     from .samples import SampleBlock
-    from .sim import RunnerSettings, VirtualRunner
 
-    runner = VirtualRunner(RunnerSettings(), seed=seed)
-    stream = runner.sensor(leg="left", mount=mount, rotation="random")
-    board = load_board("esp32s3_lsm6dso32")
+    board = load_board(board_name)
     dev = make_device(board)
     clock = ManualClock()
     node = SensorNode(SimI2C([dev]), clock, board, seed=1)
@@ -127,20 +120,26 @@ def fusion_agreement(seconds: float, mount: str = "shin", seed: int = 3) -> dict
     node.status()
     node.handle_control(sw.pack_control(sw.OP_START, 1), True)
     blocks = []
-    total = int(seconds * node.rate)
-    done = 0
-    t0 = time.perf_counter()
-    while done < total:
-        chunk = stream.read(min(4992, total - done))
-        for k, (a, g) in enumerate(zip(chunk.acc.tolist(), chunk.gyr.tolist())):
-            dev.push(a[0], a[1], a[2], g[0], g[1], g[2])
-            if (done + k) % 12 == 11:
+    push = dev.push
+    k = 0
+    for acc, gyr in chunks:
+        for a, g in zip(acc.tolist(), gyr.tolist()):
+            push(a[0], a[1], a[2], g[0], g[1], g[2])
+            if k % 12 == 11:
                 clock.advance_us(12 * 1_000_000 // node.rate)
                 node.service()
                 while (p := node.next_packet()) is not None:
                     blocks.append(decode_data(bytes(p)).block)
-        done += len(chunk.acc)
-    block = SampleBlock.concat(blocks)
+            k += 1
+    return SampleBlock.concat(blocks), node
+
+
+def reference_quaternions(block):
+    """imufusion with its default AHRS settings (gain 0.5, no rejection) and its gyro bias estimator."""
+    import numpy as np
+
+    import imufusion
+
     ahrs = imufusion.Ahrs()
     settings = imufusion.AhrsSettings()
     settings.sample_rate = block.rate
@@ -150,20 +149,52 @@ def fusion_agreement(seconds: float, mount: str = "shin", seed: int = 3) -> dict
     bias_settings.sample_rate = block.rate
     bias.set_settings(bias_settings)
     acc, gyr = block.acc, block.gyr
-    ref = np.empty((len(block), 4))
+    out = np.empty((len(block), 4))
     for k in range(len(block)):
         ahrs.update_no_magnetometer(bias.update(gyr[k]), acc[k])
-        ref[k] = ahrs.get_quaternion()
+        out[k] = ahrs.get_quaternion()
+    return out
+
+
+def orientation_differences(block, qref, skip_s: float = 3.0) -> tuple[float, float]:
+    """(tilt RMS, full RMS with heading aligned once at skip_s) in degrees, of the node's quaternions
+    against reference quaternions qref (one per sample)."""
+    import numpy as np
+    from scipy.spatial.transform import Rotation
+
     qi = block.quat_index
     ours = Rotation.from_quat(block.quat[:, [1, 2, 3, 0]])
-    theirs = Rotation.from_quat(ref[qi][:, [1, 2, 3, 0]])
-    keep = qi >= int(3 * block.rate)
-    up1, up2 = ours.inv().apply([0, 0, 1]), theirs.inv().apply([0, 0, 1])
+    ref = Rotation.from_quat(qref[qi][:, [1, 2, 3, 0]])
+    keep = qi >= int(skip_s * block.rate)
+    up1, up2 = ours.inv().apply([0, 0, 1]), ref.inv().apply([0, 0, 1])
     tilt = np.degrees(np.arccos(np.clip(np.sum(up1 * up2, axis=1), -1, 1)))[keep]
     k0 = int(np.argmax(keep))
-    full = np.degrees(((ours[k0] * theirs[k0].inv() * theirs).inv() * ours).magnitude())[keep]
-    return {"tilt_rms_deg": float(np.sqrt(np.mean(tilt**2))), "full_rms_deg": float(np.sqrt(np.mean(full**2))),
-            "samples": len(block), "seconds": len(block) / block.rate, "wall_s": time.perf_counter() - t0}
+    offset = ours[k0] * ref[k0].inv()  # heading is unobservable with 6 axes: align it once
+    full = np.degrees(((offset * ref).inv() * ours).magnitude())[keep]
+    return float(np.sqrt(np.mean(tilt**2))), float(np.sqrt(np.mean(full**2)))
+
+
+def fusion_agreement(seconds: float, mount: str = "shin", seed: int = 3) -> dict:
+    """The on-board quaternion vs imufusion (default AHRS + bias) on a virtual run, as the host
+    receives it: tilt RMS and full-orientation RMS (heading aligned once) in degrees."""
+    from .sim import RunnerSettings, VirtualRunner
+
+    runner = VirtualRunner(RunnerSettings(), seed=seed)
+    stream = runner.sensor(leg="left", mount=mount, rotation="random")
+    total = int(seconds * stream.rate)
+
+    def chunks():
+        done = 0
+        while done < total:
+            chunk = stream.read(min(4992, total - done))
+            done += len(chunk.acc)
+            yield chunk.acc, chunk.gyr
+
+    t0 = time.perf_counter()
+    block, _node = stream_through_node(chunks())
+    tilt, full = orientation_differences(block, reference_quaternions(block))
+    return {"tilt_rms_deg": tilt, "full_rms_deg": full, "samples": len(block), "seconds": len(block) / block.rate,
+            "wall_s": time.perf_counter() - t0}
 
 
 def _figure(name, value, unit="", target=None, met=None, note=""):
