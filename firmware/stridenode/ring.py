@@ -7,7 +7,8 @@
 # lives in slot (i // qdiv) % (capacity // qdiv).
 
 import struct
-import sys
+
+from .bytecopy import copy_bytes
 
 try:
     from micropython import const
@@ -19,7 +20,6 @@ except ImportError:
 
 _SAMPLE = const(12)
 _QUAT = const(8)
-_MICROPYTHON = sys.implementation.name == "micropython"
 
 
 class SampleRing:
@@ -69,10 +69,10 @@ class SampleRing:
         size = n * _SAMPLE
         wrap = cap * _SAMPLE - o
         if size <= wrap:
-            _copy(dst, offset, src, o, size)
+            copy_bytes(dst, offset, src, o, size)
         else:
-            _copy(dst, offset, src, o, wrap)
-            _copy(dst, offset + wrap, src, 0, size - wrap)
+            copy_bytes(dst, offset, src, o, wrap)
+            copy_bytes(dst, offset + wrap, src, 0, size - wrap)
 
     def copy_quats(self, dst, offset, first, n):
         """Write the quaternions of samples [first, first + n) (first, n multiples of qdiv)."""
@@ -82,23 +82,7 @@ class SampleRing:
         size = m * _QUAT
         wrap = qcap * _QUAT - o
         if size <= wrap:
-            _copy(dst, offset, self.quats, o, size)
+            copy_bytes(dst, offset, self.quats, o, size)
         else:
-            _copy(dst, offset, self.quats, o, wrap)
-            _copy(dst, offset + wrap, self.quats, 0, size - wrap)
-
-
-if _MICROPYTHON:
-
-    def _copy(dst, d, src, s, n):
-        # a byte loop: memoryview slices and slice assignment allocate in MicroPython, this does not
-        end = s + n
-        while s < end:
-            dst[d] = src[s]
-            d += 1
-            s += 1
-
-else:
-
-    def _copy(dst, d, src, s, n):
-        dst[d : d + n] = src[s : s + n]
+            copy_bytes(dst, offset, self.quats, o, wrap)
+            copy_bytes(dst, offset + wrap, self.quats, 0, size - wrap)

@@ -13,7 +13,7 @@
 # modes; on the MPU6886 that overwrites bytes, so frames lose their alignment, which is why its
 # driver resets the FIFO after an overflow.
 
-import sys
+from .bytecopy import copy_bytes
 
 try:
     from micropython import const
@@ -24,7 +24,6 @@ except ImportError:
 
 
 _ENODEV = const(19)
-_MICROPYTHON = sys.implementation.name == "micropython"
 
 
 class SimI2C:
@@ -58,20 +57,6 @@ class SimI2C:
         self._device(addr).write(memaddr, buf)
 
 
-if _MICROPYTHON:
-
-    def _copy(dst, d, src, s, n):
-        # the "I2C transfer" of a burst: a byte loop, as slicing would allocate in MicroPython
-        end = s + n
-        while s < end:
-            dst[d] = src[s]
-            d += 1
-            s += 1
-
-else:
-
-    def _copy(dst, d, src, s, n):
-        dst[d : d + n] = src[s : s + n]
 
 
 def _quantise(value, lsb):
@@ -272,7 +257,7 @@ class SimLSM6DSO(_Device):
                 chunk = take
             o = self.head * _ST_WORD
             size = chunk * _ST_WORD
-            _copy(buf, pos, self.fifo, o, size)
+            copy_bytes(buf, pos, self.fifo, o, size)
             pos += size
             self.head = (self.head + chunk) % self.capacity
             self.count -= chunk
@@ -440,7 +425,7 @@ class SimMPU6886(_Device):
                 chunk = self.capacity - self.head
                 if chunk > n - pos:
                     chunk = n - pos
-                _copy(buf, pos, self.fifo, self.head, chunk)
+                copy_bytes(buf, pos, self.fifo, self.head, chunk)
                 self.head = (self.head + chunk) % self.capacity
                 self.count -= chunk
                 pos += chunk
