@@ -305,8 +305,18 @@ def swing_votes(w: np.ndarray) -> float:
     """-3..3: the three views of swing_sign, each +1 (positive is the swing) or -1."""
     if len(w) == 0:
         return 0.0
-    hi, lo, top, bottom = np.percentile(w, (85.0, 15.0, 99.0, 1.0))
-    return float(np.sign(np.mean(w ** 3)) + np.sign(hi + lo) + np.sign(top + bottom))
+    hi, lo, top, bottom = _percentiles(w, (85.0, 15.0, 99.0, 1.0))
+    return float(np.sign(np.dot(w * w, w)) + np.sign(hi + lo) + np.sign(top + bottom))
+
+
+def _percentiles(x: np.ndarray, qs: tuple) -> list[float]:
+    """np.percentile(x, qs) (linear interpolation) with one partial sort for all of them."""
+    n = len(x)
+    pos = [q / 100.0 * (n - 1) for q in qs]
+    below = [int(np.floor(p)) for p in pos]
+    kth = sorted({k for b in below for k in (b, min(b + 1, n - 1))})
+    part = np.partition(x, kth)
+    return [float(part[b] + (p - b) * (part[min(b + 1, n - 1)] - part[b])) for p, b in zip(pos, below)]
 
 
 def gravity_only_alignment(acc_mean: np.ndarray, mount: str) -> Alignment:

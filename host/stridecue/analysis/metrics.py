@@ -56,6 +56,11 @@ def _qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     )
 
 
+# qmul(a, b) == (a[_LEFT_INDEX] * _LEFT_SIGN) @ b: the 4x4 matrix of left multiplication by a
+_LEFT_INDEX = np.array([[0, 1, 2, 3], [1, 0, 3, 2], [2, 3, 0, 1], [3, 2, 1, 0]])
+_LEFT_SIGN = np.array([[1.0, -1.0, -1.0, -1.0], [1.0, 1.0, -1.0, 1.0], [1.0, 1.0, 1.0, -1.0], [1.0, -1.0, 1.0, 1.0]])
+
+
 def _increments(gyr_rad: np.ndarray, dt: float) -> np.ndarray:
     """(..., n, 3) body rates -> (..., n, 4) rotation from sample k-1 to k (identity at k = 0).
 
@@ -81,10 +86,13 @@ def cumulative_rotation(gyr_rad: np.ndarray, dt: float) -> np.ndarray:
     dq = _increments(gyr_rad, dt)
     n = dq.shape[1]
     if dq.shape[0] <= 16:
+        # q_a * q_b is the matrix of q_a's left multiplication times q_b: a gather, a sign and one
+        # matmul per level instead of a few dozen elementwise operations
         q = dq.copy()
         shift = 1
         while shift < n:
-            q[:, shift:] = _qmul(q[:, :-shift], q[:, shift:])
+            left = q[:, :-shift, _LEFT_INDEX] * _LEFT_SIGN
+            q[:, shift:] = np.matmul(left, q[:, shift:, :, None])[..., 0]
             shift *= 2
         return q
     # components as contiguous (n, S) rows: each step is a handful of whole-row operations
@@ -119,6 +127,16 @@ def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     u = q[..., 1:]
     t = 2.0 * np.cross(u, v)
     return v + w * t + np.cross(u, t)
+
+
+def _rotated_z(q: np.ndarray) -> np.ndarray:
+    """rotate(q, (0, 0, 1)) written out: the third column of q's rotation matrix."""
+    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    out = np.empty(q.shape[:-1] + (3,))
+    out[..., 0] = 2.0 * (x * z + w * y)
+    out[..., 1] = 2.0 * (y * z - w * x)
+    out[..., 2] = 1.0 - 2.0 * (x * x + y * y)
+    return out
 
 
 # -- the metrics ----------------------------------------------------------------------
@@ -191,7 +209,7 @@ class StrideMetrics:
         for j, w in enumerate(windows):
             gyr[j, : lengths[j]] = w.gyr[w.ic : w.to + 1] * _DEG
         q = cumulative_rotation(gyr, dt)
-        long_axis = rotate(q, np.array([0.0, 0.0, 1.0]))  # (S, n, 3) in the IC frame
+        long_axis = _rotated_z(q)  # (S, n, 3) in the IC frame
         # Medial direction: the segment's y axis at IC made horizontal, signed for leg and mount.
         ey = np.array([0.0, 1.0, 0.0])
         lateral = ey - (up @ ey)[:, None] * up

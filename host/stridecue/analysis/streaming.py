@@ -36,6 +36,7 @@ STILL_ACC_G = 0.03  # ... and the acceleration magnitude less than this (std), n
 MOVING_GYRO_DPS = 60.0  # a block is movement above this rms angular rate
 MOVING_ACC_G = 0.25  # (accelerometer only) ... or this std of the acceleration magnitude
 MAX_ALIGNMENT_CYCLES = 300  # after this many strides the frame stops changing
+SETTLING_CYCLES = 20  # the frame is re-estimated after each of the first strides, then every 10th
 HORIZON_S = 1.2  # how far ahead of the cursor a search looks at first
 
 
@@ -158,6 +159,7 @@ class StreamingStrideAnalyzer:
             return []
         out = self._advance(final=True)
         out.extend(self._flush())
+        self._update_frame()
         return out
 
     # -- setup ------------------------------------------------------------------------
@@ -196,6 +198,7 @@ class StreamingStrideAnalyzer:
         self._estimated_at = -1
         self._pending: list[tuple[dict, StrideWindow]] = []
         self._last_good = None
+        self._frame_update: tuple[Stance, int] | None = None  # a stride whose cycle the frame has not taken in yet
 
     # -- samples in ---------------------------------------------------------------------
 
@@ -326,6 +329,7 @@ class StreamingStrideAnalyzer:
             if not moving:
                 return out
             self._bootstrap(self._buf.end)
+        self._update_frame()  # before any search: a change of the swing axis applies from here on
         available = self._buf.end
         seg = self._segmenter
         base_horizon = int(round(HORIZON_S * self.rate))
@@ -361,6 +365,12 @@ class StreamingStrideAnalyzer:
             stride = self._stride(stance)
             if stride is not None:
                 out.append(stride)
+            if self._frame_update is not None:
+                if not (self.deferred or final):
+                    # live: taking this stride's cycle into the frame is the next notification's
+                    # work, so no single push does both (the search resumes after it, as offline)
+                    break
+                self._update_frame()
         out.extend(self._flush() if not self.deferred or final else [])
         self._trim()
         return out
@@ -456,7 +466,13 @@ class StreamingStrideAnalyzer:
         cycle_start = max(cycle_start, self._buf.start)
         known = st.known if self._boot_known is None else max(st.known, self._boot_known)
         gap = bool(np.any(self._buf.view(cycle_start, st.to + 1, "filled")))
-        alignment = self._alignment_for(st, cycle_start)
+        if self.accel_only or self.alignment_ is None or self._cycles_added < SETTLING_CYCLES:
+            alignment = self._alignment_for(st, cycle_start)  # while the frame settles, with this stride's cycle
+        else:
+            # a settled frame: the one of the strides before; this stride's cycle is taken in before
+            # the next search (the same place for both drivers: see _advance)
+            alignment = self.alignment_
+            self._frame_update = (st, cycle_start)
         acc = alignment.to_segment(self._buf.view(cycle_start, st.to + 1, "acc"))
         gyr = None if self.accel_only else alignment.to_segment(self._buf.view(cycle_start, st.to + 1, "gyr"))
         window = StrideWindow(acc=acc, gyr=gyr, clipped=self._buf.view(cycle_start, st.to + 1, "clipped").copy(),
@@ -496,8 +512,14 @@ class StreamingStrideAnalyzer:
             out.append(_ordered(r))
         return out
 
+    def _update_frame(self) -> None:
+        if self._frame_update is not None:
+            st, cycle_start = self._frame_update
+            self._frame_update = None
+            self._alignment_for(st, cycle_start)
+
     def _alignment_for(self, st: Stance, cycle_start: int) -> Alignment:
-        """The frame for this stride: standstills before its toe-off, the swing of the cycles so far."""
+        """The frame after this stride: standstills before its toe-off, the swing of the cycles so far."""
         est = self._estimator
         while self._block_used < len(self._block_stats) and self._block_stats[self._block_used][0] <= st.to:
             _, kind, acc_sum, count, gyr = self._block_stats[self._block_used]
@@ -527,7 +549,7 @@ class StreamingStrideAnalyzer:
         # Re-estimate while the frame is still settling, then every 10 strides, then never: the
         # schedule is fixed by the stride count, so both drivers use the same frame for a stride.
         n = self._cycles_added
-        if self.alignment_ is None or (n != self._estimated_at and (n <= 20 or n % 10 == 0)):
+        if self.alignment_ is None or (n != self._estimated_at and (n <= SETTLING_CYCLES or n % 10 == 0)):
             if n >= 6 and not est.sign_agrees():
                 # the first seconds of movement chose the wrong direction of the swing axis: more
                 # cycles say otherwise; segment with the corrected axis from the next stride on
@@ -548,6 +570,8 @@ class StreamingStrideAnalyzer:
         keep = self._cursor - self._segmenter.lookback - int(round(2.5 * self.rate))
         if self._prev_ic is not None:
             keep = min(keep, self._prev_ic - 2)
+        if self._frame_update is not None:
+            keep = min(keep, self._frame_update[1])
         if self._boot_axis is None and not self.accel_only:
             # until the frame is known keep everything since the movement began (_advance moved the
             # cursor past the standstill before it)
