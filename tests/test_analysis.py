@@ -106,6 +106,19 @@ def test_accelerometer_only_streaming_matches_offline():
     same_strides(offline, stream(accel, 12))
 
 
+def test_a_recording_that_starts_at_a_contact_finds_that_contact():
+    block, sensor = virtual(seconds=15.0, seed=7)
+    accel = SampleBlock(block.index, block.raw.copy(), block.rate, block.accel_g, 0)
+    truth = [t for t in sensor.truth if t.ic_t > 6.0]
+    first = int(round((truth[0].ic_t - 0.010) * block.rate))  # the recording begins 10 ms before a contact
+    cut = SampleBlock(accel.index[first:], accel.raw[first:], accel.rate, accel.accel_g, 0)
+    offline = analyse_block(cut, "shin", "left")
+    assert abs(offline[0]["ic_t"] - truth[0].ic_t) < 0.030
+    assert abs(offline[1]["ic_t"] - truth[1].ic_t) < 0.030  # and the next one too: nothing swallowed
+    for n in (1, 12):
+        same_strides(offline, stream(cut, n))
+
+
 def test_thigh_streaming_matches_offline():
     block, _ = virtual(mount="thigh", seconds=15.0, seed=3)
     offline = analyse_block(block, "thigh", "left")

@@ -99,24 +99,39 @@ def smooth_exact(x: np.ndarray, half: int) -> np.ndarray:
     return out
 
 
-def first_peak(x: np.ndarray, a: int, b: int, threshold: float, back: int, ahead: int):
+def first_peak(x: np.ndarray, a: int, b: int, threshold: float, back: int, ahead: int, final: bool = False,
+               edge: int = 0):
     """First i in [a, b) with x[i] >= threshold and x[i] the largest of x[i-back .. i+ahead]
     (strictly larger than the samples before it, so a flat top counts once).
 
-    Positions are indices of x; the caller guarantees x[i + ahead] exists for i < b.
+    Positions are indices of x; the caller guarantees x[i + ahead] exists for i < b.  In the first
+    max(back, edge) samples of x (the caller searches there only at the beginning of a stream) what
+    came before i is not known well, so x[i] must be the largest of what there is before it and of
+    a whole window after it, x[0 .. i + back + ahead] (a swing's bump just before the first landing
+    is not a peak);
+    NEED_MORE until that has arrived (unless `final`: the stream has ended).
     Returns None when there is none."""
-    a = max(a, back, 1)
+    a = max(a, 1)
     if b <= a:
         return None
     seg = x[a:b]
     with np.errstate(invalid="ignore"):
-        cand = np.flatnonzero((seg >= threshold) & (seg >= x[a - 1 : b - 1]) & (seg >= x[a + 1 : b + 1]))
+        # (a neighbour not known yet, NaN at the start of the stream, does not rule a sample out)
+        cand = np.flatnonzero((seg >= threshold) & ~(x[a - 1 : b - 1] > seg) & (seg >= x[a + 1 : b + 1]))
     for k in cand:
         i = a + int(k)
-        before = x[i - back : i]
-        after = x[i + 1 : i + ahead + 1]
-        after = after[np.isfinite(after)]  # the end of a finished stream
         v = x[i]
+        if i < max(back, edge):  # the start of the stream
+            before = x[:i]
+            before = before[np.isfinite(before)]
+            stop = i + back + ahead + 1
+            after = x[i + 1 : stop]
+            if not final and (stop > len(x) or not np.all(np.isfinite(after))):
+                return NEED_MORE
+        else:
+            before = x[i - back : i]
+            after = x[i + 1 : i + ahead + 1]
+        after = after[np.isfinite(after)]  # the end of a finished stream
         with np.errstate(invalid="ignore"):
             if np.all(before < v) and np.all(after <= v):
                 return i
@@ -186,7 +201,9 @@ class Segmenter:
         ws = sig.ws
         # 1. mid-swing peak (decidable once `half` samples after it have arrived, plus smoothing)
         last = available - half - self.smooth_half - 1
-        peak = first_peak(ws, cursor - sig.start, last - sig.start, self.threshold(), half, half)
+        peak = first_peak(ws, cursor - sig.start, last - sig.start, self.threshold(), half, half, edge=self.lookback)
+        if peak is NEED_MORE:
+            return NEED_MORE
         if peak is None:
             return ("skip", max(cursor, last))
         peak_abs = sig.start + peak
@@ -347,7 +364,9 @@ class Segmenter:
         half = self.n(s.impact_halfwidth_s)
         hp = sig.hp
         last = available - (0 if final else half) - sig.hp_delay - 1
-        k = first_peak(hp, cursor - sig.start, last - sig.start, self.threshold(), half, half)
+        k = first_peak(hp, cursor - sig.start, last - sig.start, self.threshold(), half, half, final, edge=self.lookback)
+        if k is NEED_MORE:
+            return NEED_MORE
         if k is None:
             return ("skip", max(cursor, last))
         ic = self._impact_onset(sig.jerk, k, s.impact_onset_accel)
@@ -400,7 +419,16 @@ class Signals:
             self.ws = self.dws = None
             anorm = np.linalg.norm(acc, axis=1)
             hw = max(1, int(round(0.05 * rate)))
-            self.hp = anorm - moving_average(anorm, hw)
+            baseline = moving_average(anorm, hw)
+            # at the start of a stretch the baseline is the mean of what there is: an impact in the
+            # first samples of a stream can be found (later stretches are never searched there)
+            head = min(hw, n)
+            if head:
+                c = np.cumsum(anorm[: min(n, 2 * hw + 1)])
+                counts = np.arange(hw + 1, hw + 1 + head)
+                usable = np.minimum(counts, len(c))
+                baseline[:head] = np.where(counts <= len(c), c[usable - 1] / counts, np.nan)
+            self.hp = anorm - baseline
             self.hp_delay = hw
             sh = max(1, int(round(0.015 * rate)))
             self.anorm_s = moving_average(anorm, sh)

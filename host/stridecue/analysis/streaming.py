@@ -173,6 +173,7 @@ class StreamingStrideAnalyzer:
         self._accel_scale = None
         self._buf = _Buffer()
         self._buf.start = int(block.index[0])
+        self._stream_start = self._buf.start
         self._next = int(block.index[0])
         self._gaps_reported = 0
         self._segmenter = Segmenter(self.rate, accel_only=self.accel_only, settings=self.settings, mount=self.mount)
@@ -343,7 +344,9 @@ class StreamingStrideAnalyzer:
             if hi - lo < 4:
                 break
             sig = self._signals(lo, hi)
-            result = seg.next_stance(sig, max(self._cursor, lo + seg.lookback), hi, final=final and hi == available)
+            # (a search looks back `lookback` samples, except from the first sample of the stream)
+            first = lo if lo == self._stream_start else lo + seg.lookback
+            result = seg.next_stance(sig, max(self._cursor, first), hi, final=final and hi == available)
             if result is NEED_MORE:
                 if hi < available:
                     horizon *= 2
