@@ -190,6 +190,7 @@ class StreamingStrideAnalyzer:
         self._cursor = self._buf.start
         self._prev_ic: int | None = None
         self._recent_strides: list[float] = []
+        self._running_paced = True  # (accelerometer only) the stride before was at a running pace, or none
         self._breaks: list[tuple[int, int]] = []  # [first, end) of gaps too long to bridge
         self._cycles_added = 0
         self._der_end = self._buf.start  # derived signals are final before this sample
@@ -432,6 +433,7 @@ class StreamingStrideAnalyzer:
             return None
         prev = self._prev_ic
         stride_time = None
+        typical = 0.0
         if prev is not None and not self._broken_between(prev, st.ic + 1):
             dt = (st.ic - prev) / rate
             recent = sorted(self._recent_strides)
@@ -453,9 +455,15 @@ class StreamingStrideAnalyzer:
         self._prev_ic = st.ic
         if self.accel_only:
             if stride_time is not None:
-                kind = "run" if stride_time <= s.run_max_stride_s else "walk"
+                # Running pace, after a running-paced stride, and not a sudden fraction of the
+                # recent strides: in walking a swing's bump can pass for an impact, and the strides
+                # it makes are short where the steps around them are not.
+                kind = "run" if (stride_time <= s.run_max_stride_s and self._running_paced
+                                 and stride_time >= s.min_stride_share * typical) else "walk"
+                self._running_paced = stride_time <= s.run_max_stride_s
             else:
                 kind = "run" if (st.impact_g or 0.0) >= s.run_first_impact_g else "walk"
+                self._running_paced = True  # (the pace of a new bout is not known yet)
         else:
             if stride_time is not None:
                 # running has a flight phase (duty factor below one half) and a quick cadence
