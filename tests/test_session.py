@@ -7,6 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+from stridecue import coaching as coach_setup
 from stridecue import session
 from stridecue.coach import Coach, CoachSettings
 from stridecue.runfile import RunWriter, run_file_path
@@ -27,19 +28,19 @@ def make_run(base, profile="anna", minute=0, baseline=None, simulated=False, set
 
 def test_metadata_is_read_without_the_samples(tmp_path):
     path = make_run(tmp_path)
-    assert session.read_metadata(path)["profile"] == "anna"
+    assert coach_setup.read_metadata(path)["profile"] == "anna"
     broken = tmp_path / "broken.scrun"
     broken.write_bytes(path.read_bytes()[:40])
-    assert session.read_metadata(broken) is None
+    assert coach_setup.read_metadata(broken) is None
     (tmp_path / "text.scrun").write_text("not a run")
-    assert session.read_metadata(tmp_path / "text.scrun") is None
+    assert coach_setup.read_metadata(tmp_path / "text.scrun") is None
 
 
 def test_profile_runs_newest_first_and_only_that_profile(tmp_path):
     make_run(tmp_path, "anna", 1)
     make_run(tmp_path, "ben", 2)
     make_run(tmp_path, "anna", 3)
-    names = [p.name for p, _ in session._profile_runs(tmp_path, "anna")]
+    names = [p.name for p, _ in coach_setup._profile_runs(tmp_path, "anna")]
     assert len(names) == 2 and names[0] > names[1]
 
 
@@ -49,19 +50,19 @@ def test_saved_baseline_comes_from_the_latest_real_run_that_formed_one(tmp_path)
                                                           "right": {"median_deg": 7.0, "spread_deg": 0.9}})
     make_run(tmp_path, "anna", 3, baseline={"left": {"median_deg": 20.0, "spread_deg": 3.0}}, simulated=True)
     make_run(tmp_path, "anna", 4)  # a run too short to form one
-    median, spread, name = session.saved_baseline(tmp_path, "anna")
+    median, spread, name = coach_setup.saved_baseline(tmp_path, "anna")
     assert (median, spread, name) == (6.5, 0.9, newest_real.name)
     thigh = make_run(tmp_path, "anna", 5, baseline={"left": {"median_deg": 3.0, "spread_deg": 0.5}}, mount="thigh")
-    assert session.saved_baseline(tmp_path, "anna", {"thigh"}) == (3.0, 0.5, thigh.name)
-    assert session.saved_baseline(tmp_path, "anna", {"shin"})[2] == newest_real.name  # a thigh baseline never coaches a shin
-    assert session.saved_baseline(tmp_path, "ben") is None
+    assert coach_setup.saved_baseline(tmp_path, "anna", {"thigh"}) == (3.0, 0.5, thigh.name)
+    assert coach_setup.saved_baseline(tmp_path, "anna", {"shin"})[2] == newest_real.name  # a thigh baseline never coaches a shin
+    assert coach_setup.saved_baseline(tmp_path, "ben") is None
 
 
 def test_prepare_coaching_fades_by_session_and_uses_the_saved_baseline(tmp_path, monkeypatch):
-    monkeypatch.setattr(session, "session_count", lambda base, profile: 4)  # this is the 5th session
+    monkeypatch.setattr(coach_setup, "session_count", lambda base, profile: 4)  # this is the 5th session
     make_run(tmp_path, "anna", 1, baseline={"left": {"median_deg": 5.0, "spread_deg": 0.8}})
     profile = Profile(name="anna", fading=True, baseline="saved")
-    coaching = session.prepare_coaching(profile, tmp_path, play=False, track=True)
+    coaching = coach_setup.prepare_coaching(profile, tmp_path, play=False, track=True)
     coach = coaching.coach
     assert isinstance(coach, Coach)
     assert coaching.session == 5 and coaching.feedback_fraction == 0.5 and coach.settings.feedback_fraction == 0.5
@@ -74,14 +75,14 @@ def test_prepare_coaching_fades_by_session_and_uses_the_saved_baseline(tmp_path,
 
 
 def test_without_fading_every_cue_is_spoken_and_no_saved_baseline_is_a_note(tmp_path):
-    coaching = session.prepare_coaching(Profile(name="zoe", baseline="saved"), tmp_path, play=False)
+    coaching = coach_setup.prepare_coaching(Profile(name="zoe", baseline="saved"), tmp_path, play=False)
     assert coaching.coach.settings.feedback_fraction == 1.0 and coaching.session is None
     assert any("no saved baseline" in n for n in coaching.notes)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("stridecue.guided") is None, reason="guided protocol not built")
 def test_guided_replaces_the_coach():
-    coaching = session.prepare_coaching(Profile(), None, guided=True, play=False, track=False)
+    coaching = coach_setup.prepare_coaching(Profile(), None, guided=True, play=False, track=False)
     assert type(coaching.coach).__name__ == "GuidedProtocol"
     assert coaching.metadata()["guided"]
 
@@ -231,12 +232,12 @@ def test_no_audio_output_is_one_note_at_the_start_and_the_run_goes_on(tmp_path):
 
 
 def test_the_coaching_is_described_in_one_line(tmp_path):
-    coaching = session.prepare_coaching(Profile(name="anna"), tmp_path, play=False, track=False)
-    line = session.describe_coaching(coaching)
+    coaching = coach_setup.prepare_coaching(Profile(name="anna"), tmp_path, play=False, track=False)
+    line = coach_setup.describe_coaching(coaching)
     assert "\n" not in line and "profile 'anna' (built-in defaults)" in line and "baseline + 2 x spread" in line
     p = Profile(name="ben")
     p.coach = CoachSettings(threshold="absolute", absolute_deg=7.0, load_cue=True)
-    line = session.describe_coaching(session.prepare_coaching(p, tmp_path, play=False, track=False))
+    line = coach_setup.describe_coaching(coach_setup.prepare_coaching(p, tmp_path, play=False, track=False))
     assert "wobble over 7°" in line and "also landing load" in line and "at most 3/min, 20 s apart" in line
 
 

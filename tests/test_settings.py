@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from stridecue.errors import UserError
-from stridecue.session import apply_flags, profile_from_args
+from stridecue.coaching import apply_flags, profile_from_args
 from stridecue.settings import DEFAULT_FADING, Profile, load_profile
 
 GOOD = """

@@ -129,14 +129,14 @@ def simulate_guided(base: Path, focus: str, settings, seed: int = 3) -> dict:
     then its summary from the store with the real stride analysis."""
     import pytest
 
-    import stridecue.session as session
+    import stridecue.coaching as coaching
     from stridecue.cli import main
     from stridecue.guided import GuidedProtocol
     from stridecue.store import RunStore
     from stridecue.summary import load_summary
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(session, "make_guided", lambda *args, **kw: GuidedProtocol(settings))
+        mp.setattr(coaching, "make_guided", lambda *args, **kw: GuidedProtocol(settings))
         rc = main(["--data-dir", str(base), "run", "--simulate", "--guided", "--duration", str(settings.duration_s + 15),
                    "--speed", "max", "--quiet", "--audio", "none", "--no-cue-track", "--seed", str(seed),
                    "--focus-response", focus])
