@@ -29,7 +29,7 @@ from .segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, S
 
 BLOCK_S = 0.25  # alignment statistics are taken over fixed blocks of the sample counter
 BOOTSTRAP_S = 2.0  # seconds of movement before the swing axis is trusted ...
-BOOTSTRAP_MAX_S = 4.0  # ... or this many when the direction of the swing is not clear sooner
+BOOTSTRAP_MAX_S = 3.0  # ... or this many when the direction of the swing is not clear sooner
 INTERPOLATE_GAP_S = 0.05  # shorter gaps are bridged by interpolation; longer ones break the stride chain
 STILL_GYRO_DPS = 8.0  # a block is standstill when the gyro varies less than this (rms) ...
 STILL_ACC_G = 0.03  # ... and the acceleration magnitude less than this (std), near 1 g
