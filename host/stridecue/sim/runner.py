@@ -39,13 +39,16 @@ PHASE_KINDS = ("stand", "walk", "run", "stop")
 _STANCE_S = np.array([0.0, 0.06, 0.14, 0.24, 0.35, 0.47, 0.59, 0.70, 0.80, 0.90, 1.0])
 _SWING_KNOT_S = 0.03  # s, about the spacing of the stance knots (even spacing keeps the spline calm)
 _STAND_KNOT_S = 0.1
-_APPROACH_T = np.array([0.02])  # s before initial contact: a knot on the foot's descent
+_APPROACH_T = np.array([0.01, 0.02])  # s before initial contact: knots on the leg's approach
 _APPROACH_VZ = 0.4  # m/s, the ankle's downward speed just before initial contact
 _APPROACH_VX = 0.3  # the ankle's forward speed over the ground just before contact, as a fraction of running speed
 _LANDING_T = 0.012  # s, time constant of the heel pad and shoe at landing
 _LANDING_KNOTS_S = np.array([0.006, 0.012, 0.018, 0.026, 0.036])  # s after contact: knots that resolve the landing
-_KNEE_PEAK_U = 0.35  # fraction of swing at peak knee flexion
-_HIP_PEAK_U = 0.62  # fraction of swing at peak thigh flexion
+_KNEE_PEAK_U = 0.49  # fraction of swing at peak knee flexion
+_HIP_PEAK_U = 0.67  # fraction of swing at peak thigh flexion
+_HIP_FLEX_DEG = (28.0, 3.5)  # peak thigh flexion in a running swing: a + b x speed (deg)
+_KNEE_FLEX_DEG = (62.0, 6.0)  # peak knee flexion in a running swing: a + b x speed (deg)
+_RATE_HANDOVER_S = (0.10, 0.15)  # s over which the swing takes over from toe-off's and hands over to the landing's rates
 _ANKLE_HEIGHT = 0.08  # m, ankle joint centre above the ground with the foot flat
 _H = 5e-4  # s, step of the central differences that give velocities and accelerations
 
@@ -206,6 +209,36 @@ class _Contact:
     prev_ic: float | None = None
     knots: tuple | None = None
     impact_amp: float | None = None
+    approach_rate: np.ndarray | None = None  # leg angles' rates (rad/s) as the foot arrives
+
+
+def _bump(s):
+    """0 -> 1 (at s = 1/2) -> 0 over s in [0, 1], with zero first and second derivatives at both ends:
+    per-step pelvis motions built from it join without a step in acceleration whatever their sizes."""
+    s = _clip(s, 0.0, 1.0)
+    return 64.0 * (s * (1.0 - s)) ** 3
+
+
+def _softplus(x, width):
+    return width * np.logaddexp(0.0, x / width)
+
+
+def _swing_path(u, p0, m0, p1, m1, peak, u_peak, w0, w1):
+    """An angle over the swing (u in [0, 1]): a smooth blend from p0 to p1, the end rates m0 and m1
+    (per unit u) carried only over the first w0 and the last w1 of the swing, and a smooth bump
+    u^a (1 - u)^c (a, c >= 2) that brings the angle to `peak` near u_peak.  One smooth motion
+    without pieces joined at the peak (no concentrated angular acceleration)."""
+    def patch(x, w):  # slope 1 at x = 0; value, slope and curvature 0 from x = w on
+        x = _clip(x, 0.0, w)
+        return x * (1.0 - x / w) ** 3
+
+    def shape(x):
+        return p0 + (p1 - p0) * smootherstep(x) + m0 * patch(x, w0) - m1 * patch(1.0 - x, w1)
+
+    u = _clip(u, 0.0, 1.0)
+    bump = np.sin(np.pi * u ** (math.log(0.5) / math.log(u_peak))) ** 2
+    lift = max(peak - float(shape(np.array(u_peak))), 0.0)
+    return shape(u) + lift * bump
 
 
 def _hermite(s, p0, m0, p1, m1):
@@ -536,7 +569,7 @@ class _Body:
         gait = run | walk
         if gait.any():
             dur = np.where(np.isfinite(end), end - start, 1.0)
-            bump = np.sin(np.pi * _clip(tau / dur, 0.0, 1.0)) ** 2
+            bump = _bump(tau / dur)
             out[:, 1] = np.where(gait, sway * bump, 0.0)
             out[:, 3] = np.where(gait, yaw * bump, 0.0)
             out[:, 2] += np.where(walk, osc * bump, 0.0)
@@ -551,13 +584,16 @@ class _Body:
             u_to = u_in - G * tc + 2 * A * c1
             s = _clip(tau / tc, 0.0, 1.0)
             out[:, 2] += np.where(run, z_st + u_to * tf - 0.5 * G * tf * tf, 0.0)
-            out[:, 0] += np.where(run, -brake * (1 - np.cos(2 * np.pi * s)), 0.0)
-            out[:, 4] += np.where(run, drop * np.sin(np.pi * s) ** 2, 0.0)
+            out[:, 0] += np.where(run, -2.0 * brake * _bump(s), 0.0)
+            out[:, 4] += np.where(run, drop * _bump(s), 0.0)
         settling = (stand | walk) & (u_in != 0.0)
         if settling.any():
             # landing from a flight into standing or walking: the downward speed dies away smoothly
-            # (gone within 0.3 s: shorter than any walking step, so the next step starts level)
-            landing = u_in * tau * np.exp(-np.maximum(tau, 0.0) / 0.05) * (1.0 - smootherstep((tau - 0.12) / 0.18))
+            # (gone within 0.3 s: shorter than any walking step, so the next step starts level); it
+            # starts with the flight's velocity and its -g, so the acceleration has no step at contact
+            tau_p = np.maximum(tau, 0.0)
+            landing = ((u_in * tau_p + (u_in / 0.05 - 0.5 * G) * tau_p * tau_p) * np.exp(-tau_p / 0.05)
+                       * (1.0 - smootherstep((tau - 0.12) / 0.18)))
             out[:, 2] += np.where(settling, landing, 0.0)
         if stand.any():
             if np.any(fidget[stand] > 0):
@@ -647,13 +683,21 @@ class _Body:
                 tc = c.end - c.start
                 stance = np.union1d(_STANCE_S * tc, _LANDING_KNOTS_S[_LANDING_KNOTS_S < 0.4 * tc])
                 stance = stance[np.concatenate([[True], np.diff(stance) > 0.004])]
-            times = np.concatenate([c.start - _APPROACH_T, c.start + stance])
+            times = c.start + stance
             ang = self._contact_angles(c, times)
-            n = len(_APPROACH_T)
-            knee = np.degrees(ang[:n, 3] - ang[:n, 0])
-            if np.any(knee < 10.0):
-                times, ang, n = times[n:], ang[n:], 0
-            c.knots = (times, ang, n)
+            if c.kind == "stand" and c.start <= -10.0:
+                c.knots = (times, ang, 0)
+                return c.knots
+            # the approach: the leg arrives turning at the rate it has at contact (measured on the
+            # descent path over the last millisecond) and keeps it over the last APPROACH_T, so the
+            # swing's end and the landing join without a kink the spline would have to bend around
+            before = self._contact_angles(c, np.array([c.start - 1e-3]))
+            rate = (ang[0] - before[0]) / 1e-3
+            c.approach_rate = rate
+            app = -np.asarray(_APPROACH_T, float)[::-1]
+            times = np.concatenate([c.start + app, times])
+            ang = np.concatenate([ang[0] + app[:, None] * rate, ang])
+            c.knots = (times, ang, len(app))
         return c.knots
 
     def _swing_angles(self, t0: float, a0: np.ndarray, m0: np.ndarray, t1: float, a1: np.ndarray, m1: np.ndarray,
@@ -667,33 +711,30 @@ class _Body:
         n = max(int(round(span / _SWING_KNOT_S)), 6)
         u = np.arange(1, n) / n
         times = t0 + u * span
-        # flexion angles and their rates (per unit u); at toe-off the thigh's extension stops within a
-        # few tens of milliseconds, so only part of the stance's exit rate carries into the swing
-        cap_t, cap_k = math.radians(150.0), math.radians(300.0)
+        # flexion angles and their rates (per unit u) at both ends: the swing leaves the stance and
+        # joins the approach with their own rates, so the spline has no kink to bend around
         alpha0, alpha1 = -a0[0], -a1[0]
-        dalpha0, dalpha1 = -_clip(m0[0], -cap_t, cap_t) * span, -m1[0] * span
+        dalpha0, dalpha1 = -m0[0] * span, -m1[0] * span
         kap0, kap1 = a0[3] - a0[0], a1[3] - a1[0]
-        dkap0, dkap1 = _clip(m0[3] - m0[0], -cap_k, cap_k) * span, _clip(m1[3] - m1[0], -cap_k, cap_k) * span
-        dalpha1 = _clip(dalpha1, -cap_t * span, cap_t * span)
+        dkap0, dkap1 = (m0[3] - m0[0]) * span, (m1[3] - m1[0]) * span
         if kind == "walk":
-            a_max, k_max, k_pk = math.radians(25.0), math.radians(60.0), 0.40
+            a_max, k_max, k_pk, a_pk = math.radians(25.0), math.radians(60.0), 0.40, 0.6
         else:
             v = max(speed, 1.5)
-            a_max, k_max, k_pk = math.radians(28.0 + 6.0 * v), math.radians(60.0 + 9.0 * v), _KNEE_PEAK_U
+            a_max = math.radians(_HIP_FLEX_DEG[0] + _HIP_FLEX_DEG[1] * v)
+            k_max = math.radians(_KNEE_FLEX_DEG[0] + _KNEE_FLEX_DEG[1] * v)
+            k_pk, a_pk = _KNEE_PEAK_U, _HIP_PEAK_U
         a_max = max(a_max, alpha1 + math.radians(4.0))
-        a_pk = _HIP_PEAK_U
-        alpha = np.where(u <= a_pk, _hermite(u / a_pk, alpha0, dalpha0 * a_pk, a_max, 0.0),
-                         _hermite((u - a_pk) / (1 - a_pk), a_max, 0.0, alpha1, dalpha1 * (1 - a_pk)))
-        kappa = np.where(u <= k_pk, _hermite(u / k_pk, kap0, dkap0 * k_pk, k_max, 0.0),
-                         _hermite((u - k_pk) / (1 - k_pk), k_max, 0.0, kap1, dkap1 * (1 - k_pk)))
-        kappa = np.maximum(kappa, math.radians(3.0))  # a knee does not hyperextend
+        w0, w1 = min(_RATE_HANDOVER_S[0] / span, 0.4), min(_RATE_HANDOVER_S[1] / span, 0.4)
+        alpha = _swing_path(u, alpha0, dalpha0, alpha1, dalpha1, a_max, a_pk, w0, w1)
+        kappa = _swing_path(u, kap0, dkap0, kap1, dkap1, k_max, k_pk, w0, w1)
+        kappa = math.radians(3.0) + _softplus(kappa - math.radians(3.0), math.radians(2.0))  # no hyperextension
         th_t = -alpha
         th_s = kappa + th_t
-        mix = smootherstep(u)
-        ph_t = a0[1] + (a1[1] - a0[1]) * mix
-        ph_s = a0[4] + (a1[4] - a0[4]) * mix
-        ps_t = a0[2] + (a1[2] - a0[2]) * mix
-        ps_s = a0[5] + (a1[5] - a0[5]) * mix
+        ph_t = _hermite(u, a0[1], m0[1] * span, a1[1], m1[1] * span)
+        ph_s = _hermite(u, a0[4], m0[4] * span, a1[4], m1[4] * span)
+        ps_t = _hermite(u, a0[2], m0[2] * span, a1[2], m1[2] * span)
+        ps_s = _hermite(u, a0[5], m0[5] * span, a1[5], m1[5] * span)
         return times, np.stack([th_t, ph_t, ps_t, th_s, ph_s, ps_s], axis=1)
 
     def _leg_knots(self, leg: str):
@@ -731,7 +772,7 @@ class _Body:
                 return
             nxt = self.contacts[leg][k + 1]
             at, aa, n_app = self._contact_knots(nxt)
-            m1 = (aa[1] - aa[0]) / (at[1] - at[0])
+            m1 = nxt.approach_rate if nxt.approach_rate is not None else (aa[1] - aa[0]) / (at[1] - at[0])
             if nxt.kind == "stand":
                 speed, kind = max(c.speed, 1.0), c.kind if c.kind != "stand" else "walk"
             else:
