@@ -167,6 +167,25 @@ def test_walking_strides_are_kind_walk_and_stopping_ends_strides():
     assert after and after[0]["stride_time_s"] is None
 
 
+@pytest.mark.parametrize("speed,seed", [(3.0, 900), (2.5, 902)])
+def test_the_first_walking_steps_after_running_are_not_running(speed, seed):
+    """Slowing from a run into a walk: the first walking stance has a running-like stride time and,
+    on the shank, a mid-stance dip that passes for a toe-off; the shank has turned too little by
+    then for a running stance."""
+    segments = (("stand", 3.0), ("run", 15.0), ("walk", 10.0))
+    block, sensor = virtual(speed=speed, seconds=28.0, segments=segments, seed=seed)
+    strides = analyse_block(block, "shin", "left")
+    walks = [t for t in sensor.truth if t.kind == "walk"]
+    runs = [t for t in sensor.truth if t.kind == "run"]
+    assert len(walks) >= 5
+    for s in strides:
+        nearest = min(walks + runs, key=lambda t: abs(t.ic_t - s["ic_t"]))
+        if nearest.kind == "walk" and abs(nearest.ic_t - s["ic_t"]) < 0.1:
+            assert s["kind"] == "walk", s["ic_t"]
+    steady = [s for s in strides if 6.0 < s["ic_t"] < 16.0]
+    assert steady and all(s["kind"] == "run" for s in steady)
+
+
 def test_a_short_gap_is_bridged_and_flagged(shin_block):
     keep = np.ones(len(shin_block), bool)
     cut = int(10.3 * shin_block.rate)

@@ -42,6 +42,7 @@ class SegmentationSettings:
 
     min_contact_s: float = 0.13  # the shortest running contacts (6 m/s and faster) are about 0.15 s
     max_contact_run_s: float = 0.45
+    run_min_shank_turn_deg: float = 22.0  # the shank's sagittal rotation over a running contact is 30-50 deg
     max_contact_s: float = 1.10  # slow walking
     min_stride_s: float = 0.45  # 267 steps/min
     min_stride_share: float = 0.65  # ... nor shorter than this share of the runner's recent strides

@@ -473,6 +473,13 @@ class StreamingStrideAnalyzer:
                 kind = "run" if contact <= s.run_first_contact_s else "walk"
             if kind == "run" and contact > s.max_contact_run_s:
                 kind = "walk"
+            if kind == "run" and self.mount != "thigh":
+                # From contact to toe-off a running shank turns through 30-50 deg; a "toe-off"
+                # found after much less is a walking stance's mid-stance (its contact time is then
+                # too short for the duty factor to tell)
+                turned = -float(np.sum(self._buf.view(st.ic, st.to + 1, "ws"))) / rate
+                if turned < s.run_min_shank_turn_deg:
+                    kind = "walk"
         cycle_start = prev if (stride_time is not None) else max(self._buf.start, st.ic - int(round(0.7 * rate)))
         cycle_start = max(cycle_start, self._buf.start)
         known = st.known if self._boot_known is None else max(st.known, self._boot_known)
