@@ -118,8 +118,8 @@ def test_left_right_asymmetry_of_a_symmetric_runner_is_small():
 
 
 def test_validate_reports_the_live_delay_once_aligned_apart_from_the_start_up():
-    """The 60-ms bound is checked on strides decided once the segment frame is known; those held
-    while it is first found are their own (unchecked) figure."""
+    """The 60-ms bound holds for strides decided once the segment frame is known; those held while
+    it is first found are their own figure."""
     from stridecue.validation import VirtualCase, streaming_figures
 
     case = VirtualCase(seed=1, speed_mps=3.0, mount="shin", leg="left", wobble_deg=5.0, clipping=False)
@@ -127,5 +127,5 @@ def test_validate_reports_the_live_delay_once_aligned_apart_from_the_start_up():
     steady = figs["live delay after toe-off, frame known (max)"]
     startup = figs["live delay after toe-off, start-up (max)"]
     assert steady.met is True and 0 < steady.value <= 60.0
-    assert startup.met is None and startup.value > 60.0  # the first strides wait for the frame
+    assert startup.value > 60.0  # the first strides wait for the frame
     assert figs["live = offline strides"].value == 100.0
