@@ -129,3 +129,20 @@ def test_validate_reports_the_live_delay_once_aligned_apart_from_the_start_up():
     assert steady.met is True and 0 < steady.value <= 60.0
     assert startup.value > 60.0  # the first strides wait for the frame
     assert figs["live = offline strides"].value == 100.0
+
+
+@pytest.mark.parametrize("speed,mount,seed", [(3.3, "shin", 121), (5.0, "shin", 122), (4.0, "thigh", 123)])
+def test_accelerometer_only_running_is_found_from_the_start(speed, mount, seed):
+    """Without a gyroscope (impacts only): the running strides are found and counted as running from
+    the first seconds on, not held back as walking by the walking checks."""
+    block, truth = simulate(speed, mount, "left", seed, seconds=30.0)
+    from stridecue.samples import SampleBlock
+
+    accel = SampleBlock(block.index, block.raw.copy(), block.rate, block.accel_g, 0)
+    run = [s for s in analyse_block(accel, mount, "left") if s["kind"] == "run"]
+    ic = np.array([s["ic_t"] for s in run])
+    errors = [np.min(np.abs(ic - t.ic_t)) for t in truth]
+    tp = sum(e <= 0.1 for e in errors)
+    assert 2 * tp / (len(run) + len(truth)) >= 0.95
+    assert np.mean([e for e in errors if e <= 0.1]) <= 0.030
+    assert all(s["accel_only"] for s in run)

@@ -434,6 +434,7 @@ class StreamingStrideAnalyzer:
         prev = self._prev_ic
         stride_time = None
         typical = 0.0
+        recent: list[float] = []
         if prev is not None and not self._broken_between(prev, st.ic + 1):
             dt = (st.ic - prev) / rate
             recent = sorted(self._recent_strides)
@@ -455,11 +456,13 @@ class StreamingStrideAnalyzer:
         self._prev_ic = st.ic
         if self.accel_only:
             if stride_time is not None:
-                # Running pace, after a running-paced stride, and not a sudden fraction of the
-                # recent strides: in walking a swing's bump can pass for an impact, and the strides
-                # it makes are short where the steps around them are not.
-                kind = "run" if (stride_time <= s.run_max_stride_s and self._running_paced
-                                 and stride_time >= s.min_stride_share * typical) else "walk"
+                kind = "run" if stride_time <= s.run_max_stride_s else "walk"
+                walking = len(recent) >= 3 and typical > s.run_max_stride_s
+                if kind == "run" and walking and not (self._running_paced and stride_time >= s.min_stride_share * typical):
+                    # In a walk a swing's bump can pass for an impact; the strides it makes are
+                    # short where the steps around them are not.  Running from a walk starts
+                    # with a running-paced stride, and cadence does not halve from one to the next.
+                    kind = "walk"
                 self._running_paced = stride_time <= s.run_max_stride_s
             else:
                 kind = "run" if (st.impact_g or 0.0) >= s.run_first_impact_g else "walk"
