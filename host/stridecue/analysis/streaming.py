@@ -487,11 +487,14 @@ class StreamingStrideAnalyzer:
         cycle_start = max(cycle_start, self._buf.start)
         known = st.known if self._boot_known is None else max(st.known, self._boot_known)
         gap = bool(np.any(self._buf.view(cycle_start, st.to + 1, "filled")))
-        if self.accel_only or self.alignment_ is None or self._cycles_added < SETTLING_CYCLES:
-            alignment = self._alignment_for(st, cycle_start)  # while the frame settles, with this stride's cycle
+        n_next = self._cycles_added + 1  # the frame is re-estimated with this stride's cycle when ...
+        reestimate = n_next <= SETTLING_CYCLES or (n_next % 10 == 0 and n_next <= MAX_ALIGNMENT_CYCLES)
+        if self.accel_only or self.alignment_ is None or reestimate:
+            alignment = self._alignment_for(st, cycle_start)
         else:
-            # a settled frame: the one of the strides before; this stride's cycle is taken in before
-            # the next search (the same place for both drivers: see _advance)
+            # the frame stays as it is: taking this stride's cycle into its statistics can wait for
+            # the next search (the same place for both drivers: see _advance), so the push that
+            # emits a stride does not also do that
             alignment = self.alignment_
             self._frame_update = (st, cycle_start)
         acc = alignment.to_segment(self._buf.view(cycle_start, st.to + 1, "acc"))
