@@ -501,6 +501,29 @@ def test_shank_acceleration_resembles_bach2022():
     assert np.percentile(peaks, 5) * 0.6 <= np.median(v_peaks) <= np.percentile(peaks, 95)
     # the shape of the signal: where its power lies across 0.8-40 Hz
     assert shape > 0.5
+    # between landings (toe-off + 50 ms to the next contact - 50 ms) the virtual shank is still
+    # busier than these sensors: per-stride mean |a| 2.6 g against 1.55 g (the model before: 3.1 g);
+    # and the recordings read ~2.5 g through stance where a rigid shank reads ~1.5 g, so the mean
+    # time-normalised |a| profiles do not correlate (r ~ 0; see docs/virtual-runner.md)
+    real_swing = np.concatenate([[np.linalg.norm(b.acc, axis=1)[(b.t > to + 0.05) & (b.t < ic - 0.05)].mean()
+                                  for to, ic in zip(b.to_t[:-1], b.ic_t[1:])] for b in trials])
+    virt_swing = [a[(t > s.to_t + 0.05) & (t < n.ic_t - 0.05)].mean() for s, n in zip(strides[:-1], strides[1:])]
+    profile_r = np.corrcoef(_stride_profile(trials, fs), _stride_profile([(t, a, [s.ic_t for s in strides])], fs))[0, 1]
+    print(f"  between landings mean |a| {np.median(real_swing):.2f} g (virtual {np.median(virt_swing):.2f}); "
+          f"mean time-normalised |a| profile correlation {profile_r:.2f}")
+    assert np.median(virt_swing) < 1.85 * np.median(real_swing)
+
+
+def _stride_profile(trials, fs, points=50):
+    """Mean |a| over strides resampled from one initial contact to the next (bach trials, or
+    (t, |a|, ICs) tuples)."""
+    out = []
+    for trial in trials:
+        t, a, ics = (trial.t, np.linalg.norm(trial.acc, axis=1), trial.ic_t) if hasattr(trial, "acc") else trial
+        for i0, i1 in zip(ics[:-1], ics[1:]):
+            if i1 - i0 < 1.2:
+                out.append(np.interp(np.linspace(i0, i1, points, endpoint=False), t, a))
+    return np.mean(out, axis=0)
 
 
 def test_shank_angular_rate_and_acceleration_resemble_grouvel2023():
@@ -576,5 +599,178 @@ def test_thigh_signals_resemble_grouvel2023():
           f"|acc| {real_a.round(1)} g ({virt_a.round(1)})")
     assert np.all(np.abs(virt_g / real_g - 1) < 0.3)
     assert abs(virt_a[0] / real_a[0] - 1) < 0.3
-    # the real thighs' landing peaks are higher than the model's (soft tissue): within x1.7
-    assert 1 / 1.7 < virt_a[-1] / real_a[-1] < 1.3
+    # the real thighs' landing peaks are still a little higher than the model's (the thigh's soft
+    # tissue swings more than the analysis is tested with): within x1.4 (was x1.7: 4.1 g vs 5.8)
+    assert 1 / 1.4 < virt_a[-1] / real_a[-1] < 1.3
+
+
+# --------------------------------------------------------------------------------------------
+# shape over the stride against the recordings (time-normalised or around initial contact), and
+# no artefacts: no steps in acceleration, no kinks in angular rate, no swings before contact
+
+
+def _imu_cycles(gyr_norm, acc_norm, points=50):
+    """Strides of an IMU record found from the IMU alone: the period of |gyro| (autocorrelation),
+    its swing peaks, and after each the largest |acc| within 0.4 of a period (the landing: initial
+    contact as an IMU sees it).  Returns |gyro| and |acc| resampled from one landing to the next
+    (`points` per stride), and the period in samples.  The same code reads the recordings and the
+    virtual runner."""
+    from scipy.signal import find_peaks
+
+    g, a = np.asarray(gyr_norm, float), np.asarray(acc_norm, float)
+    moving = np.flatnonzero(g > 30.0)
+    if len(moving) < 20:
+        return [], [], None
+    x = g[moving[0]:moving[-1]] - g[moving[0]:moving[-1]].mean()
+    ac = np.correlate(x, x, "full")[len(x) - 1:]
+    ac = ac / ac[0]
+    period = 6 + int(np.argmax(ac[6:min(60, len(ac) // 2)]))
+    if ac[period] < 0.4:
+        return [], [], None
+    peaks, _ = find_peaks(g, distance=max(int(0.6 * period), 1), height=0.5 * g.max())
+    landings = [p + int(np.argmax(a[p:p + max(round(0.4 * period), 2)])) for p in peaks if p + 2 <= len(a)]
+    gs, accs = [], []
+    for l0, l1 in zip(landings[:-1], landings[1:]):
+        if 0.8 * period <= l1 - l0 <= 1.25 * period:
+            s = np.linspace(l0, l1, points, endpoint=False)
+            gs.append(np.interp(s, np.arange(len(g)), g))
+            accs.append(np.interp(s, np.arange(len(a)), a))
+    return gs, accs, period
+
+
+def test_shank_stride_profiles_resemble_grouvel2023():
+    """Grouvel et al. (2023), shank IMUs: their columns are not on the capture's clock (each IMU
+    record runs 3.6-7 times too fast), so the strides are found from each IMU's own gyro and
+    compared time-normalised, aligned at the landing; the virtual runner is read at the same
+    number of samples per stride and goes through the same code."""
+    from stridecue.datasets import load_grouvel2023
+
+    trials = _load(load_grouvel2023)
+    real_g, real_a, periods, speeds = [], [], [], []
+    for trial in trials:
+        hips = (trial.joint_centres["LHJC"] + trial.joint_centres["RHJC"]) / 2
+        for leg in ("left", "right"):
+            imu = trial.imu_for(leg, "shin")
+            gs, accs, period = _imu_cycles(np.linalg.norm(imu.gyr, axis=1), np.linalg.norm(imu.acc, axis=1))
+            if gs:
+                real_g += gs
+                real_a += accs
+                periods.append(period)
+                speeds.append(np.abs(np.gradient(hips[:, 0], trial.t)).mean() / 1000.0)
+    assert len(real_g) >= 40
+    runner = VirtualRunner(RunnerSettings(speed_mps=float(np.mean(speeds))), seed=22)
+    stream = runner.sensor(leg="left", mount="shin", rotation="random", rate_hz=100.0)
+    record(stream, 8.0)
+    stride_s = np.median([s.stride_time_s for s in running(stream.truth, 5.0)])
+    stream.rate = float(np.median(periods)) / stride_s  # as many samples per stride as the recordings
+    _, acc, gyr = record(stream, 50.0)
+    virt_g, virt_a, _ = _imu_cycles(np.linalg.norm(gyr, axis=1), np.linalg.norm(acc, axis=1))
+    r_g = np.corrcoef(np.mean(real_g, axis=0), np.mean(virt_g, axis=0))[0, 1]
+    r_a = np.corrcoef(np.mean(real_a, axis=0), np.mean(virt_a, axis=0))[0, 1]
+    print(f"grouvel2023 shank IMUs, {len(real_g)} strides at {np.mean(speeds):.2f} m/s ({np.median(periods):.0f} samples "
+          f"a stride): "
+          f"mean stride profile correlation |gyro| {r_g:.2f}, |acc| {r_a:.2f}")
+    # measured 0.52 and 0.48 (the model before this comparison existed: 0.29 and 0.29)
+    assert r_g >= 0.45 and r_a >= 0.4
+
+
+def _mocap_shank_rate(t, ankle, knee, ics, window, rate_hz):
+    """Sagittal angular rate (deg/s) of the ankle->knee line, low-passed at 12 Hz, around each
+    initial contact (times `window` relative to it)."""
+    from scipy.signal import butter, filtfilt
+
+    b, a = butter(2, 12.0 / (rate_hz / 2))
+    L = filtfilt(b, a, knee - ankle, axis=0)
+    rate = np.gradient(np.degrees(np.arctan2(L[:, 0], L[:, 2])), t)
+    return [np.interp(ic + window, t, rate) for ic in ics if ic + window[0] >= t[0] + 0.05 and ic + window[-1] <= t[-1] - 0.05]
+
+
+def test_shank_angular_rate_around_contact_follows_motion_capture():
+    """Grouvel et al. (2023): the ankle and knee joint centres from motion capture (on its own,
+    correct clock) give the shank's sagittal angular rate through late swing, stance and early
+    swing; the virtual runner's shank, measured the same way on its joint centres, at the same
+    speed, must have the same course: when the forward swing peaks and ends, how fast the shank
+    turns over the foot, when the backward swing of early swing starts."""
+    from stridecue.datasets import load_grouvel2023
+
+    trials = _load(load_grouvel2023)
+    window = np.arange(-0.30, 0.46, 0.04)
+    real, speeds = [], []
+    for trial in trials:
+        hips = (trial.joint_centres["LHJC"] + trial.joint_centres["RHJC"]) / 2
+        speeds.append(np.abs(np.gradient(hips[:, 0], trial.t)).mean() / 1000.0)
+        forward = np.array([trial.direction, trial.direction, 1.0]) / 1000.0
+        for leg, code in (("left", "L"), ("right", "R")):
+            real += _mocap_shank_rate(trial.t, trial.joint_centres[code + "AJC"] * forward,
+                                      trial.joint_centres[code + "KJC"] * forward, trial.legs[leg].ic_t, window, trial.rate_hz)
+    assert len(real) >= 15
+    runner = VirtualRunner(RunnerSettings(speed_mps=float(np.mean(speeds))), seed=22)
+    stream = runner.sensor(**QUIET)
+    record(stream, 30.0)
+    t = np.arange(8.0, 29.0, 0.01)
+    pose = runner.pose("left", t)
+    virt = _mocap_shank_rate(t, pose["ankle"], pose["knee"], [s.ic_t for s in running(stream.truth, 8.0)], window, 100.0)
+    real_mean, virt_mean = np.mean(real, axis=0), np.mean(virt, axis=0)
+    r = np.corrcoef(real_mean, virt_mean)[0, 1]
+    print(f"grouvel2023 motion capture, {len(real)} contacts: shank sagittal rate around contact, correlation {r:.2f}; "
+          f"forward-swing peak {real_mean.min():.0f} deg/s at {window[np.argmin(real_mean)]:+.2f} s "
+          f"(virtual {virt_mean.min():.0f} at {window[np.argmin(virt_mean)]:+.2f} s)")
+    assert r >= 0.85  # measured 0.93 (the model before: 0.75, its forward swing 120 ms early)
+    assert abs(window[np.argmin(virt_mean)] - window[np.argmin(real_mean)]) <= 0.1  # measured 0.08 s early
+    assert 0.7 <= virt_mean.min() / real_mean.min() <= 1.4
+
+
+@pytest.mark.parametrize("speed", [2.3, 4.5, 6.0])
+def test_acceleration_has_no_steps_and_angular_rate_no_kinks(speed):
+    # a physically consistent model moves smoothly: sampled fast (5 kHz), a smooth signal changes
+    # little from one sample to the next, a step does not shrink.  Outside the landing's transient
+    # the acceleration changes by < 0.15 g a sample (a position or velocity that jumped, or pieces
+    # of motion joined badly, gave 0.2-0.7 g) and the angular rate has no corner (second difference
+    # < 0.15 deg/s); inside it, the change is bounded by the landing's own size
+    for mount in ("shin", "thigh"):
+        stream = VirtualRunner(RunnerSettings(speed_mps=speed), seed=30).sensor(mount=mount, rate_hz=5000.0, **QUIET)
+        t, acc, gyr = record(stream, 14.0)
+        landing = np.zeros(len(t), bool)
+        for s in stream.truth:
+            landing |= (t >= s.ic_t) & (t <= s.ic_t + 0.25)
+        step = np.linalg.norm(np.diff(acc, axis=0), axis=1)
+        corner = np.linalg.norm(np.diff(gyr, 2, axis=0), axis=1)
+        after = t[1:] > 6.0
+        calm = after & ~landing[1:]
+        assert step[calm].max() < 0.15, mount
+        assert corner[calm[1:]].max() < 0.15, mount
+        pta = max(s.pta_axial_g for s in stream.truth)
+        assert step[after & landing[1:]].max() < 0.06 * pta, mount
+
+
+def test_no_acceleration_swings_before_contact():
+    """The last 60 ms before contact (the leg is extended and the foot comes down): the recordings
+    read little more than gravity there (bach2022 at 2.34 m/s: median peak |a| 1.7 g); the model
+    once swung by +-8 g at speed as its swing and landing were pieced together."""
+    for speed, bound in ((2.34, 2.5), (4.5, 5.0), (6.0, 6.5)):
+        stream = VirtualRunner(RunnerSettings(speed_mps=speed), seed=21).sensor(rotation="random")
+        t, acc, _ = record(stream, 30.0)
+        a = np.linalg.norm(acc, axis=1)
+        before = [a[(t > s.ic_t - 0.06) & (t < s.ic_t - 0.007)].max() for s in running(stream.truth, 8.0)]
+        assert np.median(before) < bound, speed
+
+
+def test_memory_stays_bounded_and_forgetting_changes_nothing():
+    runner = VirtualRunner(RunnerSettings(speed_mps=3.3), seed=31)
+    runner.FORGET_AT_KNOTS = 1500  # forget early and often here (default: ~2.5 min of running)
+    shin, thigh = runner.sensor(rotation="random"), runner.sensor(mount="thigh")
+    keeping = VirtualRunner(RunnerSettings(speed_mps=3.3), seed=31)
+    keeping.FORGET_AT_KNOTS = 10**9
+    shin_all = keeping.sensor(rotation="random")
+    kept = []
+    for _ in range(8):  # 4 minutes, in 30 s reads, the thigh read in smaller pieces
+        a = shin.read(int(30 * RATE))
+        for _ in range(10):
+            thigh.read(int(3 * RATE))
+        b = shin_all.read(int(30 * RATE))
+        assert np.array_equal(a.acc, b.acc) and np.array_equal(a.gyr, b.gyr)
+        kept.append(max(track.n for track in runner.body.knots.values()))
+    assert runner.body.knots["left"].forgotten > 3000
+    assert max(kept) < 1500 + 2 * 40 * 30  # the threshold plus what one read adds (~40 knots a second)
+    assert [s.ic_t for s in shin.truth] == [s.ic_t for s in shin_all.truth] == [s.ic_t for s in thigh.truth]
+    assert [s.pta_axial_g for s in shin.truth] == [s.pta_axial_g for s in shin_all.truth]

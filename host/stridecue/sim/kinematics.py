@@ -86,6 +86,7 @@ class KnotTrack:
 
     MARGIN = 6
     BATCH = 16
+    FORGET_CHUNK = 2048  # knots: forgetting moves the arrays, so it is done in large steps
 
     def __init__(self, ncols: int, capacity: int = 4096):
         self.ncols = ncols
@@ -94,6 +95,7 @@ class KnotTrack:
         self._c = np.empty((capacity, 4, ncols))  # per interval: c0*dt^3 + c1*dt^2 + c2*dt + c3
         self.n = 0
         self.n_settled = 0  # intervals with coefficients
+        self.forgotten = 0  # knots dropped from the front (forget_before)
 
     @property
     def t(self) -> np.ndarray:
@@ -144,6 +146,24 @@ class KnotTrack:
             hi = b + self.MARGIN + 1
             self._c[a:b] = _natural_spline(self._t[lo:hi], self._y[lo:hi])[a - lo : b - lo]
             self.n_settled = b
+
+    def forget_before(self, t: float) -> int:
+        """Drop the knots (and their polynomials) wholly before time t, in steps of at least
+        FORGET_CHUNK knots, keeping the MARGIN knots that later batches are solved with: the values
+        at and after t do not change.  Returns how many knots were dropped."""
+        self._settle()
+        i = int(np.searchsorted(self._t[: self.n_settled], t, side="right")) - 1
+        d = min(i - self.MARGIN - 1, self.n_settled - self.MARGIN - 1)
+        if d < self.FORGET_CHUNK:
+            return 0
+        keep = self.n - d
+        self._t[:keep] = self._t[d : self.n]
+        self._y[:keep] = self._y[d : self.n]
+        self._c[: self.n_settled - d] = self._c[d : self.n_settled]
+        self.n = keep
+        self.n_settled -= d
+        self.forgotten += d
+        return d
 
     def __call__(self, tq: np.ndarray) -> np.ndarray:
         tq = np.asarray(tq, float)

@@ -45,10 +45,10 @@ _APPROACH_VX = 0.3  # the ankle's forward speed over the ground just before cont
 _LANDING_T = 0.012  # s, time constant of the heel pad and shoe at landing
 _LANDING_KNOTS_S = np.array([0.006, 0.012, 0.018, 0.026, 0.036])  # s after contact: knots that resolve the landing
 _KNEE_PEAK_U = 0.49  # fraction of swing at peak knee flexion
-_HIP_PEAK_U = 0.67  # fraction of swing at peak thigh flexion
-_HIP_FLEX_DEG = (28.0, 3.5)  # peak thigh flexion in a running swing: a + b x speed (deg)
+_HIP_PEAK_U = 0.62  # fraction of swing at peak thigh flexion
+_HIP_FLEX_DEG = (28.0, 6.0)  # peak thigh flexion in a running swing: a + b x speed (deg)
 _KNEE_FLEX_DEG = (62.0, 6.0)  # peak knee flexion in a running swing: a + b x speed (deg)
-_RATE_HANDOVER_S = (0.10, 0.15)  # s over which the swing takes over from toe-off's and hands over to the landing's rates
+_RATE_HANDOVER_S = (0.10, 0.15)  # s over which the swing takes over toe-off's rates and hands over to the landing's
 _ANKLE_HEIGHT = 0.08  # m, ankle joint centre above the ground with the foot flat
 _H = 5e-4  # s, step of the central differences that give velocities and accelerations
 
@@ -674,8 +674,7 @@ class _Body:
     def _contact_knots(self, c: _Contact) -> tuple[np.ndarray, np.ndarray, int]:
         """Approach and stance knots of a contact (computed once), and how many are approach knots.
 
-        The approach knot is dropped where the leg could not reach it with the knee bent (fast
-        running: the foot comes from behind the hip faster than the descent path assumes)."""
+        The approach knots continue the leg's rates at contact backwards in time."""
         if c.knots is None:
             if c.kind == "stand":
                 stance = np.array([0.0, _STAND_KNOT_S])
@@ -688,15 +687,18 @@ class _Body:
             if c.kind == "stand" and c.start <= -10.0:
                 c.knots = (times, ang, 0)
                 return c.knots
-            # the approach: the leg arrives turning at the rate it has at contact (measured on the
-            # descent path over the last millisecond) and keeps it over the last APPROACH_T, so the
-            # swing's end and the landing join without a kink the spline would have to bend around
+            # the approach: the leg arrives turning at the rates it has at contact (measured on the
+            # foot's descent path over the last millisecond) and keeps them over the last
+            # APPROACH_T, so the swing hands over to the landing at the landing's own rates and the
+            # spline has no kink to bend around (a knot on the descent path itself made the
+            # spline swing by several g just before contact at speed)
             before = self._contact_angles(c, np.array([c.start - 1e-3]))
             rate = (ang[0] - before[0]) / 1e-3
             c.approach_rate = rate
-            app = -np.asarray(_APPROACH_T, float)[::-1]
+            app = -_APPROACH_T[::-1]
+            app_ang = ang[0] + app[:, None] * rate
             times = np.concatenate([c.start + app, times])
-            ang = np.concatenate([ang[0] + app[:, None] * rate, ang])
+            ang = np.concatenate([app_ang, ang])
             c.knots = (times, ang, len(app))
         return c.knots
 
@@ -872,17 +874,26 @@ def _vibration_raw(x, freq, decay):
 
 
 def _vibration(tau: np.ndarray, freq: float, decay: float) -> np.ndarray:
-    """Soft-tissue ringing after contact: d/dtau [exp(-tau/decay) sin^2(pi freq tau)], peak 1, zero
-    integral (the tissue swings about the bone and comes back)."""
+    """Soft-tissue ringing after contact: d/dtau [exp(-tau/decay) sin^2(pi freq tau) fade(tau)], peak
+    1, zero integral (the tissue swings about the bone and comes back).  fade takes the tail smoothly
+    to zero over the last 40 % of the transient's span: cutting it off would leave a step."""
     x = np.minimum(np.maximum(tau, 0.0), _IMPACT_SPAN)
-    return _vibration_raw(x, freq, decay) / _vibration_peak(freq, decay) * (tau < _IMPACT_SPAN)
+    a, b = 0.6 * _IMPACT_SPAN, 0.4 * _IMPACT_SPAN
+    u = np.clip((x - a) / b, 0.0, 1.0)
+    fade = 1.0 - smootherstep(u)
+    dfade = -30.0 * u * u * (1.0 - u) ** 2 / b
+    envelope = np.exp(-x / decay) * np.sin(math.pi * freq * x) ** 2
+    return (_vibration_raw(x, freq, decay) * fade + envelope * dfade) / _vibration_peak(freq, decay)
 
 
 _IMPACT_SPAN = 0.25  # s, the transient has died out after this
 _FINE = np.arange(-0.004, 0.00401, 0.0005)  # s, the truth's fine grid about a coarse peak
-_IMPACT = {  # mount: (attenuation, pulse width s, delay s, soft-tissue Hz, its decay s, its g per g)
-    "shin": (1.0, 0.02, 0.004, 18.0, 0.05, 0.35),
-    "thigh": (0.5, 0.024, 0.006, 11.0, 0.08, 0.6),
+_IMPACT = {  # mount: (attenuation, pulse width s, delay s, soft-tissue Hz, its decay s, its g per g,
+    #         share of it along L, its rotation in dps per g)
+    "shin": (1.0, 0.02, 0.004, 18.0, 0.05, 0.35, 0.5, 7.0),
+    # the thigh's bone shock is half the shin's, but the mass of muscle under a thigh strap swings
+    # across the bone after it (grouvel2023's thigh IMUs: 99th percentile of |a| about the shin's)
+    "thigh": (0.5, 0.024, 0.006, 11.0, 0.08, 1.0, 0.3, 12.0),
 }
 
 
@@ -894,7 +905,13 @@ _IMPACT_PEAK_S = _IMPACT["shin"][2] + (2.0 - math.sqrt(2.0)) * _IMPACT["shin"][1
 
 
 class VirtualRunner:
-    """A seeded runner following RunnerSettings; sensor() straps a virtual IMU on a segment."""
+    """A seeded runner following RunnerSettings; sensor() straps a virtual IMU on a segment.
+
+    Memory stays bounded on long runs: the model keeps about HISTORY_S of leg motion behind the
+    sensor that has read least (pose() and board_pose() answer for times within it)."""
+
+    HISTORY_S = 20.0
+    FORGET_AT_KNOTS = 6000  # about 2.5 minutes of running per leg
 
     def __init__(self, settings: RunnerSettings | None = None, seed: int = 0):
         if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
@@ -963,6 +980,21 @@ class VirtualRunner:
                               site=_site(leg, mount)[0] if site is None else float(site))
         self._streams.append(stream)
         return stream
+
+    def _forget_history(self) -> None:
+        """Bound the memory of long runs: drop the leg tracks' knots more than HISTORY_S behind the
+        sensor that has read least (its unread samples may still be taken again at a new rate), once
+        there are many.  The stances they carry are measured first, so `truth` loses nothing."""
+        body = self._body
+        if max(track.n for track in body.knots.values()) < self.FORGET_AT_KNOTS:
+            return
+        t_keep = min(max(s._last_read_t, 0.0) for s in self._streams) - self.HISTORY_S
+        if t_keep <= 0.0:
+            return
+        for stream in self._streams:
+            stream._update_truth()
+        for track in body.knots.values():
+            track.forget_before(t_keep)
 
     def cue(self, t: float, kind: str = "wobble") -> bool:
         """The runner hears a cue at run time t.  Returns whether it heeds it (drawn with cue_compliance)."""
@@ -1136,6 +1168,7 @@ class SensorStream:
         self._buf_t, self._buf_acc, self._buf_gyr = t, acc, gyr
         self._pos = 0
         self._k += m
+        self.runner._forget_history()
 
     def board_pose(self, t) -> tuple[np.ndarray, np.ndarray]:
         """(R (n, 3, 3) board -> world, sensor position (n, 3) m in the world) at run times t: the
@@ -1189,7 +1222,7 @@ class SensorStream:
         live = idx >= 0
         amp_c = np.array([c.impact_amp if c.impact_amp is not None else 0.0 for c in near])
         start_c = np.array([c.start for c in near])
-        atten, width, delay, st_freq, st_decay, st_gain = _IMPACT[self.mount]
+        atten, width, delay, st_freq, st_decay, st_gain, st_axial, st_dps = _IMPACT[self.mount]
         tau = t[live] - start_c[idx[live]] - delay
         amp = atten * amp_c[idx[live]]
         # the bone's shock: a pulse along the long axis (a little along the anterior axis, and a
@@ -1197,11 +1230,11 @@ class SensorStream:
         main = _pulse(tau, width)
         ring = _vibration(tau - 0.004, st_freq, st_decay)
         ring2 = _vibration(tau - 0.010, st_freq * 1.3, st_decay)
-        f_seg[live, 2] += amp * (main + 0.5 * st_gain * ring2)
+        f_seg[live, 2] += amp * (main + st_axial * st_gain * ring2)
         f_seg[live, 0] += amp * (-0.3 * _pulse(tau - 0.003, 0.8 * width) + st_gain * ring)
         f_seg[live, 1] += amp * 0.6 * st_gain * ring2
-        gyr[live, 1] += amp * (12.0 * _pulse(tau - 0.002, 0.7 * width) + 20.0 * st_gain * ring)
-        gyr[live, 0] += amp * 10.0 * st_gain * ring2
+        gyr[live, 1] += amp * (12.0 * _pulse(tau - 0.002, 0.7 * width) + st_dps * ring)
+        gyr[live, 0] += amp * 0.5 * st_dps * ring2
 
     def _imperfect(self, acc: np.ndarray, gyr: np.ndarray):
         m = len(acc)
