@@ -141,6 +141,20 @@ def test_push_returns_strides_as_soon_as_they_are_known(shin_block):
             assert s["known_t"] <= c.index[-1] / c.rate + 1e-9
 
 
+@pytest.mark.parametrize("n", [12, 416, 5000])
+def test_every_known_stride_is_returned_by_the_push_that_completes_it(shin_block, n):
+    """However large the pushes (a backlog after a reconnect, a replay), nothing is held back for a
+    later push: every stride decidable from the samples so far has been returned."""
+    offline = analyse_block(shin_block, "shin", "left")
+    a = StreamingStrideAnalyzer("shin", "left", shin_block.rate)
+    got = []
+    for c in chunks(shin_block, n):
+        got += [s["ic_t"] for s in a.push(c)]
+        now = c.index[-1] / c.rate
+        due = [s["ic_t"] for s in offline if s["known_t"] <= now - 0.01]
+        assert got[: len(due)] == pytest.approx(due)
+
+
 # -- standing, walking, gaps, clipping -----------------------------------------------------
 
 

@@ -235,22 +235,54 @@ class Segmenter:
         first = ic + self.n(s.min_contact_s)
         limit = ic + self.n(s.max_contact_s) + 1
         avail = available - sig.start
+        h = self.smooth_half
         find = self._toe_off_thigh if self.mount == "thigh" else self._toe_off_shank
-        swing, scanned = self._swing_start(sig, first, limit, avail)  # toe-off lies before the next swing
-        found = find(sig, first, swing if swing is not None else scanned, avail)
+        # toe-off lies before the next swing: candidates are looked at up to the swing once it is
+        # known, else as far as the samples go (whether the swing began before a candidate is then
+        # checked from the samples up to the candidate, see _swing_by)
+        swing, scanned = self._swing_start(sig, first, limit, avail)
+        found = find(sig, first, swing if swing is not None else limit, avail)
         if found is NEED_MORE:
             return NEED_MORE
+        needed = [peak + half + h + 1, end + h, hi + h + 2]  # what steps 1-3 waited for
+        if found is not None:
+            c = found[2]
+            if swing is None and self._swing_by(sig, first, c, avail) is not False:
+                return NEED_MORE  # (not yet known; or the swing came first: _swing_start finds it)
+            needed.append(c + (h + 2 if self.mount != "thigh" else h + 1))  # the candidate's scan
+            needed.append((c if ws[c] < self.threshold() else c + self.n(0.05)) + h)  # _swing_by
         if found is None:
             if swing is not None:
                 found = self._steepest_fall(sig, first, swing)  # no clear toe-off: the steepest change before the swing
+                needed.append(swing + self.n(0.05) + h + 1)
             elif scanned < limit:
                 return NEED_MORE
         if found is None:
             self.note_peak(ws[peak])
             return ("skip", sig.start + zc + 1)
-        onset, last_used = found
+        onset, last_used = found[0], found[1]
         self.note_peak(ws[peak])
-        return Stance(ic=sig.start + ic, to=sig.start + onset, known=sig.start + last_used, anchor=peak_abs)
+        # known: the last sample any step of this decision waited for, so a live run has the stance
+        # as soon as that sample arrives, whatever the notifications (never later)
+        known = max([last_used] + needed)
+        return Stance(ic=sig.start + ic, to=sig.start + onset, known=sig.start + known, anchor=peak_abs)
+
+    def _swing_by(self, sig: "Signals", first: int, c: int, avail: int):
+        """Whether the next swing (w above the threshold for 50 ms, see _swing_start) begins in
+        [first, c]: True, False, or NEED_MORE.  With w below the threshold at c no such run can
+        contain c, so the samples up to c decide it."""
+        ws = sig.ws
+        hold = self.n(0.05)
+        thr = self.threshold()
+        stop = c if ws[c] < thr else c + hold
+        if stop + self.smooth_half + 1 > avail:
+            return NEED_MORE
+        if stop - first < hold:
+            return False
+        with np.errstate(invalid="ignore"):
+            above = ws[first:stop] >= thr
+        run = np.convolve(above.astype(int), np.ones(hold, int), mode="valid")
+        return bool(np.any(run == hold))
 
     def _toe_off_shank(self, sig: "Signals", first: int, limit: int, avail: int):
         """The start of the shank's fast backward rotation of early swing (knee flexion once the foot
@@ -284,7 +316,7 @@ class Segmenter:
                     continue  # it turns back up: a dip inside stance, not the swing
                 if ws[onset] - after[-1] < s.to_min_fall_dps:
                     continue
-                return onset, end + h
+                return onset, end + h, c
         if scan_end < limit:
             return NEED_MORE
         return None
@@ -299,7 +331,7 @@ class Segmenter:
         onset = c
         while onset > first and sign * sig.dws[onset - 1] <= 0.3 * sign * sig.dws[c]:
             onset -= 1
-        return onset, swing + self.smooth_half
+        return onset, swing + self.smooth_half, c
 
     def _swing_start(self, sig: "Signals", first: int, limit: int, avail: int):
         """Where w next rises above the swing threshold for 50 ms (the next swing), or None, and how far
@@ -342,7 +374,7 @@ class Segmenter:
                     earliest = max(lo, c + confirm + h + 1 - self.n(s.latency_s))
                     while onset > earliest and dws[onset - 1] >= 0.3 * steep:
                         onset -= 1
-                    return onset, c + confirm + h
+                    return onset, c + confirm + h, c
         return NEED_MORE if scan_end < limit else None
 
     def _impact_onset(self, jerk: np.ndarray, k: int, level: float) -> int:

@@ -200,7 +200,7 @@ class StreamingStrideAnalyzer:
         self._estimated_at = -1
         self._pending: list[tuple[dict, StrideWindow]] = []
         self._last_good = None
-        self._frame_update: tuple[Stance, int] | None = None  # a stride whose cycle the frame has not taken in yet
+        self._frame_updates: list[tuple[Stance, int]] = []  # strides whose cycles the frame has not taken in yet
 
     # -- samples in ---------------------------------------------------------------------
 
@@ -331,7 +331,7 @@ class StreamingStrideAnalyzer:
             if not moving:
                 return out
             self._bootstrap(self._buf.end)
-        self._update_frame()  # before any search: a change of the swing axis applies from here on
+        self._update_frame()  # the cycles of the last push's strides (see _stride)
         available = self._buf.end
         seg = self._segmenter
         base_horizon = int(round(HORIZON_S * self.rate))
@@ -369,12 +369,6 @@ class StreamingStrideAnalyzer:
             stride = self._stride(stance)
             if stride is not None:
                 out.append(stride)
-            if self._frame_update is not None:
-                if not (self.deferred or final):
-                    # live: taking this stride's cycle into the frame is the next notification's
-                    # work, so no single push does both (the search resumes after it, as offline)
-                    break
-                self._update_frame()
         out.extend(self._flush() if not self.deferred or final else [])
         self._trim()
         return out
@@ -487,16 +481,18 @@ class StreamingStrideAnalyzer:
         cycle_start = max(cycle_start, self._buf.start)
         known = st.known if self._boot_known is None else max(st.known, self._boot_known)
         gap = bool(np.any(self._buf.view(cycle_start, st.to + 1, "filled")))
-        n_next = self._cycles_added + 1  # the frame is re-estimated with this stride's cycle when ...
+        n_next = self._cycles_added + len(self._frame_updates) + 1  # the frame is re-estimated with this cycle when ...
         reestimate = n_next <= SETTLING_CYCLES or (n_next % 10 == 0 and n_next <= MAX_ALIGNMENT_CYCLES)
         if self.accel_only or self.alignment_ is None or reestimate:
+            self._update_frame()
             alignment = self._alignment_for(st, cycle_start)
         else:
-            # the frame stays as it is: taking this stride's cycle into its statistics can wait for
-            # the next search (the same place for both drivers: see _advance), so the push that
-            # emits a stride does not also do that
+            # The frame stays as it is (and so does the swing axis the search uses): this stride's
+            # cycle joins its statistics at the start of the next push, in order, before any
+            # re-estimate, so the push that emits a stride does not also do that; the numbers are
+            # those of taking it in at once.
             alignment = self.alignment_
-            self._frame_update = (st, cycle_start)
+            self._frame_updates.append((st, cycle_start))
         acc = alignment.to_segment(self._buf.view(cycle_start, st.to + 1, "acc"))
         gyr = None if self.accel_only else alignment.to_segment(self._buf.view(cycle_start, st.to + 1, "gyr"))
         window = StrideWindow(acc=acc, gyr=gyr, clipped=self._buf.view(cycle_start, st.to + 1, "clipped").copy(),
@@ -537,10 +533,9 @@ class StreamingStrideAnalyzer:
         return out
 
     def _update_frame(self) -> None:
-        if self._frame_update is not None:
-            st, cycle_start = self._frame_update
-            self._frame_update = None
+        for st, cycle_start in self._frame_updates:
             self._alignment_for(st, cycle_start)
+        self._frame_updates = []
 
     def _alignment_for(self, st: Stance, cycle_start: int) -> Alignment:
         """The frame after this stride: standstills before its toe-off, the swing of the cycles so far."""
@@ -594,8 +589,8 @@ class StreamingStrideAnalyzer:
         keep = self._cursor - self._segmenter.lookback - int(round(2.5 * self.rate))
         if self._prev_ic is not None:
             keep = min(keep, self._prev_ic - 2)
-        if self._frame_update is not None:
-            keep = min(keep, self._frame_update[1])
+        if self._frame_updates:
+            keep = min(keep, self._frame_updates[0][1])
         if self._boot_axis is None and not self.accel_only:
             # until the frame is known keep everything since the movement began (_advance moved the
             # cursor past the standstill before it)
