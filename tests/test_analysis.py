@@ -155,6 +155,23 @@ def test_every_known_stride_is_returned_by_the_push_that_completes_it(shin_block
         assert got[: len(due)] == pytest.approx(due)
 
 
+@pytest.mark.parametrize("speed,mount", [(6.0, "shin"), (6.0, "thigh"), (2.0, "shin")])
+def test_live_delay_is_within_60_ms_at_any_pace(speed, mount):
+    """Short contacts of fast running too: every step of the decision (swing peak, landing, impact,
+    toe-off) is done by TO + 60 ms, and the live run has the stride then (known_t is honest)."""
+    block, _ = virtual(speed=speed, mount=mount, seconds=16.0, seed=11)
+    a = StreamingStrideAnalyzer(mount, "left", block.rate)
+    first_release, lags = None, []
+    for c in chunks(block, 12):
+        now = c.index[-1] / c.rate
+        for s in a.push(c):
+            first_release = first_release if first_release is not None else s["known_t"]
+            assert s["known_t"] <= now + 1e-9 and now - s["known_t"] < 12 / c.rate
+            if s["known_t"] != first_release:
+                lags.append(s["known_t"] - s["to_t"])
+    assert len(lags) > 10 and max(lags) <= 0.060
+
+
 # -- standing, walking, gaps, clipping -----------------------------------------------------
 
 

@@ -208,12 +208,13 @@ class Segmenter:
         if peak is None:
             return ("skip", max(cursor, last))
         peak_abs = sig.start + peak
-        # 2. the zero crossing of the landing
+        # 2. the zero crossing of the landing (decided as soon as it has arrived)
         end = peak + self.n(s.landing_search_s)
-        if sig.start + end + self.smooth_half >= available:
-            return NEED_MORE
-        below = np.flatnonzero(ws[peak:end] <= 0.0)
+        seen = min(end, available - sig.start - self.smooth_half)  # w is final before this
+        below = np.flatnonzero(ws[peak:seen] <= 0.0)
         if len(below) == 0:
+            if seen < end:
+                return NEED_MORE
             self.note_peak(ws[peak])
             return ("skip", peak_abs + 1)
         zc = peak + int(below[0])
@@ -244,7 +245,7 @@ class Segmenter:
         found = find(sig, first, swing if swing is not None else limit, avail)
         if found is NEED_MORE:
             return NEED_MORE
-        needed = [peak + half + h + 1, end + h, hi + h + 2]  # what steps 1-3 waited for
+        needed = [peak + half + h + 1, zc + h, hi + h + 2]  # what steps 1-3 waited for
         if found is not None:
             c = found[2]
             if swing is None and self._swing_by(sig, first, c, avail) is not False:
