@@ -1231,9 +1231,17 @@ class SensorStream:
         main = _pulse(tau, width)
         ring = _vibration(tau - 0.004, st_freq, st_decay)
         ring2 = _vibration(tau - 0.010, st_freq * 1.3, st_decay)
-        f_seg[live, 2] += amp * (main + st_axial * st_gain * ring2)
-        f_seg[live, 0] += amp * (-0.3 * _pulse(tau - 0.003, 0.8 * width) + st_gain * ring)
-        f_seg[live, 1] += amp * 0.6 * st_gain * ring2
+        shock = np.empty((len(tau), 3))
+        shock[:, 2] = amp * (main + st_axial * st_gain * ring2)
+        shock[:, 0] = amp * (-0.3 * _pulse(tau - 0.003, 0.8 * width) + st_gain * ring)
+        shock[:, 1] = amp * 0.6 * st_gain * ring2
+        # The shock's shapes have zero integral; held in the world (in the segment's frame at the
+        # impact) they leave the sensor's velocity as the kinematics have it.  In the turning segment
+        # frame they would not: the shank turns 20-40 deg during the 0.25 s transient.
+        _, offset = _site(self.leg, self.mount)
+        R_t, _, _ = self._body.segment_state(self.leg, self.mount, t[live], offset, self.site)
+        R_c, _, _ = self._body.segment_state(self.leg, self.mount, start_c + delay, offset, self.site)
+        f_seg[live] += np.einsum("nji,njk,nk->ni", R_t, R_c[idx[live]], shock)
         gyr[live, 1] += amp * (12.0 * _pulse(tau - 0.002, 0.7 * width) + st_dps * ring)
         gyr[live, 0] += amp * 0.5 * st_dps * ring2
 
