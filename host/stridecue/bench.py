@@ -1,5 +1,6 @@
 """Speed and latency benchmarks: the analysis against its targets and against a reference pipeline
-built from well-known libraries, the firmware's budgets, and the coach's cue latency.
+built from well-known libraries, the firmware's budgets, the coach's cue latency and the virtual
+runner's speed.
 
 Each provider is a module with run(quick: bool) -> dict; a provider that is not installed yet is
 listed as not available.  Machines are shared and noisy, so every speed figure that matters comes
@@ -28,6 +29,7 @@ PROVIDERS: dict[str, str] = {
     "stridecue.bench_analysis": "stride analysis (offline, streaming, reference pipeline)",
     "stridecue.firmware_bench": "firmware budgets (MicroPython heap, per-sample cost)",
     "stridecue.coach_bench": "cue latency (sample arrival to cue start)",
+    "stridecue.sim.bench": "virtual runner (ten minutes of one sensor, whole and in 12-sample reads)",
 }
 
 
@@ -35,11 +37,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--quick", action="store_true", help="short versions of every benchmark (seconds, not minutes)")
     parser.add_argument("--only", metavar="NAME", action="append",
-                        help="run only this provider (e.g. analysis, firmware, coach); may be repeated")
+                        help="run only this provider (analysis, firmware, coach, sim); may be repeated")
 
 
 def _short(module: str) -> str:
-    name = module.rsplit(".", 1)[-1]
+    parts = module.split(".")
+    name = parts[-2] if parts[-1] == "bench" else parts[-1]  # stridecue.sim.bench -> sim
     return name.replace("bench_", "").replace("_bench", "")
 
 
