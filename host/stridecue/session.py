@@ -426,7 +426,11 @@ def _totals(links: list[SensorLink], pipeline: RunPipeline) -> dict:
 
 
 def _sim_truth(streams) -> dict:
-    truth = [s for stream in streams for s in stream.truth if s.kind == "run"]
+    """The virtual runner's own count, as the summary counts: each stride once (with thigh + shin
+    on one leg, the shin's)."""
+    both = {leg for leg in ("left", "right") if {"shin", "thigh"} <= {st.mount for st in streams if st.leg == leg}}
+    truth = [s for stream in streams for s in stream.truth
+             if s.kind == "run" and not (stream.leg in both and stream.mount == "thigh")]
     return {"running_strides": len(truth), "wobble_deg_mean": float(sum(s.wobble_deg for s in truth) / max(len(truth), 1))}
 
 

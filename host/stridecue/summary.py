@@ -73,6 +73,13 @@ def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, c
     from .guided import analyse_guided
 
     strides = sorted(strides, key=lambda s: s["ic_t"])
+    # Thigh + shin on one leg: both sensors see the same strides.  The headline figures are the
+    # shin's (landing load is a tibial measure; each stride counted once); the thigh's wobble is
+    # given apart, and the knee from the two together (knee_summary).
+    second = _second_segment(strides)
+    if second is not None:
+        thigh_strides = [s for s in strides if s.get("leg") == second and s.get("mount") == "thigh"]
+        strides = [s for s in strides if not (s.get("leg") == second and s.get("mount") == "thigh")]
     run = [s for s in strides if s.get("kind") == "run"]
     if duration_s is None:
         t_all = [s["ic_t"] for s in strides]
@@ -125,6 +132,10 @@ def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, c
         "per_minute": _per_minute(run, cues),
         "data_quality": _quality(strides, totals, sensors),
     }
+    if second is not None:
+        thigh_run = np.array([s["wobble_deg"] for s in thigh_strides if s.get("kind") == "run"], float)
+        out["thigh"] = {"leg": second, "running_strides": len(thigh_run), "wobble_median_deg": _round(_median(thigh_run)),
+                        "wobble_p90_deg": _round(_pct(thigh_run, 90))}
     out["cues"]["all_kinds"] = _count_kinds(cues)
     out["cues"]["per_minute"] = round(len(wobble_cues) / minutes, 2) if minutes else None
     guided = analyse_guided(strides, cues)
@@ -133,6 +144,15 @@ def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, c
     if "simulation_truth" in totals:
         out["simulation_truth"] = totals["simulation_truth"]
     return out
+
+
+def _second_segment(strides: list[dict]) -> str | None:
+    """The leg that carries both a shin and a thigh sensor, if any."""
+    for leg in ("left", "right"):
+        mounts = {s.get("mount") for s in strides if s.get("leg") == leg}
+        if {"shin", "thigh"} <= mounts:
+            return leg
+    return None
 
 
 def _profile(meta: dict) -> str:
@@ -335,6 +355,10 @@ def format_summary(path: Path, s: dict) -> str:
             f" landing {f(a['landing_load_g']['left'], ' g')} / {f(a['landing_load_g']['right'], ' g')} (SI {f(a['landing_load_g']['symmetry_index_pct'], '%', 0)}),"
             f" contact {f(a['contact_time_ms']['left'], ' ms', 0)} / {f(a['contact_time_ms']['right'], ' ms', 0)}"
         )
+    th = s.get("thigh")
+    if th:
+        lines.append(f"  thigh          {th['leg']} thigh wobble median {f(th['wobble_median_deg'], '°')}, p90 {f(th['wobble_p90_deg'], '°')}"
+                     f" over {th['running_strides']} strides (the lines above are the shin's)")
     k = s.get("knee")
     if k:
         lines.append(
