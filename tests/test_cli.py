@@ -3,7 +3,6 @@
 import subprocess
 import sys
 
-import pytest
 
 COMMANDS = ["scan", "run", "replay", "summary", "history", "export", "import", "validate", "bench", "flash", "doctor"]
 

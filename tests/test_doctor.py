@@ -12,7 +12,6 @@ import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
-import pytest
 
 from stridecue import doctor
 from stridecue.doctor import INFO, OK, PROBLEM, WARN, Doctor, System

@@ -11,7 +11,6 @@ import importlib
 import importlib.util
 import os
 import sys
-from pathlib import Path
 
 from . import __version__
 from .errors import UserError

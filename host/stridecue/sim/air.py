@@ -17,7 +17,7 @@ import random
 import struct
 import time
 from binascii import crc32
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import stridewire
