@@ -349,3 +349,27 @@ def test_protocol_module_is_what_micropython_imports():
     name, version, where = out.split()
     assert name == "micropython" and int(version) == w.PROTOCOL_VERSION
     assert where.startswith("/lib/stridewire")
+
+
+def test_sealing_on_the_board_matches_crc32_and_allocates_nothing():
+    # MicroPython boxes a 32-bit CRC as a heap int; stridewire seals without allocating there.
+    out = run_micropython("""
+import gc, struct
+from binascii import crc32
+import stridewire as w
+assert hasattr(w, "_CRC_LO"), "the board's table CRC is not in use"
+buf = bytearray(300)
+for n in range(0, 296, 7):
+    for i in range(n):
+        buf[i] = (i * 37 + n) & 0xFF
+    w.seal(buf, memoryview(buf)[:n])
+    assert struct.unpack_from("<I", buf, n)[0] == crc32(bytes(buf[:n])), n
+body = memoryview(buf)[:187]
+w.seal(buf, body)  # warm up
+gc.collect()
+before = gc.mem_alloc()
+for _ in range(50):
+    w.seal(buf, body)
+print(gc.mem_alloc() - before)
+""")
+    assert int(out.split()[-1]) <= 16  # 50 seals; crc32 would box ~37 ints (~600 bytes)
