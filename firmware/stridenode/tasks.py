@@ -23,11 +23,15 @@ _WATCHDOG_EVERY_MS = const(1000)
 _WATCHDOG_GRACE_MS = const(15000)
 
 
-async def sleep_ms(ms):
-    if hasattr(asyncio, "sleep_ms"):
-        await asyncio.sleep_ms(ms)
-    else:
-        await asyncio.sleep(ms / 1000)
+if hasattr(asyncio, "sleep_ms"):
+    # MicroPython's own: a singleton awaitable, so `await sleep_ms(10)` allocates nothing.  An
+    # `async def` wrapper around it made a new coroutine object on every call (~9.8 kB/s of
+    # garbage at the main loop's wake rate on a board).
+    sleep_ms = asyncio.sleep_ms
+else:
+
+    def sleep_ms(ms):  # CPython (tests, the host's virtual sensor)
+        return asyncio.sleep(ms / 1000)
 
 
 class Supervisor:
@@ -38,19 +42,34 @@ class Supervisor:
         self.on_error = on_error  # callback(name, exception)
         self.restart_delay_ms = restart_delay_ms
         self.restarts = {}
-        self._beats = {}  # name -> (last beat in ticks_ms, allowed silence in ms)
+        self._beats = {}  # name -> [last beat in ticks_ms, allowed silence in ms, longest gap in ms]
 
     def beat(self, name):
-        """A task is alive (call it from every pass of its loop)."""
+        """A task is alive (call it from every pass of its loop).  The longest time between two
+        beats is kept: a task's worst stall (the GC, a flash write, a busy neighbour)."""
         entry = self._beats.get(name)
         if entry is not None:
-            entry[0] = self.clock.ticks_ms()
+            now = self.clock.ticks_ms()
+            gap = self.clock.ticks_diff(now, entry[0])
+            if gap > entry[2]:
+                entry[2] = gap
+            entry[0] = now
+
+    def worst_gap_ms(self, name):
+        """Longest time between two beats of a supervised task so far (ms), -1 if unknown."""
+        entry = self._beats.get(name)
+        return entry[2] if entry is not None else -1
+
+    def reset_gaps(self):
+        """Start measuring worst gaps afresh (after start-up, whose imports and allocations stall)."""
+        for entry in self._beats.values():
+            entry[2] = 0
 
     async def run(self, name, factory, max_silence_ms=None):
         """Run factory() (a coroutine function) forever; restart it after any exception."""
         self.restarts[name] = 0
         if max_silence_ms is not None:
-            self._beats[name] = [self.clock.ticks_ms(), max_silence_ms]
+            self._beats[name] = [self.clock.ticks_ms(), max_silence_ms, 0]
         while True:
             try:
                 await factory()
