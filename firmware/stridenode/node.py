@@ -24,6 +24,7 @@ from .battery import BatteryMonitor
 from .boards import load_board
 from .fusion import Fusion
 from .imu import new_sample_buffer, probe
+from .memory import ring_seconds
 from .ring import SampleRing
 
 try:
@@ -45,6 +46,11 @@ _CAL_MIN_MS = const(200)
 _CAL_MAX_MS = const(30000)
 _CAL_STILL_DPS = const(3)  # peak-to-peak gyro during a stand-still calibration
 _SEQ_MAX = const(0x3FFFFFFF)
+# Sample indices stay small ints (below 2**30 on a 32-bit port, where larger ones are boxed
+# on the heap): ~29 days of sampling at 416 Hz, then the node starts a new epoch (a new stream
+# id, indices from 0), which the host places on its timeline like a reboot.
+_INDEX_LIMIT = const(0x3FF00000)
+_RING_STEP_DOWN = const(4)  # on MemoryError the ring tries again 1/4 shorter
 
 
 def quat_divider(rate):
@@ -59,7 +65,7 @@ class SensorNode:
     """One board's firmware state machine over an I2C bus and a clock (see the module comment)."""
 
     def __init__(self, i2c, clock, board, name="StrideCue", seed=0, battery=None, indicator=None,
-                 ring_s=32, sleep_ms=None):
+                 ring_s=32, sleep_ms=None, min_ring_s=2, free_heap=None):
         if not isinstance(board, dict):
             board = load_board(board)
         self.board = board
@@ -106,6 +112,7 @@ class SensorNode:
         self._next_battery = now
         self._next_probe = now
         self._last_service_us = clock.ticks_us()
+        self._down_ms = 0  # time the IMU has not answered, summed per service (ticks_diff wraps after ~9 min)
         # buffers
         self._out = new_sample_buffer(_READ_BATCH)
         self._reply = bytearray(sw.REPLY_SIZE)
@@ -118,6 +125,8 @@ class SensorNode:
         self.qdiv = quat_divider(self.rate)
         self.ring = None  # sized for the IMU's actual rate once it is configured
         self._ring_s = ring_s
+        self._min_ring_s = min_ring_s
+        self._free_heap = free_heap  # callable: bytes free; the ring is sized to leave a margin of them
         self.fusion = Fusion(self.rate, self.qdiv, self.accel_g, self.gyro_dps // 125)
         if not self._start_imu():
             self._make_ring(self.rate)
@@ -166,8 +175,30 @@ class SensorNode:
         self._set_mtu_views()
 
     def _make_ring(self, rate):
-        self.ring = SampleRing(self._ring_s * rate // 16 * 16, self.qdiv)
-        self._clip = bytearray(self.ring.capacity // 4)  # per quaternion group: a clipped sample
+        """Allocate the ring once: ring_s seconds, or shorter where the heap has no block that large
+        (never below min_ring_s: then MemoryError, which main.py reports instead of resetting)."""
+        seconds = self._ring_s
+        free = self._free_heap() if self._free_heap is not None else None
+        if free is not None:
+            fits = ring_seconds(free, rate, self.qdiv)
+            if fits < seconds:
+                seconds = fits
+        while True:
+            capacity = int(seconds * rate) // 16 * 16
+            if capacity < self._min_ring_s * rate:
+                raise MemoryError("no room for a %d s sample ring (%d bytes)" % (self._min_ring_s, capacity * 14))
+            try:
+                self.ring = SampleRing(capacity, self.qdiv)
+                self._clip = bytearray(self.ring.capacity // 4)  # per quaternion group: a clipped sample
+                return
+            except MemoryError:
+                self.ring = None
+                seconds = seconds * (_RING_STEP_DOWN - 1) / _RING_STEP_DOWN
+
+    @property
+    def ring_seconds(self):
+        """How many seconds of samples the ring holds at the current rate."""
+        return self.ring.capacity / self.rate if self.ring is not None else 0
 
     def task_failed(self, name, error):
         """A supervised task crashed (it is restarted): counted in the status."""
@@ -203,13 +234,18 @@ class SensorNode:
         self._uptime_s += frac // 1000
         self._uptime_frac = frac % 1000
         got = 0
+        if self.captured >= _INDEX_LIMIT:
+            self._new_epoch()
         if self.imu is None:
+            self._down_ms += elapsed
             if clock.ticks_diff(now, self._next_probe) >= 0:
                 self._next_probe = clock.ticks_add(now, _REPROBE_EVERY_MS)
-                lost_since = self._last_service_us
                 if self._start_imu() and self.ring is not None:
-                    # the samples the part produced while it did not answer: from the clock
-                    self.dropped += clock.ticks_diff(clock.ticks_us(), lost_since) * self.rate // 1000000
+                    # the samples the part produced while it did not answer: from the time it was
+                    # down, summed per service call (a single ticks_diff wraps after ~9 minutes),
+                    # in whole seconds and the rest so every product stays a small int
+                    down = self._down_ms
+                    self.dropped += (down // 1000) * self.rate + (down % 1000) * self.rate // 1000
                     self._status_due = True
         else:
             try:
@@ -227,6 +263,7 @@ class SensorNode:
             except OSError:
                 self._fault()
                 self.imu = None  # probe and configure again on the next round
+                self._down_ms = 0
                 self._next_probe = clock.ticks_add(now, _REPROBE_EVERY_MS)
         if clock.ticks_diff(now, self._next_battery) >= 0:
             self._next_battery = clock.ticks_add(now, _BATTERY_EVERY_MS)
@@ -241,6 +278,18 @@ class SensorNode:
         if self.connected and clock.ticks_diff(now, self._next_status) >= 0:
             self._status_due = True
         return got
+
+    def _new_epoch(self):
+        """Sample indices start again from 0 under a new stream id (see _INDEX_LIMIT)."""
+        self.stream_id = (self.stream_id + 1) & 0xFFFF or 1
+        self.captured = 0
+        self._live = 0
+        self._offered = -1
+        self._resends = []
+        if self._stop_at >= 0:  # an orderly stop ends here (its last samples are in the old epoch)
+            self._finish_stop()
+        self.ring.clear(0)
+        self._status_due = True
 
     def _account_overflow(self, got):
         now_us = self.clock.ticks_us()
