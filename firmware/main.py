@@ -12,8 +12,21 @@
 #   status   - keeps the status and battery characteristics fresh
 #   watchdog - arms the hardware watchdog (8 s) 15 s after boot, feeds it only while sampler,
 #              send and status keep beating
+#
+# Start-up: the sample ring is sized from the heap that is free once everything is imported
+# (stridenode.memory), so a board without PSRAM streams with a shorter ring instead of failing.
+# What booted is written to /boot.json (firmware, board, ring seconds, free heap, MicroPython
+# version): `stridecue flash` and `stridecue doctor` read it over USB.  An exception during
+# start-up is written to /error.log and /boot.json and shown on the LED; the board then waits,
+# longer after each consecutive failure, before it resets, and after _MAX_FAILURES in a row it
+# stays halted showing the error (the USB REPL stays usable for `stridecue flash`): never a
+# fast reset loop.
+#
+# Tests and `stridecue bench` await main() in the MicroPython WebAssembly port with stand-ins
+# for machine, bluetooth and aioble (firmware/sim/) over the simulated IMU.
 
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -21,13 +34,24 @@ import time
 
 import machine
 
+from stridenode import FW_VERSION
 from stridenode.boards import load_board
+from stridenode.memory import RING_MAX_S, RING_MIN_S, free_heap
 from stridenode.node import SensorNode
 from stridenode.tasks import Supervisor, feed_watchdog, sleep_ms
 
 _CONFIG = "/config.json"
+_BOOT_REPORT = "/boot.json"
+_ERROR_LOG = "/error.log"
+_DEFAULT_BOARD = "esp32s3_lsm6dso32"
 _SAMPLE_EVERY_MS = 10
 _WATCHDOG_MS = 8000
+_HEALTHY_AFTER_MS = 60000  # running this long clears the count of failed starts
+_BACKOFF_FIRST_S = 10
+_BACKOFF_MAX_S = 300
+_MAX_FAILURES = 5
+
+current = None  # the running Firmware (for the REPL and the tests)
 
 
 def read_config():
@@ -35,15 +59,75 @@ def read_config():
         with open(_CONFIG) as f:
             return json.load(f)
     except (OSError, ValueError):
-        return {"board": "esp32s3_lsm6dso32", "name": "StrideCue"}
+        return {"board": _DEFAULT_BOARD, "name": "StrideCue"}
+
+
+def _write_json(path, value):
+    with open(path + ".tmp", "w") as f:
+        json.dump(value, f)
+    os.rename(path + ".tmp", path)  # a power cut leaves the old or the new file, never half
 
 
 def save_name(name):
     config = read_config()
     config["name"] = name
-    with open(_CONFIG + ".tmp", "w") as f:
-        json.dump(config, f)
-    os.rename(_CONFIG + ".tmp", _CONFIG)  # a power cut leaves the old or the new file, never half
+    _write_json(_CONFIG, config)
+
+
+def random16():
+    """A random 16-bit number (the stream id): the board's hardware RNG; a seeded PRNG on ports
+    without os.urandom (the WebAssembly port the tests run in)."""
+    if hasattr(os, "urandom"):
+        return int.from_bytes(os.urandom(2), "little")
+    import random
+
+    return random.getrandbits(16)
+
+
+class BootReport:
+    """/boot.json: what the last start-up brought up, or why it failed."""
+
+    def __init__(self):
+        try:
+            with open(_BOOT_REPORT) as f:
+                old = json.load(f)
+        except (OSError, ValueError):
+            old = {}
+        self.values = {
+            "firmware": "%d.%d.%d" % FW_VERSION,
+            "micropython": "%d.%d.%d" % sys.implementation.version[:3],
+            "board": None,
+            "ring_s": None,
+            "heap_free": None,
+            "state": "starting",
+            "error": None,
+            "boots": old.get("boots", 0) + 1,
+            "failures": old.get("failures", 0),
+        }
+
+    @property
+    def failures(self):
+        return self.values["failures"]
+
+    def save(self, **changes):
+        self.values.update(changes)
+        try:
+            _write_json(_BOOT_REPORT, self.values)
+        except OSError:
+            pass  # a full or read-only file system must not stop the sensor
+
+    def running(self, board, node):
+        self.save(board=board["name"], ring_s=round(node.ring_seconds, 1), heap_free=free_heap(), state="running",
+                  error=None)
+
+    def failed(self, error):
+        message = "%s: %s" % (type(error).__name__, error)
+        try:
+            with open(_ERROR_LOG, "w") as f:
+                sys.print_exception(error, f)
+        except OSError:
+            pass
+        self.save(state="error", error=message[:200], failures=self.values["failures"] + 1)
 
 
 class Indicator:
@@ -63,6 +147,17 @@ class Indicator:
 
     def identify(self, seconds):
         self._until = time.ticks_add(time.ticks_ms(), seconds * 1000)
+
+    def error_pattern(self, seconds):
+        """Three short flashes every two seconds, for `seconds` (blocking: nothing else runs)."""
+        end = time.ticks_add(time.ticks_ms(), seconds * 1000)
+        while time.ticks_diff(end, time.ticks_ms()) > 0:
+            for _ in range(3):
+                self.set_led(True)
+                time.sleep_ms(120)
+                self.set_led(False)
+                time.sleep_ms(180)
+            time.sleep_ms(1100)
 
     async def run(self, supervisor):
         while True:
@@ -92,38 +187,103 @@ def make_battery(board):
     return AdcBattery(board["battery"])
 
 
-async def main():
-    config = read_config()
-    board = load_board(config.get("board", "esp32s3_lsm6dso32"))
-    indicator = Indicator(board)
-    seed = int.from_bytes(os.urandom(2), "little")
-    node = SensorNode(make_i2c(board), time, board, name=config.get("name", "StrideCue"), seed=seed,
-                      battery=make_battery(board), indicator=indicator, sleep_ms=time.sleep_ms)
-    node.on_rename = save_name
-    supervisor = Supervisor(time, on_error=node.task_failed)
+class Firmware:
+    """Everything main() starts, kept together so the REPL and the tests can look at it."""
 
-    async def sampler():
+    def __init__(self, config, board):
+        self.board = board
+        self.indicator = Indicator(board)
+        seed = random16()
+        from stridenode.ble import Peripheral  # aioble and bluetooth: imported before the ring is sized
+
+        gc.collect()
+        self.node = SensorNode(make_i2c(board), time, board, name=config.get("name", "StrideCue"), seed=seed,
+                               battery=make_battery(board), indicator=self.indicator, sleep_ms=time.sleep_ms,
+                               ring_s=RING_MAX_S, min_ring_s=RING_MIN_S, free_heap=free_heap)
+        self.node.on_rename = save_name
+        self.supervisor = Supervisor(time, on_error=self.node.task_failed)
+        self.peripheral = Peripheral(self.node, board.get("title", board["name"]), self.supervisor)
+
+    async def sampler(self):
+        node = self.node
+        supervisor = self.supervisor
         while True:
             supervisor.beat("sampler")
             node.service()
             await sleep_ms(_SAMPLE_EVERY_MS)
 
-    from stridenode.ble import Peripheral
+    def start_tasks(self):
+        supervisor = self.supervisor
+        peripheral = self.peripheral
+        indicator = self.indicator
+        asyncio.create_task(supervisor.run("sampler", self.sampler, max_silence_ms=2000))
+        asyncio.create_task(supervisor.run("ble", peripheral.advertise))
+        asyncio.create_task(supervisor.run("send", peripheral.send, max_silence_ms=3000))
+        asyncio.create_task(supervisor.run("control", peripheral.serve_control))
+        asyncio.create_task(supervisor.run("status", peripheral.keep_status_fresh, max_silence_ms=5000))
+        asyncio.create_task(supervisor.run("indicator", lambda: indicator.run(supervisor)))
 
-    peripheral = Peripheral(node, board.get("title", board["name"]), supervisor)
-    asyncio.create_task(supervisor.run("sampler", sampler, max_silence_ms=2000))
-    asyncio.create_task(supervisor.run("ble", peripheral.advertise))
-    asyncio.create_task(supervisor.run("send", peripheral.send, max_silence_ms=3000))
-    asyncio.create_task(supervisor.run("control", peripheral.serve_control))
-    asyncio.create_task(supervisor.run("status", peripheral.keep_status_fresh, max_silence_ms=5000))
-    asyncio.create_task(supervisor.run("indicator", lambda: indicator.run(supervisor)))
-    await feed_watchdog(lambda: machine.WDT(timeout=_WATCHDOG_MS), supervisor)
+
+async def _clear_failures_when_healthy(report, firmware):
+    await sleep_ms(_HEALTHY_AFTER_MS)
+    if firmware.supervisor.healthy():
+        report.save(failures=0)
+
+
+async def main(report=None):
+    """Start the firmware and run it (forever on a board; the tests cancel it)."""
+    global current
+    report = report or BootReport()
+    config = read_config()
+    board = load_board(config.get("board", _DEFAULT_BOARD))
+    firmware = Firmware(config, board)
+    current = firmware
+    firmware.start_tasks()
+    report.running(board, firmware.node)
+    asyncio.create_task(_clear_failures_when_healthy(report, firmware))
+    await feed_watchdog(lambda: machine.WDT(timeout=_WATCHDOG_MS), firmware.supervisor)
+
+
+def backoff_s(failures):
+    """How long a board waits after its failures-th failed start in a row before it resets."""
+    wait = _BACKOFF_FIRST_S
+    for _ in range(failures - 1):
+        wait *= 2
+    return wait if wait < _BACKOFF_MAX_S else _BACKOFF_MAX_S
+
+
+def start_failed(report, error):
+    """A start-up that raised: log it, show it, wait (longer each time), reset; or stay halted."""
+    sys.print_exception(error)
+    report.failed(error)
+    try:
+        indicator = Indicator(load_board(read_config().get("board", _DEFAULT_BOARD)))
+    except Exception:  # noqa: BLE001 - a broken board file is one of the errors shown here
+        indicator = None
+    if report.failures >= _MAX_FAILURES:
+        print("StrideCue halted after %d failed starts: %s (see /error.log)" % (report.failures, report.values["error"]))
+        while True:  # halted: the USB REPL stays usable (Ctrl-C), the LED keeps showing the error
+            if indicator is not None:
+                indicator.error_pattern(60)
+            else:
+                time.sleep_ms(60000)
+    wait = backoff_s(report.failures)
+    print("StrideCue start failed (%d in a row); resetting in %d s" % (report.failures, wait))
+    if indicator is not None:
+        indicator.error_pattern(wait)
+    else:
+        time.sleep_ms(wait * 1000)
+    machine.reset()
+
+
+def run():
+    """The board's entry: start, and handle a failed start without a reset loop."""
+    report = BootReport()
+    try:
+        asyncio.run(main(report))
+    except Exception as e:  # noqa: BLE001 - anything that stops start-up is shown, then retried later
+        start_failed(report, e)
 
 
 if __name__ == "__main__":  # MicroPython runs /main.py as __main__; tests import it
-    try:
-        asyncio.run(main())
-    except Exception as e:  # noqa: BLE001 - log, then a reset brings the board back
-        sys.print_exception(e)
-        time.sleep(2)
-        machine.reset()
+    run()
