@@ -26,8 +26,9 @@ class MicroPythonError(AssertionError):
 
 
 def run_micropython(code: str, *, mounts=DEFAULT_MOUNTS, args=(), heap: int = 8 * 1024 * 1024, timeout: float = 300,
-                    files: dict[str, bytes] | None = None) -> str:
-    """Run code (a script's text) in MicroPython; files are extra host files made visible at /data/<name>."""
+                    files: dict[str, bytes] | None = None, run_async: bool = False) -> str:
+    """Run code (a script's text) in MicroPython; files are extra host files made visible at /data/<name>;
+    run_async awaits it with runPythonAsync (top-level await, asyncio tasks on Node's event loop)."""
     node = shutil.which("node")
     if node is None:
         raise MicroPythonError("node is not installed: `make test` needs Node 20 for the MicroPython tests")
@@ -43,7 +44,7 @@ def run_micropython(code: str, *, mounts=DEFAULT_MOUNTS, args=(), heap: int = 8 
             for name, content in files.items():
                 (data / name).write_bytes(content)
             extra = ["--mount", f"{data}:/data"]
-        cmd = [node, str(RUNNER), "--heap", str(heap)]
+        cmd = [node, str(RUNNER), "--heap", str(heap)] + (["--async"] if run_async else [])
         for m in mounts:
             cmd += ["--mount", m]
         cmd += extra + [str(script), *map(str, args)]

@@ -1,6 +1,11 @@
 // Runs a Python script in the official MicroPython WebAssembly port, under Node.
 //
-//   node run.mjs [--heap BYTES] [--mount HOST_DIR:MP_DIR ...] SCRIPT.py [ARGS ...]
+//   node run.mjs [--heap BYTES] [--async] [--mount HOST_DIR:MP_DIR ...] SCRIPT.py [ARGS ...]
+//
+// --async runs the script with runPythonAsync, so it may `await` at top level: asyncio tasks
+// then run on Node's event loop (the port has no asyncio.run), as the firmware's main loop does.
+// --heap is the port's first heap area; the pyscript build adds areas on demand, so it is not
+// a limit (the main-loop harness imposes the board's budget itself).
 //
 // Each --mount copies the .py and .json files below HOST_DIR into MicroPython's in-memory
 // file system at MP_DIR and puts MP_DIR on sys.path, so the script imports the project's
@@ -19,19 +24,21 @@ const mpPath = require.resolve("@micropython/micropython-webassembly-pyscript/mi
 const { loadMicroPython } = await import(mpPath);
 
 let heap = 4 * 1024 * 1024;
+let runAsync = false;
 const mounts = [];
 const args = process.argv.slice(2);
 while (args.length && args[0].startsWith("--")) {
   const opt = args.shift();
   if (opt === "--heap") heap = parseInt(args.shift(), 10);
   else if (opt === "--mount") mounts.push(args.shift());
+  else if (opt === "--async") runAsync = true;
   else {
     console.error(`run.mjs: unknown option ${opt}`);
     process.exit(2);
   }
 }
 if (!args.length) {
-  console.error("usage: node run.mjs [--heap BYTES] [--mount HOST_DIR:MP_DIR ...] SCRIPT.py [ARGS ...]");
+  console.error("usage: node run.mjs [--heap BYTES] [--async] [--mount HOST_DIR:MP_DIR ...] SCRIPT.py [ARGS ...]");
   process.exit(2);
 }
 const script = args.shift();
@@ -73,12 +80,18 @@ const prelude =
   `sys.argv[:] = ${JSON.stringify(argv)}\n`;
 try {
   mp.runPython(prelude);
-  mp.runPython(fs.readFileSync(script, "utf8"));
+  const code = fs.readFileSync(script, "utf8");
+  if (runAsync) await mp.runPythonAsync(code);
+  else mp.runPython(code);
 } catch (error) {
   if (error.name === "PythonError") {
     if (error.type === "SystemExit") {
-      const m = /SystemExit:?\s*(\d+)?/.exec(error.message);
-      process.exit(m && m[1] ? parseInt(m[1], 10) : 0);
+      // SystemExit(), SystemExit(0), SystemExit(N), or SystemExit("message") (status 1, as CPython)
+      const m = /SystemExit:?\s*(.*)/.exec(error.message.trim().split("\n").pop());
+      const arg = m ? m[1].trim() : "";
+      if (arg === "" || /^\d+$/.test(arg)) process.exit(arg ? parseInt(arg, 10) : 0);
+      process.stderr.write(arg + "\n");
+      process.exit(1);
     }
     process.stderr.write(error.message);
     process.exit(1);
