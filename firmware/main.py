@@ -10,6 +10,7 @@
 #   send     - data notifications and status notifications
 #   control  - control writes -> replies
 #   status   - keeps the status and battery characteristics fresh
+#   power    - deep sleep after 5 min without a central or after the low-battery stop (power.py)
 #   watchdog - arms the hardware watchdog (8 s) 15 s after boot, feeds it only while sampler,
 #              send and status keep beating
 
@@ -23,6 +24,7 @@ import machine
 
 from stridenode.boards import load_board
 from stridenode.node import SensorNode
+from stridenode.power import PowerManager, set_cpu_clock  # power (issue 13)
 from stridenode.tasks import Supervisor, feed_watchdog, sleep_ms
 
 _CONFIG = "/config.json"
@@ -93,6 +95,7 @@ def make_battery(board):
 
 
 async def main():
+    set_cpu_clock(machine)  # power: 240 MHz (the port boots at 160 MHz)
     config = read_config()
     board = load_board(config.get("board", "esp32s3_lsm6dso32"))
     indicator = Indicator(board)
@@ -117,6 +120,10 @@ async def main():
     asyncio.create_task(supervisor.run("control", peripheral.serve_control))
     asyncio.create_task(supervisor.run("status", peripheral.keep_status_fresh, max_silence_ms=5000))
     asyncio.create_task(supervisor.run("indicator", lambda: indicator.run(supervisor)))
+    import esp32  # power: deep sleep after 5 min without a central, or after the low-battery stop
+
+    power = PowerManager(node, machine, esp32, board, time)  # power
+    asyncio.create_task(supervisor.run("power", lambda: power.run(supervisor), max_silence_ms=5000))  # power
     await feed_watchdog(lambda: machine.WDT(timeout=_WATCHDOG_MS), supervisor)
 
 
