@@ -350,7 +350,8 @@ class Doctor:
             return
         if not ports:
             self.add("board", "board on USB", INFO, "no board attached (only needed for `stridecue flash`)",
-                     "to flash, plug the board in with a USB data cable (not a charge-only one)")
+                     "to flash, plug the board in with a USB data cable (not a charge-only one); "
+                     "a sensor in deep sleep does not show on USB: press its reset button")
             return
         for port in ports:
             label = f"{port.device} ({KNOWN_VIDS.get(port.vid, port.description or 'USB serial')})"

@@ -150,7 +150,8 @@ def choose_port(requested: str | None, ports: Sequence[SerialPort]) -> str:
     if not candidates:
         raise UserError(
             "no board attached: no USB serial port found (plug the board in with a USB data cable, "
-            "not a charge-only one; `stridecue doctor` checks; or give --port)"
+            "not a charge-only one; a sensor in deep sleep is not on USB: press its reset button; "
+            "`stridecue doctor` checks; or give --port)"
         )
     known = [p for p in candidates if p.vid in KNOWN_VIDS]
     if len(known) > 1:
