@@ -10,6 +10,7 @@
 #   send     - data notifications and status notifications
 #   control  - control writes -> replies
 #   status   - keeps the status and battery characteristics fresh
+#   power    - deep sleep after 5 min without a central or after the low-battery stop (power.py)
 #   watchdog - arms the hardware watchdog (8 s) 15 s after boot, feeds it only while sampler,
 #              send and status keep beating
 #
@@ -38,6 +39,7 @@ from stridenode import FW_VERSION
 from stridenode.boards import load_board
 from stridenode.memory import RING_MAX_S, RING_MIN_S, free_heap
 from stridenode.node import SensorNode
+from stridenode.power import PowerManager, set_cpu_clock
 from stridenode.tasks import Supervisor, feed_watchdog, sleep_ms
 
 _CONFIG = "/config.json"
@@ -203,6 +205,9 @@ class Firmware:
         self.node.on_rename = save_name
         self.supervisor = Supervisor(time, on_error=self.node.task_failed)
         self.peripheral = Peripheral(self.node, board.get("title", board["name"]), self.supervisor)
+        import esp32  # deep sleep after 5 min without a central, or after the low-battery stop
+
+        self.power = PowerManager(self.node, machine, esp32, board, time)
 
     async def sampler(self):
         node = self.node
@@ -222,6 +227,7 @@ class Firmware:
         asyncio.create_task(supervisor.run("control", peripheral.serve_control))
         asyncio.create_task(supervisor.run("status", peripheral.keep_status_fresh, max_silence_ms=5000))
         asyncio.create_task(supervisor.run("indicator", lambda: indicator.run(supervisor)))
+        asyncio.create_task(supervisor.run("power", lambda: self.power.run(supervisor), max_silence_ms=5000))
 
 
 async def _clear_failures_when_healthy(report, firmware):
@@ -233,6 +239,7 @@ async def _clear_failures_when_healthy(report, firmware):
 async def main(report=None):
     """Start the firmware and run it (forever on a board; the tests cancel it)."""
     global current
+    set_cpu_clock(machine)  # 240 MHz: the port boots at 160 MHz
     report = report or BootReport()
     config = read_config()
     board = load_board(config.get("board", _DEFAULT_BOARD))

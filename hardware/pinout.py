@@ -36,7 +36,7 @@ LSM6DSO32_PINS = ["VIN", "3Vo", "GND", "SCL", "SDA", "DO", "CS", "INT1", "INT2"]
 SIGNALS = {  # board-file key -> what it is
     "i2c.sda": "I2C data (IMU)",
     "i2c.scl": "I2C clock (IMU)",
-    "imu.int1": "IMU data-ready interrupt (INT1)",
+    "imu.int1": "IMU interrupt (INT1): wakes the board on motion",
     "led.pin": "status LED",
     "buzzer.pin": "piezo buzzer (optional)",
     "battery.adc_pin": "battery voltage (divider midpoint)",

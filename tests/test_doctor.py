@@ -12,6 +12,7 @@ import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import pytest
 
 from stridecue import doctor
 from stridecue.doctor import INFO, OK, PROBLEM, WARN, Doctor, System
@@ -213,9 +214,9 @@ def here() -> str:
     return "%d.%d.%d" % tuple(stridenode.FW_VERSION[:3])
 
 
-def answer(version="1.24.1", lib=True, config=None, firmware=None):
+def answer(version="1.24.1", lib=True, config=None, firmware=None, boot=None):
     info = {"version": version, "machine": "Generic ESP32S3 module with ESP32S3", "lib": lib, "config": config,
-            "firmware": firmware or (here() if lib else None)}
+            "firmware": firmware or (here() if lib else None), "boot": boot}
     return 0, json.dumps(info) + "\n", ""
 
 
@@ -240,12 +241,39 @@ def test_board_without_firmware_says_how_to_flash(tmp_path):
 
 def test_board_problems_are_reported_but_do_not_change_the_exit_status(tmp_path):
     old = Doctor(tmp_path, FakeSystem(ports=[BOARD], board_answer=answer(version="1.19.1"))).run()
-    assert check(old, "board on USB").status == PROBLEM and "older than 1.22" in check(old, "board on USB").detail
+    assert check(old, "board on USB").status == PROBLEM and "older than 1.23" in check(old, "board on USB").detail
     assert old.exit_status_ == 0 and not old.flash_ready_ and "before `stridecue flash`" in old.verdict()
     busy = Doctor(tmp_path, FakeSystem(ports=[BOARD], board_answer=(1, "", "mpremote: failed to access /dev/ttyACM0 (it may be in use by another program)\n"))).run()
     assert "close other programs" in check(busy, "board on USB").fix
     no_mp = Doctor(tmp_path, FakeSystem(ports=[BOARD], board_answer=(1, "", "mpremote: could not enter raw repl\n"))).run()
     assert "install MicroPython" in check(no_mp, "board on USB").fix
+
+
+@pytest.mark.parametrize("version", ["1.22.2", "1.22.0"])
+def test_a_board_older_than_1_23_is_a_problem_with_how_to_update(tmp_path, version):
+    config = {"board": "esp32s3_lsm6dso32", "name": "StrideCueLS"}
+    board = check(Doctor(tmp_path, FakeSystem(ports=[BOARD], board_answer=answer(version=version, config=config))).run(), "board on USB")
+    assert board.status == PROBLEM and f"MicroPython {version}" in board.detail and "older than 1.23" in board.detail
+    assert "ESP32_GENERIC_S3 1.23 or newer" in board.fix and "write_flash" in board.fix and "\n" not in board.fix
+    ok = check(Doctor(tmp_path, FakeSystem(ports=[BOARD], board_answer=answer(version="1.23.0", config=config))).run(), "board on USB")
+    assert ok.status != PROBLEM
+
+
+BOOT = {"firmware": "0.3.0", "board": "atoms3_mpu6886", "ring_s": 9.5, "heap_free": 123456, "micropython": "1.24.1",
+        "state": "running", "error": None, "boots": 3}
+
+
+def test_the_board_s_boot_report_is_shown(tmp_path):
+    config = {"board": "atoms3_mpu6886", "name": "StrideCueRS"}
+    board = check(Doctor(tmp_path, FakeSystem(ports=[BOARD], board_answer=answer(config=config, boot=BOOT))).run(), "board on USB")
+    assert board.status == OK
+    assert "last boot: StrideCue firmware 0.3.0 on atoms3_mpu6886 (MicroPython 1.24.1), ring 9.5 s, 120 kB heap free, boot 3, state running" in board.detail
+    failed = dict(BOOT, state="error", error="ImuError: no MPU6886 found")
+    board = check(Doctor(tmp_path, FakeSystem(ports=[BOARD], board_answer=answer(config=config, boot=failed))).run(), "board on USB")
+    assert board.status == WARN and "state error (ImuError: no MPU6886 found)" in board.detail
+    assert "mpremote connect /dev/ttyACM0 repl" in board.fix and "stridecue flash --board atoms3_mpu6886" in board.fix
+    none = check(Doctor(tmp_path, FakeSystem(ports=[BOARD], board_answer=answer(config=config))).run(), "board on USB")
+    assert "no boot report" in none.detail
 
 
 def test_serial_port_without_permission_names_the_dialout_group(tmp_path):
@@ -267,6 +295,7 @@ def test_the_board_query_runs_in_micropython(tmp_path):
         info = json.loads(out.strip().splitlines()[-1])
         assert info["config"] == expect_config and info["lib"] is (expect_config is not None)
         assert info["firmware"] == ("0.0.7" if expect_config else None)
+        assert info["boot"] is None
         system.board_answer = (0, out, "")
         board = check(Doctor(tmp_path, system).run(), "board on USB")
         assert board.status in (OK, WARN) and f"MicroPython {info['version']}" in board.detail

@@ -170,11 +170,18 @@ def board_env(monkeypatch):
     machine.I2C = lambda *a, **kw: SimI2C([imu])
     machine.WDT = lambda timeout=0: None
     machine.reset = lambda: None
+    machine.hz = 160_000_000
+    machine.freq = lambda hz=None: machine.hz if hz is None else setattr(machine, "hz", hz)
+    machine.deepsleep = lambda ms=None: None
+    esp32 = types.ModuleType("esp32")
+    esp32.WAKEUP_ALL_LOW, esp32.WAKEUP_ANY_HIGH = False, True
+    esp32.wake_on_ext0 = lambda pin, level: None
+    esp32.wake_on_ext1 = lambda pins, level: None
     for name, mod in (("aioble", aioble), ("aioble.security", aioble.security), ("bluetooth", bluetooth),
-                      ("micropython", micropython), ("machine", machine)):
+                      ("micropython", micropython), ("machine", machine), ("esp32", esp32)):
         monkeypatch.setitem(sys.modules, name, mod)
     monkeypatch.delitem(sys.modules, "stridenode.ble", raising=False)
-    yield types.SimpleNamespace(aioble=aioble, imu=imu, board=board)
+    yield types.SimpleNamespace(aioble=aioble, imu=imu, board=board, machine=machine)
     sys.modules.pop("stridenode.ble", None)
 
 
@@ -265,3 +272,29 @@ def test_main_starts_every_task_on_the_board(board_env, monkeypatch):
     assert st.imu_model == "LSM6DSO32" and st.rate == 416 and st.error_count == 0
     assert st.battery_mv == 3900 and 55 < st.battery_pct < 75 and not st.low_battery
     assert any(m[0] == sw.TYPE_REPLY and sw.parse_reply(m)[:3] == (sw.OP_GET_STATUS, 3, sw.OK) for m in status.notified)
+
+
+def test_main_runs_the_cpu_at_240_mhz_and_starts_the_power_task(board_env, monkeypatch):
+    monkeypatch.setitem(sys.modules, "time", fake_time())
+    import stridenode.power as power_mod
+
+    started = []
+
+    async def run(self, supervisor):
+        started.append((self.motion_pin, self.idle_ms))
+        supervisor.beat("power")
+
+    monkeypatch.setattr(power_mod.PowerManager, "run", run)
+    spec = importlib.util.spec_from_file_location("stridecue_board_main_power", ROOT / "firmware" / "main.py")
+    main = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(main)
+
+    async def scenario():
+        task = asyncio.create_task(main.main())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert board_env.machine.hz == 240_000_000
+    assert started == [(3, 300_000)]  # the XIAO build: wake on IMU INT1 (GPIO3), 5 minutes idle

@@ -137,16 +137,19 @@ def test_the_code_run_on_the_board_works_in_micropython(tmp_path, name):
     check = (
         "import os, json\n"
         "open('/main.py', 'w').write('old')\n"
+        "open('/boot.json', 'w').write('{\"state\": \"running\"}')\n"  # the old firmware's report
         f"exec({prepare!r})\n"
         f"exec({prepare!r})\n"  # twice: flashing again must work too
         f"exec({config!r})\n"
         "print(json.dumps({'stridenode': os.listdir('/lib/stridenode'), 'dirs': sorted(os.listdir('/lib')),"
-        " 'main': 'main.py' in os.listdir('/'), 'config': json.load(open('/config.json'))}))\n"
+        " 'main': 'main.py' in os.listdir('/'), 'boot': 'boot.json' in os.listdir('/'),"
+        " 'config': json.load(open('/config.json'))}))\n"
     )
     result = json.loads(run_micropython(check, mounts=(f"{old}:/lib",)).strip().splitlines()[-1])
     assert result["stridenode"] == []
     assert result["dirs"] == ["aioble", "boards", "stridenode", "stridewire"]
     assert result["main"] is False
+    assert result["boot"] is False, "a stale boot report could confirm a flash that did not boot"
     assert result["config"] == {"board": "esp32s3_lsm6dso32", "name": name}
 
 
@@ -240,6 +243,22 @@ def test_board_detection_code_runs_in_micropython(tmp_path, devices, expect):
     assert json.loads(out.strip().splitlines()[-1]) == expect
 
 
+REPORT = {"firmware": "0.3.0", "board": "atoms3_mpu6886", "ring_s": 9.5, "heap_free": 123456,
+          "micropython": "1.24.1", "state": "running", "error": None, "boots": 1}
+
+
+def board_answer(argv, version="1.24.1", reports=None):
+    """What a fake board answers over mpremote: its MicroPython version, its boot report (the
+    next of reports, a JSON value; default REPORT), nothing for the rest.  None: not one of those."""
+    code = argv[argv.index("exec") + 1] if "exec" in argv else ""
+    if "sys.implementation.version" in code:
+        return subprocess.CompletedProcess(argv, 0, version + "\n", "")
+    if flash.BOOT_REPORT in code and "json.load" in code:
+        report = reports.pop(0) if reports else REPORT
+        return subprocess.CompletedProcess(argv, 0, json.dumps(report) + "\n", "")
+    return None
+
+
 def answering(probe_stdout, rc=0):
     ran = []
 
@@ -247,7 +266,7 @@ def answering(probe_stdout, rc=0):
         ran.append(argv)
         if "exec" in argv and "from machine import I2C" in argv[-1]:
             return subprocess.CompletedProcess(argv, rc, probe_stdout, "" if rc == 0 else "mpremote: could not enter raw repl\n")
-        return subprocess.CompletedProcess(argv, 0, "", "")
+        return board_answer(argv) or subprocess.CompletedProcess(argv, 0, "", "")
     return runner, ran
 
 
@@ -255,11 +274,12 @@ def test_board_auto_flashes_the_build_whose_imu_answers(tmp_path):
     runner, ran = answering('["atoms3_mpu6886"]\n')
     out = io.StringIO()
     with redirect_stdout(out):
-        assert flash.main(args(name="StrideCue-RS"), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=runner, waiter=lambda port: None) == 0
+        assert flash.main(args(name="StrideCue-RS"), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=runner,
+                          waiter=lambda port: None, pause=lambda s: None) == 0
     assert "board: atoms3_mpu6886" in out.getvalue()
     copies = [a[-1] for a in ran if "cp" in a]
     assert ":/lib/boards/atoms3_mpu6886.json" in copies
-    assert len(ran) == 1 + 9
+    assert len(ran) == 1 + 1 + 9 + 1  # version, probe, the plan, the boot report
 
 
 @pytest.mark.parametrize("stdout, rc, message", [
@@ -271,9 +291,10 @@ def test_board_auto_flashes_the_build_whose_imu_answers(tmp_path):
 def test_board_auto_failures_are_one_line(tmp_path, stdout, rc, message):
     runner, ran = answering(stdout, rc)
     with pytest.raises(UserError) as e:
-        flash.main(args(), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=runner, waiter=lambda port: None)
+        flash.main(args(), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=runner, waiter=lambda port: None,
+                   pause=lambda s: None)
     assert message in str(e.value) and "--board" in str(e.value) and "\n" not in str(e.value)
-    assert len(ran) == 1, "nothing flashed"
+    assert len(ran) == 2, "nothing flashed (the version query and the probe only)"
 
 
 def test_board_auto_cannot_be_a_dry_run(tmp_path):
@@ -332,22 +353,24 @@ def test_execute_runs_the_steps_in_order_and_names_a_failed_one(tmp_path):
     def runner(argv):
         ran.append(argv)
         fail = "mip" in argv
-        return subprocess.CompletedProcess(argv, 1 if fail else 0, "", "Error: could not reach micropython.org\n" if fail else "")
+        return board_answer(argv) or subprocess.CompletedProcess(argv, 1 if fail else 0, "", "Error: could not reach micropython.org\n" if fail else "")
 
     out = io.StringIO()
     with pytest.raises(UserError) as e, redirect_stdout(out):
-        flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=runner, waiter=waits.append)
+        flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=runner,
+                   waiter=waits.append, pause=lambda s: None)
     assert "step 2/9 (install aioble (mip)) failed: Error: could not reach micropython.org" in str(e.value)
     assert "--no-mip" in str(e.value) and "\n" not in str(e.value)
-    assert len(ran) == 2
+    assert len(ran) == 1 + 2
 
     ran.clear()
-    ok = lambda argv: ran.append(argv) or subprocess.CompletedProcess(argv, 0, "", "")
+    ok = lambda argv: ran.append(argv) or board_answer(argv) or subprocess.CompletedProcess(argv, 0, "", "")
     with redirect_stdout(out):
-        assert flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=ok, waiter=waits.append) == 0
-    assert [after_connect(a)[1][0] for a in ran] == ["exec", "mip", "fs", "fs", "fs", "exec", "exec", "fs", "reset"]
-    assert after_connect(ran[0])[1][-1] == "reset", "the old firmware's watchdog goes with a restart"
-    assert waits == ["/dev/ttyACM0", "/dev/ttyACM0"], "waited for the board after the first restart (twice: two flashes)"
+        assert flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=ok,
+                          waiter=waits.append, pause=lambda s: None) == 0
+    assert [after_connect(a)[1][0] for a in ran] == ["exec", "exec", "mip", "fs", "fs", "fs", "exec", "exec", "fs", "reset", "exec"]
+    assert after_connect(ran[1])[1][-1] == "reset", "the old firmware's watchdog goes with a restart"
+    assert waits == ["/dev/ttyACM0"] * 3, "waited for the board after the first restart (once in the failed flash) and after the final reset"
     assert "[9/9] reset the board" in out.getvalue()
 
 
@@ -417,3 +440,98 @@ def test_cli_without_a_board_says_so_in_one_line(tmp_path):
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert len(lines) == 1 and ("no board attached" in lines[0] or "firmware file missing" in lines[0])
+
+
+# -- the MicroPython floor and the boot report ----------------------------------------------
+
+def flash_with(tmp_path, version="1.24.1", reports=None, board="atoms3_mpu6886", **kw):
+    ran, waits, pauses = [], [], []
+
+    def runner(argv):
+        ran.append(argv)
+        return board_answer(argv, version, reports) or subprocess.CompletedProcess(argv, 0, "", "")
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        rc = flash.main(args(board=board, name="StrideCueRS", **kw), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO],
+                        runner=runner, waiter=waits.append, pause=pauses.append)
+    return rc, out.getvalue(), ran, waits, pauses
+
+
+@pytest.mark.parametrize("version", ["1.22.2", "1.20.0", "1.19.1"])
+def test_a_board_with_an_old_micropython_is_refused_before_anything_is_copied(tmp_path, version):
+    with pytest.raises(UserError) as e:
+        flash_with(tmp_path, version=version)
+    msg = str(e.value)
+    assert f"runs MicroPython {version}, older than 1.23" in msg and "\n" not in msg
+    assert "ESP32_GENERIC_S3 1.23 or newer" in msg and "esptool" in msg and "write_flash" in msg and "hardware/README.md" in msg
+
+
+def test_the_version_query_is_one_command_and_runs_in_micropython():
+    out = run_micropython(flash.VERSION_CODE).strip()
+    assert flash.parse_version(out) >= (1, 23)  # the port the tests run is new enough itself
+    assert flash.MIN_MICROPYTHON == (1, 23)
+
+
+@pytest.mark.parametrize("version", ["1.23.0", "1.24.1", "1.25.0"])
+def test_flash_says_done_only_after_the_board_reports_its_boot(tmp_path, version):
+    rc, out, ran, waits, pauses = flash_with(tmp_path, version=version)
+    assert rc == 0
+    done = out.strip().splitlines()[-1]
+    assert done.startswith("done: StrideCue firmware 0.3.0 on atoms3_mpu6886 (MicroPython 1.24.1), ring 9.5 s")
+    reads = [a for a in ran if flash.BOOT_REPORT_CODE in a]
+    assert len(reads) == 1 and reads[0][-1] == "reset", "reading stops the firmware: the read ends with a reset"
+    assert ran.index(reads[0]) == len(ran) - 1 and after_connect(ran[-2])[1] == ["reset"], "read after the final reset"
+    assert len(waits) == 2 and pauses == [flash.BOOT_WAIT_S]
+
+
+def test_flash_retries_a_board_that_has_not_written_its_report_yet(tmp_path):
+    rc, out, ran, waits, pauses = flash_with(tmp_path, reports=[None, dict(REPORT, state="starting"), REPORT])
+    assert rc == 0 and "done: StrideCue firmware 0.3.0" in out
+    assert len([a for a in ran if flash.BOOT_REPORT_CODE in a]) == 3 and len(pauses) == 3
+
+
+@pytest.mark.parametrize("reports, message", [
+    ([dict(REPORT, state="error", error="ImuError: no MPU6886 found (0x68: no answer)", boots=4)],
+     "the board boots but StrideCue stops: ImuError: no MPU6886 found (0x68: no answer) (/boot.json: firmware 0.3.0, board atoms3_mpu6886, boot 4)"),
+    ([None] * flash.BOOT_TRIES, "did not report a StrideCue boot after 4 tries (no /boot.json): it may be resetting in a loop"),
+    (["garbage"] * flash.BOOT_TRIES, "/boot.json is not a JSON object"),
+    ([dict(REPORT, board="esp32s3_lsm6dso32")], "the board reports board 'esp32s3_lsm6dso32', not 'atoms3_mpu6886'"),
+])
+def test_a_board_that_does_not_boot_fails_the_flash_in_one_line(tmp_path, reports, message):
+    with pytest.raises(UserError) as e:
+        flash_with(tmp_path, reports=list(reports))
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_board_that_stops_answering_after_the_reset_fails_the_flash(tmp_path):
+    ran = []
+
+    def runner(argv):
+        ran.append(argv)
+        if flash.BOOT_REPORT_CODE in argv:
+            return subprocess.CompletedProcess(argv, 1, "", "mpremote: failed to access /dev/ttyACM0 (it may be in use by another program)\n")
+        return board_answer(argv) or subprocess.CompletedProcess(argv, 0, "", "")
+
+    with pytest.raises(UserError, match=r"did not report a StrideCue boot after 4 tries \(no answer \(mpremote: failed to access"):
+        flash.main(args(board="atoms3_mpu6886"), tmp_path, tree=fake_tree(tmp_path), ports=lambda: [XIAO], runner=runner,
+                   waiter=lambda p: None, pause=lambda s: None)
+
+
+@pytest.mark.parametrize("present", [True, False])
+def test_the_boot_report_code_runs_in_micropython(tmp_path, present):
+    board = tmp_path / "board"
+    board.mkdir()
+    code = "import os\n"
+    if present:
+        code += f"open('/boot.json', 'w').write({json.dumps(json.dumps(REPORT))})\n"
+    else:
+        code += "'boot.json' in os.listdir('/') and os.remove('/boot.json')\n"
+    out = run_micropython(code + flash.BOOT_REPORT_CODE).strip().splitlines()[-1]
+    assert json.loads(out) == (REPORT if present else None)
+
+
+def test_dry_run_names_the_version_check_and_the_boot_check(tmp_path):
+    text, commands = dry_run(fake_tree(tmp_path), tmp_path, ports=[XIAO], board="atoms3_mpu6886")
+    assert "MicroPython must be 1.23 or newer" in text and "sys.implementation.version" in text
+    assert "/boot.json" in text and len(commands) == 9

@@ -16,6 +16,10 @@ except ImportError:
 
 _IMU_MODELS = ("LSM6DSO32", "LSM6DSOX", "MPU6886")
 _REQUIRED = ("name", "i2c", "imu")
+# Deep sleep wakes only from RTC GPIOs: on the ESP32-S3 GPIO0-GPIO21 (ESP32-S3 datasheet, RTC IO
+# MUX).  A wake pin outside them would leave the board asleep for good.
+_RTC_GPIO_LAST = {"ESP32-S3": 21}
+_WAKE_MG = (16, 1000)  # motion thresholds both IMUs can hold (MPU6886: 4 mg steps up to 1020)
 
 
 class BoardError(ValueError):
@@ -89,4 +93,40 @@ def check_board(board):
                 raise BoardError("board %s: battery.%s must be an integer" % (name, key))
         if not battery["full_mv"] > battery["low_mv"] > battery["stop_mv"] >= battery["empty_mv"]:
             raise BoardError("board %s: battery thresholds must satisfy full > low > stop >= empty" % name)
+    _check_wake(board, name)
     return board
+
+
+def _check_rtc(board, name, pin, what):
+    mcu = board.get("mcu", "ESP32-S3")
+    last = _RTC_GPIO_LAST.get(mcu)
+    if not isinstance(pin, int):
+        raise BoardError("board %s: %s must be a GPIO number" % (name, what))
+    if last is not None and not 0 <= pin <= last:
+        raise BoardError("board %s: %s is GPIO%d, not an RTC GPIO (%s: GPIO0-GPIO%d), so it cannot wake "
+                         "the board from deep sleep" % (name, what, pin, mcu, last))
+
+
+def _check_wake(board, name):
+    """"wake": {"motion": bool, "motion_mg": int, "button": bool}: which pins wake the board from
+    deep sleep: the IMU's interrupt (imu.int1) and/or the button (button.pin)."""
+    wake = board.get("wake")
+    if wake is None:
+        return
+    if not isinstance(wake, dict):
+        raise BoardError("board %s: wake must be an object" % name)
+    for key in ("motion", "button"):
+        if not isinstance(wake.get(key, False), bool):
+            raise BoardError("board %s: wake.%s must be true or false" % (name, key))
+    if wake.get("motion"):
+        if board["imu"].get("int1") is None:
+            raise BoardError("board %s: wake.motion needs imu.int1, the GPIO wired to the IMU's interrupt pin" % name)
+        _check_rtc(board, name, board["imu"]["int1"], "imu.int1")
+        mg = wake.get("motion_mg", 150)
+        if not isinstance(mg, int) or not _WAKE_MG[0] <= mg <= _WAKE_MG[1]:
+            raise BoardError("board %s: wake.motion_mg must be an integer from %d to %d" % (name, _WAKE_MG[0], _WAKE_MG[1]))
+    if wake.get("button"):
+        button = board.get("button")
+        if not button:
+            raise BoardError("board %s: wake.button needs a button" % name)
+        _check_rtc(board, name, button.get("pin"), "button.pin")

@@ -36,6 +36,14 @@ _ST_CTRL2_G = const(0x11)
 _ST_CTRL3_C = const(0x12)
 _ST_FIFO_STATUS1 = const(0x3A)
 _ST_FIFO_TAG = const(0x78)
+_ST_CTRL6_C = const(0x15)
+_ST_ALL_INT_SRC = const(0x1A)
+_ST_WAKE_UP_SRC = const(0x1B)
+_ST_TAP_CFG0 = const(0x56)
+_ST_TAP_CFG2 = const(0x58)
+_ST_WAKE_UP_THS = const(0x5B)
+_ST_WAKE_UP_DUR = const(0x5C)
+_ST_MD1_CFG = const(0x5E)
 _ST_ID = const(0x6C)
 _ST_WORD = const(7)
 _ST_TAG_GYRO = const(0x01)
@@ -56,6 +64,10 @@ _MPU_GYRO_CONFIG = const(0x1B)
 _MPU_ACCEL_CONFIG = const(0x1C)
 _MPU_ACCEL_CONFIG2 = const(0x1D)
 _MPU_FIFO_EN = const(0x23)
+_MPU_ACCEL_WOM_X_THR = const(0x20)  # Y and Z follow at 0x21, 0x22
+_MPU_INT_PIN_CFG = const(0x37)
+_MPU_INT_ENABLE = const(0x38)
+_MPU_ACCEL_INTEL_CTRL = const(0x69)
 _MPU_INT_STATUS = const(0x3A)
 _MPU_USER_CTRL = const(0x6A)
 _MPU_PWR_MGMT_1 = const(0x6B)
@@ -117,6 +129,11 @@ class _Driver:
         if gyro_dps not in self.GYRO_RANGES:
             raise ValueError("%s: gyro range %d dps not supported" % (self.MODEL, gyro_dps))
 
+    def power_down(self):
+        """Reset the part: both parts come out of reset powered down (a few uA), nothing on INT."""
+        self.reset()
+        self.rate = 0
+
     def supported_rate(self, rate_hz):
         """The output data rate this part would run at for a request (>= it), or 0."""
         for rate in self.RATES:
@@ -174,6 +191,45 @@ class LSM6DSO(_Driver):
         self._gyro_mul = _ST_GYRO_TO_WIRE
         self._pair_reset()
         return rate
+
+    def reset(self):
+        self._write(_ST_CTRL3_C, 0x01)  # SW_RESET: accelerometer and gyro power-down, INT1 quiet
+        self.sleep_ms(10)
+
+    def enable_wake_on_motion(self, threshold_mg):
+        """Accelerometer alone in low-power mode at 26 Hz; the wake-up event (a change between
+        consecutive samples above threshold_mg on any axis) drives INT1 high and holds it there
+        (latched) until WAKE_UP_SRC is read: a level an ESP32 RTC pin can wake on.  The FIFO and
+        the gyro are off, so read() returns nothing until configure() runs again.  Returns the
+        threshold the part was given, in mg (the register has 6 bits of the full scale)."""
+        self.reset()
+        self._write(_ST_CTRL3_C, 0x44)  # BDU, IF_INC; INT pins push-pull, active high (H_LACTIVE 0)
+        self._write(_ST_CTRL6_C, 0x10)  # XL_HM_MODE: accelerometer high-performance off -> low-power
+        self._write(_ST_CTRL2_G, 0x00)  # gyro power-down
+        self._write(_ST_CTRL1_XL, 0x20)  # ODR_XL 26 Hz (low-power), FS code 00 (DSOX 2 g, DSO32 4 g)
+        fs_mg = 2000 if self.MODEL == "LSM6DSOX" else 4000
+        # the slope filter compares (a[n] - a[n-1]) / 2 with the threshold: half the change
+        half = threshold_mg // 2
+        ths = (half * 256 + fs_mg // 2) // fs_mg  # WAKE_THS_W 1: 1 LSB = FS / 2^8
+        weight = 0x10
+        step = fs_mg / 256
+        if ths > 63:
+            ths = (half * 64 + fs_mg // 2) // fs_mg  # WAKE_THS_W 0: 1 LSB = FS / 2^6
+            weight = 0x00
+            step = fs_mg / 64
+        ths = 1 if ths < 1 else (63 if ths > 63 else ths)
+        self._write(_ST_WAKE_UP_DUR, weight)  # WAKE_DUR 0: one sample over the threshold wakes
+        self._write(_ST_WAKE_UP_THS, ths)
+        self._write(_ST_TAP_CFG0, 0x41)  # INT_CLR_ON_READ, LIR (latched); SLOPE_FDS 0: slope filter
+        self._write(_ST_TAP_CFG2, 0x80)  # INTERRUPTS_ENABLE
+        self._write(_ST_MD1_CFG, 0x20)  # INT1_WU: wake-up event to INT1
+        self._read1(_ST_WAKE_UP_SRC)  # clear a latched event from before
+        self.rate = 0
+        return int(2 * ths * step)
+
+    def clear_wake(self):
+        """Read (and so clear) the latched wake-up event; True if there was one."""
+        return bool(self._read1(_ST_WAKE_UP_SRC) & 0x08)  # WU_IA
 
     def read(self, out, max_samples):
         """Drain up to max_samples samples from the FIFO into out; return how many."""
@@ -296,6 +352,39 @@ class MPU6886(_Driver):
         self.accel_g = accel_g
         self.gyro_dps = gyro_dps
         return rate
+
+    def reset(self):
+        self._write(_MPU_PWR_MGMT_1, 0x80)  # DEVICE_RESET: comes back asleep, INT quiet
+        self.sleep_ms(10)
+
+    def enable_wake_on_motion(self, threshold_mg):
+        """Wake-on-motion in accelerometer cycle (low-power) mode at 25 Hz, gyro in standby: a change
+        between consecutive samples above threshold_mg on any axis drives INT high and holds it
+        (latched) until INT_STATUS is read.  Returns the threshold given to the part, in mg
+        (ACCEL_WOM_*_THR: 4 mg per LSB, 0-1020 mg)."""
+        self.reset()
+        self._write(_MPU_PWR_MGMT_1, 0x01)  # awake, CYCLE 0 while configuring
+        self._write(_MPU_PWR_MGMT_2, 0x07)  # accelerometer on, gyro axes in standby
+        self._write(_MPU_ACCEL_CONFIG2, 0x01)  # ACCEL_FCHOICE_B 0, A_DLPF_CFG 1 (218 Hz)
+        self._write(_MPU_USER_CTRL, 0x00)  # FIFO off
+        self._write(_MPU_FIFO_EN, 0x00)
+        self._write(_MPU_INT_PIN_CFG, 0x20)  # active high, push-pull, LATCH_INT_EN until INT_STATUS read
+        self._write(_MPU_INT_ENABLE, 0xE0)  # WOM_X/Y/Z_INT_EN
+        thr = (threshold_mg + 2) // 4
+        thr = 1 if thr < 1 else (255 if thr > 255 else thr)
+        self._write(_MPU_ACCEL_WOM_X_THR, thr)
+        self._write(_MPU_ACCEL_WOM_X_THR + 1, thr)
+        self._write(_MPU_ACCEL_WOM_X_THR + 2, thr)
+        self._write(_MPU_ACCEL_INTEL_CTRL, 0xC0)  # ACCEL_INTEL_EN, ACCEL_INTEL_MODE (vs previous sample), OR of axes
+        self._write(_MPU_SMPLRT_DIV, 39)  # wake-up checks at 1 kHz / (1 + 39) = 25 Hz
+        self._write(_MPU_PWR_MGMT_1, 0x21)  # CYCLE: accelerometer low-power mode
+        self._read1(_MPU_INT_STATUS)  # clear a latched event from before
+        self.rate = 0
+        return thr * 4
+
+    def clear_wake(self):
+        """Read (and so clear) the latched wake-on-motion event; True if there was one."""
+        return bool(self._read1(_MPU_INT_STATUS) & 0xE0)
 
     def read(self, out, max_samples):
         i2c = self.i2c

@@ -523,6 +523,16 @@ class SensorNode:
             self._stop_at = stop
         self._status_due = True
 
+    @property
+    def battery_stopped(self):
+        """The battery reached its stop level: the stream was (or is being) ended for good."""
+        return self._battery_stop
+
+    @property
+    def stopping(self):
+        """An orderly stop is under way: the packet with FLAG_FINAL has not gone out yet."""
+        return self._stop_at >= 0
+
     def _finish_stop(self):
         self.streaming = False
         self._stop_at = -1

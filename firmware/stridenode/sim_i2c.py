@@ -12,6 +12,12 @@
 # the oldest data is overwritten and the overflow flag is raised, as in the parts' continuous
 # modes; on the MPU6886 that overwrites bytes, so frames lose their alignment, which is why its
 # driver resets the FIFO after an overflow.
+#
+# Both parts also model their motion wake-up (imu.enable_wake_on_motion): LSM6DSO wake-up on INT1
+# (WAKE_UP_THS/WAKE_UP_DUR weight, TAP_CFG0 LIR, TAP_CFG2 INTERRUPTS_ENABLE, MD1_CFG INT1_WU,
+# slope filter (a[n] - a[n-1]) / 2) and MPU6886 wake-on-motion (ACCEL_WOM_*_THR at 4 mg/LSB,
+# ACCEL_INTEL_CTRL, INT_ENABLE WOM bits, INT_PIN_CFG level/latch, cycle mode): device.int1 is the
+# level on the part's interrupt pin, which is what wakes the ESP32 from deep sleep.
 
 from .bytecopy import copy_bytes
 
@@ -129,6 +135,13 @@ _ST_FIFO_LAST = const(0x7E)
 _ST_WORD = const(7)
 _ST_TAG_GYRO = const(0x01)
 _ST_TAG_ACCEL = const(0x02)
+_ST_ALL_INT_SRC = const(0x1A)
+_ST_WAKE_UP_SRC = const(0x1B)
+_ST_TAP_CFG0 = const(0x56)
+_ST_TAP_CFG2 = const(0x58)
+_ST_WAKE_UP_THS = const(0x5B)
+_ST_WAKE_UP_DUR = const(0x5C)
+_ST_MD1_CFG = const(0x5E)
 
 # Sensitivities: g/LSB for the FS_XL codes 00, 01, 10, 11; dps/LSB for FS_G codes and FS_125.
 _ST_FS_XL = {
@@ -165,6 +178,11 @@ class SimLSM6DSO(_Device):
         self.overrun_latched = False
         self._last = (0, 0, 0, 0, 0, 0)
         self._word_pos = 0
+        self._prev_a = None  # previous accelerometer sample (counts), for the slope filter
+        self._wu_now = False  # the last sample was a wake-up event
+        self._wu_latched = False
+        self._wu_src = 0
+        self.wake_events = 0
         self._configure()
 
     def _configure(self):
@@ -182,6 +200,7 @@ class SimLSM6DSO(_Device):
         self.fifo_on = mode == 0x06
         self.batch_accel = self.fifo_on and (fifo3 & 0x0F) != 0 and self.accel_on
         self.batch_gyro = self.fifo_on and (fifo3 >> 4) != 0 and self.gyro_on
+        self.wake_armed = self.accel_on and bool(self.regs[_ST_TAP_CFG2] & 0x80)
         if mode == 0:  # bypass mode empties the FIFO
             self.head = 0
             self.count = 0
@@ -192,7 +211,7 @@ class SimLSM6DSO(_Device):
             self.reset()
             return
         self.regs[reg] = value
-        if reg in (_ST_CTRL1_XL, _ST_CTRL2_G, _ST_FIFO_CTRL3, _ST_FIFO_CTRL4):
+        if reg in (_ST_CTRL1_XL, _ST_CTRL2_G, _ST_FIFO_CTRL3, _ST_FIFO_CTRL4, _ST_TAP_CFG2):
             self._configure()
 
     def next_reg(self, reg):
@@ -227,7 +246,46 @@ class SimLSM6DSO(_Device):
             return (value >> 8) if reg & 1 else (value & 0xFF)
         if reg == _ST_STATUS:
             return 0x03 if self.samples else 0
+        if reg == _ST_WAKE_UP_SRC or reg == _ST_ALL_INT_SRC:  # reading clears a latched event
+            value = self._wu_src if (self._wu_latched or self._wu_now) else 0
+            if reg == _ST_ALL_INT_SRC:
+                value = 0x02 if value else 0  # WU_IA
+            self._wu_latched = False
+            self._wu_src = 0
+            return value
         return self.regs[reg]
+
+    @property
+    def int1(self):
+        """The level on INT1 (1 high, 0 low): the wake-up event when routed to INT1 and enabled."""
+        regs = self.regs
+        active = False
+        if regs[_ST_MD1_CFG] & 0x20 and regs[_ST_TAP_CFG2] & 0x80:
+            active = self._wu_latched if regs[_ST_TAP_CFG0] & 0x01 else self._wu_now
+        if regs[_ST_CTRL3_C] & 0x20:  # H_LACTIVE: active low
+            return 0 if active else 1
+        return 1 if active else 0
+
+    def _wake_check(self, ax, ay, az):
+        prev = self._prev_a
+        self._prev_a = (ax, ay, az)
+        if prev is None:
+            return
+        # 1 LSB of WK_THS is FS / 2^8 (WAKE_THS_W 1) or FS / 2^6; full scale is 32768 counts
+        limit = (self.regs[_ST_WAKE_UP_THS] & 0x3F) * (128 if self.regs[_ST_WAKE_UP_DUR] & 0x10 else 512)
+        src = 0
+        if abs(ax - prev[0]) > 2 * limit:  # slope (a[n] - a[n-1]) / 2 over the threshold
+            src |= 0x04  # X_WU
+        if abs(ay - prev[1]) > 2 * limit:
+            src |= 0x02
+        if abs(az - prev[2]) > 2 * limit:
+            src |= 0x01
+        self._wu_now = bool(src)
+        if src:
+            self.wake_events += 1
+            self._wu_src = 0x08 | src  # WU_IA
+            if self.regs[_ST_TAP_CFG0] & 0x01:  # LIR
+                self._wu_latched = True
 
     def _pop(self, out):
         if not self.count:
@@ -292,6 +350,8 @@ class SimLSM6DSO(_Device):
     def push_counts(self, ax, ay, az, gx, gy, gz):
         """One ODR tick given in the part's own counts (no float arithmetic: benchmarks)."""
         self.samples += 1
+        if self.wake_armed:
+            self._wake_check(ax, ay, az)
         if self.batch_gyro:
             self._append(_ST_TAG_GYRO, gx, gy, gz)
         if self.batch_accel:
@@ -328,6 +388,12 @@ _MPU_CONFIG = const(0x1A)
 _MPU_GYRO_CONFIG = const(0x1B)
 _MPU_ACCEL_CONFIG = const(0x1C)
 _MPU_FIFO_EN = const(0x23)
+_MPU_WOM_X_THR = const(0x20)
+_MPU_WOM_Y_THR = const(0x21)
+_MPU_WOM_Z_THR = const(0x22)
+_MPU_INT_PIN_CFG = const(0x37)
+_MPU_INT_ENABLE = const(0x38)
+_MPU_ACCEL_INTEL_CTRL = const(0x69)
 _MPU_INT_STATUS = const(0x3A)
 _MPU_ACCEL_OUT = const(0x3B)
 _MPU_USER_CTRL = const(0x6A)
@@ -362,6 +428,10 @@ class SimMPU6886(_Device):
         self.count = 0
         self.overflow = False
         self._last = (0, 0, 0, 0, 0, 0)
+        self._prev_a = None
+        self._wom_now = 0
+        self._wom_latched = 0
+        self.wake_events = 0
         self._configure()
 
     def _configure(self):
@@ -375,6 +445,9 @@ class SimMPU6886(_Device):
         self.fifo_accel = bool(en & 0x08)
         self.fifo_gyro = bool(en & 0x10)
         self.rate_hz = 1000 // (1 + self.regs[_MPU_SMPLRT_DIV])
+        self.cycle = bool(self.regs[_MPU_PWR_MGMT_1] & 0x20)
+        self.accel_on = (self.regs[_MPU_PWR_MGMT_2] & 0x38) != 0x38
+        self.wom_armed = self.awake and self.accel_on and bool(self.regs[_MPU_ACCEL_INTEL_CTRL] & 0x80)
 
     def write_reg(self, reg, value):
         if reg == _MPU_PWR_MGMT_1 and value & 0x80:  # DEVICE_RESET
@@ -400,6 +473,8 @@ class SimMPU6886(_Device):
         if reg == _MPU_INT_STATUS:
             value = 0x10 if self.overflow else 0
             self.overflow = False
+            value |= self._wom_latched | self._wom_now
+            self._wom_latched = 0
             return value | 0x01
         if reg == _MPU_FIFO_R_W:
             if not self.count:
@@ -416,6 +491,36 @@ class SimMPU6886(_Device):
             value = self._last[k] & 0xFFFF
             return (value & 0xFF) if i & 1 else (value >> 8)
         return self.regs[reg]
+
+    @property
+    def int1(self):
+        """The level on INT (1 high, 0 low): wake-on-motion when enabled in INT_ENABLE."""
+        cfg = self.regs[_MPU_INT_PIN_CFG]
+        wom = self._wom_latched if cfg & 0x20 else self._wom_now  # LATCH_INT_EN, else a 50 us pulse
+        active = bool(wom & self.regs[_MPU_INT_ENABLE] & 0xE0)
+        if cfg & 0x80:  # INT_LEVEL: active low
+            return 0 if active else 1
+        return 1 if active else 0
+
+    def _wom_check(self, ax, ay, az):
+        prev = self._prev_a
+        self._prev_a = (ax, ay, az)
+        if prev is None or not self.regs[_MPU_ACCEL_INTEL_CTRL] & 0x40:  # ACCEL_INTEL_MODE: vs previous
+            return
+        # |change| in mg against the threshold at 4 mg/LSB, in integers: counts * fs * 1000 / 32768
+        fs1000 = self.accel_fs * 1000
+        bits = 0
+        if abs(ax - prev[0]) * fs1000 > self.regs[_MPU_WOM_X_THR] * 4 * 32768:
+            bits |= 0x80
+        if abs(ay - prev[1]) * fs1000 > self.regs[_MPU_WOM_Y_THR] * 4 * 32768:
+            bits |= 0x40
+        if abs(az - prev[2]) * fs1000 > self.regs[_MPU_WOM_Z_THR] * 4 * 32768:
+            bits |= 0x20
+        self._wom_now = bits
+        if bits:
+            self.wake_events += 1
+            if self.regs[_MPU_INT_PIN_CFG] & 0x20:
+                self._wom_latched |= bits
 
     def read(self, reg, buf):
         n = len(buf)
@@ -445,6 +550,8 @@ class SimMPU6886(_Device):
     def push_counts(self, ax, ay, az, gx, gy, gz):
         """One tick given in the part's own counts (no float arithmetic: benchmarks)."""
         self.samples += 1
+        if self.wom_armed:
+            self._wom_check(ax, ay, az)
         if not (self.fifo_on and (self.fifo_accel or self.fifo_gyro)):
             return
         frame = self._frame

@@ -21,9 +21,10 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .flash import BOOT_REPORT, MIN_MICROPYTHON, UPDATE_HINT, describe_report  # MIN_MICROPYTHON 1.23: aioble keeps bonds
+
 OK, WARN, PROBLEM, INFO = "ok", "warn", "problem", "info"
 LABELS = {OK: "OK", WARN: "WARN", PROBLEM: "PROBLEM", INFO: "--"}
-MIN_MICROPYTHON = (1, 22)  # aioble from mip, mpremote's fs cp of several files
 LOW_DISK_BYTES = 1 << 30
 
 
@@ -349,7 +350,8 @@ class Doctor:
             return
         if not ports:
             self.add("board", "board on USB", INFO, "no board attached (only needed for `stridecue flash`)",
-                     "to flash, plug the board in with a USB data cable (not a charge-only one)")
+                     "to flash, plug the board in with a USB data cable (not a charge-only one); "
+                     "a sensor in deep sleep does not show on USB: press its reset button")
             return
         for port in ports:
             label = f"{port.device} ({KNOWN_VIDS.get(port.vid, port.description or 'USB serial')})"
@@ -369,6 +371,10 @@ class Doctor:
                 "    info['config'] = json.load(open('/config.json'))\n"
                 "except Exception:\n"
                 "    info['config'] = None\n"
+                "try:\n"
+                f"    info['boot'] = json.load(open({BOOT_REPORT!r}))\n"
+                "except Exception:\n"
+                "    info['boot'] = None\n"
                 "try:\n"
                 "    from stridenode import FW_VERSION\n"
                 "    info['firmware'] = '%d.%d.%d' % FW_VERSION[:3]\n"
@@ -397,10 +403,20 @@ class Doctor:
                     if installed else "; StrideCue firmware not installed")
         here = _local_firmware_version()
         reflash = f"stridecue flash --board {config.get('board')} --name {config.get('name')}"
+        boot = info.get("boot") if isinstance(info.get("boot"), dict) else None
+        if installed and boot is not None:
+            firmware += f"; last boot: {describe_report(boot)}, state {boot.get('state', '?')}"
+            if boot.get("state") == "error":
+                firmware += f" ({boot.get('error') or 'no message'})"
+        elif installed:
+            firmware += f"; no boot report ({BOOT_REPORT}): it has not booted since it was flashed, or its firmware predates the report"
         if version < MIN_MICROPYTHON:
             need = ".".join(map(str, MIN_MICROPYTHON))
-            self.add("board", "board on USB", PROBLEM, detail + f" (older than {need})",
-                     f"install MicroPython {need} or newer (ESP32_GENERIC_S3 from micropython.org/download), then `stridecue flash`", blocks="flash")
+            self.add("board", "board on USB", PROBLEM, detail + f" (older than {need}: aioble forgets bonds at every restart)",
+                     UPDATE_HINT + ", then `stridecue flash`", blocks="flash")
+        elif installed and boot is not None and boot.get("state") == "error":
+            self.add("board", "board on USB", WARN, detail + firmware,
+                     f"see the error with `mpremote connect {device} repl` (reset the board there), then {reflash}")
         elif not installed:
             self.add("board", "board on USB", WARN, detail + firmware, "stridecue flash --board BOARD --name NAME")
         elif here and on_board != here:

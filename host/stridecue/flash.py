@@ -5,8 +5,11 @@ copies firmware/stridenode/*.py to /lib/stridenode/, the wire protocol to /lib/s
 the board file to /lib/boards/, writes /config.json with the board and the Bluetooth name,
 checks that the firmware imports on the board, and only then copies firmware/main.py to
 /main.py and resets the board: an interrupted flash leaves a board that boots to the REPL.
-The board must already run MicroPython (ESP32_GENERIC_S3 firmware, 1.22 or newer;
-hardware/README.md says how).
+Then it waits for the board to boot and reads the boot report main.py writes (/boot.json):
+only a board that reports StrideCue running is done; an error or no report fails the flash.
+The board must already run MicroPython 1.23 or newer (ESP32_GENERIC_S3 firmware; aioble keeps
+bonds across restarts only from 1.23; hardware/README.md says how); an older one is refused
+before anything is copied.
 
 Examples:
   stridecue flash --name StrideCueLS               # the build is recognised by its IMU
@@ -37,6 +40,13 @@ KNOWN_VIDS = {0x303A: "Espressif USB", 0x10C4: "Silicon Labs USB-serial", 0x1A86
 # Directories on the board that StrideCue owns: flash empties them of old modules first, so a
 # module removed or renamed in the tree (or a stale .py shadowing a new .mpy) cannot linger.
 OWNED_DIRS = ("/lib/stridenode", "/lib/stridewire", "/lib/boards")
+# The oldest MicroPython the firmware runs on: aioble keeps bonds across restarts from 1.23.
+MIN_MICROPYTHON = (1, 23)
+UPDATE_HINT = ("update it: download ESP32_GENERIC_S3 %d.%d or newer from micropython.org/download/ESP32_GENERIC_S3 "
+               "and write it with `esptool.py --chip esp32s3 write_flash -z 0 FILE.bin` (hardware/README.md step 3)") % MIN_MICROPYTHON
+BOOT_REPORT = "/boot.json"  # written by main.py at every boot: firmware, board, ring_s, state, error, ...
+BOOT_TRIES = 4  # reads of the boot report after the final reset (each read restarts the board)
+BOOT_WAIT_S = 4.0  # after the board's USB port is back: main.py starts and writes its report
 
 
 @dataclass(frozen=True)
@@ -140,7 +150,8 @@ def choose_port(requested: str | None, ports: Sequence[SerialPort]) -> str:
     if not candidates:
         raise UserError(
             "no board attached: no USB serial port found (plug the board in with a USB data cable, "
-            "not a charge-only one; `stridecue doctor` checks; or give --port)"
+            "not a charge-only one; a sensor in deep sleep is not on USB: press its reset button; "
+            "`stridecue doctor` checks; or give --port)"
         )
     known = [p for p in candidates if p.vid in KNOWN_VIDS]
     if len(known) > 1:
@@ -188,14 +199,16 @@ def _q(text: str) -> str:
 def prepare_code() -> str:
     """MicroPython run on the board first: make the directories, empty StrideCue's own ones and
     remove /main.py, so an interrupted flash leaves a board that boots to the REPL, not into a
-    half-copied firmware.  One line, so the dry run prints one command per line."""
+    half-copied firmware, and the old boot report, so only the new firmware's can confirm
+    the flash.  One line, so the dry run prints one command per line."""
     dirs = ",".join(_q(d) for d in ("/lib",) + OWNED_DIRS)
     owned = ",".join(_q(d) for d in OWNED_DIRS)
     return (
         "import os;"
         f"[os.mkdir(d) for d in ({dirs}) if d.rsplit(\"/\",1)[1] not in os.listdir(d.rsplit(\"/\",1)[0] or \"/\")];"
         f"[os.remove(d+\"/\"+n) for d in ({owned}) for n in os.listdir(d)];"
-        "\"main.py\" in os.listdir(\"/\") and os.remove(\"/main.py\")"
+        "\"main.py\" in os.listdir(\"/\") and os.remove(\"/main.py\");"
+        "\"boot.json\" in os.listdir(\"/\") and os.remove(\"/boot.json\")"
     )
 
 
@@ -259,6 +272,102 @@ def detect_board(tree: FirmwareTree, port: str, runner: "Runner") -> str:
         raise UserError(f"no known IMU answers on the board on {port} (boards tried: {', '.join(boards)}): "
                         "check the IMU wiring against hardware/<board>/pins.md, or give --board")
     raise UserError(f"the board on {port} looks like several builds ({', '.join(found)}): give --board")
+
+
+VERSION_CODE = "import sys;print(\"%d.%d.%d\" % sys.implementation.version[:3])"
+
+
+def parse_version(text: str) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(x) for x in text.strip().split(".")[:3])
+    except ValueError:
+        return None
+
+
+def check_micropython(port: str, runner: "Runner") -> str:
+    """The board's MicroPython version; UserError (one line, how to update) if older than
+    MIN_MICROPYTHON or if the board does not answer."""
+    done = runner(_tool("mpremote") + ["connect", port, "exec", VERSION_CODE])
+    if done.returncode != 0:
+        raise UserError(f"cannot look at the board on {port}: {_last_line(done.stderr or done.stdout)} "
+                        "(does it run MicroPython? hardware/README.md step 3)")
+    text = _last_line(done.stdout)
+    version = parse_version(text)
+    if version is None:
+        raise UserError(f"unexpected answer from the board on {port} to its MicroPython version: {text!r}")
+    if version < MIN_MICROPYTHON:
+        need = ".".join(map(str, MIN_MICROPYTHON))
+        raise UserError(f"the board on {port} runs MicroPython {text}, older than {need} (aioble forgets bonds at "
+                        f"every restart before {need}): {UPDATE_HINT}")
+    return text
+
+
+# Read /boot.json on the board and print it as one JSON line (null when there is none).
+BOOT_REPORT_CODE = ("import json\n"
+                    "try:\n"
+                    f"    r = json.load(open({BOOT_REPORT!r}))\n"
+                    "except (OSError, ValueError):\n"
+                    "    r = None\n"
+                    "print(json.dumps(r))\n")
+
+
+def read_boot_report(port: str, runner: "Runner") -> tuple[dict | None, str]:
+    """(the board's boot report or None, why not).  Reading stops the running firmware for a
+    moment, so the command ends with a reset that starts it again."""
+    done = runner(_tool("mpremote") + ["connect", port, "exec", BOOT_REPORT_CODE, "reset"])
+    if done.returncode != 0:
+        return None, f"no answer ({_last_line(done.stderr or done.stdout)})"
+    try:
+        report = json.loads(_last_line(done.stdout))
+    except ValueError:
+        return None, f"unexpected answer {_last_line(done.stdout)!r}"
+    if report is None:
+        return None, f"no {BOOT_REPORT}"
+    if not isinstance(report, dict):
+        return None, f"{BOOT_REPORT} is not a JSON object"
+    return report, ""
+
+
+def describe_report(report: dict) -> str:
+    """'StrideCue firmware 0.3.0 on atoms3_mpu6886 (MicroPython 1.24.1), ring 9.5 s, ...'"""
+    ring = report.get("ring_s")
+    heap = report.get("heap_free")
+    parts = [f"StrideCue firmware {report.get('firmware', '?')} on {report.get('board', '?')} "
+             f"(MicroPython {report.get('micropython', '?')})",
+             f"ring {ring:g} s" if isinstance(ring, (int, float)) else "ring ? s"]
+    if isinstance(heap, int):
+        parts.append(f"{heap // 1024} kB heap free")
+    if isinstance(report.get("boots"), int):
+        parts.append(f"boot {report['boots']}")
+    return ", ".join(parts)
+
+
+def verify_boot(port: str, board: str | None, runner: "Runner", waiter: Callable[[str], None],
+                pause: Callable[[float], None], tries: int = BOOT_TRIES) -> dict:
+    """After the final reset: wait for the board, read its boot report (retrying: the firmware
+    may still be starting), and return it if it says StrideCue runs on this board; else a one-
+    line UserError naming what the report says (or that there is none)."""
+    why = ""
+    for attempt in range(tries):
+        waiter(port)
+        pause(BOOT_WAIT_S)
+        report, why = read_boot_report(port, runner)
+        if report is None:
+            continue
+        state = report.get("state")
+        if state == "error":
+            error = report.get("error") or "no message"
+            raise UserError(f"the board boots but StrideCue stops: {error} ({BOOT_REPORT}: firmware "
+                            f"{report.get('firmware', '?')}, board {report.get('board', '?')}, boot {report.get('boots', '?')}); "
+                            f"see it with `mpremote connect {port} repl` and reset")
+        if state != "running":
+            why = f"{BOOT_REPORT} says state {state!r}"
+            continue
+        if board is not None and report.get("board") != board:
+            raise UserError(f"the board reports board {report.get('board')!r}, not {board!r} ({BOOT_REPORT}); flash again")
+        return report
+    raise UserError(f"the board did not report a StrideCue boot after {tries} tries ({why}): it may be resetting "
+                    f"in a loop; see its messages with `mpremote connect {port} repl`, then flash again")
 
 
 @dataclass
@@ -330,7 +439,7 @@ def make_plan(tree: FirmwareTree, board: str, name: str, port: str, *, compile_d
     plan.steps.append(Step("check the firmware on the board", mpremote + ["exec", verify_code(board, mip, tree.main_imports() or ["stridenode.node"])]))
     # main.py last: until it is there the board boots to the REPL, never into half a firmware.
     plan.steps.append(Step("copy main.py", mpremote + ["fs", "cp", str(tree.main_py), ":/main.py"]))
-    plan.steps.append(Step("reset the board", mpremote + ["reset"]))
+    plan.steps.append(Step("reset the board", mpremote + ["reset"]))  # then verify_boot reads /boot.json
     return plan
 
 
@@ -413,7 +522,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = None,
          ports: Callable[[], list[SerialPort]] = serial_ports, runner: Runner = _run,
-         waiter: Callable[[str], None] | None = None) -> int:
+         waiter: Callable[[str], None] | None = None, pause: Callable[[float], None] | None = None) -> int:
     tree = tree or FirmwareTree.of_this_checkout()
     auto = args.board == "auto"
     if auto and args.dry_run:
@@ -440,6 +549,7 @@ def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = No
         print(f"note: scans will show {args.name!r} as {shown!r} (the advertisement holds {len(shown.encode())} bytes "
               f"of the name; the full name appears once connected); names of at most {len(shown.encode())} bytes, "
               "such as StrideCueLS, are seen whole", file=sys.stderr)
+    micropython = None if args.dry_run else check_micropython(port, runner)
     if auto:
         args.board = detect_board(tree, port, runner)
         print(f"board: {args.board} (its IMU answered on the I2C pins of firmware/boards/{args.board}.json)")
@@ -447,13 +557,23 @@ def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = No
     plan = make_plan(tree, args.board, args.name, port, compile_dir=compile_dir, mip=not args.no_mip)
     if args.dry_run:
         print(f"# stridecue flash: board {plan.board}, name {plan.name!r}, port {plan.port}; {len(plan.steps)} commands, none run")
+        mpremote = shlex.join(_tool("mpremote") + ["connect", plan.port])
+        print(f"# first: the board's MicroPython must be {'.'.join(map(str, MIN_MICROPYTHON))} or newer")
+        print(f"#   {mpremote} exec {shlex.quote(VERSION_CODE)}")
         for step in plan.steps:
             print(f"# {step.what}")
             print(step)
             if step.restarts:
                 print("# (then wait until the board's USB port is back, a few seconds)")
+        print(f"# last: wait for the board, read its boot report {BOOT_REPORT} (up to {BOOT_TRIES} times, each read "
+              "restarts it) until it says state \"running\"")
         return 0
-    print(f"flashing {plan.board} as {plan.name!r} on {plan.port}")
-    execute(plan, runner, waiter=waiter or (lambda p: wait_for_board(p, ports)))
-    print(f"done: {plan.name} restarts with the StrideCue firmware; `stridecue scan` should list it within a few seconds")
+    print(f"flashing {plan.board} as {plan.name!r} on {plan.port} (MicroPython {micropython})")
+    waiter = waiter or (lambda p: wait_for_board(p, ports))
+    execute(plan, runner, waiter=waiter)
+    print("checking that it boots (reading its boot report)", flush=True)
+    import time
+
+    report = verify_boot(plan.port, plan.board, runner, waiter, pause or time.sleep)
+    print(f"done: {describe_report(report)}, as {plan.name!r}; `stridecue scan` should list it within a few seconds")
     return 0
