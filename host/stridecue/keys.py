@@ -154,3 +154,44 @@ def prove_to_node(node, key_id: int, secret: bytes, bonded: bool = True) -> int:
         return code
     tag = stridewire.auth_tag(secret, nonce, key_id)
     return stridewire.parse_reply(bytes(node.handle_control(stridewire.pack_control(stridewire.OP_AUTH_PROVE, 0, tag), bonded)))[2]
+
+
+# -- the board's side over USB (mpremote exec), for `flash` and `pair --usb` -----------------
+
+BOARD_SECRET_PATH = "/secret.json"
+REDACTED = "<a new random secret>"
+
+
+def write_secret_code(key_id: int | None, secret: bytes | None) -> str:
+    """MicroPython that writes the board's /secret.json (None: a placeholder, for --dry-run)."""
+    body = board_secret_json(key_id, secret) if secret is not None else REDACTED
+    return (f"f=open({BOARD_SECRET_PATH + '.tmp'!r},'w');f.write({body!r});f.close();"
+            f"import os;os.rename({BOARD_SECRET_PATH + '.tmp'!r},{BOARD_SECRET_PATH!r})")
+
+
+READ_SECRET_CODE = (
+    "import json\n"
+    "try:\n"
+    f"    s=open({BOARD_SECRET_PATH!r}).read()\n"
+    "except OSError:\n"
+    "    s=''\n"
+    "try:\n"
+    "    n=json.load(open('/config.json')).get('name','')\n"
+    "except (OSError,ValueError):\n"
+    "    n=''\n"
+    "print(json.dumps({'secret':s,'name':n}))\n"
+)
+
+
+def parse_read_secret_output(stdout: str) -> tuple[int, bytes, str | None]:
+    """(key id, secret, sensor name) from READ_SECRET_CODE's output; UserError naming the fix."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    try:
+        d = json.loads(lines[-1])
+        text, name = d["secret"], d.get("name") or None
+    except (IndexError, ValueError, KeyError, TypeError):
+        raise UserError("the board did not answer with its secret (is it a StrideCue sensor? `stridecue flash` sets one up)") from None
+    if not text:
+        raise UserError(f"the board has no {BOARD_SECRET_PATH} (firmware from before pairing): run `stridecue flash`")
+    key_id, secret = parse_board_secret(text)
+    return key_id, secret, name
