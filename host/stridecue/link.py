@@ -176,7 +176,31 @@ class SensorLink:
 
     # -- connection -------------------------------------------------------------------
 
+    async def pair(self) -> SensorStatus:
+        """Connect with pairing (a bond, if the sensor's pairing window is open), prove the device
+        secret, read the whole status, disconnect: what `stridecue pair` does over Bluetooth."""
+        self.reconnect = False
+        await self._handshake()
+        client = self._client
+        self._closing = True
+        try:
+            await client.disconnect()
+        except BleakError:
+            pass
+        return self.status  # type: ignore[return-value]
+
     async def _connect(self) -> None:
+        await self._handshake()
+        client = self._client
+        await client.start_notify(stridewire.DATA_UUID, self._on_data)
+        self.stream.expect_from(self.status.stream_id, self.status.next_sample)
+        segment = stridewire.SEGMENT_THIGH if self.mount == "thigh" else stridewire.SEGMENT_SHIN
+        side = stridewire.SIDE_RIGHT if self.leg == "right" else stridewire.SIDE_LEFT
+        await self._expect_ok(stridewire.OP_SET_MOUNT, segment, side)
+        await self._expect_ok(stridewire.OP_START)
+
+    async def _handshake(self) -> None:
+        """Connect (pairing), check the protocol version, authenticate, read the whole status."""
         client = BleakClient(self.target, disconnected_callback=self._on_disconnect, backend=self.backend, pair=True, timeout=10.0)
         try:
             await client.connect()
@@ -212,12 +236,6 @@ class SensorLink:
             if isinstance(e, LinkError):
                 raise
             raise LinkError(f"{self.name}: authentication broke off ({e})") from None
-        await client.start_notify(stridewire.DATA_UUID, self._on_data)
-        self.stream.expect_from(self.status.stream_id, self.status.next_sample)
-        segment = stridewire.SEGMENT_THIGH if self.mount == "thigh" else stridewire.SEGMENT_SHIN
-        side = stridewire.SIDE_RIGHT if self.leg == "right" else stridewire.SIDE_LEFT
-        await self._expect_ok(stridewire.OP_SET_MOUNT, segment, side)
-        await self._expect_ok(stridewire.OP_START)
 
     async def _authenticate(self, client: BleakClient) -> None:
         """Prove the device secret: AUTH_BEGIN(key id) -> nonce, AUTH_PROVE(tag).  Keys are tried
@@ -240,8 +258,8 @@ class SensorLink:
                                 "wait, then connect again")
             raise LinkError(f"{self.name}: the sensor refused this computer's key {key.key_id:08x} "
                             f"({stridewire.ERROR_NAMES.get(result, result)}); run `stridecue pair --usb` with the sensor on USB")
-        raise LinkError(f"{self.name}: this computer has no key for this sensor; run `stridecue pair` "
-                        "(or `stridecue flash`, which gives the sensor a new one)")
+        raise LinkError(f"{self.name}: this computer has no key for this sensor; run `stridecue pair --usb` with the "
+                        "sensor on USB (or `stridecue flash`, which gives it a new one)")
 
     async def _expect_ok(self, opcode: int, *args: Any) -> None:
         result, detail = await self.control(opcode, *args)
