@@ -3,6 +3,7 @@
 # Board layout: /main.py, /lib/stridenode/*.py, /lib/stridewire/__init__.py,
 # /lib/boards/<board>.json, /lib/aioble (mip), and /config.json:
 #   {"board": "esp32s3_lsm6dso32", "name": "StrideCue-LS"}
+# and /secret.json (the device secret, written by `stridecue flash`; docs/pairing.md).
 #
 # Tasks (asyncio), each restarted cleanly if it crashes (stridenode.tasks.Supervisor):
 #   sampler  - drains the IMU FIFO every 10 ms: fusion, ring buffer, battery, housekeeping
@@ -36,6 +37,7 @@ import time
 import machine
 
 from stridenode import FW_VERSION
+from stridenode.auth import PairingWindow, load_secret
 from stridenode.boards import load_board
 from stridenode.memory import RING_MAX_S, RING_MIN_S, free_heap
 from stridenode.node import SensorNode
@@ -142,6 +144,12 @@ class Indicator:
         self.led_on = 0 if led and led.get("active_low") else 1
         self.buzzer = machine.PWM(machine.Pin(buzzer["pin"]), freq=2700, duty_u16=0) if buzzer else None
         self._until = 0
+        # -- pairing window (auth): the button opens it, the LED blinks slowly while it is open
+        button = board.get("button")
+        self.button = machine.Pin(button["pin"], machine.Pin.IN, machine.Pin.PULL_UP) if button else None
+        self.pressed = 0 if button and button.get("active_low") else 1
+        self.window = None  # an auth.PairingWindow, set by main()
+        self._was_pressed = False
 
     def set_led(self, on):
         if self.led is not None:
@@ -170,9 +178,15 @@ class Indicator:
                 if self.buzzer is not None:
                     self.buzzer.duty_u16(32768 if phase else 0)
             else:
-                self.set_led(False)
+                window = self.window  # pairing window: slow blink while open
+                self.set_led(window is not None and window.is_open() and (time.ticks_ms() // 500) & 1)
                 if self.buzzer is not None:
                     self.buzzer.duty_u16(0)
+            if self.button is not None:  # pairing window: a press opens it
+                down = self.button.value() == self.pressed
+                if down and not self._was_pressed and self.window is not None:
+                    self.window.press()
+                self._was_pressed = down
             await sleep_ms(50)
 
 
@@ -201,10 +215,12 @@ class Firmware:
         gc.collect()
         self.node = SensorNode(make_i2c(board), time, board, name=config.get("name", "StrideCue"), seed=seed,
                                battery=make_battery(board), indicator=self.indicator, sleep_ms=time.sleep_ms,
-                               ring_s=RING_MAX_S, min_ring_s=RING_MIN_S, free_heap=free_heap)
+                               ring_s=RING_MAX_S, min_ring_s=RING_MIN_S, free_heap=free_heap,
+                               secret=load_secret())  # the device secret `stridecue flash` wrote
+        self.indicator.window = window = PairingWindow(time)  # new bonds: 60 s from power-on or a button press
         self.node.on_rename = save_name
         self.supervisor = Supervisor(time, on_error=self.node.task_failed)
-        self.peripheral = Peripheral(self.node, board.get("title", board["name"]), self.supervisor)
+        self.peripheral = Peripheral(self.node, board.get("title", board["name"]), self.supervisor, window=window)
         import esp32  # deep sleep after 5 min without a central, or after the low-battery stop
 
         self.power = PowerManager(self.node, machine, esp32, board, time)

@@ -42,6 +42,9 @@ def parse_any(kind, data):
             return {"ok": list(w.parse_status(data))}
         if kind == "adv":
             return {"ok": list(w.parse_adv(data))}
+        if kind == "status_part":
+            serial, index, count, payload = w.parse_status_part(data)
+            return {"ok": [serial, index, count, hexlify(payload).decode()]}
     except w.ProtocolError as e:
         return {"error": e.code, "reason": e.reason}
     return {"error": -1, "reason": "unknown kind " + kind}
@@ -55,7 +58,7 @@ def run(v):
         data = build_data(v)
     elif kind == "control":
         args = v["args"]
-        if v["opcode"] == w.OP_SET_NAME:
+        if v["opcode"] in (w.OP_SET_NAME, w.OP_AUTH_PROVE):
             args = [unhexlify(args[0])]
         try:
             data = w.pack_control(v["opcode"], v["token"], *args)
@@ -69,6 +72,18 @@ def run(v):
         w.pack_status(data, v["values"])
     elif kind == "adv":
         data = w.pack_adv(*v["values"])
+    elif kind == "status_parts":  # a status cut into parts, as the sensor sends it at MTU 23
+        status = bytearray(w.STATUS_SIZE)
+        w.pack_status(status, v["values"])
+        parts = []
+        assembler = w.StatusAssembler()
+        whole = None
+        for k in range(w.STATUS_PARTS):
+            buf = bytearray(w.STATUS_PART_SIZE)
+            n = w.pack_status_part(buf, status, v["serial"], k)
+            parts.append(hexlify(buf[:n]).decode())
+            whole = assembler.feed(buf[:n])
+        return {"parts": parts, "status": list(w.parse_status(whole))}
     else:
         return {"error": -1, "reason": "unknown kind " + kind}
     out = parse_any(kind, data)

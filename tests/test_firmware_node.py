@@ -9,6 +9,7 @@ import pytest
 
 import stridewire as sw
 from stridecue.decoder import decode_data, decode_status
+from stridecue.keys import prove_to_node
 from stridenode.battery import FixedBattery
 from stridenode.boards import load_board
 from stridenode.node import SensorNode
@@ -29,11 +30,13 @@ class Rig:
         self.imu = make_device(self.board)
         self.i2c = SimI2C([self.imu])
         self.clock = ManualClock()
-        self.node = SensorNode(self.i2c, self.clock, self.board, name="T", seed=7, battery=battery)
+        self.key = (0x0BADCAFE, bytes(range(16)))
+        self.node = SensorNode(self.i2c, self.clock, self.board, name="T", seed=7, battery=battery, secret=self.key)
         self.signal = signal
         self.k = 0  # samples pushed
         self.packets = []
         self.statuses = []
+        self.notes = []  # status notifications as sent, each a list of one message or its parts
         self.connected = False
         if connect:
             self.connect(mtu)
@@ -41,9 +44,11 @@ class Rig:
             self.node.status()
             assert self.control(sw.OP_START)[2] == sw.OK
 
-    def connect(self, mtu=247):
+    def connect(self, mtu=247, authenticate=True):
         self.node.set_mtu(mtu)
         self.connected = True
+        if authenticate:
+            assert prove_to_node(self.node, *self.key) == sw.OK
 
     def disconnect(self):
         self.node.on_disconnect()
@@ -70,9 +75,15 @@ class Rig:
                 break
             if self.connected:
                 self.packets.append(decode_data(bytes(p)))
-        s = self.node.pending_status()
-        if s is not None and self.connected:
-            self.statuses.append(decode_status(bytes(s)))
+        notes = self.node.pending_notifications()
+        if notes is not None and self.connected:
+            self.notes.append([bytes(n) for n in notes])
+            if len(notes) == 1:
+                whole = bytes(notes[0])
+            else:
+                assembler = sw.StatusAssembler()
+                whole = [assembler.feed(bytes(n)) for n in notes][-1]
+            self.statuses.append(decode_status(whole))
 
     def live(self):
         return [p for p in self.packets if not p.resent]
@@ -413,3 +424,108 @@ def test_mpu6886_board_streams_at_500_hz():
     idx = indices(rig.packets)
     assert np.array_equal(idx, np.arange(len(idx))) and len(idx) >= 2 * 500 - 12
     assert rig.node.bytes_per_second() <= 12_000
+
+
+# -- authentication and the status at MTU 23 (issue 13) ------------------------------------
+
+
+def _public(status_bytes):
+    """The status fields a central that has not authenticated sees."""
+    return dict(zip(sw.STATUS_FIELDS, sw.parse_status(bytes(status_bytes))))
+
+
+def test_a_stranger_without_the_secret_reads_nothing_and_changes_nothing():
+    rig = Rig()  # the runner's host: authenticated, streaming, mount set
+    assert rig.control(sw.OP_SET_MOUNT, 1, 2)[2] == sw.OK
+    rig.run(0.5)
+    rig.disconnect()
+    before = (rig.node.streaming, rig.node.mount, rig.node.name, rig.node.rate, rig.node.error_count, rig.node.last_error)
+    rig.connect(authenticate=False)  # a stranger: bonded (Just Works) but without the secret
+    for opcode, args in ((sw.OP_STOP, ()), (sw.OP_SET_RATE, (833,)), (sw.OP_SET_RANGES, (16, 8)), (sw.OP_CALIBRATE, (1000,)),
+                         (sw.OP_SET_NAME, ("Evil",)), (sw.OP_SET_MOUNT, (2, 1)), (sw.OP_START, ()), (sw.OP_RESEND, (0, 4)),
+                         (sw.OP_IDENTIFY, (2,))):
+        assert rig.control(opcode, *args)[2] == sw.ERR_NOT_AUTHENTICATED, opcode
+    assert rig.control(sw.OP_GET_STATUS)[2] == sw.OK
+    rig.packets.clear()
+    rig.statuses.clear()
+    rig.run(6.0)  # longer than the 5 s status period
+    assert rig.packets == [] and rig.statuses == []  # no data, no status notification
+    after = (rig.node.streaming, rig.node.mount, rig.node.name, rig.node.rate, rig.node.error_count, rig.node.last_error)
+    assert after == before
+    public = _public(rig.node.status())
+    assert public["state"] == sw.STATE_AUTH_REQUIRED
+    assert (public["fw_major"], public["fw_minor"], public["fw_patch"]) != (0, 0, 0)
+    secret_fields = [f for f in sw.STATUS_FIELDS if f not in ("fw_major", "fw_minor", "fw_patch", "state")]
+    assert all(public[f] == 0 for f in secret_fields), public
+    # the runner's host comes back: the stream continues where it paused, nothing lost
+    rig.disconnect()
+    rig.connect()
+    st = rig.status()
+    assert st.streaming and not st.auth_required and st.mount == "shin" and st.leg == "right"
+    assert rig.control(sw.OP_START)[2] == sw.OK
+
+
+def test_a_wrong_proof_fails_and_three_lock_authentication_for_a_minute():
+    rig = Rig(connect=False, start=False)
+    rig.node.set_mtu(247)
+    key_id, secret = rig.key
+
+    def attempt(tag_secret):
+        code, nonce = rig.control(sw.OP_AUTH_BEGIN, key_id)[2:]
+        if code != sw.OK:
+            return code
+        return rig.control(sw.OP_AUTH_PROVE, sw.auth_tag(tag_secret, nonce, key_id))[2]
+
+    assert rig.control(sw.OP_AUTH_BEGIN, key_id ^ 1)[2] == sw.ERR_UNKNOWN_KEY
+    assert rig.control(sw.OP_AUTH_PROVE, bytes(16))[2] == sw.ERR_AUTH_FAILED  # no challenge outstanding
+    assert attempt(b"\x00" * 16) == sw.ERR_AUTH_FAILED
+    assert attempt(b"\x01" * 16) == sw.ERR_AUTH_FAILED
+    assert attempt(b"\x02" * 16) == sw.ERR_AUTH_LOCKED
+    assert attempt(secret) == sw.ERR_AUTH_LOCKED  # even the right secret, while locked
+    rig.node.on_disconnect()  # a reconnect does not reset the count
+    rig.node.set_mtu(247)
+    assert rig.control(sw.OP_AUTH_BEGIN, key_id)[2:] == (sw.ERR_AUTH_LOCKED, 60)
+    rig.clock.advance_us(61_000_000)
+    assert attempt(secret) == sw.OK and rig.node.authenticated
+    assert rig.node.error_count == 0  # a stranger's failures are not the device's errors
+
+
+def test_a_proof_is_good_for_one_nonce_only():
+    rig = Rig(connect=False, start=False)
+    rig.node.set_mtu(247)
+    key_id, secret = rig.key
+    nonce = rig.control(sw.OP_AUTH_BEGIN, key_id)[3]
+    tag = sw.auth_tag(secret, nonce, key_id)
+    assert rig.control(sw.OP_AUTH_PROVE, tag)[2] == sw.OK
+    rig.disconnect()
+    rig.node.set_mtu(247)
+    assert not rig.node.authenticated  # a new connection starts unauthenticated
+    assert rig.control(sw.OP_AUTH_PROVE, tag)[2] == sw.ERR_AUTH_FAILED  # a recorded proof replayed
+    nonce2 = rig.control(sw.OP_AUTH_BEGIN, key_id)[3]
+    if nonce2 != nonce:
+        assert rig.control(sw.OP_AUTH_PROVE, tag)[2] == sw.ERR_AUTH_FAILED
+
+
+def test_a_node_without_a_secret_lets_nobody_in():
+    board = load_board("esp32s3_lsm6dso32")
+    node = SensorNode(SimI2C([make_device(board)]), ManualClock(), board, seed=1)
+    node.set_mtu(247)
+    assert prove_to_node(node, 0, bytes(16)) == sw.ERR_UNKNOWN_KEY
+    reply = sw.parse_reply(bytes(node.handle_control(sw.pack_control(sw.OP_START, 1), True)))
+    assert reply[2] == sw.ERR_NOT_AUTHENTICATED
+
+
+@pytest.mark.parametrize("mtu", [23, 247])
+def test_status_notifications_fit_the_mtu_and_reassemble(mtu):
+    rig = Rig(mtu=mtu, start=False)
+    rig.run(0.2)
+    assert rig.control(sw.OP_SET_MOUNT, 2, 2)[2] == sw.OK
+    rig.run(0.2)
+    assert rig.notes, "no status notification"
+    for notes in rig.notes:
+        assert all(len(n) <= mtu - sw.ATT_OVERHEAD for n in notes), [len(n) for n in notes]
+    assert len(rig.notes[-1]) == (3 if mtu == 23 else 1)
+    st = rig.statuses[-1]
+    assert (st.mount, st.leg, st.rate, st.imu_model) == ("thigh", "right", 416, "LSM6DSO32")
+    if mtu == 23:  # data cannot stream at MTU 23: START says so
+        assert rig.control(sw.OP_START)[2:] == (sw.ERR_MTU_TOO_SMALL, 23)

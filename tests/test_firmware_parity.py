@@ -72,7 +72,8 @@ print("ring", ring.oldest(), crc32(buf))
 board = load_board("esp32s3_lsm6dso32")
 dev = make_device(board)
 clock = ManualClock()
-node = SensorNode(SimI2C([dev]), clock, board, name="P", seed=4321)
+KEY = (0x5C1D0001, bytes(range(16)))
+node = SensorNode(SimI2C([dev]), clock, board, name="P", seed=4321, secret=KEY, random=lambda n: b"\x01\x02\x03\x04"[:n])
 node.set_mtu(185)
 replies = []
 
@@ -81,6 +82,15 @@ def control(data, bonded=True):
     replies.append(bytes(node.handle_control(data, bonded)))
 
 
+def authenticate():
+    control(sw.pack_control(sw.OP_AUTH_BEGIN, 8, KEY[0]))
+    nonce = sw.parse_reply(replies[-1])[3]
+    control(sw.pack_control(sw.OP_AUTH_PROVE, 9, sw.auth_tag(KEY[1], nonce, KEY[0])))
+
+
+node.status()
+control(sw.pack_control(sw.OP_START, 1))  # refused: not authenticated
+authenticate()
 node.status()
 control(sw.pack_control(sw.OP_SET_MOUNT, 1, 1, 2))
 control(sw.pack_control(sw.OP_START, 2))
@@ -100,6 +110,7 @@ for k in range(4000):
             node.on_disconnect()
         if k == 3599:
             node.set_mtu(247)
+            authenticate()
             control(sw.pack_control(sw.OP_START, 6))
         while True:
             p = node.next_packet()
@@ -108,9 +119,10 @@ for k in range(4000):
             if node.connected:
                 hp = crc32(bytes(p)[:-4], hp)
                 count += 1
-        s = node.pending_status()
-        if s is not None:
-            hp = crc32(bytes(s)[:-4], hp)
+        notes = node.pending_notifications()
+        if notes is not None:
+            for s in notes:
+                hp = crc32(bytes(s), hp)
 control(sw.pack_control(sw.OP_STOP, 7))
 for _ in range(3):
     dev.push(*signal(0))

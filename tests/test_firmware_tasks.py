@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import stridewire as sw
+from stridecue.keys import prove_to_node
 from stridenode.boards import load_board
 from stridenode.node import SensorNode
 from stridenode.sim_i2c import ManualClock, SimI2C, make_device
@@ -23,7 +24,7 @@ class FakeWdt:
 def test_a_crashing_task_restarts_and_is_counted_in_the_status():
     board = load_board("esp32s3_lsm6dso32")
     clock = ManualClock()
-    node = SensorNode(SimI2C([make_device(board)]), clock, board, seed=3)
+    node = SensorNode(SimI2C([make_device(board)]), clock, board, seed=3, secret=(1, bytes(16)))
     sup = Supervisor(clock, on_error=node.task_failed, restart_delay_ms=1)
     runs = []
 
@@ -34,6 +35,8 @@ def test_a_crashing_task_restarts_and_is_counted_in_the_status():
 
     asyncio.run(asyncio.wait_for(sup.run("flaky", flaky), 2.0))
     assert len(runs) == 3 and sup.restarts["flaky"] == 2
+    node.set_mtu(247)
+    assert prove_to_node(node, 1, bytes(16)) == sw.OK  # the status is for an authenticated host
     status = sw.parse_status(node.status())
     assert status[sw.STATUS_FIELDS.index("error_count")] == 2
 

@@ -72,7 +72,7 @@ def after_connect(argv):
 def test_dry_run_lists_every_file_of_the_tree_and_runs_nothing(tmp_path):
     tree = fake_tree(tmp_path)
     text, commands = dry_run(tree, tmp_path, ports=[XIAO], board="esp32s3_lsm6dso32", name="StrideCue-LS")
-    assert len(commands) == 9 and "none run" in text
+    assert len(commands) == 10 and "none run" in text
     ports = {after_connect(c)[0] for c in commands}
     assert ports == {"/dev/ttyACM0"}
     verbs = [after_connect(c)[1] for c in commands]
@@ -113,13 +113,14 @@ def test_a_name_too_long_to_advertise_whole_is_noted(tmp_path, capsys):
 
 def test_no_mip_skips_the_aioble_install(tmp_path):
     _, commands = dry_run(fake_tree(tmp_path), tmp_path, ports=[XIAO], board="atoms3_mpu6886", no_mip=True)
-    assert not any("mip" in c for c in commands) and len(commands) == 8
+    assert not any("mip" in c for c in commands) and len(commands) == 9
 
 
 def board_script(commands) -> tuple[str, str, str]:
+    """prepare, config and check scripts (the secret's, between config and check, apart)."""
     execs = [after_connect(c)[1][1] for c in commands if after_connect(c)[1][0] == "exec"]
-    assert len(execs) == 3
-    return execs[0], execs[1], execs[2]
+    assert len(execs) == 4 and "/secret.json" in execs[2]
+    return execs[0], execs[1], execs[3]
 
 
 @pytest.mark.parametrize("name", ['Ann\'s "left" shin', "Läufer-LS ü"])
@@ -279,7 +280,7 @@ def test_board_auto_flashes_the_build_whose_imu_answers(tmp_path):
     assert "board: atoms3_mpu6886" in out.getvalue()
     copies = [a[-1] for a in ran if "cp" in a]
     assert ":/lib/boards/atoms3_mpu6886.json" in copies
-    assert len(ran) == 1 + 1 + 9 + 1  # version, probe, the plan, the boot report
+    assert len(ran) == 1 + 1 + 10 + 1  # version, probe, the plan (with the device secret), the boot report
 
 
 @pytest.mark.parametrize("stdout, rc, message", [
@@ -359,7 +360,7 @@ def test_execute_runs_the_steps_in_order_and_names_a_failed_one(tmp_path):
     with pytest.raises(UserError) as e, redirect_stdout(out):
         flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=runner,
                    waiter=waits.append, pause=lambda s: None)
-    assert "step 2/9 (install aioble (mip)) failed: Error: could not reach micropython.org" in str(e.value)
+    assert "step 2/10 (install aioble (mip)) failed: Error: could not reach micropython.org" in str(e.value)
     assert "--no-mip" in str(e.value) and "\n" not in str(e.value)
     assert len(ran) == 1 + 2
 
@@ -368,10 +369,10 @@ def test_execute_runs_the_steps_in_order_and_names_a_failed_one(tmp_path):
     with redirect_stdout(out):
         assert flash.main(args(board="atoms3_mpu6886", name="StrideCue-RS"), tmp_path, tree=tree, ports=lambda: [XIAO], runner=ok,
                           waiter=waits.append, pause=lambda s: None) == 0
-    assert [after_connect(a)[1][0] for a in ran] == ["exec", "exec", "mip", "fs", "fs", "fs", "exec", "exec", "fs", "reset", "exec"]
+    assert [after_connect(a)[1][0] for a in ran] == ["exec", "exec", "mip", "fs", "fs", "fs", "exec", "exec", "exec", "fs", "reset", "exec"]
     assert after_connect(ran[1])[1][-1] == "reset", "the old firmware's watchdog goes with a restart"
     assert waits == ["/dev/ttyACM0"] * 3, "waited for the board after the first restart (once in the failed flash) and after the final reset"
-    assert "[9/9] reset the board" in out.getvalue()
+    assert "[10/10] reset the board" in out.getvalue()
 
 
 @pytest.mark.parametrize("kw, message", [
@@ -477,7 +478,7 @@ def test_the_version_query_is_one_command_and_runs_in_micropython():
 def test_flash_says_done_only_after_the_board_reports_its_boot(tmp_path, version):
     rc, out, ran, waits, pauses = flash_with(tmp_path, version=version)
     assert rc == 0
-    done = out.strip().splitlines()[-1]
+    done = next(line for line in out.splitlines() if line.startswith("done: "))
     assert done.startswith("done: StrideCue firmware 0.3.0 on atoms3_mpu6886 (MicroPython 1.24.1), ring 9.5 s")
     reads = [a for a in ran if flash.BOOT_REPORT_CODE in a]
     assert len(reads) == 1 and reads[0][-1] == "reset", "reading stops the firmware: the read ends with a reset"
@@ -534,4 +535,46 @@ def test_the_boot_report_code_runs_in_micropython(tmp_path, present):
 def test_dry_run_names_the_version_check_and_the_boot_check(tmp_path):
     text, commands = dry_run(fake_tree(tmp_path), tmp_path, ports=[XIAO], board="atoms3_mpu6886")
     assert "MicroPython must be 1.23 or newer" in text and "sys.implementation.version" in text
-    assert "/boot.json" in text and len(commands) == 9
+    assert "/boot.json" in text and len(commands) == 10
+
+
+def test_flash_writes_a_new_secret_to_the_board_and_keeps_it_here(tmp_path):
+    """The secret goes to the board's /secret.json (read back by the firmware in MicroPython) and to
+    this computer's keys file (0600); a dry run prints a placeholder, never a secret."""
+    import os
+    import stat
+
+    from stridecue.keys import KeyStore
+
+    tree = fake_tree(tmp_path)
+    text, commands = dry_run(tree, tmp_path, ports=[XIAO], board="esp32s3_lsm6dso32", name="StrideCueLS")
+    assert "<a new random secret>" in text and not (tmp_path / "data" / "keys.json").exists()
+    ran = []
+    report = dict(REPORT, board="esp32s3_lsm6dso32")
+    ok = lambda argv: ran.append(argv) or board_answer(argv, reports=[report]) or subprocess.CompletedProcess(argv, 0, "", "")
+    with redirect_stdout(io.StringIO()):
+        flash.main(args(board="esp32s3_lsm6dso32", name="StrideCueLS"), tmp_path / "data", tree=tree,
+                   ports=lambda: [XIAO], runner=ok, waiter=lambda port: None, pause=lambda s: None)
+    store = KeyStore.in_dir(tmp_path / "data")
+    (key,) = store.load()
+    assert key.name == "StrideCueLS" and len(key.secret) == 16
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+    code = next(after_connect(a)[1][1] for a in ran if "/secret.json" in " ".join(a))
+    assert key.secret.hex() in code
+    out = run_micropython(f"exec({code!r})\nfrom stridenode.auth import load_secret\nk, s = load_secret()\nprint(k, s.hex())\n")
+    assert out.split() == [str(key.key_id), key.secret.hex()]
+    # flashing again: a new secret, the old key stays (harmless: a key id the sensor lacks costs nothing)
+    with redirect_stdout(io.StringIO()):
+        flash.main(args(board="esp32s3_lsm6dso32", name="StrideCueLS"), tmp_path / "data", tree=tree,
+                   ports=lambda: [XIAO], runner=ok, waiter=lambda port: None, pause=lambda s: None)
+    assert len({k.key_id for k in store.load()}) == 2
+
+
+def test_a_corrupt_keys_file_stops_the_flash_before_the_board_is_touched(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "keys.json").write_text("{not json")
+    ran = []
+    with pytest.raises(UserError) as e:
+        flash.main(args(board="esp32s3_lsm6dso32", name="StrideCueLS"), tmp_path / "data", tree=fake_tree(tmp_path),
+                   ports=lambda: [XIAO], runner=lambda argv: ran.append(argv), waiter=lambda port: None)
+    assert "keys file" in str(e.value) and "corrupt" in str(e.value) and "\n" not in str(e.value) and ran == []

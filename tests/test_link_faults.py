@@ -12,6 +12,7 @@ import asyncio
 import numpy as np
 import pytest
 
+import stridewire
 from stridecue.link import LinkError, SensorLink, scan
 from stridecue.samples import SampleBlock
 from stridecue.sim import RunnerSettings, VirtualRunner
@@ -78,7 +79,7 @@ def test_scan_finds_the_virtual_sensor_through_bleak():
     found = asyncio.run(scan(0.3, backend=VirtualBleakScanner))
     assert [s.name for s in found] == ["StrideCue-L"]  # the firmware's scan response shortens names over 11 bytes
     s = found[0]
-    assert s.address == ADDRESS and s.protocol_version == 1 and s.firmware and s.battery_pct is not None
+    assert s.address == ADDRESS and s.protocol_version == stridewire.PROTOCOL_VERSION and s.firmware and s.battery_pct is not None
 
 
 def test_loss_and_disconnects_over_30_minutes_lose_nothing():

@@ -52,6 +52,8 @@ def data_vectors(draw):
 def _control_args(opcode, draw):
     if opcode == w.OP_SET_NAME:
         return [draw(st.binary(min_size=1, max_size=w.MAX_NAME_BYTES))]
+    if opcode == w.OP_AUTH_PROVE:
+        return [draw(st.binary(min_size=16, max_size=16))]
     fmt = w._CONTROL_ARGS[opcode]
     ranges = {"B": u8, "H": u16, "I": u32}
     return [draw(ranges[c]) for c in fmt]
@@ -183,7 +185,7 @@ def test_every_single_bit_flip_is_rejected():
     "change, code",
     [
         (lambda b: b.__setitem__(0, w.TYPE_STATUS), w.ERR_BAD_TYPE),
-        (lambda b: b.__setitem__(1, 2), w.ERR_BAD_VERSION),
+        (lambda b: b.__setitem__(1, w.PROTOCOL_VERSION + 1), w.ERR_BAD_VERSION),
         (lambda b: b.__setitem__(17, 0), w.ERR_BAD_ARGUMENT),  # qdiv 0
         (lambda b: b.__setitem__(16, 10), w.ERR_BAD_ARGUMENT),  # n not a multiple of qdiv
         (lambda b: b.__setitem__(16, 16), w.ERR_BAD_LENGTH),  # n disagrees with the length
@@ -207,10 +209,10 @@ def test_control_messages_that_cannot_be_accepted():
         (ok[:-1], w.ERR_BAD_CRC),
         (ok[:5], w.ERR_BAD_LENGTH),
         (reseal(bytearray(ok[:4]) + b"\x01\x02\x03" + bytes(4)), w.ERR_BAD_LENGTH),  # RESEND takes 6 bytes
-        (reseal(bytearray([w.TYPE_CONTROL, 1, 99, 1]) + bytes(4)), w.ERR_UNKNOWN_OPCODE),
-        (reseal(bytearray([w.TYPE_CONTROL, 1, w.OP_SET_NAME, 1, 30]) + b"x" * 30 + bytes(4)), w.ERR_BAD_ARGUMENT),
-        (reseal(bytearray([w.TYPE_CONTROL, 1, w.OP_SET_NAME, 1, 5]) + b"abc" + bytes(4)), w.ERR_BAD_ARGUMENT),
-        (reseal(bytearray([w.TYPE_DATA, 1, w.OP_START, 1]) + bytes(4)), w.ERR_BAD_TYPE),
+        (reseal(bytearray([w.TYPE_CONTROL, w.PROTOCOL_VERSION, 99, 1]) + bytes(4)), w.ERR_UNKNOWN_OPCODE),
+        (reseal(bytearray([w.TYPE_CONTROL, w.PROTOCOL_VERSION, w.OP_SET_NAME, 1, 30]) + b"x" * 30 + bytes(4)), w.ERR_BAD_ARGUMENT),
+        (reseal(bytearray([w.TYPE_CONTROL, w.PROTOCOL_VERSION, w.OP_SET_NAME, 1, 5]) + b"abc" + bytes(4)), w.ERR_BAD_ARGUMENT),
+        (reseal(bytearray([w.TYPE_DATA, w.PROTOCOL_VERSION, w.OP_START, 1]) + bytes(4)), w.ERR_BAD_TYPE),
         (reseal(bytearray([w.TYPE_CONTROL, 9, w.OP_START, 1]) + bytes(4)), w.ERR_BAD_VERSION),
         (b"", w.ERR_BAD_LENGTH),
     ]
@@ -282,6 +284,8 @@ def _vectors() -> list[dict]:
         for _ in range(3):
             if opcode == w.OP_SET_NAME:
                 args = [bytes(rng.randint(32, 126) for _ in range(rng.randint(1, 20))).hex()]
+            elif opcode == w.OP_AUTH_PROVE:
+                args = [bytes(rng.randint(0, 255) for _ in range(16)).hex()]
             else:
                 args = [rng.randint(0, {"B": 255, "H": 0xFFFF, "I": 0xFFFFFFFF}[c]) for c in w._CONTROL_ARGS[opcode]]
             vectors.append({"kind": "control", "opcode": opcode, "token": rng.randint(0, 255), "args": args})
@@ -292,6 +296,8 @@ def _vectors() -> list[dict]:
         fmt = w._STATUS[3:]
         vectors.append({"kind": "status", "values": [rng.randint(0, {"B": 255, "H": 0xFFFF, "I": 0xFFFFFFFF}[c]) for c in fmt]})
         vectors.append({"kind": "adv", "values": [rng.randint(0, 255) for _ in range(5)]})
+        vectors.append({"kind": "status_parts", "values": [rng.randint(0, {"B": 255, "H": 0xFFFF, "I": 0xFFFFFFFF}[c]) for c in fmt],
+                        "serial": rng.randint(0, 255)})
     # Malformed: truncations, bit flips, wrong fields with a valid CRC, random bytes.
     good = bytes(build_data(GOOD))
     for cut in (0, 1, 2, 18, 22, len(good) - 1):
@@ -308,9 +314,9 @@ def _vectors() -> list[dict]:
     ctl = w.pack_control(w.OP_SET_NAME, 4, b"runner")
     for cut in (3, 5, 8, len(ctl) - 1):
         vectors.append({"kind": "control", "hex": ctl[:cut].hex()})
-    vectors.append({"kind": "control", "hex": reseal(bytearray([w.TYPE_CONTROL, 1, 99, 0]) + bytes(4)).hex()})
-    vectors.append({"kind": "control", "hex": reseal(bytearray([w.TYPE_CONTROL, 1, w.OP_SET_RATE, 0, 1]) + bytes(4)).hex()})
-    for kind in ("reply", "status", "adv"):
+    vectors.append({"kind": "control", "hex": reseal(bytearray([w.TYPE_CONTROL, w.PROTOCOL_VERSION, 99, 0]) + bytes(4)).hex()})
+    vectors.append({"kind": "control", "hex": reseal(bytearray([w.TYPE_CONTROL, w.PROTOCOL_VERSION, w.OP_SET_RATE, 0, 1]) + bytes(4)).hex()})
+    for kind in ("reply", "status", "adv", "status_part"):
         for _ in range(5):
             vectors.append({"kind": kind, "hex": bytes(rng.randint(0, 255) for _ in range(rng.randint(0, 50))).hex()})
     return vectors
@@ -373,3 +379,67 @@ for _ in range(50):
 print(gc.mem_alloc() - before)
 """)
     assert int(out.split()[-1]) <= 16  # 50 seals; crc32 would box ~37 ints (~600 bytes)
+
+
+# -- status parts (MTU 23) and the auth tag ---------------------------------------------------
+
+
+def _status_parts(values, serial):
+    status = bytearray(w.STATUS_SIZE)
+    w.pack_status(status, values)
+    parts = []
+    for k in range(w.STATUS_PARTS):
+        buf = bytearray(w.STATUS_PART_SIZE)
+        parts.append(bytes(buf[: w.pack_status_part(buf, status, serial, k)]))
+    return bytes(status), parts
+
+
+def test_a_status_in_parts_fits_mtu_23_and_reassembles_exactly():
+    values = list(range(1, len(w.STATUS_FIELDS) + 1))
+    status, parts = _status_parts(values, 7)
+    assert not w.status_fits(23) and w.status_fits(47)
+    assert all(len(p) <= 23 - w.ATT_OVERHEAD for p in parts) and len(parts) == w.STATUS_PARTS
+    assert b"".join(p[w.STATUS_PART_HEADER:] for p in parts) == status
+    a = w.StatusAssembler()
+    assert a.feed(parts[0]) is None and a.feed(parts[1]) is None
+    assert list(w.parse_status(a.feed(parts[2]))) == values
+
+
+def test_parts_of_two_status_notifications_never_mix():
+    _, old = _status_parts(list(range(len(w.STATUS_FIELDS))), 1)
+    new_status, new = _status_parts([9] * len(w.STATUS_FIELDS), 2)
+    a = w.StatusAssembler()
+    a.feed(old[0])  # the rest of this one was lost
+    assert a.feed(new[0]) is None and a.feed(new[1]) is None
+    assert a.feed(new[2]) == new_status
+    # a damaged part: the whole status fails its CRC
+    bad = bytearray(new[1])
+    bad[6] ^= 0x10
+    a.feed(new[0])
+    a.feed(bytes(bad))
+    with pytest.raises(w.ProtocolError) as e:
+        w.parse_status(a.feed(new[2]))
+    assert e.value.code == w.ERR_BAD_CRC
+
+
+def test_a_status_part_with_a_wrong_header_is_refused():
+    _, parts = _status_parts([0] * len(w.STATUS_FIELDS), 3)
+    for bad, code in ((parts[0][:4], w.ERR_BAD_LENGTH), (parts[0][:10], w.ERR_BAD_LENGTH),
+                      (bytes([w.TYPE_STATUS]) + parts[0][1:], w.ERR_BAD_TYPE),
+                      (parts[0][:1] + bytes([1]) + parts[0][2:], w.ERR_BAD_VERSION),
+                      (parts[0][:3] + bytes([0x32]) + parts[0][4:], w.ERR_BAD_LENGTH)):
+        with pytest.raises(w.ProtocolError) as e:
+            w.parse_status_part(bad)
+        assert e.value.code == code
+
+
+def test_auth_opcodes_round_trip_and_tags_depend_on_every_input():
+    tag = w.auth_tag(bytes(16), 1, 2)
+    msg = w.pack_control(w.OP_AUTH_PROVE, 3, tag)
+    assert len(msg) == w.CONTROL_HEADER_SIZE + 16 + w.CRC_SIZE
+    assert w.parse_control(msg) == (w.OP_AUTH_PROVE, 3, (tag,))
+    assert w.parse_control(w.pack_control(w.OP_AUTH_BEGIN, 4, 0xDEADBEEF)) == (w.OP_AUTH_BEGIN, 4, (0xDEADBEEF,))
+    others = {w.auth_tag(bytes(15) + b"\x01", 1, 2), w.auth_tag(bytes(16), 2, 2), w.auth_tag(bytes(16), 1, 3)}
+    assert len(others) == 3 and tag not in others and len(tag) == w.AUTH_TAG_SIZE
+    assert set(w.PUBLIC_OPCODES) == {w.OP_AUTH_BEGIN, w.OP_AUTH_PROVE, w.OP_GET_STATUS}
+    assert w.ERROR_NAMES[w.ERR_NOT_AUTHENTICATED] == "host not authenticated"

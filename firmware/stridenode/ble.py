@@ -11,8 +11,16 @@
 # Bonding: LE Secure Connections, "just works" (no display, no keyboard), bond keys kept in
 # ble_secrets.json by aioble.security.  Reading the status characteristic requires an
 # encrypted link: that is what makes macOS and iOS pair on their own (docs/pairing.md); Linux
-# and Windows pair when bleak connects with pair=True.  Whether a control message may change
-# the device is decided by SensorNode.handle_control from the connection's bonded state.
+# and Windows pair when bleak connects with pair=True.  New bonds are accepted only while the
+# pairing window (auth.PairingWindow: 60 s from power-on or a button press) is open:
+# aioble.config(bond=True) then, bond=False otherwise, and outside the window a central whose
+# link is not encrypted and bonded 3 s after it connected is disconnected (guard()).  On top of
+# the bond, the host proves the device secret (SensorNode: OP_AUTH_BEGIN / OP_AUTH_PROVE) before
+# anything but the public status is sent to it or anything it asks for is done.
+#
+# What ble.py uses of aioble (public API only): aioble.config, aioble.advertise, Connection's
+# is_connected(), encrypted, bonded, mtu, exchange_mtu(), disconnect(), disconnected();
+# Characteristic write/notify/written; security.load_secrets.
 #
 # All the logic worth testing lives in node.py; this module only moves bytes.
 
@@ -24,6 +32,7 @@ from micropython import const
 
 from . import FW_VERSION
 from .advert import advertising_payloads
+from .auth import PairingWindow
 from .tasks import sleep_ms
 
 _ADV_INTERVAL_US = const(250_000)
@@ -44,10 +53,12 @@ _BATTERY = bluetooth.UUID(0x180F)
 class Peripheral:
     """Serves one central at a time for a SensorNode."""
 
-    def __init__(self, node, model, supervisor):
+    def __init__(self, node, model, supervisor, window=None):
         self.node = node
         self.supervisor = supervisor
+        self.window = window if window is not None else PairingWindow(node.clock)
         self.connection = None
+        self.connected_ms = 0
         stride = aioble.Service(_SERVICE)
         self.data = aioble.Characteristic(stride, bluetooth.UUID(sw.DATA_UUID), notify=True)
         # A characteristic's buffer is 20 bytes unless set: control writes (SET_NAME: 29 bytes) and
@@ -64,7 +75,9 @@ class Peripheral:
         battery = aioble.Service(_BATTERY)
         self.battery = aioble.Characteristic(battery, bluetooth.UUID(0x2A19), read=True, notify=True)
         aioble.security.load_secrets()  # before the stack starts (aioble's rule)
-        aioble.config(gap_name=node.name, mtu=_MTU, bond=True, le_secure=True, mitm=False, io=_IO_NO_INPUT_OUTPUT)
+        self.window.changed()
+        aioble.config(gap_name=node.name, mtu=_MTU, bond=self.window.is_open(), le_secure=True, mitm=False,
+                      io=_IO_NO_INPUT_OUTPUT)
         aioble.register_services(stride, info, battery)
         self._refresh()
 
@@ -88,6 +101,7 @@ class Peripheral:
             self._refresh()
             connection = await aioble.advertise(_ADV_INTERVAL_US, adv_data=adv, resp_data=resp)
             self.connection = connection
+            self.connected_ms = node.clock.ticks_ms()
             try:  # ATT roles are independent of GAP roles: the peripheral may ask too
                 mtu = await connection.exchange_mtu(_MTU)
             except Exception:  # noqa: BLE001 - refused or timed out: whatever the central set
@@ -98,6 +112,7 @@ class Peripheral:
             finally:
                 self.connection = None
                 node.on_disconnect()
+                self._refresh()  # the readable status is the public one again
 
     async def send(self):
         """Move data packets and status notifications to the connected central."""
@@ -125,11 +140,12 @@ class Peripheral:
                 sent += 1
                 retries = 0
                 packet = node.next_packet()
-            note = node.pending_status()
-            if note is not None:
-                self.status.write(note)
+            notes = node.pending_notifications()  # only for an authenticated central
+            if notes is not None:
+                self.status.write(node.status(self._bonded()))
                 try:
-                    self.status.notify(c, note)
+                    for note in notes:  # one whole status, or parts that fit MTU 23
+                        self.status.notify(c, note)
                     self.battery.write(bytes((min(node.battery.pct, 100),)))
                     self.battery.notify(c)
                 except OSError:
@@ -148,9 +164,29 @@ class Peripheral:
                 pass
             if len(data) > 2 and data[2] == sw.OP_SET_NAME:
                 aioble.config(gap_name=node.name)
+            if len(data) > 2 and data[2] == sw.OP_AUTH_PROVE:
+                self._refresh()  # authenticated: the readable status is the whole one now
+
+    async def guard(self):
+        """Apply the pairing window: bonding on only while it is open; a central that is neither
+        bonded nor inside the window (after the grace) is disconnected.  True if one was."""
+        window = self.window
+        if window.changed():
+            aioble.config(bond=window.is_open())
+        c = self.connection
+        if c is None or not c.is_connected():
+            return False
+        if window.admits(self.connected_ms, c.encrypted, c.bonded):
+            return False
+        try:
+            await c.disconnect()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+        return True
 
     async def keep_status_fresh(self):
         while True:
             self.supervisor.beat("status")
+            await self.guard()
             self._refresh()
             await sleep_ms(_STATUS_POLL_MS * 5)

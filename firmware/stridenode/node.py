@@ -6,20 +6,27 @@
 #   node.set_mtu(247)              # a central connected and agreed this ATT MTU
 #   packet = node.next_packet()    # the next data notification, or None
 #   reply = node.handle_control(data, bonded)   # a control write -> its reply (status characteristic)
-#   status = node.status()         # the status characteristic's value
-#   note = node.pending_status()   # a status notification due (state change, every 5 s), or None
+#   status = node.status()         # the status characteristic's value (public only, until authenticated)
+#   notes = node.pending_notifications()  # status notifications due, each fitting the MTU, or None
 #   node.on_disconnect()
+#
+# Authentication (auth.py): a connected central is obeyed only after it proved the device secret
+# (OP_AUTH_BEGIN, OP_AUTH_PROVE); until then only those and GET_STATUS are answered, no data or
+# status notification goes out, and the status value is the public one (STATE_AUTH_REQUIRED,
+# versions, every other field 0).  node.authenticated says which; on_disconnect forgets it.
 #
 # The sample counter runs from boot while the IMU runs, streaming or not, so orientation has
 # settled before a run and a reconnect resumes exactly where the link dropped: live packets
 # pause while disconnected and continue from the first unsent sample (the ring holds 32 s).
 # START while streaming is a no-op (the host sends it after every reconnect).  Whatever the
 # ring had to overwrite before it was sent is counted in `dropped`, as are samples the IMU's
-# FIFO lost (estimated from the clock).  Only a bonded host may use stridewire.CHANGING_OPCODES.
+# FIFO lost (estimated from the clock).  Only an authenticated host on a bonded link may use
+# stridewire.CHANGING_OPCODES.
 
 import stridewire as sw
 
 from . import FW_VERSION
+from .auth import Authenticator
 from .battery import BatteryMonitor
 from .boards import load_board
 from .fusion import Fusion
@@ -65,7 +72,7 @@ class SensorNode:
     """One board's firmware state machine over an I2C bus and a clock (see the module comment)."""
 
     def __init__(self, i2c, clock, board, name="StrideCue", seed=0, battery=None, indicator=None,
-                 ring_s=32, sleep_ms=None, min_ring_s=2, free_heap=None):
+                 ring_s=32, sleep_ms=None, min_ring_s=2, free_heap=None, secret=None, random=None):
         if not isinstance(board, dict):
             board = load_board(board)
         self.board = board
@@ -93,6 +100,9 @@ class SensorNode:
         self.streaming = False
         self.connected = False
         self.bonded = False  # the connected host has bonded (learned from the link layer)
+        # secret: (key_id, 16 bytes) from /secret.json (auth.load_secret), None: nobody can authenticate
+        self.auth = Authenticator(clock, *(secret or (None, None)), random=random)
+        self.authenticated = False  # the connected host proved the secret on this connection
         self.mtu = 23
         self.spp = 0
         self._live = 0  # next sample to send live
@@ -118,6 +128,13 @@ class SensorNode:
         self._reply = bytearray(sw.REPLY_SIZE)
         self._status = bytearray(sw.STATUS_SIZE)
         self._note = bytearray(sw.STATUS_SIZE)
+        self._note_serial = 0
+        self._whole_notes = [memoryview(self._note)]
+        self._part_bufs = [bytearray(sw.STATUS_PART_SIZE) for _ in range(sw.STATUS_PARTS)]
+        self._part_notes = [memoryview(b) for b in self._part_bufs]
+        for k in range(sw.STATUS_PARTS):  # the last part is shorter
+            n = sw.pack_status_part(self._part_bufs[k], self._note, 0, k)
+            self._part_notes[k] = self._part_notes[k][:n]
         self._packet = bytearray(sw.data_packet_size(sw.MAX_SAMPLES_PER_PACKET, 4))
         self._full = None  # (packet view, body view) for spp-sample packets
         self.imu = None
@@ -405,6 +422,8 @@ class SensorNode:
         A stop in progress ends here: the host that asked for it is gone."""
         self.connected = False
         self.bonded = False
+        self.authenticated = False
+        self.auth.reset()
         self._resends = []
         if self._stop_at >= 0:
             self._finish_stop()
@@ -460,7 +479,7 @@ class SensorNode:
 
     def next_packet(self):
         """The next data notification (a memoryview valid until the next call), or None."""
-        if not self.connected or not self.spp:
+        if not self.connected or not self.spp or not self.authenticated:
             return None
         while self._resends:
             packet = self._next_resend()
@@ -579,27 +598,51 @@ class SensorNode:
         ))
         return nxt
 
+    def _pack_public_status(self, buf):
+        major, minor, patch = FW_VERSION
+        sw.pack_status(buf, (0, major, minor, patch, 0, 0, 0, 0, 0, 0, sw.STATE_AUTH_REQUIRED,
+                             0, 0, 0, 0, 0, 0, 0, 0))
+
     def status(self, bonded=None):
         """The status characteristic's value (a bytearray reused by the next call); bonded, when
-        given, is the link's bond state as the radio layer knows it."""
+        given, is the link's bond state as the radio layer knows it.  Until the connected central
+        has authenticated, only the public status: versions and STATE_AUTH_REQUIRED."""
         if bonded is not None:
             self.bonded = bool(bonded)
+        if not self.authenticated:
+            self._pack_public_status(self._status)
+            return self._status
         self._offered = self._pack_status(self._status)
         return self._status
 
     def pending_status(self):
-        """A status notification when something changed or every 5 s while connected, else None."""
-        if not self._status_due or not self.connected:
+        """A status notification (whole message) when something changed or every 5 s while an
+        authenticated central is connected, else None."""
+        if not self._status_due or not self.connected or not self.authenticated:
             return None
         self._status_due = False
         self._next_status = self.clock.ticks_add(self.clock.ticks_ms(), _STATUS_EVERY_MS)
         self._pack_status(self._note)
         return self._note
 
+    def pending_notifications(self):
+        """pending_status as the notifications to send at this MTU: a list (reused, no allocation)
+        of one whole status message, or of STATUS_PARTS parts when it does not fit MTU - 3 bytes."""
+        note = self.pending_status()
+        if note is None:
+            return None
+        if sw.status_fits(self.mtu):
+            return self._whole_notes
+        self._note_serial = (self._note_serial + 1) & 0xFF
+        for k in range(sw.STATUS_PARTS):
+            sw.pack_status_part(self._part_bufs[k], note, self._note_serial, k)
+        return self._part_notes
+
     # -- control ----------------------------------------------------------------------
 
     def handle_control(self, data, bonded):
-        """Answer one control message; malformed or refused ones get an error reply, never raise."""
+        """Answer one control message; malformed or refused ones get an error reply, never raise.
+        A central that has not authenticated changes nothing, not even the error counters."""
         opcode = data[2] if len(data) > 2 else 0
         token = data[3] if len(data) > 3 else 0
         self.bonded = bool(bonded)
@@ -607,13 +650,25 @@ class SensorNode:
             opcode, token, args = sw.parse_control(data)
         except sw.ProtocolError as e:
             return self._answer(opcode, token, e.code, 0)
+        if opcode == sw.OP_AUTH_BEGIN:
+            self.authenticated = False
+            result, detail = self.auth.begin(args[0])
+            return self._answer(opcode, token, result, detail, count=False)
+        if opcode == sw.OP_AUTH_PROVE:
+            result, detail = self.auth.prove(args[0])
+            self.authenticated = result == sw.OK
+            if self.authenticated:
+                self._status_due = True
+            return self._answer(opcode, token, result, detail, count=False)
+        if not self.authenticated and opcode not in sw.PUBLIC_OPCODES:
+            return self._answer(opcode, token, sw.ERR_NOT_AUTHENTICATED, 0)
         if opcode in sw.CHANGING_OPCODES and not bonded:
             return self._answer(opcode, token, sw.ERR_NOT_BONDED, 0)
         result, detail = self._dispatch(opcode, args)
         return self._answer(opcode, token, result, detail)
 
-    def _answer(self, opcode, token, result, detail):
-        if result != sw.OK:
+    def _answer(self, opcode, token, result, detail, count=True):
+        if result != sw.OK and count and self.authenticated:
             self.error_count += 1
             self.last_error = result
         sw.pack_reply(self._reply, opcode & 0xFF, token & 0xFF, result, detail & 0xFFFFFFFF)

@@ -67,8 +67,11 @@ def main():
     board = load_board(board_name)
     dev = make_device(board)
     clock = ManualClock()
-    node = SensorNode(SimI2C([dev]), clock, board, name="Bench", seed=99)
+    key = (1, bytes(range(16)))  # the benchmark node's device secret: authenticate as the host would
+    node = SensorNode(SimI2C([dev]), clock, board, name="Bench", seed=99, secret=key, random=lambda n: bytes(n))
     node.set_mtu(247)
+    node.handle_control(sw.pack_control(sw.OP_AUTH_BEGIN, 1, key[0]), True)
+    node.handle_control(sw.pack_control(sw.OP_AUTH_PROVE, 1, sw.auth_tag(key[1], 0, key[0])), True)
     node.status()
     node.handle_control(sw.pack_control(sw.OP_START, 1), True)
     rate = node.rate

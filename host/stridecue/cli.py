@@ -27,6 +27,7 @@ _MODULE_COMMANDS = {
     "validate": ("stridecue.validation", "accuracy against the virtual runner and real recordings", 5),
     "bench": ("stridecue.bench", "speed, memory and latency benchmarks", 5),
     "flash": ("stridecue.flash", "deploy the firmware to a board with mpremote", 3),
+    "pair": ("stridecue.pair", "pair a sensor with this computer (pairing window, device secret)", 13),
     "doctor": ("stridecue.doctor", "check Bluetooth, audio, board and data directory", 8),
 }
 

@@ -42,6 +42,7 @@ async def _record(seconds: float, seed: int):
     import stridewire
 
     from .decoder import decode_status
+    from .keys import prove_to_node
     from .sim import RunnerSettings, VirtualRunner
     from .sim.air import Connection, VirtualAir
 
@@ -50,6 +51,8 @@ async def _record(seconds: float, seed: int):
     air.add_sensor("StrideCue-LS", _ADDRESS, runner.sensor(leg="left", mount="shin", rotation="random"))
     packets: list[bytes] = []
     air.connect(_ADDRESS, Connection(on_data=lambda b: packets.append(bytes(b)), on_status=lambda b: None, bonded=True))
+    sensor = air.sensors[_ADDRESS]
+    prove_to_node(sensor.node, *sensor.secret)  # as the link does before anything else
     status = decode_status(air.read_status(_ADDRESS))
     air.write_control(_ADDRESS, stridewire.pack_control(stridewire.OP_SET_MOUNT, 1, stridewire.SEGMENT_SHIN, stridewire.SIDE_LEFT))
     air.write_control(_ADDRESS, stridewire.pack_control(stridewire.OP_START, 2))

@@ -85,6 +85,12 @@ class SensorStatus:
         return bool(self.state & stridewire.STATE_STREAMING)
 
     @property
+    def auth_required(self) -> bool:
+        """The public status of a sensor this connection has not authenticated to: every field but
+        the firmware version is 0 (docs/protocol.md)."""
+        return bool(self.state & stridewire.STATE_AUTH_REQUIRED)
+
+    @property
     def low_battery(self) -> bool:
         return bool(self.state & stridewire.STATE_LOW_BATTERY)
 

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from .keys import prove_to_node
+
 TITLE = "firmware budgets (MicroPython heap, per-sample cost)"
 
 # MicroPython on an ESP32-S3 at 240 MHz: one iteration of bench.py's reference loop
@@ -61,6 +63,9 @@ def run_micropython_bench(seconds: float, board: str = "esp32s3_lsm6dso32") -> d
     return _parse(proc.stdout)
 
 
+_BENCH_KEY = (1, bytes(range(16)))  # the benchmark's own node: a fixed device secret
+
+
 def cpython_virtual_sensor_cost(seconds: float, board_name: str = "esp32s3_lsm6dso32") -> dict:
     """What `stridecue run --simulate` spends in the firmware's modules per sample (CPython):
     the simulated IMU's push (quantising floats) and the node (read, fuse, buffer, pack)."""
@@ -74,8 +79,9 @@ def cpython_virtual_sensor_cost(seconds: float, board_name: str = "esp32s3_lsm6d
     board = load_board(board_name)
     dev = make_device(board)
     clock = ManualClock()
-    node = SensorNode(SimI2C([dev]), clock, board, seed=1)
+    node = SensorNode(SimI2C([dev]), clock, board, seed=1, secret=_BENCH_KEY)
     node.set_mtu(247)
+    prove_to_node(node, *_BENCH_KEY)
     node.status()
     node.handle_control(sw.pack_control(sw.OP_START, 1), True)
     rate = node.rate
@@ -115,8 +121,9 @@ def stream_through_node(chunks, board_name: str = "esp32s3_lsm6dso32"):
     board = load_board(board_name)
     dev = make_device(board)
     clock = ManualClock()
-    node = SensorNode(SimI2C([dev]), clock, board, seed=1)
+    node = SensorNode(SimI2C([dev]), clock, board, seed=1, secret=_BENCH_KEY)
     node.set_mtu(247)
+    prove_to_node(node, *_BENCH_KEY)
     node.status()
     node.handle_control(sw.pack_control(sw.OP_START, 1), True)
     blocks = []

@@ -3,7 +3,8 @@
 Installs aioble on the board (`mpremote mip install aioble`; the host needs internet access),
 copies firmware/stridenode/*.py to /lib/stridenode/, the wire protocol to /lib/stridewire/ and
 the board file to /lib/boards/, writes /config.json with the board and the Bluetooth name,
-checks that the firmware imports on the board, and only then copies firmware/main.py to
+writes /secret.json with a new random device secret (kept on this computer too: keys.py, so
+only this computer, and those set up with `stridecue pair --usb`, can use the sensor), checks that the firmware imports on the board, and only then copies firmware/main.py to
 /main.py and resets the board: an interrupted flash leaves a board that boots to the REPL.
 Then it waits for the board to boot and reads the boot report main.py writes (/boot.json):
 only a board that reports StrideCue running is done; an error or no report fails the flash.
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import keys
 from .errors import UserError
 
 DEFAULT_NAME = "StrideCue"
@@ -406,7 +408,7 @@ def compiled_name(path: Path) -> str:
 
 
 def make_plan(tree: FirmwareTree, board: str, name: str, port: str, *, compile_dir: Path | None = None,
-              mip: bool = True) -> FlashPlan:
+              mip: bool = True, secret: tuple[int, bytes] | None = None) -> FlashPlan:
     """Every command, in order, that deploys the firmware (and compiles it when compile_dir)."""
     board_file = tree.check(board)
     name = check_name(name)
@@ -436,6 +438,7 @@ def make_plan(tree: FirmwareTree, board: str, name: str, port: str, *, compile_d
     plan.steps.append(Step("copy the wire protocol", mpremote + ["fs", "cp", str(wire), f":/lib/stridewire/{wire.name}"]))
     plan.steps.append(Step("copy the board file", mpremote + ["fs", "cp", str(board_file), f":/lib/boards/{board_file.name}"]))
     plan.steps.append(Step("write /config.json", mpremote + ["exec", config_code(board_config(board, name))]))
+    plan.steps.append(Step("write /secret.json (the device secret)", mpremote + ["exec", keys.write_secret_code(*(secret or (None, None)))]))
     plan.steps.append(Step("check the firmware on the board", mpremote + ["exec", verify_code(board, mip, tree.main_imports() or ["stridenode.node"])]))
     # main.py last: until it is there the board boots to the REPL, never into half a firmware.
     plan.steps.append(Step("copy main.py", mpremote + ["fs", "cp", str(tree.main_py), ":/main.py"]))
@@ -549,12 +552,17 @@ def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = No
         print(f"note: scans will show {args.name!r} as {shown!r} (the advertisement holds {len(shown.encode())} bytes "
               f"of the name; the full name appears once connected); names of at most {len(shown.encode())} bytes, "
               "such as StrideCueLS, are seen whole", file=sys.stderr)
+    secret = None
+    if not args.dry_run:  # a dry run shows a placeholder: a secret printed is a secret no more
+        store = keys.KeyStore.in_dir(base)
+        store.load()  # a corrupt keys file stops the flash before the board is touched
+        secret = keys.new_secret()
     micropython = None if args.dry_run else check_micropython(port, runner)
     if auto:
         args.board = detect_board(tree, port, runner)
         print(f"board: {args.board} (its IMU answered on the I2C pins of firmware/boards/{args.board}.json)")
     compile_dir = Path(base) / "build" / f"mpy-{MPY_ARCH}" if args.compile else None
-    plan = make_plan(tree, args.board, args.name, port, compile_dir=compile_dir, mip=not args.no_mip)
+    plan = make_plan(tree, args.board, args.name, port, compile_dir=compile_dir, mip=not args.no_mip, secret=secret)
     if args.dry_run:
         print(f"# stridecue flash: board {plan.board}, name {plan.name!r}, port {plan.port}; {len(plan.steps)} commands, none run")
         mpremote = shlex.join(_tool("mpremote") + ["connect", plan.port])
@@ -569,6 +577,7 @@ def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = No
               "restarts it) until it says state \"running\"")
         return 0
     print(f"flashing {plan.board} as {plan.name!r} on {plan.port} (MicroPython {micropython})")
+    store.add(*secret, name=plan.name)  # before the board has it: a failed flash leaves an unused key, never a lost one
     waiter = waiter or (lambda p: wait_for_board(p, ports))
     execute(plan, runner, waiter=waiter)
     print("checking that it boots (reading its boot report)", flush=True)
@@ -576,4 +585,5 @@ def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = No
 
     report = verify_boot(plan.port, plan.board, runner, waiter, pause or time.sleep)
     print(f"done: {describe_report(report)}, as {plan.name!r}; `stridecue scan` should list it within a few seconds")
+    print(f"its device secret (key {secret[0]:08x}) is in {store.path}; another computer gets it with `stridecue pair --usb`")
     return 0

@@ -2,8 +2,9 @@
 
 One SensorLink per sensor.  It talks to the sensor only through bleak's public BleakClient
 (whatever the backend: a real adapter, or the virtual sensor with --simulate), checks the
-protocol version, starts the stream, hands decoded packets to a SampleStream, asks for
-resends, and reconnects with back-off when the link drops.
+protocol version, proves the device secret (keys.py; docs/pairing.md), starts the stream,
+hands decoded packets to a SampleStream, asks for resends, and reconnects with back-off when the
+link drops.  Status notifications arrive whole, or in parts at a small MTU (reassembled here).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from stridewire import ProtocolError
 from .clock import Clock, WallClock, wait_for
 from .decoder import SensorStatus, decode_data, decode_status
 from .errors import UserError
+from .keys import KeyStore
 from .stream import SampleStream, StreamItem
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,7 @@ class SensorLink:
     max_backoff_s: float = 8.0
     reply_timeout_s: float = 3.0
     give_up_after_s: float = 120.0  # no connection for this long: the sensor is gone
+    keys: KeyStore | None = None  # device secrets; None: the data directory's keys file
 
     def __post_init__(self) -> None:
         self.stream = SampleStream(sensor=self.slot, request_resend=self._request_resend)
@@ -114,6 +117,8 @@ class SensorLink:
         self._closing = False
         self._last_packet_at: float | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._parts = stridewire.StatusAssembler()
+        self.key_id: int | None = None  # the key this host proved on the last connection
 
     # -- public -------------------------------------------------------------------------
 
@@ -171,7 +176,31 @@ class SensorLink:
 
     # -- connection -------------------------------------------------------------------
 
+    async def pair(self) -> SensorStatus:
+        """Connect with pairing (a bond, if the sensor's pairing window is open), prove the device
+        secret, read the whole status, disconnect: what `stridecue pair` does over Bluetooth."""
+        self.reconnect = False
+        await self._handshake()
+        client = self._client
+        self._closing = True
+        try:
+            await client.disconnect()
+        except BleakError:
+            pass
+        return self.status  # type: ignore[return-value]
+
     async def _connect(self) -> None:
+        await self._handshake()
+        client = self._client
+        await client.start_notify(stridewire.DATA_UUID, self._on_data)
+        self.stream.expect_from(self.status.stream_id, self.status.next_sample)
+        segment = stridewire.SEGMENT_THIGH if self.mount == "thigh" else stridewire.SEGMENT_SHIN
+        side = stridewire.SIDE_RIGHT if self.leg == "right" else stridewire.SIDE_LEFT
+        await self._expect_ok(stridewire.OP_SET_MOUNT, segment, side)
+        await self._expect_ok(stridewire.OP_START)
+
+    async def _handshake(self) -> None:
+        """Connect (pairing), check the protocol version, authenticate, read the whole status."""
         client = BleakClient(self.target, disconnected_callback=self._on_disconnect, backend=self.backend, pair=True, timeout=10.0)
         try:
             await client.connect()
@@ -194,16 +223,50 @@ class SensorLink:
         except BleakError as e:
             raise LinkError(f"{self.name}: not a StrideCue sensor ({e})") from None
         self.name = client.name or self.name
-        await client.start_notify(stridewire.STATUS_UUID, self._on_status_message)
-        await client.start_notify(stridewire.DATA_UUID, self._on_data)
-        self.stream.expect_from(self.status.stream_id, self.status.next_sample)
-        segment = stridewire.SEGMENT_THIGH if self.mount == "thigh" else stridewire.SEGMENT_SHIN
-        side = stridewire.SIDE_RIGHT if self.leg == "right" else stridewire.SIDE_LEFT
-        await self._expect_ok(stridewire.OP_SET_MOUNT, segment, side)
-        await self._expect_ok(stridewire.OP_START)
+        self._parts = stridewire.StatusAssembler()
+        await client.start_notify(stridewire.STATUS_UUID, self._on_status_message)  # replies come here
+        try:
+            await self._authenticate(client)
+            self.status = decode_status(await client.read_gatt_char(stridewire.STATUS_UUID))  # the whole status now
+        except (LinkError, ProtocolError, BleakError) as e:
+            try:
+                await client.disconnect()
+            except BleakError:
+                pass
+            if isinstance(e, LinkError):
+                raise
+            raise LinkError(f"{self.name}: authentication broke off ({e})") from None
+
+    async def _authenticate(self, client: BleakClient) -> None:
+        """Prove the device secret: AUTH_BEGIN(key id) -> nonce, AUTH_PROVE(tag).  Keys are tried
+        most likely first; a key id the sensor does not hold costs nothing, a wrong proof does."""
+        store = self.keys if self.keys is not None else KeyStore()
+        address = getattr(client, "address", None) or (self.target.address if isinstance(self.target, BLEDevice) else str(self.target))
+        for key in store.candidates(address, self.name):
+            result, nonce = await self.control(stridewire.OP_AUTH_BEGIN, key.key_id)
+            if result == stridewire.ERR_UNKNOWN_KEY:
+                continue
+            if result == stridewire.OK:
+                result, detail = await self.control(stridewire.OP_AUTH_PROVE, stridewire.auth_tag(key.secret, nonce, key.key_id))
+                if result == stridewire.OK:
+                    self.key_id = key.key_id
+                    return
+            else:
+                detail = nonce
+            if result == stridewire.ERR_AUTH_LOCKED:
+                raise LinkError(f"{self.name}: the sensor refuses authentication for {detail} s after failed attempts; "
+                                "wait, then connect again")
+            raise LinkError(f"{self.name}: the sensor refused this computer's key {key.key_id:08x} "
+                            f"({stridewire.ERROR_NAMES.get(result, result)}); run `stridecue pair --usb` with the sensor on USB")
+        raise LinkError(f"{self.name}: this computer has no key for this sensor; run `stridecue pair --usb` with the "
+                        "sensor on USB (or `stridecue flash`, which gives it a new one)")
 
     async def _expect_ok(self, opcode: int, *args: Any) -> None:
-        result, _ = await self.control(opcode, *args)
+        result, detail = await self.control(opcode, *args)
+        if result == stridewire.ERR_MTU_TOO_SMALL:
+            need = next(m for m in range(23, 518) if stridewire.samples_per_packet(m, 4))
+            raise LinkError(f"{self.name}: the Bluetooth link's MTU is {detail} bytes, too small to stream "
+                            f"(at least {need} needed); this computer's Bluetooth stack did not raise it")
         if result != stridewire.OK:
             raise LinkError(f"{self.name}: {stridewire.OPCODE_NAMES[opcode]} refused: {stridewire.ERROR_NAMES.get(result, result)}")
 
@@ -256,10 +319,17 @@ class SensorLink:
                 if result != stridewire.OK:
                     self.counters.control_errors += 1
             elif kind == stridewire.TYPE_STATUS:
-                self.status = decode_status(data)
-                self.on_event({"kind": "status", "sensor": self.slot, "t": self.clock.now(), **self.status.__dict__})
+                self._status_message(data)
+            elif kind == stridewire.TYPE_STATUS_PART:
+                whole = self._parts.feed(data)
+                if whole is not None:
+                    self._status_message(whole)
         except ProtocolError:
             self.stream.counters.corrupt += 1
+
+    def _status_message(self, data: bytes | bytearray) -> None:
+        self.status = decode_status(data)
+        self.on_event({"kind": "status", "sensor": self.slot, "t": self.clock.now(), **self.status.__dict__})
 
     def _request_resend(self, first: int, count: int) -> None:
         task = asyncio.get_running_loop().create_task(self._resend(first, count))

@@ -1,4 +1,4 @@
-# StrideCue wire protocol, version 1.
+# StrideCue wire protocol, version 2 (version 1 had no authentication and no status parts).
 #
 # This one file runs unchanged on the sensor (MicroPython) and on the host (CPython).
 # docs/protocol.md is the byte-by-byte specification; keep the two in step.
@@ -21,13 +21,14 @@ except ImportError:  # CPython
         return value
 
 
-PROTOCOL_VERSION = const(1)
+PROTOCOL_VERSION = const(2)
 
 # Message types (byte 0)
 TYPE_DATA = const(0x01)
 TYPE_STATUS = const(0x02)
 TYPE_CONTROL = const(0x03)
 TYPE_REPLY = const(0x04)
+TYPE_STATUS_PART = const(0x05)  # a status notification cut into parts that fit MTU 23
 
 # GATT UUIDs of the StrideCue service
 SERVICE_UUID = "5c1d0001-7c3e-4a8b-9d2f-1b6a5e0c0a01"
@@ -62,6 +63,8 @@ OP_SET_NAME = const(7)
 OP_SET_MOUNT = const(8)
 OP_RESEND = const(9)
 OP_GET_STATUS = const(10)
+OP_AUTH_BEGIN = const(11)  # key id -> reply detail: a fresh 32-bit nonce
+OP_AUTH_PROVE = const(12)  # the 16-byte tag (auth_tag) for that nonce
 
 # Opcode -> struct format of its arguments (SET_NAME is length-prefixed text, handled apart)
 _CONTROL_ARGS = {
@@ -75,6 +78,8 @@ _CONTROL_ARGS = {
     OP_SET_MOUNT: "BB",  # segment, side
     OP_RESEND: "IH",  # first sample index, sample count
     OP_GET_STATUS: "",
+    OP_AUTH_BEGIN: "I",  # key id of the secret the host holds
+    OP_AUTH_PROVE: "16s",  # auth_tag(secret, nonce, key id)
 }
 OPCODE_NAMES = {
     OP_START: "start",
@@ -87,9 +92,13 @@ OPCODE_NAMES = {
     OP_SET_MOUNT: "set_mount",
     OP_RESEND: "resend",
     OP_GET_STATUS: "get_status",
+    OP_AUTH_BEGIN: "auth_begin",
+    OP_AUTH_PROVE: "auth_prove",
 }
-# Opcodes that change the device: only a bonded host may send them.
+# Opcodes that change the device: only an authenticated host on a bonded link may send them.
 CHANGING_OPCODES = (OP_STOP, OP_SET_RATE, OP_SET_RANGES, OP_CALIBRATE, OP_SET_NAME, OP_SET_MOUNT)
+# Opcodes obeyed before the host has authenticated; every other one answers ERR_NOT_AUTHENTICATED.
+PUBLIC_OPCODES = (OP_AUTH_BEGIN, OP_AUTH_PROVE, OP_GET_STATUS)
 MAX_NAME_BYTES = const(20)
 
 # Result and error codes (replies, status, ProtocolError.code)
@@ -106,6 +115,10 @@ ERR_BUSY = const(9)
 ERR_IMU_FAULT = const(10)
 ERR_LOW_BATTERY = const(11)
 ERR_MTU_TOO_SMALL = const(12)
+ERR_NOT_AUTHENTICATED = const(13)  # the host has not proved the device secret on this connection
+ERR_AUTH_FAILED = const(14)  # a wrong tag, or AUTH_PROVE without a fresh AUTH_BEGIN
+ERR_UNKNOWN_KEY = const(15)  # AUTH_BEGIN with a key id the sensor does not hold (or it holds none)
+ERR_AUTH_LOCKED = const(16)  # too many failed proofs: refused for a while (detail: seconds left)
 ERROR_NAMES = {
     OK: "ok",
     ERR_BAD_LENGTH: "bad length",
@@ -120,6 +133,10 @@ ERROR_NAMES = {
     ERR_IMU_FAULT: "IMU fault",
     ERR_LOW_BATTERY: "battery low",
     ERR_MTU_TOO_SMALL: "MTU too small",
+    ERR_NOT_AUTHENTICATED: "host not authenticated",
+    ERR_AUTH_FAILED: "authentication failed",
+    ERR_UNKNOWN_KEY: "unknown key",
+    ERR_AUTH_LOCKED: "authentication locked after failed attempts",
 }
 
 # Mount codes (SET_MOUNT, status byte 16)
@@ -148,6 +165,7 @@ STATE_BONDED = const(0x08)
 STATE_IDENTIFYING = const(0x10)
 STATE_BATTERY_STOP = const(0x20)  # stopped in order because the battery ran down
 STATE_IMU_FAULT = const(0x40)
+STATE_AUTH_REQUIRED = const(0x80)  # the public status: authenticate to read the rest (every other field is 0)
 
 _STATUS = "<BBHBBBBBBHHBBBBIIIIIH"
 STATUS_SIZE = const(44)
@@ -394,6 +412,118 @@ def parse_status(buf):
     if len(buf) != STATUS_SIZE:
         raise ProtocolError(ERR_BAD_LENGTH, "status must be %d bytes, got %d" % (STATUS_SIZE, len(buf)))
     return struct.unpack_from(_STATUS, buf, 0)[2:]
+
+
+# Status parts: at the default ATT MTU of 23 a notification carries 20 bytes, so a status
+# notification that does not fit (MTU - 3 < STATUS_SIZE) is sent as STATUS_PARTS parts:
+#   0 type (TYPE_STATUS_PART), 1 version, 2 serial (one per status notification, mod 256),
+#   3 index << 4 | count, 4.. the next STATUS_PART_BYTES bytes of the status message.
+# No CRC per part: the reassembled status message carries its own.  A GATT read of the status
+# characteristic is never cut (ATT Read Blob), so reads always return the whole message.
+STATUS_PART_HEADER = const(4)
+STATUS_PART_BYTES = const(16)
+STATUS_PARTS = const(3)  # ceil(44 / 16)
+STATUS_PART_SIZE = const(20)  # STATUS_PART_HEADER + STATUS_PART_BYTES: fits MTU 23
+
+
+def status_fits(mtu):
+    """Whether one notification at this ATT MTU carries a whole status message."""
+    return mtu - ATT_OVERHEAD >= STATUS_SIZE
+
+
+def pack_status_part(buf, status, serial, index):
+    """Write part `index` of the status message `status` into buf; return its length (no allocation)."""
+    start = index * STATUS_PART_BYTES
+    end = start + STATUS_PART_BYTES
+    if end > STATUS_SIZE:
+        end = STATUS_SIZE
+    buf[0] = TYPE_STATUS_PART
+    buf[1] = PROTOCOL_VERSION
+    buf[2] = serial & 0xFF
+    buf[3] = (index << 4) | STATUS_PARTS
+    i = start
+    o = STATUS_PART_HEADER
+    while i < end:
+        buf[o] = status[i]
+        i += 1
+        o += 1
+    return o
+
+
+def parse_status_part(buf):
+    """Validate a status part's header; return (serial, index, count, payload bytes)."""
+    size = len(buf)
+    if size <= STATUS_PART_HEADER:
+        raise ProtocolError(ERR_BAD_LENGTH, "status part too short: %d bytes" % size)
+    if buf[0] != TYPE_STATUS_PART:
+        raise ProtocolError(ERR_BAD_TYPE, "wrong message type 0x%02x, expected 0x%02x" % (buf[0], TYPE_STATUS_PART))
+    if buf[1] != PROTOCOL_VERSION:
+        raise ProtocolError(ERR_BAD_VERSION, "unknown protocol version %d (this side speaks %d)" % (buf[1], PROTOCOL_VERSION))
+    index = buf[3] >> 4
+    count = buf[3] & 0x0F
+    want = STATUS_SIZE - index * STATUS_PART_BYTES
+    if want > STATUS_PART_BYTES:
+        want = STATUS_PART_BYTES
+    if count != STATUS_PARTS or index >= count or size - STATUS_PART_HEADER != want:
+        raise ProtocolError(ERR_BAD_LENGTH, "bad status part %d of %d (%d bytes)" % (index, count, size))
+    return buf[2], index, count, bytes(buf[STATUS_PART_HEADER:])
+
+
+class StatusAssembler:
+    """Host side: feed status parts in arrival order; returns the whole status message (bytes,
+    still to be checked with parse_status) when the last part of one serial arrives, else None.
+    A part of another serial starts over: parts of two notifications never mix."""
+
+    def __init__(self):
+        self.serial = -1
+        self.parts = {}
+
+    def feed(self, buf):
+        serial, index, count, payload = parse_status_part(buf)
+        if serial != self.serial:
+            self.serial = serial
+            self.parts = {}
+        self.parts[index] = payload
+        if len(self.parts) < count:
+            return None
+        whole = b"".join(self.parts[i] for i in range(count))
+        self.serial = -1
+        self.parts = {}
+        return whole
+
+
+# Authentication (OP_AUTH_BEGIN / OP_AUTH_PROVE).  The board has hashlib.sha256 but no hmac
+# module, so HMAC-SHA256 (RFC 2104) is written out here once, for board and host alike.
+AUTH_TAG_SIZE = const(16)
+AUTH_CONTEXT = b"stridecue-auth"
+SECRET_SIZE = const(16)
+
+
+def hmac_sha256(key, msg):
+    """HMAC-SHA256 of msg under key (RFC 2104), 32 bytes."""
+    from hashlib import sha256
+
+    if len(key) > 64:
+        key = sha256(key).digest()
+    key = bytes(key) + bytes(64 - len(key))
+    inner = sha256(bytes(b ^ 0x36 for b in key) + bytes(msg)).digest()
+    return sha256(bytes(b ^ 0x5C for b in key) + inner).digest()
+
+
+def auth_tag(secret, nonce, key_id):
+    """The proof for a nonce: first 16 bytes of HMAC-SHA256(secret, nonce || key id || context),
+    nonce and key id as 32-bit little-endian."""
+    return hmac_sha256(secret, struct.pack("<II", nonce, key_id) + AUTH_CONTEXT)[:AUTH_TAG_SIZE]
+
+
+def same_bytes(a, b):
+    """Compare two byte strings in time independent of where they differ."""
+    if len(a) != len(b):
+        return False
+    diff = 0
+    for i in range(len(a)):
+        diff |= a[i] ^ b[i]
+    return diff == 0
 
 
 def mount_code(segment, side):

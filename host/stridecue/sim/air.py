@@ -6,6 +6,12 @@ device on a simulated I2C bus, and the firmware's SensorNode (firmware/stridenod
 fuses, buffers and packs exactly as on the board.  VirtualAir advances time, moves the
 sensors' notifications to connected clients (ble_backend) and injects faults on demand.
 
+Each virtual board gets a device secret as `stridecue flash` would give a real one, and the
+air registers it with the host's key store for this process (stridecue.keys.remember) unless
+told not to (register_key=False: a sensor this host was never paired with).  Notifications are
+cut to MTU - 3 bytes as a real stack cuts them (VirtualAir.mtu: 247, or 23 for a host that never
+raises it); GATT reads are not cut (ATT Read Blob).
+
 Time: the air has its own clock (SimClock).  With speed=None it runs as fast as the host
 consumes; with speed=1.0 in real time; with speed=k, k times real time.
 """
@@ -89,12 +95,14 @@ class Connection:
     on_drop: Callable[[], None] | None = None
     bonded: bool = False
     mtu: int = 247
+    encrypted: bool = False
 
 
 class VirtualSensor:
     """One simulated board running the firmware's own modules over a simulated IMU."""
 
-    def __init__(self, air: "VirtualAir", name: str, address: str, stream, board: str = "esp32s3_lsm6dso32", rssi: int = -58):
+    def __init__(self, air: "VirtualAir", name: str, address: str, stream, board: str = "esp32s3_lsm6dso32", rssi: int = -58,
+                 secret: tuple[int, bytes] | None = None):
         self.air = air
         self.name = name
         self.address = address
@@ -105,6 +113,8 @@ class VirtualSensor:
         self.connection: Connection | None = None
         self._owed = 0.0  # fraction of a sample carried to the next step (rates not a multiple of the step)
         self.protocol_version = stridewire.PROTOCOL_VERSION  # set another to play an old or newer firmware
+        # the device secret in the board's /secret.json: survives reboots, as flash does
+        self.secret = secret or (air.rng.getrandbits(32), bytes(air.rng.getrandbits(8) for _ in range(stridewire.SECRET_SIZE)))
         self.boot()
 
     def boot(self) -> None:
@@ -116,7 +126,8 @@ class VirtualSensor:
         board = load_board(self.board_name)
         self.imu = make_device(board)
         self.i2c = SimI2C([self.imu])
-        self.node = SensorNode(self.i2c, FirmwareClock(self.air), board, name=self.name, seed=self.air.rng.getrandbits(16))
+        self.node = SensorNode(self.i2c, FirmwareClock(self.air), board, name=self.name, seed=self.air.rng.getrandbits(16),
+                               secret=self.secret)
         self._follow_rate()
 
     def _follow_rate(self) -> None:
@@ -154,8 +165,18 @@ class VirtualSensor:
         advertises which segment and side it is on."""
         segment = stridewire.SEGMENT_THIGH if mount == "thigh" else stridewire.SEGMENT_SHIN
         side = stridewire.SIDE_RIGHT if leg == "right" else stridewire.SIDE_LEFT
-        reply = self.node.handle_control(stridewire.pack_control(stridewire.OP_SET_MOUNT, 0, segment, side), True)
-        if stridewire.parse_reply(reply)[2] != stridewire.OK:
+        if self.connection is not None:
+            raise RuntimeError(f"{self.name}: strap_on is for a sensor nobody is connected to")
+        node = self.node
+        key_id, secret = self.secret
+        node.set_mtu(247)  # the runner's earlier session: authenticated, mount set, gone
+        from ..keys import prove_to_node
+
+        prove_to_node(node, key_id, secret)
+        reply = node.handle_control(stridewire.pack_control(stridewire.OP_SET_MOUNT, 0, segment, side), True)
+        code = stridewire.parse_reply(reply)[2]
+        node.on_disconnect()
+        if code != stridewire.OK:
             raise RuntimeError(f"{self.name}: the firmware refused SET_MOUNT")
 
     def advertised_name(self) -> str:
@@ -168,8 +189,10 @@ class VirtualSensor:
         return bytes(fields.get(0x09) or fields.get(0x08) or b"").decode("utf-8", "replace")
 
     def advertisement(self) -> bytes:
-        status = dict(zip(stridewire.STATUS_FIELDS, stridewire.parse_status(self.node.status())))
-        adv = bytearray(stridewire.pack_adv(status["fw_major"], status["fw_minor"], status["fw_patch"], status["battery_pct"], status["mount"]))
+        from stridenode import FW_VERSION
+
+        node = self.node  # what the board's ble.py advertises
+        adv = bytearray(stridewire.pack_adv(*FW_VERSION, min(node.battery.pct, 100), node.mount))
         adv[0] = self.protocol_version
         return bytes(adv)
 
@@ -205,10 +228,16 @@ class VirtualAir:
         self.end_time: float | None = None  # the runner stops here (for --duration)
         self.finished = asyncio.Event() if _loop_running() else None
         self._listeners: list[Callable[[float], None]] = []
+        self.mtu = 247  # the ATT MTU a connecting host ends up with (23: a host that never raises it)
 
-    def add_sensor(self, name: str, address: str, stream, board: str = "esp32s3_lsm6dso32") -> VirtualSensor:
+    def add_sensor(self, name: str, address: str, stream, board: str = "esp32s3_lsm6dso32", register_key: bool = True) -> VirtualSensor:
+        """A virtual board.  register_key: this host holds its secret, as after `stridecue flash`."""
         sensor = VirtualSensor(self, name, address, stream, board)
         self.sensors[address] = sensor
+        if register_key:
+            from ..keys import remember
+
+            remember(*sensor.secret, name=name, address=address)
         return sensor
 
     # -- the backend's side -----------------------------------------------------------
@@ -286,9 +315,10 @@ class VirtualAir:
                 # the firmware keeps its packets rather than sending them into the void.
                 for packet in sensor.outgoing():
                     self._deliver(sensor, packet, status=False)
-            status = sensor.node.pending_status()
-            if status is not None:
-                self._deliver(sensor, bytes(status), status=True)
+            notes = sensor.node.pending_notifications()
+            if notes is not None:
+                for note in notes:
+                    self._deliver(sensor, bytes(note), status=True)
         due = [(t, f) for t, f in self._sleepers if t <= self.time]
         if due:
             self._sleepers = [(t, f) for t, f in self._sleepers if t > self.time]
@@ -327,6 +357,7 @@ class VirtualAir:
         callback = conn.on_status if status else conn.on_data
         if callback is None:
             return
+        payload = payload[: conn.mtu - stridewire.ATT_OVERHEAD]  # a notification carries MTU - 3 bytes
         self.stats["sent"] += 1
         f, rng = self.faults, self._fault_rng
         if not status:

@@ -85,6 +85,7 @@ class VirtualBleakClient(BaseBleakClient):
         )
         self._connection: Connection | None = None
         self._name = self.address
+        self._mtu = _VIRTUAL_MTU
 
     @property
     def name(self) -> str:
@@ -92,7 +93,7 @@ class VirtualBleakClient(BaseBleakClient):
 
     @property
     def mtu_size(self) -> int:
-        return _VIRTUAL_MTU
+        return self._mtu
 
     @property
     def is_connected(self) -> bool:
@@ -106,7 +107,8 @@ class VirtualBleakClient(BaseBleakClient):
             await air.clock.sleep(min(self._timeout, 1.0))
             if not air.is_reachable(self.address):
                 raise BleakError(f"Device {self.address} did not answer (out of range)")
-        connection = Connection(on_drop=self._on_drop, bonded=pair, mtu=_VIRTUAL_MTU)
+        self._mtu = air.mtu
+        connection = Connection(on_drop=self._on_drop, bonded=pair, encrypted=pair, mtu=air.mtu)
         sensor = air.connect(self.address, connection)
         self._connection = connection
         self._name = sensor.name
@@ -122,6 +124,7 @@ class VirtualBleakClient(BaseBleakClient):
         if self._connection is None:
             raise BleakError("Not connected")
         self._connection.bonded = True
+        self._connection.encrypted = True
 
     async def unpair(self) -> None:
         if self._connection is not None:
@@ -145,7 +148,7 @@ class VirtualBleakClient(BaseBleakClient):
             return bytearray(air.read_status(self.address))
         status = dict(zip(stridewire.STATUS_FIELDS, stridewire.parse_status(air.read_status(self.address))))
         if uuid == _BATTERY_LEVEL_UUID:
-            return bytearray([status["battery_pct"]])
+            return bytearray([min(air.sensors[self.address].node.battery.pct, 100)])
         if uuid == _FIRMWARE_REV_UUID:
             return bytearray(b"%d.%d.%d" % (status["fw_major"], status["fw_minor"], status["fw_patch"]))
         if uuid == _MODEL_UUID:
