@@ -258,9 +258,11 @@ async def run(board_name, seconds, heap_budget, counts_path, opts):
     samples0 = node.captured
     packets0 = receiver.packets
     bytes0 = receiver.bytes
-    remaining = int(seconds * 1000) - opts["warmup_ms"] - _WINDOW_MS
-    while remaining > 0:
-        span = _WINDOW_MS if remaining > _WINDOW_MS else remaining
+    count = (int(seconds * 1000) - opts["warmup_ms"] - _WINDOW_MS) // _WINDOW_MS
+    if count < 1:
+        raise SystemExit("mainloop.py: %s s is too short to measure (warm-up %d ms + 2 windows)" % (seconds, opts["warmup_ms"]))
+    for _ in range(count):
+        span = _WINDOW_MS
         gc.collect()
         used = gc.mem_alloc() - base
         if used > held[0]:
@@ -275,7 +277,6 @@ async def run(board_name, seconds, heap_budget, counts_path, opts):
         woke = wakes[0] - w0
         gc.enable()
         windows.append((elapsed, allocated, woke))
-        remaining -= span
     measured_ms = time.ticks_diff(time.ticks_ms(), t_measure)
     captured = node.captured - samples0
 
@@ -288,6 +289,11 @@ async def run(board_name, seconds, heap_budget, counts_path, opts):
     wdt = machine.state.wdt
     fifo_words_lost = device.overwritten
     per_sample_fifo = 14 if device.model == "MPU6886" else 2  # bytes (MPU) or tagged words (ST) per sample
+    # the truth: every sample the part produced was captured, is still in its FIFO, or was lost
+    # (overwritten, or thrown away with the FIFO reset that follows an MPU6886 overflow)
+    bus.catch_up()
+    in_fifo = device.count // per_sample_fifo
+    lost_truth = bus.produced - node.captured - in_fifo
     decoded = 0
     for k in range(_KEEP):
         n = receiver.kept_len[k]
@@ -322,6 +328,7 @@ async def run(board_name, seconds, heap_budget, counts_path, opts):
         "capture_rate_hz": captured * 1000 / measured_ms,
         "imu_produced": bus.produced,
         "fifo_lost_samples": fifo_words_lost // per_sample_fifo,
+        "lost_truth_samples": lost_truth,
         "node_dropped": node.dropped,
         "packets": receiver.packets - packets0,
         "bytes_per_s": (receiver.bytes - bytes0) * 1000 / measured_ms,

@@ -81,8 +81,13 @@ const prelude =
 try {
   mp.runPython(prelude);
   const code = fs.readFileSync(script, "utf8");
-  if (runAsync) await mp.runPythonAsync(code);
-  else mp.runPython(code);
+  if (runAsync) {
+    await mp.runPythonAsync(code);
+    // tasks the script started may still be scheduled (a firmware's loops run forever): the
+    // script is done, so end once stdout is flushed
+    await new Promise((resolve) => process.stdout.write("", resolve));
+    process.exit(0);
+  } else mp.runPython(code);
 } catch (error) {
   if (error.name === "PythonError") {
     if (error.type === "SystemExit") {
