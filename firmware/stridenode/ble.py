@@ -74,6 +74,7 @@ class Peripheral:
         aioble.Characteristic(info, bluetooth.UUID(0x2A29), read=True, initial=b"StrideCue (open hardware)")
         battery = aioble.Service(_BATTERY)
         self.battery = aioble.Characteristic(battery, bluetooth.UUID(0x2A19), read=True, notify=True)
+        self._level = bytearray(1)  # the battery level value, reused
         aioble.security.load_secrets()  # before the stack starts (aioble's rule)
         self.window.changed()
         aioble.config(gap_name=node.name, mtu=_MTU, bond=self.window.is_open(), le_secure=True, mitm=False,
@@ -83,7 +84,9 @@ class Peripheral:
 
     def _refresh(self):
         self.status.write(self.node.status(self._bonded()))
-        self.battery.write(bytes((min(self.node.battery.pct, 100),)))
+        level = self._level
+        level[0] = min(self.node.battery.pct, 100)
+        self.battery.write(level)
 
     def _bonded(self):
         c = self.connection
@@ -146,7 +149,8 @@ class Peripheral:
                 try:
                     for note in notes:  # one whole status, or parts that fit MTU 23
                         self.status.notify(c, note)
-                    self.battery.write(bytes((min(node.battery.pct, 100),)))
+                    self._level[0] = min(node.battery.pct, 100)
+                    self.battery.write(self._level)
                     self.battery.notify(c)
                 except OSError:
                     pass
@@ -167,16 +171,23 @@ class Peripheral:
             if len(data) > 2 and data[2] == sw.OP_AUTH_PROVE:
                 self._refresh()  # authenticated: the readable status is the whole one now
 
-    async def guard(self):
-        """Apply the pairing window: bonding on only while it is open; a central that is neither
-        bonded nor inside the window (after the grace) is disconnected.  True if one was."""
+    def _stranger(self):
+        """Apply the pairing window (bonding on only while it is open); the connection of a central
+        that is neither bonded nor inside the window (after the grace), else None."""
         window = self.window
         if window.changed():
             aioble.config(bond=window.is_open())
         c = self.connection
         if c is None or not c.is_connected():
-            return False
+            return None
         if window.admits(self.connected_ms, c.encrypted, c.bonded):
+            return None
+        return c
+
+    async def guard(self):
+        """Disconnect a central the pairing window does not admit.  True if one was."""
+        c = self._stranger()
+        if c is None:
             return False
         try:
             await c.disconnect()
@@ -187,6 +198,7 @@ class Peripheral:
     async def keep_status_fresh(self):
         while True:
             self.supervisor.beat("status")
-            await self.guard()
+            if self._stranger() is not None:  # checked without a coroutine: this runs twice a second
+                await self.guard()
             self._refresh()
             await sleep_ms(_STATUS_POLL_MS * 5)

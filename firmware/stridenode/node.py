@@ -127,6 +127,7 @@ class SensorNode:
         self._out = new_sample_buffer(_READ_BATCH)
         self._reply = bytearray(sw.REPLY_SIZE)
         self._status = bytearray(sw.STATUS_SIZE)
+        self._status_values = [0] * len(sw.STATUS_FIELDS)
         self._note = bytearray(sw.STATUS_SIZE)
         self._note_serial = 0
         self._whole_notes = [memoryview(self._note)]
@@ -587,21 +588,36 @@ class SensorNode:
         major, minor, patch = FW_VERSION
         imu = self.imu
         nxt = self.next_sample()
-        sw.pack_status(buf, (
-            self.stream_id, major, minor, patch,
-            imu.MODEL_CODE if imu is not None else sw.IMU_UNKNOWN,
-            self.accel_g, self.gyro_code, self.rate,
-            self.battery.mv, self.battery.pct,
-            self._state(), self.mount, self.last_error,
-            nxt, self.ring.oldest(), self.clipped, self.dropped,
-            self._uptime_s, self.error_count & 0xFFFF,
-        ))
+        v = self._status_values  # filled in place: a fresh tuple twice a second was garbage
+        v[0] = self.stream_id
+        v[1] = major
+        v[2] = minor
+        v[3] = patch
+        v[4] = imu.MODEL_CODE if imu is not None else sw.IMU_UNKNOWN
+        v[5] = self.accel_g
+        v[6] = self.gyro_code
+        v[7] = self.rate
+        v[8] = self.battery.mv
+        v[9] = self.battery.pct
+        v[10] = self._state()
+        v[11] = self.mount
+        v[12] = self.last_error
+        v[13] = nxt
+        v[14] = self.ring.oldest()
+        v[15] = self.clipped
+        v[16] = self.dropped
+        v[17] = self._uptime_s
+        v[18] = self.error_count & 0xFFFF
+        sw.pack_status(buf, v)
         return nxt
 
     def _pack_public_status(self, buf):
-        major, minor, patch = FW_VERSION
-        sw.pack_status(buf, (0, major, minor, patch, 0, 0, 0, 0, 0, 0, sw.STATE_AUTH_REQUIRED,
-                             0, 0, 0, 0, 0, 0, 0, 0))
+        v = self._status_values
+        for k in range(len(v)):
+            v[k] = 0
+        v[1], v[2], v[3] = FW_VERSION
+        v[10] = sw.STATE_AUTH_REQUIRED
+        sw.pack_status(buf, v)
 
     def status(self, bonded=None):
         """The status characteristic's value (a bytearray reused by the next call); bonded, when

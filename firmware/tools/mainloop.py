@@ -32,7 +32,7 @@ import time
 from array import array
 
 _WARMUP_MS = 8000
-_WINDOW_MS = 2000
+_WINDOW_MS = 4000
 _PEEK_MS = 50
 _KEEP = 8  # packets kept whole for a full decode after the run
 
@@ -246,7 +246,7 @@ async def run(board_name, seconds, heap_budget, counts_path, opts):
     gc.collect()
     held[0] = gc.mem_alloc() - base
     windows = []
-    # one window to settle: the first window after a collection in this port reads tens of kB
+    # one window to settle: the first window after a collection in this port reads ~30 kB
     # whatever runs (a bare asyncio loop too), so it is measured but not counted
     gc.collect()
     gc.disable()
