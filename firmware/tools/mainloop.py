@@ -132,101 +132,149 @@ def _count_wakes():
     return wakes
 
 
+KEY_ID = 0x5C1D0001
+SECRET = bytes(range(16))
+_token = [0]
+
+
+async def control(central, receiver, opcode, *args):
+    """Write a control message as a host does and wait for its reply: (opcode, token, result, detail)."""
+    import stridewire as sw
+
+    _token[0] = (_token[0] + 1) & 0xFF
+    receiver.reply = None
+    central.write(sw.CONTROL_UUID, sw.pack_control(opcode, _token[0], *args))
+    for _ in range(200):
+        if receiver.reply is not None:
+            return sw.parse_reply(receiver.reply)
+        await asyncio.sleep_ms(10)
+    raise SystemExit("mainloop.py: no reply to %s" % sw.OPCODE_NAMES[opcode])
+
+
+class Rig:
+    """The simulated board: the paced IMU on the bus, the board's heap budget imposed, the firmware
+    started as main.py starts it; `errors` collects crashed tasks."""
+
+    async def boot(self, board_name, heap_budget, counts_path, window_ms=None):
+        await asyncio.sleep_ms(1)  # from here on in a task: gc.collect() sees only real roots
+        counts = array("h", bytes(0))
+        with open(counts_path, "rb") as f:
+            counts.extend(array("h", f.read()))
+        import machine
+        from paced import PacedI2C
+        from stridenode.boards import load_board
+        from stridenode.sim_i2c import make_device
+
+        self.board = load_board(board_name)
+        self.device = make_device(self.board)
+        self.bus = PacedI2C(self.device, counts)
+        machine.attach_i2c(self.bus)
+        with open("/config.json", "w") as f:
+            json.dump({"board": board_name, "name": "StrideCue-H"}, f)
+        with open("/secret.json", "w") as f:  # what `stridecue flash` writes
+            json.dump({"key_id": KEY_ID, "secret": SECRET.hex()}, f)
+        await asyncio.sleep_ms(1)
+        gc.collect()
+        base = self.base = gc.mem_alloc()  # the harness's own data ends here; the board's heap starts
+        import stridenode.memory as memory
+
+        def board_free_heap():
+            gc.collect()
+            return heap_budget - (gc.mem_alloc() - base)
+
+        memory.free_heap = board_free_heap  # before main imports it
+        self.heap_budget = heap_budget
+        self.peak = 0
+        self.over_budget = 0
+        self.collections = 0
+        self.t_boot = time.ticks_ms()
+        import main
+
+        if window_ms is not None:  # a shorter pairing window, so a test need not wait a minute
+            opened = main.PairingWindow
+
+            def short_window(clock):
+                return opened(clock, open_ms=window_ms)
+
+            main.PairingWindow = short_window
+        self.main = main
+        self.fw_task = asyncio.create_task(main.main())
+        self.heap_task = asyncio.create_task(self._watch_heap())
+        while main.current is None:
+            await asyncio.sleep_ms(1)
+        self.firmware = main.current
+        self.node = self.firmware.node
+        self.errors = []
+        counted = self.firmware.supervisor.on_error
+
+        def task_failed(name, error):
+            if len(self.errors) < 8:
+                self.errors.append("%s: %s: %s" % (name, type(error).__name__, error))
+            counted(name, error)
+
+        self.firmware.supervisor.on_error = task_failed
+
+    async def _watch_heap(self):
+        """What the board's heap would do: when the firmware's share passes the budget the
+        collector runs (a board collects when an allocation finds no room); still over it after
+        the collection, the board would have raised MemoryError."""
+        while True:
+            used = gc.mem_alloc() - self.base
+            if used > self.heap_budget and gc.isenabled():
+                gc.collect()
+                self.collections += 1
+                used = gc.mem_alloc() - self.base
+                if used > self.heap_budget:
+                    self.over_budget += 1
+            if used > self.peak:
+                self.peak = used
+            await asyncio.sleep_ms(_PEEK_MS)
+
+    def stop(self):
+        self.fw_task.cancel()
+        self.heap_task.cancel()
+
+
+async def authenticate(central, receiver, key_id=KEY_ID, secret=SECRET):
+    """AUTH_BEGIN / AUTH_PROVE as the host's link does: (begin result, prove result)."""
+    import stridewire as sw
+
+    _, _, result, nonce = await control(central, receiver, sw.OP_AUTH_BEGIN, key_id)
+    _, _, proved, _ = await control(central, receiver, sw.OP_AUTH_PROVE, sw.auth_tag(secret, nonce, key_id))
+    return result, proved
+
+
 async def run(board_name, seconds, heap_budget, counts_path, opts):
     wakes = _count_wakes()
-
-    # -- the harness: simulated IMU with the recording, the central, the receiver ---------
-    await asyncio.sleep_ms(1)  # from here on in a task: gc.collect() sees only real roots
-    counts = array("h", bytes(0))
-    with open(counts_path, "rb") as f:
-        counts.extend(array("h", f.read()))
     import machine
     from blecentral import Central
-    from paced import PacedI2C
-    from stridenode.boards import load_board
-    from stridenode.sim_i2c import make_device
 
     import stridewire as sw
 
-    board = load_board(board_name)
-    device = make_device(board)
-    bus = PacedI2C(device, counts)
-    machine.attach_i2c(bus)
+    rig = Rig()
+    receiver = Receiver()
+    receiver.assembler = sw.StatusAssembler()
     central = Central("c0:ff:ee:00:00:01", mtu=opts["mtu"], interval_ms=opts["interval_ms"],
                       per_event=opts["per_event"])
-    receiver = Receiver()
-    with open("/config.json", "w") as f:
-        json.dump({"board": board_name, "name": "StrideCue-H"}, f)
-    key_id, secret = 0x5C1D0001, bytes(range(16))
-    with open("/secret.json", "w") as f:  # what `stridecue flash` writes
-        json.dump({"key_id": key_id, "secret": secret.hex()}, f)
-    receiver.assembler = sw.StatusAssembler()
-    await asyncio.sleep_ms(1)
-    gc.collect()
-    base = gc.mem_alloc()  # the harness's own data ends here; the board's heap starts
-
-    # -- the board's heap -------------------------------------------------------------------
-    import stridenode.memory as memory
-
-    def board_free_heap():
-        gc.collect()
-        return heap_budget - (gc.mem_alloc() - base)
-
-    memory.free_heap = board_free_heap  # before main imports it
-    peak = [0]
-    held = [0]
-    over_budget = [0]
-
-    async def watch_heap():
-        while True:
-            used = gc.mem_alloc() - base
-            if used > peak[0]:
-                peak[0] = used
-            if used > heap_budget:
-                over_budget[0] += 1
-            await asyncio.sleep_ms(_PEEK_MS)
-
-    # -- start the firmware as the board does -------------------------------------------------
-    t_boot = time.ticks_ms()
-    import main
-
-    fw_task = asyncio.create_task(main.main())
-    heap_task = asyncio.create_task(watch_heap())
+    await rig.boot(board_name, heap_budget, counts_path)
     if not await central.connect(timeout_ms=10000):
         raise SystemExit("mainloop.py: the firmware never advertised")
-    boot_ms = time.ticks_diff(time.ticks_ms(), t_boot)
-    firmware = main.current
-    node = firmware.node
-    errors = []
-    counted = firmware.supervisor.on_error
-
-    def task_failed(name, error):
-        if len(errors) < 8:
-            errors.append("%s: %s: %s" % (name, type(error).__name__, error))
-        counted(name, error)
-
-    firmware.supervisor.on_error = task_failed
+    boot_ms = time.ticks_diff(time.ticks_ms(), rig.t_boot)
+    firmware = rig.firmware
+    node = rig.node
+    bus = rig.bus
+    device = rig.device
+    base = rig.base
+    errors = rig.errors
+    held = [0]
     if opts["mtu"] > 23:
         await central.exchange_mtu()
     central.pair(bond=True)
     status = central.read(sw.STATUS_UUID)
     central.subscribe(sw.DATA_UUID, receiver.on_data)
     central.subscribe(sw.STATUS_UUID, receiver.on_status)
-    token = [0]
-
-    async def control(opcode, *args):
-        token[0] += 1
-        receiver.reply = None
-        central.write(sw.CONTROL_UUID, sw.pack_control(opcode, token[0], *args))
-        for _ in range(200):
-            if receiver.reply is not None:
-                return sw.parse_reply(receiver.reply)
-            await asyncio.sleep_ms(10)
-        raise SystemExit("mainloop.py: no reply to %s" % sw.OPCODE_NAMES[opcode])
-
-    _, _, result, nonce = await control(sw.OP_AUTH_BEGIN, key_id)
-    _, _, proved, _ = await control(sw.OP_AUTH_PROVE, sw.auth_tag(secret, nonce, key_id))
-    _, _, started, start_detail = await control(sw.OP_START)
+    result, proved = await authenticate(central, receiver)
+    _, _, started, start_detail = await control(central, receiver, sw.OP_START)
 
     stalls = [0, 0]  # count, ms
 
@@ -301,8 +349,7 @@ async def run(board_name, seconds, heap_budget, counts_path, opts):
             sw.parse_data(bytes(receiver.kept[k][:n]))
             decoded += 1
     status_values = sw.parse_status(status) if len(status) == sw.STATUS_SIZE else None
-    fw_task.cancel()
-    heap_task.cancel()
+    rig.stop()
     total_alloc = sum(w[1] for w in windows)
     total_wakes = sum(w[2] for w in windows)
     window_ms = sum(w[0] for w in windows)
@@ -315,8 +362,9 @@ async def run(board_name, seconds, heap_budget, counts_path, opts):
         "ring_s": node.ring_seconds,
         "ring_bytes": node.ring.nbytes + len(node._clip),
         "held_bytes": held[0],
-        "peak_bytes": peak[0],
-        "over_budget_peeks": over_budget[0],
+        "peak_bytes": rig.peak,
+        "over_budget_peeks": rig.over_budget,
+        "budget_collections": rig.collections,
         "seconds_measured": measured_ms / 1000,
         "alloc_bytes_per_s": total_alloc * 1000 / window_ms,
         "alloc_median_window_bytes_per_s": _median([w[1] * 1000 / w[0] for w in windows]),

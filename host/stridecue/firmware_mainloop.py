@@ -82,30 +82,44 @@ def _parse(stdout: str) -> dict:
     raise RuntimeError("the main-loop run printed no MAINLOOP line")
 
 
-def run_mainloop(board: str, seconds: float = 60.0, heap_bytes: int | None = None, timeout: float | None = None,
-                 **options: int) -> dict:
-    """Run the firmware's main loop for `seconds` (real time) on a board's heap; options go to
-    mainloop.py (mtu, stall_ms, stall_every_ms, interval_ms, per_event)."""
+def _run_script(module: str, args: list, marker: str, board: str, timeout: float) -> dict:
+    """Run firmware/tools/<module>.py's main(args) in the WebAssembly port; parse its marker line."""
     firmware, shared, root = _paths()
     runner = root / "tests" / "micropython" / "run.mjs"
     node = shutil.which("node")
     if node is None or not (root / "tests" / "micropython" / "node_modules" / "@micropython").exists():
         raise MainLoopUnavailable("the MicroPython WebAssembly port is not installed (run `make test` once)")
-    heap = heap_bytes if heap_bytes is not None else BOARD_HEAPS[board].bytes
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
         (data / "counts.bin").write_bytes(runner_counts(board))
-        args = [board, str(seconds), str(heap), "/data/counts.bin", *(f"{k}={v}" for k, v in options.items())]
         script = Path(tmp) / "start.py"
         script.write_text("import sys\nsys.path.append('/sim')\nsys.path.append('/tools')\n"
-                          f"from mainloop import main\nawait main({args!r})\n")
+                          f"from {module} import main\nawait main({args!r})\n")
         cmd = [node, str(runner), "--async", "--heap", str(256 * 1024),
                "--mount", f"{shared}:/lib", "--mount", f"{firmware}:/lib",
                "--mount", f"{firmware / 'sim'}:/sim", "--mount", f"{firmware / 'tools'}:/tools",
                "--mount", f"{data}:/data", str(script)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or seconds * 3 + 120,
-                              stdin=subprocess.DEVNULL, cwd=tmp)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, cwd=tmp)
     if proc.returncode != 0:
-        raise RuntimeError(f"the main loop failed in MicroPython (exit {proc.returncode}): {proc.stderr.strip()[-1500:]}")
-    return _parse(proc.stdout)
+        raise RuntimeError(f"{module}.py failed in MicroPython (exit {proc.returncode}): {proc.stderr.strip()[-1500:]}")
+    for line in proc.stdout.splitlines():
+        if line.startswith(marker + " "):
+            return json.loads(line[len(marker) + 1:])
+    raise RuntimeError(f"{module}.py printed no {marker} line")
+
+
+def run_mainloop(board: str, seconds: float = 60.0, heap_bytes: int | None = None, timeout: float | None = None,
+                 **options: int) -> dict:
+    """Run the firmware's main loop for `seconds` (real time) on a board's heap; options go to
+    mainloop.py (mtu, stall_ms, stall_every_ms, interval_ms, per_event, warmup_ms)."""
+    heap = heap_bytes if heap_bytes is not None else BOARD_HEAPS[board].bytes
+    args = [board, str(seconds), str(heap), "/data/counts.bin", *(f"{k}={v}" for k, v in options.items())]
+    return _run_script("mainloop", args, "MAINLOOP", board, timeout or seconds * 3 + 120)
+
+
+def run_stranger(board: str = "esp32s3_lsm6dso32", heap_bytes: int | None = None) -> dict:
+    """The owner bonds in the pairing window; a stranger tries after it; the owner comes back
+    (firmware/tools/stranger.py)."""
+    heap = heap_bytes if heap_bytes is not None else BOARD_HEAPS[board].bytes
+    return _run_script("stranger", [board, str(heap), "/data/counts.bin"], "STRANGER", board, 180)
