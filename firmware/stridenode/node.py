@@ -298,7 +298,10 @@ class SensorNode:
         return got
 
     def _new_epoch(self):
-        """Sample indices start again from 0 under a new stream id (see _INDEX_LIMIT)."""
+        """Sample indices start again from 0 under a new stream id (see _INDEX_LIMIT).  Samples of
+        the old epoch not sent yet cannot be sent any more: they are counted as dropped."""
+        if self.streaming and self.captured > self._live:
+            self.dropped += self.captured - self._live
         self.stream_id = (self.stream_id + 1) & 0xFFFF or 1
         self.captured = 0
         self._live = 0

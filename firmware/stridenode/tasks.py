@@ -24,9 +24,10 @@ _WATCHDOG_GRACE_MS = const(15000)
 
 
 if hasattr(asyncio, "sleep_ms"):
-    # MicroPython's own: a singleton awaitable, so `await sleep_ms(10)` allocates nothing.  An
-    # `async def` wrapper around it made a new coroutine object on every call (~9.8 kB/s of
-    # garbage at the main loop's wake rate on a board).
+    # MicroPython's own: a singleton awaitable, so `await sleep_ms(10)` itself allocates nothing
+    # (the WebAssembly port's scheduler adds a little per wake for its JavaScript timer; a
+    # board's does not).  An `async def` wrapper around it made a new coroutine object on every
+    # call (~9.8 kB/s of garbage at the main loop's wake rate on a board).
     sleep_ms = asyncio.sleep_ms
 else:
 
