@@ -12,12 +12,17 @@ _LSM_ODR_HZ = (0, 12, 26, 52, 104, 208, 416, 833, 1666, 3332, 6664)
 _REBASE_MS = 100000  # keep the due-sample arithmetic in small ints
 
 
+def _i16(b, o):
+    v = b[o] | (b[o + 1] << 8)
+    return v - 65536 if v > 32767 else v
+
+
 class PacedI2C(SimI2C):
     def __init__(self, device, counts):
         SimI2C.__init__(self, [device])
         self.device = device
-        self.counts = counts  # array('h'): ax ay az gx gy gz per sample, in the part's counts
-        self.n = len(counts) // 6
+        self.counts = counts  # int16 little-endian bytes: ax ay az gx gy gz per sample, in the part's counts
+        self.n = len(counts) // 12
         self.k = 0
         self.t0 = None
         self.rate = 0
@@ -48,8 +53,8 @@ class PacedI2C(SimI2C):
         n = self.n
         pushed = self.pushed
         while pushed < due:
-            j = 6 * k
-            push(c[j], c[j + 1], c[j + 2], c[j + 3], c[j + 4], c[j + 5])
+            j = 12 * k
+            push(_i16(c, j), _i16(c, j + 2), _i16(c, j + 4), _i16(c, j + 6), _i16(c, j + 8), _i16(c, j + 10))
             k += 1
             if k == n:
                 k = 0
