@@ -168,10 +168,10 @@ class DeviceConnection:
         self.mtu = self._link.mtu
         return self.mtu
 
-    async def pair(self, bond=True, le_secure=True, mitm=False, timeout_ms=20000):
+    async def pair(self, bond=True, le_secure=True, mitm=False, io=3, timeout_ms=20000):
         from .security import pair
 
-        await pair(self, bond, le_secure, mitm, timeout_ms)
+        await pair(self, bond, le_secure, mitm, io, timeout_ms)
 
     def _mtu_exchanged(self, mtu):
         self.mtu = mtu

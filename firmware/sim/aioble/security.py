@@ -48,7 +48,7 @@ def _store_bond(address, key):
     _save_secrets()
 
 
-async def pair(connection, bond=True, le_secure=True, mitm=False, timeout_ms=20000):
+async def pair(connection, bond=True, le_secure=True, mitm=False, io=3, timeout_ms=20000):
     """The peripheral asks for security on an existing link (the central decides what happens)."""
     connection._link.central._security_request(connection._link, bond)
 
