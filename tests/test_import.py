@@ -206,8 +206,15 @@ def test_import_bach2022_and_grouvel_like(tmp_path):
     imu = g.imus["RT"]
     src = _write(tmp_path / "grouvel.csv", ["ms", "ax", "ay", "az", "gx", "gy", "gz"],
                  [g.t * 1000, imu.acc * G, np.radians(imu.gyr)])
+    # the IMU columns sit on the markers' 100 Hz rows but hold a 4.7-7 times longer capture: refused
+    # (their angular rate is far too fast for a leg at 100 Hz), and nothing is written
+    with pytest.raises(UserError, match=r"angular rate has 5% of its power above \d+ Hz.*further apart than 1/100 s"):
+        import_csv(src, tmp_path / "refused", columns="t=ms,ax=ax,ay=ay,az=az,gx=gx,gy=gy,gz=gz",
+                   units="t=ms,acc=m/s2,gyr=rad/s", mount="thigh", leg="right")
+    assert not (tmp_path / "refused").exists()
+    # the values themselves import faithfully when the check is skipped on purpose
     res = import_csv(src, tmp_path / "data", columns="t=ms,ax=ax,ay=ay,az=az,gx=gx,gy=gy,gz=gz",
-                     units="t=ms,acc=m/s2,gyr=rad/s", mount="thigh", leg="right")
+                     units="t=ms,acc=m/s2,gyr=rad/s", mount="thigh", leg="right", check_units=False)
     block = RunReader(res.path).samples(0)
     np.testing.assert_allclose(block.gyr, imu.gyr, atol=res.gyro_dps / 32768 + 1e-3)
 
