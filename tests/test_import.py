@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import json
 
 import numpy as np
@@ -219,8 +218,7 @@ def test_import_bach2022_and_grouvel_like(tmp_path):
     np.testing.assert_allclose(block.gyr, imu.gyr, atol=res.gyro_dps / 32768 + 1e-3)
 
 
-@pytest.mark.skipif(not HAVE_DATA or importlib.util.find_spec("stridecue.analysis.run") is None,
-                    reason="needs the shared data and the stride analysis")
+@pytest.mark.skipif(not HAVE_DATA, reason="shared data not present")
 def test_summary_of_an_imported_bach2022_run(tmp_path, capsys):
     trial = next(t for t in datasets.load_bach2022() if t.running and t.duration_s > 20)
     src = _bach_csv(tmp_path, trial)
@@ -235,15 +233,6 @@ def test_summary_of_an_imported_bach2022_run(tmp_path, capsys):
     assert 140 <= summary["cadence_spm"] <= 200
 
 
-def _sim_ready() -> bool:
-    try:
-        from stridecue.sim import RunnerSettings, VirtualRunner  # noqa: F401
-    except ImportError:
-        return False
-    return importlib.util.find_spec("stridecue.analysis.run") is not None
-
-
-@pytest.mark.skipif(not _sim_ready(), reason="needs the virtual runner and the stride analysis")
 def test_imported_lab_imu_with_gyro_summarises_like_a_run(tmp_path, capsys):
     """A 200 Hz lab IMU (m/s^2, rad/s, ms time stamps, thigh) exported as CSV, imported, summarised."""
     from stridecue.sim import RunnerSettings, VirtualRunner
