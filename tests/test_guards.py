@@ -258,3 +258,19 @@ def test_report_marks_approximate_contact_time(tmp_path):
     assert "contact_time_ms" in s["approximate"]
     text = " ".join(notes(s, []))
     assert "Contact time is approximate" in text and "No running strides" not in text
+
+
+def test_the_live_pipeline_refuses_the_same_way():
+    """The live (and replay) pipeline feeds the same analyser: a 50 Hz gyro stream is refused at
+    its first block with the same line."""
+    from stridecue.coach import Coach, CoachSettings
+    from stridecue.pipeline import RunPipeline, SensorSetup
+
+    t, acc, gyr = _sim(4, rate=50.0)
+    block = block_from_arrays(50.0, acc, gyr)
+    pipe = RunPipeline([SensorSetup(0, "shin", "left")],
+                       lambda setup, rate: StreamingStrideAnalyzer(mount=setup.mount, leg=setup.leg, rate_hz=rate,
+                                                                   sensor=setup.slot),
+                       Coach(CoachSettings()))
+    with pytest.raises(UserError, match=r"^sensor 0: 50 Hz is too slow for gyro-based stride analysis"):
+        pipe.feed([dataclasses.replace(block, index=block.index[:12], raw=block.raw[:12])])
