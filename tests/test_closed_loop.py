@@ -6,17 +6,12 @@ not.  Time above threshold is measured on the runner's own truth (its stance-by-
 against the threshold the coach formed, from the moment it was formed.
 """
 
-import importlib.util
 
 import numpy as np
 import pytest
 
 import stridewire
 
-needs_sim = pytest.mark.skipif(
-    importlib.util.find_spec("stridecue.sim.runner") is None or importlib.util.find_spec("stridecue.analysis.streaming") is None,
-    reason="needs the virtual runner (stridecue.sim) and the streaming analyser (stridecue.analysis.streaming)",
-)
 
 RATE = 416.0
 ACCEL_G = 32
@@ -63,7 +58,6 @@ def time_above(truth, threshold: float, since: float) -> tuple[float, float]:
     return over, sum(s.stride_time_s for s in run)
 
 
-@needs_sim
 def test_cues_cut_time_above_threshold_by_a_third_without_nagging():
     kw = dict(wobble_deg=6.0, wobble_fatigue_deg_per_10min=4.0, cue_compliance=0.8)
     minutes = 8.0

@@ -1,19 +1,13 @@
 """The cue latency benchmark measures the live path stride by stride (figures themselves: `stridecue bench`)."""
 
-import importlib.util
 
 import numpy as np
 import pytest
 
 from stridecue import coach_bench
 
-needs_sim = pytest.mark.skipif(
-    any(importlib.util.find_spec(m) is None for m in ("stridecue.sim.runner", "stridecue.analysis.streaming", "stridenode.node")),
-    reason="needs the virtual runner, the virtual sensor and the streaming analyser",
-)
 
 
-@needs_sim
 def test_every_running_stride_is_timed_from_arrival_to_decision_and_hand_off():
     packets, status = coach_bench.record_notifications(30.0)
     assert len(packets) == pytest.approx(30 * 416 / 12, rel=0.05)

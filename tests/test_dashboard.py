@@ -60,12 +60,6 @@ def test_live_refresh_runs_off_the_pipeline_and_stops_cleanly():
 
 
 def test_a_guided_run_shows_its_segment_instead_of_a_threshold():
-    import importlib.util
-
-    import pytest
-
-    if importlib.util.find_spec("stridecue.guided") is None:
-        pytest.skip("guided protocol not built")
     from stridecue.guided import GuidedProtocol
 
     protocol = GuidedProtocol()

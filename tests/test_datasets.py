@@ -152,7 +152,7 @@ def test_grouvel_stances_plausible_and_match_force_plate():
     p01 = trials[0]
     assert p01.name == "P01_S01_Running_01"
     if p01.force_plates is None:
-        pytest.skip("c3d package not installed")
+        pytest.fail("the c3d package is not installed (pyproject [test]: pip install -e '.[test]')")
     assert len(p01.force_plates) == 1
     fp = p01.force_plates[0]
     assert fp.leg == "right" and fp.peak_n > 1000

@@ -4,7 +4,6 @@ guided run whose summary names the focus the runner responds to."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
@@ -135,11 +134,8 @@ def test_bootstrap_interval_narrows_with_more_strides():
     assert (narrow[1] - narrow[0]) < (wide[1] - wide[0])
 
 
-SIM_READY = importlib.util.find_spec("stridecue.sim.runner") is not None and importlib.util.find_spec("stridecue.analysis.run") is not None
-needs_sim = pytest.mark.skipif(not SIM_READY, reason="needs the virtual runner and the stride analysis")
 
 
-@needs_sim
 @pytest.mark.parametrize("focus", ["hip", "foot"])
 def test_simulated_guided_run_report_names_the_focus_the_runner_responds_to(focus, tmp_path):
     """`stridecue run --simulate --guided` (virtual runner, firmware, Bluetooth, pipeline) with the

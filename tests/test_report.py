@@ -19,7 +19,15 @@ from stridecue.report import write_report
 from stridecue.summary import load_summary
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian package chromium not installed (tools/apt-packages.txt)")
+
+
+@pytest.fixture
+def _chromium():
+    if CHROMIUM is None:  # installed by `make test` (tools/apt-packages.txt): fail, never skip
+        pytest.fail("chromium is not installed (Debian package from tools/apt-packages.txt; `make test` installs it)")
+
+
+needs_chromium = pytest.mark.usefixtures("_chromium")
 
 
 def chromium(args: list[str], tmp: Path) -> subprocess.CompletedProcess:

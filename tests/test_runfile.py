@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -414,7 +415,7 @@ def _expect_error(path, pattern):
     msg = str(info.value)
     assert "\n" not in msg
     assert msg.startswith(path.name + ": "), msg
-    assert pytest.importorskip("re").search(pattern, msg), msg
+    assert re.search(pattern, msg), msg
     return msg
 
 

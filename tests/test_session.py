@@ -2,7 +2,6 @@
 
 import argparse
 import datetime as dt
-import importlib.util
 
 import numpy as np
 import pytest
@@ -80,7 +79,6 @@ def test_without_fading_every_cue_is_spoken_and_no_saved_baseline_is_a_note(tmp_
     assert any("no saved baseline" in n for n in coaching.notes)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("stridecue.guided") is None, reason="guided protocol not built")
 def test_guided_replaces_the_coach():
     coaching = coach_setup.prepare_coaching(Profile(), None, guided=True, play=False, track=False)
     assert type(coaching.coach).__name__ == "GuidedProtocol"
@@ -127,13 +125,8 @@ def test_replay_gives_the_missing_ranges_in_sample_order():
                      ("Missing", 0, 25), ("SampleBlock", 0, 30), ("Missing", 1, 5)]
 
 
-needs_virtual_sensor = pytest.mark.skipif(
-    any(importlib.util.find_spec(m) is None for m in ("stridecue.sim.runner", "stridecue.analysis.streaming", "stridenode.node")),
-    reason="needs the virtual runner, the virtual sensor's firmware node and the streaming analyser",
-)
 
 
-@needs_virtual_sensor
 def test_simulated_run_logs_cues_with_settings_and_a_cue_track_and_replay_reproduces_them(tmp_path):
     import json
     import subprocess
@@ -187,7 +180,6 @@ class _Clock:
         return 42.0
 
 
-@pytest.mark.skipif(importlib.util.find_spec("stridecue.sim.runner") is None, reason="virtual runner not built")
 def test_the_virtual_runner_hears_cues_it_knows_when_they_are_played():
     from stridecue.coach import Cue
 
@@ -211,7 +203,6 @@ def test_run_and_replay_offer_the_coaching_flags():
     assert args.profile == "ben" and args.k == 3.0 and args.fading is None and not args.guided
 
 
-@needs_virtual_sensor
 def test_no_audio_output_is_one_note_at_the_start_and_the_run_goes_on(tmp_path):
     import subprocess
     import sys
@@ -241,8 +232,6 @@ def test_the_coaching_is_described_in_one_line(tmp_path):
     assert "wobble over 7°" in line and "also landing load" in line and "at most 3/min, 20 s apart" in line
 
 
-@needs_virtual_sensor
-@pytest.mark.skipif(importlib.util.find_spec("stridecue.guided") is None, reason="guided protocol not built")
 def test_guided_simulated_run_speaks_the_protocol(tmp_path):
     import subprocess
     import sys

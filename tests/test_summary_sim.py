@@ -5,7 +5,6 @@ the firmware and Bluetooth legs) end to end."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -14,8 +13,6 @@ import fitdecode
 import pyarrow.parquet as pq
 import pytest
 
-SIM_READY = importlib.util.find_spec("stridecue.sim.runner") is not None and importlib.util.find_spec("stridecue.analysis.run") is not None
-pytestmark = pytest.mark.skipif(not SIM_READY, reason="waits for the virtual runner (stridecue.sim.runner)")
 
 
 def cli(*args, timeout=600):

@@ -22,8 +22,16 @@ FORMATS = ("csv", "parquet", "fit")
 STRIDE_COLUMNS = (
     "sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s", "cadence_spm",
     "wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps", "clipped", "gap",
-    "accel_only", "alignment_confidence",
+    "accel_only", "alignment_confidence", "approximate",
 )
+# Figures of a stride that come from the accelerometer-only path and are approximate: its toe-off is
+# found 80-100 ms late (bach2022, docs/validation.md), so toe-off time and contact time read late/long.
+ACCEL_ONLY_APPROXIMATE = "to_t contact_time_s"
+
+
+def approximate_fields(stride: dict) -> str:
+    """Space-separated names of the stride's figures that are approximate ('' when none)."""
+    return ACCEL_ONLY_APPROXIMATE if stride.get("accel_only") else ""
 
 
 def configure(parser) -> None:
@@ -52,9 +60,10 @@ def stride_table(strides: list[dict], start: dt.datetime | None):
     import pyarrow as pa
 
     cols = {k: [s.get(k) for s in strides] for k in STRIDE_COLUMNS}
+    cols["approximate"] = [approximate_fields(s) for s in strides]
     for k in ("clipped", "gap", "accel_only"):
         cols[k] = [bool(v) for v in cols[k]]
-    types = {"sensor": pa.int16(), "leg": pa.string(), "mount": pa.string(), "kind": pa.string(),
+    types = {"sensor": pa.int16(), "leg": pa.string(), "mount": pa.string(), "kind": pa.string(), "approximate": pa.string(),
              "clipped": pa.bool_(), "gap": pa.bool_(), "accel_only": pa.bool_()}
     arrays = {}
     for k, v in cols.items():

@@ -214,7 +214,9 @@ def activity_file(start: dt.datetime, strides: list[dict], summary: dict, *, ser
         rpm = None if cadence is None else cadence / 2.0  # FIT running cadence: strides (cycles) per minute
         whole = None if rpm is None else int(rpm)
         frac = None if rpm is None else (rpm - int(rpm)) * 128.0
-        stance = _mean([s.get("contact_time_s") for s in group])
+        # FIT has no way to mark a figure approximate: the accelerometer-only contact time (toe-off
+        # 80-100 ms late) is left out rather than given as a measured stance time
+        stance = _mean([s.get("contact_time_s") for s in group if not s.get("accel_only")])
         w.write(4, [t0 + second, whole, frac, None if stance is None else stance * 1000.0 * 10.0],
                 [_max([s.get("wobble_deg") for s in group]), _max([s.get("pta_axial_g") for s in group]),
                  _max([s.get("loading_rate_gps") for s in group])])

@@ -28,6 +28,7 @@ import gzip
 import hashlib
 import math
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +86,8 @@ def main(args: argparse.Namespace, base: Path) -> int:
           f" ±{result.accel_g} g" + (f", ±{result.gyro_dps} dps" if result.has_gyro else ", no gyroscope")
           + (f", {result.missing} missing" if result.missing else "")
           + (f", {result.clipped} clipped" if result.clipped else "") + f") to {result.path}")
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     return 0
 
 
@@ -99,6 +102,7 @@ class ImportResult:
     gyro_dps: int
     has_gyro: bool
     clipped: int
+    warnings: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -436,6 +440,7 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
         index, rate = _sample_indices(t, rate_hz, path)
     else:
         index, rate = np.arange(len(acc), dtype=np.int64), float(rate_hz)
+    warnings = _check_rate(acc, gyr, rate, path, check_band=check_units)
 
     saturated = saturated_samples(acc, sensor_range_g)
     accel_g = _pick_range(float(np.abs(acc).max()), ACCEL_RANGES_G, 1.0)
@@ -474,6 +479,7 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
             "source_range_g": sensor_range_g,
             "gyro_clipped_values": clipped_gyr,
             "has_gyro": has_gyro,
+            "warnings": warnings,
             "imported_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         },
         "sensors": [{
@@ -495,4 +501,25 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
                               "sensor_clipped": at_full_scale})
     return ImportResult(path=out, samples=len(index), missing=missing, rate_hz=rate,
                         duration_s=(int(index[-1]) + 1) / rate, accel_g=accel_g,
-                        gyro_dps=gyro_code * 125 if has_gyro else 0, has_gyro=has_gyro, clipped=at_full_scale)
+                        gyro_dps=gyro_code * 125 if has_gyro else 0, has_gyro=has_gyro, clipped=at_full_scale,
+                        warnings=tuple(warnings))
+
+
+def _check_rate(acc: np.ndarray, gyr: np.ndarray | None, rate: float, path: Path, check_band: bool = True) -> list[str]:
+    """Refuse rates the analysis cannot use (the declared one, the effective one of repeated
+    values, and a gyro whose content is too fast for the rate given); the warnings to keep."""
+    import numpy as np
+    from .analysis.guards import GYRO_BAND_MAX_HZ, check_effective_rate, check_rate, gyro_band_hz
+
+    has_gyro = gyr is not None
+    check_rate(rate, has_gyro, str(path))
+    values = acc if gyr is None else np.column_stack([acc, gyr])
+    warning = check_effective_rate(values, rate, has_gyro, str(path))
+    if has_gyro and check_band:
+        band = gyro_band_hz(gyr, rate)
+        if band is not None and band > GYRO_BAND_MAX_HZ:
+            raise UserError(f"{path}: at {rate:g} Hz the angular rate has 5% of its power above {band:.0f} Hz, where a "
+                            f"running leg stays below {GYRO_BAND_MAX_HZ:g} Hz: the rows are further apart than "
+                            f"1/{rate:g} s (wrong --rate, or values resampled from a slower clock); "
+                            f"give the true rate or a time column (or --skip-unit-check)")
+    return [warning] if warning else []

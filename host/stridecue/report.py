@@ -189,10 +189,14 @@ def segment_bars(segments: list[dict], key: str, title: str, ylabel: str, cls: s
 
 def notes(s: dict, previous: list[dict]) -> list[str]:
     """Plain-language notes for a runner and their physio."""
-    out = []
+    out = [f"Warning: {w}." for w in s.get("warnings", [])]
+    if "contact_time_ms" in s.get("approximate", {}):
+        out.append(f"Contact time is {s['approximate']['contact_time_ms']}.")
     w = s["wobble_deg"]
+    if not s["running_strides"]:
+        return out + ["No running strides were found in this recording, so there is nothing to summarise yet."]
     if w["median"] is None:
-        return ["No running strides were found in this recording, so there is nothing to summarise yet."]
+        return out + ["Wobble is not measured in this recording (no gyroscope)."]
     guided = s.get("guided")
     if guided:  # the protocol, not the wobble coach, spoke in this run
         out.append("This was a guided hip-or-foot run: the instructions came in segments, so the figures below mix normal "
@@ -273,7 +277,9 @@ def render_report(run: dict, s: dict, strides: list[dict], cues: list[dict], his
     marker_cues = wobble_cues or [x for x in cues if not (x.get("values") or {}).get("reminder")]
     cards = [
         ("duration", f"{m}:{sec:02d}"), ("running strides", str(s["running_strides"])),
-        ("cadence", _fmt(s["cadence_spm"], 0, " spm")), ("contact time", _fmt(s["contact_time_ms"], 0, " ms")),
+        ("cadence", _fmt(s["cadence_spm"], 0, " spm")), ("contact time" + (" (approximate)" if "contact_time_ms" in s.get("approximate", {}) else ""),
+                                                       ("≈" if "contact_time_ms" in s.get("approximate", {}) and s["contact_time_ms"] is not None else "")
+                                                       + _fmt(s["contact_time_ms"], 0, " ms")),
         ("wobble median", _fmt(wob["median"], 1, "°")), ("wobble p90", _fmt(wob["p90"], 1, "°")),
         ("over threshold", _fmt(wob["over_threshold_pct"], 0, "%")), ("landing load median", _fmt(ll["median"], 1, " g")),
         ("landing load p90", _fmt(ll["p90"], 1, " g")), ("cues", str(c["count"])),

@@ -21,6 +21,10 @@ from .paths import runs_dir
 
 CUE_WINDOW = 10  # strides after a cue against the strides before it
 FATIGUE_WINDOW_S = 600.0
+MIN_RUN_STRIDES = 6  # fewer strides that look like running are not reported as a run
+ACCEL_ONLY_TO_LATE_MS = 80  # bach2022: the accelerometer-only toe-off is 80-100 ms late (docs/validation.md)
+APPROXIMATE_NOTE = (f"approximate: accelerometer only, toe-off found ~{ACCEL_ONLY_TO_LATE_MS}-100 ms late, "
+                    "so contact time reads long")
 
 
 def configure(parser) -> None:
@@ -84,6 +88,22 @@ def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, c
     if duration_s is None:
         t_all = [s["ic_t"] for s in strides]
         duration_s = (max(t_all) - min(t_all)) if t_all else 0.0
+    warnings = []
+    if not strides:
+        warnings.append(f"no stride found in {_clock(duration_s)} of recording: the sensor saw no running or walking "
+                        "(standing still, not worn on a leg, or wrong --columns/--rate when imported)")
+    unconfirmed = 0
+    if 0 < len(run) < MIN_RUN_STRIDES:
+        # one or two strides that happen to look like running (a short recording, a few steps) are not a run:
+        # their figures would be read as the run's
+        unconfirmed = len(run)
+        warnings.append(f"not a run: only {len(run)} stride{'' if len(run) == 1 else 's'} looked like running in "
+                        f"{_clock(duration_s)} of recording (a run needs at least {MIN_RUN_STRIDES}); no running figures are given")
+        run = []
+    warnings.extend(str(w) for w in ((meta.get("imported") or {}).get("warnings") or []))
+    approximate = {}
+    if any(s.get("accel_only") for s in run):
+        approximate["contact_time_ms"] = APPROXIMATE_NOTE
     wobble = np.array([s["wobble_deg"] for s in run], float)
     pta = np.array([_f(s.get("pta_axial_g")) for s in run], float)
     clipped = int(sum(1 for s in run if s.get("clipped")))
@@ -111,7 +131,10 @@ def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, c
         "duration_s": round(float(duration_s), 1),
         "sensors": [{k: s.get(k) for k in ("slot", "name", "mount", "leg")} for s in sensors],
         "running_strides": len(run),
-        "other_strides": len(strides) - len(run),
+        "other_strides": len(strides) - len(run) - unconfirmed,
+        "unconfirmed_running_strides": unconfirmed,
+        "warnings": warnings,
+        "approximate": approximate,
         "cadence_spm": _round(_median([_f(s.get("cadence_spm")) for s in run])),
         "contact_time_ms": _round(_scale(_median([_f(s.get("contact_time_s")) for s in run]), 1000)),
         "wobble_deg": {
@@ -144,6 +167,12 @@ def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, c
     if "simulation_truth" in totals:
         out["simulation_truth"] = totals["simulation_truth"]
     return out
+
+
+def _clock(seconds: float | None) -> str:
+    m, sec = divmod(int(round(seconds or 0.0)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def _second_segment(strides: list[dict]) -> str | None:
@@ -322,10 +351,13 @@ def format_summary(path: Path, s: dict) -> str:
         f"Run {path.name}" + ("  (simulated)" if s["simulated"] else ""),
         f"  date           {s['start_time']}",
         f"  duration       {duration}   sensors: {sensors}",
-        f"  strides        {s['running_strides']} running" + (f", {s['other_strides']} walking/other" if s["other_strides"] else ""),
+        f"  strides        {s['running_strides']} running" + (f", {s['other_strides']} walking/other" if s["other_strides"] else "")
+        + (f", {s['unconfirmed_running_strides']} unconfirmed" if s.get("unconfirmed_running_strides") else ""),
         f"  cadence        {f(s['cadence_spm'], ' steps/min', 0)}",
-        f"  contact time   {f(s['contact_time_ms'], ' ms', 0)}",
+        f"  contact time   {f(s['contact_time_ms'], ' ms', 0)}"
+        + (f" ({s['approximate']['contact_time_ms']})" if "contact_time_ms" in s.get("approximate", {}) else ""),
     ]
+    lines[3:3] = [f"  warning        {w}" for w in s.get("warnings", [])]
     w = s["wobble_deg"]
     thr = ", ".join(f"{leg} {v:.1f}°" for leg, v in w["threshold"].items()) or "not formed"
     lines.append(f"  wobble         median {f(w['median'], '°')}, p90 {f(w['p90'], '°')}; threshold {thr}; {f(w['over_threshold_pct'], '%', 0)} of strides over")

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..samples import SampleBlock
+from .guards import RepeatCounter, check_rate, judge_repeats
 from .alignment import Alignment, AlignmentEstimator, cycle_vertical, gravity_only_alignment, knee_end_sign, medial_sign, swing_votes
 from .metrics import StrideMetrics, StrideWindow
 from .segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance, smooth_exact
@@ -170,6 +171,10 @@ class StreamingStrideAnalyzer:
             self.rate = float(block.rate)
         if self.accel_only is None:
             self.accel_only = block.gyro_code == 0
+        # one path for live, replay and imported runs: a rate the analysis cannot use is refused
+        check_rate(self.rate, not self.accel_only, f"sensor {self.sensor}")
+        self._repeat_check = True  # until enough movement was seen to judge stair steps
+        self._repeat_counter = None
         self._accel_scale = None
         self._buf = _Buffer()
         self._buf.start = int(block.index[0])
@@ -216,6 +221,8 @@ class StreamingStrideAnalyzer:
         else:
             raw = block.raw
             clipped = block.clipped
+        if self._repeat_check:
+            self._count_repeats(raw, block.accel_g)
         acc = raw[:, :3] * (block.accel_g / 32768.0)
         gyr = raw[:, 3:] * (block.gyro_code * 125 / 32768.0)
         # split at jumps of the counter
@@ -236,6 +243,18 @@ class StreamingStrideAnalyzer:
             self._buf.append(acc[a:b], gyr[a:b], clipped[a:b], np.zeros(b - a, bool))
             self._next = first + (b - a)
         self._update_blocks()
+
+    def _count_repeats(self, raw: np.ndarray, accel_g: float) -> None:
+        """Stair steps (guards.RepeatCounter): a recording whose values repeat while the leg moves
+        (a slow sensor written out at a higher rate) is judged by its effective rate, and refused
+        below what the analysis needs."""
+        if self._repeat_counter is None:
+            self._repeat_counter = RepeatCounter(self.rate, acc_scale=accel_g / 32768.0)
+        self._repeat_counter.feed(raw)
+        found = self._repeat_counter.result()
+        if found is not None:
+            self._repeat_check = False
+            judge_repeats(*found, self.rate, not self.accel_only, f"sensor {self.sensor}")
 
     def _fill(self, first: int, acc_next: np.ndarray, gyr_next: np.ndarray) -> None:
         """Samples [self._next, first) are missing: bridge a short gap, mark a long one as a break."""
