@@ -550,10 +550,8 @@ def bach_loso_figures(trials, subjects: dict, analyse_block, quick: bool) -> tup
     if "settings" not in inspect.signature(analyse_block).parameters:
         note = "the analysis takes no SegmentationSettings: its rules cannot be re-tuned per fold"
         return [Figure(g, "LOSO stride F1 (held-out subjects)", None, "", at_least=0.98, note=note)], {"error": note}
-    if quick:  # one running and one walking subject's worth is no split: keep every trial, fewer rule sets
-        grid = validation_accel.LOSO_GRID_QUICK
-    else:
-        grid = validation_accel.LOSO_GRID
+    # every subject's trials, also with --quick (fewer trials would leave no split); --quick searches fewer rule sets
+    grid = validation_accel.LOSO_GRID_QUICK if quick else validation_accel.LOSO_GRID
     combos = validation_accel.grid_settings(grid)
     default = validation_accel.default_index(combos)
     table = validation_accel.evaluate_grid(trials, combos, analyse_block, bach_block, match_events)

@@ -295,7 +295,8 @@ def correlations(rows: list[dict], metric: str) -> dict:
     """Pearson and Spearman r of `metric` with VALR, all strides and unclipped only, pooled and per subject."""
     usable = [r for r in rows if r["valr_bw_s"] is not None and r.get(metric) is not None
               and np.isfinite(r[metric])]
-    out = {"n": len(usable), "clipped": sum(r["clipped"] for r in usable), "no_valr": sum(r["valr_bw_s"] is None for r in rows)}
+    out = {"n": len(usable), "clipped": sum(r["clipped"] for r in usable),
+           "no_valr": sum(r["valr_bw_s"] is None for r in rows)}
     for label, sel in (("all", usable), ("unclipped", [r for r in usable if not r["clipped"]])):
         x = [r[metric] for r in sel]
         y = [r["valr_bw_s"] for r in sel]
