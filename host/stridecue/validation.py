@@ -602,7 +602,7 @@ def bach_loso_figures(trials, subjects: dict, analyse_block, quick: bool) -> tup
 #: Lowest within-subject correlation of distal-tibia peak acceleration with VALR that Zhang et al.
 #: found across treadmill speeds and slopes (r = 0.486-0.913; Zhang, An, Au, Chen, Cheung, "Comparison
 #: of the correlations between impact loading rates and peak accelerations measured at two different
-#: body sites: intra- and inter-subject analysis", Gait & Posture 2016).
+#: body sites: intra- and inter-subject analysis", Gait & Posture).
 LANDING_R_TARGET = 0.49
 
 
