@@ -72,6 +72,8 @@ class SegmentationSettings:
     run_first_contact_s: float = 0.40  # the first stride (no stride time yet): running below this
     run_max_stride_s: float = 0.90  # a longer stride (under 133 steps/min) is walking; accelerometer only
     run_first_impact_g: float = 3.0  # (contact too rough for a duty factor): first stride: a harder impact
+    accel_walk_checks: bool = True  # accelerometer only, inside an established walk: a running stride needs a
+    # running-paced one before it and no sudden drop below min_stride_share of the recent strides
 
 
 def moving_average(x: np.ndarray, half: int) -> np.ndarray:

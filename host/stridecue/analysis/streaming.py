@@ -470,7 +470,7 @@ class StreamingStrideAnalyzer:
         if self.accel_only:
             if stride_time is not None:
                 kind = "run" if stride_time <= s.run_max_stride_s else "walk"
-                walking = len(recent) >= 3 and typical > s.run_max_stride_s
+                walking = s.accel_walk_checks and len(recent) >= 3 and typical > s.run_max_stride_s
                 if kind == "run" and walking and not (self._running_paced and stride_time >= s.min_stride_share * typical):
                     # In a walk a swing's bump can pass for an impact; the strides it makes are
                     # short where the steps around them are not.  Running from a walk starts
