@@ -35,7 +35,8 @@ def test_the_main_loop_streams_every_sample_for_a_minute(board):
     assert r["gaps"] == 0 and r["missing_samples"] == 0 and r["bad_packets"] == 0 and r["decoded_packets"] == 8
     assert r["samples_received"] >= (SECONDS - 3) * r["rate_hz"]
     assert r["backlog_samples"] < r["rate_hz"] // 10, "the link keeps up: less than 100 ms waits at the end"
-    assert r["statuses"] >= r["seconds_measured"] // 5 and r["status_sizes"] == [44, 44]
+    assert r["statuses"] >= r["seconds_measured"] // 5 and r["status_sizes"] == [46, 46]
+    assert abs(r["status_ring_s"] - r["ring_s"]) < 0.01, "the status says how long the ring is"
 
 
 @pytest.mark.parametrize("board", BOARDS)

@@ -130,7 +130,7 @@ def test_status_round_trip(values):
 
 def test_status_layout_matches_the_spec():
     # docs/protocol.md: offsets of a few fields the host and scanners read directly.
-    assert struct.calcsize(w._STATUS) + 4 == w.STATUS_SIZE == 44
+    assert struct.calcsize(w._STATUS) + 4 == w.STATUS_SIZE == 46
     assert struct.calcsize(w._DATA_HEADER) == w.DATA_HEADER_SIZE == 19
     assert struct.calcsize(w._REPLY) + 4 == w.REPLY_SIZE == 13
     values = list(range(1, len(w.STATUS_FIELDS) + 1))
@@ -397,7 +397,7 @@ def _status_parts(values, serial):
 def test_a_status_in_parts_fits_mtu_23_and_reassembles_exactly():
     values = list(range(1, len(w.STATUS_FIELDS) + 1))
     status, parts = _status_parts(values, 7)
-    assert not w.status_fits(23) and w.status_fits(47)
+    assert not w.status_fits(23) and not w.status_fits(48) and w.status_fits(49)  # MTU - 3 >= 46
     assert all(len(p) <= 23 - w.ATT_OVERHEAD for p in parts) and len(parts) == w.STATUS_PARTS
     assert b"".join(p[w.STATUS_PART_HEADER:] for p in parts) == status
     a = w.StatusAssembler()

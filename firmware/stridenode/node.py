@@ -611,6 +611,8 @@ class SensorNode:
         v[16] = self.dropped
         v[17] = self._uptime_s
         v[18] = self.error_count & 0xFFFF
+        ring = self.ring.capacity  # how long a drop-out the ring can bridge (short on a board without PSRAM)
+        v[19] = ring if ring < 0xFFFF else 0xFFFF
         sw.pack_status(buf, v)
         return nxt
 

@@ -143,7 +143,7 @@ async def control(central, receiver, opcode, *args):
     _token[0] = (_token[0] + 1) & 0xFF
     receiver.reply = None
     central.write(sw.CONTROL_UUID, sw.pack_control(opcode, _token[0], *args))
-    for _ in range(200):
+    for _ in range(600):  # 6 s: a host waits this long on a busy link too (link.reply_timeout_s is 3 s)
         if receiver.reply is not None:
             return sw.parse_reply(receiver.reply)
         await asyncio.sleep_ms(10)
@@ -282,6 +282,7 @@ async def run(board_name, seconds, heap_budget, counts_path, opts):
     central.subscribe(sw.STATUS_UUID, receiver.on_status)
     result, proved = await authenticate(central, receiver)
     _, _, started, start_detail = await control(central, receiver, sw.OP_START)
+    status_authed = sw.parse_status(central.read(sw.STATUS_UUID))  # the whole status, once authenticated
 
     stalls = [0, 0]  # count, ms
 
@@ -403,6 +404,7 @@ async def run(board_name, seconds, heap_budget, counts_path, opts):
         "statuses": receiver.statuses,
         "status_sizes": receiver.status_sizes,
         "status_read_ok": status_values is not None,
+        "status_ring_s": status_authed[sw.STATUS_FIELDS.index("ring_samples")] / rate,
         "auth": [sw.ERROR_NAMES.get(result, result), sw.ERROR_NAMES.get(proved, proved)],
         "start": [sw.ERROR_NAMES.get(started, started), start_detail],
         "statuses_reassembled": receiver.whole,

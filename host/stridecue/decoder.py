@@ -79,6 +79,12 @@ class SensorStatus:
     dropped: int
     uptime_s: int
     error_count: int
+    ring_samples: int = 0
+
+    @property
+    def ring_s(self) -> float:
+        """Seconds of samples the sensor's ring holds: the longest drop-out it can bridge."""
+        return self.ring_samples / self.rate if self.rate else 0.0
 
     @property
     def streaming(self) -> bool:
@@ -125,6 +131,7 @@ def decode_status(payload: bytes | bytearray | memoryview) -> SensorStatus:
         dropped=v["dropped"],
         uptime_s=v["uptime_s"],
         error_count=v["error_count"],
+        ring_samples=v["ring_samples"],
     )
 
 

@@ -354,10 +354,10 @@ async def run_command(args, base: Path) -> int:
                 status = await link.open()
                 on_event({"kind": "connected", "sensor": link.slot, "t": 0.0, "imu": status.imu_model, "firmware": status.firmware,
                           "rate": status.rate, "accel_g": status.accel_g, "gyro_dps": status.gyro_dps,
-                          "battery_pct": status.battery_pct})
+                          "battery_pct": status.battery_pct, "ring_s": round(status.ring_s, 1)})
                 if not args.quiet:
                     print(f"{f.name}: {status.imu_model}, {status.rate} Hz, ±{status.accel_g} g, ±{status.gyro_dps} dps,"
-                          f" firmware {status.firmware}, battery {status.battery_pct}%")
+                          f" firmware {status.firmware}, battery {status.battery_pct}%, ring {status.ring_s:.1f} s")
             if not args.quiet:
                 print(f"recording to {path}")
             if dashboard is not None:

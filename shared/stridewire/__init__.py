@@ -167,8 +167,8 @@ STATE_BATTERY_STOP = const(0x20)  # stopped in order because the battery ran dow
 STATE_IMU_FAULT = const(0x40)
 STATE_AUTH_REQUIRED = const(0x80)  # the public status: authenticate to read the rest (every other field is 0)
 
-_STATUS = "<BBHBBBBBBHHBBBBIIIIIH"
-STATUS_SIZE = const(44)
+_STATUS = "<BBHBBBBBBHHBBBBIIIIIHH"
+STATUS_SIZE = const(46)
 _REPLY = "<BBBBBI"
 REPLY_SIZE = const(13)
 CONTROL_HEADER_SIZE = const(4)
@@ -397,6 +397,7 @@ STATUS_FIELDS = (
     "dropped",
     "uptime_s",
     "error_count",
+    "ring_samples",
 )
 
 
@@ -422,7 +423,7 @@ def parse_status(buf):
 # characteristic is never cut (ATT Read Blob), so reads always return the whole message.
 STATUS_PART_HEADER = const(4)
 STATUS_PART_BYTES = const(16)
-STATUS_PARTS = const(3)  # ceil(44 / 16)
+STATUS_PARTS = const(3)  # ceil(46 / 16)
 STATUS_PART_SIZE = const(20)  # STATUS_PART_HEADER + STATUS_PART_BYTES: fits MTU 23
 
 
