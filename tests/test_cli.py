@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 
 COMMANDS = ["scan", "run", "replay", "summary", "history", "export", "import", "validate", "bench", "flash", "doctor"]
 
@@ -47,3 +49,18 @@ def test_summary_without_runs_says_so(tmp_path):
     out = stridecue("--data-dir", str(tmp_path), "summary")
     assert out.returncode == 1
     assert "no runs" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--duration", "nan"], "--duration"), (["--duration", "-5"], "--duration"), (["--duration", "0"], "--duration"),
+    (["--duration", "inf"], "--duration"), (["--speed", "nan"], "--speed"), (["--speed", "-1"], "--speed"),
+])
+def test_run_refuses_impossible_durations_and_speeds_in_one_line(tmp_path, flags, named):
+    args = ["run", "--simulate", "--quiet", "--speed", "max", "--duration", "5"]
+    for k in range(0, len(flags), 2):
+        i = args.index(flags[k])
+        args[i + 1] = flags[k + 1]
+    out = stridecue("--data-dir", str(tmp_path / "d"), *args)
+    assert out.returncode == 1 and named in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "d" / "runs").exists(), "nothing recorded"

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import importlib
 import importlib.util
+import math
 import os
 import sys
 
@@ -143,9 +144,18 @@ def _speed(value: str) -> float | None:
         speed = float(value)
     except ValueError:
         raise UserError(f"--speed must be a number or 'max', not {value!r}") from None
-    if speed <= 0:
-        raise UserError("--speed must be positive")
+    if not math.isfinite(speed) or speed <= 0:
+        raise UserError(f"--speed must be a positive number or 'max', not {value!r}")
     return speed
+
+
+def _duration(value: float | None) -> float | None:
+    """--duration in seconds: a positive, finite number (None: until Ctrl-C)."""
+    if value is None:
+        return None
+    if not math.isfinite(value) or value <= 0:
+        raise UserError(f"--duration must be a positive number of seconds, not {value!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,6 +199,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .session import run_command
 
         args.speed = _speed(args.speed)
+        args.duration = _duration(args.duration)
         return asyncio.run(run_command(args, base))
     if args.command == "replay":
         from .session import replay_command
