@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .flash import BOOT_REPORT, MIN_MICROPYTHON, UPDATE_HINT, describe_report  # MIN_MICROPYTHON 1.23: aioble keeps bonds
+from .board_report import BOOT_REPORT, MIN_MICROPYTHON, UPDATE_HINT, describe_report  # MIN_MICROPYTHON 1.23: aioble keeps bonds
 
 OK, WARN, PROBLEM, INFO = "ok", "warn", "problem", "info"
 LABELS = {OK: "OK", WARN: "WARN", PROBLEM: "PROBLEM", INFO: "--"}
