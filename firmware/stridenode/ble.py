@@ -1,4 +1,5 @@
-# The BLE peripheral (board only: needs `bluetooth` and aioble, installed with `mip install aioble`).
+# The BLE peripheral (needs `bluetooth` and aioble: on a board from `mip install aioble`, in the tests
+# and `stridecue bench` the stand-ins of firmware/sim/).
 #
 # GATT: the StrideCue service (stridewire UUIDs) with data (notify), control (write) and status
 # (read + notify: status values, control replies and status notifications), plus Device
