@@ -68,7 +68,6 @@ class Receiver:
         self.kept = [bytearray(247) for _ in range(_KEEP)]
         self.kept_len = [0] * _KEEP
         self.statuses = 0
-        self.status_bad = 0
         self.status_sizes = [0, 0]  # shortest, longest status notification seen
         self.reply = None  # the last control reply (replies are rare: copying them is fine)
         self.assembler = None
