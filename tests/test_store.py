@@ -137,11 +137,12 @@ def test_migrates_a_version_1_database_keeping_its_data(tmp_path):
     path = make_run(tmp_path, START, 1, profile="anna")
     _version_1_database(tmp_path, path)
     with store_with(tmp_path) as store:
-        assert store.version == SCHEMA_VERSION == 2
+        assert store.version == SCHEMA_VERSION == 3
         run = store.run(7)
         assert run["profile"] == "anna"  # backfilled from the metadata by migration 2
         assert run["running_strides"] == 15
         assert len(store.strides(7)) == 20
+        assert store.strides(7)[0]["wobble_note"] is None  # the column migration 3 adds
         # the old row predates ingest versions: the next ingest re-analyses the file into the same row
         assert store.ingest(path) == 7
         assert len(store.strides(7)) > 20

@@ -13,6 +13,8 @@ import fitdecode
 import pyarrow.parquet as pq
 import pytest
 
+from stridecue.analysis.streaming import WARMUP_STRIDES
+
 
 
 def cli(*args, timeout=600):
@@ -72,7 +74,10 @@ def test_simulated_runs_summary_history_report_exports(simulated, tmp_path):
         records = [f for f in fit if isinstance(f, fitdecode.FitDataMessage) and f.name == "record"]
     running_seconds = {int(t) for t, k in zip(strides["ic_t"].to_pylist(), strides["kind"].to_pylist()) if k == "run"}
     assert len(records) == len(running_seconds) > 50
-    assert all(r.get_value("knee_wobble") is not None and r.get_value("landing_load") > 1 for r in records)
+    assert all(r.get_value("landing_load") > 1 for r in records)
+    # wobble is withheld for the first strides of each sensor while its frame settles: no value there
+    unmeasured = [r for r in records if r.get_value("knee_wobble") is None]
+    assert len(unmeasured) <= WARMUP_STRIDES
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +139,10 @@ def test_virtual_runner_runs_summary_history_report_exports(pipeline_runs, tmp_p
         records = [f for f in fit if isinstance(f, fitdecode.FitDataMessage) and f.name == "record"]
     running_seconds = {int(t) for t, k in zip(strides["ic_t"].to_pylist(), strides["kind"].to_pylist()) if k == "run"}
     assert len(records) == len(running_seconds) > 50
-    assert all(r.get_value("knee_wobble") is not None and r.get_value("landing_load") > 1 for r in records)
+    assert all(r.get_value("landing_load") > 1 for r in records)
+    # wobble is withheld for the first strides of each sensor while its frame settles: no value there
+    unmeasured = [r for r in records if r.get_value("knee_wobble") is None]
+    assert len(unmeasured) <= WARMUP_STRIDES
 
 
 def test_two_sensors_give_left_right_asymmetry(tmp_path):

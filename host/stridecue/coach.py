@@ -153,7 +153,8 @@ class Coach:
                     self._cadence_first = []
         self._latest = {"leg": leg, "wobble_deg": _r(wobble_deg), "pta_g": _r(pta_g), "cadence_spm": _r(cadence_spm, 1)}
 
-        cue = self._check_wobble(t, key, wob)
+        # a stride whose wobble is withheld (frame settling, implausible) never prompts a wobble cue
+        cue = self._check_wobble(t, key, wob) if _finite(wobble_deg) else None
         if cue is None and s.load_cue:
             cue = self._check_load(t, key)
         if cue is None and s.cadence_cue:

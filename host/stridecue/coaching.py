@@ -332,7 +332,7 @@ class ProgressLine:
             return
         self._next_minute = int(stride["known_t"] // 60) + 1
         print(
-            f"  {int(stride['known_t'] // 60):3d}:00  strides {self.count:5d}  wobble {stride['wobble_deg']:5.1f} deg"
+            f"  {int(stride['known_t'] // 60):3d}:00  strides {self.count:5d}  wobble {_num(stride.get('wobble_deg')):5.1f} deg"
             f"  landing {_num(stride.get('pta_axial_g')):5.1f} g  cadence {_num(stride.get('cadence_spm')):5.0f}",
             flush=True,
         )

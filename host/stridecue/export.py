@@ -22,7 +22,7 @@ FORMATS = ("csv", "parquet", "fit")
 STRIDE_COLUMNS = (
     "sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s", "cadence_spm",
     "wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps", "clipped", "gap",
-    "accel_only", "alignment_confidence", "approximate",
+    "accel_only", "alignment_confidence", "wobble_note", "approximate",
 )
 # Figures of a stride that come from the accelerometer-only path and are approximate: its toe-off is
 # found 80-100 ms late (bach2022, docs/validation.md), so toe-off time and contact time read late/long.
@@ -63,7 +63,7 @@ def stride_table(strides: list[dict], start: dt.datetime | None):
     cols["approximate"] = [approximate_fields(s) for s in strides]
     for k in ("clipped", "gap", "accel_only"):
         cols[k] = [bool(v) for v in cols[k]]
-    types = {"sensor": pa.int16(), "leg": pa.string(), "mount": pa.string(), "kind": pa.string(), "approximate": pa.string(),
+    types = {"sensor": pa.int16(), "leg": pa.string(), "mount": pa.string(), "kind": pa.string(), "approximate": pa.string(), "wobble_note": pa.string(),
              "clipped": pa.bool_(), "gap": pa.bool_(), "accel_only": pa.bool_()}
     arrays = {}
     for k, v in cols.items():

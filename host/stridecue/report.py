@@ -394,6 +394,10 @@ def _quality_section(q: dict) -> str:
         f"{_n(q['reconnects'])} reconnects, {_n(q.get('sensor_restarts'))} sensor restarts",
         f"{_n(q['clipped_samples'])} clipped samples, {q['clipped_strides']} clipped strides, {q['strides_with_gap']} strides across a gap",
     ]
+    withheld = q.get("wobble_withheld") or {}
+    if withheld:
+        items.append(f"wobble withheld for {sum(withheld.values())} strides (counted, no cue): "
+                     + ", ".join(f"{n} {why}" for why, n in sorted(withheld.items(), key=lambda kv: -kv[1])))
     if not q["closed_cleanly"]:
         items.append("The recording did not close cleanly (the host stopped unexpectedly); everything up to then is included.")
     return '<section id="quality"><h2>Data quality</h2><ul>' + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul></section>"

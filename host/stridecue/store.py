@@ -60,7 +60,7 @@ INGEST_VERSION = f"{__version__}+{_INGEST_REVISION}+{_analysis_digest()}"
 STRIDE_FIELDS = (
     "sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s", "cadence_spm",
     "wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps", "clipped", "gap",
-    "accel_only", "alignment_confidence",
+    "accel_only", "alignment_confidence", "wobble_note",
 )
 _BOOL_FIELDS = ("clipped", "gap", "accel_only")
 
@@ -138,7 +138,12 @@ CREATE TABLE ingest_errors (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_MIGRATION_1, _MIGRATION_2)
+# Why a stride's wobble is withheld (analysis.metrics: frame settling, no gait cycle, implausible).
+_MIGRATION_3 = """
+ALTER TABLE strides ADD COLUMN wobble_note TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -482,7 +487,7 @@ def _stride_row(s: dict) -> tuple:
     row = []
     for k in STRIDE_FIELDS:
         v = s.get(k)
-        if k in ("leg", "mount", "kind"):
+        if k in ("leg", "mount", "kind", "wobble_note"):
             row.append(None if v is None else str(v))
         elif k == "sensor":
             row.append(int(v or 0))

@@ -194,6 +194,16 @@ def _f(v) -> float:
     return np.nan if v is None else float(v)
 
 
+def _withheld(strides: list[dict]) -> dict:
+    """Running strides whose wobble the analysis withheld, by reason (analysis.metrics notes)."""
+    out: dict[str, int] = {}
+    for s in strides:
+        note = s.get("wobble_note")
+        if s.get("kind") == "run" and note and not s.get("accel_only"):
+            out[note] = out.get(note, 0) + 1
+    return out
+
+
 def _scale(v, k):
     return None if v is None else v * k
 
@@ -334,6 +344,7 @@ def _quality(strides: list[dict], totals: dict, sensors: list[dict]) -> dict:
         "strides_with_gap": sum(1 for s in strides if s.get("gap")),
         "accel_only_strides": sum(1 for s in strides if s.get("accel_only")),
         "low_alignment_strides": sum(1 for s in strides if _f(s.get("alignment_confidence")) < 0.5),
+        "wobble_withheld": _withheld(strides),
         "closed_cleanly": bool(totals.get("closed", True)),
         "error": totals.get("error"),
     }
@@ -410,6 +421,10 @@ def format_summary(path: Path, s: dict) -> str:
         low = q["low_alignment_strides"]
         verdict = "steady" if low <= 0.05 * s["running_strides"] else "check the strap: the sensor may be loose or bouncing"
         lines.append(f"  mounting       {low} of {s['running_strides']} strides with alignment confidence below 0.5 ({verdict})")
+    withheld = q.get("wobble_withheld") or {}
+    if withheld:
+        why = ", ".join(f"{n} {_WITHHELD_WORDS.get(k, k)}" for k, n in sorted(withheld.items(), key=lambda kv: -kv[1]))
+        lines.append(f"  wobble         withheld for {sum(withheld.values())} strides (counted, no cue): {why}")
     if "guided" in s:
         from .guided import format_guided
 
@@ -419,6 +434,13 @@ def format_summary(path: Path, s: dict) -> str:
         lines.append(f"  virtual runner truth: {truth.get('running_strides')} running strides"
                      + (f", mean wobble {truth['wobble_deg_mean']:.1f}°" if truth.get("wobble_deg_mean") is not None else ""))
     return "\n".join(lines)
+
+
+_WITHHELD_WORDS = {
+    "frame settling": "while the sensor's frame settled (warm-up)",
+    "no gait cycle before contact": "with no whole gait cycle before the contact (start or gap)",
+    "implausible": "implausible (beyond what a leg does in running)",
+}
 
 
 def _n(v) -> str:

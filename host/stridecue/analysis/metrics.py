@@ -3,12 +3,27 @@
 Everything here works on a batch of strides at once (the offline driver hands over thousands, the
 streaming driver one), so the same arithmetic produces both drivers' numbers.
 
-Frontal-plane angle.  The segment's orientation during stance is the integral of its angular rate
-from initial contact (IC); the world's vertical at IC comes from the preceding gait cycle, over
-which the mean world-frame acceleration is zero (the runner's velocity repeats), so the mean
-specific force, rotated into the segment frame at IC, is gravity.  The runner's medial direction
-is the segment's medio-lateral axis at IC, made horizontal.  theta_f(t) is the angle of the long
-axis from vertical projected on the plane (medial, vertical); positive = the knee end medial.
+Frontal-plane angle.  The segment's orientation over the window is the integral of its angular
+rate, expressed in the segment frame at initial contact (IC).  The world's vertical at IC comes
+from the preceding gait cycle, over which the mean world-frame acceleration is zero (the runner's
+velocity repeats), so the mean specific force, rotated into the frame at IC, is gravity.  The
+runner's frontal plane is the vertical and the horizontal direction across the line of travel:
+
+- shank: the line of travel is the horizontal direction of the sensor's mean velocity over the
+  gait cycle from the previous mid-stance to this one.  Its integration constant comes from the
+  foot planted at mid-stance (the sensor then moves with the shank's rotation about the ankle), so
+  it works on a treadmill too (the velocity is the one relative to the ground under the foot).
+  The shank's swing axis is not used for this: on real legs the knee's hinge in swing is turned
+  several degrees from the axis the shank rotates about in stance, and measured about it part of
+  the 30-45 deg forward rotation of stance reads as wobble.
+- thigh: nothing on it stands still, so its mean velocity is not observable; the line of travel
+  is taken as square to the thigh's dominant rotation axis (hip flexion is close to the sagittal
+  plane), the segment's y axis made horizontal.
+
+theta_f(t) is the angle of the long axis from vertical projected on the plane (medial, vertical);
+positive = the knee end medial.  A stride's wobble is withheld (None, with `wobble_note` saying
+why) when it cannot be trusted: no whole gait cycle before the contact, a vertical or an
+excursion beyond what a shank or thigh does in running, or a frame still settling (the driver).
 """
 
 from __future__ import annotations
@@ -20,6 +35,27 @@ import numpy as np
 from .alignment import knee_end_sign, medial_sign
 
 _DEG = np.pi / 180.0
+_G = 9.80665
+
+# Reasons a stride's wobble is withheld (`wobble_note`).
+WARMUP = "frame settling"  # the driver's: the sensor's frame is not yet trustworthy
+NO_CYCLE = "no gait cycle before contact"  # the vertical at IC would be a guess
+IMPLAUSIBLE = "implausible"  # a vertical or excursion no shank or thigh reaches in running
+
+MIN_CYCLE_S = 0.4  # below this the mean specific force before IC is far from gravity (tens of deg)
+# At contact of running the shank is within ~15 deg of vertical and the thigh flexed by ~20-40 deg
+# (Novacheck 1998): a long axis further than this from the estimated vertical means a wrong vertical.
+MAX_TILT_AT_CONTACT_DEG = 65.0
+# Frontal-plane excursions of shank or thigh in running stance are below ~15 deg, even in runners
+# with knee pain (e.g. Souza & Powers 2009; Willson & Davis 2008); this leaves room for the worst.
+MAX_WOBBLE_DEG = 25.0
+# The shank sensor's assumed height above the ankle.  Its velocity at mid-stance is taken as the
+# rotation about the planted ankle; an error in the height changes mainly the speed along the
+# sagittal motion, hardly the direction of travel.
+SHIN_SENSOR_HEIGHT_M = 0.25
+MIN_TRAVEL_MPS = 0.5  # slower mean motion over a cycle: no direction of travel; the frame's is used
+MAX_TRAVEL_TURN_DEG = 45.0  # a direction of travel this far from the frame's forward is not believed
+_BATCH = 256  # strides per batch: bounds memory when the offline driver hands over thousands
 
 
 @dataclass
@@ -37,6 +73,8 @@ class StrideWindow:
     ic: int
     to: int
     cycle_start: int
+    whole_cycle: bool = True  # the samples before IC are the whole gait cycle since the previous IC
+    withhold: str | None = None  # set by the driver: a reason to withhold wobble (e.g. WARMUP)
 
 
 # -- quaternions (w, x, y, z), batched over the leading axis ------------------------------
@@ -164,22 +202,36 @@ class StrideMetrics:
         if not windows:
             return []
         out = [self._load_and_timing(w) for w in windows]
-        with_gyro = [i for i, w in enumerate(windows) if w.gyr is not None]
+        notes: list[str | None] = [None if w.gyr is not None else "" for w in windows]
+        min_cycle = int(round(MIN_CYCLE_S * self.rate_hz))
+        for i, w in enumerate(windows):
+            if notes[i] is None and w.withhold:
+                notes[i] = w.withhold
+            elif notes[i] is None and (not w.whole_cycle or w.ic - w.cycle_start < min_cycle):
+                notes[i] = NO_CYCLE
+        measured = [i for i, note in enumerate(notes) if note is None]
         traces: dict[int, np.ndarray] = {}
-        if with_gyro:
-            # Batch the strides that share a stance length-class by padding to the longest.
-            for i, theta in zip(with_gyro, self._frontal_angles([windows[i] for i in with_gyro])):
-                traces[i] = theta
+        for k in range(0, len(measured), _BATCH):
+            chunk = measured[k : k + _BATCH]
+            for i, theta in zip(chunk, self._frontal_angles([windows[i] for i in chunk])):
+                if theta is None:
+                    notes[i] = IMPLAUSIBLE
+                else:
+                    traces[i] = theta
         dt = 1.0 / self.rate_hz
         for i, w in enumerate(windows):
             theta = traces.get(i)
+            wobble = float(max(0.0, np.max(theta) - theta[0])) if theta is not None else None
+            if wobble is not None and wobble > MAX_WOBBLE_DEG:
+                theta, wobble, notes[i] = None, None, IMPLAUSIBLE
+            out[i]["wobble_note"] = notes[i] or None
             if theta is None:
                 out[i]["wobble_deg"] = None
                 out[i]["wobble_rate_dps"] = None
                 self.frontal_angle_.append(np.zeros(0))
                 continue
             self.frontal_angle_.append(theta)
-            out[i]["wobble_deg"] = float(max(0.0, np.max(theta) - theta[0]))
+            out[i]["wobble_deg"] = wobble
             rate = _derivative(theta, dt)
             out[i]["wobble_rate_dps"] = float(max(0.0, np.max(rate)))
         return out
@@ -199,49 +251,80 @@ class StrideMetrics:
             "clipped": bool(np.any(w.clipped[w.ic : w.to + 1])),
         }
 
-    def _frontal_angles(self, windows: list[StrideWindow]) -> list[np.ndarray]:
-        """theta_f (degrees) from IC to toe-off for each window."""
+    def _frontal_angles(self, windows: list[StrideWindow]) -> list[np.ndarray | None]:
+        """theta_f (degrees) from IC to toe-off for each window (None: an implausible vertical).
+
+        One rotation integral per window from its cycle start to toe-off, expressed in the frame at
+        IC: the specific force before IC gives the vertical, the long axis after IC the angle."""
         dt = 1.0 / self.rate_hz
-        up = np.stack([self._vertical_at_ic(w) for w in windows])
-        lengths = [w.to - w.ic + 1 for w in windows]
+        starts = [w.cycle_start for w in windows]
+        lengths = [w.to - w.cycle_start + 1 for w in windows]
         n = max(lengths)
         gyr = np.zeros((len(windows), n, 3))
+        acc = np.zeros((len(windows), n, 3))
         for j, w in enumerate(windows):
-            gyr[j, : lengths[j]] = w.gyr[w.ic : w.to + 1] * _DEG
-        q = cumulative_rotation(gyr, dt)
-        long_axis = _rotated_z(q)  # (S, n, 3) in the IC frame
-        # Medial direction: the segment's y axis at IC made horizontal, signed for leg and mount.
-        ey = np.array([0.0, 1.0, 0.0])
-        lateral = ey - (up @ ey)[:, None] * up
-        lateral /= np.linalg.norm(lateral, axis=1, keepdims=True)
-        along_up = np.einsum("snk,sk->sn", long_axis, up)
-        along_lat = np.einsum("snk,sk->sn", long_axis, lateral)
-        theta = self._sign * np.degrees(np.arctan2(along_lat, along_up))
-        return [theta[j, : lengths[j]] for j in range(len(windows))]
+            gyr[j, : lengths[j]] = w.gyr[w.cycle_start : w.to + 1] * _DEG
+            acc[j, : lengths[j]] = w.acc[w.cycle_start : w.to + 1]
+        q = cumulative_rotation(gyr, dt)  # relative to each window's cycle start
+        ic = np.array([w.ic - s for w, s in zip(windows, starts)])
+        to_ic = _conjugate(q[np.arange(len(windows)), ic])[:, None, :]
+        q_ic = _qmul(np.broadcast_to(to_ic, q.shape), q)  # each sample's orientation in the IC frame
+        out: list[np.ndarray | None] = []
+        for j, w in enumerate(windows):
+            k = ic[j]
+            f = rotate(q_ic[j, : lengths[j]], acc[j, : lengths[j]])
+            up = _unit_or_none(f[: k + 1].mean(axis=0))
+            if up is None or np.degrees(np.arccos(np.clip(up[2], -1.0, 1.0))) > MAX_TILT_AT_CONTACT_DEG:
+                out.append(None)
+                continue
+            left = self._across_travel(w, q_ic[j, : lengths[j]], f, gyr[j, : lengths[j]], k, up)
+            long_axis = _rotated_z(q_ic[j, k : lengths[j]])
+            theta = np.unwrap(np.arctan2(long_axis @ left, long_axis @ up))
+            out.append(self._sign * np.degrees(theta))
+        return out
 
-    def _vertical_at_ic(self, w: StrideWindow) -> np.ndarray:
-        """Unit vertical in the segment frame at IC, from the preceding cycle's mean specific force.
+    def _across_travel(self, w: StrideWindow, q_ic: np.ndarray, f: np.ndarray, gyr_rad: np.ndarray, ic: int,
+                       up: np.ndarray) -> np.ndarray:
+        """The horizontal unit vector to the runner's left, across the line of travel (IC frame)."""
+        frame_left = _horizontal(np.array([0.0, 1.0, 0.0]), up)
+        if self.mount == "thigh" or not w.whole_cycle:
+            return frame_left
+        half = (w.to - w.ic) // 2
+        a, b = half, ic + half  # mid-stance of the previous contact and of this one
+        if b - a < 4:
+            return frame_left
+        # Relative velocity over one whole cycle (mean acceleration removed: the velocity repeats),
+        # anchored at the previous mid-stance where the foot is planted: the sensor moves with the
+        # shank's rotation about the ankle.
+        accel = (f[a:b] - f[a:b].mean(axis=0)) * _G
+        velocity = np.cumsum(accel, axis=0) / self.rate_hz
+        rate = rotate(q_ic[a], gyr_rad[a])
+        anchor = np.cross(rate, SHIN_SENSOR_HEIGHT_M * _rotated_z(q_ic[a]))
+        travel = anchor + velocity.mean(axis=0)
+        travel = travel - (travel @ up) * up
+        speed = float(np.linalg.norm(travel))
+        if not np.isfinite(speed) or speed < MIN_TRAVEL_MPS:
+            return frame_left
+        forward = travel / speed
+        left = np.cross(up, forward)
+        if left @ frame_left < np.cos(np.radians(MAX_TRAVEL_TURN_DEG)):
+            return frame_left
+        return left / np.linalg.norm(left)
 
-        The rotation from each sample of the cycle to IC is taken about the medio-lateral axis only
-        (the dominant one); an error in the vertical changes the wobble only to second order."""
-        acc = w.acc[w.cycle_start : w.ic + 1]
-        if w.gyr is None or len(acc) < 2:
-            m = acc.mean(axis=0) if len(acc) else np.array([0.0, 0.0, 1.0])
-        else:
-            rate = w.gyr[w.cycle_start : w.ic + 1, 1] * _DEG
-            # angle of each sample's frame relative to IC about +y
-            step = 0.5 * (rate[1:] + rate[:-1]) / self.rate_hz
-            angle = np.concatenate([[0.0], np.cumsum(step)])
-            angle = angle - angle[-1]
-            ax, ay, az = acc[:, 0], acc[:, 1], acc[:, 2]
-            c, s = np.cos(angle), np.sin(angle)
-            # v_IC = R_y(angle) v_k  (R_y: x' = c x + s z, z' = -s x + c z)
-            n = len(angle)
-            m = np.array([(c @ ax + s @ az) / n, ay.sum() / n, (c @ az - s @ ax) / n])
-        norm = float(np.linalg.norm(m))
-        if not np.isfinite(norm) or norm < 1e-6:
-            return np.array([0.0, 0.0, 1.0])
-        return m / norm
+
+def _conjugate(q: np.ndarray) -> np.ndarray:
+    return q * np.array([1.0, -1.0, -1.0, -1.0])
+
+
+def _unit_or_none(v: np.ndarray) -> np.ndarray | None:
+    norm = float(np.linalg.norm(v))
+    return v / norm if np.isfinite(norm) and norm > 1e-6 else None
+
+
+def _horizontal(v: np.ndarray, up: np.ndarray) -> np.ndarray:
+    h = v - (v @ up) * up
+    norm = float(np.linalg.norm(h))
+    return h / norm if norm > 1e-9 else np.array([0.0, 1.0, 0.0])
 
 
 def wobble_variability(wobble_deg: list[float | None], window: int = 10) -> dict:

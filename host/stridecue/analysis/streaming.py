@@ -25,7 +25,7 @@ from ..errors import UserError
 from ..samples import SampleBlock
 from .guards import RepeatCounter, check_rate, judge_repeats
 from .alignment import Alignment, AlignmentEstimator, cycle_vertical, gravity_only_alignment, knee_end_sign, medial_sign, swing_votes
-from .metrics import StrideMetrics, StrideWindow
+from .metrics import WARMUP, StrideMetrics, StrideWindow
 from .segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance, smooth_exact
 
 BLOCK_S = 0.25  # alignment statistics are taken over fixed blocks of the sample counter
@@ -38,6 +38,12 @@ MOVING_GYRO_DPS = 60.0  # a block is movement above this rms angular rate
 MOVING_ACC_G = 0.25  # (accelerometer only) ... or this std of the acceleration magnitude
 MAX_ALIGNMENT_CYCLES = 300  # after this many strides the frame stops changing
 SETTLING_CYCLES = 20  # the frame is re-estimated after each of the first strides, then every 10th
+# Wobble is withheld (strides still counted, no cue) for the first strides of a recording, while the
+# frame rests on few gait cycles, and whenever it is trusted less than this: on one stance its long
+# axis is off by 17 deg (median) on real legs and the thigh's medio-lateral axis can point the wrong
+# way (issue 14, real running motion from markers).
+WARMUP_STRIDES = 5
+MIN_FRAME_CONFIDENCE = 0.5
 HORIZON_S = 1.2  # how far ahead of the cursor a search looks at first
 
 
@@ -514,8 +520,11 @@ class StreamingStrideAnalyzer:
             self._frame_updates.append((st, cycle_start))
         acc = alignment.to_segment(self._buf.view(cycle_start, st.to + 1, "acc"))
         gyr = None if self.accel_only else alignment.to_segment(self._buf.view(cycle_start, st.to + 1, "gyr"))
+        settling = self.strides_ < WARMUP_STRIDES or alignment.confidence < MIN_FRAME_CONFIDENCE
         window = StrideWindow(acc=acc, gyr=gyr, clipped=self._buf.view(cycle_start, st.to + 1, "clipped").copy(),
-                              ic=st.ic - cycle_start, to=st.to - cycle_start, cycle_start=0)
+                              ic=st.ic - cycle_start, to=st.to - cycle_start, cycle_start=0,
+                              whole_cycle=stride_time is not None and not gap,
+                              withhold=WARMUP if settling and not self.accel_only else None)
         record = {
             "sensor": self.sensor,
             "leg": self.leg,
@@ -622,7 +631,7 @@ class StreamingStrideAnalyzer:
 
 
 _ORDER = ("sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s",
-          "cadence_spm", "wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps",
+          "cadence_spm", "wobble_deg", "wobble_note", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps",
           "clipped", "gap", "accel_only", "alignment_confidence")
 
 
