@@ -21,6 +21,12 @@ load (PTA, loading rate) is not scored: 100 frames/s cannot show the impact (sim
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from stridecue.validation import Figure
 
 # numpy and validation.py are imported inside the functions: validation.py imports this module to
 # register the suite, and `stridecue --help` must stay fast.
@@ -33,6 +39,8 @@ STANDSTILL_S = 3.0
 #: Preceding cycle for the metric when the markers give no stride time (a pass with one stance per leg).
 DEFAULT_STRIDE_S = 0.75
 SEGMENT_LABEL = {"shin": "shank", "thigh": "thigh"}
+SEGMENTS = ("shin", "thigh")
+STANDSTILLS = (0.0, STANDSTILL_S)  # seconds of standing still before the pass, each measured
 QUICK_PARTICIPANTS = ["P01", "P02"]
 
 
@@ -110,7 +118,7 @@ def knee_truth(truth, rate_hz: float) -> np.ndarray:
 
 def live_strides(analyse_block, rec, segment: str, leg: str) -> list[dict]:
     """The analysis's strides of one virtual recording, ic_t/to_t on the markers' clock."""
-    from stridecue.validation import _r, to_sample_block
+    from stridecue.validation import to_sample_block
     block = to_sample_block(rec.acc_g, rec.gyr_dps, rec.rate_hz)
     strides = analyse_block(block, segment, leg, sensor=0)
     return [{**s, "ic_t": s["ic_t"] + rec.start_s, "to_t": s["to_t"] + rec.start_s} for s in strides]
@@ -202,13 +210,18 @@ def knee_from_known(truth, thigh: tuple[list, list], shank: tuple[list, list], l
     return knee_frontal_angle((strides(thigh[0]), thigh[1]), (strides(shank[0]), shank[1]), rate_hz)
 
 
-def score_knee(tally: WobbleTally, knees: list[dict], truth, knee_true: np.ndarray) -> None:
-    """Knee excursions matched to true stances by the shank's IC; stances without one are withheld."""
+def score_knee(tally: WobbleTally, knees: list[dict], truth, knee_true: np.ndarray,
+               whole: tuple[WobbleTally, float] | None = None) -> None:
+    """Knee excursions matched to true stances by the shank's IC; stances without one are withheld.
+    whole: (tally, stride s) also given the stances with a whole stride of the pass before them."""
     from stridecue.validation import match_events
+
     m = match_events([k["ic_t"] for k in knees], truth.ic_t)
     got = {j: knees[i]["knee_excursion_deg"] for i, j in m.pairs}
     for j in range(len(truth.ic_t)):
         tally.add(got.get(j), knee_true[j])
+        if whole is not None and truth.ic_t[j] >= whole[1]:
+            whole[0].add(got.get(j), knee_true[j])
 
 
 # ------------------------------------------------------------------------------------------
@@ -219,109 +232,144 @@ def realmotion_plan(quick: bool) -> dict:
     return {"participants": QUICK_PARTICIPANTS if quick else None, "mountings": 1 if quick else 3, "seed": 14}
 
 
+@dataclass
+class RealMotionTallies:
+    """Everything the suite counts, by view; `whole` tallies keep the stances with a whole stride of
+    the pass before them (the metric's vertical comes from the preceding cycle)."""
+
+    live: dict = field(default_factory=lambda: {(seg, ss): LiveTally() for seg in SEGMENTS for ss in STANDSTILLS})
+    own: dict = field(default_factory=lambda: {seg: WobbleTally() for seg in SEGMENTS})
+    alone: dict = field(default_factory=lambda: {seg: WobbleTally() for seg in SEGMENTS})
+    alone_whole: dict = field(default_factory=lambda: {seg: WobbleTally() for seg in SEGMENTS})
+    framed: dict = field(default_factory=lambda: {seg: WobbleTally() for seg in SEGMENTS})
+    knee_alone: WobbleTally = field(default_factory=WobbleTally)
+    knee_alone_whole: WobbleTally = field(default_factory=WobbleTally)
+    knee_live: dict = field(default_factory=lambda: {ss: WobbleTally() for ss in STANDSTILLS})
+
+    def summary(self) -> dict:
+        label = SEGMENT_LABEL
+        return {"virtual_orientation": {label[s]: t.summary() for s, t in self.own.items()},
+                "metric_alone": {label[s]: t.summary() for s, t in self.alone.items()},
+                "metric_alone_whole_stride_before": {label[s]: t.summary() for s, t in self.alone_whole.items()},
+                "metric_analysis_frame": {label[s]: t.summary() for s, t in self.framed.items()},
+                "knee_metric_alone": self.knee_alone.summary(),
+                "knee_metric_alone_whole_stride_before": self.knee_alone_whole.summary(),
+                "knee_live": {f"standstill_{ss:g}s": t.summary() for ss, t in self.knee_live.items()},
+                "live": {f"{label[s]}_standstill_{ss:g}s": {**t.wobble.summary(), "tp": t.tp, "fp": t.fp, "fn": t.fn}
+                         for (s, ss), t in self.live.items()}}
+
+
 def validate_realmotion(quick: bool) -> tuple[list[Figure], dict]:
     from stridecue import datasets
-    from stridecue.analysis.combine import knee_from_blocks
-    from stridecue.validation import _analysis, _r, mocap_stride_s, to_sample_block
-    from stridecue.sim.mocap import plausible_mountings, simulate_pass
+    from stridecue.validation import _analysis, mocap_stride_s
 
     analyse_block = _analysis()
     plan = realmotion_plan(quick)
     trials = datasets.load_grouvel2023(participants=plan["participants"])
-    live = {(seg, ss): LiveTally() for seg in ("shin", "thigh") for ss in (0.0, STANDSTILL_S)}
-    own = {seg: WobbleTally() for seg in ("shin", "thigh")}  # the virtual IMU's own orientation vs the markers
-    alone = {seg: WobbleTally() for seg in ("shin", "thigh")}
-    alone_whole = {seg: WobbleTally() for seg in ("shin", "thigh")}  # stances with a whole stride before them
-    framed = {seg: WobbleTally() for seg in ("shin", "thigh")}
-    knee_alone = WobbleTally()
-    knee_live = {ss: WobbleTally() for ss in (0.0, STANDSTILL_S)}
+    tallies = RealMotionTallies()
     rows = []
     for trial in trials:
         stride_s = mocap_stride_s(trial.legs["left"].ic_t, trial.legs["right"].ic_t) or DEFAULT_STRIDE_S
         for leg in ("left", "right"):
-            truth = trial.legs[leg]
-            if not len(truth.ic_t):
+            if not len(trial.legs[leg].ic_t):
                 continue
             recs, known = {}, {}
-            for seg in ("shin", "thigh"):
-                mountings = plausible_mountings(seg, leg, plan["mountings"], plan["seed"])
-                excursions = truth.excursions(seg, trial.rate_hz)
-                for ss in (0.0, STANDSTILL_S):
-                    recs[seg, ss] = simulate_pass(trial, leg, seg, mountings, standstill_s=ss)
-                known[seg] = []
-                for k, (rec, rec_ss) in enumerate(zip(recs[seg, 0.0], recs[seg, STANDSTILL_S])):
-                    row = {"trial": trial.name, "leg": leg, "segment": seg, "mounting": rec.mounting.name,
-                           "truth_ic_t": [_r(x) for x in truth.ic_t], "truth_wobble_deg": [_r(x, 2) for x in excursions]}
-                    for ss, r in ((0.0, rec), (STANDSTILL_S, rec_ss)):
-                        strides = live_strides(analyse_block, r, seg, leg)
-                        row[f"live_standstill_{ss:g}s"] = score_live(live[seg, ss], strides, truth, excursions)
-                    rotation = rec.mounting.rotation
-                    wob, traces = metric_alone(rec, truth, seg, leg, stride_s, lambda v, m=rotation: v @ m.T)
-                    known[seg].append((wob, traces))
-                    for w, x, ic in zip(wob, excursions, truth.ic_t):
-                        alone[seg].add(w, x)
-                        if ic >= stride_s:
-                            alone_whole[seg].add(w, x)
-                    row["metric_true_frame_deg"] = [_r(w, 2) for w in wob]
-                    to_segment = analysis_frame(rec_ss, seg, leg)
-                    if to_segment is not None:
-                        wob_f, _ = metric_alone(rec_ss, truth, seg, leg, stride_s, to_segment)
-                    else:
-                        wob_f = [None] * len(excursions)
-                    for w, x in zip(wob_f, excursions):
-                        framed[seg].add(w, x)
-                    row["metric_analysis_frame_deg"] = [_r(w, 2) for w in wob_f]
-                    if k == 0:  # the orientation is the segment's, whatever the mounting
-                        for x, y in zip(own_excursions(rec, truth, trial.direction), excursions):
-                            own[seg].add(x, y)
-                    rows.append(row)
-            knee_true = knee_truth(truth, trial.rate_hz)
-            for k in range(plan["mountings"]):
-                score_knee(knee_alone, knee_from_known(truth, known["thigh"][k], known["shin"][k], leg, recs["shin", 0.0][k].rate_hz),
-                           truth, knee_true)
-                for ss in (0.0, STANDSTILL_S):
-                    thigh_rec, shank_rec = recs["thigh", ss][k], recs["shin", ss][k]
-                    knees = knee_from_blocks(to_sample_block(thigh_rec.acc_g, thigh_rec.gyr_dps, thigh_rec.rate_hz),
-                                             to_sample_block(shank_rec.acc_g, shank_rec.gyr_dps, shank_rec.rate_hz), leg)
-                    knees = [{**kn, "ic_t": kn["ic_t"] + shank_rec.start_s} for kn in knees]
-                    score_knee(knee_live[ss], [kn for kn in knees if kn["ic_t"] >= 0], truth, knee_true)
-    figs = []
+            for seg in SEGMENTS:
+                recs_seg, known[seg], seg_rows = score_segment(tallies, analyse_block, trial, leg, seg, plan, stride_s)
+                recs.update({(seg, ss): r for ss, r in recs_seg.items()})
+                rows += seg_rows
+            score_knees(tallies, trial, leg, recs, known, stride_s)
     scope = (f"{len(trials)} grouvel2023 passes, {plan['mountings']} mounting(s) per segment and leg, "
              f"virtual IMU at 416 Hz from 100 frames/s markers")
-    for seg in ("shin", "thigh"):
-        figs += wobble_figures(own[seg], f"truth check: virtual {SEGMENT_LABEL[seg]} orientation", (
+    return realmotion_figures(tallies, scope), {"plan": plan, "recordings": rows, "summary": tallies.summary()}
+
+
+def score_segment(tallies: RealMotionTallies, analyse_block, trial, leg: str, seg: str, plan: dict, stride_s: float):
+    """One segment of one leg of a pass, every mounting, every view but the knee's.
+    Returns ({standstill: recordings}, [(wobble, traces) of the metric alone per mounting], detail rows)."""
+    from stridecue.sim.mocap import plausible_mountings, simulate_pass
+    from stridecue.validation import _r
+
+    truth = trial.legs[leg]
+    mountings = plausible_mountings(seg, leg, plan["mountings"], plan["seed"])
+    excursions = truth.excursions(seg, trial.rate_hz)
+    recs = {ss: simulate_pass(trial, leg, seg, mountings, standstill_s=ss) for ss in STANDSTILLS}
+    known, rows = [], []
+    for k, (rec, rec_ss) in enumerate(zip(recs[0.0], recs[STANDSTILL_S])):
+        row = {"trial": trial.name, "leg": leg, "segment": seg, "mounting": rec.mounting.name,
+               "truth_ic_t": [_r(x) for x in truth.ic_t], "truth_wobble_deg": [_r(x, 2) for x in excursions]}
+        for ss, r in ((0.0, rec), (STANDSTILL_S, rec_ss)):
+            strides = live_strides(analyse_block, r, seg, leg)
+            row[f"live_standstill_{ss:g}s"] = score_live(tallies.live[seg, ss], strides, truth, excursions)
+        wob, traces = metric_alone(rec, truth, seg, leg, stride_s, lambda v, m=rec.mounting.rotation: v @ m.T)
+        known.append((wob, traces))
+        for w, x, ic in zip(wob, excursions, truth.ic_t):
+            tallies.alone[seg].add(w, x)
+            if ic >= stride_s:
+                tallies.alone_whole[seg].add(w, x)
+        row["metric_true_frame_deg"] = [_r(w, 2) for w in wob]
+        to_segment = analysis_frame(rec_ss, seg, leg)
+        wob_f = metric_alone(rec_ss, truth, seg, leg, stride_s, to_segment)[0] if to_segment else [None] * len(excursions)
+        for w, x in zip(wob_f, excursions):
+            tallies.framed[seg].add(w, x)
+        row["metric_analysis_frame_deg"] = [_r(w, 2) for w in wob_f]
+        if k == 0:  # the orientation is the segment's, whatever the mounting
+            for x, y in zip(own_excursions(rec, truth, trial.direction), excursions):
+                tallies.own[seg].add(x, y)
+        rows.append(row)
+    return recs, known, rows
+
+
+def score_knees(tallies: RealMotionTallies, trial, leg: str, recs: dict, known: dict, stride_s: float) -> None:
+    """The knee angle change of each thigh + shank mounting pair: metric alone and live."""
+    from stridecue.analysis.combine import knee_from_blocks
+    from stridecue.validation import to_sample_block
+
+    truth = trial.legs[leg]
+    knee_true = knee_truth(truth, trial.rate_hz)
+    for k in range(len(known["shin"])):
+        knees = knee_from_known(truth, known["thigh"][k], known["shin"][k], leg, recs["shin", 0.0][k].rate_hz)
+        score_knee(tallies.knee_alone, knees, truth, knee_true, whole=(tallies.knee_alone_whole, stride_s))
+        for ss in STANDSTILLS:
+            thigh, shank = recs["thigh", ss][k], recs["shin", ss][k]
+            knees = knee_from_blocks(to_sample_block(thigh.acc_g, thigh.gyr_dps, thigh.rate_hz),
+                                     to_sample_block(shank.acc_g, shank.gyr_dps, shank.rate_hz), leg)
+            knees = [{**kn, "ic_t": kn["ic_t"] + shank.start_s} for kn in knees]
+            score_knee(tallies.knee_live[ss], [kn for kn in knees if kn["ic_t"] >= 0], truth, knee_true)
+
+
+def _whole(t: WobbleTally) -> str:
+    s = t.summary()
+    return (f"the {s['n'] + s['withheld']} stances with a whole stride before them give MAE "
+            f"{s['mae_deg'] if s['mae_deg'] is not None else '–'} deg, worst "
+            f"{s['worst_deg'] if s['worst_deg'] is not None else '–'} deg")
+
+
+def realmotion_figures(t: RealMotionTallies, scope: str) -> list[Figure]:
+    figs = []
+    for seg in SEGMENTS:
+        figs += wobble_figures(t.own[seg], f"truth check: virtual {SEGMENT_LABEL[seg]} orientation", (
             "frontal-plane excursion of the virtual IMU's own segment orientation (markers low-passed at 12 Hz, "
-            "resampled to 416 Hz) against the raw markers': the floor under every other wobble figure"), only_mae=True, target=False)
-    for (seg, ss), tally in live.items():
+            "resampled to 416 Hz) against the raw markers': the floor under every other wobble figure"),
+            only_mae=True, target=False)
+    for (seg, ss), tally in t.live.items():
         figs += live_figures(tally, seg, ss, scope)
-    for seg in ("shin", "thigh"):
-        whole = alone_whole[seg].summary()
-        figs += wobble_figures(alone[seg], f"metric on known stances, {SEGMENT_LABEL[seg]}",
+    for seg in SEGMENTS:
+        figs += wobble_figures(t.alone[seg], f"metric on known stances, {SEGMENT_LABEL[seg]}",
                                f"StrideMetrics on windows at the markers' IC/TO, in the true mounting's segment frame, "
-                               f"preceding cycle up to one stride within the pass (the passes start mid-run: the "
-                               f"{whole['n'] + whole['withheld']} stances with a whole stride before them give MAE "
-                               f"{whole['mae_deg'] if whole['mae_deg'] is not None else '–'} deg, worst "
-                               f"{whole['worst_deg'] if whole['worst_deg'] is not None else '–'} deg)")
-    for seg in ("shin", "thigh"):
-        figs += wobble_figures(framed[seg], f"metric on known stances, analysis's frame, {SEGMENT_LABEL[seg]}",
+                               f"preceding cycle up to one stride within the pass (the passes start mid-run: "
+                               f"{_whole(t.alone_whole[seg])})")
+    for seg in SEGMENTS:
+        figs += wobble_figures(t.framed[seg], f"metric on known stances, analysis's frame, {SEGMENT_LABEL[seg]}",
                                f"as above, in the frame the streaming analyser found on the recording with a "
                                f"{STANDSTILL_S:g} s standstill (None where it found none)", only_mae=True)
-    figs += knee_figures(knee_alone, "knee angle change, metric on known stances",
-                         "combine.knee_frontal_angle on the thigh and shank traces of the known stances")
-    for ss, tally in knee_live.items():
+    figs += knee_figures(t.knee_alone, "knee angle change, metric on known stances",
+                         f"combine.knee_frontal_angle on the thigh and shank traces of the known stances "
+                         f"({_whole(t.knee_alone_whole)})")
+    for ss, tally in t.knee_live.items():
         figs += knee_figures(tally, f"knee angle change, live{_standstill_label(ss)}",
                              "combine.knee_from_blocks on the thigh and shank recordings of one mounting pair")
-    details = {"plan": plan, "recordings": rows,
-               "summary": {"virtual_orientation": {SEGMENT_LABEL[s]: t.summary() for s, t in own.items()},
-                           "metric_alone": {SEGMENT_LABEL[s]: t.summary() for s, t in alone.items()},
-                           "metric_alone_whole_stride_before": {SEGMENT_LABEL[s]: t.summary() for s, t in alone_whole.items()},
-                           "metric_analysis_frame": {SEGMENT_LABEL[s]: t.summary() for s, t in framed.items()},
-                           "knee_metric_alone": knee_alone.summary(),
-                           "knee_live": {f"standstill_{ss:g}s": t.summary() for ss, t in knee_live.items()},
-                           "live": {f"{SEGMENT_LABEL[s]}_standstill_{ss:g}s": {**t.wobble.summary(), "tp": t.tp, "fp": t.fp,
-                                                                                "fn": t.fn}
-                                    for (s, ss), t in live.items()}}}
-    return figs, details
+    return figs
 
 
 def _standstill_label(ss: float) -> str:
