@@ -65,7 +65,7 @@ STANDING_INCLINATION_DEG = {"shin": 5.0, "thigh": -5.0}
 # data between the stages
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields, not objects
 class Mounting:
     """Where and how a board is strapped on a segment.
 
@@ -81,7 +81,7 @@ class Mounting:
     rotation: np.ndarray = field(repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SegmentMotion:
     """One segment's motion at the capture's frames, after the low-pass: times (s), the segment's
     orientation (segment -> lab, (n, 3, 3)) and its distal and proximal joint centres (m)."""
@@ -96,7 +96,7 @@ class SegmentMotion:
     direction: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class VirtualImuRecording:
     """A virtual IMU's samples: t (s on the markers' clock; negative in a prepended standstill),
     acc_g and gyr_dps in the board frame, and the segment's true orientation (segment -> lab) at
@@ -139,7 +139,9 @@ def lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
     """Zero-lag 2nd-order Butterworth, forward and backward (4th order, no phase shift), along axis 0."""
     wn = min(0.99, cutoff_hz / TWO_PASS_CORRECTION / (rate_hz / 2.0))
     b, a = butter(2, wn)
-    return filtfilt(b, a, x, axis=0, padtype="odd", padlen=min(len(x) - 1, 3 * max(len(a), len(b)) * 4))
+    # the passes start and end mid-stride: an odd (point-symmetric) extension of 0.36 s keeps value
+    # and slope at the ends while the filter's start-up transient dies out in it
+    return filtfilt(b, a, x, axis=0, padtype="odd", padlen=min(len(x) - 1, int(round(0.36 * rate_hz))))
 
 
 def kabsch(reference: np.ndarray, points: np.ndarray) -> np.ndarray:
