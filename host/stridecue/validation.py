@@ -898,11 +898,14 @@ def validate_adept(quick: bool) -> tuple[list[Figure], dict]:
 # ============================================================================================
 # Driver
 
+from stridecue.validation_motion import validate_realmotion  # noqa: E402  (imports this module lazily)
+
 SUITES = {
     "virtual": validate_virtual,
     "bach2022": validate_bach2022,
     "grouvel2023": validate_grouvel2023,
     "adept": validate_adept,
+    "realmotion": validate_realmotion,
 }
 
 
