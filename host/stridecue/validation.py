@@ -898,8 +898,11 @@ def validate_adept(quick: bool) -> tuple[list[Figure], dict]:
 # ============================================================================================
 # Driver
 
+from .validation_population import validate_population  # noqa: E402  (it uses the helpers above)
+
 SUITES = {
     "virtual": validate_virtual,
+    "population": validate_population,
     "bach2022": validate_bach2022,
     "grouvel2023": validate_grouvel2023,
     "adept": validate_adept,
