@@ -128,8 +128,8 @@ class Body:
     """
 
     name: str = "default"
-    shank_ic_deg: float = -3.0
-    thigh_ic_deg: float = -24.0
+    shank_ic_deg: float = -2.0
+    thigh_ic_deg: float = -29.0
     posture_speed_mps: float | None = 3.3
     stance_twist_deg: float = 6.0
     strike: str = "rearfoot"
@@ -159,9 +159,12 @@ class Body:
 
 
 #: The runner `stridecue run --simulate` and RunnerSettings() use: a rearfoot striker whose shank
-#: leans 3 deg back (knee behind the ankle) and whose thigh is flexed 24 deg at contact (the analysis
-#: assumes +2 and -28; the foot lands ~0.2 m ahead of the hip at 3.3 m/s, as the model's runner did
-#: before bodies) and whose shank turns 6 deg about its long axis in stance.
+#: leans 2 deg back (knee behind the ankle) and whose thigh is flexed 29 deg at contact at 3.3 m/s
+#: (the analysis assumes +2 and -28; the model's runner before bodies landed with about 0 and -27,
+#: the foot 0.2 m ahead of the hip), and whose shank turns 6 deg about its long axis in stance.
+#: Postures further off made the model's landing rougher at 4.5-6 m/s (acceleration steps of 0.2 g
+#: per 0.2 ms just before contact with -3/-24) or its swing slower than its tests' published range
+#: (380 deg/s at 2 m/s with +6/-32).
 DEFAULT_BODY = Body()
 
 
