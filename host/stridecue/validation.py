@@ -898,10 +898,12 @@ def validate_adept(quick: bool) -> tuple[list[Figure], dict]:
 # ============================================================================================
 # Driver
 
-from stridecue.validation_motion import validate_realmotion  # noqa: E402  (imports this module lazily)
+from .validation_motion import validate_realmotion  # noqa: E402  (it uses the helpers above)
+from .validation_population import validate_population  # noqa: E402  (it uses the helpers above)
 
 SUITES = {
     "virtual": validate_virtual,
+    "population": validate_population,
     "bach2022": validate_bach2022,
     "grouvel2023": validate_grouvel2023,
     "adept": validate_adept,

@@ -17,7 +17,6 @@ strides that start after it (plus a reaction time).
 from __future__ import annotations
 
 import bisect
-import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import UserError
+from .bodies import DEFAULT_BODY, Body
+from .impact import IMPACT_SPAN, impact_shape, pulse, vibration
 from .kinematics import (G, KnotTrack, Ramp, axis_angles, frontal_angle, knee_ik, long_axis,
                          segment_rotation, smootherstep)
 
@@ -50,6 +51,7 @@ _HIP_FLEX_DEG = (28.0, 6.0)  # peak thigh flexion in a running swing: a + b x sp
 _KNEE_FLEX_DEG = (62.0, 6.0)  # peak knee flexion in a running swing: a + b x speed (deg)
 _RATE_HANDOVER_S = (0.10, 0.15)  # s over which the swing takes over toe-off's rates and hands over to the landing's
 _ANKLE_HEIGHT = 0.08  # m, ankle joint centre above the ground with the foot flat
+_TWIST_U = 0.15  # fraction of swing over which the shank's stance twist goes and returns
 _H = 5e-4  # s, step of the central differences that give velocities and accelerations
 
 
@@ -82,6 +84,8 @@ class RunnerSettings:
     cue_hold_s: float = 30.0  # the change holds this long ...
     cue_fade_s: float = 45.0  # ... then fades back with this time constant
     height_m: float = 1.75
+    contact_time_s: float | None = None  # ground contact time at speed_mps; None: from speed
+    body: Body | None = None  # posture, stance twist, strike, soft tissue (sim/bodies.py); None: DEFAULT_BODY
 
     def __post_init__(self):
         def need(ok: bool, message: str):
@@ -107,6 +111,10 @@ class RunnerSettings:
             need(_finite(v) and 0.0 <= v <= 0.3, f"{name} {v} is outside 0-0.3")
         need(_finite(self.wobble_sd_deg) and 0 <= self.wobble_sd_deg <= 5, f"wobble_sd_deg {self.wobble_sd_deg} is outside 0-5")
         need(_finite(self.height_m) and 1.4 <= self.height_m <= 2.1, f"runner height {self.height_m} m is outside 1.4-2.1 m")
+        need(self.contact_time_s is None or (_finite(self.contact_time_s) and 0.12 <= self.contact_time_s <= 0.45),
+             f"contact time {self.contact_time_s} s is outside 0.12-0.45 s")
+        self.body = DEFAULT_BODY if self.body is None else self.body
+        need(isinstance(self.body, Body), f"body {self.body!r} is not a stridecue.sim.bodies.Body")
         for name in ("cue_wobble_reduction", "cue_load_reduction", "cue_cadence_increase"):
             v = getattr(self, name)
             need(_finite(v) and 0.0 <= v <= 0.9, f"{name} {v} is outside 0-0.9")
@@ -148,6 +156,11 @@ def default_cadence(speed: float, kind: str = "run") -> float:
 
 def default_contact_time(speed: float) -> float:
     return 0.245 * (max(speed, 1.0) / 3.3) ** -0.5
+
+
+def default_foot_ahead(speed: float, contact_time: float | None = None) -> float:
+    """m the ankle lands ahead of the hip when running (grows with the ground the pelvis covers in stance)."""
+    return 0.05 + 0.21 * speed * (default_contact_time(speed) if contact_time is None else contact_time)
 
 
 def default_landing_g(speed: float, kind: str = "run") -> float:
@@ -335,18 +348,28 @@ class _Body:
         return _ANKLE_HEIGHT + self.leg_length * math.cos(math.radians(4.0))
 
     def _level(self, v: float, kind: str) -> float:
-        """Pelvis height at contact: the landing leg reaches the foot with the knee flexed 16-20 deg
-        (running, more at speed) or 10 deg (walking)."""
-        d = self._foot_ahead(v, kind, None)
-        knee = 14.0 + 1.0 * v if kind == "run" else 10.0
-        reach = self.leg_length * math.cos(math.radians(knee / 2))
-        return _ANKLE_HEIGHT + math.sqrt(max(reach**2 - d**2, 0.25))
+        """Pelvis height at contact: running, the body's shank and thigh inclinations at contact
+        (the ankle is still settling then: _contact_angles); walking, the knee flexed 10 deg."""
+        if kind == "run":
+            return _ANKLE_HEIGHT + _APPROACH_VZ * 2 * _LANDING_T + self._contact_leg(v)[1]
+        reach = self.leg_length * math.cos(math.radians(5.0))
+        return _ANKLE_HEIGHT + math.sqrt(max(reach**2 - self._foot_ahead(v, kind, None) ** 2, 0.25))
+
+    def _contact_leg(self, v: float) -> tuple[float, float]:
+        """(forward, vertical) m from the hip to the ankle at a running contact: the body's posture
+        at its own speed; at another the shank keeps its angle and the foot lands further ahead the
+        faster (default_foot_ahead), which sets the thigh."""
+        b, s = self.s.body, self.s
+        ts, tt = math.radians(b.shank_ic_deg), math.radians(b.thigh_ic_deg)
+        ahead = -(self.l_shank * math.sin(ts) + self.l_thigh * math.sin(tt))
+        ahead *= default_foot_ahead(v) / default_foot_ahead(b.posture_speed_mps or s.speed_mps)
+        sin_t = min(max(-(ahead + self.l_shank * math.sin(ts)) / self.l_thigh, -0.95), 0.3)
+        return ahead, self.l_shank * math.cos(ts) + self.l_thigh * math.sqrt(1.0 - sin_t * sin_t)
 
     def _foot_ahead(self, v: float, kind: str, tc: float | None) -> float:
         if kind == "walk":
             return 0.14 + 0.06 * v
-        tc = default_contact_time(v) if tc is None else tc
-        return 0.05 + 0.21 * v * tc
+        return self._contact_leg(v)[0] + _APPROACH_VX * v * 2 * _LANDING_T
 
     def running_time(self, t: float) -> float:
         return sum(max(0.0, min(t, t1) - t0) for t0, t1 in self._run_intervals if t > t0)
@@ -447,7 +470,8 @@ class _Body:
         if kind == "walk":
             tc = 2 * step * 0.62 * (1.0 + rng.normal(0.0, s.contact_time_cv))
         else:
-            tc = default_contact_time(v) * (1.0 + rng.normal(0.0, s.contact_time_cv))
+            tc0 = default_contact_time(v) if s.contact_time_s is None else s.contact_time_s * (max(v, 1.0) / s.speed_mps) ** -0.5
+            tc = tc0 * (1.0 + rng.normal(0.0, s.contact_time_cv))
             tc = min(tc, 0.92 * step)
         return step, tc
 
@@ -669,7 +693,11 @@ class _Body:
         th_t, ph_t = axis_angles(Lt)
         rot = np.radians(c.internal_rot_deg) * np.sin(0.5 * np.pi * np.minimum(s / 0.7, 1.0)) ** 2 * (1 - 0.6 * smootherstep((s - 0.7) / 0.3))
         int_sign = 1.0 if leg == "right" else -1.0  # internal rotation turns the front toward the midline
-        return np.stack([th_t, ph_t, int_sign * 0.5 * rot, th_s, ph_s, int_sign * rot], axis=1)
+        return np.stack([th_t, ph_t, int_sign * 0.5 * rot, th_s, ph_s, int_sign * rot + self._twist(c)], axis=1)
+
+    def _twist(self, c: _Contact) -> float:
+        """The shank's stance twist (rad, external: the front turned laterally) of a contact."""
+        return 0.0 if c.kind == "stand" else (1.0 if c.leg == "left" else -1.0) * math.radians(self.s.body.stance_twist_deg)
 
     def _contact_knots(self, c: _Contact) -> tuple[np.ndarray, np.ndarray, int]:
         """Approach and stance knots of a contact (computed once), and how many are approach knots.
@@ -703,7 +731,7 @@ class _Body:
         return c.knots
 
     def _swing_angles(self, t0: float, a0: np.ndarray, m0: np.ndarray, t1: float, a1: np.ndarray, m1: np.ndarray,
-                      speed: float, kind: str) -> tuple[np.ndarray, np.ndarray]:
+                      speed: float, kind: str, twist=(0.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
         """Swing knots between toe-off (t0, angles a0, rates m0) and the approach (t1, a1, m1).
 
         Thigh flexion rises to its peak late in swing; the knee flexes to its peak early in swing and
@@ -736,7 +764,9 @@ class _Body:
         ph_t = _hermite(u, a0[1], m0[1] * span, a1[1], m1[1] * span)
         ph_s = _hermite(u, a0[4], m0[4] * span, a1[4], m1[4] * span)
         ps_t = _hermite(u, a0[2], m0[2] * span, a1[2], m1[2] * span)
-        ps_s = _hermite(u, a0[5], m0[5] * span, a1[5], m1[5] * span)
+        # the stance twist (rad) leaves over the first _TWIST_U of swing and returns over the last
+        leave, back = 1.0 - smootherstep(u / _TWIST_U), smootherstep((u - 1.0 + _TWIST_U) / _TWIST_U)
+        ps_s = _hermite(u, a0[5] - twist[0], m0[5] * span, a1[5] - twist[1], m1[5] * span) + twist[0] * leave + twist[1] * back
         return times, np.stack([th_t, ph_t, ps_t, th_s, ph_s, ps_s], axis=1)
 
     def _leg_knots(self, leg: str):
@@ -779,7 +809,7 @@ class _Body:
                 speed, kind = max(c.speed, 1.0), c.kind if c.kind != "stand" else "walk"
             else:
                 speed, kind = nxt.speed, nxt.kind
-            times, ang = self._swing_angles(t0, a0, m0, at[0], aa[0], m1, speed, kind)
+            times, ang = self._swing_angles(t0, a0, m0, at[0], aa[0], m1, speed, kind, (self._twist(c), self._twist(nxt)))
             track.append(times, ang)
             track.append(at[:n_app], aa[:n_app])
             k += 1
@@ -803,7 +833,7 @@ class _Body:
         p = ankle + along * self.l_shank * Ls + R @ offset
         return R, p, Ls
 
-    def kinematic_signals(self, leg: str, mount: str, t: np.ndarray, along: float | None = None):
+    def kinematic_signals(self, leg: str, mount: str, t: np.ndarray, along: float | None = None, offset=None):
         """Specific force (g) and angular velocity (dps) of the standard sensor site on a segment, in
         the segment frame, without the impact transient; and the long axis L (world)."""
         n = len(t)
@@ -811,8 +841,9 @@ class _Body:
         self.ensure_steps(t_hi + 0.05)
         self.ensure_knots(leg, t_hi + 0.05)
         self.ensure_steps(t_hi + 0.05)
-        site_along, offset = _site(leg, mount)
+        site_along, site_offset = _site(leg, mount)
         along = site_along if along is None else along
+        offset = site_offset if offset is None else offset
         tt = np.concatenate([t - _H, t, t + _H])
         R, p, L = self.segment_state(leg, mount, tt, offset, along)
         Rm, R0, Rp = R[:n], R[n:2 * n], R[2 * n:]
@@ -848,56 +879,7 @@ def _increasing(points):
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# the impact at initial contact
-
-
-def _pulse(tau: np.ndarray, width: float) -> np.ndarray:
-    """The shock at contact: d/dtau [tau^2 exp(-tau/width)], a pulse peaking (2 - sqrt 2) width after
-    its start followed by a rebound, normalised to a peak of 1.  Its integral is zero: the sensor
-    shakes, it is not carried anywhere (the landing's net deceleration is in the kinematics)."""
-    x = np.minimum(np.maximum(tau, 0.0), _IMPACT_SPAN)
-    x_pk = (2.0 - math.sqrt(2.0)) * width
-    peak = math.exp(-x_pk / width) * (2 * x_pk - x_pk * x_pk / width)
-    return np.exp(-x / width) * (2 * x - x * x / width) / peak * (tau < _IMPACT_SPAN)
-
-
-@functools.lru_cache(maxsize=32)
-def _vibration_peak(freq: float, decay: float) -> float:
-    x = np.linspace(0.0, 4.0 / freq, 4001)
-    return float(np.max(np.abs(_vibration_raw(x, freq, decay))))
-
-
-def _vibration_raw(x, freq, decay):
-    w = math.pi * freq
-    return np.exp(-x / decay) * (w * np.sin(2 * w * x) - np.sin(w * x) ** 2 / decay)
-
-
-def _vibration(tau: np.ndarray, freq: float, decay: float) -> np.ndarray:
-    """Soft-tissue ringing after contact: d/dtau [exp(-tau/decay) sin^2(pi freq tau) fade(tau)], peak
-    1, zero integral (the tissue swings about the bone and comes back).  fade takes the tail smoothly
-    to zero over the last 40 % of the transient's span: cutting it off would leave a step."""
-    x = np.minimum(np.maximum(tau, 0.0), _IMPACT_SPAN)
-    a, b = 0.6 * _IMPACT_SPAN, 0.4 * _IMPACT_SPAN
-    u = np.clip((x - a) / b, 0.0, 1.0)
-    fade = 1.0 - smootherstep(u)
-    dfade = -30.0 * u * u * (1.0 - u) ** 2 / b
-    envelope = np.exp(-x / decay) * np.sin(math.pi * freq * x) ** 2
-    return (_vibration_raw(x, freq, decay) * fade + envelope * dfade) / _vibration_peak(freq, decay)
-
-
-_IMPACT_SPAN = 0.25  # s, the transient has died out after this
 _FINE = np.arange(-0.004, 0.00401, 0.0005)  # s, the truth's fine grid about a coarse peak
-_IMPACT = {  # mount: (attenuation, pulse width s, delay s, soft-tissue Hz, its decay s, its g per g,
-    #         share of it along L, its rotation in dps per g)
-    "shin": (1.0, 0.02, 0.004, 18.0, 0.05, 0.35, 0.5, 7.0),
-    # the thigh's bone shock is half the shin's, but the mass of muscle under a thigh strap swings
-    # across the bone after it (grouvel2023's thigh IMUs: 99th percentile of |a| about the shin's)
-    "thigh": (0.5, 0.024, 0.006, 11.0, 0.08, 1.0, 0.3, 12.0),
-}
-
-
-_IMPACT_PEAK_S = _IMPACT["shin"][2] + (2.0 - math.sqrt(2.0)) * _IMPACT["shin"][1]  # s after contact
 
 
 # --------------------------------------------------------------------------------------------
@@ -928,7 +910,7 @@ class VirtualRunner:
                noise: float = 1.0, accel_bias_g=None, gyro_bias_dps=None, gyro_drift_dps_per_min: float = 0.05,
                accel_range_g: float | None = None, gyro_range_dps: float | None = 2000.0,
                jitter_s: float = 0.0, clock_ppm: float = 0.0, site: float | None = None,
-               seed: int | None = None) -> "SensorStream":
+               seed: int | None = None, offset_m=None) -> "SensorStream":
         """A virtual IMU on one segment of this runner (see SensorStream and docs/virtual-runner.md)."""
         if leg not in LEGS:
             raise UserError(f"sensor leg {leg!r} is not 'left' or 'right'")
@@ -977,7 +959,8 @@ class VirtualRunner:
         stream = SensorStream(self, leg, mount, M, float(rate_hz), noise=float(noise), acc_bias=acc_bias, gyr_bias=gyr_bias,
                               gyro_drift=float(gyro_drift_dps_per_min), accel_range=accel_range_g, gyro_range=gyro_range_dps,
                               jitter=float(jitter_s), clock_ppm=float(clock_ppm), rngs=noise_rngs,
-                              site=_site(leg, mount)[0] if site is None else float(site))
+                              site=_site(leg, mount)[0] if site is None else float(site),
+                              offset=None if offset_m is None else _vec3(offset_m, rng, 0.0, "offset_m"))
         self._streams.append(stream)
         return stream
 
@@ -1067,7 +1050,7 @@ class SensorStream:
     _LONG_BLOCK_S = 10.0
 
     def __init__(self, runner: VirtualRunner, leg, mount, M, rate, *, noise, acc_bias, gyr_bias, gyro_drift,
-                 accel_range, gyro_range, jitter, clock_ppm, rngs, site):
+                 accel_range, gyro_range, jitter, clock_ppm, rngs, site, offset=None):
         self.runner = runner
         self.leg = leg
         self.mount = mount
@@ -1082,6 +1065,7 @@ class SensorStream:
         self.clock_ppm = clock_ppm
         self._rng_acc, self._rng_gyr, self._rng_drift, self._rng_jit = rngs
         self.site = site  # fraction of the segment's length from its distal end
+        self.offset = offset  # (3,) m from the long axis in the segment frame (None: the standard site's)
         self._rate = rate
         self._body = runner.body
         self._t0 = 0.0  # nominal time of sample _k0
@@ -1178,7 +1162,7 @@ class SensorStream:
         body = self._body
         body.ensure_steps(float(t.max()) + 0.05)
         body.ensure_knots(self.leg, float(t.max()) + 0.05)
-        _, offset = _site(self.leg, self.mount)
+        offset = _site(self.leg, self.mount)[1] if self.offset is None else self.offset
         R, p, _ = body.segment_state(self.leg, self.mount, t, offset, self.site)
         return R @ self.rotation, p
 
@@ -1196,15 +1180,15 @@ class SensorStream:
         t_lo, t_hi = float(t.min()), float(t.max())
         body.ensure_steps(t_hi + 0.05)
         body.ensure_knots(self.leg, t_hi + 0.05)
-        lo = max(bisect.bisect_right(starts, t_lo - _IMPACT_SPAN) - 1, 0)
+        lo = max(bisect.bisect_right(starts, t_lo - IMPACT_SPAN) - 1, 0)
         hi = bisect.bisect_right(starts, t_hi)
         near = contacts[lo:hi]
         # impacts not yet sized: their shin axial acceleration rides along with this evaluation
         unsized = [c for c in near if c.impact_amp is None and c.start <= t_hi]
-        t_pk = np.array([c.start + _IMPACT_PEAK_S for c in unsized])
+        t_pk = np.array([c.start + impact_shape(self.runner.settings.body, 'shin').peak_s for c in unsized])
         if unsized and self.mount == "shin":
-            f_seg, gyr, L = body.kinematic_signals(self.leg, self.mount, np.concatenate([t, t_pk]), self.site)
-            if self.site != _site(self.leg, "shin")[0]:
+            f_seg, gyr, L = body.kinematic_signals(self.leg, self.mount, np.concatenate([t, t_pk]), self.site, self.offset)
+            if self.site != _site(self.leg, "shin")[0] or self.offset is not None:
                 f_seg[len(t):], _, _ = body.kinematic_signals(self.leg, "shin", t_pk)
             body.size_impacts(unsized, f_seg[len(t):, 2])
             f_seg, gyr, L = f_seg[: len(t)], gyr[: len(t)], L[: len(t)]
@@ -1212,7 +1196,7 @@ class SensorStream:
             if unsized:
                 f_pk, _, _ = body.kinematic_signals(self.leg, "shin", t_pk)
                 body.size_impacts(unsized, f_pk[:, 2])
-            f_seg, gyr, L = body.kinematic_signals(self.leg, self.mount, t, self.site)
+            f_seg, gyr, L = body.kinematic_signals(self.leg, self.mount, t, self.site, self.offset)
         self._add_impacts(t, f_seg, gyr, near, lo)
         return f_seg, gyr, L
 
@@ -1223,26 +1207,26 @@ class SensorStream:
         live = idx >= 0
         amp_c = np.array([c.impact_amp if c.impact_amp is not None else 0.0 for c in near])
         start_c = np.array([c.start for c in near])
-        atten, width, delay, st_freq, st_decay, st_gain, st_axial, st_dps = _IMPACT[self.mount]
+        atten, width, delay, st_freq, st_decay, st_gain, st_axial, st_dps = impact_shape(self.runner.settings.body, self.mount)
         tau = t[live] - start_c[idx[live]] - delay
         amp = atten * amp_c[idx[live]]
         # the bone's shock: a pulse along the long axis (a little along the anterior axis, and a
         # jolt of the segment's rotation); the soft tissue under the sensor rings on after it
-        main = _pulse(tau, width)
-        ring = _vibration(tau - 0.004, st_freq, st_decay)
-        ring2 = _vibration(tau - 0.010, st_freq * 1.3, st_decay)
+        main = pulse(tau, width)
+        ring = vibration(tau - 0.004, st_freq, st_decay)
+        ring2 = vibration(tau - 0.010, st_freq * 1.3, st_decay)
         shock = np.empty((len(tau), 3))
         shock[:, 2] = amp * (main + st_axial * st_gain * ring2)
-        shock[:, 0] = amp * (-0.3 * _pulse(tau - 0.003, 0.8 * width) + st_gain * ring)
+        shock[:, 0] = amp * (-0.3 * pulse(tau - 0.003, 0.8 * width) + st_gain * ring)
         shock[:, 1] = amp * 0.6 * st_gain * ring2
         # The shock's shapes have zero integral; held in the world (in the segment's frame at the
         # impact) they leave the sensor's velocity as the kinematics have it.  In the turning segment
         # frame they would not: the shank turns 20-40 deg during the 0.25 s transient.
-        _, offset = _site(self.leg, self.mount)
+        offset = _site(self.leg, self.mount)[1] if self.offset is None else self.offset
         R_t, _, _ = self._body.segment_state(self.leg, self.mount, t[live], offset, self.site)
         R_c, _, _ = self._body.segment_state(self.leg, self.mount, start_c + delay, offset, self.site)
         f_seg[live] += np.einsum("nji,njk,nk->ni", R_t, R_c[idx[live]], shock)
-        gyr[live, 1] += amp * (12.0 * _pulse(tau - 0.002, 0.7 * width) + st_dps * ring)
+        gyr[live, 1] += amp * (12.0 * pulse(tau - 0.002, 0.7 * width) + st_dps * ring)
         gyr[live, 0] += amp * 0.5 * st_dps * ring2
 
     def _imperfect(self, acc: np.ndarray, gyr: np.ndarray):
