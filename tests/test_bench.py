@@ -70,6 +70,7 @@ def test_report_text_and_json(fake_providers, capsys):
     rc = cli.main(["bench", "--json", "--only", "good"])
     data = json.loads(capsys.readouterr().out)
     assert rc == 0 and [p["name"] for p in data["providers"]] == ["good"]
+    assert data["measured_on"]["machine"] and data["measured_on"]["utc"].endswith("UTC")  # for tools/doc_figures.py
     rc = cli.main(["bench", "--only", "nonesuch"])
     err = capsys.readouterr().err
     assert rc != 0 and "no such benchmark" in err and err.count("\n") == 1

@@ -225,6 +225,7 @@ def test_validate_quick_json_end_to_end(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["quick"] is True
     assert rc == 0, out["suites"]
+    assert out["measured_on"]["machine"] and out["measured_on"]["utc"].endswith("UTC")  # for tools/doc_figures.py
     assert set(out["suites"]) == {"virtual", "population", "bach2022", "grouvel2023", "adept", "realmotion"}
     names = {(f["group"], f["name"]) for f in out["figures"]}
     for key in [("virtual", "stride F1"), ("virtual", "IC timing MAE"), ("virtual", "wobble excursion error (MAE)"),

@@ -61,8 +61,12 @@ def main(argv: list[str]) -> int:
         return 2
     report_path, name, doc_path = argv
     report = json.loads(Path(report_path).read_text())
-    when = datetime.fromtimestamp(Path(report_path).stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    machine = f"{_cpu()}, {platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
+    measured = report.get("measured_on")
+    if measured:  # written by validate/bench themselves: the machine that measured
+        when, machine = measured["utc"], measured["machine"]
+    else:  # an older report: the file's time and this machine (the one copying)
+        when = datetime.fromtimestamp(Path(report_path).stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        machine = f"{_cpu()}, {platform.machine()}, {_cores()} cores, Python {platform.python_version()} (the copying machine)"
     doc = Path(doc_path)
     text = doc.read_text()
     tag = "validate" if name == "validate" else f"bench:{name}"

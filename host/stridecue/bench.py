@@ -166,6 +166,9 @@ def format_report(entries: list[dict], quick: bool) -> str:
 
 
 def main(args: argparse.Namespace, base: Path) -> int:
+    from .machine import measured_on
+
+    started = measured_on()
     entries = run_providers(bool(args.quick), args.only)
     if args.only and not entries:
         from .errors import UserError
@@ -173,7 +176,7 @@ def main(args: argparse.Namespace, base: Path) -> int:
         names = ", ".join(_short(m) for m in PROVIDERS)
         raise UserError(f"--only {', '.join(args.only)}: no such benchmark (one of {names})")
     if args.json:
-        json.dump({"quick": bool(args.quick), "providers": entries}, sys.stdout, indent=2, default=_json_default)
+        json.dump({"quick": bool(args.quick), "measured_on": started, "providers": entries}, sys.stdout, indent=2, default=_json_default)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(format_report(entries, bool(args.quick)))

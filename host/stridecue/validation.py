@@ -968,7 +968,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, base: Path) -> int:
+    from .machine import measured_on
+
+    started = measured_on()
     result = run_validation(bool(args.quick), args.suite)
+    result["measured_on"] = started
     if args.json:
         json.dump(result, sys.stdout, indent=2, default=_json_default)
         sys.stdout.write("\n")
