@@ -37,3 +37,12 @@ def test_a_document_without_the_block_is_refused_and_left_alone(tmp_path):
     out = _run(tmp_path / "v.json", "validate", doc)
     assert out.returncode != 0 and "no <!-- validate -->" in (out.stderr + out.stdout)
     assert doc.read_text() == "no block here\n"
+
+
+def test_an_old_report_says_the_machine_named_is_the_copying_one(tmp_path):
+    (tmp_path / "v.json").write_text(json.dumps({"figures": [], "suites": {}}))
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- validate -->\n<!-- /validate -->\n")
+    out = _run(tmp_path / "v.json", "validate", doc)
+    assert out.returncode == 0, out.stderr
+    assert "(the copying machine)" in doc.read_text()

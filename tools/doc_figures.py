@@ -80,13 +80,10 @@ def main(argv: list[str]) -> int:
 
 
 def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "host"))
+    from stridecue.machine import cpu_name
+
+    return cpu_name()
 
 
 def _cores() -> int:
