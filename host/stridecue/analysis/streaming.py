@@ -337,7 +337,7 @@ class StreamingStrideAnalyzer:
             axis, _ = est.swing_axis()
         self._boot_axis = axis  # board-frame right
         self._estimator.right_hint = axis
-        self._boot_known = end
+        self._boot_known = end - 1  # the last sample the bootstrap used (end is one past it)
         return True
 
     # -- the stride loop ----------------------------------------------------------------
