@@ -7,7 +7,7 @@ firmware's board files, so the drawings can never disagree with the pins the fir
 The board files (firmware/boards/<board>.json) say which GPIO does what; this file holds only
 what the hardware makers fixed: which GPIO each pad of the board is.  Every wire in an SVG
 carries data-signal (the board-file key, e.g. "i2c.sda"), data-gpio and data-pad attributes,
-which tests/test_hardware.py checks against the board file.
+which tests/device/test_hardware.py checks against the board file.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Tests that need the real recordings in ../shared/data skip where that folder is absent (a fresh
+"""tests/ mirrors host/stridecue: one folder per stage (analysis/, link/, record/, coach/, live/,
+review/, lab/, sim/, device/), plus firmware/ and shared/.  A few test modules share helpers
+(test_summary_support, test_report, mpy): every folder is put on sys.path so they import by name
+wherever they are (test module names are unique across folders).
+
+Tests that need the real recordings in ../shared/data skip where that folder is absent (a fresh
 clone with nothing beside it).  Such a skip must not pass unnoticed: the run ends with a loud line
 naming how many were skipped, and with STRIDECUE_REQUIRE_DATA=1 (a machine that has the data) the
 run fails instead."""
@@ -6,8 +11,15 @@ run fails instead."""
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+HERE = Path(__file__).resolve().parent
+for _folder in [HERE, *sorted(p for p in HERE.iterdir() if p.is_dir() and p.name.isidentifier() and p.name != "micropython")]:
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 
 DATA_REASON = "shared data not present"
 

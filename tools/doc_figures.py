@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
 
 def _cpu() -> str:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "host"))
-    from stridecue.machine import cpu_name
+    from stridecue.lab.machine import cpu_name
 
     return cpu_name()
 

@@ -28,7 +28,7 @@ except ImportError:
 RING_MAX_S = const(32)  # more buys nothing: the host gives up on a gap after 30 s
 RING_MIN_S = const(2)  # less than this and a reconnect loses samples every time: refuse to run
 HEAP_MARGIN = const(40960)  # bytes left free after the ring for what comes later; a choice, checked by the
-# main-loop runs (tests/test_firmware_mainloop.py) on the modelled heaps, not yet on a board
+# main-loop runs (tests/firmware/test_firmware_mainloop.py) on the modelled heaps, not yet on a board
 _SAMPLE = const(12)
 _QUAT = const(8)
 

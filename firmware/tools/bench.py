@@ -49,7 +49,7 @@ def reference_loop(n):
 def bubble_sort_us(n=2000, seed=12345):
     """The published yardstick: a bubble sort of n random 10-bit ints (the program of M. Grinberg's
     "Benchmarking MicroPython", 2025), timed after a 100-item warm-up.  Its ESP32-S3 time is
-    published (host/stridecue/firmware_bench.py), so the ratio scales this run's figures to a board."""
+    published (host/stridecue/lab/bench/firmware.py), so the ratio scales this run's figures to a board."""
     import random
 
     def bsort(a):

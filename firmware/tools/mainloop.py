@@ -12,7 +12,7 @@
 #     interval_ms=15     the central's connection interval; per_event=4 notifications per event
 #
 # Prints one line: MAINLOOP {json} with what was measured (see firmware_bench.py, which runs it
-# for `stridecue bench --only firmware`, and tests/test_firmware_mainloop.py).
+# for `stridecue bench --only firmware`, and tests/firmware/test_firmware_mainloop.py).
 #
 # The board's heap: the WebAssembly port grows its heap on demand (gc.mem_free() reads ~128 MB
 # whatever heapsize is set), so the board's budget is imposed here: what the firmware holds is

@@ -13,8 +13,8 @@ import math
 import os
 import sys
 
-from . import __version__
-from .errors import UserError
+from stridecue import __version__
+from stridecue.errors import UserError
 
 # Commands that live in a module of their own: the module has
 #   configure(parser: argparse.ArgumentParser) -> None   (adds its options)
@@ -22,14 +22,14 @@ from .errors import UserError
 # and keeps heavy imports inside main(), so `stridecue --help` stays fast.
 # A command whose module does not exist yet says so in one line and exits non-zero.
 _MODULE_COMMANDS = {
-    "history": ("stridecue.history", "trends across runs", 7),
-    "export": ("stridecue.export", "export a run as CSV, Parquet or FIT", 7),
-    "import": ("stridecue.importer", "turn another IMU's CSV recording into a run", 5),
-    "validate": ("stridecue.validation", "accuracy against the virtual runner and real recordings", 5),
-    "bench": ("stridecue.bench", "speed, memory and latency benchmarks", 5),
-    "flash": ("stridecue.flash", "deploy the firmware to a board with mpremote", 3),
-    "pair": ("stridecue.pair", "pair a sensor with this computer (pairing window, device secret)", 13),
-    "doctor": ("stridecue.doctor", "check Bluetooth, audio, board and data directory", 8),
+    "history": ("stridecue.review.history", "trends across runs", 7),
+    "export": ("stridecue.review.export", "export a run as CSV, Parquet or FIT", 7),
+    "import": ("stridecue.record.importer", "turn another IMU's CSV recording into a run", 5),
+    "validate": ("stridecue.lab.validation", "accuracy against the virtual runner and real recordings", 5),
+    "bench": ("stridecue.lab.bench", "speed, memory and latency benchmarks", 5),
+    "flash": ("stridecue.device.flash", "deploy the firmware to a board with mpremote", 3),
+    "pair": ("stridecue.device.pair", "pair a sensor with this computer (pairing window, device secret)", 13),
+    "doctor": ("stridecue.device.doctor", "check Bluetooth, audio, board and data directory", 8),
 }
 
 
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="summary of a run (terminal, --json or --html report)",
                        description="Summary of a recorded run (default: the latest): in the terminal, as JSON, or as a self-contained HTML report.")
-    from .summary import configure as configure_summary
+    from stridecue.review.summary import configure as configure_summary
 
     configure_summary(p)
 
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from .paths import data_dir
+    from stridecue.paths import data_dir
 
     base = data_dir(args.data_dir)
     if args.command in _MODULE_COMMANDS:
@@ -192,22 +192,22 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 3
         return importlib.import_module(_MODULE_COMMANDS[args.command][0]).main(args, base)
     if args.command == "scan":
-        from .session import scan_command
+        from stridecue.live.session import scan_command
 
         return asyncio.run(scan_command(args))
     if args.command == "run":
-        from .session import run_command
+        from stridecue.live.session import run_command
 
         args.speed = _speed(args.speed)
         args.duration = _duration(args.duration)
         return asyncio.run(run_command(args, base))
     if args.command == "replay":
-        from .session import replay_command
+        from stridecue.live.session import replay_command
 
         args.speed = _speed(args.speed)
         return asyncio.run(replay_command(args, base))
     if args.command == "summary":
-        from .summary import summary_command
+        from stridecue.review.summary import summary_command
 
         return summary_command(args, base)
     raise UserError(f"unknown command {args.command}")

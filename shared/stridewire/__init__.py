@@ -223,7 +223,7 @@ if sys.implementation.name == "micropython":
     # binascii.crc32 returns a 32-bit value, which MicroPython boxes as a heap int whenever it
     # does not fit a small int (3 packets in 4): ~0.9 kB/s of garbage at 416 Hz.  On the board the
     # CRC is computed in two 16-bit halves from preallocated tables and written byte by byte, so
-    # sealing a packet allocates nothing.  Same value as binascii.crc32 (tests/test_protocol.py).
+    # sealing a packet allocates nothing.  Same value as binascii.crc32 (tests/shared/test_protocol.py).
     from array import array
 
     def _crc_tables():

@@ -100,7 +100,8 @@ class AlignmentEstimator:
     """Accumulates standstill gravity, swing statistics and mid-stance specific force; estimates the frame.
 
     Parameters (set here, as in gaitmap): mount ("shin" or "thigh").
-    Feed it with `add_standstill(acc)`, `add_cycle(gyr, acc_midstance)`; read `estimate()`.
+    Feed it with `add_standstill_sum(acc_sum, count)`, `add_motion(gyr)`, `add_contact_vertical(v)`,
+    `add_midstance(acc)`; read `estimate()`.
     Results: `alignment_` (the last estimate, or None).
     """
 
@@ -122,12 +123,6 @@ class AlignmentEstimator:
         self.alignment_: Alignment | None = None
 
     # -- feeding ------------------------------------------------------------------
-
-    def add_standstill(self, acc: np.ndarray) -> None:
-        """Board-frame accelerometer samples (g) of the runner standing still."""
-        if len(acc):
-            self._still_sum += acc.sum(axis=0)
-            self._still_n += len(acc)
 
     def add_standstill_sum(self, acc_sum: np.ndarray, count: int) -> None:
         self._still_sum += acc_sum
@@ -184,11 +179,9 @@ class AlignmentEstimator:
             self._midstance_sum += acc.sum(axis=0)
             self._midstance_n += len(acc)
 
-    @property
     def has_standstill(self) -> bool:
         return self._still_n > 0
 
-    @property
     def has_motion(self) -> bool:
         return self._moment_n > 0
 

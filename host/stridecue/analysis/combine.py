@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..samples import SampleBlock
-from .streaming import StreamingStrideAnalyzer
+from stridecue.link.samples import SampleBlock
+from stridecue.analysis.streaming import StreamingStrideAnalyzer
 
 ASYMMETRY_METRICS = ("wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps",
                      "contact_time_s", "stride_time_s", "cadence_spm")

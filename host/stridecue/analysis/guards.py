@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UserError
+from stridecue.errors import UserError
 
 MIN_GYRO_RATE_HZ = 100.0  # gyro-based stride analysis (swing peak, toe-off) needs this many samples/s
 MIN_ACCEL_RATE_HZ = 50.0  # accelerometer-only analysis (impact detection) needs this many

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .alignment import knee_end_sign, medial_sign
+from stridecue.analysis.alignment import knee_end_sign, medial_sign
 
 _DEG = np.pi / 180.0
 _G = 9.80665

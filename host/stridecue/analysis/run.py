@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UserError
-from ..samples import SampleBlock
-from .segmentation import SegmentationSettings
-from .streaming import StreamingStrideAnalyzer
+from stridecue.errors import UserError
+from stridecue.link.samples import SampleBlock
+from stridecue.analysis.segmentation import SegmentationSettings
+from stridecue.analysis.streaming import StreamingStrideAnalyzer
 
 
 def analyse_block(block: SampleBlock, mount: str, leg: str, sensor: int = 0, *,
@@ -28,7 +28,7 @@ def analyse_block(block: SampleBlock, mount: str, leg: str, sensor: int = 0, *,
 
 
 def analyse_run(reader) -> list[dict]:
-    """Strides of every sensor of a run (stridecue.runfile.RunReader), sorted by initial contact.
+    """Strides of every sensor of a run (stridecue.record.runfile.RunReader), sorted by initial contact.
 
     Mount and leg of each sensor come from the run's metadata (shin / left when it does not say)."""
     setups = {}

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UserError
-from ..samples import SampleBlock
-from .guards import RepeatCounter, check_rate, judge_repeats
-from .alignment import Alignment, AlignmentEstimator, cycle_vertical, gravity_only_alignment, knee_end_sign, medial_sign, swing_votes
-from .metrics import WARMUP, StrideMetrics, StrideWindow
-from .segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance, smooth_exact
+from stridecue.errors import UserError
+from stridecue.link.samples import SampleBlock
+from stridecue.analysis.guards import RepeatCounter, check_rate, judge_repeats
+from stridecue.analysis.alignment import Alignment, AlignmentEstimator, cycle_vertical, gravity_only_alignment, knee_end_sign, medial_sign, swing_votes
+from stridecue.analysis.metrics import WARMUP, StrideMetrics, StrideWindow
+from stridecue.analysis.segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance, smooth_exact
 
 BLOCK_S = 0.25  # alignment statistics are taken over fixed blocks of the sample counter
 BOOTSTRAP_S = 2.0  # seconds of movement before the swing axis is trusted ...
@@ -155,11 +155,9 @@ class StreamingStrideAnalyzer:
         return out + self._advance(final=False)
 
     def gap(self, first_index: int, count: int) -> None:
-        """Samples [first_index, first_index + count) will never arrive.  The next block's sample
-        counter shows the jump too; this only records it (the gap is bridged or breaks the stride
-        chain when the samples after it arrive)."""
-        if count > 0:
-            self._gaps_reported += int(count)
+        """Samples [first_index, first_index + count) will never arrive.  Nothing to do here: the next
+        block's sample counter shows the jump, and the gap is bridged or breaks the stride chain when
+        the samples after it arrive (the pipeline calls this for sources that need to know earlier)."""
 
     def finish(self) -> list[dict]:
         if not self._started:
@@ -181,12 +179,10 @@ class StreamingStrideAnalyzer:
         check_rate(self.rate, not self.accel_only, f"sensor {self.sensor}")
         self._repeat_check = True  # until enough movement was seen to judge stair steps
         self._repeat_counter = None
-        self._accel_scale = None
         self._buf = _Buffer()
         self._buf.start = int(block.index[0])
         self._stream_start = self._buf.start
         self._next = int(block.index[0])
-        self._gaps_reported = 0
         self._segmenter = Segmenter(self.rate, accel_only=self.accel_only, settings=self.settings, mount=self.mount)
         self._estimator = AlignmentEstimator(self.mount)
         self._metrics = StrideMetrics(self.mount, self.leg, self.rate)
@@ -210,7 +206,6 @@ class StreamingStrideAnalyzer:
         self._midstance_added = 0
         self._estimated_at = -1
         self._pending: list[tuple[dict, StrideWindow]] = []
-        self._last_good = None
         self._frame_updates: list[tuple[Stance, int]] = []  # strides whose cycles the frame has not taken in yet
 
     # -- samples in ---------------------------------------------------------------------

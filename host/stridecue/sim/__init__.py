@@ -9,7 +9,7 @@ ble_backend.py).
     runner.cue(t, kind="wobble")  # the runner heard a cue
 """
 
-from .runner import (RunnerSettings, SensorChunk, SensorStream, StrideTruth, VirtualRunner, default_cadence,
+from stridecue.sim.runner import (RunnerSettings, SensorChunk, SensorStream, StrideTruth, VirtualRunner, default_cadence,
                      default_contact_time, default_landing_g)
 
 __all__ = ["RunnerSettings", "VirtualRunner", "SensorStream", "SensorChunk", "StrideTruth", "default_cadence",

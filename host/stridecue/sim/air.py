@@ -7,7 +7,7 @@ fuses, buffers and packs exactly as on the board.  VirtualAir advances time, mov
 sensors' notifications to connected clients (ble_backend) and injects faults on demand.
 
 Each virtual board gets a device secret as `stridecue flash` would give a real one, and the
-air registers it with the host's key store for this process (stridecue.keys.remember) unless
+air registers it with the host's key store for this process (stridecue.link.keys.remember) unless
 told not to (register_key=False: a sensor this host was never paired with).  Notifications are
 cut to MTU - 3 bytes as a real stack cuts them (VirtualAir.mtu: 247, or 23 for a host that never
 raises it); GATT reads are not cut (ATT Read Blob).
@@ -170,7 +170,7 @@ class VirtualSensor:
         node = self.node
         key_id, secret = self.secret
         node.set_mtu(247)  # the runner's earlier session: authenticated, mount set, gone
-        from ..keys import prove_to_node
+        from stridecue.link.keys import prove_to_node
 
         prove_to_node(node, key_id, secret)
         reply = node.handle_control(stridewire.pack_control(stridewire.OP_SET_MOUNT, 0, segment, side), True)
@@ -235,7 +235,7 @@ class VirtualAir:
         sensor = VirtualSensor(self, name, address, stream, board)
         self.sensors[address] = sensor
         if register_key:
-            from ..keys import remember
+            from stridecue.link.keys import remember
 
             remember(*sensor.secret, name=name, address=address)
         return sensor

@@ -21,7 +21,7 @@ from bleak.exc import BleakDeviceNotFoundError, BleakError
 
 import stridewire
 
-from .air import Connection, current_air
+from stridecue.sim.air import Connection, current_air
 
 _DEVICE_INFO_UUID = "0000180a-0000-1000-8000-00805f9b34fb"
 _FIRMWARE_REV_UUID = "00002a26-0000-1000-8000-00805f9b34fb"

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .kinematics import smootherstep
+from stridecue.sim.kinematics import smootherstep
 
 IMPACT_SPAN = 0.25  # s, the transient has died out after this
 

@@ -24,10 +24,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import UserError
-from .bodies import DEFAULT_BODY, Body
-from .impact import IMPACT_SPAN, impact_shape, pulse, vibration
-from .kinematics import (G, KnotTrack, Ramp, axis_angles, frontal_angle, knee_ik, long_axis,
+from stridecue.errors import UserError
+from stridecue.sim.bodies import DEFAULT_BODY, Body
+from stridecue.sim.impact import IMPACT_SPAN, impact_shape, pulse, vibration
+from stridecue.sim.kinematics import (G, KnotTrack, Ramp, axis_angles, frontal_angle, knee_ik, long_axis,
                          segment_rotation, smootherstep)
 
 LEGS = ("left", "right")

@@ -1,0 +1,204 @@
+"""Export a run as CSV, Parquet or FIT.
+
+csv and parquet write three tables: <run>-strides (the per-stride metrics), <run>-samples
+(every recorded sample of every sensor in physical units: g and deg/s, sensor frame, with its
+sample counter and time) and <run>-cues.  fit writes <run>.fit, a FIT activity that running
+platforms read, with knee wobble, landing load and loading rate as developer fields.
+Existing files are never overwritten.  docs/exports.md lists every column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from stridecue.errors import UserError
+
+FORMATS = ("csv", "parquet", "fit")
+
+STRIDE_COLUMNS = (
+    "sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s", "cadence_spm",
+    "wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps", "clipped", "gap",
+    "accel_only", "alignment_confidence", "wobble_note", "approximate",
+)
+# Figures of a stride that come from the accelerometer-only path and are approximate: its toe-off is
+# found 80-100 ms late (bach2022, docs/validation.md), so toe-off time and contact time read late/long.
+ACCEL_ONLY_APPROXIMATE = "to_t contact_time_s"
+
+
+def approximate_fields(stride: dict) -> str:
+    """Space-separated names of the stride's figures that are approximate ('' when none)."""
+    return ACCEL_ONLY_APPROXIMATE if stride.get("accel_only") else ""
+
+
+def configure(parser) -> None:
+    parser.add_argument("run", metavar="RUN", help="a run file, run id or run name (`stridecue history` lists them)")
+    parser.add_argument("--format", required=True, choices=FORMATS, help="csv, parquet or fit")
+    parser.add_argument("--out", metavar="DIR", default=".", help="directory for the exported files (default: the current one)")
+
+
+def targets(name: str, fmt: str, out: Path) -> dict[str, Path]:
+    if fmt == "fit":
+        return {"fit": out / f"{name}.fit"}
+    return {table: out / f"{name}-{table}.{fmt}" for table in ("strides", "samples", "cues")}
+
+
+def _start(meta: dict, fallback: str | None) -> dt.datetime | None:
+    for text in (meta.get("start_time"), fallback):
+        try:
+            t = dt.datetime.fromisoformat(str(text))
+        except (TypeError, ValueError):
+            continue
+        return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    return None
+
+
+def stride_table(strides: list[dict], start: dt.datetime | None):
+    import pyarrow as pa
+
+    cols = {k: [s.get(k) for s in strides] for k in STRIDE_COLUMNS}
+    cols["approximate"] = [approximate_fields(s) for s in strides]
+    for k in ("clipped", "gap", "accel_only"):
+        cols[k] = [bool(v) for v in cols[k]]
+    types = {"sensor": pa.int16(), "leg": pa.string(), "mount": pa.string(), "kind": pa.string(), "approximate": pa.string(), "wobble_note": pa.string(),
+             "clipped": pa.bool_(), "gap": pa.bool_(), "accel_only": pa.bool_()}
+    arrays = {}
+    for k, v in cols.items():
+        typ = types.get(k, pa.float64())
+        if typ == pa.float64():
+            v = [None if x is None or x != x else float(x) for x in v]  # NaN -> null (empty in CSV)
+        arrays[k] = pa.array(v, type=typ)
+    if start is not None:
+        arrays["ic_utc"] = pa.array([(start + dt.timedelta(seconds=float(s["ic_t"]))).isoformat(timespec="milliseconds") for s in strides],
+                                    type=pa.string())
+    return pa.table(arrays)
+
+
+def sample_table(reader):
+    """Every sample of every sensor, sorted by sensor and counter, in g and deg/s."""
+    import numpy as np
+    import pyarrow as pa
+
+    import stridewire
+
+    parts = []
+    for sensor in reader.sensors:
+        b = reader.samples(sensor)
+        if not len(b):
+            continue
+        acc, gyr = b.acc, b.gyr
+        parts.append({
+            "sensor": np.full(len(b), sensor, np.int16), "index": b.index, "t_s": b.t,
+            "ax_g": acc[:, 0], "ay_g": acc[:, 1], "az_g": acc[:, 2],
+            "gx_dps": gyr[:, 0], "gy_dps": gyr[:, 1], "gz_dps": gyr[:, 2],
+            "clipped": b.clipped,
+        })
+    if not parts:
+        raise UserError(f"{reader.path.name}: the run has no samples to export")
+    table = pa.table({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
+    scales = {str(s): {"accel_g_per_count": stridewire.accel_scale(reader.samples(s).accel_g),
+                       "gyro_dps_per_count": stridewire.gyro_scale(reader.samples(s).gyro_code)} for s in reader.sensors}
+    return table.replace_schema_metadata({"stridecue.scales": json.dumps(scales)})
+
+
+def cue_table(cues: list[dict]):
+    import pyarrow as pa
+
+    return pa.table({
+        "t": pa.array([float(c["t"]) for c in cues], pa.float64()),
+        "kind": pa.array([c.get("cue") for c in cues], pa.string()),
+        "words": pa.array([c.get("words") for c in cues], pa.string()),
+        "reason": pa.array([c.get("reason") for c in cues], pa.string()),
+        "values": pa.array([json.dumps(c.get("values") or {}) for c in cues], pa.string()),
+    })
+
+
+def _write_new(path: Path, write) -> None:
+    """write(tmp_path) then move it to path only if path does not exist (never overwrite)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # a temporary file is private; the export gets the usual permissions
+        try:
+            os.link(tmp, path)  # fails if path exists: no race can clobber an export
+        except FileExistsError:
+            raise UserError(f"{path}: already exists; exports are never overwritten") from None
+    finally:
+        os.unlink(tmp)
+
+
+def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
+    """Write the exports of a stored run; the paths written."""
+    from stridecue.record.runfile import RunReader
+    from stridecue.review.summary import load_summary
+
+    if fmt not in FORMATS:
+        raise UserError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: not a directory")
+    paths = targets(run["name"], fmt, out)
+    for p in paths.values():
+        if p.exists():
+            raise UserError(f"{p}: already exists; exports are never overwritten")
+    if not Path(run["path"]).exists():
+        raise UserError(f"{run['path']}: the run file is gone (moved or deleted); exports need it")
+    strides = store.strides(run["id"])
+    start = _start(run["metadata"], run.get("start_time"))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{out}: cannot create: {e.strerror or e}") from None
+    written = []
+    try:
+        if fmt == "fit":
+            from stridecue.review.fit import FitError, activity_file
+
+            if start is None:
+                raise UserError(f"{run['name']}: the run has no start time; a FIT file needs one")
+            try:
+                data = activity_file(start, strides, load_summary(store, run))
+            except FitError as e:
+                raise UserError(f"{run['name']}: {e}") from None
+            _write_new(paths["fit"], lambda tmp: Path(tmp).write_bytes(data))
+            written.append(paths["fit"])
+            return written
+        reader = RunReader(run["path"])
+        tables = {"strides": stride_table(strides, start), "samples": sample_table(reader), "cues": cue_table(store.cues(run["id"]))}
+        if fmt == "csv":
+            import pyarrow.csv as pacsv
+
+            def writer(table):
+                return lambda tmp: pacsv.write_csv(table, tmp)
+        else:
+            import pyarrow.parquet as pq
+
+            def writer(table):
+                meta = dict(table.schema.metadata or {})
+                meta[b"stridecue.run"] = json.dumps({"name": run["name"], "start_time": run.get("start_time"),
+                                                     "sensors": store.sensors(run["id"])}, default=str).encode()
+                return lambda tmp: pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd")
+        for name, table in tables.items():
+            _write_new(paths[name], writer(table))
+            written.append(paths[name])
+    except OSError as e:
+        raise UserError(f"{out}: cannot write: {e.strerror or e}") from None
+    return written
+
+
+def main(args, base: Path) -> int:
+    from stridecue.record.store import open_store
+
+    store = open_store(base, quiet=True)
+    try:
+        run = store.find(args.run)
+        for p in export_run(store, run, args.format, Path(args.out).expanduser()):
+            print(f"written: {p}")
+        return 0
+    finally:
+        store.close()

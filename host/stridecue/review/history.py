@@ -1,0 +1,143 @@
+"""Trends across runs: wobble, landing load, cadence and cue rate, run by run.
+
+Reads the run store (<data dir>/stridecue.db), ingesting any run file not analysed yet, and
+shows one line per run of a runner profile, oldest first, with the change over the last runs.
+`--json` gives the same rows as data.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from stridecue.errors import UserError
+
+
+def configure(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--profile", metavar="NAME", help="runner profile (default: all profiles)")
+    parser.add_argument("--last", type=int, default=None, metavar="N", help="only the last N runs")
+
+
+def _median(values) -> float | None:
+    v = np.asarray([x for x in values if x is not None], float)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if len(v) else None
+
+
+def _r(v, nd=2):
+    return None if v is None else round(float(v), nd)
+
+
+def run_row(store, run: dict) -> dict:
+    """One run's trend figures, straight from the stored strides (no coach replay: fast)."""
+    rows = store.db.execute(
+        "SELECT wobble_deg, pta_axial_g, cadence_spm, contact_time_s FROM strides WHERE run_id = ? AND kind = 'run'", (run["id"],)
+    ).fetchall()
+    wobble = np.array([r[0] for r in rows if r[0] is not None], float)
+    cues = store.db.execute("SELECT count(*) FROM cues WHERE run_id = ? AND kind = 'wobble'", (run["id"],)).fetchone()[0]
+    minutes = (run.get("duration_s") or 0.0) / 60.0
+    return {
+        "id": run["id"],
+        "name": run["name"],
+        "path": run["path"],
+        "file_present": Path(run["path"]).exists(),
+        "profile": run.get("profile"),
+        "start_time": run.get("start_time"),
+        "date": (run.get("start_time") or "")[:16].replace("T", " "),
+        "simulated": run.get("simulated"),
+        "duration_min": _r(minutes, 1),
+        "running_strides": len(rows),
+        "wobble_median_deg": _r(np.median(wobble)) if len(wobble) else None,
+        "wobble_p90_deg": _r(np.percentile(wobble, 90)) if len(wobble) else None,
+        "landing_load_median_g": _r(_median(r[1] for r in rows)),
+        "cadence_spm": _r(_median(r[2] for r in rows), 1),
+        "contact_time_ms": _r(_scale(_median(r[3] for r in rows), 1000), 0),
+        "cues": int(cues),
+        "cues_per_min": _r(cues / minutes) if minutes else None,
+        "guided": bool(store.db.execute("SELECT 1 FROM cues WHERE run_id = ? AND kind IN ('hip', 'foot') LIMIT 1", (run["id"],)).fetchone()),
+    }
+
+
+def _scale(v, k):
+    return None if v is None else v * k
+
+
+def trend_rows(store, profile: str | None = None, upto: dict | None = None, last: int | None = None) -> list[dict]:
+    """Trend rows of a profile's runs, oldest first; with upto, only runs up to that one."""
+    runs = store.runs(profile)
+    if upto is not None:
+        runs = [r for r in runs if (r.get("start_time") or "", r["name"]) <= (upto.get("start_time") or "", upto["name"])]
+    if last is not None:
+        runs = runs[-last:] if last > 0 else []
+    return [run_row(store, r) for r in runs]
+
+
+def trends(rows: list[dict], recent: int = 3) -> dict:
+    """Change of each figure: median of the last `recent` runs against the runs before them."""
+    out = {}
+    if len(rows) < 2:
+        return out
+    k = min(recent, len(rows) - 1)
+    before, after = rows[:-k], rows[-k:]
+    for key in ("wobble_median_deg", "landing_load_median_g", "cadence_spm", "cues_per_min"):
+        a, b = _median(r[key] for r in before), _median(r[key] for r in after)
+        out[key] = {"earlier": _r(a), "recent": _r(b), "change": _r(b - a) if a is not None and b is not None else None,
+                    "earlier_runs": len(before), "recent_runs": len(after)}
+    return out
+
+
+def _spark(values: list) -> str:
+    bars = "▁▂▃▄▅▆▇█"
+    v = [x for x in values if x is not None]
+    if len(v) < 2:
+        return ""
+    lo, hi = min(v), max(v)
+    return "".join(" " if x is None else bars[int((x - lo) / (hi - lo) * 7) if hi > lo else 3] for x in values)
+
+
+def format_history(rows: list[dict], trend: dict, problems: list[tuple[str, str]]) -> str:
+    def f(v, nd=1):
+        return "–" if v is None else f"{v:.{nd}f}"
+
+    lines = [f"{'id':>4}  {'date':<16}  {'min':>5}  {'strides':>7}  {'wobble°':>7}  {'p90°':>5}  {'load g':>6}  {'cadence':>7}  {'cues/min':>8}"]
+    for r in rows:
+        flags = (" sim" if r["simulated"] else "") + (" guided" if r["guided"] else "") + ("" if r["file_present"] else " (file missing)")
+        lines.append(f"{r['id']:>4}  {r['date']:<16}  {f(r['duration_min'], 0):>5}  {r['running_strides']:>7}  {f(r['wobble_median_deg']):>7}"
+                     f"  {f(r['wobble_p90_deg']):>5}  {f(r['landing_load_median_g']):>6}  {f(r['cadence_spm'], 0):>7}  {f(r['cues_per_min'], 2):>8}{flags}")
+    if trend:
+        lines.append("")
+        names = {"wobble_median_deg": ("wobble", "°"), "landing_load_median_g": ("landing load", " g"), "cadence_spm": ("cadence", " spm"),
+                 "cues_per_min": ("cue rate", "/min")}
+        for key, (label, unit) in names.items():
+            t = trend[key]
+            if t["change"] is None:
+                continue
+            spark = _spark([r[key] for r in rows[-30:]])
+            lines.append(f"  {label:<13} {spark}  last {t['recent_runs']} runs {f(t['recent'], 2)}{unit} vs {f(t['earlier'], 2)}{unit} before ({t['change']:+.2f}{unit})")
+    for name, problem in problems:
+        lines.append(f"  left out: {problem}" if name in problem else f"  left out: {name}: {problem}")
+    return "\n".join(lines)
+
+
+def main(args, base: Path) -> int:
+    from stridecue.record.store import open_store
+
+    store = open_store(base, quiet=True)
+    try:
+        rows = trend_rows(store, profile=args.profile, last=args.last)
+        if not rows:
+            if args.profile:
+                raise UserError(f"no runs of profile {args.profile!r} (record one with `stridecue run`)")
+            raise UserError(f"no runs in {base / 'runs'} (record one with `stridecue run`, or `stridecue run --simulate`)")
+        trend = trends(rows)
+        if args.json:
+            print(json.dumps({"runs": rows, "trends": trend, "left_out": [{"file": n, "problem": p} for n, p in store.skipped_]}, indent=2))
+        else:
+            print(format_history(rows, trend, store.skipped_))
+        return 0
+    finally:
+        store.close()
+

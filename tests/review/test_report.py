@@ -1,0 +1,162 @@
+"""The HTML report: self-contained (no external references), rendered in real headless
+Chromium with networking off, and checked for what is on the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from test_summary_support import START, make_run, store_with
+
+from stridecue.errors import UserError
+from stridecue.review.guided import GuidedProtocol, GuidedSettings
+from stridecue.review.report import write_report
+from stridecue.review.summary import load_summary
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def _chromium():
+    if CHROMIUM is None:  # installed by `make test` (tools/apt-packages.txt): fail, never skip
+        pytest.fail("chromium is not installed (Debian package from tools/apt-packages.txt; `make test` installs it)")
+
+
+needs_chromium = pytest.mark.usefixtures("_chromium")
+
+
+def chromium(args: list[str], tmp: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", f"--user-data-dir={tmp / 'chromium-profile'}",
+         "--host-resolver-rules=MAP * ~NOTFOUND",  # offline: any network fetch would fail
+         *args],
+        capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+
+
+class _Page(HTMLParser):
+    """Text, elements and attributes of a DOM dump."""
+
+    def __init__(self):
+        super().__init__()
+        self.text: list[str] = []
+        self.tags: list[tuple[str, dict]] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "style":
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.text.append(data)
+
+    def count(self, tag: str, cls: str | None = None) -> int:
+        return sum(1 for t, a in self.tags if t == tag and (cls is None or cls in (a.get("class") or "").split()))
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    base = tmp_path_factory.mktemp("data")
+    for i in range(3):
+        make_run(base, START + dt.timedelta(days=2 * i), 10, wobble=7.5 - 0.5 * i, seed=i)
+    latest = make_run(base, START + dt.timedelta(days=7), 22, wobble=6.0, fatigue_per_10min=2.0, legs=("left", "right"),
+                      cue_times=(240, 600, 900), cue_drop=1.5, seed=9)
+    guided = make_run(base, START + dt.timedelta(days=8), 6, guided=GuidedProtocol(GuidedSettings(warmup_s=30, baseline_s=60, focus_s=60,
+                      normal_s=60)), guided_focus="foot", seed=4)
+    out = tmp_path_factory.mktemp("reports")
+    paths = {}
+    with store_with(base) as store:
+        store.sync()
+        for key, run_path in (("latest", latest), ("guided", guided)):
+            run = store.find(run_path.stem)
+            summary = load_summary(store, run)
+            paths[key] = (write_report(store, run, summary, out / f"{key}.html"), summary, run)
+    return paths, out
+
+
+def test_report_is_self_contained(reports):
+    paths, _ = reports
+    text = paths["latest"][0].read_text()
+    assert text.startswith("<!DOCTYPE html>")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", text)
+    assert "<script" not in text and "<link" not in text and "@import" not in text and "url(" not in text
+    assert text.count("<svg") >= 6
+
+
+@needs_chromium
+def test_report_renders_in_chromium_with_its_content(reports, tmp_path):
+    paths, _ = reports
+    report, summary, run = paths["latest"]
+    done = chromium(["--dump-dom", report.as_uri()], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = _Page()
+    page.feed(done.stdout)
+    text = " ".join(" ".join(page.text).split())
+    assert f"Run report: {run['name']}" in text
+    for heading in ("What happened", "Over the run", "Distributions", "Minute by minute", "Left and right", "Your runs", "Data quality"):
+        assert heading in text, heading
+    assert page.count("svg", "wobble-time") == 1 and page.count("svg", "load-time") == 1
+    assert page.count("svg", "wobble-hist") == 1 and page.count("svg", "load-hist") == 1
+    # a marker per cue on each time chart, a row per minute, a row per run of this runner
+    assert page.count("line", "cue-marker") == 2 * summary["cues"]["count"] == 6
+    assert page.count("tr", "minute") == len(summary["per_minute"]) == 22
+    assert page.count("tr", "history-run") == 4 and page.count("tr", "current") == 1
+    assert page.count("circle", "run-point") >= 4 * 4  # four trend charts over four runs
+    assert f"{summary['wobble_deg']['median']:.1f}°" in text
+    # plain-language notes
+    assert "The cues helped" in text and "Wobble rose by" in text and "previous 3 runs" in text
+
+
+@needs_chromium
+def test_report_screenshot_is_drawn(reports, tmp_path):
+    """The page paints: its screenshot holds far more detail than an empty page's at the same size."""
+    paths, out = reports
+    blank = out / "blank.html"
+    blank.write_text("<!DOCTYPE html><html><body></body></html>")
+    sizes = {}
+    for name, page in (("report", paths["latest"][0]), ("blank", blank)):
+        png = tmp_path / f"{name}.png"
+        done = chromium(["--window-size=1000,2400", f"--screenshot={png}", page.as_uri()], tmp_path)
+        assert done.returncode == 0 and png.exists(), done.stderr[-2000:]
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        sizes[name] = png.stat().st_size
+    assert sizes["report"] > 10 * sizes["blank"]
+
+
+@needs_chromium
+def test_guided_report_names_the_focus_and_exercises(reports, tmp_path):
+    paths, _ = reports
+    report, summary, _ = paths["guided"]
+    assert summary["guided"]["focus"] == "foot"
+    done = chromium(["--dump-dom", report.as_uri()], tmp_path)
+    page = _Page()
+    page.feed(done.stdout)
+    text = " ".join(" ".join(page.text).split())
+    assert "Hip or foot? Guided run" in text
+    assert "Wobble fell more with the foot focus" in text
+    assert "Toe and arch strengthening, single-leg balance" in text and "Towel curls" in text
+    assert "95% CI" in text
+    assert page.count("svg", "guided-wobble") == 1 and page.count("svg", "guided-load") == 1
+    assert page.count("rect", "segment-bar") == 2 * 5  # baseline, hip, normal, foot, recheck
+    verdict = [a for t, a in page.tags if t == "p" and "verdict" in (a.get("class") or "")]
+    assert verdict and verdict[0]["data-focus"] == "foot"
+
+
+def test_report_never_overwrites(reports):
+    paths, _ = reports
+    report, summary, run = paths["latest"]
+    before = report.read_bytes()
+    with pytest.raises(UserError, match="already exists"):
+        write_report(None, run, summary, report)  # refused before the store is touched
+    assert report.read_bytes() == before
