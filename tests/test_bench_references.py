@@ -89,7 +89,7 @@ def test_reference_figures_names_units_and_ratios(recording):
     figs = {f["name"]: f for f in br.reference_figures(block, 0.5, True, rotation=br.virtual_rotation())}
     for name, unit in [("gaitmap pipeline, 1 h at 416 Hz", "s"), ("gaitmap ratio", ""),
                        ("VQF orientation, 1 h at 416 Hz", "s"), ("our orientation step, 1 h at 416 Hz", "s"),
-                       ("VQF ratio", ""), ("peak RSS, 1 h offline", "MB")]:
+                       ("VQF ratio", ""), ("peak RSS, 1 h offline", "MB"), ("peak RSS, live analysis", "MB")]:
         assert name in figs, name
         assert figs[name]["unit"] == unit
         assert set(figs[name]) == {"name", "value", "unit", "target", "met", "note"}
@@ -103,3 +103,6 @@ def test_reference_figures_names_units_and_ratios(recording):
     # the hour's offline analysis in a fresh interpreter: more than the interpreter, far less than a DTW matrix
     rss = figs["peak RSS, 1 h offline"]
     assert 40 < rss["value"] < 4000 and "strides" in rss["note"]
+    live = figs["peak RSS, live analysis"]
+    assert live["target"] == "<= 150 MB" and live["met"] is (live["value"] <= 150.0)
+    assert live["note"].startswith("live:") and "1 min" in live["note"]

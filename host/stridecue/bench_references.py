@@ -42,8 +42,8 @@ HOUR_S = 3600.0
 ROI_S = 60.0
 DTW_MAX_COST = 6.0
 GAITMAP_DEFAULT_MAX_COST = 4.0
-TARGET_RSS_OFFLINE_MB = None  # no target for offline: reported as measured
 TARGET_RSS_LIVE_MB = 150.0
+LIVE_S, LIVE_QUICK_S = 3600.0, 60.0  # seconds of data through the streaming analyzer for the live peak
 
 
 @dataclass
@@ -233,16 +233,26 @@ def hwm():
         return None
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
-strides = analyse_block(block, "shin", "left", sensor=0)
+if sys.argv[3] == "offline":
+    strides = analyse_block(block, "shin", "left", sensor=0)
+else:  # live: the streaming analyzer fed 12-sample notifications, as from the sensor
+    from stridecue.analysis.streaming import StreamingStrideAnalyzer
+    a = StreamingStrideAnalyzer(mount="shin", leg="left", rate_hz=block.rate, sensor=0)
+    strides = []
+    for i in range(0, n, 12):
+        strides += a.push(SampleBlock(index=block.index[i:i + 12], raw=block.raw[i:i + 12], rate=block.rate,
+                                      accel_g=block.accel_g, gyro_code=block.gyro_code, sensor=0))
+    strides += a.finish()
 print(json.dumps({"before_kb": before, "after_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   "hwm_kb": hwm(), "seconds": time.perf_counter() - t, "strides": len(strides)}))
 """
 
 
-def peak_rss_offline(block, duration_s: float = HOUR_S, timeout_s: float = 600.0) -> dict:
-    """Peak RSS (MB) of a fresh interpreter that analyses duration_s of the block's data offline (the
-    block repeated as needed), from resource.getrusage(RUSAGE_SELF).ru_maxrss; also the peak before
-    the analysis (interpreter, imports, the block).  {"mb", "before_mb", "note"}; mb None on failure."""
+def peak_rss(block, duration_s: float = HOUR_S, mode: str = "offline", timeout_s: float = 600.0) -> dict:
+    """Peak RSS (MB) of a fresh interpreter that analyses duration_s of the block's data (the block
+    repeated as needed), offline (analyse_block) or live (the streaming analyzer, 12 samples a push),
+    from resource.getrusage(RUSAGE_SELF).ru_maxrss; also the peak before the analysis (interpreter,
+    imports, the block).  {"mb", "before_mb", "note"}; mb None on failure."""
     n = int(round(duration_s * block.rate))
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "block.npz")
@@ -254,7 +264,7 @@ def peak_rss_offline(block, duration_s: float = HOUR_S, timeout_s: float = 600.0
         # Linux keeps the high-water mark of the process that execs (ru_maxrss of a child started straight
         # from here would start at this process's peak): a shell forks the interpreter, and the fork of a
         # small shell starts small
-        command = " ".join(shlex.quote(a) for a in (sys.executable, script, path, str(n))) + "; exit $?"
+        command = " ".join(shlex.quote(a) for a in (sys.executable, script, path, str(n), mode)) + "; exit $?"
         try:
             done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=timeout_s, env=env)
         except subprocess.TimeoutExpired:
@@ -264,7 +274,7 @@ def peak_rss_offline(block, duration_s: float = HOUR_S, timeout_s: float = 600.0
     r = json.loads(done.stdout.strip().splitlines()[-1])
     return {"mb": r["after_kb"] / 1024, "before_mb": r["before_kb"] / 1024, "strides": r["strides"],
             "hwm_mb": None if r.get("hwm_kb") is None else r["hwm_kb"] / 1024,
-            "note": (f"ru_maxrss of a fresh interpreter (VmHWM {r['hwm_kb'] / 1024 if r.get('hwm_kb') else float('nan'):.0f} MB), "
+            "note": (f"{mode}: ru_maxrss of a fresh interpreter (VmHWM {r['hwm_kb'] / 1024 if r.get('hwm_kb') else float('nan'):.0f} MB), "
                      f"{duration_s / 60:g} min at {block.rate:g} Hz ({len(block.raw) / block.rate / 60:g} min "
                      f"of data{', repeated' if n > len(block.raw) else ''}); {r['before_kb'] / 1024:.0f} MB before the "
                      f"analysis (interpreter, imports, the block); {r['strides']} strides in {r['seconds']:.2f} s")}
@@ -320,14 +330,23 @@ def reference_figures(block_or_arrays, ours_seconds: float | None, quick: bool, 
     figures.append(_figure("our orientation step, 1 h at 416 Hz", hour(mine.seconds), "s", None, None,
                            mine.note + "; gyro integration only (no accelerometer fusion, no bias estimation)"))
     both = vq.available and mine.available
+    windows = mine.parts.get("windows") if both else None
     figures.append(_figure("VQF ratio", round(mine.seconds / vq.seconds, 3) if both else None, "", None, None,
-                           "our orientation step / offlineVQF over the same samples, this run: below 1 ours is faster"
+                           ("our orientation step / offlineVQF over the same samples as one sequence, this run: below 1 "
+                            "ours is faster" + (f"; {windows / vq.seconds:.3f} with ours cut into stride windows as the "
+                                                f"analysis does" if windows else ""))
                            if both else (vq.note if not vq.available else mine.note)))
     if ours_seconds and vq.available:
         figures.append(_figure("ratio whole analysis / VQF orientation", round(ours_seconds / vq.seconds, 3), "", None, None,
                                "our whole offline analysis against VQF's orientation step alone"))
     if rss and hasattr(block_or_arrays, "raw"):
-        r = peak_rss_offline(block_or_arrays)
+        r = peak_rss(block_or_arrays)
         figures.append(_figure("peak RSS, 1 h offline", None if r["mb"] is None else round(r["mb"], 1), "MB",
                                None, None, r["note"]))
+        live_s = LIVE_QUICK_S if quick else LIVE_S
+        r = peak_rss(block_or_arrays, live_s, "live")
+        mb = None if r["mb"] is None else round(r["mb"], 1)
+        figures.append(_figure("peak RSS, live analysis", mb, "MB", f"<= {TARGET_RSS_LIVE_MB:g} MB",
+                               None if mb is None else mb <= TARGET_RSS_LIVE_MB,
+                               r["note"] + "; the analysis alone: no Bluetooth, audio or display"))
     return figures
