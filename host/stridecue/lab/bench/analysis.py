@@ -235,9 +235,9 @@ def run(quick: bool) -> dict:
         figures.append(_figure("ratio ours / reference (offline)", round(ours_hour / ref_hour, 3), "", None, None,
                                "below 1: ours is faster (both measured in this run)"))
 
-    if have_analysis:  # gaitmap, VQF and the peak RSS, on the same recording (stridecue.bench_references)
+    if have_analysis:  # gaitmap, VQF and the peak RSS, on the same recording (stridecue.lab.bench.references)
         try:
-            from stridecue.bench_references import reference_figures, virtual_rotation
+            from stridecue.lab.bench.references import reference_figures, virtual_rotation
 
             figures += reference_figures(block, ours_s, quick, rotation=virtual_rotation())
         except Exception as exc:  # noqa: BLE001 - a reference that breaks must not take our figures with it

@@ -1,18 +1,18 @@
-"""stridecue.bench_references: gaitmap and VQF as speed references, the peak RSS figure.
+"""stridecue.lab.bench.references: gaitmap and VQF as speed references, the peak RSS figure.
 
 gaitmap, gaitmap_mad and vqf are in the test extras: a missing one fails here (no skip)."""
 
 import numpy as np
 import pytest
 
-from stridecue import bench_references as br
+from stridecue.lab.bench import references as br
 
 RATE = 416.0
 
 
 @pytest.fixture(scope="module")
 def recording():
-    from stridecue.bench_analysis import virtual_recording
+    from stridecue.lab.bench.analysis import virtual_recording
 
     block, truth, _ = virtual_recording(30.0, generate_s=30.0)
     return block, [s for s in truth if s.kind == "run"]

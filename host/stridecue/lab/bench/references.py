@@ -220,7 +220,7 @@ def our_orientation(gyr_dps, rate_hz: float, *, repeats: int = 2) -> ReferenceRe
 _RSS_CHILD = r"""
 import json, resource, sys, time
 import numpy as np
-from stridecue.samples import SampleBlock
+from stridecue.link.samples import SampleBlock
 from stridecue.analysis.run import analyse_block
 d = np.load(sys.argv[1])
 n = int(sys.argv[2])
@@ -283,7 +283,7 @@ def peak_rss(block, duration_s: float = HOUR_S, mode: str = "offline", timeout_s
 
 
 def virtual_rotation(seed: int = 7, leg: str = "left", mount: str = "shin", rate_hz: float = 416.0) -> np.ndarray:
-    """The board -> segment rotation of stridecue.bench_analysis.virtual_recording's sensor (same
+    """The board -> segment rotation of stridecue.lab.bench.analysis.virtual_recording's sensor (same
     runner, seed and sensor: its rotation is drawn first from the sensor's own generator)."""
     from stridecue.sim import RunnerSettings, VirtualRunner
 
