@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stridecue.lab import datasets, validation, validation_real, validation_accel as va
+from stridecue.lab import datasets, evaluation, validation, validation_real, validation_accel as va
 from stridecue.lab.validation_accel import TrialScore
 
 HAVE_DATA = datasets.shared_data_dir().is_dir()
@@ -120,7 +120,7 @@ def test_counted_twice_can_fail():
     # are): what the analysis can produce.  The old figure (0.6 x median) could not see it.
     kept = np.sort(np.append(np.delete(ic, 31), ic[30] + 0.46))
     assert va.counted_twice(kept) == 1
-    assert validation.double_counted(kept) == 0
+    assert evaluation.double_counted(kept) == 0
     every = np.sort(np.concatenate([ic, ic + 0.001]))  # a whole list duplicated
     assert va.counted_twice(every) >= len(ic) - 10
 
