@@ -1,5 +1,5 @@
-"""Simulation: the virtual runner (runner.py) and the virtual sensor that runs the firmware (air.py,
-ble_backend.py).
+"""Simulation: the virtual runner (runner.py, over scenario.py, strides.py, pelvis.py, legs.py,
+motion.py and sensor.py) and the virtual sensor that runs the firmware (air.py, ble_backend.py).
 
     from stridecue.sim import RunnerSettings, VirtualRunner
     runner = VirtualRunner(RunnerSettings(speed_mps=3.3), seed=1)

@@ -50,7 +50,7 @@ THIGH_IC_DEG = (-35.0, -15.0)
 KNEE_IC_DEG = (15.0, 40.0)
 #: Shank and thigh at contact also place the foot ahead of the hip; that distance must suit the
 #: speed and contact time (the pelvis travels v x contact time over the foot).  The model's
-#: relation (runner.default_foot_ahead, ~0.2 m at 3.3 m/s) times this factor bounds it: over- and
+#: relation (scenario.default_foot_ahead, ~0.2 m at 3.3 m/s) times this factor bounds it: over- and
 #: under-striders.  Above 1.3 (an overstrider; with a slow cadence) the model's swing, whose
 #: templates scale with speed and not with the foot's reach, turns the shank forward more slowly
 #: than the landing turns it back (seed 2026's body09 of an earlier draw: 360 against 420 deg/s), so

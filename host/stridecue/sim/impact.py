@@ -1,6 +1,6 @@
 """The impact at initial contact and the soft tissue under the strap ringing after it.
 
-Moved out of runner.py (which uses it) so that the body of a runner (bodies.Body: strike pattern,
+Apart from the sensor that adds it (sensor.py) so that the body of a runner (bodies.Body: strike pattern,
 soft-tissue frequency and damping) can shape it.  The shapes have zero integral: the sensor shakes,
 it is not carried anywhere (the landing's net deceleration is in the kinematics).
 """

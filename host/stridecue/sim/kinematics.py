@@ -21,6 +21,11 @@ def _unit(u):
     return np.minimum(np.maximum(u, 0.0), 1.0)
 
 
+def clip(x, lo, hi):
+    """x limited to [lo, hi] (np.minimum of np.maximum: scalars stay numpy scalars)."""
+    return np.minimum(np.maximum(x, lo), hi)
+
+
 def smootherstep(u):
     """0 -> 1 with zero first and second derivatives at both ends (C2)."""
     u = _unit(u)

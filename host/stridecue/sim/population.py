@@ -22,7 +22,8 @@ from stridecue.sim.bodies import (
     SHIN_TISSUE_HZ, SIDES, SIDE_DEG, SITE, SPEED_MPS, STANCE_TWIST_DEG, STRIKES, STRIKE_LOAD,
     STRIKE_SHARE, THIGH_IC_DEG, THIGH_TISSUE_HZ, TISSUE_DECAY_SCALE, TISSUE_GAIN_SCALE, VALGUS_DEG,
 )
-from stridecue.sim.runner import RunnerSettings, default_foot_ahead, default_landing_g
+from stridecue.sim.runner import RunnerSettings
+from stridecue.sim.scenario import default_foot_ahead, default_landing_g
 
 
 @dataclass(frozen=True)
