@@ -5,7 +5,10 @@ One module per stage:
 - alignment.py     the segment's frame for any board orientation (gravity + the swing axis)
 - segmentation.py  initial contact and toe-off of every stance (gyro + accel, or accel alone)
 - metrics.py       wobble, wobble rate, peak tibial acceleration, loading rate, contact/stride time
-- streaming.py     the driver: StreamingStrideAnalyzer (live and replay)
+- streaming.py     the driver: StreamingStrideAnalyzer (live and replay), the stride loop
+- buffer.py        its recent samples by sample index, gaps bridged or marked as breaks
+- blocks.py        standstill and movement blocks, the bootstrap of the swing axis
+- frame.py         when the frame takes in standstills and cycles, and is estimated again
 - run.py           the offline driver: analyse_run, analyse_block (the same algorithm)
 - combine.py       two sensors: knee frontal-plane angle (thigh + shank), left/right asymmetry
 

@@ -10,11 +10,14 @@ re-analysis agree stride for stride: every decision depends on the samples aroun
 on how the samples were chunked (see segmentation.py), and `known_t` is the time of the last sample
 a stride's decision needed, not the time the chunk holding it arrived.
 
-Stages, each in its own module: alignment (board -> segment frame), segmentation (IC, TO),
-metrics (wobble, landing load, timing).  Before the swing axis is known (the first BOOTSTRAP_S to
-BOOTSTRAP_MAX_S seconds of movement) the driver keeps every sample since the movement began;
-once it is, it segments from there, so the first strides of a run are reported too, later than
-the usual bound of 60 ms after toe-off.
+Stages, each in its own module: buffer (the recent samples, gaps), blocks (standstill and
+movement blocks, the bootstrap of the swing axis), frame (when the alignment takes in what, and
+re-estimates), alignment (board -> segment frame), segmentation (IC, TO), metrics (wobble, landing
+load, timing).  This module is the stride loop: it searches the next stance, decides whether it is
+a stride and of which kind, and hands its window to the metrics.  Before the swing axis is known
+(the first BOOTSTRAP_S to BOOTSTRAP_MAX_S seconds of movement, blocks.py) the driver keeps every
+sample since the movement began; once it is, it segments from there, so the first strides of a run
+are reported too, later than the usual bound of 60 ms after toe-off.
 """
 
 from __future__ import annotations
@@ -24,20 +27,13 @@ import numpy as np
 from stridecue.errors import UserError
 from stridecue.link.samples import SampleBlock
 from stridecue.analysis.guards import RepeatCounter, check_rate, judge_repeats
-from stridecue.analysis.alignment import Alignment, AlignmentEstimator, cycle_vertical, gravity_only_alignment, knee_end_sign, medial_sign, swing_votes
+from stridecue.analysis.alignment import Alignment, knee_end_sign, medial_sign
+from stridecue.analysis.blocks import BlockStatistics
+from stridecue.analysis.buffer import SampleBuffer
+from stridecue.analysis.frame import FrameSchedule
 from stridecue.analysis.metrics import WARMUP, StrideMetrics, StrideWindow
 from stridecue.analysis.segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance, smooth_exact
 
-BLOCK_S = 0.25  # alignment statistics are taken over fixed blocks of the sample counter
-BOOTSTRAP_S = 2.0  # seconds of movement before the swing axis is trusted ...
-BOOTSTRAP_MAX_S = 3.0  # ... or this many when the direction of the swing is not clear sooner
-INTERPOLATE_GAP_S = 0.05  # shorter gaps are bridged by interpolation; longer ones break the stride chain
-STILL_GYRO_DPS = 8.0  # a block is standstill when the gyro varies less than this (rms) ...
-STILL_ACC_G = 0.03  # ... and the acceleration magnitude less than this (std), near 1 g
-MOVING_GYRO_DPS = 60.0  # a block is movement above this rms angular rate
-MOVING_ACC_G = 0.25  # (accelerometer only) ... or this std of the acceleration magnitude
-MAX_ALIGNMENT_CYCLES = 300  # after this many strides the frame stops changing
-SETTLING_CYCLES = 20  # the frame is re-estimated after each of the first strides, then every 10th
 # Wobble is withheld (strides still counted, no cue) for the first strides of a recording, while the
 # frame rests on few gait cycles, and whenever it is trusted less than this: on one stance its long
 # axis is off by 17 deg (median) on real legs and the thigh's medio-lateral axis can point the wrong
@@ -45,63 +41,6 @@ SETTLING_CYCLES = 20  # the frame is re-estimated after each of the first stride
 WARMUP_STRIDES = 5
 MIN_FRAME_CONFIDENCE = 0.5
 HORIZON_S = 1.2  # how far ahead of the cursor a search looks at first
-
-
-class _Buffer:
-    """The recent samples of one sensor in physical units, with gap marks, by absolute sample index."""
-
-    NAMES = ("acc", "gyr", "clipped", "filled", "jerk", "ws", "dws")
-
-    def __init__(self):
-        self.start = 0  # absolute index of element 0
-        self.n = 0
-        cap = 4096
-        self.acc = np.zeros((cap, 3))
-        self.gyr = np.zeros((cap, 3))
-        self.clipped = np.zeros(cap, bool)
-        self.filled = np.zeros(cap, bool)
-        # derived, once the swing axis is known (see StreamingStrideAnalyzer._derive)
-        self.jerk = np.zeros(cap)
-        self.ws = np.zeros(cap)
-        self.dws = np.zeros(cap)
-
-    @property
-    def end(self) -> int:
-        return self.start + self.n
-
-    def _reserve(self, extra: int) -> None:
-        need = self.n + extra
-        if need <= len(self.acc):
-            return
-        cap = max(need, 2 * len(self.acc))
-        for name in _Buffer.NAMES:
-            old = getattr(self, name)
-            new = np.zeros((cap,) + old.shape[1:], old.dtype)
-            new[: self.n] = old[: self.n]
-            setattr(self, name, new)
-
-    def append(self, acc, gyr, clipped, filled) -> None:
-        k = len(acc)
-        self._reserve(k)
-        sl = slice(self.n, self.n + k)
-        self.acc[sl] = acc
-        self.gyr[sl] = gyr
-        self.clipped[sl] = clipped
-        self.filled[sl] = filled
-        self.n += k
-
-    def drop_before(self, index: int) -> None:
-        k = min(max(0, index - self.start), self.n)
-        if k == 0:
-            return
-        for name in _Buffer.NAMES:
-            arr = getattr(self, name)
-            arr[: self.n - k] = arr[k : self.n]
-        self.n -= k
-        self.start += k
-
-    def view(self, a: int, b: int, name: str) -> np.ndarray:
-        return getattr(self, name)[a - self.start : b - self.start]
 
 
 class StreamingStrideAnalyzer:
@@ -134,9 +73,14 @@ class StreamingStrideAnalyzer:
         self.deferred = deferred
         self.keep_traces = keep_traces
         self.traces_: list[np.ndarray] = []  # with keep_traces: frontal-plane angle (deg) IC -> TO per stride
-        self.alignment_: Alignment | None = None
         self.strides_ = 0
+        self._frame: FrameSchedule | None = None
         self._started = False
+
+    @property
+    def alignment_(self) -> Alignment | None:
+        """The frame in use (kept across a restart at another rate until a new one is estimated)."""
+        return self._frame.alignment_ if self._frame is not None else None
 
     # -- public API -----------------------------------------------------------------
 
@@ -164,7 +108,7 @@ class StreamingStrideAnalyzer:
             return []
         out = self._advance(final=True)
         out.extend(self._flush())
-        self._update_frame()
+        self._catch_up_frame()
         return out
 
     # -- setup ------------------------------------------------------------------------
@@ -179,40 +123,26 @@ class StreamingStrideAnalyzer:
         check_rate(self.rate, not self.accel_only, f"sensor {self.sensor}")
         self._repeat_check = True  # until enough movement was seen to judge stair steps
         self._repeat_counter = None
-        self._buf = _Buffer()
-        self._buf.start = int(block.index[0])
-        self._stream_start = self._buf.start
-        self._next = int(block.index[0])
+        first = int(block.index[0])
+        self._buf = SampleBuffer(first, self.rate)
+        self._stream_start = first
         self._segmenter = Segmenter(self.rate, accel_only=self.accel_only, settings=self.settings, mount=self.mount)
-        self._estimator = AlignmentEstimator(self.mount)
+        self._blocks = BlockStatistics(self.mount, self.rate, self.accel_only, first)
+        self._frame = FrameSchedule(self.mount, self.rate, self.accel_only, alignment=self.alignment_,
+                                    on_axis_flip=self._axis_flipped)
         self._metrics = StrideMetrics(self.mount, self.leg, self.rate)
-        self._block_len = max(8, int(round(BLOCK_S * self.rate)))
-        self._block_next = (self._buf.start // self._block_len + 1) * self._block_len  # first whole block
-        # (end, kind, acc sum of a standstill, samples, gyro samples of movement before any stride)
-        self._block_stats: list[tuple] = []
-        self._block_used = 0  # block stats consumed by the alignment estimator
-        self._moving_s = 0.0
-        self._boot_axis: np.ndarray | None = None  # board-frame "right" for segmentation
-        self._boot_known = None
-        self._cursor = self._buf.start
+        self._cursor = first
         self._prev_ic: int | None = None
         self._recent_strides: list[float] = []
         self._running_paced = True  # (accelerometer only) the stride before was at a running pace, or none
-        self._breaks: list[tuple[int, int]] = []  # [first, end) of gaps too long to bridge
-        self._cycles_added = 0
-        self._der_end = self._buf.start  # derived signals are final before this sample
-        self._quiet = True  # no block but standstill so far
-        self._quiet_until = self._buf.start
-        self._midstance_added = 0
-        self._estimated_at = -1
+        self._der_end = first  # derived signals are final before this sample
         self._pending: list[tuple[dict, StrideWindow]] = []
-        self._frame_updates: list[tuple[Stance, int]] = []  # strides whose cycles the frame has not taken in yet
 
     # -- samples in ---------------------------------------------------------------------
 
     def _append(self, block: SampleBlock) -> None:
         index = np.asarray(block.index, np.int64)
-        keep = index >= self._next
+        keep = index >= self._buf.next_
         if not np.all(keep):  # duplicates or late samples: the first copy wins
             index = index[keep]
             if len(index) == 0:
@@ -226,24 +156,9 @@ class StreamingStrideAnalyzer:
             self._count_repeats(raw, block.accel_g)
         acc = raw[:, :3] * (block.accel_g / 32768.0)
         gyr = raw[:, 3:] * (block.gyro_code * 125 / 32768.0)
-        # split at jumps of the counter
-        jumps = np.flatnonzero(np.diff(index) != 1) + 1
-        bounds = [0, *jumps.tolist(), len(index)]
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            if b <= a:
-                continue
-            first = int(index[a])
-            if first < self._next:  # out of order inside a block: drop the stale part
-                skip = self._next - first
-                a += skip
-                if a >= b:
-                    continue
-                first = int(index[a])
-            if first > self._next:
-                self._fill(first, acc[a], gyr[a])
-            self._buf.append(acc[a:b], gyr[a:b], clipped[a:b], np.zeros(b - a, bool))
-            self._next = first + (b - a)
-        self._update_blocks()
+        self._buf.take(index, acc, gyr, clipped)
+        self._blocks.update(self._buf, collect_motion=self._frame.cycles_ == 0)
+        self._take_swing_axis()
 
     def _count_repeats(self, raw: np.ndarray, accel_g: float) -> None:
         """Stair steps (guards.RepeatCounter): a recording whose values repeat while the leg moves
@@ -257,141 +172,69 @@ class StreamingStrideAnalyzer:
             self._repeat_check = False
             judge_repeats(*found, self.rate, not self.accel_only, f"sensor {self.sensor}")
 
-    def _fill(self, first: int, acc_next: np.ndarray, gyr_next: np.ndarray) -> None:
-        """Samples [self._next, first) are missing: bridge a short gap, mark a long one as a break."""
-        count = first - self._next
-        if self._buf.n:
-            acc_prev = self._buf.acc[self._buf.n - 1]
-            gyr_prev = self._buf.gyr[self._buf.n - 1]
-        else:
-            acc_prev, gyr_prev = acc_next, gyr_next
-        frac = (np.arange(1, count + 1) / (count + 1))[:, None]
-        acc = acc_prev + (acc_next - acc_prev) * frac
-        gyr = gyr_prev + (gyr_next - gyr_prev) * frac
-        self._buf.append(acc, gyr, np.zeros(count, bool), np.ones(count, bool))
-        if count > INTERPOLATE_GAP_S * self.rate:
-            self._breaks.append((self._next, first))
-        self._next = first
-
-    def _update_blocks(self) -> None:
-        """Statistics of each whole block of the sample counter that has arrived since last time
-        (all at once: the blocks are fixed by the counter, not by how the samples arrived)."""
-        L = self._block_len
-        first = max(self._block_next - L, self._buf.start)
-        first += (-(first - (self._block_next - L))) % L  # stay on block boundaries
-        count = (self._buf.end - first) // L
-        if count <= 0:
-            return
-        a = first - self._buf.start
-        acc = self._buf.acc[a : a + count * L].reshape(count, L, 3)
-        gyr = self._buf.gyr[a : a + count * L].reshape(count, L, 3)
-        filled = self._buf.filled[a : a + count * L].reshape(count, L).any(axis=1)
-        anorm = np.linalg.norm(acc, axis=2)
-        a_std = anorm.std(axis=1)
-        a_mean = anorm.mean(axis=1)
-        g_abs = np.sqrt(np.mean(np.sum(gyr ** 2, axis=2), axis=1))
-        if self.accel_only:
-            still = (a_std < STILL_ACC_G) & (np.abs(a_mean - 1.0) < 0.1)
-            moving = a_std > MOVING_ACC_G
-        else:
-            g_rms = np.sqrt(np.mean(np.sum((gyr - gyr.mean(axis=1, keepdims=True)) ** 2, axis=2), axis=1))
-            still = (g_rms < STILL_GYRO_DPS) & (a_std < STILL_ACC_G) & (np.abs(a_mean - 1.0) < 0.1)
-            moving = g_abs > MOVING_GYRO_DPS
-        self._block_next = first + (count + 1) * L
-        if self._quiet:  # the standstill before the run: nothing there to segment
-            calm = still & ~filled
-            k = int(np.argmin(calm)) if not calm.all() else count
-            self._quiet_until = first + k * L
-            self._quiet = k == count
-        keep_motion = self._cycles_added == 0 and not self.accel_only and self._boot_axis is None
-        for i in np.flatnonzero((still | moving) & ~filled):
-            b = first + (int(i) + 1) * L
-            if still[i]:
-                self._block_stats.append((b, "still", acc[i].sum(axis=0), L, None))
-                continue
-            self._moving_s += L / self.rate
-            if keep_motion:
-                self._block_stats.append((b, "move", None, L, gyr[i].copy()))
-                if self._moving_s >= BOOTSTRAP_S and self._bootstrap(b, final=self._moving_s >= BOOTSTRAP_MAX_S):
-                    keep_motion = False
-
-    def _bootstrap(self, end: int, final: bool = True) -> bool:
-        """The swing axis for segmentation from the movement so far.  Unless `final`, only when the
-        direction of the swing is clear (alignment.swing_votes unanimous); else wait for more."""
-        moving = [(b, g) for (b, kind, _, _, g) in self._block_stats if kind == "move" and b <= end]
-        gyr = np.concatenate([g for _, g in moving])
-        est = AlignmentEstimator(self.mount)
-        est.add_motion(gyr)
-        axis, _ = est.swing_axis()
-        if not final and abs(swing_votes(gyr @ axis)) < 3:
-            return False
-        if self.mount != "thigh":  # refine on the swing alone (AlignmentEstimator._add_swing)
-            est.right_hint = axis
-            for _, g in moving:
-                est._add_swing(g, axis)
-            axis, _ = est.swing_axis()
-        self._boot_axis = axis  # board-frame right
-        self._estimator.right_hint = axis
-        self._boot_known = end - 1  # the last sample the bootstrap used (end is one past it)
-        return True
+    def _take_swing_axis(self) -> None:
+        """The bootstrap's swing axis (blocks.py), once found, is the frame's and the search's."""
+        if self._frame.swing_axis_ is None and self._blocks.swing_axis_ is not None:
+            self._frame.set_swing_axis(self._blocks.swing_axis_)
 
     # -- the stride loop ----------------------------------------------------------------
 
     def _advance(self, final: bool) -> list[dict]:
+        """Every stance the samples so far decide, as strides (emitted now, or at the end of the
+        push when deferred)."""
         out: list[dict] = []
-        quiet_end = self._quiet_until - int(round(1.0 * self.rate))  # the standstill before the run
+        quiet_end = self._blocks.quiet_until_ - int(round(1.0 * self.rate))  # the standstill before the run
         if self.strides_ == 0 and self._cursor < quiet_end:
             self._cursor = quiet_end  # (same place however the samples arrive: fixed by the blocks)
-        if not self.accel_only and self._boot_axis is None:
-            if not final or not self._block_stats:
+        if not self.accel_only and self._frame.swing_axis_ is None:
+            if not final or not self._blocks.stats_:
                 self._trim()
                 return out
             # a recording shorter than the bootstrap: use what movement there is
-            moving = [g for (_, kind, _, _, g) in self._block_stats if kind == "move"]
-            if not moving:
+            if not self._blocks.has_motion():
                 return out
-            self._bootstrap(self._buf.end)
-        self._update_frame()  # the cycles of the last push's strides (see _stride)
+            self._blocks.bootstrap(self._buf.end)
+            self._take_swing_axis()
+        self._catch_up_frame()  # the cycles of the last push's strides (see _stride)
+        while True:
+            stance = self._next_stance(final)
+            if stance is None:
+                break
+            self._cursor = stance.to + 1
+            self._stride(stance)
+        out.extend(self._flush() if not self.deferred or final else [])
+        self._trim()
+        return out
+
+    def _next_stance(self, final: bool) -> Stance | None:
+        """The next stance after the cursor, or None when the samples so far do not decide one.
+
+        Looks at a bounded stretch ahead of the cursor (a whole recording at once would make the
+        offline driver quadratic); a search that needs more looks further.  Decisions never depend
+        on the stretch: it is just where the samples "so far" end."""
         available = self._buf.end
         seg = self._segmenter
         base_horizon = int(round(HORIZON_S * self.rate))
         horizon = base_horizon
         while True:
-            # Look at a bounded stretch ahead of the cursor (a whole recording at once would make the
-            # offline driver quadratic); a search that needs more looks further.  Decisions never
-            # depend on the stretch: it is just where the samples "so far" end.
             lo = max(self._buf.start, self._cursor - seg.lookback)
             hi = min(available, max(self._cursor, lo) + horizon)
             if hi - lo < 4:
-                break
+                return None
             sig = self._signals(lo, hi)
             # (a search looks back `lookback` samples, except from the first sample of the stream)
             first = lo if lo == self._stream_start else lo + seg.lookback
             result = seg.next_stance(sig, max(self._cursor, first), hi, final=final and hi == available)
-            if result is NEED_MORE:
+            if result is NEED_MORE or (isinstance(result, tuple) and result[1] <= self._cursor):
                 if hi < available:
                     horizon *= 2
                     continue
-                break
-            if isinstance(result, tuple):
-                _, position = result
-                if position <= self._cursor:
-                    if hi < available:
-                        horizon *= 2
-                        continue
-                    break
-                self._cursor = position
+                return None
+            if isinstance(result, tuple):  # ("skip", position): nothing to find before there
+                self._cursor = result[1]
                 horizon = base_horizon
                 continue
-            horizon = base_horizon
-            stance: Stance = result
-            self._cursor = stance.to + 1
-            stride = self._stride(stance)
-            if stride is not None:
-                out.append(stride)
-        out.extend(self._flush() if not self.deferred or final else [])
-        self._trim()
-        return out
+            return result
 
     def _signals(self, a: int, b: int) -> Signals:
         acc = self._buf.view(a, b, "acc")
@@ -417,7 +260,7 @@ class StreamingStrideAnalyzer:
         jerk = np.zeros(end - ctx)
         if end - ctx > 1:
             jerk[1:] = np.linalg.norm(np.diff(acc, axis=0), axis=1) * self.rate
-        ws = smooth_exact(buf.view(ctx, end, "gyr") @ self._boot_axis, h)
+        ws = smooth_exact(buf.view(ctx, end, "gyr") @ self._frame.swing_axis_, h)
         dws = np.full(end - ctx, np.nan)
         if end - ctx > 2:
             dws[1:-1] = (ws[2:] - ws[:-2]) * (0.5 * self.rate)
@@ -429,28 +272,49 @@ class StreamingStrideAnalyzer:
             buf.view(a, a + 1, "jerk")[:] = 0.0
         self._der_end = max(a, end - (h + 2))
 
-    def _axis_changed(self) -> None:
-        """The sagittal rate is to be derived again from the search's look-back on."""
+    def _axis_flipped(self) -> None:
+        """The frame reversed the swing axis: the search starts afresh, and the sagittal rate is
+        derived again from the search's look-back on."""
+        self._segmenter.forget()
         h = self._segmenter.smooth_half
         self._der_end = max(self._buf.start, self._cursor - self._segmenter.lookback - (h + 2))
 
-    def _broken_between(self, a: int, b: int) -> bool:
-        return any(first < b and end > a for first, end in self._breaks)
+    # -- one stride -------------------------------------------------------------------
 
-    def _stride(self, st: Stance) -> dict | None:
+    def _stride(self, st: Stance) -> None:
+        """A stance found by the search becomes a stride (queued for the metrics, see _flush), unless
+        its contact time is implausible, a long gap lies inside it, or it is a second contact
+        inside one stride."""
         s = self.settings
-        rate = self.rate
-        contact = (st.to - st.ic) / rate
+        contact = (st.to - st.ic) / self.rate
         if not (s.min_contact_s <= contact <= s.max_contact_s):
-            return None
-        if self._broken_between(st.ic, st.to + 1):
-            return None
+            return
+        if self._buf.broken_between(st.ic, st.to + 1):
+            return
+        prev = self._prev_ic
+        timing = self._stride_time(st)
+        if timing is None:
+            return
+        stride_time, typical, recent = timing
+        self._prev_ic = st.ic
+        if self.accel_only:
+            kind = self._kind_accel(st, stride_time, typical, recent)
+        else:
+            kind = self._kind_gyro(st, contact, stride_time)
+        cycle_start = prev if (stride_time is not None) else max(self._buf.start, st.ic - int(round(0.7 * self.rate)))
+        cycle_start = max(cycle_start, self._buf.start)
+        self._queue(st, kind, contact, stride_time, cycle_start)
+
+    def _stride_time(self, st: Stance) -> tuple[float | None, float, list[float]] | None:
+        """(stride time or None when the chain is broken, the typical stride time of the last few,
+        those sorted), or None for a second contact inside one stride.  Keeps the recent strides."""
+        s = self.settings
         prev = self._prev_ic
         stride_time = None
         typical = 0.0
         recent: list[float] = []
-        if prev is not None and not self._broken_between(prev, st.ic + 1):
-            dt = (st.ic - prev) / rate
+        if prev is not None and not self._buf.broken_between(prev, st.ic + 1):
+            dt = (st.ic - prev) / self.rate
             recent = sorted(self._recent_strides)
             typical = recent[len(recent) // 2] if recent else 0.0
             if dt < s.min_stride_s or (not self.accel_only and dt < s.min_stride_share * typical):
@@ -467,52 +331,50 @@ class StreamingStrideAnalyzer:
             # a stride after a missed one is long: it must not make the next real ones look too short
             self._recent_strides.append(min(stride_time, 1.5 * typical) if self._recent_strides else stride_time)
             del self._recent_strides[:-5]
-        self._prev_ic = st.ic
-        if self.accel_only:
-            if stride_time is not None:
-                kind = "run" if stride_time <= s.run_max_stride_s else "walk"
-                walking = s.accel_walk_checks and len(recent) >= 3 and typical > s.run_max_stride_s
-                if kind == "run" and walking and not (self._running_paced and stride_time >= s.min_stride_share * typical):
-                    # In a walk a swing's bump can pass for an impact; the strides it makes are
-                    # short where the steps around them are not.  Running from a walk starts
-                    # with a running-paced stride, and cadence does not halve from one to the next.
-                    kind = "walk"
-                self._running_paced = stride_time <= s.run_max_stride_s
-            else:
-                kind = "run" if (st.impact_g or 0.0) >= s.run_first_impact_g else "walk"
-                self._running_paced = True  # (the pace of a new bout is not known yet)
+        return stride_time, typical, recent
+
+    def _kind_accel(self, st: Stance, stride_time: float | None, typical: float, recent: list[float]) -> str:
+        """Run or walk, from the accelerometer alone: the pace, and the impact of a bout's first stride."""
+        s = self.settings
+        if stride_time is None:
+            self._running_paced = True  # (the pace of a new bout is not known yet)
+            return "run" if (st.impact_g or 0.0) >= s.run_first_impact_g else "walk"
+        kind = "run" if stride_time <= s.run_max_stride_s else "walk"
+        walking = s.accel_walk_checks and len(recent) >= 3 and typical > s.run_max_stride_s
+        if kind == "run" and walking and not (self._running_paced and stride_time >= s.min_stride_share * typical):
+            # In a walk a swing's bump can pass for an impact; the strides it makes are
+            # short where the steps around them are not.  Running from a walk starts
+            # with a running-paced stride, and cadence does not halve from one to the next.
+            kind = "walk"
+        self._running_paced = stride_time <= s.run_max_stride_s
+        return kind
+
+    def _kind_gyro(self, st: Stance, contact: float, stride_time: float | None) -> str:
+        """Run or walk, with a gyroscope: duty factor and cadence, contact time, the shank's turn."""
+        s = self.settings
+        if stride_time is not None:
+            # running has a flight phase (duty factor below one half) and a quick cadence
+            running = contact / stride_time <= s.run_duty_factor and stride_time <= s.run_max_stride_s
+            kind = "run" if running else "walk"
         else:
-            if stride_time is not None:
-                # running has a flight phase (duty factor below one half) and a quick cadence
-                running = contact / stride_time <= s.run_duty_factor and stride_time <= s.run_max_stride_s
-                kind = "run" if running else "walk"
-            else:
-                kind = "run" if contact <= s.run_first_contact_s else "walk"
-            if kind == "run" and contact > s.max_contact_run_s:
+            kind = "run" if contact <= s.run_first_contact_s else "walk"
+        if kind == "run" and contact > s.max_contact_run_s:
+            kind = "walk"
+        if kind == "run" and self.mount != "thigh":
+            # From contact to toe-off a running shank turns through 30-50 deg; a "toe-off"
+            # found after much less is a walking stance's mid-stance (its contact time is then
+            # too short for the duty factor to tell)
+            turned = -float(np.sum(self._buf.view(st.ic, st.to + 1, "ws"))) / self.rate
+            if turned < s.run_min_shank_turn_deg:
                 kind = "walk"
-            if kind == "run" and self.mount != "thigh":
-                # From contact to toe-off a running shank turns through 30-50 deg; a "toe-off"
-                # found after much less is a walking stance's mid-stance (its contact time is then
-                # too short for the duty factor to tell)
-                turned = -float(np.sum(self._buf.view(st.ic, st.to + 1, "ws"))) / rate
-                if turned < s.run_min_shank_turn_deg:
-                    kind = "walk"
-        cycle_start = prev if (stride_time is not None) else max(self._buf.start, st.ic - int(round(0.7 * rate)))
-        cycle_start = max(cycle_start, self._buf.start)
-        known = st.known if self._boot_known is None else max(st.known, self._boot_known)
+        return kind
+
+    def _queue(self, st: Stance, kind: str, contact: float, stride_time: float | None, cycle_start: int) -> None:
+        """The stride's record and its window in the segment frame, for the metrics (_flush)."""
+        rate = self.rate
+        known = st.known if self._blocks.known_ is None else max(st.known, self._blocks.known_)
         gap = bool(np.any(self._buf.view(cycle_start, st.to + 1, "filled")))
-        n_next = self._cycles_added + len(self._frame_updates) + 1  # the frame is re-estimated with this cycle when ...
-        reestimate = n_next <= SETTLING_CYCLES or (n_next % 10 == 0 and n_next <= MAX_ALIGNMENT_CYCLES)
-        if self.accel_only or self.alignment_ is None or reestimate:
-            self._update_frame()
-            alignment = self._alignment_for(st, cycle_start)
-        else:
-            # The frame stays as it is (and so does the swing axis the search uses): this stride's
-            # cycle joins its statistics at the start of the next push, in order, before any
-            # re-estimate, so the push that emits a stride does not also do that; the numbers are
-            # those of taking it in at once.
-            alignment = self.alignment_
-            self._frame_updates.append((st, cycle_start))
+        alignment = self._frame_for(st, cycle_start)
         acc = alignment.to_segment(self._buf.view(cycle_start, st.to + 1, "acc"))
         gyr = None if self.accel_only else alignment.to_segment(self._buf.view(cycle_start, st.to + 1, "gyr"))
         settling = self.strides_ < WARMUP_STRIDES or alignment.confidence < MIN_FRAME_CONFIDENCE
@@ -537,7 +399,23 @@ class StreamingStrideAnalyzer:
         }
         self._pending.append((record, window))
         self.strides_ += 1
-        return None
+
+    def _frame_for(self, st: Stance, cycle_start: int) -> Alignment:
+        """The frame this stride is measured in (frame.FrameSchedule)."""
+        if self.accel_only or self.alignment_ is None or self._frame.reestimates_next():
+            self._catch_up_frame()
+            return self._frame.after_stride(st, cycle_start, self._buf, self._blocks, self._prev_ic is not None)
+        # The frame stays as it is (and so does the swing axis the search uses): this stride's
+        # cycle joins its statistics at the start of the next push, in order, before any
+        # re-estimate, so the push that emits a stride does not also do that; the numbers are
+        # those of taking it in at once.
+        self._frame.defer(st, cycle_start)
+        return self.alignment_
+
+    def _catch_up_frame(self) -> None:
+        self._frame.catch_up(self._buf, self._blocks, self._prev_ic is not None)
+
+    # -- strides out ------------------------------------------------------------------
 
     def _flush(self) -> list[dict]:
         if not self._pending:
@@ -555,74 +433,20 @@ class StreamingStrideAnalyzer:
             out.append(_ordered(r))
         return out
 
-    def _update_frame(self) -> None:
-        for st, cycle_start in self._frame_updates:
-            self._alignment_for(st, cycle_start)
-        self._frame_updates = []
-
-    def _alignment_for(self, st: Stance, cycle_start: int) -> Alignment:
-        """The frame after this stride: standstills before its toe-off, the swing of the cycles so far."""
-        est = self._estimator
-        while self._block_used < len(self._block_stats) and self._block_stats[self._block_used][0] <= st.to:
-            _, kind, acc_sum, count, gyr = self._block_stats[self._block_used]
-            if kind == "still":
-                est.add_standstill_sum(acc_sum, count)
-            elif kind == "move" and self._cycles_added == 0 and not self.accel_only:
-                est.add_motion(gyr)  # until strides are known, the moving blocks stand in for cycles
-            self._block_used += 1
-        settled = self._cycles_added >= MAX_ALIGNMENT_CYCLES or self._midstance_added >= MAX_ALIGNMENT_CYCLES
-        if settled:
-            pass
-        elif self.accel_only or self._prev_ic is None or cycle_start >= st.ic:
-            self._midstance_added += 1
-            mid = st.ic + (st.to - st.ic) // 2
-            half = max(1, (st.to - st.ic) // 10)
-            est.add_midstance(self._buf.view(mid - half, mid + half + 1, "acc"))
-        else:  # the vertical at contact from the whole cycle before it (alignment.cycle_vertical)
-            est.add_contact_vertical(cycle_vertical(self._buf.view(cycle_start, st.ic + 1, "acc"),
-                                                    self._buf.view(cycle_start, st.ic + 1, "gyr"), -self._boot_axis, self.rate))
-        if self.accel_only:
-            if not settled or self.alignment_ is None:
-                self.alignment_ = gravity_only_alignment(est.gravity_hint(), self.mount)
-            return self.alignment_
-        if self._cycles_added < MAX_ALIGNMENT_CYCLES and self._prev_ic is not None and cycle_start < st.ic:
-            est.add_motion(self._buf.view(cycle_start, st.ic, "gyr"))
-            self._cycles_added += 1
-        # Re-estimate while the frame is still settling, then every 10 strides, then never: the
-        # schedule is fixed by the stride count, so both drivers use the same frame for a stride.
-        n = self._cycles_added
-        if self.alignment_ is None or (n != self._estimated_at and (n <= SETTLING_CYCLES or n % 10 == 0)):
-            if n >= 6 and not est.sign_agrees():
-                # the first seconds of movement chose the wrong direction of the swing axis: more
-                # cycles say otherwise; segment with the corrected axis from the next stride on
-                est.flip_hint()
-                self._boot_axis = -self._boot_axis
-                self._segmenter.forget()
-                self._axis_changed()
-            alignment = est.estimate()
-            self._estimated_at = n
-        else:
-            alignment = self.alignment_
-        if alignment is None:
-            alignment = self.alignment_ or gravity_only_alignment(np.array([0.0, 0.0, 1.0]), self.mount)
-        self.alignment_ = alignment
-        return alignment
-
     def _trim(self) -> None:
         keep = self._cursor - self._segmenter.lookback - int(round(2.5 * self.rate))
         if self._prev_ic is not None:
             keep = min(keep, self._prev_ic - 2)
-        if self._frame_updates:
-            keep = min(keep, self._frame_updates[0][1])
-        if self._boot_axis is None and not self.accel_only:
+        if self._frame.pending_:
+            keep = min(keep, self._frame.pending_[0][1])
+        if self._frame.swing_axis_ is None and not self.accel_only:
             # until the frame is known keep everything since the movement began (_advance moved the
             # cursor past the standstill before it)
             keep = self._cursor - self._segmenter.lookback - int(round(2.5 * self.rate))
         if keep - self._buf.start > 8 * 4096:
             self._buf.drop_before(keep)
-        self._block_stats = self._block_stats[self._block_used :]
-        self._block_used = 0
-        self._breaks = [(a, b) for a, b in self._breaks if b > self._buf.start]
+        self._blocks.trim()
+        self._buf.forget_breaks()
 
 
 _ORDER = ("sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s",

@@ -49,7 +49,7 @@ from scipy.interpolate import make_interp_spline
 from scipy.signal import butter, filtfilt
 from scipy.spatial.transform import Rotation
 
-from stridecue.lab.datasets import GrouvelTrial
+from stridecue.lab.datasets.grouvel2023 import GrouvelTrial
 
 G = 9.80665  # m/s^2 per g
 SEGMENTS = ("shin", "thigh")

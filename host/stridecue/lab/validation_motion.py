@@ -3,7 +3,7 @@
 grouvel2023's motion capture (11 over-ground passes of 6 runners, 100 frames/s) drives a virtual
 IMU (`stridecue.lab.mocap_imu`) on each shank and thigh, in several plausible mountings; the truth is
 the markers' own: stances from the heel/toe markers, frontal-plane excursion of the joint-centre
-line projected on the lab's y-z plane (`datasets.LegTruth.excursions`, docs/metrics.md).
+line projected on the lab's y-z plane (`datasets.grouvel2023.LegTruth.excursions`, docs/metrics.md).
 
 Three views, each reported as measured:
 
@@ -186,7 +186,8 @@ def own_excursions(rec, truth, direction: int):
     """The frontal-plane excursion of the virtual IMU's own segment orientation at the true stances
     (the same definition as the markers' truth, on the low-passed, resampled motion)."""
     import numpy as np
-    from stridecue.lab.datasets import LegTruth, segment_frontal_angles
+    from stridecue.lab.datasets.grouvel2023 import LegTruth
+    from stridecue.lab.datasets.mocap_truth import segment_frontal_angles
 
     z = rec.rotation[:, :, 2]
     zero = np.zeros_like(z)
@@ -260,13 +261,13 @@ class RealMotionTallies:
 
 
 def validate_realmotion(quick: bool) -> tuple[list[Figure], dict]:
-    from stridecue.lab import datasets
+    from stridecue.lab.datasets.grouvel2023 import load_grouvel2023
     from stridecue.lab.evaluation import _analysis
     from stridecue.lab.validation_real import mocap_stride_s
 
     analyse_block = _analysis()
     plan = realmotion_plan(quick)
-    trials = datasets.load_grouvel2023(participants=plan["participants"])
+    trials = load_grouvel2023(participants=plan["participants"])
     tallies = RealMotionTallies()
     rows = []
     for trial in trials:

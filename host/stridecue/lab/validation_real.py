@@ -29,10 +29,11 @@ def bach_block(trial):
 
 def validate_bach2022(quick: bool) -> tuple[list[Figure], dict]:
     import numpy as np
-    from stridecue.lab import datasets, validation_accel
+    from stridecue.lab import validation_accel
+    from stridecue.lab.datasets.bach2022 import load_bach2022
 
     analyse_block = _analysis()
-    trials = datasets.load_bach2022()
+    trials = load_bach2022()
     running = [t for t in trials if t.running]
     walking = [t for t in trials if not t.running]
     if quick:
@@ -239,10 +240,10 @@ def validate_grouvel2023(quick: bool) -> tuple[list[Figure], dict]:
     rate) must match the stride time of the foot markers.  Where it does not, the IMU samples are
     not on the capture's time base and no stance-by-stance comparison is made (said per pass)."""
     import numpy as np
-    from stridecue.lab import datasets
+    from stridecue.lab.datasets.grouvel2023 import load_grouvel2023
 
     analyse_block = _analysis()
-    trials = datasets.load_grouvel2023(participants=["P01", "P02"] if quick else None)
+    trials = load_grouvel2023(participants=["P01", "P02"] if quick else None)
     per: dict[str, dict] = {}
     rows, clocks = [], []
     for trial in trials:
@@ -359,11 +360,11 @@ QUICK_ADEPT_S = 480.0
 
 def validate_adept(quick: bool) -> tuple[list[Figure], dict]:
     import numpy as np
-    from stridecue.lab import datasets
+    from stridecue.lab.datasets.adept import load_adept
     from stridecue.record.importer import saturated_samples
 
     analyse_block = _analysis()
-    rec = datasets.load_adept()["left_ankle"]
+    rec = load_adept()["left_ankle"]
     acc = rec.acc[: int(QUICK_ADEPT_S * rec.rate_hz)] if quick else rec.acc
     block = to_sample_block(acc, None, rec.rate_hz, accel_g=8, saturated=saturated_samples(acc))
     start = time.perf_counter()
