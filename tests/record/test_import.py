@@ -12,7 +12,8 @@ import pytest
 from stridecue import cli
 from stridecue.lab import datasets
 from stridecue.errors import UserError
-from stridecue.record.importer import import_csv, parse_columns, parse_units
+from stridecue.record.csv_columns import parse_columns, parse_units
+from stridecue.record.importer import import_csv
 from stridecue.record.runfile import RunReader
 
 G = 9.80665

@@ -19,15 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stridecue.record.runfile import (
-    FILE_HEADER_SIZE,
-    MAGIC,
-    RunFileError,
-    RunReader,
-    RunWriter,
-    open_run,
-    run_file_path,
-)
+from stridecue.record.runfile import RunReader, RunWriter, open_run, run_file_path
+from stridecue.record.runformat import FILE_HEADER_SIZE, MAGIC, RunFileError
 from stridecue.link.samples import SampleBlock
 
 RATE = 416.0

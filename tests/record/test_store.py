@@ -12,7 +12,8 @@ import pytest
 from test_summary_support import START, fake_analyse, make_run, store_with
 
 from stridecue.errors import UserError
-from stridecue.record.store import DB_NAME, MIGRATIONS, SCHEMA_VERSION, RunStore
+from stridecue.record.schema import MIGRATIONS, SCHEMA_VERSION
+from stridecue.record.store import DB_NAME, RunStore
 
 
 def test_new_store_has_latest_schema(tmp_path):
@@ -152,9 +153,9 @@ def test_migrates_a_version_1_database_keeping_its_data(tmp_path):
 def test_a_failed_migration_leaves_the_older_version(tmp_path, monkeypatch):
     path = make_run(tmp_path, START, 1)
     _version_1_database(tmp_path, path)
-    import stridecue.record.store as store_module
+    import stridecue.record.schema as schema_module
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", (MIGRATIONS[0], MIGRATIONS[1] + ";\nTHIS IS NOT SQL"))
+    monkeypatch.setattr(schema_module, "MIGRATIONS", (MIGRATIONS[0], MIGRATIONS[1] + ";\nTHIS IS NOT SQL"))
     with pytest.raises(UserError, match="cannot upgrade the database from schema version 1 to 2"):
         RunStore.open(tmp_path)
     db = sqlite3.connect(tmp_path / DB_NAME)
@@ -179,7 +180,7 @@ def test_newer_or_foreign_database_is_one_clear_error(tmp_path):
 
 
 def test_a_changed_analysis_re_analyses_stored_runs(tmp_path, monkeypatch):
-    import stridecue.record.store as store_module
+    import stridecue.record.ingest as ingest_module
 
     path = make_run(tmp_path, START, 1)
     calls = []
@@ -191,8 +192,8 @@ def test_a_changed_analysis_re_analyses_stored_runs(tmp_path, monkeypatch):
     with RunStore.open(tmp_path, analyse=counting) as store:
         run_id = store.ingest(path)
         assert store.sync() == [] and len(calls) == 1
-        assert store.run(run_id)["ingest_version"] == store_module.INGEST_VERSION
-        assert store_module._analysis_digest() in store_module.INGEST_VERSION  # the analysis source is part of it
-        monkeypatch.setattr(store_module, "INGEST_VERSION", store_module.INGEST_VERSION + "-changed")
+        assert store.run(run_id)["ingest_version"] == ingest_module.INGEST_VERSION
+        assert ingest_module._analysis_digest() in ingest_module.INGEST_VERSION  # the analysis source is part of it
+        monkeypatch.setattr(ingest_module, "INGEST_VERSION", ingest_module.INGEST_VERSION + "-changed")
         assert store.sync() == [run_id] and len(calls) == 2
         assert store.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 1

@@ -272,7 +272,7 @@ def read_metadata(path: Path) -> dict | None:
     import json
     import zlib
 
-    from stridecue.record.runfile import CHUNK_HEADER_SIZE, CHUNK_META, FILE_HEADER_SIZE, MAGIC
+    from stridecue.record.runformat import CHUNK_HEADER_SIZE, CHUNK_META, FILE_HEADER_SIZE, MAGIC
 
     try:
         with open(path, "rb") as f:

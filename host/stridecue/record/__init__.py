@@ -1,3 +1,4 @@
 """record: what is kept of a run.  runfile.py writes and reads the run file (every sample, cues,
-events); store.py is the SQLite history of runs and their strides; importer.py turns another
-IMU's CSV into an ordinary run file."""
+events) in the bytes runformat.py lays out; store.py is the SQLite history of runs and their
+strides, with its tables in schema.py and the rows a run file becomes in ingest.py; importer.py
+turns another IMU's CSV, read by csv_columns.py, into an ordinary run file."""

@@ -22,29 +22,29 @@ overwritten), under the data directory like a recorded run.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import gzip
 import hashlib
-import math
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from stridecue.errors import UserError
+from stridecue.record.csv_columns import (
+    ACC_FIELDS,
+    ACC_UNITS,
+    G,
+    GYR_FIELDS,
+    GYR_UNITS,
+    TIME_UNITS,
+    ColumnRef,
+    parse_columns,
+    parse_units,
+    read_columns,
+)
 
 # numpy is imported inside the functions that use it: `stridecue --help` imports this module to
 # build its options, and must stay fast.
-
-ACC_FIELDS = ("ax", "ay", "az")
-GYR_FIELDS = ("gx", "gy", "gz")
-FIELDS = ("t",) + ACC_FIELDS + GYR_FIELDS
-
-G = 9.80665
-ACC_UNITS = {"g": 1.0, "m/s2": 1 / G, "m/s^2": 1 / G, "mps2": 1 / G, "ms2": 1 / G, "m/s²": 1 / G}
-GYR_UNITS = {"dps": 1.0, "deg/s": 1.0, "°/s": 1.0, "rad/s": 180 / math.pi, "rads": 180 / math.pi}
-TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 
 ACCEL_RANGES_G = (2, 4, 8, 16, 32)
 GYRO_RANGE_CODES = (1, 2, 4, 8, 16)  # x 125 dps
@@ -103,178 +103,6 @@ class ImportResult:
     has_gyro: bool
     clipped: int
     warnings: tuple = ()
-
-
-@dataclass(frozen=True)
-class ColumnRef:
-    field: str
-    column: str
-    negate: bool
-
-
-def parse_columns(spec: str) -> dict[str, ColumnRef]:
-    """'t=time,ax=AccX,...' -> {field: ColumnRef}; UserError naming what is wrong."""
-    refs: dict[str, ColumnRef] = {}
-    for part in (p.strip() for p in spec.split(",")):
-        if not part:
-            continue
-        field, sep, column = part.partition("=")
-        field, column = field.strip().lower(), column.strip()
-        if not sep or not column:
-            raise UserError(f"--columns: {part!r} is not FIELD=COLUMN (e.g. ax=AccX)")
-        if field not in FIELDS:
-            raise UserError(f"--columns: unknown field {field!r} (fields: {', '.join(FIELDS)})")
-        if field in refs:
-            raise UserError(f"--columns: {field} given twice")
-        negate = column.startswith("-")
-        refs[field] = ColumnRef(field, column[1:].strip() if negate else column, negate)
-    missing = [f for f in ACC_FIELDS if f not in refs]
-    if missing:
-        raise UserError(f"--columns: no column for {', '.join(missing)} (the accelerometer is required)")
-    gyro = [f for f in GYR_FIELDS if f in refs]
-    if gyro and len(gyro) != 3:
-        absent = [f for f in GYR_FIELDS if f not in refs]
-        raise UserError(f"--columns: gyroscope incomplete, no column for {', '.join(absent)} (give all three or none)")
-    return refs
-
-
-def parse_units(spec: str) -> dict[str, str]:
-    units = {"acc": "g", "gyr": "dps", "t": "s"}
-    tables = {"acc": ACC_UNITS, "gyr": GYR_UNITS, "t": TIME_UNITS}
-    for part in (p.strip() for p in (spec or "").split(",")):
-        if not part:
-            continue
-        kind, sep, unit = part.partition("=")
-        kind, unit = kind.strip().lower(), unit.strip().lower()
-        kind = {"accel": "acc", "gyro": "gyr", "time": "t"}.get(kind, kind)
-        if not sep or kind not in tables:
-            raise UserError(f"--units: {part!r} is not acc=UNIT, gyr=UNIT or t=UNIT")
-        if unit not in tables[kind]:
-            raise UserError(f"--units: unknown {kind} unit {unit!r} (one of {', '.join(tables[kind])})")
-        units[kind] = unit
-    return units
-
-
-def _open_text(path: Path):
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return open(path, "r", encoding="utf-8-sig", newline="")
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-        return True
-    except ValueError:
-        return False
-
-
-def read_table(path: Path, *, delimiter: str | None, header: bool, select,
-               chunk_rows: int = 50_000) -> tuple[list[str] | None, dict[str, "np.ndarray"], int]:
-    """Read the selected columns of a CSV as floats, streaming (a long recording never sits in
-    memory as text).  Comment lines (#) and blank lines are skipped.
-
-    select(names or None, width) -> {field: column index} is called once the header is known.
-    Returns (header names or None, {field: values}, number of data rows).  Errors name the file,
-    the line and the column.
-    """
-    import numpy as np
-
-    line_no = [0]
-
-    def content(fh):
-        for number, line in enumerate(fh, start=1):
-            if line.strip() and not line.lstrip().startswith("#"):
-                line_no[0] = number
-                yield line
-
-    try:
-        with _open_text(path) as fh:
-            lines = content(fh)
-            first = next(lines, None)
-            if first is None:
-                raise UserError(f"{path}: no data rows")
-            if delimiter is None:
-                delimiter = max([",", ";", "\t"], key=first.count)
-                if first.count(delimiter) == 0:
-                    delimiter = ","
-            elif delimiter in ("\\t", "tab"):
-                delimiter = "\t"
-            first_cells = next(csv.reader([first], delimiter=delimiter))
-            names = None
-            pending = []
-            if header and not all(_is_number(c) for c in first_cells if c.strip()):
-                names = [c.strip() for c in first_cells]
-            else:
-                pending.append((line_no[0], first_cells))
-            width = len(names) if names is not None else len(first_cells)
-            index_of = select(names, width)
-            labels = {f: repr(names[i]) if names is not None else str(i + 1) for f, i in index_of.items()}
-            parts: dict[str, list] = {f: [] for f in index_of}
-            rows = 0
-            reader = csv.reader(lines, delimiter=delimiter)
-
-            def flush(chunk):
-                for field, col in index_of.items():
-                    parts[field].append(_numbers(chunk, col, labels[field], path))
-
-            chunk = pending
-            for cells in reader:
-                chunk.append((line_no[0], cells))
-                if len(chunk) >= chunk_rows:
-                    flush(chunk)
-                    rows += len(chunk)
-                    chunk = []
-            if chunk:
-                flush(chunk)
-                rows += len(chunk)
-    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise UserError(f"{path}: no such file") from None
-        if isinstance(exc, IsADirectoryError):
-            raise UserError(f"{path}: is a directory, not a CSV file") from None
-        raise UserError(f"{path}: cannot read as CSV text ({exc})") from None
-    if rows == 0:
-        raise UserError(f"{path}: a header but no data rows")
-    return names, {f: np.concatenate(v) for f, v in parts.items()}, rows
-
-
-def _column_index(ref: ColumnRef, names: list[str] | None, width: int, path: Path) -> int:
-    if names is not None and ref.column in names:
-        return names.index(ref.column)
-    if re.fullmatch(r"\d+", ref.column):
-        pos = int(ref.column)
-        if not 1 <= pos <= width:
-            raise UserError(f"{path}: column {pos} for {ref.field} is out of range (the file has {width} columns)")
-        return pos - 1
-    if names is None:
-        raise UserError(f"{path}: has no header, so column {ref.column!r} for {ref.field} must be a position (1..{width})")
-    close = [n for n in names if n.lower() == ref.column.lower()]
-    hint = f"; did you mean {close[0]!r}?" if close else f" (columns: {', '.join(names[:12])}{', ...' if len(names) > 12 else ''})"
-    raise UserError(f"{path}: no column {ref.column!r} for {ref.field}{hint}")
-
-
-def _numbers(chunk: list[tuple[int, list[str]]], col: int, label: str, path: Path) -> "np.ndarray":
-    import numpy as np
-
-    cells = []
-    for line, row in chunk:
-        if col >= len(row):
-            raise UserError(f"{path}: row {line} has {len(row)} fields, no column {label}")
-        cells.append(row[col].strip())
-    try:
-        values = np.asarray(cells, dtype=float)
-    except ValueError:
-        for (line, _), cell in zip(chunk, cells):
-            if not _is_number(cell):
-                shown = repr(cell) if cell else "an empty cell"
-                raise UserError(f"{path}: row {line}, column {label}: {shown} is not a number") from None
-        raise
-    bad = np.flatnonzero(~np.isfinite(values))
-    if len(bad):
-        line = chunk[int(bad[0])][0]
-        raise UserError(f"{path}: row {line}, column {label}: {cells[bad[0]]!r} is not a finite number")
-    return values
 
 
 def _sha256(path: Path) -> str:
@@ -395,10 +223,63 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
                sensor_range_g: float | None = None) -> ImportResult:
     """Import one CSV recording as a new run file under base; returns what was written."""
     import numpy as np
-    from stridecue.record.runfile import RunWriter, run_file_path
-    from stridecue.link.samples import SampleBlock
+    from stridecue.record.runfile import run_file_path
 
     path = Path(file)
+    _check_options(rate_hz, mount, leg, sensor_range_g)
+    refs = parse_columns(columns)
+    unit = parse_units(units)
+    if "t" not in refs and rate_hz is None:
+        raise UserError("--rate is required when no time column is given (--columns t=...)")
+    names, table, n_rows, resolved = read_columns(path, refs, delimiter=delimiter, header=header)
+    acc, gyr, t = _physical(table, refs, unit)
+    if check_units:
+        _check_units(acc, gyr, unit, path)
+    if t is not None:
+        index, rate = _sample_indices(t, rate_hz, path)
+    else:
+        index, rate = np.arange(len(acc), dtype=np.int64), float(rate_hz)
+    warnings = _check_rate(acc, gyr, rate, path, check_band=check_units)
+    counts = _to_counts(acc, gyr, sensor_range_g)
+
+    start_time = _start_time(start, float(t[0]) if t is not None else None, path)
+    sensor_name = name or re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.I)
+    out = run_file_path(base, start_time, f"import-{sensor_name}")
+    mapping = {f: ("-" if r.negate else "") + (names[resolved[f]] if names is not None else f"#{resolved[f] + 1}")
+               for f, r in refs.items()}
+    imported = {
+        "source_file": str(path.resolve()),
+        "source_sha256": _sha256(path),
+        "rows": n_rows,
+        "columns": mapping,
+        "units": unit,
+        "rate_hz": rate,
+        "rate_from": "time column" if t is not None and rate_hz is None else "--rate",
+        "accel_clipped_values": counts.clipped_acc,
+        "source_saturated_values": counts.saturated_values,
+        "source_range_g": sensor_range_g,
+        "gyro_clipped_values": counts.clipped_gyr,
+        "has_gyro": counts.has_gyro,
+        "warnings": warnings,
+        "imported_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+    }
+    sensor = {
+        "slot": 0, "name": sensor_name, "imu": "imported", "rate": rate, "accel_g": counts.accel_g,
+        "gyro_dps": counts.gyro_code * 125 if counts.has_gyro else None, "has_gyro": counts.has_gyro,
+        "mount": mount, "leg": leg,
+    }
+    metadata = {"start_time": start_time.isoformat(), "simulated": False, "imported": imported, "sensors": [sensor]}
+    missing = _write_run(out, metadata, index, rate, counts)
+    return ImportResult(path=out, samples=len(index), missing=missing, rate_hz=rate,
+                        duration_s=(int(index[-1]) + 1) / rate, accel_g=counts.accel_g,
+                        gyro_dps=counts.gyro_code * 125 if counts.has_gyro else 0, has_gyro=counts.has_gyro,
+                        clipped=counts.at_full_scale, warnings=tuple(warnings))
+
+
+def _check_options(rate_hz: float | None, mount: str, leg: str, sensor_range_g: float | None) -> None:
+    """UserError for an option out of its range (before the file is read)."""
+    import numpy as np
+
     if rate_hz is not None and not (np.isfinite(rate_hz) and 1.0 <= rate_hz <= 10000.0):
         raise UserError(f"--rate {rate_hz:g} Hz is not a plausible sampling rate (1..10000)")
     if mount not in ("shin", "thigh"):
@@ -407,41 +288,43 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
         raise UserError(f"--leg {leg!r}: left or right")
     if sensor_range_g is not None and not sensor_range_g > 0:
         raise UserError(f"--sensor-range {sensor_range_g:g} g must be positive")
-    refs = parse_columns(columns)
-    unit = parse_units(units)
-    if "t" not in refs and rate_hz is None:
-        raise UserError("--rate is required when no time column is given (--columns t=...)")
-    resolved: dict[str, int] = {}
 
-    def select(names: list[str] | None, width: int) -> dict[str, int]:
-        index_of = {f: _column_index(r, names, width, path) for f, r in refs.items()}
-        readers: dict[int, list[str]] = {}
-        for f, i in index_of.items():
-            readers.setdefault(i, []).append(f)
-        for fs in readers.values():
-            if len(fs) > 1:
-                raise UserError(f"--columns: {' and '.join(fs)} both read column {refs[fs[0]].column!r}")
-        resolved.update(index_of)
-        return index_of
 
-    names, columns, n_rows = read_table(path, delimiter=delimiter, header=header, select=select)
+def _physical(table: dict[str, np.ndarray], refs: dict[str, ColumnRef],
+              unit: dict[str, str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(acc (n, 3) g, gyr (n, 3) deg/s or None, t (n,) s or None): the columns read, signs flipped
+    as --columns says and converted from the --units given."""
+    import numpy as np
 
     def values(field: str) -> np.ndarray:
-        v = columns[field]
+        v = table[field]
         return -v if refs[field].negate else v
 
     acc = np.column_stack([values(f) for f in ACC_FIELDS]) * ACC_UNITS[unit["acc"]]
     has_gyro = all(f in refs for f in GYR_FIELDS)
     gyr = np.column_stack([values(f) for f in GYR_FIELDS]) * GYR_UNITS[unit["gyr"]] if has_gyro else None
     t = values("t") * TIME_UNITS[unit["t"]] if "t" in refs else None
-    if check_units:
-        _check_units(acc, gyr, unit, path)
-    if t is not None:
-        index, rate = _sample_indices(t, rate_hz, path)
-    else:
-        index, rate = np.arange(len(acc), dtype=np.int64), float(rate_hz)
-    warnings = _check_rate(acc, gyr, rate, path, check_band=check_units)
+    return acc, gyr, t
 
+
+@dataclass(frozen=True)
+class _Counts:
+    """The samples as the sensor would store them: int16 raw (n, 6) at the chosen ranges."""
+
+    raw: np.ndarray
+    accel_g: int
+    gyro_code: int  # x 125 dps; 0 marks an accelerometer-only sensor
+    has_gyro: bool
+    clipped_acc: int  # values beyond the widest accelerometer range
+    clipped_gyr: int
+    saturated_values: int  # values where the source sensor was at its full scale
+    at_full_scale: int  # samples with an accelerometer axis at full scale here
+
+
+def _to_counts(acc: np.ndarray, gyr: np.ndarray | None, sensor_range_g: float | None) -> _Counts:
+    import numpy as np
+
+    has_gyro = gyr is not None
     saturated = saturated_samples(acc, sensor_range_g)
     accel_g = _pick_range(float(np.abs(acc).max()), ACCEL_RANGES_G, 1.0)
     # gyro code 0 marks an accelerometer-only sensor (the analysis then segments from accel alone)
@@ -455,54 +338,30 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
     if has_gyro:
         raw[:, 3:], clipped_gyr = _counts(gyr, gyro_code * 125.0)
     at_full_scale = int(np.count_nonzero(np.any((raw[:, :3] >= _FULL) | (raw[:, :3] <= -32768), axis=1)))
+    return _Counts(raw, accel_g, gyro_code, has_gyro, clipped_acc, clipped_gyr, int(saturated.sum()), at_full_scale)
 
-    start_time = _start_time(start, float(t[0]) if t is not None else None, path)
-    sensor_name = name or re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.I)
-    out = run_file_path(base, start_time, f"import-{sensor_name}")
-    digest = _sha256(path)
-    mapping = {f: ("-" if r.negate else "") + (names[resolved[f]] if names is not None else f"#{resolved[f] + 1}")
-               for f, r in refs.items()}
+
+def _write_run(out: Path, metadata: dict, index: np.ndarray, rate: float, counts: _Counts) -> int:
+    """Write the run file: the samples in one-second chunks, each hole in the time column as a
+    missing range, and the closing summary.  The number of missing samples."""
+    import numpy as np
+    from stridecue.link.samples import SampleBlock
+    from stridecue.record.runfile import RunWriter
+
     missing = int(index[-1] + 1 - len(index))
-    metadata = {
-        "start_time": start_time.isoformat(),
-        "simulated": False,
-        "imported": {
-            "source_file": str(path.resolve()),
-            "source_sha256": digest,
-            "rows": n_rows,
-            "columns": mapping,
-            "units": unit,
-            "rate_hz": rate,
-            "rate_from": "time column" if t is not None and rate_hz is None else "--rate",
-            "accel_clipped_values": clipped_acc,
-            "source_saturated_values": int(saturated.sum()),
-            "source_range_g": sensor_range_g,
-            "gyro_clipped_values": clipped_gyr,
-            "has_gyro": has_gyro,
-            "warnings": warnings,
-            "imported_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        },
-        "sensors": [{
-            "slot": 0, "name": sensor_name, "imu": "imported", "rate": rate, "accel_g": accel_g,
-            "gyro_dps": gyro_code * 125 if has_gyro else None, "has_gyro": has_gyro,
-            "mount": mount, "leg": leg,
-        }],
-    }
+    raw = counts.raw
     with RunWriter(out, metadata, sync_interval=3600.0) as writer:
         chunk = max(1, int(round(rate)))
         for s in range(0, len(index), chunk):
             writer.write_samples(SampleBlock(index=index[s:s + chunk], raw=raw[s:s + chunk], rate=rate,
-                                             accel_g=accel_g, gyro_code=gyro_code, sensor=0))
+                                             accel_g=counts.accel_g, gyro_code=counts.gyro_code, sensor=0))
         # holes in the time column: samples that will never arrive, recorded as such
         holes = np.flatnonzero(np.diff(index) > 1)
         for k in holes:
             writer.write_missing(0, int(index[k] + 1), int(index[k + 1] - index[k] - 1))
         writer.close(summary={"imported": True, "samples": len(index), "missing_samples": missing,
-                              "sensor_clipped": at_full_scale})
-    return ImportResult(path=out, samples=len(index), missing=missing, rate_hz=rate,
-                        duration_s=(int(index[-1]) + 1) / rate, accel_g=accel_g,
-                        gyro_dps=gyro_code * 125 if has_gyro else 0, has_gyro=has_gyro, clipped=at_full_scale,
-                        warnings=tuple(warnings))
+                              "sensor_clipped": counts.at_full_scale})
+    return missing
 
 
 def _check_rate(acc: np.ndarray, gyr: np.ndarray | None, rate: float, path: Path, check_band: bool = True) -> list[str]:

@@ -1,6 +1,7 @@
 """The run file (.scrun): StrideCue's append-only, crash-safe recording of a run.
 
-docs/run-file.md is the byte-by-byte specification; keep the two in step.
+docs/run-file.md is the byte-by-byte specification; keep the two in step.  The bytes themselves
+(header, chunk framing, payloads) are runformat.py's; this module writes and reads whole files.
 
     with RunWriter(path, metadata) as w:      # refuses to overwrite
         w.write_samples(block)                # batched into ~1 s chunks
@@ -23,99 +24,39 @@ import datetime as dt
 import json
 import os
 import re
-import struct
 import time
 import unicodedata
-import zlib
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from stridecue import __version__
-from stridecue.errors import UserError
 from stridecue.link.samples import SampleBlock
-
-FORMAT_VERSION = 1
-MAGIC = b"SCRUN\r\n\x1a"  # 8 bytes; the CR LF and ^Z catch text-mode mangling, as PNG's do
-SUFFIX = ".scrun"
-
-# File header: magic, format version, flags, CRC-32 of the 12 bytes before it.
-_FILE_HEADER = struct.Struct("<8sHHI")
-FILE_HEADER_SIZE = _FILE_HEADER.size  # 16
-
-# Chunk header: type, sensor slot, flags, payload length, CRC-32 of the 8 bytes before it.
-# Then the payload, then the CRC-32 of the payload.
-_CHUNK_HEADER = struct.Struct("<BBHII")
-CHUNK_HEADER_SIZE = _CHUNK_HEADER.size  # 12
-CHUNK_CRC_SIZE = 4
-CHUNK_OVERHEAD = CHUNK_HEADER_SIZE + CHUNK_CRC_SIZE
-MAX_CHUNK_PAYLOAD = 1 << 30
-
-CHUNK_META = 0x01  # JSON: the run metadata; always the first chunk
-CHUNK_SAMPLES = 0x02  # binary: one block of samples of one sensor
-CHUNK_EVENT = 0x03  # JSON: one event (cue, reconnect, status, ...)
-CHUNK_MISSING = 0x04  # binary: a range of sample indices that will never arrive
-CHUNK_META_UPDATE = 0x05  # JSON: later metadata, merged over the first (appended, never rewritten)
-CHUNK_END = 0x06  # JSON: the closing chunk of a clean stop: end time, totals, summary
-CHUNK_NAMES = {
-    CHUNK_META: "metadata",
-    CHUNK_SAMPLES: "samples",
-    CHUNK_EVENT: "event",
-    CHUNK_MISSING: "missing",
-    CHUNK_META_UPDATE: "metadata update",
-    CHUNK_END: "end",
-}
-SLOT_RUN = 0xFF  # the chunk belongs to the run, not to one sensor
-
-# Samples payload header.
-_SAMPLES_HEADER = struct.Struct("<qIIdIBBH")
-SAMPLES_HEADER_SIZE = _SAMPLES_HEADER.size  # 32
-SAMPLES_CONTIGUOUS = 0x0001  # indices are first, first+1, ... (no index array stored)
-
-_MISSING = struct.Struct("<qq")  # first index, count
-
-_I2 = np.dtype("<i2")
-_I8 = np.dtype("<i8")
-
-
-class RunFileError(UserError):
-    """A run file that cannot be written or read; str() is one line naming the file and the problem."""
-
-    def __init__(self, path: str | os.PathLike, problem: str):
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{Path(path).name}: {problem}")
-
-
-def _crc(data) -> int:
-    return zlib.crc32(data) & 0xFFFFFFFF
-
-
-def _json_default(obj: Any):
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (dt.datetime, dt.date)):
-        return obj.isoformat()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
-
-
-def _to_json(obj: Any) -> bytes:
-    return json.dumps(obj, default=_json_default, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat()
+from stridecue.record.runformat import (
+    CHUNK_END,
+    CHUNK_EVENT,
+    CHUNK_META,
+    CHUNK_META_UPDATE,
+    CHUNK_MISSING,
+    CHUNK_NAMES,
+    CHUNK_SAMPLES,
+    FORMAT_VERSION,
+    MISSING_RANGE,
+    SLOT_RUN,
+    SUFFIX,
+    ChunkWalk,
+    RunFileError,
+    check_file_header,
+    decode_missing,
+    decode_samples,
+    encode_chunk,
+    encode_end,
+    encode_file_header,
+    encode_samples,
+    sensor_slot,
+    to_json,
+)
 
 
 def _now_function(clock) -> Callable[[], float]:
@@ -126,15 +67,6 @@ def _now_function(clock) -> Callable[[], float]:
     if callable(clock):
         return clock
     raise TypeError("clock must be a callable returning seconds or an object with .now()")
-
-
-def _slot(sensor: Any) -> int:
-    if sensor is None:
-        return SLOT_RUN
-    sensor = int(sensor)
-    if not 0 <= sensor < SLOT_RUN:
-        raise ValueError(f"sensor slot {sensor} out of range 0..{SLOT_RUN - 1}")
-    return sensor
 
 
 # ----------------------------------------------------------------------------------------------
@@ -166,73 +98,6 @@ def run_file_path(data_dir: str | os.PathLike, start_time: dt.datetime, name: st
         path = folder / f"{stem}-{n}{SUFFIX}"
         n += 1
     return path
-
-
-# ----------------------------------------------------------------------------------------------
-# Encoding
-
-
-def _chunk(kind: int, slot: int, payload: bytes, flags: int = 0) -> bytes:
-    if len(payload) > MAX_CHUNK_PAYLOAD:
-        raise ValueError(f"chunk payload of {len(payload)} bytes is too large")
-    head = struct.pack("<BBHI", kind, slot, flags, len(payload))
-    return b"".join((head, struct.pack("<I", _crc(head)), payload, struct.pack("<I", _crc(payload))))
-
-
-def _file_header() -> bytes:
-    head = struct.pack("<8sHH", MAGIC, FORMAT_VERSION, 0)
-    return head + struct.pack("<I", _crc(head))
-
-
-def _encode_samples(block: SampleBlock) -> bytes:
-    index = np.asarray(block.index, dtype=np.int64).reshape(-1)
-    n = len(index)
-    raw = np.asarray(block.raw)
-    if raw.shape != (n, 6):
-        raise ValueError(f"raw samples have shape {raw.shape}, expected ({n}, 6)")
-    if raw.dtype != np.int16:
-        raise ValueError(f"raw samples are {raw.dtype}, expected int16 (the sensor's counts)")
-    qi = np.asarray(block.quat_index, dtype=np.int64).reshape(-1)
-    m = len(qi)
-    qr = np.asarray(block.quat_raw)
-    if qr.shape != (m, 4) or qr.dtype != np.int16:
-        raise ValueError(f"quaternions have shape {qr.shape} {qr.dtype}, expected ({m}, 4) int16")
-    first = int(index[0]) if n else 0
-    contiguous = n == 0 or (int(index[-1]) - first == n - 1 and (n < 2 or bool(np.all(np.diff(index) == 1))))
-    flags = SAMPLES_CONTIGUOUS if contiguous else 0
-    parts = [
-        _SAMPLES_HEADER.pack(first, n, m, float(block.rate), int(block.stream_id), int(block.accel_g), int(block.gyro_code), flags)
-    ]
-    if not contiguous:
-        parts.append(index.astype(_I8, copy=False).tobytes())
-    parts.append(raw.astype(_I2, copy=False).tobytes())
-    parts.append(qi.astype(_I8, copy=False).tobytes())
-    parts.append(qr.astype(_I2, copy=False).tobytes())
-    return b"".join(parts)
-
-
-def _decode_samples(buf, start: int, length: int, slot: int) -> SampleBlock:
-    """Decode a samples payload at buf[start:start+length]; raises ValueError when inconsistent."""
-    if length < SAMPLES_HEADER_SIZE:
-        raise ValueError("samples chunk too short")
-    first, n, m, rate, stream_id, accel_g, gyro_code, flags = _SAMPLES_HEADER.unpack_from(buf, start)
-    contiguous = flags & SAMPLES_CONTIGUOUS
-    expected = SAMPLES_HEADER_SIZE + (0 if contiguous else 8 * n) + 12 * n + 8 * m + 8 * m
-    if expected != length:
-        raise ValueError(f"samples chunk of {length} bytes does not hold {n} samples and {m} quaternions")
-    pos = start + SAMPLES_HEADER_SIZE
-    if contiguous:
-        index = np.arange(first, first + n, dtype=np.int64)
-    else:
-        index = np.frombuffer(buf, _I8, n, pos)
-        pos += 8 * n
-    raw = np.frombuffer(buf, _I2, 6 * n, pos).reshape(n, 6)
-    pos += 12 * n
-    qi = np.frombuffer(buf, _I8, m, pos)
-    pos += 8 * m
-    qr = np.frombuffer(buf, _I2, 4 * m, pos).reshape(m, 4)
-    return SampleBlock(index=index, raw=raw, rate=rate, accel_g=accel_g, gyro_code=gyro_code, quat_index=qi, quat_raw=qr,
-                       stream_id=stream_id, sensor=slot)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -289,7 +154,7 @@ class RunWriter:
         meta.setdefault("host_version", __version__)
         meta["format_version"] = FORMAT_VERSION
         try:
-            first = _file_header() + _chunk(CHUNK_META, SLOT_RUN, _to_json(meta))
+            first = encode_file_header() + encode_chunk(CHUNK_META, SLOT_RUN, to_json(meta))
         except (TypeError, ValueError) as e:
             raise ValueError(f"run metadata is not JSON-able: {e}") from e
         try:
@@ -312,7 +177,7 @@ class RunWriter:
         n = len(block.index)
         if n == 0 and len(block.quat_index) == 0:
             return
-        slot = _slot(block.sensor)
+        slot = sensor_slot(block.sensor)
         key = (float(block.rate), int(block.accel_g), int(block.gyro_code), int(block.stream_id))
         batch = self._batches.get(slot)
         if batch is not None and batch.key != key:
@@ -335,8 +200,8 @@ class RunWriter:
         if not isinstance(event, dict):
             raise TypeError("an event is a dict")
         sensor = event.get("sensor")
-        slot = _slot(sensor) if isinstance(sensor, (int, np.integer)) and not isinstance(sensor, bool) else SLOT_RUN
-        self._write(_chunk(CHUNK_EVENT, slot, _to_json(event)))
+        slot = sensor_slot(sensor) if isinstance(sensor, (int, np.integer)) and not isinstance(sensor, bool) else SLOT_RUN
+        self._write(encode_chunk(CHUNK_EVENT, slot, to_json(event)))
         self.events_written += 1
         self._maybe_sync()
 
@@ -345,15 +210,15 @@ class RunWriter:
         self._check_open()
         if count <= 0:
             return
-        slot = _slot(sensor)
-        self._write(_chunk(CHUNK_MISSING, slot, _MISSING.pack(int(first_index), int(count))))
+        slot = sensor_slot(sensor)
+        self._write(encode_chunk(CHUNK_MISSING, slot, MISSING_RANGE.pack(int(first_index), int(count))))
         self.missing_written[slot] = self.missing_written.get(slot, 0) + int(count)
         self._maybe_sync()
 
     def write_metadata(self, update: dict) -> None:
         """Append later metadata; a reader merges it (key by key) over the run's metadata."""
         self._check_open()
-        self._write(_chunk(CHUNK_META_UPDATE, SLOT_RUN, _to_json(dict(update))))
+        self._write(encode_chunk(CHUNK_META_UPDATE, SLOT_RUN, to_json(dict(update))))
         self._maybe_sync()
 
     def sync(self) -> None:
@@ -374,25 +239,13 @@ class RunWriter:
         try:
             for slot in list(self._batches):
                 self._emit(slot)
-            end = {
-                "end_time": _utc_now(),
-                "totals": {
-                    "samples": {str(k): v for k, v in sorted(self.samples_written.items())},
-                    "missing": {str(k): v for k, v in sorted(self.missing_written.items())},
-                    "events": self.events_written,
-                    "chunks": self.chunks_written + 1,
-                },
-                "summary": summary,
+            totals = {
+                "samples": {str(k): v for k, v in sorted(self.samples_written.items())},
+                "missing": {str(k): v for k, v in sorted(self.missing_written.items())},
+                "events": self.events_written,
+                "chunks": self.chunks_written + 1,
             }
-            if error is not None:
-                end["error"] = error
-            try:
-                payload = _to_json(end)
-            except (TypeError, ValueError) as e:  # an un-JSON-able summary must not lose the run
-                end["summary"] = None
-                end["summary_error"] = f"summary not recorded: {e}"
-                payload = _to_json(end)
-            self._write(_chunk(CHUNK_END, SLOT_RUN, payload))
+            self._write(encode_chunk(CHUNK_END, SLOT_RUN, encode_end(totals, summary, error)))
             self._sync()
         finally:
             try:
@@ -439,7 +292,7 @@ class RunWriter:
             return
         blocks = batch.blocks
         block = blocks[0] if len(blocks) == 1 else SampleBlock.concat(blocks)
-        self._write(_chunk(CHUNK_SAMPLES, slot, _encode_samples(block)))
+        self._write(encode_chunk(CHUNK_SAMPLES, slot, encode_samples(block)))
 
     def _maybe_sync(self) -> None:
         if self._now() - self._last_sync >= self.sync_interval:
@@ -579,47 +432,11 @@ class RunReader:
         return RunFileError(self.path, problem)
 
     def _parse(self, buf: bytearray) -> None:
-        size = len(buf)
-        if size < FILE_HEADER_SIZE:
-            if size and MAGIC.startswith(bytes(buf[: len(MAGIC)])):
-                raise self._fail(f"truncated header ({size} of {FILE_HEADER_SIZE} bytes)")
-            if size == 0:
-                raise self._fail("empty file, not a StrideCue run file")
-            raise self._fail("not a StrideCue run file (bad magic)")
-        magic, version, _flags, crc = _FILE_HEADER.unpack_from(buf, 0)
-        if magic != MAGIC:
-            raise self._fail("not a StrideCue run file (bad magic)")
-        if _crc(memoryview(buf)[:12]) != crc:
-            raise self._fail("corrupt file header (bad CRC)")
-        if version > FORMAT_VERSION:
-            raise self._fail(f"run file format version {version} is newer than this StrideCue reads ({FORMAT_VERSION}); update StrideCue")
-        if version < 1:
-            raise self._fail(f"unknown run file format version {version}")
-        self.format_version = version
+        self.format_version = check_file_header(buf, self.path)
         view = memoryview(buf)
-        pos = FILE_HEADER_SIZE
+        walk = ChunkWalk(buf, self.path)
         seen_meta = False
-        while pos < size:
-            if size - pos < CHUNK_HEADER_SIZE:
-                self.truncated_bytes = size - pos
-                break
-            kind, slot, flags, length, hcrc = _CHUNK_HEADER.unpack_from(buf, pos)
-            if _crc(view[pos : pos + 8]) != hcrc:
-                if not any(view[pos:]):  # zeros a crash left at the end (some filesystems do)
-                    self.truncated_bytes = size - pos
-                    break
-                raise self._fail(f"corrupt chunk header at byte {pos} (bad CRC)")
-            start = pos + CHUNK_HEADER_SIZE
-            end = start + length
-            if end + CHUNK_CRC_SIZE > size:
-                self.truncated_bytes = size - pos  # the last chunk was torn: tolerated
-                break
-            (pcrc,) = struct.unpack_from("<I", buf, end)
-            if _crc(view[start:end]) != pcrc:
-                if end + CHUNK_CRC_SIZE == size or not any(view[end + CHUNK_CRC_SIZE :]):
-                    self.truncated_bytes = size - pos
-                    break
-                raise self._fail(f"corrupt {CHUNK_NAMES.get(kind, 'unknown')} chunk at byte {pos} (bad CRC)")
+        for pos, kind, slot, start, length in walk:
             if not seen_meta and kind != CHUNK_META:
                 raise self._fail(f"first chunk is {CHUNK_NAMES.get(kind, 'unknown')}, not the run metadata")
             try:
@@ -627,7 +444,7 @@ class RunReader:
             except (ValueError, UnicodeDecodeError) as e:  # json.JSONDecodeError is a ValueError
                 raise self._fail(f"malformed {CHUNK_NAMES.get(kind, 'unknown')} chunk at byte {pos}: {e}") from None
             seen_meta = True
-            pos = end + CHUNK_CRC_SIZE
+        self.truncated_bytes = walk.truncated_bytes
         if not seen_meta:
             raise self._fail("no run metadata (the recording was cut off as it began)")
 
@@ -636,17 +453,14 @@ class RunReader:
 
     def _take(self, kind: int, slot: int, buf, view, start: int, length: int) -> None:
         if kind == CHUNK_SAMPLES:
-            self._blocks.append(_decode_samples(buf, start, length, slot))
+            self._blocks.append(decode_samples(buf, start, length, slot))
         elif kind == CHUNK_EVENT:
             event = self._json(view, start, length)
             if not isinstance(event, dict):
                 raise ValueError("an event is not a JSON object")
             self._events.append(event)
         elif kind == CHUNK_MISSING:
-            if length != _MISSING.size:
-                raise ValueError(f"{length} bytes, expected {_MISSING.size}")
-            first, count = _MISSING.unpack_from(buf, start)
-            self._missing.append((slot, first, count))
+            self._missing.append((slot, *decode_missing(buf, start, length)))
         elif kind == CHUNK_META:
             if self.metadata:
                 raise ValueError("a second run metadata chunk")

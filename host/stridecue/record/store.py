@@ -12,164 +12,35 @@ runs, and it can always be rebuilt from the run files: delete stridecue.db and t
     store.runs(profile=None), store.run(run_id), store.strides(run_id), store.cues(run_id)
     store.session_count(profile)
 
-Schema versions live in PRAGMA user_version; MIGRATIONS[i] takes version i to i + 1, in one
-transaction each, so an older database is brought forward step by step and a failed step
-leaves it at the version before.
+The schema and its migrations are schema.py's; what a run file becomes as rows (and whether
+stored rows are current) is ingest.py's; this module holds the connection, writes and reads
+the rows.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable
 
-from stridecue import __version__
 from stridecue.errors import UserError
 from stridecue.paths import runs_dir
+from stridecue.record.ingest import (
+    cue_rows,
+    default_analyse,
+    problem_row,
+    run_values,
+    settings_rows,
+    stride_row,
+    up_to_date,
+)
+from stridecue.record.schema import BOOL_FIELDS, STRIDE_FIELDS, migrate, schema_version
 
 DB_NAME = "stridecue.db"
 DEFAULT_PROFILE = "default"
-
-# Stored per-stride results are tagged with the ingest version: the package version, this
-# module's ingest revision and a digest of the stride analysis's source, so a changed analysis
-# re-analyses every run on the next sync instead of serving stale strides.
-_INGEST_REVISION = 1
-
-
-def _analysis_digest() -> str:
-    import hashlib
-    import importlib.util
-
-    spec = importlib.util.find_spec("stridecue.analysis")
-    if spec is None or not spec.submodule_search_locations:
-        return "none"
-    h = hashlib.sha1()
-    for folder in spec.submodule_search_locations:
-        for f in sorted(Path(folder).glob("*.py")):
-            h.update(f.name.encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()[:12]
-
-
-INGEST_VERSION = f"{__version__}+{_INGEST_REVISION}+{_analysis_digest()}"
-
-STRIDE_FIELDS = (
-    "sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s", "cadence_spm",
-    "wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps", "clipped", "gap",
-    "accel_only", "alignment_confidence", "wobble_note",
-)
-_BOOL_FIELDS = ("clipped", "gap", "accel_only")
-
-_MIGRATION_1 = """
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL UNIQUE,          -- absolute path of the .scrun file
-    name TEXT NOT NULL,                 -- file stem, e.g. 2026-11-22T150000Z-stridecue-ls
-    start_time TEXT,                    -- ISO 8601 with offset, from the run metadata
-    end_time TEXT,
-    duration_s REAL,                    -- span of the recorded samples
-    simulated INTEGER NOT NULL DEFAULT 0,
-    closed INTEGER NOT NULL DEFAULT 0,  -- the run stopped in order (end chunk present)
-    file_size INTEGER NOT NULL,
-    file_mtime_ns INTEGER NOT NULL,
-    ingested_at TEXT NOT NULL,
-    metadata_json TEXT NOT NULL,
-    totals_json TEXT NOT NULL           -- the end chunk's summary (link counters) + closed flag
-);
-CREATE TABLE strides (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    sensor INTEGER NOT NULL,
-    leg TEXT, mount TEXT, kind TEXT,
-    ic_t REAL, to_t REAL, known_t REAL,
-    contact_time_s REAL, stride_time_s REAL, cadence_spm REAL,
-    wobble_deg REAL, wobble_rate_dps REAL,
-    pta_axial_g REAL, pta_resultant_g REAL, loading_rate_gps REAL,
-    clipped INTEGER, gap INTEGER, accel_only INTEGER, alignment_confidence REAL,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE cues (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    t REAL NOT NULL,
-    kind TEXT NOT NULL,
-    words TEXT, reason TEXT, values_json TEXT,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE sensors (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    slot INTEGER NOT NULL,
-    name TEXT, address TEXT, board TEXT, firmware TEXT, imu TEXT,
-    mount TEXT, leg TEXT, rate REAL, accel_g INTEGER, gyro_dps INTEGER,
-    samples INTEGER, missing_samples INTEGER, gaps INTEGER, clipped_samples INTEGER,
-    PRIMARY KEY (run_id, slot)
-);
-CREATE TABLE settings (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    section TEXT NOT NULL,              -- "coach", "guided", ... as in the run metadata
-    json TEXT NOT NULL,
-    PRIMARY KEY (run_id, section)
-);
-CREATE INDEX strides_kind ON strides(run_id, kind);
-"""
-
-_MIGRATION_2 = """
--- Runner profiles (faded feedback counts sessions per runner) and re-analysis on upgrade.
-ALTER TABLE runs ADD COLUMN profile TEXT NOT NULL DEFAULT 'default';
-ALTER TABLE runs ADD COLUMN ingest_version TEXT NOT NULL DEFAULT '';
-ALTER TABLE runs ADD COLUMN running_strides INTEGER NOT NULL DEFAULT 0;
-UPDATE runs SET profile = coalesce(CASE json_type(metadata_json, '$.profile')
-    WHEN 'text' THEN json_extract(metadata_json, '$.profile')
-    WHEN 'object' THEN json_extract(metadata_json, '$.profile.name') END, 'default');
-UPDATE runs SET running_strides = (SELECT count(*) FROM strides WHERE strides.run_id = runs.id AND strides.kind = 'run');
-CREATE INDEX runs_profile_start ON runs(profile, start_time);
--- Problems met while ingesting a file (corrupt, unreadable), so a sync does not retry it
--- until the file changes, and history can say which files were left out.
-CREATE TABLE ingest_errors (
-    path TEXT PRIMARY KEY,
-    file_size INTEGER NOT NULL,
-    file_mtime_ns INTEGER NOT NULL,
-    problem TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-"""
-
-# Why a stride's wobble is withheld (analysis.metrics: frame settling, no gait cycle, implausible).
-_MIGRATION_3 = """
-ALTER TABLE strides ADD COLUMN wobble_note TEXT;
-"""
-
-MIGRATIONS: tuple[str, ...] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _num(value: Any) -> float | None:
-    """A finite float or None (SQLite has no NaN; None reads back as 'not measured')."""
-    if value is None or isinstance(value, bool):
-        return None if value is None else float(value)
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def _default_analyse(reader) -> list[dict]:
-    try:
-        from stridecue.analysis.run import analyse_run
-    except ImportError as e:
-        raise UserError(f"the stride analysis is not installed ({e}); cannot analyse {reader.path.name}") from None
-
-    return analyse_run(reader)
 
 
 class RunStore:
@@ -179,7 +50,7 @@ class RunStore:
     def __init__(self, db_path: Path, base: Path | None = None, analyse: Callable | None = None):
         self.path = Path(db_path)
         self.base = Path(base) if base is not None else self.path.parent
-        self._analyse = analyse or _default_analyse
+        self._analyse = analyse or default_analyse
         self.skipped_: list[tuple[str, str]] = []  # (file, problem) met by the last sync()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +61,7 @@ class RunStore:
         self.db.execute("PRAGMA foreign_keys = ON")
         try:
             self.db.execute("PRAGMA journal_mode = WAL")
-            self._migrate()
+            migrate(self.db, self.path)
         except sqlite3.DatabaseError as e:
             self.db.close()
             raise UserError(f"{self.path}: not a usable StrideCue database ({e}); move it aside and it is rebuilt from the run files") from None
@@ -217,35 +88,7 @@ class RunStore:
 
     @property
     def version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
-
-    def _migrate(self) -> None:
-        version = self.version
-        if version > SCHEMA_VERSION:
-            raise UserError(f"{self.path}: database schema version {version} is newer than this StrideCue knows ({SCHEMA_VERSION}); update StrideCue")
-        for step in range(version, SCHEMA_VERSION):
-            try:
-                self._apply(step)
-            except sqlite3.Error as e:
-                self.db.close()
-                raise UserError(f"{self.path}: cannot upgrade the database from schema version {step} to {step + 1} ({e});"
-                                f" it is left at version {step}") from None
-
-    def _apply(self, step: int) -> None:
-        """Run MIGRATIONS[step] and set user_version = step + 1 in one transaction."""
-        statements = [s for s in _split_sql(MIGRATIONS[step])]
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            if self.version != step:  # another process migrated meanwhile
-                self.db.execute("ROLLBACK")
-                return
-            for sql in statements:
-                self.db.execute(sql)
-            self.db.execute(f"PRAGMA user_version = {step + 1}")
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+        return schema_version(self.db)
 
     # -- ingest ------------------------------------------------------------------------
 
@@ -264,7 +107,7 @@ class RunStore:
         except OSError as e:
             raise UserError(f"{path}: cannot read: {e.strerror or e}") from None
         row = self.db.execute("SELECT id, file_size, file_mtime_ns, ingest_version FROM runs WHERE path = ?", (str(path),)).fetchone()
-        if row and not force and row["file_size"] == st.st_size and row["file_mtime_ns"] == st.st_mtime_ns and row["ingest_version"] == INGEST_VERSION:
+        if row and not force and up_to_date(row, st):
             return int(row["id"])
 
         from stridecue.record.runfile import RunReader
@@ -278,24 +121,9 @@ class RunStore:
         return self._write_run(path, st, reader, strides, row["id"] if row else None)
 
     def _write_run(self, path: Path, st: os.stat_result, reader, strides: list[dict], run_id: int | None) -> int:
-        meta = reader.metadata
-        totals = dict(reader.summary or {})
-        totals["closed"] = reader.closed
-        if reader.end and reader.end.get("error"):
-            totals["error"] = reader.end["error"]
-        if reader.truncated_bytes:
-            totals["truncated_bytes"] = reader.truncated_bytes
-        duration, sensors = _sensor_rows(reader, meta)
-        cues = [e for e in reader.events() if e.get("kind") == "cue"]
-        running = sum(1 for s in strides if s.get("kind") == "run")
-        profile = profile_name(meta)
-        values = dict(
-            path=str(path), name=path.stem, start_time=meta.get("start_time"),
-            end_time=(reader.end or {}).get("end_time"), duration_s=duration, simulated=int(bool(meta.get("simulated"))),
-            closed=int(reader.closed), file_size=st.st_size, file_mtime_ns=st.st_mtime_ns, ingested_at=_now(),
-            metadata_json=json.dumps(meta, default=str), totals_json=json.dumps(totals, default=str),
-            profile=profile, ingest_version=INGEST_VERSION, running_strides=running,
-        )
+        values, sensors = run_values(path, st, reader, strides, profile_name(reader.metadata))
+        cues = cue_rows(reader)
+        settings = settings_rows(reader.metadata)
         self.db.execute("BEGIN IMMEDIATE")
         try:
             if run_id is None:
@@ -309,24 +137,18 @@ class RunStore:
                     self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             self.db.executemany(
                 f"INSERT INTO strides (run_id, seq, {', '.join(STRIDE_FIELDS)}) VALUES ({', '.join('?' * (len(STRIDE_FIELDS) + 2))})",
-                ((run_id, i, *_stride_row(s)) for i, s in enumerate(strides)),
+                ((run_id, i, *stride_row(s)) for i, s in enumerate(strides)),
             )
             self.db.executemany(
                 "INSERT INTO cues (run_id, seq, t, kind, words, reason, values_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                ((run_id, i, _num(c.get("t")) or 0.0, str(c.get("cue") or "wobble"), c.get("words"), c.get("reason"),
-                  json.dumps(c.get("values") or {}, default=str)) for i, c in enumerate(cues)),
+                ((run_id, i, *row) for i, row in enumerate(cues)),
             )
             self.db.executemany(
                 "INSERT INTO sensors (run_id, slot, name, address, board, firmware, imu, mount, leg, rate, accel_g, gyro_dps,"
                 " samples, missing_samples, gaps, clipped_samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((run_id, *row) for row in sensors),
             )
-            settings = meta.get("settings") or {}
-            if isinstance(settings, dict):
-                self.db.executemany(
-                    "INSERT INTO settings (run_id, section, json) VALUES (?, ?, ?)",
-                    ((run_id, str(k), json.dumps(v, default=str)) for k, v in settings.items()),
-                )
+            self.db.executemany("INSERT INTO settings (run_id, section, json) VALUES (?, ?, ?)", ((run_id, *row) for row in settings))
             self.db.execute("DELETE FROM ingest_errors WHERE path = ?", (str(path),))
             self.db.execute("COMMIT")
         except BaseException:
@@ -337,7 +159,7 @@ class RunStore:
     def _note_problem(self, path: Path, st: os.stat_result, problem: str) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO ingest_errors (path, file_size, file_mtime_ns, problem, at) VALUES (?, ?, ?, ?, ?)",
-            (str(path), st.st_size, st.st_mtime_ns, problem, _now()),
+            problem_row(path, st, problem),
         )
 
     def sync(self) -> list[int]:
@@ -359,7 +181,7 @@ class RunStore:
             except OSError:
                 continue
             row = known.get(str(path))
-            if row and row["file_size"] == st.st_size and row["file_mtime_ns"] == st.st_mtime_ns and row["ingest_version"] == INGEST_VERSION:
+            if row and up_to_date(row, st):
                 continue
             bad = failed.get(str(path))
             if bad and bad["file_size"] == st.st_size and bad["file_mtime_ns"] == st.st_mtime_ns:
@@ -434,7 +256,7 @@ class RunStore:
         out = []
         for r in rows:
             d = {k: r[k] for k in STRIDE_FIELDS}
-            for k in _BOOL_FIELDS:
+            for k in BOOL_FIELDS:
                 d[k] = bool(d[k])
             for k in ("wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps", "cadence_spm", "contact_time_s", "alignment_confidence"):
                 if d[k] is None:
@@ -476,29 +298,6 @@ def profile_name(meta: dict) -> str:
     return str(p) if p else DEFAULT_PROFILE
 
 
-def _split_sql(script: str) -> Iterable[str]:
-    """Statements of a migration script (no semicolons inside literals in ours)."""
-    lines = [ln.split("--", 1)[0] for ln in script.splitlines()]
-    for part in "\n".join(lines).split(";"):
-        if part.strip():
-            yield part.strip()
-
-
-def _stride_row(s: dict) -> tuple:
-    row = []
-    for k in STRIDE_FIELDS:
-        v = s.get(k)
-        if k in ("leg", "mount", "kind", "wobble_note"):
-            row.append(None if v is None else str(v))
-        elif k == "sensor":
-            row.append(int(v or 0))
-        elif k in _BOOL_FIELDS:
-            row.append(int(bool(v)))
-        else:
-            row.append(_num(v))
-    return tuple(row)
-
-
 def _run_dict(row: sqlite3.Row) -> dict:
     d = {k: row[k] for k in row.keys()}
     d["metadata"] = json.loads(d.pop("metadata_json") or "{}")
@@ -506,44 +305,6 @@ def _run_dict(row: sqlite3.Row) -> dict:
     d["simulated"] = bool(d["simulated"])
     d["closed"] = bool(d["closed"])
     return d
-
-
-def _sensor_rows(reader, meta: dict) -> tuple[float, list[tuple]]:
-    """(duration of the recorded samples in s, one row per sensor slot)."""
-    described = {s.get("slot", i): s for i, s in enumerate(meta.get("sensors") or []) if isinstance(s, dict)}
-    first: dict[int, float] = {}
-    last: dict[int, float] = {}
-    count: dict[int, int] = {}
-    clipped: dict[int, int] = {}
-    rate: dict[int, float] = {}
-    accel: dict[int, int] = {}
-    for b in reader.blocks():
-        if not len(b):
-            continue
-        k = b.sensor
-        t0, t1 = float(b.index[0]) / b.rate, float(b.index[-1] + 1) / b.rate
-        first[k] = min(first.get(k, t0), t0)
-        last[k] = max(last.get(k, t1), t1)
-        count[k] = count.get(k, 0) + len(b)
-        clipped[k] = clipped.get(k, 0) + int(b.clipped.sum())
-        rate.setdefault(k, b.rate)
-        accel.setdefault(k, b.accel_g)
-    missing: dict[int, int] = {}
-    gaps: dict[int, int] = {}
-    for slot, _first, n in reader.missing():
-        missing[slot] = missing.get(slot, 0) + n
-        gaps[slot] = gaps.get(slot, 0) + 1
-    slots = sorted(set(described) | set(count) | set(missing))
-    duration = max((last[k] - first[k] for k in count), default=0.0)
-    rows = []
-    for k in slots:
-        d = described.get(k, {})
-        rows.append((
-            int(k), d.get("name"), d.get("address"), d.get("board"), d.get("firmware"), d.get("imu"),
-            d.get("mount"), d.get("leg"), _num(rate.get(k, d.get("rate"))), accel.get(k, d.get("accel_g")), d.get("gyro_dps"),
-            count.get(k, 0), missing.get(k, 0), gaps.get(k, 0), clipped.get(k, 0),
-        ))
-    return round(duration, 3), rows
 
 
 def open_store(base: Path, quiet: bool = False) -> "RunStore":
