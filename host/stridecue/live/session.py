@@ -450,7 +450,7 @@ def _print_end(path: Path, totals: dict, track_path: Path | None) -> None:
 def replay_profile(args, base: Path, meta: dict) -> tuple[Profile, bool]:
     """(profile, recorded): the run's own recorded settings, unless --settings or --profile is given;
     flags apply over either."""
-    from stridecue.review.summary import coach_settings_from
+    from stridecue.review.figures import coach_settings_from
 
     if getattr(args, "settings", None) or getattr(args, "profile", None):
         return profile_from_args(args, base), False
