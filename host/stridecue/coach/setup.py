@@ -1,7 +1,7 @@
 """Coaching a run: the runner's profile (settings file and flags), the coach or the guided
 hip-or-foot protocol, faded feedback from the runner's session count, a saved baseline from
 earlier runs, cue sounds rendered once, an audio output (or a note that there is none), the cue
-track and the live view.  The same for live, simulated and replayed runs (session.py).
+track and the live view.  The same for live, simulated and replayed runs (live/session.py, live/replay.py).
 """
 
 from __future__ import annotations
