@@ -131,7 +131,7 @@ def simulate_guided(base: Path, focus: str, settings, seed: int = 3) -> dict:
 
     import stridecue.coach.setup as coaching
     from stridecue.cli import main
-    from stridecue.review.guided import GuidedProtocol
+    from stridecue.coach.guided import GuidedProtocol
     from stridecue.record.store import RunStore
     from stridecue.review.figures import load_summary
 
