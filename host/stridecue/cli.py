@@ -202,7 +202,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         args.duration = _duration(args.duration)
         return asyncio.run(run_command(args, base))
     if args.command == "replay":
-        from stridecue.live.session import replay_command
+        from stridecue.live.replay import replay_command
 
         args.speed = _speed(args.speed)
         return asyncio.run(replay_command(args, base))

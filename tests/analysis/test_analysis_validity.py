@@ -156,7 +156,8 @@ def test_wobble_is_withheld_while_the_frame_settles_and_no_cue_is_given():
 def test_the_summary_says_how_many_strides_had_wobble_withheld():
     from pathlib import Path
 
-    from stridecue.review.summary import format_summary, summarize
+    from stridecue.review.figures import summarize
+    from stridecue.review.summary_text import format_summary
 
     strides = analyse_block(_run_without_standstill(), "shin", "left")
     held = sum(1 for s in strides if s["kind"] == "run" and s["wobble_note"])

@@ -250,7 +250,7 @@ def test_gyro_figures_are_not_marked_approximate(tmp_path, capsys):
 def test_report_marks_approximate_contact_time(tmp_path):
     from stridecue.review.report import notes
 
-    from stridecue.review.summary import summarize, CoachSettings
+    from stridecue.review.figures import summarize, CoachSettings
 
     stride = dict(sensor=0, leg="left", mount="shin", kind="run", known_t=0.0, wobble_deg=float("nan"),
                   pta_axial_g=5.0, cadence_spm=170.0, contact_time_s=0.3, accel_only=True)

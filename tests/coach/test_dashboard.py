@@ -60,7 +60,7 @@ def test_live_refresh_runs_off_the_pipeline_and_stops_cleanly():
 
 
 def test_a_guided_run_shows_its_segment_instead_of_a_threshold():
-    from stridecue.review.guided import GuidedProtocol
+    from stridecue.coach.guided import GuidedProtocol
 
     protocol = GuidedProtocol()
     dash = Dashboard(protocol, console=Console(record=True, width=100, file=io.StringIO()))

@@ -32,7 +32,8 @@ def to_block(chunk, first: int, rate: float):
 def closed_loop(seed: int, hear: bool, minutes: float, **runner_kw):
     from stridecue.coach.policy import Coach, CoachSettings
     from stridecue.live.pipeline import RunPipeline, SensorSetup
-    from stridecue.live.session import VirtualRunnerEar, _make_source
+    from stridecue.live.session import _make_source
+    from stridecue.live.simulated import VirtualRunnerEar
     from stridecue.sim import RunnerSettings, VirtualRunner
 
     runner = VirtualRunner(RunnerSettings(**runner_kw), seed=seed)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from stridecue.coach import setup as coach_setup
-from stridecue.live import session
+from stridecue.live import replay, simulated
 from stridecue.coach.policy import Coach, CoachSettings
 from stridecue.record.runfile import RunWriter, run_file_path
 from stridecue.link.samples import SampleBlock
@@ -90,14 +90,14 @@ def test_replay_uses_the_recorded_settings_unless_told_otherwise(tmp_path):
     recorded.coach = CoachSettings(threshold="absolute", absolute_deg=7.5, feedback_fraction=0.25)
     meta = {"profile": "anna", "settings": {"coach": recorded.coach.__dict__, "profile": recorded.as_dict()}}
     args = argparse.Namespace(settings=None, profile=None, guided=False)
-    profile, from_run = session.replay_profile(args, tmp_path, meta)
+    profile, from_run = replay.replay_profile(args, tmp_path, meta)
     assert from_run and profile.name == "anna" and profile.volume == 0.4
     assert profile.coach.absolute_deg == 7.5 and profile.coach.feedback_fraction == 0.25 and not profile.fading
     args = argparse.Namespace(settings=None, profile=None, guided=False, k=3.0)
-    profile, _ = session.replay_profile(args, tmp_path, meta)
+    profile, _ = replay.replay_profile(args, tmp_path, meta)
     assert profile.coach.threshold == "baseline" and profile.coach.k == 3.0  # a flag over the recorded settings
     (tmp_path / "settings.toml").write_text('[profile.ben]\nk = 1.5\n')
-    profile, from_run = session.replay_profile(argparse.Namespace(settings=None, profile="ben"), tmp_path, meta)
+    profile, from_run = replay.replay_profile(argparse.Namespace(settings=None, profile="ben"), tmp_path, meta)
     assert not from_run and profile.name == "ben" and profile.coach.k == 1.5
 
 
@@ -119,7 +119,7 @@ def _block(first, n, sensor=0):
 
 def test_replay_gives_the_missing_ranges_in_sample_order():
     reader = _Reader([_block(0, 10), _block(15, 10), _block(0, 5, sensor=1), _block(30, 5)], [(0, 10, 5), (0, 25, 5), (1, 5, 3)])
-    items = list(session._recorded_items(reader))
+    items = list(replay._recorded_items(reader))
     kinds = [(type(i).__name__, i.sensor, i.first if isinstance(i, Missing) else int(i.index[0])) for i in items]
     assert kinds == [("SampleBlock", 0, 0), ("Missing", 0, 10), ("SampleBlock", 0, 15), ("SampleBlock", 1, 0),
                      ("Missing", 0, 25), ("SampleBlock", 0, 30), ("Missing", 1, 5)]
@@ -184,10 +184,10 @@ def test_the_virtual_runner_hears_cues_it_knows_when_they_are_played():
     from stridecue.coach.policy import Cue
 
     runner = _Runner()
-    ear = session.VirtualRunnerEar(runner)
+    ear = simulated.VirtualRunnerEar(runner)
     ear.speak(Cue(t=10.0, kind="wobble", words="Squeeze your glutes", reason="", values={}))
     ear.speak(Cue(t=12.0, kind="guide", words="Relax and run normally", reason="", values={}))
-    session.VirtualRunnerEar(runner, _Clock()).speak(Cue(t=13.0, kind="hip", words="Glutes", reason="", values={}))
+    simulated.VirtualRunnerEar(runner, _Clock()).speak(Cue(t=13.0, kind="hip", words="Glutes", reason="", values={}))
     assert runner.heard == [(10.0, "wobble"), (42.0, "hip")]
 
 

@@ -9,7 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from stridecue.review.guided import EXERCISES, FOOT_WORDS, HIP_WORDS, GuidedAnalysis, GuidedProtocol, GuidedSettings, analyse_guided
+from stridecue.coach.guided import FOOT_WORDS, HIP_WORDS, GuidedProtocol, GuidedSettings
+from stridecue.review.guided import EXERCISES, GuidedAnalysis, analyse_guided
 
 SHORT = GuidedSettings(warmup_s=20, baseline_s=60, focus_s=60, normal_s=60, reminder_s=20, settle_s=5)
 

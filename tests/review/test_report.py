@@ -14,9 +14,9 @@ import pytest
 from test_summary_support import START, make_run, store_with
 
 from stridecue.errors import UserError
-from stridecue.review.guided import GuidedProtocol, GuidedSettings
+from stridecue.coach.guided import GuidedProtocol, GuidedSettings
 from stridecue.review.report import write_report
-from stridecue.review.summary import load_summary
+from stridecue.review.figures import load_summary
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

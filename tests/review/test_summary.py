@@ -14,7 +14,8 @@ import pytest
 from test_summary_support import START, make_run, store_with
 
 from stridecue.errors import UserError
-from stridecue.review.summary import _cue_effect, _fatigue, configure, load_summary, summary_command
+from stridecue.review.figures import _cue_effect, _fatigue, load_summary
+from stridecue.review.summary import configure, summary_command
 
 
 def cli(*args, **kw):

@@ -49,7 +49,7 @@ def test_simulated_runs_summary_history_report_exports(simulated, tmp_path):
 
     from stridecue.review.report import write_report
     from stridecue.record.store import RunStore
-    from stridecue.review.summary import load_summary
+    from stridecue.review.figures import load_summary
 
     with RunStore.open(data) as store:
         run = store.run(s["run_id"])
@@ -114,7 +114,7 @@ def test_virtual_runner_runs_summary_history_report_exports(pipeline_runs, tmp_p
 
     from stridecue.review.report import write_report
     from stridecue.record.store import RunStore
-    from stridecue.review.summary import load_summary
+    from stridecue.review.figures import load_summary
 
     with RunStore.open(data) as store:
         run = store.run(s["run_id"])
@@ -150,7 +150,7 @@ def test_two_sensors_give_left_right_asymmetry(tmp_path):
 
     from stridecue.coach.policy import Coach
     from stridecue.record.store import RunStore
-    from stridecue.review.summary import load_summary
+    from stridecue.review.figures import load_summary
 
     path = pipeline_run_file(tmp_path, Coach(), 120, seed=5, legs=("left", "right"))
     with RunStore.open(tmp_path) as store:

@@ -131,9 +131,9 @@ def simulate_guided(base: Path, focus: str, settings, seed: int = 3) -> dict:
 
     import stridecue.coach.setup as coaching
     from stridecue.cli import main
-    from stridecue.review.guided import GuidedProtocol
+    from stridecue.coach.guided import GuidedProtocol
     from stridecue.record.store import RunStore
-    from stridecue.review.summary import load_summary
+    from stridecue.review.figures import load_summary
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(coaching, "make_guided", lambda *args, **kw: GuidedProtocol(settings))

@@ -1,7 +1,7 @@
 """Coaching a run: the runner's profile (settings file and flags), the coach or the guided
 hip-or-foot protocol, faded feedback from the runner's session count, a saved baseline from
 earlier runs, cue sounds rendered once, an audio output (or a note that there is none), the cue
-track and the live view.  The same for live, simulated and replayed runs (session.py).
+track and the live view.  The same for live, simulated and replayed runs (live/session.py, live/replay.py).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from stridecue.coach.guided import GuidedProtocol, GuidedSettings
 from stridecue.coach.policy import Coach, CoachSettings, faded_fraction
 from stridecue.errors import UserError
 from stridecue.paths import runs_dir
@@ -60,7 +61,7 @@ class Coaching:
     """Everything that coaches one run (live, simulated or replayed)."""
 
     profile: Profile
-    coach: object  # Coach, or guided.GuidedProtocol
+    coach: object  # Coach, or GuidedProtocol
     session: int | None = None  # this run's number among the profile's sessions
     feedback_fraction: float = 1.0
     baseline_from: str | None = None  # the run a saved baseline came from
@@ -150,7 +151,7 @@ def prepare_coaching(profile: Profile, base: Path, *, guided: bool = False, play
     extra_words: dict[str, list[str]] = {}
     if guided:
         coaching.coach = make_guided(guided_settings) if guided_settings else make_guided()
-        extra_words = _guided_words()
+        extra_words = GuidedProtocol.phrases()
     else:
         coaching.coach = Coach(settings)
     coaching.sounds = CueSounds(settings, sound=profile.sound, voice=profile.voice, volume=profile.volume,
@@ -196,10 +197,6 @@ def _with(settings: CoachSettings, **changes) -> CoachSettings:
 
 def make_guided(overrides: dict | None = None):
     """The guided hip-or-foot protocol; overrides: GuidedSettings fields (segment lengths, order)."""
-    if importlib.util.find_spec("stridecue.review.guided") is None:
-        raise UserError("--guided: the guided hip-or-foot protocol is not built yet (issue #7)")
-    from stridecue.review.guided import GuidedProtocol, GuidedSettings
-
     known = GuidedSettings.__dataclass_fields__
     clean = {k: v for k, v in (overrides or {}).items() if k in known}
     try:
@@ -217,20 +214,6 @@ def guided_overrides(segment_s: float | None) -> dict | None:
         # the next (the virtual runner's verdicts turned unreliable below a minute).
         raise UserError(f"--guided-segment {segment_s:g}: each segment needs at least 60 s of running to compare")
     return {"warmup_s": min(60.0, segment_s), "baseline_s": segment_s, "focus_s": segment_s, "normal_s": segment_s}
-
-
-def _guided_words() -> dict[str, list[str]]:
-    from stridecue.review import guided
-
-    phrases = getattr(guided.GuidedProtocol, "phrases", None)
-    if callable(phrases):
-        return phrases()
-    words = {"hip": [getattr(guided, "HIP_WORDS", None), getattr(guided, "HIP_REMINDER", None)],
-             "foot": [getattr(guided, "FOOT_WORDS", None), getattr(guided, "FOOT_REMINDER", None)],
-             # until guided.py offers GuidedProtocol.phrases(): its announcement table, so that no
-             # phrase is rendered at cue time
-             "guide": list(getattr(guided, "_ANNOUNCE", {}).values())}
-    return {k: [w for w in v if w] for k, v in words.items()}
 
 
 # -- the runner's history: sessions and saved baselines ---------------------------------------------

@@ -1,11 +1,11 @@
-"""The `scan`, `run` and `replay` commands: wiring sensors, pipeline, recorder and coach.
+"""The `scan` and `run` commands: wiring sensors, pipeline, recorder and coach.
 
 A simulated run differs from a live one in exactly two places: the bleak backend (the virtual
-sensor instead of the platform's radio) and the clock (the simulated air's time).  Everything
-from BleakClient on is the same code.  A replay feeds the recorded sample stream into the same
-RunPipeline, coached by the recorded settings unless others are asked for.
+sensor instead of the platform's radio) and the clock (the simulated air's time); simulated.py
+sets both up.  Everything from BleakClient on is the same code.  `replay` (replay.py) feeds a
+recording through the same RunPipeline.
 
-Coaching (coaching.py: profile, coach or guided protocol, faded feedback, saved baseline, cue
+Coaching (coach/setup.py: profile, coach or guided protocol, faded feedback, saved baseline, cue
 sounds, audio output, cue track, live view) is prepared the same way for all three.
 """
 
@@ -15,25 +15,19 @@ import asyncio
 import datetime as dt
 import platform
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from stridecue import __version__
 from stridecue.clock import Clock, WallClock
 from stridecue.coach.policy import Cue
-from stridecue.coach.setup import (
-    _profile_of,
-    apply_flags,
-    describe_coaching,
-    guided_overrides,
-    make_view,
-    prepare_coaching,
-    profile_from_args,
-)
+from stridecue.coach.setup import Coaching, describe_coaching, guided_overrides, make_view, prepare_coaching, profile_from_args
+from stridecue.coach.settings import Profile
 from stridecue.errors import UserError
 from stridecue.link.client import SensorLink, scan
-from stridecue.live.pipeline import RunPipeline, SensorSetup
-from stridecue.coach.settings import Profile
 from stridecue.link.stream import Missing
+from stridecue.live.pipeline import RunPipeline, SensorSetup
+from stridecue.live.simulated import Simulation, VirtualRunnerEar, scan_air, simulation, simulation_metadata, simulation_truth
 
 
 class ConsoleCues:
@@ -48,26 +42,6 @@ class ConsoleCues:
             print(f"  {m:3d}:{s:02d}  cue: \"{cue.words}\"  ({cue.reason})", flush=True)
 
 
-class VirtualRunnerEar:
-    """With --simulate, the virtual runner hears the cues (and may respond to them).
-
-    clock: the simulation's clock, so the runner hears the cue at the moment it is played
-    (its own time line); without one, at the cue's decision time on the sample clock.
-    """
-
-    def __init__(self, runner, clock: Clock | None = None):
-        self.runner = runner
-        self.clock = clock
-
-    def speak(self, cue: Cue) -> None:
-        from stridecue.sim.runner import CUE_KINDS
-
-        if cue.kind not in CUE_KINDS:  # e.g. the guided protocol's neutral announcements ("guide")
-            return
-        t = self.clock.now() if self.clock is not None else cue.t
-        self.runner.cue(t, kind=cue.kind)
-
-
 def _make_source(setup: SensorSetup, rate: float):
     from stridecue.analysis.streaming import StreamingStrideAnalyzer
 
@@ -77,105 +51,10 @@ def _make_source(setup: SensorSetup, rate: float):
 # -- scan -----------------------------------------------------------------------------------------
 
 
-def parse_segments(spec: str) -> tuple[tuple[str, float], ...]:
-    """--segments stand:3,run:600,walk:60,stop:20,run (a last segment without seconds lasts until the end)."""
-    import math
-
-    out = []
-    parts = [p.strip() for p in spec.split(",") if p.strip()]
-    for i, part in enumerate(parts):
-        kind, _, secs = part.partition(":")
-        if kind not in ("stand", "walk", "run", "stop"):
-            raise UserError(f"--segments: {kind!r} is not stand, walk, run or stop")
-        if not secs:
-            if i != len(parts) - 1:
-                raise UserError(f"--segments: {part!r} needs seconds (only the last segment may go on until the end)")
-            out.append((kind, math.inf))
-            continue
-        try:
-            seconds = float(secs)
-        except ValueError:
-            raise UserError(f"--segments: {secs!r} in {part!r} is not a number of seconds") from None
-        out.append((kind, seconds))
-    if not out:
-        raise UserError("--segments: no segments given")
-    return tuple(out)
-
-
-def parse_faults(spec: str):
-    from stridecue.sim.air import FaultPlan
-
-    plan = FaultPlan()
-    if not spec:
-        return plan
-    names = {
-        "loss": ("loss", float),
-        "corrupt": ("corrupt", float),
-        "duplicate": ("duplicate", float),
-        "reorder": ("reorder", float),
-        "disconnect-every": ("disconnect_every_s", float),
-        "disconnect-for": ("disconnect_for_s", float),
-        "reboot-at": ("reboot_at_s", lambda v: tuple(float(x) for x in v.split("/"))),
-        "seed": ("seed", int),
-    }
-    for part in spec.split(","):
-        key, _, value = part.partition("=")
-        key = key.strip()
-        if key not in names:
-            raise UserError(f"--faults: unknown fault {key!r} (known: {', '.join(names)})")
-        attr, conv = names[key]
-        try:
-            setattr(plan, attr, conv(value))
-        except ValueError:
-            raise UserError(f"--faults: bad value {value!r} for {key}") from None
-    return plan
-
-
-def _simulation(args, setups: list[SensorSetup]):
-    """The virtual runner, its sensors and the air they live in."""
-    from stridecue.sim import RunnerSettings, VirtualRunner
-    from stridecue.sim.air import VirtualAir, set_current_air
-    from stridecue.sim.ble_backend import VirtualBleakClient, VirtualBleakScanner
-
-    if not 2.0 <= args.run_speed <= 6.0:
-        raise UserError(f"--run-speed {args.run_speed} m/s is outside the virtual runner's 2-6 m/s")
-    if not 0.0 <= args.cue_compliance <= 1.0:
-        raise UserError(f"--cue-compliance {args.cue_compliance} is not a probability (0..1)")
-    settings = RunnerSettings(
-        speed_mps=args.run_speed,
-        cadence_spm=args.cadence,
-        wobble_deg=args.wobble,
-        wobble_fatigue_deg_per_10min=args.fatigue,
-        cue_compliance=args.cue_compliance,
-        focus_response=args.focus_response,
-        **({"segments": parse_segments(args.segments)} if args.segments else {}),
-    )
-    runner = VirtualRunner(settings, seed=args.seed)
-    air = VirtualAir(speed=args.speed, faults=parse_faults(args.faults), seed=args.seed)
-    streams = []
-    for i, setup in enumerate(setups):
-        stream = runner.sensor(leg=setup.leg, mount=setup.mount, rotation="random")
-        name = f"StrideCue{setup.leg[0].upper()}{setup.mount[0].upper()}"  # 11 bytes: advertised in full
-        sensor = air.add_sensor(name, f"5C:1D:00:00:00:{i + 1:02X}", stream)
-        sensor.strap_on(setup.mount, setup.leg)  # as the runner set it up before the run
-        streams.append(stream)
-    set_current_air(air)
-    return runner, streams, air, VirtualBleakScanner, VirtualBleakClient
-
-
 async def scan_command(args) -> int:
     scanner_backend = None
     if args.simulate:
-        from stridecue.sim import RunnerSettings, VirtualRunner
-        from stridecue.sim.air import VirtualAir, set_current_air
-        from stridecue.sim.ble_backend import VirtualBleakScanner
-
-        air = VirtualAir()
-        runner = VirtualRunner(RunnerSettings(), seed=1)
-        air.add_sensor("StrideCueLS", "5C:1D:00:00:00:01", runner.sensor(leg="left", mount="shin"))
-        air.add_sensor("StrideCueRS", "5C:1D:00:00:00:02", runner.sensor(leg="right", mount="shin"))
-        set_current_air(air)
-        scanner_backend = VirtualBleakScanner
+        scanner_backend = scan_air()
         args.timeout = min(args.timeout, 0.5)
     try:
         found = await scan(args.timeout, backend=scanner_backend)
@@ -273,40 +152,79 @@ def _new_run_path(base: Path, start: dt.datetime, name: str) -> Path:
     return run_file_path(base, start, name)
 
 
-async def run_command(args, base: Path) -> int:
-    from stridecue.record.runfile import RunWriter
+@dataclass
+class _Wiring:
+    """What a run has set up before it records: its sensors, coaching, views and clock."""
 
+    setups: list[SensorSetup]
+    found: list  # the scanned sensor for each setup
+    coaching: Coaching
+    dashboard: object  # the live view, or None
+    on_stride: object
+    sinks: list  # who hears a cue
+    sim: Simulation | None
+    clock: Clock
+
+
+async def run_command(args, base: Path) -> int:
+    """`stridecue run`: connect (or simulate), record, coach, stop and save, and the closing lines."""
     profile = profile_from_args(args, base)  # settings errors before anything connects
     setups = sensor_setups(args)
-    runner = None
-    streams: list = []
-    scanner_backend = client_backend = None
-    clock: Clock = WallClock()
-    if args.simulate:
-        runner, streams, air, scanner_backend, client_backend = _simulation(args, setups)
-        clock = air.clock
-    elif args.speed not in (None, 1.0):
-        raise UserError("--speed only applies to --simulate (a real run happens in real time)")
+    sim, clock = _connect_or_simulate(args, setups)
+    found = await _choose_sensors(args, setups, sim.scanner_backend if sim else None)
+    coaching = _prepare_coaching(args, profile, base, setups)
+    start = dt.datetime.now(dt.timezone.utc)
+    path = _new_run_path(base, start, found[0].name)
+    sensors_meta = [{"slot": setup.slot, "name": f.name, "address": f.address, "mount": setup.mount, "leg": setup.leg,
+                     "firmware": f.firmware, "protocol_version": f.protocol_version} for setup, f in zip(setups, found)]
+    dashboard, on_stride = make_view(args, coaching, sensors_meta)
+    wiring = _Wiring(setups, found, coaching, dashboard, on_stride, _cue_sinks(args, coaching, dashboard, sim, clock), sim, clock)
+    metadata = _metadata(args, start, profile, sensors_meta, coaching)
+    _print_coaching(args, coaching, dashboard)
+    try:
+        totals, track_path = await _record(args, path, metadata, wiring)
+    finally:
+        coaching.close()
+    _print_end(path, totals, track_path)
+    return 0
 
-    found = await _choose_sensors(args, setups, scanner_backend)
+
+def _connect_or_simulate(args, setups: list[SensorSetup]) -> tuple[Simulation | None, Clock]:
+    """(simulation, clock): with --simulate the virtual runner's air and its clock; else the
+    platform's radio in real time."""
+    if args.simulate:
+        sim = simulation(args, setups)
+        return sim, sim.air.clock
+    if args.speed not in (None, 1.0):
+        raise UserError("--speed only applies to --simulate (a real run happens in real time)")
+    return None, WallClock()
+
+
+def _prepare_coaching(args, profile: Profile, base: Path, setups: list[SensorSetup]) -> Coaching:
+    """The coach and its outputs; cues are played only when the run goes in real time."""
     realtime = not args.simulate or args.speed == 1.0
     coaching = prepare_coaching(profile, base, guided=args.guided, play=realtime, track=not args.no_cue_track,
                                 mounts={setup.mount for setup in setups},
                                 guided_settings=guided_overrides(getattr(args, "guided_segment", None)))
     if not realtime:
         coaching.notes.append("simulated faster than real time: cues are printed and logged, not played")
-    start = dt.datetime.now(dt.timezone.utc)
-    path = _new_run_path(base, start, found[0].name)
-    sensors_meta = [{"slot": setup.slot, "name": f.name, "address": f.address, "mount": setup.mount, "leg": setup.leg,
-                     "firmware": f.firmware, "protocol_version": f.protocol_version} for setup, f in zip(setups, found)]
-    dashboard, on_stride = make_view(args, coaching, sensors_meta)
+    return coaching
+
+
+def _cue_sinks(args, coaching: Coaching, dashboard, sim: Simulation | None, clock: Clock) -> list:
+    """Who hears a cue: the console, the audio output, the cue track, the live view, the virtual runner."""
     sinks: list = [ConsoleCues(quiet=args.quiet), coaching.audio]
     if coaching.track is not None:
         sinks.append(coaching.track)
     if dashboard is not None:
         sinks.append(dashboard)
-    if runner is not None:
-        sinks.append(VirtualRunnerEar(runner, clock))
+    if sim is not None:
+        sinks.append(VirtualRunnerEar(sim.runner, clock))
+    return sinks
+
+
+def _metadata(args, start: dt.datetime, profile: Profile, sensors_meta: list[dict], coaching: Coaching) -> dict:
+    """The run file's metadata: when, which host, sensors and settings (and the virtual runner's)."""
     metadata = {
         "start_time": start.isoformat(),
         "simulated": bool(args.simulate),
@@ -316,9 +234,11 @@ async def run_command(args, base: Path) -> int:
         "settings": coaching.metadata(),
     }
     if args.simulate:
-        metadata["simulation"] = {"seed": args.seed, "run_speed_mps": args.run_speed, "wobble_deg": args.wobble,
-                                  "fatigue_deg_per_10min": args.fatigue, "cue_compliance": args.cue_compliance, "faults": args.faults,
-                                  "focus_response": args.focus_response, "segments": args.segments or "stand:3,run"}
+        metadata["simulation"] = simulation_metadata(args)
+    return metadata
+
+
+def _print_coaching(args, coaching: Coaching, dashboard) -> None:
     if not args.quiet:
         print(describe_coaching(coaching))
     if not args.quiet and dashboard is None:
@@ -327,72 +247,97 @@ async def run_command(args, base: Path) -> int:
     elif args.quiet and any("no audio output" in n for n in coaching.notes):
         print(f"note: {next(n for n in coaching.notes if 'no audio output' in n)}")
 
-    links: list[SensorLink] = []
+
+async def _record(args, path: Path, metadata: dict, w: _Wiring) -> tuple[dict, Path | None]:
+    """Connect the sensors, record until --duration or until a link gives up, then stop and save:
+    (the run's totals, the cue track)."""
+    from stridecue.record.runfile import RunWriter
+
+    with RunWriter(path, metadata) as writer:
+        pipeline = RunPipeline(w.setups, _make_source, w.coaching.coach, writer=writer, cue_sinks=w.sinks, on_stride=w.on_stride)
+        for note in w.coaching.notes:
+            writer.write_event({"kind": "note", "t": 0.0, "text": note})
+        on_event, on_items = _feeders(pipeline, w.dashboard)
+        links = [SensorLink(f.device or f.address, slot=setup.slot, mount=setup.mount, leg=setup.leg,
+                            backend=w.sim.client_backend if w.sim else None, clock=w.clock, on_items=on_items, on_event=on_event)
+                 for setup, f in zip(w.setups, w.found)]
+        await _connect(args, links, w.found, on_event)
+        if not args.quiet:
+            print(f"recording to {path}")
+        if w.dashboard is not None:
+            w.dashboard.start()
+        supervisors = [asyncio.ensure_future(link.supervise()) for link in links]
+        try:
+            await _until_done(supervisors, w.clock, args.duration)
+        finally:
+            totals, track_path = await _stop_and_save(path, writer, links, supervisors, pipeline, w)
+    return totals, track_path
+
+
+def _feeders(pipeline: RunPipeline, dashboard):
+    """(on_event, on_items): what the links call with their events and stream items."""
+
+    def on_event(event: dict) -> None:
+        pipeline.event(event)
+        if dashboard is not None:
+            dashboard.on_event(event)
+
+    def on_items(items) -> None:
+        pipeline.feed(items)
+        if dashboard is not None:
+            for item in items:
+                if isinstance(item, Missing):
+                    dashboard.on_missing(item.count)
+
+    return on_event, on_items
+
+
+async def _connect(args, links: list[SensorLink], found: list, on_event) -> None:
+    """Open each link in turn; its status becomes the run's "connected" event."""
+    for link, f in zip(links, found):
+        status = await link.open()
+        on_event({"kind": "connected", "sensor": link.slot, "t": 0.0, "imu": status.imu_model, "firmware": status.firmware,
+                  "rate": status.rate, "accel_g": status.accel_g, "gyro_dps": status.gyro_dps,
+                  "battery_pct": status.battery_pct, "ring_s": round(status.ring_s, 1)})
+        if not args.quiet:
+            print(f"{f.name}: {status.imu_model}, {status.rate} Hz, ±{status.accel_g} g, ±{status.gyro_dps} dps,"
+                  f" firmware {status.firmware}, battery {status.battery_pct}%, ring {status.ring_s:.1f} s")
+
+
+async def _until_done(supervisors: list, clock: Clock, duration: float | None) -> None:
+    """Until --duration seconds of run time have passed (or Ctrl-C); a link that gives up raises its LinkError."""
+    waiter = asyncio.ensure_future(clock.sleep(duration) if duration else asyncio.Event().wait())
+    done, _ = await asyncio.wait({*supervisors, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    for sup in supervisors:
+        if sup in done:
+            sup.result()  # raises the LinkError
+    waiter.cancel()
+
+
+async def _stop_and_save(path: Path, writer, links: list[SensorLink], supervisors: list, pipeline: RunPipeline,
+                         w: _Wiring) -> tuple[dict, Path | None]:
+    """Stop the links and the views, write what the coach silenced, the totals and the cue track,
+    and close the run file: (totals, cue track)."""
+    for sup in supervisors:
+        sup.cancel()
+    for link in links:
+        await link.close()
+    pipeline.finish()
+    if w.dashboard is not None:
+        w.dashboard.stop()
+    for cue in getattr(w.coaching.coach, "silenced_", []):
+        writer.write_event({"kind": "cue_silenced", "t": cue.t, "cue": cue.kind, "words": cue.words,
+                            "reason": cue.reason, "values": cue.values})
+    totals = _totals(links, pipeline)
+    totals["coach"] = w.coaching.totals()
+    if w.sim is not None and w.sim.streams:
+        totals["simulation_truth"] = simulation_truth(w.sim.streams)
     track_path = None
-    try:
-        with RunWriter(path, metadata) as writer:
-            pipeline = RunPipeline(setups, _make_source, coaching.coach, writer=writer, cue_sinks=sinks, on_stride=on_stride)
-            for note in coaching.notes:
-                writer.write_event({"kind": "note", "t": 0.0, "text": note})
-
-            def on_event(event: dict) -> None:
-                pipeline.event(event)
-                if dashboard is not None:
-                    dashboard.on_event(event)
-
-            def on_items(items) -> None:
-                pipeline.feed(items)
-                if dashboard is not None:
-                    for item in items:
-                        if isinstance(item, Missing):
-                            dashboard.on_missing(item.count)
-
-            for setup, f in zip(setups, found):
-                links.append(SensorLink(f.device or f.address, slot=setup.slot, mount=setup.mount, leg=setup.leg,
-                                        backend=client_backend, clock=clock, on_items=on_items, on_event=on_event))
-            for link, f in zip(links, found):
-                status = await link.open()
-                on_event({"kind": "connected", "sensor": link.slot, "t": 0.0, "imu": status.imu_model, "firmware": status.firmware,
-                          "rate": status.rate, "accel_g": status.accel_g, "gyro_dps": status.gyro_dps,
-                          "battery_pct": status.battery_pct, "ring_s": round(status.ring_s, 1)})
-                if not args.quiet:
-                    print(f"{f.name}: {status.imu_model}, {status.rate} Hz, ±{status.accel_g} g, ±{status.gyro_dps} dps,"
-                          f" firmware {status.firmware}, battery {status.battery_pct}%, ring {status.ring_s:.1f} s")
-            if not args.quiet:
-                print(f"recording to {path}")
-            if dashboard is not None:
-                dashboard.start()
-            supervisors = [asyncio.ensure_future(link.supervise()) for link in links]
-            try:
-                waiter = asyncio.ensure_future(clock.sleep(args.duration) if args.duration else asyncio.Event().wait())
-                done, _ = await asyncio.wait({*supervisors, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                for sup in supervisors:
-                    if sup in done:
-                        sup.result()  # raises the LinkError
-                waiter.cancel()
-            finally:
-                for sup in supervisors:
-                    sup.cancel()
-                for link in links:
-                    await link.close()
-                pipeline.finish()
-                if dashboard is not None:
-                    dashboard.stop()
-                for cue in getattr(coaching.coach, "silenced_", []):
-                    writer.write_event({"kind": "cue_silenced", "t": cue.t, "cue": cue.kind, "words": cue.words,
-                                        "reason": cue.reason, "values": cue.values})
-                totals = _totals(links, pipeline)
-                totals["coach"] = coaching.totals()
-                if streams:
-                    totals["simulation_truth"] = _sim_truth(streams)
-                if coaching.track is not None:
-                    track_path = coaching.track.write(path, duration_s=_duration(links))
-                    totals["cue_track"] = track_path.name if track_path else None
-                writer.close(summary=totals)
-    finally:
-        coaching.close()
-    _print_end(path, totals, track_path)
-    return 0
+    if w.coaching.track is not None:
+        track_path = w.coaching.track.write(path, duration_s=_duration(links))
+        totals["cue_track"] = track_path.name if track_path else None
+    writer.close(summary=totals)
+    return totals, track_path
 
 
 def _duration(links: list[SensorLink]) -> float | None:
@@ -425,15 +370,6 @@ def _totals(links: list[SensorLink], pipeline: RunPipeline) -> dict:
     }
 
 
-def _sim_truth(streams) -> dict:
-    """The virtual runner's own count, as the summary counts: each stride once (with thigh + shin
-    on one leg, the shin's)."""
-    both = {leg for leg in ("left", "right") if {"shin", "thigh"} <= {st.mount for st in streams if st.leg == leg}}
-    truth = [s for stream in streams for s in stream.truth
-             if s.kind == "run" and not (stream.leg in both and stream.mount == "thigh")]
-    return {"running_strides": len(truth), "wobble_deg_mean": float(sum(s.wobble_deg for s in truth) / max(len(truth), 1))}
-
-
 def _print_end(path: Path, totals: dict, track_path: Path | None) -> None:
     lost = totals["missing_samples"]
     total = totals["samples"] + lost
@@ -442,88 +378,3 @@ def _print_end(path: Path, totals: dict, track_path: Path | None) -> None:
           f" {totals['running_strides']} running strides, {totals['cues']} cues")
     if track_path is not None:
         print(f"cue track: {track_path}")
-
-
-# -- replay ---------------------------------------------------------------------------------------
-
-
-def replay_profile(args, base: Path, meta: dict) -> tuple[Profile, bool]:
-    """(profile, recorded): the run's own recorded settings, unless --settings or --profile is given;
-    flags apply over either."""
-    from stridecue.review.summary import coach_settings_from
-
-    if getattr(args, "settings", None) or getattr(args, "profile", None):
-        return profile_from_args(args, base), False
-    profile = Profile(name=_profile_of(meta))
-    recorded = (meta.get("settings") or {}).get("profile")
-    if isinstance(recorded, dict):
-        for key in ("volume", "sound", "voice", "audio"):
-            if key in recorded:
-                setattr(profile, key, recorded[key])
-    profile.coach = coach_settings_from(meta)  # as the run used them: saved baseline and faded share included
-    profile.baseline, profile.fading = "run", False
-    return apply_flags(profile, args), True
-
-
-async def replay_command(args, base: Path) -> int:
-    from stridecue.record.runfile import RunReader
-
-    reader = RunReader(args.file)
-    meta = reader.metadata
-    setups = [SensorSetup(slot=s["slot"], mount=s.get("mount", "shin"), leg=s.get("leg", "left")) for s in meta.get("sensors", [])]
-    if not setups:
-        setups = [SensorSetup(0, "shin", "left")]
-    profile, recorded = replay_profile(args, base, meta)
-    recorded_settings = meta.get("settings") or {}
-    guided = args.guided or (recorded and bool(recorded_settings.get("guided")))
-    protocol = recorded_settings.get("guided_protocol") if recorded and isinstance(recorded_settings.get("guided_protocol"), dict) else None
-    coaching = prepare_coaching(profile, base, guided=guided, play=args.speed is not None, track=False, fading_session=False,
-                                guided_settings=protocol)
-    dashboard, on_stride = make_view(args, coaching, [{"slot": s.slot, "name": f"sensor {s.slot}"} for s in setups])
-    sinks: list = [ConsoleCues(quiet=args.quiet), coaching.audio]
-    if dashboard is not None:
-        sinks.append(dashboard)
-    pipeline = RunPipeline(setups, _make_source, coaching.coach, cue_sinks=sinks, on_stride=on_stride)
-    if not args.quiet:
-        print(f"replaying {Path(args.file).name} with " + ("its recorded settings" if recorded else f"profile {profile.name!r}"))
-        if dashboard is None:
-            for note in coaching.notes:
-                print(f"note: {note}")
-    clock = WallClock()
-    started = clock.now()
-    try:
-        if dashboard is not None:
-            for slot in dashboard.connection:
-                dashboard.connection[slot] = "replay"
-            dashboard.start()
-        for item in _recorded_items(reader):
-            if args.speed and not isinstance(item, Missing):
-                ahead = float(item.index[0] / item.rate) / args.speed - (clock.now() - started)
-                if ahead > 0:
-                    await clock.sleep(ahead)
-            pipeline.feed([item])
-        pipeline.finish()
-    finally:
-        if dashboard is not None:
-            dashboard.stop()
-        coaching.close()
-    recorded_cues = sum(1 for e in reader.events() if e.get("kind") == "cue")
-    print(f"replayed {args.file}: {pipeline.stats.samples} samples, {pipeline.stats.missing} missing,"
-          f" {pipeline.stats.running_strides} running strides, {pipeline.stats.cues} cues (the run had {recorded_cues})")
-    return 0
-
-
-def _recorded_items(reader):
-    """The run's sample blocks with its missing ranges in sample order, per sensor, as the live stream gave them."""
-    pending: dict[int, list[tuple[int, int]]] = {}
-    for sensor, first, count in sorted(reader.missing()):
-        pending.setdefault(sensor, []).append((first, count))
-    for block in reader.blocks():
-        gaps = pending.get(block.sensor, [])
-        while gaps and len(block) and gaps[0][0] < int(block.index[0]):
-            first, count = gaps.pop(0)
-            yield Missing(block.sensor, first, count)
-        yield block
-    for sensor, gaps in pending.items():
-        for first, count in gaps:
-            yield Missing(sensor, first, count)

@@ -136,7 +136,7 @@ def _write_new(path: Path, write) -> None:
 def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
     """Write the exports of a stored run; the paths written."""
     from stridecue.record.runfile import RunReader
-    from stridecue.review.summary import load_summary
+    from stridecue.review.figures import load_summary
 
     if fmt not in FORMATS:
         raise UserError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")

@@ -204,45 +204,12 @@ def notes(s: dict, previous: list[dict]) -> list[str]:
     elif w["over_threshold_pct"] is not None:
         out.append(f"Your knee wobble was under your threshold on {100 - w['over_threshold_pct']:.0f}% of strides "
                    f"(typical {w['median']:.1f}°, on your wobbliest tenth of strides {_fmt(w['p90'])}°).")
-    c = s["cues"]
-    if c["count"] and c["wobble_before_deg"] is not None:
-        diff = c["wobble_before_deg"] - c["wobble_after_deg"]
-        if diff > 0.2:
-            out.append(f"The cues helped: in the {c['window_strides']} strides after a cue wobble was {diff:.1f}° lower than in the strides "
-                       f"before it (lower after {c['followed_by_less_wobble']} of {c['measured']} cues).")
-        else:
-            out.append(f"Wobble did not clearly drop after the cues ({c['wobble_before_deg']:.1f}° before, {c['wobble_after_deg']:.1f}° after). "
-                       "Try the other cue wording, or the guided hip-or-foot run to find a focus that works for you.")
-    elif c["count"] == 0 and s["running_strides"] and not guided:
-        out.append("No wobble cues were needed in this run.")
-    f = s.get("fatigue")
-    if f and f["wobble_deg"][0] is not None and f["wobble_deg"][1] is not None:
-        rise = f["wobble_deg"][1] - f["wobble_deg"][0]
-        if rise >= 1.0:
-            out.append(f"Wobble rose by {rise:.1f}° from the {f['compared'].split(' vs ')[0]} to the last part of the run: the hip muscles "
-                       "tire. Hip strength work and building distance gradually help here.")
-        elif rise <= -1.0:
-            out.append(f"Wobble fell by {-rise:.1f}° over the run: you settled into a steadier stride.")
-        else:
-            out.append("Wobble stayed about the same from start to finish.")
-    a = s.get("asymmetry")
-    if a and a["wobble_deg"]["symmetry_index_pct"] is not None and abs(a["wobble_deg"]["symmetry_index_pct"]) >= 15:
-        worse = "left" if a["wobble_deg"]["symmetry_index_pct"] > 0 else "right"
-        out.append(f"Your {worse} knee wobbled more than the other ({a['wobble_deg']['left']:.1f}° left, {a['wobble_deg']['right']:.1f}° right).")
-    prev = [r for r in previous if r.get("wobble_median_deg") is not None]
-    if prev:
-        ref = float(np.median([r["wobble_median_deg"] for r in prev[-5:]]))
-        d = w["median"] - ref
-        trend = "lower than" if d < -0.3 else "higher than" if d > 0.3 else "about the same as"
-        out.append(f"Compared with your previous {min(len(prev), 5)} runs (typical wobble {ref:.1f}°), this run was {trend} usual.")
-        lref = [r["landing_load_median_g"] for r in prev[-5:] if r.get("landing_load_median_g") is not None]
-        if lref and s["landing_load_g"]["median"] is not None:
-            ld = s["landing_load_g"]["median"] - float(np.median(lref))
-            if abs(ld) >= 0.5:
-                out.append(f"Landing load was {abs(ld):.1f} g {'lower' if ld < 0 else 'higher'} than in your recent runs.")
-    g = s.get("guided")
-    if g:
-        out.append(g["verdict"])
+    out.extend(_cue_notes(s["cues"], s["running_strides"] and not guided))
+    out.extend(_fatigue_notes(s.get("fatigue")))
+    out.extend(_asymmetry_notes(s.get("asymmetry")))
+    out.extend(_trend_notes(s, previous))
+    if guided:
+        out.append(guided["verdict"])
     q = s["data_quality"]
     if q.get("missing_pct") and q["missing_pct"] > 1.0:
         out.append(f"{q['missing_pct']:.1f}% of the samples were lost over Bluetooth; strides across a gap are marked and left out of the figures.")
@@ -250,6 +217,56 @@ def notes(s: dict, previous: list[dict]) -> list[str]:
         out.append(f"{s['landing_load_g']['clipped_strides']} landings hit the sensor's range, so their landing load is a lower bound.")
     out.append("Wobble is the frontal-plane sway of the shin or thigh while the foot is on the ground, a proxy for the knee caving in, "
                "not a joint angle; compare it with your own earlier runs rather than with other runners.")
+    return out
+
+
+def _cue_notes(c: dict, coached: bool) -> list[str]:
+    """Did wobble drop after the cues?  coached: a wobble-coached run with running strides."""
+    if c["count"] and c["wobble_before_deg"] is not None:
+        diff = c["wobble_before_deg"] - c["wobble_after_deg"]
+        if diff > 0.2:
+            return [f"The cues helped: in the {c['window_strides']} strides after a cue wobble was {diff:.1f}° lower than in the strides "
+                    f"before it (lower after {c['followed_by_less_wobble']} of {c['measured']} cues)."]
+        return [f"Wobble did not clearly drop after the cues ({c['wobble_before_deg']:.1f}° before, {c['wobble_after_deg']:.1f}° after). "
+                "Try the other cue wording, or the guided hip-or-foot run to find a focus that works for you."]
+    if c["count"] == 0 and coached:
+        return ["No wobble cues were needed in this run."]
+    return []
+
+
+def _fatigue_notes(f: dict | None) -> list[str]:
+    if not (f and f["wobble_deg"][0] is not None and f["wobble_deg"][1] is not None):
+        return []
+    rise = f["wobble_deg"][1] - f["wobble_deg"][0]
+    if rise >= 1.0:
+        return [f"Wobble rose by {rise:.1f}° from the {f['compared'].split(' vs ')[0]} to the last part of the run: the hip muscles "
+                "tire. Hip strength work and building distance gradually help here."]
+    if rise <= -1.0:
+        return [f"Wobble fell by {-rise:.1f}° over the run: you settled into a steadier stride."]
+    return ["Wobble stayed about the same from start to finish."]
+
+
+def _asymmetry_notes(a: dict | None) -> list[str]:
+    if a and a["wobble_deg"]["symmetry_index_pct"] is not None and abs(a["wobble_deg"]["symmetry_index_pct"]) >= 15:
+        worse = "left" if a["wobble_deg"]["symmetry_index_pct"] > 0 else "right"
+        return [f"Your {worse} knee wobbled more than the other ({a['wobble_deg']['left']:.1f}° left, {a['wobble_deg']['right']:.1f}° right)."]
+    return []
+
+
+def _trend_notes(s: dict, previous: list[dict]) -> list[str]:
+    """This run's wobble and landing load against the runner's last five runs."""
+    prev = [r for r in previous if r.get("wobble_median_deg") is not None]
+    if not prev:
+        return []
+    ref = float(np.median([r["wobble_median_deg"] for r in prev[-5:]]))
+    d = s["wobble_deg"]["median"] - ref
+    trend = "lower than" if d < -0.3 else "higher than" if d > 0.3 else "about the same as"
+    out = [f"Compared with your previous {min(len(prev), 5)} runs (typical wobble {ref:.1f}°), this run was {trend} usual."]
+    lref = [r["landing_load_median_g"] for r in prev[-5:] if r.get("landing_load_median_g") is not None]
+    if lref and s["landing_load_g"]["median"] is not None:
+        ld = s["landing_load_g"]["median"] - float(np.median(lref))
+        if abs(ld) >= 0.5:
+            out.append(f"Landing load was {abs(ld):.1f} g {'lower' if ld < 0 else 'higher'} than in your recent runs.")
     return out
 
 

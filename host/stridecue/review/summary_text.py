@@ -1,0 +1,131 @@
+"""The run's numbers in words: the lines `stridecue summary` prints (figures.py makes the numbers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stridecue.review.guided import format_guided
+
+
+def format_summary(path: Path, s: dict) -> str:
+    """The summary's lines for the figures of summarize(), one topic a line."""
+    lines = _head(path, s)
+    lines.append(_wobble_line(s["wobble_deg"]))
+    ll = s["landing_load_g"]
+    lines.append(f"  landing load   median {_v(ll['median'], ' g')}, p90 {_v(ll['p90'], ' g')}, loading rate {_v(ll['loading_rate_median_gps'], ' g/s', 0)}; {ll['clipped_strides']} strides clipped")
+    lines.append(_cue_line(s["cues"]))
+    for line in (_fatigue_line(s["fatigue"]), _asymmetry_line(s.get("asymmetry")), _thigh_line(s.get("thigh")), _knee_line(s.get("knee"))):
+        if line:
+            lines.append(line)
+    lines.extend(_quality_lines(s))
+    if "guided" in s:
+        lines.extend(format_guided(s["guided"]))
+    if "simulation_truth" in s:
+        truth = s["simulation_truth"]
+        lines.append(f"  virtual runner truth: {truth.get('running_strides')} running strides"
+                     + (f", mean wobble {truth['wobble_deg_mean']:.1f}°" if truth.get("wobble_deg_mean") is not None else ""))
+    return "\n".join(lines)
+
+
+def _v(v, unit="", nd=1):
+    return "–" if v is None else f"{v:.{nd}f}{unit}"
+
+
+def _head(path: Path, s: dict) -> list[str]:
+    """The run, its date, duration and sensors, warnings, strides, cadence and contact time."""
+    m, sec = divmod(int(s["duration_s"]), 60)
+    h, m = divmod(m, 60)
+    duration = f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+    sensors = ", ".join(f"{x.get('leg')} {x.get('mount')}" for x in s.get("sensors", [])) or "–"
+    lines = [
+        f"Run {path.name}" + ("  (simulated)" if s["simulated"] else ""),
+        f"  date           {s['start_time']}",
+        f"  duration       {duration}   sensors: {sensors}",
+        f"  strides        {s['running_strides']} running" + (f", {s['other_strides']} walking/other" if s["other_strides"] else "")
+        + (f", {s['unconfirmed_running_strides']} unconfirmed" if s.get("unconfirmed_running_strides") else ""),
+        f"  cadence        {_v(s['cadence_spm'], ' steps/min', 0)}",
+        f"  contact time   {_v(s['contact_time_ms'], ' ms', 0)}"
+        + (f" ({s['approximate']['contact_time_ms']})" if "contact_time_ms" in s.get("approximate", {}) else ""),
+    ]
+    lines[3:3] = [f"  warning        {w}" for w in s.get("warnings", [])]
+    return lines
+
+
+def _wobble_line(w: dict) -> str:
+    thr = ", ".join(f"{leg} {v:.1f}°" for leg, v in w["threshold"].items()) or "not formed"
+    return f"  wobble         median {_v(w['median'], '°')}, p90 {_v(w['p90'], '°')}; threshold {thr}; {_v(w['over_threshold_pct'], '%', 0)} of strides over"
+
+
+def _cue_line(c: dict) -> str:
+    effect = ""
+    if c["wobble_before_deg"] is not None:
+        effect = (f"; wobble {c['wobble_before_deg']:.1f}° in the {c['window_strides']} strides before a cue, {c['wobble_after_deg']:.1f}° after"
+                  f" (lower after {c['followed_by_less_wobble']} of {c['measured']}"
+                  + (f"; change {c['change_deg']:+.1f}°, 95% CI {c['change_ci95_deg'][0]:+.1f} to {c['change_ci95_deg'][1]:+.1f}" if c.get("change_ci95_deg") else "")
+                  + ")")
+    other = {k: v for k, v in c.get("all_kinds", {}).items() if k != "wobble"}
+    extra = (" (+ " + ", ".join(f"{v} {k}" for k, v in other.items()) + ")") if other else ""
+    return f"  cues           {c['count']} wobble cue{'' if c['count'] == 1 else 's'}{extra}, {_v(c['per_minute'], '/min', 2)}{effect}"
+
+
+def _fatigue_line(fat: dict | None) -> str | None:
+    if not fat:
+        return None
+    return (f"  fatigue        {fat['compared']}: wobble {_v(fat['wobble_deg'][0], '°')} -> {_v(fat['wobble_deg'][1], '°')},"
+            f" landing {_v(fat['landing_load_g'][0], ' g')} -> {_v(fat['landing_load_g'][1], ' g')},"
+            f" cadence {_v(fat['cadence_spm'][0], '', 0)} -> {_v(fat['cadence_spm'][1], '', 0)}")
+
+
+def _asymmetry_line(a: dict | None) -> str | None:
+    if not a:
+        return None
+    return (f"  left/right     wobble {_v(a['wobble_deg']['left'], '°')} / {_v(a['wobble_deg']['right'], '°')} (SI {_v(a['wobble_deg']['symmetry_index_pct'], '%', 0)}),"
+            f" landing {_v(a['landing_load_g']['left'], ' g')} / {_v(a['landing_load_g']['right'], ' g')} (SI {_v(a['landing_load_g']['symmetry_index_pct'], '%', 0)}),"
+            f" contact {_v(a['contact_time_ms']['left'], ' ms', 0)} / {_v(a['contact_time_ms']['right'], ' ms', 0)}")
+
+
+def _thigh_line(th: dict | None) -> str | None:
+    if not th:
+        return None
+    return (f"  thigh          {th['leg']} thigh wobble median {_v(th['wobble_median_deg'], '°')}, p90 {_v(th['wobble_p90_deg'], '°')}"
+            f" over {th['running_strides']} strides (the lines above are the shin's)")
+
+
+def _knee_line(k: dict | None) -> str | None:
+    if not k:
+        return None
+    return (f"  knee           {k['leg']} leg, thigh + shin: frontal-plane excursion median {_v(k['excursion_median_deg'], '°')},"
+            f" p90 {_v(k['excursion_p90_deg'], '°')} over {k['stances']} stances; angle at contact {_v(k['angle_at_contact_median_deg'], '°')}"
+            " (segment axes projected on the frontal plane, not the joint's anatomical valgus)")
+
+
+def _quality_lines(s: dict) -> list[str]:
+    """Data quality, the mounting verdict and the strides whose wobble was withheld."""
+    q = s["data_quality"]
+    total = (q["samples"] or 0) + (q["missing_samples"] or 0)
+    gaps = f" in {q['gaps']} gaps" if q.get("gaps") else ""
+    lines = [
+        f"  data quality   {_n(q['missing_samples'])}/{total} samples lost{gaps}, {_n(q['recovered_by_resend'])} recovered by resend"
+        f" ({_n(q['resend_requests'])} requests), {_n(q['reconnects'])} reconnects, {_n(q['clipped_samples'])} clipped samples"
+        f" ({q['clipped_strides']} strides)" + ("" if q["closed_cleanly"] else "; the run did not close cleanly")
+    ]
+    if q.get("low_alignment_strides") is not None and s["running_strides"]:
+        low = q["low_alignment_strides"]
+        verdict = "steady" if low <= 0.05 * s["running_strides"] else "check the strap: the sensor may be loose or bouncing"
+        lines.append(f"  mounting       {low} of {s['running_strides']} strides with alignment confidence below 0.5 ({verdict})")
+    withheld = q.get("wobble_withheld") or {}
+    if withheld:
+        why = ", ".join(f"{n} {_WITHHELD_WORDS.get(k, k)}" for k, n in sorted(withheld.items(), key=lambda kv: -kv[1]))
+        lines.append(f"  wobble         withheld for {sum(withheld.values())} strides (counted, no cue): {why}")
+    return lines
+
+
+_WITHHELD_WORDS = {
+    "frame settling": "while the sensor's frame settled (warm-up)",
+    "no gait cycle before contact": "with no whole gait cycle before the contact (start or gap)",
+    "implausible": "implausible (beyond what a leg does in running)",
+}
+
+
+def _n(v) -> str:
+    return "?" if v is None else str(v)
