@@ -199,28 +199,62 @@ class Segmenter:
         return self._next_stance_gyro(sig, cursor, available)
 
     def _next_stance_gyro(self, sig: "Signals", cursor: int, available: int):
-        s = self.s
-        half = self.n(s.swing_halfwidth_s)
-        ws = sig.ws
-        # 1. mid-swing peak (decidable once `half` samples after it have arrived, plus smoothing)
-        last = available - half - self.smooth_half - 1
-        peak = first_peak(ws, cursor - sig.start, last - sig.start, self.threshold(), half, half, edge=self.lookback)
-        if peak is NEED_MORE:
+        """Four steps, each decided as soon as its samples have arrived: the mid-swing peak, the
+        zero crossing of the landing, IC, TO.  Each step answers NEED_MORE, a skip, or its result."""
+        half = self.n(self.s.swing_halfwidth_s)
+        h = self.smooth_half
+        peak = self._swing_peak(sig, cursor, available, half)
+        if peak is NEED_MORE or isinstance(peak, tuple):
+            return peak
+        zc = self._landing_crossing(sig, peak, available)
+        if zc is NEED_MORE or isinstance(zc, tuple):
+            return zc
+        contact = self._initial_contact(sig, peak, zc, available)
+        if contact is NEED_MORE:
             return NEED_MORE
+        ic, hi = contact
+        needed = [peak + half + h + 1, zc + h, hi + h + 2]  # what steps 1-3 waited for
+        found = self._toe_off(sig, ic, available)
+        if found is NEED_MORE:
+            return NEED_MORE
+        self.note_peak(sig.ws[peak])
+        if found is None:
+            return ("skip", sig.start + zc + 1)
+        onset, last_used, to_needed = found
+        # known: the last sample any step of this decision waited for, so a live run has the stance
+        # as soon as that sample arrives, whatever the notifications (never later)
+        known = max([last_used] + needed + to_needed)
+        return Stance(ic=sig.start + ic, to=sig.start + onset, known=sig.start + known, anchor=sig.start + peak)
+
+    def _swing_peak(self, sig: "Signals", cursor: int, available: int, half: int):
+        """Step 1: the mid-swing peak (decidable once `half` samples after it have arrived, plus
+        smoothing): its index in sig, a ("skip", position), or NEED_MORE."""
+        last = available - half - self.smooth_half - 1
+        peak = first_peak(sig.ws, cursor - sig.start, last - sig.start, self.threshold(), half, half,
+                          edge=self.lookback)
         if peak is None:
             return ("skip", max(cursor, last))
-        peak_abs = sig.start + peak
-        # 2. the zero crossing of the landing (decided as soon as it has arrived)
-        end = peak + self.n(s.landing_search_s)
+        return peak
+
+    def _landing_crossing(self, sig: "Signals", peak: int, available: int):
+        """Step 2: the zero crossing of the landing after the swing peak (decided as soon as it has
+        arrived): its index in sig, a ("skip", position) when there is none, or NEED_MORE."""
+        ws = sig.ws
+        end = peak + self.n(self.s.landing_search_s)
         seen = min(end, available - sig.start - self.smooth_half)  # w is final before this
         below = np.flatnonzero(ws[peak:seen] <= 0.0)
         if len(below) == 0:
             if seen < end:
                 return NEED_MORE
             self.note_peak(ws[peak])
-            return ("skip", peak_abs + 1)
-        zc = peak + int(below[0])
-        # 3. IC: the start of the impact near the crossing, else the first minimum of w after it
+            return ("skip", sig.start + peak + 1)
+        return peak + int(below[0])
+
+    def _initial_contact(self, sig: "Signals", peak: int, zc: int, available: int):
+        """Step 3: IC, the start of the impact near the crossing, else the first minimum of w after
+        it: (ic, end of the search) as indices in sig, or NEED_MORE."""
+        s = self.s
+        ws = sig.ws
         lo = max(peak + 1, zc - self.n(s.impact_before_s))
         hi = zc + self.n(s.impact_after_s)
         if sig.start + hi + self.smooth_half + 2 >= available:
@@ -234,7 +268,14 @@ class Segmenter:
             stop = min(hi, len(ws) - 1)
             while ic + 1 < stop and ws[ic + 1] < ws[ic]:
                 ic += 1
-        # 4. TO: each candidate is decided once the samples that confirm it have arrived
+        return ic, hi
+
+    def _toe_off(self, sig: "Signals", ic: int, available: int):
+        """Step 4: TO; each candidate is decided once the samples that confirm it have arrived.
+        Returns (onset, last sample used, the samples the decision waited for), None (no toe-off:
+        skip this swing), or NEED_MORE."""
+        s = self.s
+        ws = sig.ws
         first = ic + self.n(s.min_contact_s)
         limit = ic + self.n(s.max_contact_s) + 1
         avail = available - sig.start
@@ -247,7 +288,7 @@ class Segmenter:
         found = find(sig, first, swing if swing is not None else limit, avail)
         if found is NEED_MORE:
             return NEED_MORE
-        needed = [peak + half + h + 1, zc + h, hi + h + 2]  # what steps 1-3 waited for
+        needed = []
         if found is not None:
             c = found[2]
             if swing is None and self._swing_by(sig, first, c, avail) is not False:
@@ -261,14 +302,8 @@ class Segmenter:
             elif scanned < limit:
                 return NEED_MORE
         if found is None:
-            self.note_peak(ws[peak])
-            return ("skip", sig.start + zc + 1)
-        onset, last_used = found[0], found[1]
-        self.note_peak(ws[peak])
-        # known: the last sample any step of this decision waited for, so a live run has the stance
-        # as soon as that sample arrives, whatever the notifications (never later)
-        known = max([last_used] + needed)
-        return Stance(ic=sig.start + ic, to=sig.start + onset, known=sig.start + known, anchor=peak_abs)
+            return None
+        return found[0], found[1], needed
 
     def _swing_by(self, sig: "Signals", first: int, c: int, avail: int):
         """Whether the next swing (w above the threshold for 50 ms, see _swing_start) begins in
