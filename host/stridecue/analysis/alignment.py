@@ -207,56 +207,23 @@ class AlignmentEstimator:
 
     def estimate(self) -> Alignment | None:
         """The best frame from what has been fed so far (None when nothing is known)."""
-        up = None
-        method_parts = []
-        conf_up = 0.0
-        if self._still_n:
-            up = _unit(self._still_sum / self._still_n)
-            conf_up = 1.0
-            method_parts.append("standstill")
+        still = _unit(self._still_sum / self._still_n) if self._still_n else None
         swing = self.swing_axis()
         if swing is None:
-            if up is None:
+            if still is None:
                 return None
             # Gravity alone: the long axis is known, the heading around it is not.
-            helper = np.eye(3)[int(np.argmin(np.abs(up)))]
-            y = _unit(np.cross(up, helper))
-            x = np.cross(y, up)
-            self.alignment_ = Alignment(np.vstack([x, y, up]), 0.3, "standstill")
+            helper = np.eye(3)[int(np.argmin(np.abs(still)))]
+            y = _unit(np.cross(still, helper))
+            x = np.cross(y, still)
+            self.alignment_ = Alignment(np.vstack([x, y, still]), 0.3, "standstill")
             return self.alignment_
         right, swing_quality = swing
         left = -right
-
-        def long_axis_from(vertical: np.ndarray, inclination_deg: float) -> np.ndarray:
-            # With the proximal end ahead by phi, the vertical in the segment frame is the long axis
-            # turned back by phi about +y, so the long axis is the vertical turned forward by phi.
-            v = vertical - np.dot(vertical, left) * left
-            return _rotate_about(_unit(v), left, np.radians(inclination_deg))
-
-        standing = long_axis_from(up, STANDING_INCLINATION_DEG[self.mount]) if up is not None else None
-        if self._contact_n >= MIN_CONTACTS:
-            # Running posture at contact is the frame's reference once a few strides are known: the
-            # frame is the one of running, and a standing posture varies more (locked or soft knee).
-            up = long_axis_from(_unit(self._contact_sum), CONTACT_INCLINATION_DEG[self.mount])
-            if standing is not None:
-                disagreement = np.degrees(np.arccos(np.clip(up @ standing, -1.0, 1.0)))
-                conf_up = float(np.clip(1.0 - (disagreement - 8.0) / 20.0, 0.6, 1.0))
-                method_parts = ["standstill", "contact"]
-            else:
-                conf_up = 0.7
-                method_parts = ["contact"]
-        elif standing is not None:
-            up = standing
-            conf_up = 0.9
-        elif self._contact_n or self._midstance_n:
-            if self._contact_n:
-                up = long_axis_from(_unit(self._contact_sum), CONTACT_INCLINATION_DEG[self.mount])
-            else:
-                up = long_axis_from(_unit(self._midstance_sum / self._midstance_n), MIDSTANCE_INCLINATION_DEG[self.mount])
-            conf_up = 0.5
-            method_parts = ["contact"]
-        else:
+        long_axis = self._long_axis(still, left)
+        if long_axis is None:
             return None
+        up, conf_up, method_parts = long_axis
         method_parts.append("swing")
         y = left - np.dot(left, up) * up
         orthogonality = float(np.linalg.norm(y))  # 1 when the swing axis is perpendicular to the long axis
@@ -266,6 +233,38 @@ class AlignmentEstimator:
         confidence = float(np.clip(conf_up * swing_quality * min(1.0, orthogonality / 0.97), 0.0, 1.0))
         self.alignment_ = Alignment(rotation, round(confidence, 3), "+".join(method_parts))
         return self.alignment_
+
+    def _long_axis(self, still: np.ndarray | None, left: np.ndarray) -> tuple[np.ndarray, float, list[str]] | None:
+        """The long axis (board frame), its confidence and the sources it came from, given the unit
+        standstill gravity (or None) and the runner's left: the posture at contact once MIN_CONTACTS
+        are known (checked against a standstill), else the standstill, else the few contacts or the
+        mid-stance specific force there are; None when there is nothing to go on."""
+        standing = _long_axis_from(still, left, STANDING_INCLINATION_DEG[self.mount]) if still is not None else None
+        if self._contact_n >= MIN_CONTACTS:
+            # Running posture at contact is the frame's reference once a few strides are known: the
+            # frame is the one of running, and a standing posture varies more (locked or soft knee).
+            up = _long_axis_from(_unit(self._contact_sum), left, CONTACT_INCLINATION_DEG[self.mount])
+            if standing is not None:
+                disagreement = np.degrees(np.arccos(np.clip(up @ standing, -1.0, 1.0)))
+                return up, float(np.clip(1.0 - (disagreement - 8.0) / 20.0, 0.6, 1.0)), ["standstill", "contact"]
+            return up, 0.7, ["contact"]
+        if standing is not None:
+            return standing, 0.9, ["standstill"]
+        if self._contact_n:
+            return _long_axis_from(_unit(self._contact_sum), left, CONTACT_INCLINATION_DEG[self.mount]), 0.5, ["contact"]
+        if self._midstance_n:
+            midstance = _unit(self._midstance_sum / self._midstance_n)
+            return _long_axis_from(midstance, left, MIDSTANCE_INCLINATION_DEG[self.mount]), 0.5, ["contact"]
+        return None
+
+
+def _long_axis_from(vertical: np.ndarray, left: np.ndarray, inclination_deg: float) -> np.ndarray:
+    """The long axis of a segment whose proximal end is ahead by `inclination_deg` of `vertical`.
+
+    With the proximal end ahead by phi, the vertical in the segment frame is the long axis turned
+    back by phi about +y, so the long axis is the vertical turned forward by phi."""
+    v = vertical - np.dot(vertical, left) * left
+    return _rotate_about(_unit(v), left, np.radians(inclination_deg))
 
 
 def cycle_vertical(acc: np.ndarray, gyr: np.ndarray, left: np.ndarray, rate: float) -> np.ndarray:
