@@ -363,31 +363,9 @@ class Doctor:
             self._micropython(port.device, label)
 
     def _micropython(self, device: str, label: str) -> None:
-        code = ("import sys, os, json\n"
-                "v = sys.implementation.version\n"
-                "info = {'version': '%d.%d.%d' % v[:3], 'machine': getattr(sys.implementation, '_machine', '?'),"
-                " 'lib': 'stridenode' in (os.listdir('/lib') if 'lib' in os.listdir('/') else [])}\n"
-                "try:\n"
-                "    info['config'] = json.load(open('/config.json'))\n"
-                "except Exception:\n"
-                "    info['config'] = None\n"
-                "try:\n"
-                f"    info['boot'] = json.load(open({BOOT_REPORT!r}))\n"
-                "except Exception:\n"
-                "    info['boot'] = None\n"
-                "try:\n"
-                "    from stridenode import FW_VERSION\n"
-                "    info['firmware'] = '%d.%d.%d' % FW_VERSION[:3]\n"
-                "except Exception:\n"
-                "    info['firmware'] = None\n"
-                "print(json.dumps(info))\n")
-        rc, out, err = self.system.mpremote(device, code)
+        rc, out, err = self.system.mpremote(device, _board_info_code())
         if rc != 0:
-            reason = _last_line(err) or _last_line(out) or f"exit status {rc}"
-            fix = ("close other programs using the port (a serial monitor, another mpremote) and try again"
-                   if "in use" in reason or "busy" in reason.lower() else
-                   "install MicroPython on it (ESP32_GENERIC_S3 firmware, see hardware/README.md), then `stridecue flash`")
-            self.add("board", "board on USB", PROBLEM, f"{label}: no MicroPython answer ({reason})", fix, blocks="flash")
+            self._no_micropython(label, rc, out, err)
             return
         try:
             info = json.loads(_last_line(out))
@@ -399,17 +377,10 @@ class Doctor:
         config = info.get("config") or {}
         installed = bool(info.get("lib") and config)
         on_board = info.get("firmware")
-        firmware = (f"; StrideCue firmware {on_board or '?'} installed (board {config.get('board')}, name {config.get('name')!r})"
-                    if installed else "; StrideCue firmware not installed")
         here = _local_firmware_version()
         reflash = f"stridecue flash --board {config.get('board')} --name {config.get('name')}"
         boot = info.get("boot") if isinstance(info.get("boot"), dict) else None
-        if installed and boot is not None:
-            firmware += f"; last boot: {describe_report(boot)}, state {boot.get('state', '?')}"
-            if boot.get("state") == "error":
-                firmware += f" ({boot.get('error') or 'no message'})"
-        elif installed:
-            firmware += f"; no boot report ({BOOT_REPORT}): it has not booted since it was flashed, or its firmware predates the report"
+        firmware = _firmware_detail(config, installed, on_board, boot)
         if version < MIN_MICROPYTHON:
             need = ".".join(map(str, MIN_MICROPYTHON))
             self.add("board", "board on USB", PROBLEM, detail + f" (older than {need}: aioble forgets bonds at every restart)",
@@ -424,6 +395,14 @@ class Doctor:
         else:
             self.add("board", "board on USB", OK, detail + firmware)
 
+    def _no_micropython(self, label: str, rc: int, out: str, err: str) -> None:
+        """The board gave no MicroPython answer: why, and the likely fix (a busy port, or no MicroPython)."""
+        reason = _last_line(err) or _last_line(out) or f"exit status {rc}"
+        fix = ("close other programs using the port (a serial monitor, another mpremote) and try again"
+               if "in use" in reason or "busy" in reason.lower() else
+               "install MicroPython on it (ESP32_GENERIC_S3 firmware, see hardware/README.md), then `stridecue flash`")
+        self.add("board", "board on USB", PROBLEM, f"{label}: no MicroPython answer ({reason})", fix, blocks="flash")
+
     # -- report ---------------------------------------------------------------------------
     def verdict(self) -> str:
         blocking = [c.name for c in self.checks_ if c.status == PROBLEM and c.blocks in ("real", "all")]
@@ -433,6 +412,42 @@ class Doctor:
         if self.sim_ready_:
             return f"simulated runs: ready; real runs: NOT ready ({', '.join(dict.fromkeys(blocking))}); fixes above" + flash
         return "NOT ready, not even for a simulated run; fixes above" + flash
+
+
+def _board_info_code() -> str:
+    """MicroPython code that prints, as one JSON line, the board's MicroPython version and machine,
+    whether StrideCue's library and config are there, its boot report and firmware version."""
+    return ("import sys, os, json\n"
+            "v = sys.implementation.version\n"
+            "info = {'version': '%d.%d.%d' % v[:3], 'machine': getattr(sys.implementation, '_machine', '?'),"
+            " 'lib': 'stridenode' in (os.listdir('/lib') if 'lib' in os.listdir('/') else [])}\n"
+            "try:\n"
+            "    info['config'] = json.load(open('/config.json'))\n"
+            "except Exception:\n"
+            "    info['config'] = None\n"
+            "try:\n"
+            f"    info['boot'] = json.load(open({BOOT_REPORT!r}))\n"
+            "except Exception:\n"
+            "    info['boot'] = None\n"
+            "try:\n"
+            "    from stridenode import FW_VERSION\n"
+            "    info['firmware'] = '%d.%d.%d' % FW_VERSION[:3]\n"
+            "except Exception:\n"
+            "    info['firmware'] = None\n"
+            "print(json.dumps(info))\n")
+
+
+def _firmware_detail(config: dict, installed: bool, on_board: str | None, boot: dict | None) -> str:
+    """The StrideCue part of the board's line: installed or not, its version, its last boot."""
+    firmware = (f"; StrideCue firmware {on_board or '?'} installed (board {config.get('board')}, name {config.get('name')!r})"
+                if installed else "; StrideCue firmware not installed")
+    if installed and boot is not None:
+        firmware += f"; last boot: {describe_report(boot)}, state {boot.get('state', '?')}"
+        if boot.get("state") == "error":
+            firmware += f" ({boot.get('error') or 'no message'})"
+    elif installed:
+        firmware += f"; no boot report ({BOOT_REPORT}): it has not booted since it was flashed, or its firmware predates the report"
+    return firmware
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

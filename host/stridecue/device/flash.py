@@ -404,6 +404,48 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-mip", action="store_true", help="skip `mip install aioble` (offline, when aioble is already on the board)")
 
 
+def _port(args: argparse.Namespace, ports: Callable[[], list[SerialPort]]) -> str:
+    """The board's serial port; a dry run that cannot find one says so and goes on with --port or 'auto'."""
+    try:
+        attached = ports()
+    except Exception as e:  # pyserial cannot enumerate (no permission to /sys, exotic platform)
+        if not args.dry_run:
+            raise UserError(f"cannot list serial ports ({e}); give --port") from None
+        attached = []
+    if not args.dry_run:
+        return choose_port(args.port, attached)
+    try:
+        return choose_port(args.port, attached)
+    except UserError as e:
+        port = args.port or "auto"
+        print(f"# {e}; the commands below use `connect {port}`", file=sys.stderr)
+        return port
+
+
+def _note_shortened_name(name: str) -> None:
+    """Warn when scans will show the name shortened (the advertisement holds only part of it)."""
+    shown = advertised_name(name)
+    if shown != name:
+        print(f"note: scans will show {name!r} as {shown!r} (the advertisement holds {len(shown.encode())} bytes "
+              f"of the name; the full name appears once connected); names of at most {len(shown.encode())} bytes, "
+              "such as StrideCueLS, are seen whole", file=sys.stderr)
+
+
+def _print_dry_run(plan: FlashPlan) -> None:
+    """The commands a flash would run, with the checks before and after them, as comments."""
+    print(f"# stridecue flash: board {plan.board}, name {plan.name!r}, port {plan.port}; {len(plan.steps)} commands, none run")
+    mpremote = shlex.join(_tool("mpremote") + ["connect", plan.port])
+    print(f"# first: the board's MicroPython must be {'.'.join(map(str, MIN_MICROPYTHON))} or newer")
+    print(f"#   {mpremote} exec {shlex.quote(VERSION_CODE)}")
+    for step in plan.steps:
+        print(f"# {step.what}")
+        print(step)
+        if step.restarts:
+            print("# (then wait until the board's USB port is back, a few seconds)")
+    print(f"# last: wait for the board, read its boot report {BOOT_REPORT} (up to {BOOT_TRIES} times, each read "
+          "restarts it) until it says state \"running\"")
+
+
 def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = None,
          ports: Callable[[], list[SerialPort]] = serial_ports, runner: Runner = _run,
          waiter: Callable[[str], None] | None = None, pause: Callable[[float], None] | None = None) -> int:
@@ -414,25 +456,8 @@ def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = No
     if not auto:
         tree.check(args.board)  # bad board, name or a missing file: say so before looking for the board
     check_name(args.name)
-    try:
-        attached = ports()
-    except Exception as e:  # pyserial cannot enumerate (no permission to /sys, exotic platform)
-        if not args.dry_run:
-            raise UserError(f"cannot list serial ports ({e}); give --port") from None
-        attached = []
-    if args.dry_run:
-        try:
-            port = choose_port(args.port, attached)
-        except UserError as e:
-            port = args.port or "auto"
-            print(f"# {e}; the commands below use `connect {port}`", file=sys.stderr)
-    else:
-        port = choose_port(args.port, attached)
-    shown = advertised_name(args.name)
-    if shown != args.name:
-        print(f"note: scans will show {args.name!r} as {shown!r} (the advertisement holds {len(shown.encode())} bytes "
-              f"of the name; the full name appears once connected); names of at most {len(shown.encode())} bytes, "
-              "such as StrideCueLS, are seen whole", file=sys.stderr)
+    port = _port(args, ports)
+    _note_shortened_name(args.name)
     secret = None
     if not args.dry_run:  # a dry run shows a placeholder: a secret printed is a secret no more
         store = keys.KeyStore.in_dir(base)
@@ -445,17 +470,7 @@ def main(args: argparse.Namespace, base: Path, *, tree: FirmwareTree | None = No
     compile_dir = Path(base) / "build" / f"mpy-{MPY_ARCH}" if args.compile else None
     plan = make_plan(tree, args.board, args.name, port, compile_dir=compile_dir, mip=not args.no_mip, secret=secret)
     if args.dry_run:
-        print(f"# stridecue flash: board {plan.board}, name {plan.name!r}, port {plan.port}; {len(plan.steps)} commands, none run")
-        mpremote = shlex.join(_tool("mpremote") + ["connect", plan.port])
-        print(f"# first: the board's MicroPython must be {'.'.join(map(str, MIN_MICROPYTHON))} or newer")
-        print(f"#   {mpremote} exec {shlex.quote(VERSION_CODE)}")
-        for step in plan.steps:
-            print(f"# {step.what}")
-            print(step)
-            if step.restarts:
-                print("# (then wait until the board's USB port is back, a few seconds)")
-        print(f"# last: wait for the board, read its boot report {BOOT_REPORT} (up to {BOOT_TRIES} times, each read "
-              "restarts it) until it says state \"running\"")
+        _print_dry_run(plan)
         return 0
     print(f"flashing {plan.board} as {plan.name!r} on {plan.port} (MicroPython {micropython})")
     store.add(*secret, name=plan.name)  # before the board has it: a failed flash leaves an unused key, never a lost one

@@ -233,77 +233,75 @@ def mocap_stride_s(ic_left, ic_right) -> float | None:
     return float(2 * np.median(np.diff(both))) if len(both) >= 2 else None
 
 
-def validate_grouvel2023(quick: bool) -> tuple[list[Figure], dict]:
-    """Wobble against mocap segment angles, where the IMU columns share the mocap's clock.
+def _new_participant() -> dict:
+    """One participant's running totals over their passes."""
+    return {"stances": 0, "matched": 0, "detected": 0, "wobble_err": [], "truth": {"shin": [], "thigh": []},
+            "measured": [], "ic_err": [], "passes": 0, "synced": 0, "ratios": []}
 
-    Each pass is first checked: the shank IMU's stride period (autocorrelation of its angular
-    rate) must match the stride time of the foot markers.  Where it does not, the IMU samples are
-    not on the capture's time base and no stance-by-stance comparison is made (said per pass)."""
+
+def _clock_check(trial) -> tuple[dict, float | None, bool]:
+    """Whether a pass's IMU columns share the capture's clock: the shank IMU's stride period
+    against the markers' stride time.  Returns the check's row, the ratio and the verdict."""
+    mocap = mocap_stride_s(trial.legs["left"].ic_t, trial.legs["right"].ic_t)
+    imu_period, strength = stride_period_s(trial.imus["LS"].gyr, trial.rate_hz)
+    ratio = mocap / imu_period if mocap and imu_period else None
+    synced = ratio is not None and CLOCK_RATIO_RANGE[0] <= ratio <= CLOCK_RATIO_RANGE[1]
+    row = {"trial": trial.name, "mocap_stride_s": _r(mocap), "imu_stride_s": _r(imu_period),
+           "autocorrelation": _r(strength, 2), "ratio": _r(ratio, 2),
+           "imu_autocorrelation_at_mocap_stride": _r(_autocorrelation_at(trial.imus["LS"].gyr, mocap,
+                                                                         trial.rate_hz), 2),
+           "same_clock": synced}
+    return row, ratio, synced
+
+
+def _compare_pass(trial, p: dict, synced: bool, analyse_block, rows: list[dict]) -> None:
+    """Add one pass's shank and thigh IMUs to the participant's totals `p`; the mocap excursions
+    always count (they describe the truth), the stance-by-stance comparison only on one clock."""
+    for code, imu in sorted(trial.imus.items()):
+        if imu.segment not in ("shin", "thigh"):
+            continue
+        truth = trial.legs[imu.leg]
+        excursions = truth.excursions(imu.segment, trial.rate_hz)
+        p["truth"][imu.segment].extend(excursions)
+        p["stances"] += len(truth.ic_t)
+        if not synced:
+            continue
+        block = to_sample_block(imu.acc, imu.gyr, trial.rate_hz)
+        strides = _running(analyse_block(block, imu.segment, imu.leg, sensor=0))
+        m = match_events([s["ic_t"] for s in strides], truth.ic_t)
+        p["detected"] += len(strides)
+        p["matched"] += m.tp
+        p["ic_err"].extend(m.errors([s["ic_t"] for s in strides], truth.ic_t))
+        for i, j in m.pairs:
+            w = strides[i].get("wobble_deg")
+            if w is not None:
+                p["wobble_err"].append(w - excursions[j])
+                p["measured"].append(w)
+        rows.append({"trial": trial.name, "imu": code, "stances": len(truth.ic_t), "detected": len(strides),
+                     "matched": m.tp, "truth_excursion_deg": [round(float(x), 2) for x in excursions],
+                     "measured_deg": [_r(strides[i].get("wobble_deg"), 2) for i, _ in m.pairs]})
+
+
+def _participant_figure(name: str, p: dict) -> Figure:
+    """A participant's wobble error, or why it is not comparable (no pass on one clock)."""
     import numpy as np
-    from stridecue.lab.datasets.grouvel2023 import load_grouvel2023
+    truth_txt = (f"mocap excursion mean shank {_r(np.mean(p['truth']['shin']), 1) if p['truth']['shin'] else '–'} deg, "
+                 f"thigh {_r(np.mean(p['truth']['thigh']), 1) if p['truth']['thigh'] else '–'} deg")
+    if p["synced"]:
+        note = (f"{p['matched']}/{p['stances']} stances matched ({p['detected']} detected); {truth_txt}; "
+                f"measured mean {_r(np.mean(p['measured']), 1) if p['measured'] else '–'} deg; IC vs markers "
+                f"{_fmt_ms(mean_abs(p['ic_err']), signed=False)} MAE")
+    else:
+        ratios = ", ".join(f"{r:.1f}" for r in p["ratios"]) or "–"
+        note = (f"not comparable: in {p['passes']} pass(es) the IMU columns are not on the capture's clock "
+                f"(mocap stride / IMU stride = {ratios}); {truth_txt}")
+    return Figure("grouvel2023", f"{name} wobble error vs mocap (MAE)",
+                  _r(mean_abs(p["wobble_err"]), 2) if p["synced"] else None, "deg", note=note)
 
-    analyse_block = _analysis()
-    trials = load_grouvel2023(participants=["P01", "P02"] if quick else None)
-    per: dict[str, dict] = {}
-    rows, clocks = [], []
-    for trial in trials:
-        p = per.setdefault(trial.participant, {"stances": 0, "matched": 0, "detected": 0, "wobble_err": [],
-                                               "truth": {"shin": [], "thigh": []}, "measured": [], "ic_err": [],
-                                               "passes": 0, "synced": 0, "ratios": []})
-        p["passes"] += 1
-        mocap = mocap_stride_s(trial.legs["left"].ic_t, trial.legs["right"].ic_t)
-        imu_period, strength = stride_period_s(trial.imus["LS"].gyr, trial.rate_hz)
-        ratio = mocap / imu_period if mocap and imu_period else None
-        synced = ratio is not None and CLOCK_RATIO_RANGE[0] <= ratio <= CLOCK_RATIO_RANGE[1]
-        clocks.append({"trial": trial.name, "mocap_stride_s": _r(mocap), "imu_stride_s": _r(imu_period),
-                       "autocorrelation": _r(strength, 2), "ratio": _r(ratio, 2),
-                       "imu_autocorrelation_at_mocap_stride": _r(_autocorrelation_at(trial.imus["LS"].gyr, mocap,
-                                                                                     trial.rate_hz), 2),
-                       "same_clock": synced})
-        if ratio is not None:
-            p["ratios"].append(ratio)
-        for code, imu in sorted(trial.imus.items()):
-            if imu.segment not in ("shin", "thigh"):
-                continue
-            truth = trial.legs[imu.leg]
-            excursions = truth.excursions(imu.segment, trial.rate_hz)
-            p["truth"][imu.segment].extend(excursions)
-            p["stances"] += len(truth.ic_t)
-            if not synced:
-                continue
-            block = to_sample_block(imu.acc, imu.gyr, trial.rate_hz)
-            strides = _running(analyse_block(block, imu.segment, imu.leg, sensor=0))
-            m = match_events([s["ic_t"] for s in strides], truth.ic_t)
-            p["detected"] += len(strides)
-            p["matched"] += m.tp
-            p["ic_err"].extend(m.errors([s["ic_t"] for s in strides], truth.ic_t))
-            for i, j in m.pairs:
-                w = strides[i].get("wobble_deg")
-                if w is not None:
-                    p["wobble_err"].append(w - excursions[j])
-                    p["measured"].append(w)
-            rows.append({"trial": trial.name, "imu": code, "stances": len(truth.ic_t), "detected": len(strides),
-                         "matched": m.tp, "truth_excursion_deg": [round(float(x), 2) for x in excursions],
-                         "measured_deg": [_r(strides[i].get("wobble_deg"), 2) for i, _ in m.pairs]})
-        p["synced"] += synced
-    figs = []
-    for name, p in sorted(per.items()):
-        truth_txt = (f"mocap excursion mean shank {_r(np.mean(p['truth']['shin']), 1) if p['truth']['shin'] else '–'} deg, "
-                     f"thigh {_r(np.mean(p['truth']['thigh']), 1) if p['truth']['thigh'] else '–'} deg")
-        if p["synced"]:
-            note = (f"{p['matched']}/{p['stances']} stances matched ({p['detected']} detected); {truth_txt}; "
-                    f"measured mean {_r(np.mean(p['measured']), 1) if p['measured'] else '–'} deg; IC vs markers "
-                    f"{_fmt_ms(mean_abs(p['ic_err']), signed=False)} MAE")
-        else:
-            ratios = ", ".join(f"{r:.1f}" for r in p["ratios"]) or "–"
-            note = (f"not comparable: in {p['passes']} pass(es) the IMU columns are not on the capture's clock "
-                    f"(mocap stride / IMU stride = {ratios}); {truth_txt}")
-        figs.append(Figure("grouvel2023", f"{name} wobble error vs mocap (MAE)",
-                           _r(mean_abs(p["wobble_err"]), 2) if p["synced"] else None, "deg", note=note))
-    n_synced = sum(c["same_clock"] for c in clocks)
-    figs.append(Figure("grouvel2023", "passes with IMU on the capture's clock", n_synced, "",
-                       note=f"of {len(clocks)}; the shank IMU's stride period against the markers' stride time "
-                            f"(a ratio within {CLOCK_RATIO_RANGE[0]:g}-{CLOCK_RATIO_RANGE[1]:g} counts as one clock)"))
+
+def _plate_figure(trials) -> Figure | None:
+    """The truth checked against itself: marker stance events vs the force plates (None without plates)."""
+    import numpy as np
     plate_ic, plate_to = [], []
     for trial in trials:
         for fp in trial.force_plates or []:
@@ -312,10 +310,42 @@ def validate_grouvel2023(quick: bool) -> tuple[list[Figure], dict]:
                 k = int(np.argmin(np.abs(legs.ic_t - fp.ic_t)))
                 plate_ic.append(legs.ic_t[k] - fp.ic_t)
                 plate_to.append(legs.to_t[k] - fp.to_t)
-    if plate_ic:
-        figs.append(Figure("grouvel2023", "truth check: marker stance vs force plate", _r(_ms(mean_abs(plate_ic + plate_to)), 1),
-                           "ms", note=f"{len(plate_ic)} plate contact(s) of P01: IC {_fmt_ms(np.mean(plate_ic))}, "
-                                      f"TO {_fmt_ms(np.mean(plate_to))} (marker minus plate)"))
+    if not plate_ic:
+        return None
+    return Figure("grouvel2023", "truth check: marker stance vs force plate", _r(_ms(mean_abs(plate_ic + plate_to)), 1),
+                  "ms", note=f"{len(plate_ic)} plate contact(s) of P01: IC {_fmt_ms(np.mean(plate_ic))}, "
+                             f"TO {_fmt_ms(np.mean(plate_to))} (marker minus plate)")
+
+
+def validate_grouvel2023(quick: bool) -> tuple[list[Figure], dict]:
+    """Wobble against mocap segment angles, where the IMU columns share the mocap's clock.
+
+    Each pass is first checked: the shank IMU's stride period (autocorrelation of its angular
+    rate) must match the stride time of the foot markers.  Where it does not, the IMU samples are
+    not on the capture's time base and no stance-by-stance comparison is made (said per pass)."""
+    from stridecue.lab.datasets.grouvel2023 import load_grouvel2023
+
+    analyse_block = _analysis()
+    trials = load_grouvel2023(participants=["P01", "P02"] if quick else None)
+    per: dict[str, dict] = {}
+    rows, clocks = [], []
+    for trial in trials:
+        p = per.setdefault(trial.participant, _new_participant())
+        p["passes"] += 1
+        clock, ratio, synced = _clock_check(trial)
+        clocks.append(clock)
+        if ratio is not None:
+            p["ratios"].append(ratio)
+        _compare_pass(trial, p, synced, analyse_block, rows)
+        p["synced"] += synced
+    figs = [_participant_figure(name, p) for name, p in sorted(per.items())]
+    n_synced = sum(c["same_clock"] for c in clocks)
+    figs.append(Figure("grouvel2023", "passes with IMU on the capture's clock", n_synced, "",
+                       note=f"of {len(clocks)}; the shank IMU's stride period against the markers' stride time "
+                            f"(a ratio within {CLOCK_RATIO_RANGE[0]:g}-{CLOCK_RATIO_RANGE[1]:g} counts as one clock)"))
+    plate = _plate_figure(trials)
+    if plate is not None:
+        figs.append(plate)
 
     all_err = [e for p in per.values() for e in p["wobble_err"]]
     if n_synced:
@@ -358,7 +388,69 @@ def reference_activity(acc: np.ndarray, rate_hz: float, window_s: float = 10.0) 
 QUICK_ADEPT_S = 480.0
 
 
+def _cadence_per_minute(ic, cad, duration: float) -> list[dict]:
+    """Running strides and their median cadence, minute by minute of the recording."""
+    import numpy as np
+    minutes = int(duration // 60 + (duration % 60 >= 30))  # a last part-minute counts from 30 s
+    per_minute = []
+    for k in range(minutes):
+        sel = (ic >= 60 * k) & (ic < 60 * (k + 1))
+        c = cad[sel]
+        c = c[np.isfinite(c)]
+        per_minute.append({"minute": k, "running_strides": int(sel.sum()),
+                           "median_cadence_spm": _r(np.median(c), 1) if len(c) else None})
+    return per_minute
+
+
+def _activity_windows(acc, rate_hz: float, ic) -> tuple[list[dict], int, list[dict], int]:
+    """Running vs stopping, against the signal's own 10-s activity windows: the still windows,
+    how many of them hold running strides, the periodic running windows and how many hold strides."""
+    import numpy as np
+    lo, hi = PLAUSIBLE_CADENCE_SPM
+    activity = reference_activity(acc, rate_hz)
+    still = [a for a in activity if a["still"]]
+    still_with_strides = sum(1 for a in still if np.any((ic >= a["t0"]) & (ic < a["t0"] + 10.0)))
+    running_ref = [a for a in activity if not a["still"] and a["periodicity"] > 0.4 and a["cadence_spm"]
+                   and lo - 10 <= a["cadence_spm"] <= hi + 10]
+    found = sum(1 for a in running_ref if np.count_nonzero((ic >= a["t0"]) & (ic < a["t0"] + 10.0)) >= 5)
+    return still, still_with_strides, running_ref, found
+
+
+def _cadence_agreement(running_ref: list[dict], ic, cad) -> list[float]:
+    """Per running window with enough strides: the analysis's median cadence minus the window's
+    autocorrelation cadence."""
+    import numpy as np
+    agree = []
+    for a in running_ref:
+        sel = (ic >= a["t0"]) & (ic < a["t0"] + 10.0) & np.isfinite(cad)
+        if sel.sum() >= 5:
+            agree.append(np.median(cad[sel]) - a["cadence_spm"])
+    return agree
+
+
+def _counted_twice_figure(ic) -> tuple[Figure, list[dict]]:
+    """Strides counted twice (off the local rhythm), with the first few listed; also the list."""
+    from stridecue.lab import validation_accel as va
+    from stridecue.analysis.segmentation import SegmentationSettings
+
+    floor = SegmentationSettings().min_stride_s
+    twice = va.off_rhythm_strides(ic)
+    vacuous = va.vacuous_share(ic, floor)
+    figure = Figure("adept", "strides counted twice", sum(e["extra"] for e in twice), "", at_most=0,
+                    note=f"running strides shorter than {va.OFF_RHYTHM_FRACTION:g} x the median of the "
+                         f"{va.OFF_RHYTHM_NEIGHBOURS} strides either side (a duplicate or an extra contact; steady "
+                         f"running varies by a few %); the analysis itself refuses intervals under {floor:g} s, which "
+                         f"this threshold exceeds for {_r(_pct(1 - vacuous) if vacuous is not None else None, 1)} % of the "
+                         f"checked strides (local median over {floor / va.OFF_RHYTHM_FRACTION:.2f} s); "
+                         + ("; ".join(f"at {x['t']:.1f} s: {'+'.join(f'{v:.2f}' for v in x['intervals_s'])} s vs "
+                                      f"{x['local_median_s']:.2f} s" for x in twice[:5]) or "none found")
+                         + ("; ..." if len(twice) > 5 else ""))
+    return figure, twice
+
+
 def validate_adept(quick: bool) -> tuple[list[Figure], dict]:
+    """The adept run end to end: cadence per minute and per stride, strides counted twice, and
+    running vs stopping against the signal's own activity windows."""
     import numpy as np
     from stridecue.lab.datasets.adept import load_adept
     from stridecue.record.importer import saturated_samples
@@ -374,37 +466,15 @@ def validate_adept(quick: bool) -> tuple[list[Figure], dict]:
     ic = np.array([s["ic_t"] for s in run])
     cad = np.array([s.get("cadence_spm") or np.nan for s in run], float)
     duration = len(acc) / rec.rate_hz
-    minutes = int(duration // 60 + (duration % 60 >= 30))  # a last part-minute counts from 30 s
     lo, hi = PLAUSIBLE_CADENCE_SPM
-    per_minute = []
-    for k in range(minutes):
-        sel = (ic >= 60 * k) & (ic < 60 * (k + 1))
-        c = cad[sel]
-        c = c[np.isfinite(c)]
-        per_minute.append({"minute": k, "running_strides": int(sel.sum()),
-                           "median_cadence_spm": _r(np.median(c), 1) if len(c) else None})
+    per_minute = _cadence_per_minute(ic, cad, duration)
     run_minutes = [m for m in per_minute if m["running_strides"] >= 10 and m["median_cadence_spm"] is not None]
     plausible = [m for m in run_minutes if lo <= m["median_cadence_spm"] <= hi]
     finite = cad[np.isfinite(cad)]
     stride_plausible = float(np.mean((finite >= lo) & (finite <= hi))) if len(finite) else None
-    # running vs stopping, against the signal's own activity windows
-    activity = reference_activity(acc, rec.rate_hz)
-    still = [a for a in activity if a["still"]]
-    still_with_strides = sum(1 for a in still if np.any((ic >= a["t0"]) & (ic < a["t0"] + 10.0)))
-    running_ref = [a for a in activity if not a["still"] and a["periodicity"] > 0.4 and a["cadence_spm"]
-                   and lo - 10 <= a["cadence_spm"] <= hi + 10]
-    found = sum(1 for a in running_ref if np.count_nonzero((ic >= a["t0"]) & (ic < a["t0"] + 10.0)) >= 5)
-    from stridecue.lab import validation_accel as va
-    from stridecue.analysis.segmentation import SegmentationSettings
-
-    floor = SegmentationSettings().min_stride_s
-    twice = va.off_rhythm_strides(ic)
-    vacuous = va.vacuous_share(ic, floor)
-    agree = []
-    for a in running_ref:
-        sel = (ic >= a["t0"]) & (ic < a["t0"] + 10.0) & np.isfinite(cad)
-        if sel.sum() >= 5:
-            agree.append(np.median(cad[sel]) - a["cadence_spm"])
+    still, still_with_strides, running_ref, found = _activity_windows(acc, rec.rate_hz, ic)
+    twice_figure, twice = _counted_twice_figure(ic)
+    agree = _cadence_agreement(running_ref, ic, cad)
     figs = [
         Figure("adept", "processed end to end", f"{duration / 60:.0f} min" if strides is not None else None, "",
                note=f"{len(run)} running strides, {len(strides) - len(run)} other, in {seconds:.2f} s"),
@@ -412,15 +482,7 @@ def validate_adept(quick: bool) -> tuple[list[Figure], dict]:
                "%", at_least=100.0, note=f"{len(plausible)} of {len(run_minutes)} minutes with running in {lo:g}-{hi:g} spm"),
         Figure("adept", "running strides with plausible cadence", _r(_pct(stride_plausible), 1), "%",
                note=f"{lo:g}-{hi:g} steps/min, stride by stride"),
-        Figure("adept", "strides counted twice", sum(e["extra"] for e in twice), "", at_most=0,
-               note=f"running strides shorter than {va.OFF_RHYTHM_FRACTION:g} x the median of the "
-                    f"{va.OFF_RHYTHM_NEIGHBOURS} strides either side (a duplicate or an extra contact; steady "
-                    f"running varies by a few %); the analysis itself refuses intervals under {floor:g} s, which "
-                    f"this threshold exceeds for {_r(_pct(1 - vacuous) if vacuous is not None else None, 1)} % of the "
-                    f"checked strides (local median over {floor / va.OFF_RHYTHM_FRACTION:.2f} s); "
-                    + ("; ".join(f"at {x['t']:.1f} s: {'+'.join(f'{v:.2f}' for v in x['intervals_s'])} s vs "
-                                 f"{x['local_median_s']:.2f} s" for x in twice[:5]) or "none found")
-                    + ("; ..." if len(twice) > 5 else "")),
+        twice_figure,
         Figure("adept", "still windows with running strides", still_with_strides, "", at_most=0,
                note=f"of {len(still)} still 10-s windows (|a| std < 0.05 g)"),
         Figure("adept", "running windows with strides found", _r(_pct(found / len(running_ref)) if running_ref else None, 1), "%",
@@ -428,5 +490,3 @@ def validate_adept(quick: bool) -> tuple[list[Figure], dict]:
                     f"{_r(mean_abs(agree), 1) if agree else '–'} spm MAE"),
     ]
     return figs, {"per_minute": per_minute, "counted_twice": twice}
-
-

@@ -179,26 +179,17 @@ def _figure(name, value, unit="", target=None, met=None, note=""):
     return {"name": name, "value": value, "unit": unit, "target": target, "met": met, "note": note}
 
 
-def run(quick: bool) -> dict:
-    figures, notes = [], []
-    try:
-        from stridecue.sim import RunnerSettings, VirtualRunner  # noqa: F401
-    except ImportError:
-        return {"title": "stride analysis speed", "figures": [],
-                "notes": ["not available: the virtual runner (stridecue.sim) is not built yet"]}
-    duration = 300.0 if quick else HOUR_S
-    block, truth, generated = virtual_recording(duration, generate_s=duration)
-    scale = HOUR_S / duration
-    notes.append(f"recording: {duration / 60:.0f} min of the virtual runner at {RATE_HZ:g} Hz, shin, random board "
-                 f"rotation, int16 at ±32 g / ±2000 dps ({generated / 60:.0f} min generated"
-                 + (", repeated to the hour)" if duration > generated else ")")
-                 + (f"; --quick: times scaled ×{scale:g} to one hour (fixed costs and machine noise are "
-                    f"scaled too: the full run measures the hour itself)" if scale != 1 else ""))
-    acc, gyr = block.acc, block.gyr
-    repeats = 1 if quick else 2
-    warm = int(30 * RATE_HZ)  # first calls pay for imports and caches: not what is measured
+def _recording_note(duration: float, generated: float, scale: float) -> str:
+    """What was measured on: the recording, and how --quick scales its times to the hour."""
+    return (f"recording: {duration / 60:.0f} min of the virtual runner at {RATE_HZ:g} Hz, shin, random board "
+            f"rotation, int16 at ±32 g / ±2000 dps ({generated / 60:.0f} min generated"
+            + (", repeated to the hour)" if duration > generated else ")")
+            + (f"; --quick: times scaled ×{scale:g} to one hour (fixed costs and machine noise are "
+               f"scaled too: the full run measures the hour itself)" if scale != 1 else ""))
 
-    ref = ReferencePipeline(RATE_HZ)
+
+def _what_can_run(notes: list[str]) -> tuple[bool, bool]:
+    """Whether the reference pipeline (imufusion) and our analysis are importable; a note for each missing."""
     have_ref = importlib.util.find_spec("imufusion") is not None
     if not have_ref:
         notes.append("reference pipeline not run: imufusion is not installed (pip install imufusion, or '.[test]')")
@@ -206,6 +197,14 @@ def run(quick: bool) -> dict:
                      and importlib.util.find_spec("stridecue.analysis.run") is not None)
     if not have_analysis:
         notes.append("stride analysis (stridecue.analysis.run) not available: offline and streaming not measured")
+    return have_ref, have_analysis
+
+
+def _time_offline(block, ref: "ReferencePipeline", have_ref: bool, have_analysis: bool,
+                  repeats: int) -> tuple[float, float, list]:
+    """Seconds of ours and of the reference on the whole block (inf when not run), and our strides."""
+    acc, gyr = block.acc, block.gyr
+    warm = int(30 * RATE_HZ)  # first calls pay for imports and caches: not what is measured
     ours_s = ref_s = float("inf")
     strides = []
     if have_ref:
@@ -221,55 +220,93 @@ def run(quick: bool) -> dict:
         if have_analysis:
             elapsed, strides = _best_of(lambda: analyse_block(block, "shin", "left", sensor=0), 1)
             ours_s = min(ours_s, elapsed)
-    ref_hour = ref_s * scale if have_ref else None
-    if have_analysis:
-        ours_hour = ours_s * scale
+    return ours_s, ref_s, strides
+
+
+def _offline_figures(ours_hour: float | None, ref_hour: float | None, strides: list, n_ref_strides: int,
+                     repeats: int) -> list[dict]:
+    """Ours, the reference and their ratio, per hour of recording (each only where it ran)."""
+    figures = []
+    if ours_hour is not None:
         running = sum(1 for s in strides if s.get("kind") == "run")
         figures.append(_figure("offline analysis, 1 h at 416 Hz", round(ours_hour, 3), "s", f"< {TARGET_OFFLINE_S:g} s",
                                ours_hour < TARGET_OFFLINE_S, f"{running} running strides; best of {repeats}"))
     if ref_hour is not None:
         figures.append(_figure("reference pipeline, 1 h at 416 Hz", round(ref_hour, 3), "s", None, None,
-                               f"imufusion + scipy gaitmap-style; {len(ref.strides_)} strides; best of {repeats}, "
+                               f"imufusion + scipy gaitmap-style; {n_ref_strides} strides; best of {repeats}, "
                                f"alternated with ours"))
-    if have_analysis and ref_hour is not None:
+    if ours_hour is not None and ref_hour is not None:
         figures.append(_figure("ratio ours / reference (offline)", round(ours_hour / ref_hour, 3), "", None, None,
                                "below 1: ours is faster (both measured in this run)"))
+    return figures
 
-    if have_analysis:  # gaitmap, VQF and the peak RSS, on the same recording (stridecue.lab.bench.references)
-        try:
-            from stridecue.lab.bench.references import reference_figures, virtual_rotation
 
-            figures += reference_figures(block, ours_s, quick, rotation=virtual_rotation())
-        except Exception as exc:  # noqa: BLE001 - a reference that breaks must not take our figures with it
-            notes.append(f"references (gaitmap, VQF, peak RSS) not measured: {type(exc).__name__}: {exc}")
+def _library_reference_figures(block, ours_s: float, quick: bool, notes: list[str]) -> list[dict]:
+    """gaitmap, VQF and the peak RSS on the same recording (stridecue.lab.bench.references)."""
+    try:
+        from stridecue.lab.bench.references import reference_figures, virtual_rotation
 
+        return reference_figures(block, ours_s, quick, rotation=virtual_rotation())
+    except Exception as exc:  # noqa: BLE001 - a reference that breaks must not take our figures with it
+        notes.append(f"references (gaitmap, VQF, peak RSS) not measured: {type(exc).__name__}: {exc}")
+        return []
+
+
+def _streaming_figures(block, quick: bool, ref_hour: float | None) -> list[dict]:
+    """StreamingStrideAnalyzer.push per notification of 12 samples: mean, p99, max, and the hour."""
+    from stridecue.analysis.streaming import StreamingStrideAnalyzer
+    from stridecue.link.samples import SampleBlock
+
+    seconds = 60.0 if quick else 300.0
+    n = min(len(block), int(seconds * RATE_HZ))
+    pieces = [SampleBlock(index=block.index[i:i + NOTIFICATION_SAMPLES], raw=block.raw[i:i + NOTIFICATION_SAMPLES],
+                          rate=block.rate, accel_g=block.accel_g, gyro_code=block.gyro_code, sensor=0)
+              for i in range(0, n, NOTIFICATION_SAMPLES)]
+    analyzer = StreamingStrideAnalyzer(mount="shin", leg="left", rate_hz=RATE_HZ, sensor=0)
+    costs = np.empty(len(pieces))
+    clock = time.perf_counter
+    gc.collect()
+    for k, piece in enumerate(pieces):
+        start = clock()
+        analyzer.push(piece)
+        costs[k] = clock() - start
+    analyzer.finish()
+    costs_ms = costs * 1000
+    mean = float(costs_ms.mean())
+    stream_hour = costs.sum() * HOUR_S / (n / RATE_HZ)
+    return [
+        _figure("streaming push, 12 samples (mean)", round(mean, 4), "ms", f"< {TARGET_PUSH_MS:g} ms",
+                mean < TARGET_PUSH_MS, f"{len(pieces)} notifications, {seconds:g} s of data"),
+        _figure("streaming push p99", round(float(np.percentile(costs_ms, 99)), 4), "ms"),
+        _figure("streaming push max", round(float(costs_ms.max()), 3), "ms"),
+        _figure("streaming, whole hour (extrapolated)", round(stream_hour, 2), "s", None, None,
+                f"ratio to the reference: {stream_hour / ref_hour:.2f}" if ref_hour else ""),
+    ]
+
+
+def run(quick: bool) -> dict:
+    figures, notes = [], []
+    try:
+        from stridecue.sim import RunnerSettings, VirtualRunner  # noqa: F401
+    except ImportError:
+        return {"title": "stride analysis speed", "figures": [],
+                "notes": ["not available: the virtual runner (stridecue.sim) is not built yet"]}
+    duration = 300.0 if quick else HOUR_S
+    block, truth, generated = virtual_recording(duration, generate_s=duration)
+    scale = HOUR_S / duration
+    notes.append(_recording_note(duration, generated, scale))
+    repeats = 1 if quick else 2
+
+    ref = ReferencePipeline(RATE_HZ)
+    have_ref, have_analysis = _what_can_run(notes)
+    ours_s, ref_s, strides = _time_offline(block, ref, have_ref, have_analysis, repeats)
+    ref_hour = ref_s * scale if have_ref else None
+    ours_hour = ours_s * scale if have_analysis else None
+    figures += _offline_figures(ours_hour, ref_hour, strides, len(ref.strides_) if have_ref else 0, repeats)
+    if have_analysis:
+        figures += _library_reference_figures(block, ours_s, quick, notes)
     if have_analysis and importlib.util.find_spec("stridecue.analysis.streaming") is not None:
-        from stridecue.analysis.streaming import StreamingStrideAnalyzer
-        from stridecue.link.samples import SampleBlock
-
-        seconds = 60.0 if quick else 300.0
-        n = min(len(block), int(seconds * RATE_HZ))
-        pieces = [SampleBlock(index=block.index[i:i + NOTIFICATION_SAMPLES], raw=block.raw[i:i + NOTIFICATION_SAMPLES],
-                              rate=block.rate, accel_g=block.accel_g, gyro_code=block.gyro_code, sensor=0)
-                  for i in range(0, n, NOTIFICATION_SAMPLES)]
-        analyzer = StreamingStrideAnalyzer(mount="shin", leg="left", rate_hz=RATE_HZ, sensor=0)
-        costs = np.empty(len(pieces))
-        clock = time.perf_counter
-        gc.collect()
-        for k, piece in enumerate(pieces):
-            start = clock()
-            analyzer.push(piece)
-            costs[k] = clock() - start
-        analyzer.finish()
-        costs_ms = costs * 1000
-        mean = float(costs_ms.mean())
-        figures.append(_figure("streaming push, 12 samples (mean)", round(mean, 4), "ms", f"< {TARGET_PUSH_MS:g} ms",
-                               mean < TARGET_PUSH_MS, f"{len(pieces)} notifications, {seconds:g} s of data"))
-        figures.append(_figure("streaming push p99", round(float(np.percentile(costs_ms, 99)), 4), "ms"))
-        figures.append(_figure("streaming push max", round(float(costs_ms.max()), 3), "ms"))
-        stream_hour = costs.sum() * HOUR_S / (n / RATE_HZ)
-        figures.append(_figure("streaming, whole hour (extrapolated)", round(stream_hour, 2), "s", None, None,
-                               f"ratio to the reference: {stream_hour / ref_hour:.2f}" if ref_hour else ""))
+        figures += _streaming_figures(block, quick, ref_hour)
     figures.append(_figure("virtual runner truth strides", int(round(len(truth) * duration / generated)) if generated else 0, "",
                            None, None, "in the recording (for scale)"))
     return {"title": "stride analysis speed (offline, streaming) against a library reference", "figures": figures,

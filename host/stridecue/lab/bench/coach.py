@@ -195,25 +195,22 @@ def _p(values: np.ndarray, q: float) -> float | None:
     return round(float(np.percentile(values, q)), 3) if len(values) else None
 
 
-def run(quick: bool) -> dict:
-    from stridecue.coach.audio import open_player
-
-    seconds = 60.0 if quick else 600.0
-    started = time.perf_counter()
-    packets, status = record_notifications(seconds)
-    notes = [f"{len(packets)} notifications ({seconds:.0f} s of a virtual runner, recorded in "
-             f"{time.perf_counter() - started:.1f} s from the virtual sensor's firmware) fed as fast as the host takes them"]
-    plain = host_path(packets, status)
-    # The live view's cost: the same notifications with and without it, alternated; the least
-    # total of each is compared (a shared machine only ever adds time).
+def _live_view_totals(packets: list[bytes], status, plain: dict, quick: bool) -> tuple[dict, dict]:
+    """Host time of the whole run with and without the live view, alternated; also the last run
+    with it (for its hook's cost)."""
+    # The least total of each is compared later (a shared machine only ever adds time).
     totals = {False: [float(np.sum(plain["per_packet_ms"]))], True: []}
     with_view = None
     for _ in range(3 if quick else 4):
         with_view = host_path(packets, status, dashboard=True)
         totals[True].append(float(np.sum(with_view["per_packet_ms"])))
         totals[False].append(float(np.sum(host_path(packets, status)["per_packet_ms"])))
-    draw_ms = dashboard_draw_ms()
-    figures = [
+    return totals, with_view
+
+
+def _latency_figures(plain: dict) -> list[dict]:
+    """Arrival -> decision and -> audio hand-off, the policy alone, and host time per notification."""
+    return [
         {"name": "arrival -> decision p50", "value": _p(plain["decision_ms"], 50), "unit": "ms"},
         {"name": "arrival -> decision p99", "value": _p(plain["decision_ms"], 99), "unit": "ms",
          "target": f"< {TARGET_DECISION_MS:g} ms", "met": _met(_p(plain["decision_ms"], 99), TARGET_DECISION_MS)},
@@ -225,40 +222,69 @@ def run(quick: bool) -> dict:
          "note": f"p99 {_p(plain['per_packet_ms'], 99)} ms; a notification every ~29 ms"},
         {"name": "strides timed", "value": int(len(plain["decision_ms"])), "unit": ""},
     ]
+
+
+def _noise_figure(quick: bool) -> dict:
+    """A fixed task's p99 / p50 in the same run: how busy the machine was."""
     noise = machine_noise(150 if quick else 500)
-    figures.append({"name": "reference task p99 / p50 (machine noise)", "value": round(_p(noise, 99) / _p(noise, 50), 2), "unit": "x",
-                    "note": f"a fixed {_p(noise, 50):.2f} ms task, same run: p99 far above p50 means the machine is busy, "
-                            "and the p99 latencies above include that"})
+    return {"name": "reference task p99 / p50 (machine noise)", "value": round(_p(noise, 99) / _p(noise, 50), 2), "unit": "x",
+            "note": f"a fixed {_p(noise, 50):.2f} ms task, same run: p99 far above p50 means the machine is busy, "
+                    "and the p99 latencies above include that"}
+
+
+def _live_view_figures(totals: dict, with_view: dict, seconds: float, draw_ms: float) -> list[dict]:
+    """The live view's cost: host time with / without it, and drawing a frame."""
     ratio = min(totals[True]) / max(min(totals[False]), 1e-9)
-    figures.append({"name": "host time with live view / without", "value": round(ratio, 3), "unit": "x",
-                    "target": "<= 1.1", "met": ratio <= 1.1,
-                    "note": f"least of {len(totals[True])} alternated runs each, at ~{seconds * 1000 / min(totals[False]):.0f}x real time;"
-                            f" dashboard hook {with_view['dashboard_hook_us']:.1f} µs per stride"
-                            + ("; below 1: the difference is within this machine's noise" if ratio < 1.0 else "")})
-    figures.append({"name": "live view drawing, per frame", "value": round(draw_ms, 2), "unit": "ms",
-                    "note": f"on rich's own thread at 4 frames/s: {0.4 * draw_ms:.1f} % of one core during a run"})
+    return [
+        {"name": "host time with live view / without", "value": round(ratio, 3), "unit": "x",
+         "target": "<= 1.1", "met": ratio <= 1.1,
+         "note": f"least of {len(totals[True])} alternated runs each, at ~{seconds * 1000 / min(totals[False]):.0f}x real time;"
+                 f" dashboard hook {with_view['dashboard_hook_us']:.1f} µs per stride"
+                 + ("; below 1: the difference is within this machine's noise" if ratio < 1.0 else "")},
+        {"name": "live view drawing, per frame", "value": round(draw_ms, 2), "unit": "ms",
+         "note": f"on rich's own thread at 4 frames/s: {0.4 * draw_ms:.1f} % of one core during a run"},
+    ]
+
+
+def _audio_figures(plain: dict, quick: bool, notes: list[str]) -> list[dict]:
+    """Audio start on this machine's output and the arrival -> cue start bound; with no output, says so."""
+    from stridecue.coach.audio import open_player
 
     player, note = open_player("auto")
     try:
         if player.name == "none":
             notes.append(f"audio start not measured: {note}")
-            figures.append({"name": "audio start p50 (hand-off -> output)", "value": None, "unit": "ms", "note": "no audio output here"})
-            figures.append({"name": "arrival -> cue start p99 (bound)", "value": None, "unit": "ms",
-                            "target": f"< {TARGET_START_MS:g} ms", "note": "needs an audio output"})
-        else:
-            a = audio_start(player, clips=10 if quick else 40)
-            start99 = _p(a["start_ms"], 99)
-            bound = None if start99 is None else round(_p(plain["handoff_ms"], 99) + start99, 3)
-            figures += [
-                {"name": "audio start p50 (hand-off -> output)", "value": _p(a["start_ms"], 50), "unit": "ms", "note": player.name},
-                {"name": "audio start p99 (hand-off -> output)", "value": start99, "unit": "ms"},
-                {"name": "arrival -> cue start p99 (bound)", "value": bound, "unit": "ms", "target": f"< {TARGET_START_MS:g} ms",
-                 "met": _met(bound, TARGET_START_MS), "note": "hand-off p99 + audio start p99"},
-                {"name": "output's own latency (to the speaker)", "value": _round(a["output_latency_ms"]), "unit": "ms",
-                 "note": "as the audio system reports it; shown apart, not in the figures above"},
-            ]
+            return [{"name": "audio start p50 (hand-off -> output)", "value": None, "unit": "ms", "note": "no audio output here"},
+                    {"name": "arrival -> cue start p99 (bound)", "value": None, "unit": "ms",
+                     "target": f"< {TARGET_START_MS:g} ms", "note": "needs an audio output"}]
+        a = audio_start(player, clips=10 if quick else 40)
+        start99 = _p(a["start_ms"], 99)
+        bound = None if start99 is None else round(_p(plain["handoff_ms"], 99) + start99, 3)
+        return [
+            {"name": "audio start p50 (hand-off -> output)", "value": _p(a["start_ms"], 50), "unit": "ms", "note": player.name},
+            {"name": "audio start p99 (hand-off -> output)", "value": start99, "unit": "ms"},
+            {"name": "arrival -> cue start p99 (bound)", "value": bound, "unit": "ms", "target": f"< {TARGET_START_MS:g} ms",
+             "met": _met(bound, TARGET_START_MS), "note": "hand-off p99 + audio start p99"},
+            {"name": "output's own latency (to the speaker)", "value": _round(a["output_latency_ms"]), "unit": "ms",
+             "note": "as the audio system reports it; shown apart, not in the figures above"},
+        ]
     finally:
         player.close()
+
+
+def run(quick: bool) -> dict:
+    seconds = 60.0 if quick else 600.0
+    started = time.perf_counter()
+    packets, status = record_notifications(seconds)
+    notes = [f"{len(packets)} notifications ({seconds:.0f} s of a virtual runner, recorded in "
+             f"{time.perf_counter() - started:.1f} s from the virtual sensor's firmware) fed as fast as the host takes them"]
+    plain = host_path(packets, status)
+    totals, with_view = _live_view_totals(packets, status, plain, quick)
+    draw_ms = dashboard_draw_ms()
+    figures = _latency_figures(plain)
+    figures.append(_noise_figure(quick))
+    figures += _live_view_figures(totals, with_view, seconds, draw_ms)
+    figures += _audio_figures(plain, quick, notes)
     return {"title": "cue latency (sample arrival to cue start)", "figures": figures, "notes": notes}
 
 

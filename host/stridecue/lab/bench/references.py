@@ -104,6 +104,49 @@ def _best(fn, repeats: int):
     return best, result
 
 
+_GAITMAP_COLUMNS = ["acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
+
+
+def _barth_segment(bf, n: int, rate_hz: float, max_cost: float, roi_s: float | None):
+    """BarthDtw on the body-frame dataframe: at once, or in regions of interest of roi_s (long
+    signals); returns the segmentation and the lowest DTW cost of each part."""
+    import pandas as pd
+    from gaitmap.stride_segmentation import BarthDtw, RoiStrideSegmentation
+
+    dtw = BarthDtw(max_cost=max_cost)
+    if roi_s is None or n <= roi_s * rate_hz * 1.5:
+        seg = dtw.segment(bf, sampling_rate_hz=rate_hz)
+        return seg, ([float(np.nanmin(seg.cost_function_))] if n else [])
+    step = int(roi_s * rate_hz)
+    starts = np.arange(0, n, step)
+    rois = pd.DataFrame({"roi_id": np.arange(len(starts)), "start": starts, "end": np.minimum(starts + step, n)})
+    seg = RoiStrideSegmentation(dtw).segment(bf, sampling_rate_hz=rate_hz, regions_of_interest=rois)
+    return seg, [float(np.nanmin(inst.cost_function_)) for inst in seg.instances_per_roi_.values()]
+
+
+def _gaitmap_once(a, g, rate_hz: float, convert, max_cost: float, roi_s: float | None, parts: dict):
+    """One pass of the gaitmap pipeline; each step's seconds go to `parts`.  Returns the DTW
+    matches, the strides with events, the DTW costs and Madgwick's orientation."""
+    import pandas as pd
+    from gaitmap.event_detection import RamppEventDetection
+    from gaitmap.trajectory_reconstruction import MadgwickAHRS
+
+    clock = time.perf_counter
+    t0 = clock()
+    sf = pd.DataFrame(np.hstack([a * G, g]), columns=_GAITMAP_COLUMNS)
+    bf = convert(sf)
+    t1 = clock()
+    ori = MadgwickAHRS().estimate(sf, sampling_rate_hz=rate_hz)
+    t2 = clock()
+    seg, costs = _barth_segment(bf, len(a), rate_hz, max_cost, roi_s)
+    t3 = clock()
+    strides = seg.stride_list_
+    ev = RamppEventDetection().detect(bf, stride_list=strides, sampling_rate_hz=rate_hz) if len(strides) else None
+    t4 = clock()
+    parts.update(frame=t1 - t0, madgwick=t2 - t1, barth_dtw=t3 - t2, rampp=t4 - t3)
+    return len(strides), (len(ev.min_vel_event_list_) if ev is not None else 0), costs, ori
+
+
 def gaitmap_pipeline(acc_g, gyr_dps, rate_hz: float, rotation=None, *, leg: str = "left", repeats: int = 2,
                      max_cost: float = DTW_MAX_COST, roi_s: float | None = ROI_S) -> ReferenceResult:
     """gaitmap on the data: dataframe in m/s² and deg/s, body frame, MadgwickAHRS, BarthDtw in
@@ -116,51 +159,18 @@ def gaitmap_pipeline(acc_g, gyr_dps, rate_hz: float, rotation=None, *, leg: str 
     if not (installed("gaitmap") and installed("gaitmap_mad") and installed("pandas")):
         return ReferenceResult(name, None, None, "not measured: gaitmap / gaitmap_mad not installed "
                                "(pip install '.[test]')", available=False)
-    import pandas as pd
-    from gaitmap.event_detection import RamppEventDetection
-    from gaitmap.stride_segmentation import BarthDtw, RoiStrideSegmentation
-    from gaitmap.trajectory_reconstruction import MadgwickAHRS
     from gaitmap.utils.coordinate_conversion import convert_left_foot_to_fbf, convert_right_foot_to_fbf
 
     acc, gyr = to_segment(acc_g, gyr_dps, rotation)
     # gaitmap's sensor frame is the same for both feet (y to the left); only the body frame's signs differ
     convert = convert_left_foot_to_fbf if leg == "left" else convert_right_foot_to_fbf
-    cols = ["acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
     n = len(acc)
     parts: dict[str, float] = {}
-
-    def run(a, g):
-        clock = time.perf_counter
-        t0 = clock()
-        sf = pd.DataFrame(np.hstack([a * G, g]), columns=cols)
-        bf = convert(sf)
-        t1 = clock()
-        ori = MadgwickAHRS().estimate(sf, sampling_rate_hz=rate_hz)
-        t2 = clock()
-        dtw = BarthDtw(max_cost=max_cost)
-        if roi_s is None or len(a) <= roi_s * rate_hz * 1.5:
-            seg = dtw.segment(bf, sampling_rate_hz=rate_hz)
-            costs = [float(np.nanmin(seg.cost_function_))] if len(a) else []
-        else:
-            step = int(roi_s * rate_hz)
-            starts = np.arange(0, len(a), step)
-            rois = pd.DataFrame({"roi_id": np.arange(len(starts)), "start": starts,
-                                 "end": np.minimum(starts + step, len(a))})
-            seg = RoiStrideSegmentation(dtw).segment(bf, sampling_rate_hz=rate_hz, regions_of_interest=rois)
-            costs = [float(np.nanmin(inst.cost_function_)) for inst in seg.instances_per_roi_.values()]
-        t3 = clock()
-        strides = seg.stride_list_
-        ev = RamppEventDetection().detect(bf, stride_list=strides, sampling_rate_hz=rate_hz) if len(strides) else None
-        t4 = clock()
-        parts.update(frame=t1 - t0, madgwick=t2 - t1, barth_dtw=t3 - t2, rampp=t4 - t3)
-        return len(strides), (len(ev.min_vel_event_list_) if ev is not None else 0), costs, ori
-
     warm = min(n, int(20 * rate_hz))
-    run(acc[:warm], gyr[:warm])
-    best_parts: dict[str, float] = {}
+    _gaitmap_once(acc[:warm], gyr[:warm], rate_hz, convert, max_cost, roi_s, parts)
 
     def timed():
-        out = run(acc, gyr)
+        out = _gaitmap_once(acc, gyr, rate_hz, convert, max_cost, roi_s, parts)
         return out, dict(parts)
 
     seconds, ((matches, strides, costs, ori), best_parts) = _best(timed, repeats)
