@@ -32,7 +32,8 @@ from stridecue.analysis.blocks import BlockStatistics
 from stridecue.analysis.buffer import SampleBuffer
 from stridecue.analysis.frame import FrameSchedule
 from stridecue.analysis.metrics import WARMUP, StrideMetrics, StrideWindow
-from stridecue.analysis.segmentation import NEED_MORE, Segmenter, SegmentationSettings, Signals, Stance, smooth_exact
+from stridecue.analysis.segmentation import Segmenter, SegmentationSettings, Stance
+from stridecue.analysis.signals import NEED_MORE, Signals, smooth_exact
 
 # Wobble is withheld (strides still counted, no cue) for the first strides of a recording, while the
 # frame rests on few gait cycles, and whenever it is trusted less than this: on one stance its long
