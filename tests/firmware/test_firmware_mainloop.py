@@ -112,3 +112,12 @@ def test_a_stranger_outside_the_pairing_window_gets_nothing_and_is_dropped():
     again = r["owner_again"]
     assert again["encrypted_bonded"] is True and again["auth"] == ["ok", "ok"] and again["start"] == "ok"
     assert again["packets"] > 0
+
+
+def test_a_failed_run_names_what_failed_not_the_minified_source():
+    from stridecue.lab.firmware_mainloop import _what_failed
+
+    huge = "x" * 50_000  # the minified line Node quotes when a JavaScript exception escapes
+    stderr = f"/m/micropython.mjs:1\n{huge}\n\nRangeError: Maximum call stack size exceeded\n    at foo (m.mjs:1:2)\n"
+    said = _what_failed(stderr)
+    assert "RangeError: Maximum call stack size exceeded" in said and huge not in said and len(said) < 3100

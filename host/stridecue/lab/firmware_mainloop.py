@@ -82,6 +82,14 @@ def _parse(stdout: str) -> dict:
     raise RuntimeError("the main-loop run printed no MAINLOOP line")
 
 
+def _what_failed(stderr: str) -> str:
+    """The lines of a failed run's stderr that say what happened.  Node prints the minified line of
+    micropython.mjs where a JavaScript exception was thrown (tens of kilobytes of symbol names);
+    the message and the Python traceback are the short lines around it."""
+    short = [line for line in stderr.strip().splitlines() if len(line) <= 400]
+    return " | ".join(short[-25:])[-3000:] or stderr.strip()[-1500:]
+
+
 def _run_script(module: str, args: list, marker: str, board: str, timeout: float) -> dict:
     """Run firmware/tools/<module>.py's main(args) in the WebAssembly port; parse its marker line."""
     firmware, shared, root = _paths()
@@ -102,7 +110,7 @@ def _run_script(module: str, args: list, marker: str, board: str, timeout: float
                "--mount", f"{data}:/data", str(script)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, cwd=tmp)
     if proc.returncode != 0:
-        raise RuntimeError(f"{module}.py failed in MicroPython (exit {proc.returncode}): {proc.stderr.strip()[-1500:]}")
+        raise RuntimeError(f"{module}.py failed in MicroPython (exit {proc.returncode}): {_what_failed(proc.stderr)}")
     for line in proc.stdout.splitlines():
         if line.startswith(marker + " "):
             return json.loads(line[len(marker) + 1:])
