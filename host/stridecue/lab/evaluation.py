@@ -33,23 +33,16 @@ def to_sample_block(acc_g, gyr_dps=None, rate_hz: float = 416.0, *, first_index:
     was pinned at its own full scale; they are set to full scale here so they read as clipped.
     """
     import numpy as np
-    from stridecue.link.samples import SampleBlock
+    from stridecue.analysis.run import block_from_arrays
 
-    acc = np.asarray(acc_g, float)
-    n = len(acc)
-    raw = np.zeros((n, 6), np.int16)
-    raw[:, :3] = np.clip(np.rint(acc * (32768.0 / accel_g)), -32768, 32767)
+    block = block_from_arrays(rate_hz, acc_g, gyr_dps, accel_g=accel_g, gyro_code=gyro_code, sensor=sensor,
+                              first_index=first_index)
     if saturated is not None:
+        acc = np.asarray(acc_g, float)
         sat = np.asarray(saturated, bool)
-        raw[:, :3][sat & (acc > 0)] = 32767
-        raw[:, :3][sat & (acc < 0)] = -32768
-    if gyr_dps is not None:
-        gyr = np.asarray(gyr_dps, float)
-        raw[:, 3:] = np.clip(np.rint(gyr * (32768.0 / (gyro_code * 125.0))), -32768, 32767)
-    else:
-        gyro_code = 0  # the analysis's mark of an accelerometer-only sensor
-    index = np.arange(first_index, first_index + n, dtype=np.int64)
-    return SampleBlock(index=index, raw=raw, rate=float(rate_hz), accel_g=accel_g, gyro_code=gyro_code, sensor=sensor)
+        block.raw[:, :3][sat & (acc > 0)] = 32767
+        block.raw[:, :3][sat & (acc < 0)] = -32768
+    return block
 
 
 @dataclass
