@@ -77,19 +77,7 @@ def cpython_virtual_sensor_cost(seconds: float, board_name: str = "esp32s3_lsm6d
     the simulated IMU's push (quantising floats) and the node (read, fuse, buffer, pack)."""
     import math
 
-    import stridewire as sw
-    from stridenode.boards import load_board
-    from stridenode.node import SensorNode
-    from stridenode.sim_i2c import ManualClock, SimI2C, make_device
-
-    board = load_board(board_name)
-    dev = make_device(board)
-    clock = ManualClock()
-    node = SensorNode(SimI2C([dev]), clock, board, seed=1, secret=_BENCH_KEY)
-    node.set_mtu(247)
-    prove_to_node(node, *_BENCH_KEY)
-    node.status()
-    node.handle_control(sw.pack_control(sw.OP_START, 1), True)
+    dev, clock, node = _started_node(board_name)
     rate = node.rate
     pattern = [(0.3 * math.sin(k / 7), 1.0 + 3.0 * math.sin(k / 11) ** 8, 0.2 * math.cos(k / 5),
                 400 * math.sin(k / 47), 60 * math.cos(k / 13), 30 * math.sin(k / 29)) for k in range(1000)]
@@ -113,16 +101,12 @@ def cpython_virtual_sensor_cost(seconds: float, board_name: str = "esp32s3_lsm6d
     return {"push_us": push_s / n * 1e6, "node_us": node_s / n * 1e6, "samples": n}
 
 
-def stream_through_node(chunks, board_name: str = "esp32s3_lsm6dso32"):
-    """Feed (acc g, gyr dps) chunks through the simulated IMU and the firmware's node, serviced
-    every 12 samples as the virtual sensor does; returns (the host's decoded SampleBlock, node)."""
+def _started_node(board_name: str):
+    """(simulated IMU, clock, node) of a board, authenticated with the bench's key and streaming at MTU 247."""
     import stridewire as sw
     from stridenode.boards import load_board
     from stridenode.node import SensorNode
     from stridenode.sim_i2c import ManualClock, SimI2C, make_device
-
-    from stridecue.link.decoder import decode_data
-    from stridecue.link.samples import SampleBlock
 
     board = load_board(board_name)
     dev = make_device(board)
@@ -132,6 +116,16 @@ def stream_through_node(chunks, board_name: str = "esp32s3_lsm6dso32"):
     prove_to_node(node, *_BENCH_KEY)
     node.status()
     node.handle_control(sw.pack_control(sw.OP_START, 1), True)
+    return dev, clock, node
+
+
+def stream_through_node(chunks, board_name: str = "esp32s3_lsm6dso32"):
+    """Feed (acc g, gyr dps) chunks through the simulated IMU and the firmware's node, serviced
+    every 12 samples as the virtual sensor does; returns (the host's decoded SampleBlock, node)."""
+    from stridecue.link.decoder import decode_data
+    from stridecue.link.samples import SampleBlock
+
+    dev, clock, node = _started_node(board_name)
     blocks = []
     push = dev.push
     k = 0
