@@ -100,16 +100,9 @@ def knee_truth(truth, rate_hz: float) -> np.ndarray:
     """Markers' knee frontal-plane angle change per stance: max over [IC, TO] of (theta_shank +
     theta_thigh) minus its value at IC (both positive when the knee is medial, so the sum is the
     angle between the projected segments, as combine.knee_frontal_angle defines it)."""
-    import numpy as np
+    from stridecue.lab.datasets.mocap_truth import stance_excursions
 
-    knee = truth.shank_angle_deg + truth.thigh_angle_deg
-    t = np.arange(len(knee)) / rate_hz
-    out = []
-    for ic, to in zip(truth.ic_t, truth.to_t):
-        inside = (t >= ic) & (t <= to)
-        start = float(np.interp(ic, t, knee))
-        out.append(max(0.0, float(knee[inside].max() - start)) if inside.any() else 0.0)
-    return np.asarray(out)
+    return stance_excursions(truth.shank_angle_deg + truth.thigh_angle_deg, truth.ic_t, truth.to_t, rate_hz)
 
 
 # ------------------------------------------------------------------------------------------

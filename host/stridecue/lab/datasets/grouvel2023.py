@@ -23,7 +23,7 @@ import numpy as np
 from stridecue.errors import UserError
 from stridecue.lab.datasets.common import frozen, resolve_dir
 from stridecue.lab.datasets.mocap_truth import (FOOT_MARKERS, ForcePlateContact, load_force_plate_contacts,
-                                                segment_frontal_angles, stance_from_markers)
+                                                segment_frontal_angles, stance_excursions, stance_from_markers)
 
 #: grouvel2023 IMU names -> (leg, segment); segment names follow the project's mounts.
 GROUVEL_IMUS = {
@@ -70,14 +70,7 @@ class LegTruth:
 
     def excursions(self, segment: str, rate_hz: float) -> np.ndarray:
         """Truth wobble per stance: max over [IC, TO] of theta - theta(IC), degrees."""
-        theta = self.angle(segment)
-        t = np.arange(len(theta)) / rate_hz
-        out = []
-        for ic, to in zip(self.ic_t, self.to_t):
-            inside = (t >= ic) & (t <= to)
-            start = float(np.interp(ic, t, theta))
-            out.append(max(0.0, float(theta[inside].max() - start)) if inside.any() else 0.0)
-        return np.asarray(out)
+        return stance_excursions(self.angle(segment), self.ic_t, self.to_t, rate_hz)
 
 
 @dataclass(frozen=True)

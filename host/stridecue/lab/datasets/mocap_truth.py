@@ -55,6 +55,19 @@ def segment_frontal_angles(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray,
     return shank_deg, thigh_deg
 
 
+def stance_excursions(theta: np.ndarray, ic_t, to_t, rate_hz: float) -> np.ndarray:
+    """Per stance, max over [IC, TO] of theta - theta(IC) (>= 0), for an angle trace sampled at
+    rate_hz: the truth of wobble (one segment) and of the knee's frontal-plane change (the sum of
+    both segments' angles), degrees."""
+    t = np.arange(len(theta)) / rate_hz
+    out = []
+    for ic, to in zip(ic_t, to_t):
+        inside = (t >= ic) & (t <= to)
+        start = float(np.interp(ic, t, theta))
+        out.append(max(0.0, float(theta[inside].max() - start)) if inside.any() else 0.0)
+    return np.asarray(out)
+
+
 def stance_from_markers(foot_markers: list[np.ndarray], rate_hz: float, *,
                         speed_mps: float = MARKER_STANCE_SPEED_MPS,
                         height_mm: float = MARKER_STANCE_HEIGHT_MM) -> tuple[np.ndarray, np.ndarray]:
