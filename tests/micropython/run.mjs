@@ -43,6 +43,17 @@ if (!args.length) {
 }
 const script = args.shift();
 
+// A JavaScript error (not a Python exception) would make Node quote the minified line of
+// micropython.mjs where it was thrown, tens of kilobytes that can hide the message itself: print
+// the error's own name, message and first frames instead, and exit with status 1.
+function fatal(error) {
+  const text = error && error.stack ? error.stack : String(error);
+  process.stderr.write("run.mjs: " + text.split("\n").slice(0, 12).join("\n") + "\n");
+  process.exit(1);
+}
+process.on("uncaughtException", fatal);
+process.on("unhandledRejection", fatal);
+
 const out = [];
 const mp = await loadMicroPython({
   heapsize: heap,
@@ -101,5 +112,5 @@ try {
     process.stderr.write(error.message);
     process.exit(1);
   }
-  throw error;
+  fatal(error);
 }
