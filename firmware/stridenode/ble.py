@@ -60,6 +60,7 @@ class Peripheral:
         self.window = window if window is not None else PairingWindow(node.clock)
         self.connection = None
         self.connected_ms = 0
+        self.reply_waiting = False  # a control reply waits for a controller slot: data holds back
         stride = aioble.Service(_SERVICE)
         self.data = aioble.Characteristic(stride, bluetooth.UUID(sw.DATA_UUID), notify=True)
         # A characteristic's buffer is 20 bytes unless set: control writes (SET_NAME: 29 bytes) and
@@ -129,7 +130,7 @@ class Peripheral:
                 continue
             if c.mtu and c.mtu != node.mtu:  # the central exchanged the MTU itself
                 node.set_mtu(c.mtu)
-            packet = node.next_packet()
+            packet = None if self.reply_waiting else node.next_packet()
             sent = 0
             retries = 0
             while packet is not None and sent < 8:
@@ -143,7 +144,7 @@ class Peripheral:
                     continue
                 sent += 1
                 retries = 0
-                packet = node.next_packet()
+                packet = None if self.reply_waiting else node.next_packet()
             notes = node.pending_notifications()  # only for an authenticated central
             if notes is not None:
                 self.status.write(node.status(self._bonded()))
@@ -163,14 +164,28 @@ class Peripheral:
         while True:
             connection, data = await self.control.written()
             reply = node.handle_control(data, self._bonded())
-            try:
-                self.status.notify(connection, reply)
-            except OSError:
-                pass
+            await self._deliver_reply(connection, reply)
             if len(data) > 2 and data[2] == sw.OP_SET_NAME:
                 aioble.config(gap_name=node.name)
             if len(data) > 2 and data[2] == sw.OP_AUTH_PROVE:
                 self._refresh()  # authenticated: the readable status is the whole one now
+
+    async def _deliver_reply(self, connection, reply):
+        """Notify a control reply, waiting for a free controller slot: a host that resumes while the
+        backlog fills every slot would otherwise never hear the reply to its START.  Data yields
+        (send() queues nothing while a reply waits), so a slot frees within a connection event."""
+        self.reply_waiting = True
+        try:
+            for _ in range(_NOTIFY_RETRIES):
+                try:
+                    self.status.notify(connection, reply)
+                    return
+                except OSError:
+                    if not connection.is_connected():
+                        return
+                    await sleep_ms(_NOTIFY_RETRY_MS)
+        finally:
+            self.reply_waiting = False
 
     def _stranger(self):
         """Apply the pairing window (bonding on only while it is open); the connection of a central

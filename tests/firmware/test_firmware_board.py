@@ -87,11 +87,15 @@ def fake_aioble():
             self.value = initial
             self.notified = []
             self.writes = asyncio.Queue()
+            self.refuse = 0  # the next notify() calls that find every controller buffer in use
 
         def write(self, data, send_update=False):
             self.value = bytes(data)
 
         def notify(self, connection, data=None):
+            if self.refuse:
+                self.refuse -= 1
+                raise OSError(12)  # ENOMEM: the controller's notification buffers are all in use
             # the stack sends at most MTU - 3 bytes of a notification and drops the rest
             mtu = getattr(connection, "mtu", None) or 23
             self.notified.append(bytes(data if data is not None else self.value)[: mtu - 3])
@@ -411,6 +415,37 @@ def test_status_notifications_reach_a_host_at_mtu_23(board_env):
                 wholes.append(decode_status(whole))
     assert wholes, [m.hex() for m in status.notified]
     assert (wholes[-1].mount, wholes[-1].leg, wholes[-1].imu_model) == ("thigh", "right", "LSM6DSO32")
+
+
+def test_a_control_reply_waits_for_a_free_buffer_instead_of_being_lost(board_env):
+    """Found in CI (the stranger main-loop test, 3 runs in 6): a host resuming a stream finds the
+    backlog filling every controller buffer, the reply to its START was dropped on ENOMEM and the
+    host timed out.  Now the reply waits for a buffer, and data holds back while it waits."""
+    from stridenode.sim_i2c import ManualClock
+
+    aioble = board_env.aioble
+    clock = ManualClock()
+    node, peripheral = _peripheral(board_env, clock)
+    status = characteristic(aioble, sw.STATUS_UUID)
+    control = characteristic(aioble, sw.CONTROL_UUID)
+    held_back = []
+
+    async def scenario():
+        tasks = await _connected(peripheral, aioble)
+        conn = aioble.connection
+        assert await authenticate(control, status, conn) == sw.OK
+        status.refuse = 4  # the controller is full for the next four tries
+        await control.writes.put((conn, sw.pack_control(sw.OP_START, 21)))
+        while status.refuse:
+            held_back.append(peripheral.reply_waiting)
+            await asyncio.sleep(0.001)
+        start = await reply_to(status, sw.OP_START, 21)
+        await _stop(tasks)
+        return start
+
+    start = asyncio.run(scenario())
+    assert start[2] == sw.OK
+    assert any(held_back) and not peripheral.reply_waiting
 
 
 def test_outside_the_pairing_window_a_stranger_is_disconnected_and_bonding_is_off(board_env):
