@@ -25,6 +25,7 @@ _MODULE_COMMANDS = {
     "history": ("stridecue.review.history", "trends across runs", 7),
     "export": ("stridecue.review.export", "export a run as CSV, Parquet or FIT", 7),
     "import": ("stridecue.record.importer", "turn another IMU's CSV recording into a run", 5),
+    "repair": ("stridecue.record.repair", "write a clean copy of a damaged run file (the original is only read)", 16),
     "validate": ("stridecue.lab.validation", "accuracy against the virtual runner and real recordings", 5),
     "bench": ("stridecue.lab.bench", "speed, memory and latency benchmarks", 5),
     "flash": ("stridecue.device.flash", "deploy the firmware to a board with mpremote", 3),
