@@ -159,6 +159,24 @@ def _duration(value: float | None) -> float | None:
     return value
 
 
+def _simulated_duration(args: argparse.Namespace) -> float:
+    """A simulated run always ends (live/simulated.simulated_length); says when, if the user did not."""
+    from stridecue.live.simulated import parse_faults, simulated_length
+
+    parse_faults(args.faults)  # a bad --faults is the error, before any note
+
+    guided_s = None
+    if args.guided:
+        from stridecue.coach.guided import GuidedSettings
+        from stridecue.coach.setup import guided_overrides
+
+        guided_s = GuidedSettings(**(guided_overrides(args.guided_segment) or {})).duration_s
+    duration, note = simulated_length(args.duration, args.segments, guided_s)
+    if note:
+        print(note, flush=True)
+    return duration
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -201,6 +219,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         args.speed = _speed(args.speed)
         args.duration = _duration(args.duration)
+        if args.simulate:
+            args.duration = _simulated_duration(args)
         return asyncio.run(run_command(args, base))
     if args.command == "replay":
         from stridecue.live.replay import replay_command
