@@ -25,6 +25,7 @@ _MODULE_COMMANDS = {
     "history": ("stridecue.review.history", "trends across runs", 7),
     "export": ("stridecue.review.export", "export a run as CSV, Parquet or FIT", 7),
     "import": ("stridecue.record.importer", "turn another IMU's CSV recording into a run", 5),
+    "repair": ("stridecue.record.repair", "write a clean copy of a damaged run file (the original is only read)", 16),
     "validate": ("stridecue.lab.validation", "accuracy against the virtual runner and real recordings", 5),
     "bench": ("stridecue.lab.bench", "speed, memory and latency benchmarks", 5),
     "flash": ("stridecue.device.flash", "deploy the firmware to a board with mpremote", 3),
@@ -159,6 +160,24 @@ def _duration(value: float | None) -> float | None:
     return value
 
 
+def _simulated_duration(args: argparse.Namespace) -> float:
+    """A simulated run always ends (live/simulated.simulated_length); says when, if the user did not."""
+    from stridecue.live.simulated import parse_faults, simulated_length
+
+    parse_faults(args.faults)  # a bad --faults is the error, before any note
+
+    guided_s = None
+    if args.guided:
+        from stridecue.coach.guided import GuidedSettings
+        from stridecue.coach.setup import guided_overrides
+
+        guided_s = GuidedSettings(**(guided_overrides(args.guided_segment) or {})).duration_s
+    duration, note = simulated_length(args.duration, args.segments, guided_s)
+    if note:
+        print(note, flush=True)
+    return duration
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -201,6 +220,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         args.speed = _speed(args.speed)
         args.duration = _duration(args.duration)
+        if args.simulate:
+            args.duration = _simulated_duration(args)
         return asyncio.run(run_command(args, base))
     if args.command == "replay":
         from stridecue.live.replay import replay_command

@@ -269,3 +269,30 @@ def test_rate_from_rounded_time_stamps_is_exact_enough(tmp_path):
     assert res.rate_hz == pytest.approx(416.0, rel=2e-6)
     assert res.missing == 5
     assert RunReader(res.path).missing(0) == [(0, 30000, 5)]
+
+
+def test_our_own_two_sensor_csv_export_imports_one_sensor_at_a_time(tmp_path):
+    """Issue 16: `export --format csv` of a two-sensor run holds both sensors' rows in one file;
+    importing it names the choice in one line, and --sensor N imports that sensor's rows."""
+    import subprocess
+    import sys
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "stridecue.cli", "--data-dir", str(tmp_path / "data"), *args],
+                              capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, cwd=tmp_path)
+
+    out = cli("run", "--simulate", "--leg", "both", "--duration", "20", "--speed", "max", "--quiet", "--no-cue-track")
+    assert out.returncode == 0, out.stderr
+    (run,) = (tmp_path / "data" / "runs").rglob("*.scrun")
+    assert cli("export", str(run), "--format", "csv", "--out", str(tmp_path)).returncode == 0
+    (samples,) = tmp_path.glob("*-samples.csv")
+    columns = "t=t_s,ax=ax_g,ay=ay_g,az=az_g,gx=gx_dps,gy=gy_dps,gz=gz_dps"
+    both = cli("import", str(samples), "--columns", columns)
+    assert both.returncode != 0 and len(both.stderr.splitlines()) == 1 and "--sensor N" in both.stderr, both.stderr
+    original = RunReader(run)
+    for sensor in (0, 1):
+        one = cli("import", str(samples), "--columns", columns, "--sensor", str(sensor))
+        assert one.returncode == 0, one.stderr
+        path = one.stdout.strip().rsplit(" to ", 1)[1]
+        block = RunReader(path).samples(0)
+        assert len(block.index) == len(original.samples(sensor).index)

@@ -7,6 +7,7 @@ track and the live view.  The same for live, simulated and replayed runs (live/s
 from __future__ import annotations
 
 import importlib.util
+import math
 import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -209,6 +210,8 @@ def guided_overrides(segment_s: float | None) -> dict | None:
     """--guided-segment S: every segment S seconds long (the warm-up at most a minute)."""
     if segment_s is None:
         return None
+    if not math.isfinite(segment_s):
+        raise UserError(f"--guided-segment {segment_s:g}: give a number of seconds, 60 or more")
     if not segment_s >= 60:
         # A runner needs time to take up a focus and to let it go; shorter segments blur one into
         # the next (the virtual runner's verdicts turned unreliable below a minute).

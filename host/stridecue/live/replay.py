@@ -7,6 +7,7 @@ view) is prepared the same way as for `run`.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from stridecue.clock import WallClock
@@ -38,6 +39,8 @@ async def replay_command(args, base: Path) -> int:
     from stridecue.record.runfile import RunReader
 
     reader = RunReader(args.file)
+    if reader.damage_line():
+        print(f"warning: {Path(args.file).name}: {reader.damage_line()}", file=sys.stderr)
     meta = reader.metadata
     setups = [SensorSetup(slot=s["slot"], mount=s.get("mount", "shin"), leg=s.get("leg", "left")) for s in meta.get("sensors", [])]
     if not setups:

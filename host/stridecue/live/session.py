@@ -27,7 +27,8 @@ from stridecue.errors import UserError
 from stridecue.link.client import SensorLink, scan
 from stridecue.link.stream import Missing
 from stridecue.live.pipeline import RunPipeline, SensorSetup
-from stridecue.live.simulated import Simulation, VirtualRunnerEar, scan_air, simulation, simulation_metadata, simulation_truth
+from stridecue.live.simulated import (Simulation, VirtualRunnerEar, scan_air, show_progress, simulation, simulation_metadata,
+                                      simulation_truth)
 
 
 class ConsoleCues:
@@ -267,11 +268,21 @@ async def _record(args, path: Path, metadata: dict, w: _Wiring) -> tuple[dict, P
         if w.dashboard is not None:
             w.dashboard.start()
         supervisors = [asyncio.ensure_future(link.supervise()) for link in links]
+        progress = _progress(args, w)
         try:
             await _until_done(supervisors, w.clock, args.duration)
         finally:
+            if progress is not None:
+                progress.cancel()
             totals, track_path = await _stop_and_save(path, writer, links, supervisors, pipeline, w)
     return totals, track_path
+
+
+def _progress(args, w: _Wiring):
+    """A quiet simulated run shows its progress on a terminal's stderr (it may take minutes)."""
+    if w.sim is None or w.dashboard is not None or not args.duration:
+        return None
+    return asyncio.ensure_future(show_progress(w.clock, args.duration))
 
 
 def _feeders(pipeline: RunPipeline, dashboard):

@@ -19,7 +19,8 @@ from stridecue.errors import UserError
 
 ACC_FIELDS = ("ax", "ay", "az")
 GYR_FIELDS = ("gx", "gy", "gz")
-FIELDS = ("t",) + ACC_FIELDS + GYR_FIELDS
+SENSOR_FIELD = "sensor"  # which sensor a row is from (StrideCue's own CSV export holds every sensor of a run)
+FIELDS = ("t",) + ACC_FIELDS + GYR_FIELDS + (SENSOR_FIELD,)
 
 G = 9.80665
 ACC_UNITS = {"g": 1.0, "m/s2": 1 / G, "m/s^2": 1 / G, "mps2": 1 / G, "ms2": 1 / G, "m/s²": 1 / G}
@@ -195,6 +196,8 @@ def read_columns(path: Path, refs: dict[str, ColumnRef], *, delimiter: str | Non
 
     def select(names: list[str] | None, width: int) -> dict[str, int]:
         index_of = {f: _column_index(r, names, width, path) for f, r in refs.items()}
+        if SENSOR_FIELD not in index_of and names is not None and SENSOR_FIELD in names:
+            index_of[SENSOR_FIELD] = names.index(SENSOR_FIELD)  # read without asking: rows of two sensors never mix
         readers: dict[int, list[str]] = {}
         for f, i in index_of.items():
             readers.setdefault(i, []).append(f)

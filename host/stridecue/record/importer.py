@@ -5,6 +5,9 @@ Columns (--columns): comma-separated FIELD=COLUMN pairs.  FIELD is one of
   t            time stamp (optional; with it, gaps and the rate are checked)
   ax ay az     acceleration (required)
   gx gy gz     angular rate (optional: all three or none; without them the run is accel-only)
+  sensor       which sensor a row is from (optional; a column named "sensor" is read anyway):
+               a file of several sensors, like `stridecue export --format csv`, is imported
+               one sensor at a time with --sensor N
 COLUMN is a header name, or a 1-based column position as a number (a header name wins).
 A leading '-' flips the sign of that axis.  Examples:
   --columns t=time,ax=AccX,ay=AccY,az=AccZ,gx=GyrX,gy=GyrY,gz=GyrZ
@@ -36,6 +39,7 @@ from stridecue.record.csv_columns import (
     G,
     GYR_FIELDS,
     GYR_UNITS,
+    SENSOR_FIELD,
     TIME_UNITS,
     ColumnRef,
     parse_columns,
@@ -72,6 +76,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sensor-range", type=float, metavar="G",
                         help="the recording accelerometer's full scale in g: readings at it are marked clipped "
                              "(default: detected where readings sit at a standard full scale)")
+    parser.add_argument("--sensor", type=float, metavar="N",
+                        help="with a sensor column holding several sensors: import the rows of sensor N")
     parser.add_argument("--skip-unit-check", action="store_true",
                         help="import even when the values do not look like the units given")
 
@@ -81,6 +87,7 @@ def main(args: argparse.Namespace, base: Path) -> int:
         args.file, base, columns=args.columns, rate_hz=args.rate, units=args.units, mount=args.mount,
         leg=args.leg, name=args.name, start=args.start, delimiter=args.delimiter,
         header=not args.no_header, check_units=not args.skip_unit_check, sensor_range_g=args.sensor_range,
+        sensor=args.sensor,
     )
     print(f"imported {result.samples} samples ({result.duration_s:.1f} s at {result.rate_hz:g} Hz,"
           f" ±{result.accel_g} g" + (f", ±{result.gyro_dps} dps" if result.has_gyro else ", no gyroscope")
@@ -195,7 +202,7 @@ def _sample_indices(t: np.ndarray, rate: float | None, path: Path) -> tuple[np.n
     dt_s = np.diff(t)
     if len(dt_s) and np.any(dt_s <= 0):
         k = int(np.flatnonzero(dt_s <= 0)[0])
-        raise UserError(f"{path}: time does not increase at data row {k + 2} ({t[k]!r} then {t[k + 1]!r})")
+        raise UserError(f"{path}: time does not increase at data row {k + 2} ({float(t[k])!r} then {float(t[k + 1])!r})")
     if len(dt_s) == 0:
         if rate is None:
             raise UserError(f"{path}: one sample and no --rate")
@@ -220,7 +227,7 @@ def _sample_indices(t: np.ndarray, rate: float | None, path: Path) -> tuple[np.n
 def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, units: str = "",
                mount: str = "shin", leg: str = "left", name: str | None = None, start: str | None = None,
                delimiter: str | None = None, header: bool = True, check_units: bool = True,
-               sensor_range_g: float | None = None) -> ImportResult:
+               sensor_range_g: float | None = None, sensor: float | None = None) -> ImportResult:
     """Import one CSV recording as a new run file under base; returns what was written."""
     import numpy as np
     from stridecue.record.runfile import run_file_path
@@ -232,6 +239,7 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
     if "t" not in refs and rate_hz is None:
         raise UserError("--rate is required when no time column is given (--columns t=...)")
     names, table, n_rows, resolved = read_columns(path, refs, delimiter=delimiter, header=header)
+    table, n_rows = _one_sensor(table, n_rows, sensor, path)
     acc, gyr, t = _physical(table, refs, unit)
     if check_units:
         _check_units(acc, gyr, unit, path)
@@ -239,6 +247,7 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
         index, rate = _sample_indices(t, rate_hz, path)
     else:
         index, rate = np.arange(len(acc), dtype=np.int64), float(rate_hz)
+    _check_length(index, rate, path)
     warnings = _check_rate(acc, gyr, rate, path, check_band=check_units)
     counts = _to_counts(acc, gyr, sensor_range_g)
 
@@ -251,6 +260,7 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
         "source_file": str(path.resolve()),
         "source_sha256": _sha256(path),
         "rows": n_rows,
+        "sensor": sensor,
         "columns": mapping,
         "units": unit,
         "rate_hz": rate,
@@ -274,6 +284,37 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
                         duration_s=(int(index[-1]) + 1) / rate, accel_g=counts.accel_g,
                         gyro_dps=counts.gyro_code * 125 if counts.has_gyro else 0, has_gyro=counts.has_gyro,
                         clipped=counts.at_full_scale, warnings=tuple(warnings))
+
+
+MIN_IMPORT_S = 1.0  # a running stride takes about 0.7 s; less than this holds none to analyse
+
+
+def _one_sensor(table: dict, n_rows: int, sensor: float | None, path: Path) -> tuple[dict, int]:
+    """The rows of one sensor when the file says which sensor each row is from (--sensor N)."""
+    import numpy as np
+
+    if SENSOR_FIELD not in table:
+        if sensor is not None:
+            raise UserError(f"{path}: --sensor {sensor:g} given but the file has no sensor column")
+        return table, n_rows
+    column = table.pop(SENSOR_FIELD)
+    present = sorted(set(np.unique(column).tolist()))
+    if sensor is None:
+        if len(present) == 1:
+            return table, n_rows
+        shown = ", ".join(f"{v:g}" for v in present)
+        raise UserError(f"{path}: holds {len(present)} sensors (sensor {shown}); import one at a time with --sensor N")
+    keep = column == sensor
+    if not keep.any():
+        raise UserError(f"{path}: no rows of sensor {sensor:g} (sensors: {', '.join(f'{v:g}' for v in present)})")
+    return {f: v[keep] for f, v in table.items()}, int(keep.sum())
+
+
+def _check_length(index: np.ndarray, rate: float, path: Path) -> None:
+    seconds = (int(index[-1]) + 1) / rate
+    if seconds < MIN_IMPORT_S:
+        raise UserError(f"{path}: only {len(index)} samples ({seconds:.2f} s at {rate:g} Hz); an import needs at least "
+                        f"{MIN_IMPORT_S:g} s of samples to hold a stride")
 
 
 def _check_options(rate_hz: float | None, mount: str, leg: str, sensor_range_g: float | None) -> None:

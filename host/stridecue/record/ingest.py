@@ -19,7 +19,7 @@ from stridecue.record.schema import BOOL_FIELDS, STRIDE_FIELDS
 # Stored per-stride results are tagged with the ingest version: the package version, this
 # module's ingest revision and a digest of the stride analysis's source, so a changed analysis
 # re-analyses every run on the next sync instead of serving stale strides.
-_INGEST_REVISION = 1
+_INGEST_REVISION = 2  # 2: a damaged file is read around its damage (totals["damage"])
 
 
 def _analysis_digest() -> str:
@@ -79,6 +79,8 @@ def run_values(path: Path, st: os.stat_result, reader, strides: list[dict], prof
         totals["error"] = reader.end["error"]
     if reader.truncated_bytes:
         totals["truncated_bytes"] = reader.truncated_bytes
+    if reader.damage:
+        totals["damage"] = reader.damage_line()  # `summary` warns with it
     duration, sensors = _sensor_rows(reader, meta)
     running = sum(1 for s in strides if s.get("kind") == "run")
     values = dict(

@@ -33,6 +33,7 @@ import numpy as np
 
 from stridecue import __version__
 from stridecue.link.samples import SampleBlock
+from stridecue.record.damage import Damage, SampleSpan, describe_damage, locate_damage
 from stridecue.record.runformat import (
     CHUNK_END,
     CHUNK_EVENT,
@@ -48,6 +49,7 @@ from stridecue.record.runformat import (
     ChunkWalk,
     RunFileError,
     check_file_header,
+    read_run_bytes,
     decode_missing,
     decode_samples,
     encode_chunk,
@@ -331,27 +333,17 @@ class RunReader:
     end: the closing chunk's dict (end_time, totals, summary[, error]) or None
     summary: end["summary"] or None
     truncated_bytes: bytes of a torn last chunk that were ignored (0 for an intact file)
+    damage: the unreadable regions skipped in the middle (record.damage.Damage); their lost
+        samples are also in missing()
     unknown_chunks: chunks of types this version does not know (skipped)
 
     Raises RunFileError for a missing/unreadable file, a truncated header, a foreign file,
-    a newer format version, or a corrupt chunk followed by more data.
+    a newer format version, or a corrupt run metadata chunk.
     """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        try:
-            with open(self.path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                buf = bytearray(size)
-                got = f.readinto(buf)
-                if got != size:
-                    del buf[got:]
-        except FileNotFoundError:
-            raise RunFileError(self.path, "no such run file") from None
-        except IsADirectoryError:
-            raise RunFileError(self.path, "is a directory, not a run file") from None
-        except OSError as e:
-            raise RunFileError(self.path, f"cannot read: {e.strerror or e}") from None
+        buf = read_run_bytes(self.path)
         self.size = len(buf)
         self.format_version = 0
         self.metadata: dict = {}
@@ -359,6 +351,7 @@ class RunReader:
         self.end: dict | None = None
         self.truncated_bytes = 0
         self.unknown_chunks = 0
+        self.damage: list[Damage] = []
         self._blocks: list[SampleBlock] = []
         self._events: list[dict] = []
         self._missing: list[tuple[int, int, int]] = []
@@ -426,6 +419,10 @@ class RunReader:
         """Missing sample ranges in file order, as (sensor, first_index, count)."""
         return [m for m in self._missing if sensor is None or m[0] == sensor]
 
+    def damage_line(self) -> str | None:
+        """One line saying what damage cost (for stderr), or None for an undamaged file."""
+        return describe_damage(self.damage)
+
     # -- parsing
 
     def _fail(self, problem: str) -> RunFileError:
@@ -436,15 +433,23 @@ class RunReader:
         view = memoryview(buf)
         walk = ChunkWalk(buf, self.path)
         seen_meta = False
+        spans = []
         for pos, kind, slot, start, length in walk:
             if not seen_meta and kind != CHUNK_META:
+                if walk.damaged:
+                    raise self._fail(f"corrupt run metadata chunk at byte {walk.damaged[0][0]} (bad CRC)")
                 raise self._fail(f"first chunk is {CHUNK_NAMES.get(kind, 'unknown')}, not the run metadata")
             try:
                 self._take(kind, slot, buf, view, start, length)
             except (ValueError, UnicodeDecodeError) as e:  # json.JSONDecodeError is a ValueError
                 raise self._fail(f"malformed {CHUNK_NAMES.get(kind, 'unknown')} chunk at byte {pos}: {e}") from None
+            if kind == CHUNK_SAMPLES and len(self._blocks[-1].index):
+                b = self._blocks[-1]
+                spans.append(SampleSpan(pos, slot, int(b.index[0]), int(b.index[-1]) + 1, float(b.rate)))
             seen_meta = True
         self.truncated_bytes = walk.truncated_bytes
+        self.damage = locate_damage(walk.damaged, spans)
+        self._missing.extend(lost for d in self.damage for lost in d.lost)
         if not seen_meta:
             raise self._fail("no run metadata (the recording was cut off as it began)")
 

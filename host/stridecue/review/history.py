@@ -125,6 +125,8 @@ def format_history(rows: list[dict], trend: dict, problems: list[tuple[str, str]
 def main(args, base: Path) -> int:
     from stridecue.record.store import open_store
 
+    if args.last is not None and args.last < 1:
+        raise UserError(f"--last {args.last}: give the number of runs to show, 1 or more")
     store = open_store(base, quiet=True)
     try:
         rows = trend_rows(store, profile=args.profile, last=args.last)

@@ -6,6 +6,7 @@ report.py).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,9 @@ def summary_command(args, base: Path) -> int:
         run = resolve_run(store, args.run, base)
         s = load_summary(store, run)
         path = Path(run["path"])
+        damage = (run.get("totals") or {}).get("damage")
+        if damage:
+            print(f"warning: {path.name}: {damage}", file=sys.stderr)
         if getattr(args, "html", False):
             from stridecue.review.report import write_report
 
