@@ -23,8 +23,9 @@ import json
 import os
 import sqlite3
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from stridecue.errors import UserError
 from stridecue.paths import runs_dir
@@ -43,6 +44,10 @@ DB_NAME = "stridecue.db"
 DEFAULT_PROFILE = "default"
 
 
+class StoreError(UserError):
+    """The store itself cannot be used (read-only, locked too long, disk full), not one run file."""
+
+
 class RunStore:
     """The SQLite store in the data directory.  Use RunStore.open(base); close() when done
     (or use it as a context manager)."""
@@ -52,19 +57,7 @@ class RunStore:
         self.base = Path(base) if base is not None else self.path.parent
         self._analyse = analyse or default_analyse
         self.skipped_: list[tuple[str, str]] = []  # (file, problem) met by the last sync()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        except (OSError, sqlite3.Error) as e:
-            raise UserError(f"{self.path}: cannot open the run store: {e}") from None
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA foreign_keys = ON")
-        try:
-            self.db.execute("PRAGMA journal_mode = WAL")
-            migrate(self.db, self.path)
-        except sqlite3.DatabaseError as e:
-            self.db.close()
-            raise UserError(f"{self.path}: not a usable StrideCue database ({e}); move it aside and it is rebuilt from the run files") from None
+        self.db = _connect(self.path)
 
     @classmethod
     def open(cls, base: str | os.PathLike, analyse: Callable | None = None) -> "RunStore":
@@ -118,14 +111,19 @@ class RunStore:
             self._note_problem(path, st, str(e))
             raise
         strides = sorted(self._analyse(reader), key=lambda s: (s.get("ic_t", 0.0), s.get("sensor", 0)))
-        return self._write_run(path, st, reader, strides, row["id"] if row else None)
+        return self._write_run(path, st, reader, strides)
 
-    def _write_run(self, path: Path, st: os.stat_result, reader, strides: list[dict], run_id: int | None) -> int:
+    def _write_run(self, path: Path, st: os.stat_result, reader, strides: list[dict]) -> int:
         values, sensors = run_values(path, st, reader, strides, profile_name(reader.metadata))
         cues = cue_rows(reader)
         settings = settings_rows(reader.metadata)
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writing():
+            # Another process (a `summary` beside a `history`) may have stored this file since
+            # ingest() looked: decide insert or update under the write lock, not before it.
+            row = self.db.execute("SELECT id, file_size, file_mtime_ns, ingest_version FROM runs WHERE path = ?", (str(path),)).fetchone()
+            if row is not None and up_to_date(row, st):
+                return int(row["id"])
+            run_id = int(row["id"]) if row is not None else None
             if run_id is None:
                 cols = ", ".join(values)
                 marks = ", ".join(f":{k}" for k in values)
@@ -150,17 +148,30 @@ class RunStore:
             )
             self.db.executemany("INSERT INTO settings (run_id, section, json) VALUES (?, ?, ?)", ((run_id, *row) for row in settings))
             self.db.execute("DELETE FROM ingest_errors WHERE path = ?", (str(path),))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return run_id
 
     def _note_problem(self, path: Path, st: os.stat_result, problem: str) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO ingest_errors (path, file_size, file_mtime_ns, problem, at) VALUES (?, ?, ?, ?, ?)",
-            problem_row(path, st, problem),
-        )
+        with self._writing():
+            self.db.execute(
+                "INSERT OR REPLACE INTO ingest_errors (path, file_size, file_mtime_ns, problem, at) VALUES (?, ?, ?, ?, ?)",
+                problem_row(path, st, problem),
+            )
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction holding the write lock (waiting up to BUSY_TIMEOUT_S for another
+        process's); StoreError naming why when the store cannot be written."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise StoreError(open_problem(self.path, e)) from None
 
     def sync(self) -> list[int]:
         """Ingest every run file under <base>/runs that is new or changed; the ids ingested.
@@ -189,6 +200,8 @@ class RunStore:
                 continue
             try:
                 done.append(self.ingest(path))
+            except StoreError:  # the store, not this file: every other file would meet it too
+                raise
             except UserError as e:
                 self.skipped_.append((path.name, str(e)))
         return done
@@ -288,6 +301,51 @@ class RunStore:
     def problems(self) -> list[tuple[str, str]]:
         """(file, problem) of run files that could not be ingested."""
         return [(Path(r["path"]).name, r["problem"]) for r in self.db.execute("SELECT path, problem FROM ingest_errors ORDER BY path")]
+
+
+# How long a command waits for another process's write (a live run saving, a `history`
+# ingesting a run) before giving up; ingesting one long run takes a few seconds.
+BUSY_TIMEOUT_S = 30.0
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection to the store at path, created or migrated: WAL (readers never block the
+    writer, nor it them) and a busy timeout, so `run`, `summary` and `history` can run at once."""
+    from stridecue.paths import ensure_dir
+
+    ensure_dir(path.parent)
+    try:
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as e:
+        raise StoreError(open_problem(path, e)) from None
+    db.row_factory = sqlite3.Row
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA journal_mode = WAL")
+        migrate(db, path)
+    except sqlite3.Error as e:
+        db.close()
+        raise StoreError(open_problem(path, e)) from None
+    except UserError:
+        db.close()
+        raise
+    return db
+
+
+def open_problem(path: Path, e: sqlite3.Error) -> str:
+    """One line naming why the store at path cannot be used.  Only a damaged or foreign file is
+    worth moving aside; a read-only or busy one is not, and moving it would lose nothing but time."""
+    code = getattr(e, "sqlite_errorname", "")
+    if code in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        return f"{path}: not a usable StrideCue database ({e}); move it aside and it is rebuilt from the run files"
+    if code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")) or code == "SQLITE_AUTH":
+        return f"{path}: cannot write the run store: the data directory or the file is read-only ({e}); fix its permissions or choose another --data-dir"
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return f"{path}: the run store stayed locked by another StrideCue for {BUSY_TIMEOUT_S:.0f} s ({e}); try again when it is done"
+    if code.startswith("SQLITE_FULL"):
+        return f"{path}: the disk is full ({e}); free some space"
+    return f"{path}: cannot open the run store ({e})"
 
 
 def profile_name(meta: dict) -> str:
