@@ -41,7 +41,8 @@ def ensure_dir(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         blocker = _file_in_the_way(folder)
-        raise UserError(f"{folder}: {blocker} is a file, not a directory; choose another --data-dir") from None
+        where = "" if blocker == folder else f"{folder}: "
+        raise UserError(f"{where}{blocker} is a file, not a directory; choose another --data-dir") from None
     except OSError as e:
         raise UserError(f"{folder}: cannot create the directory: {_reason(e)}; choose another --data-dir") from None
     if not os.access(folder, os.W_OK | os.X_OK):

@@ -33,6 +33,7 @@ import numpy as np
 
 from stridecue import __version__
 from stridecue.link.samples import SampleBlock
+from stridecue.paths import ensure_dir
 from stridecue.record.runformat import (
     CHUNK_END,
     CHUNK_EVENT,
@@ -89,8 +90,7 @@ def run_file_path(data_dir: str | os.PathLike, start_time: dt.datetime, name: st
     if start_time.tzinfo is None:
         start_time = start_time.replace(tzinfo=dt.timezone.utc)
     utc = start_time.astimezone(dt.timezone.utc)
-    folder = Path(data_dir) / "runs" / f"{utc.year:04d}"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_dir(Path(data_dir) / "runs" / f"{utc.year:04d}")
     stem = f"{utc:%Y-%m-%dT%H%M%S}Z-{_slug(name)}"
     path = folder / (stem + SUFFIX)
     n = 2
