@@ -146,12 +146,6 @@ async def _choose_sensors(args, setups: list[SensorSetup], backend) -> list:
     return chosen
 
 
-def _new_run_path(base: Path, start: dt.datetime, name: str) -> Path:
-    from stridecue.record.runfile import run_file_path
-
-    return run_file_path(base, start, name)
-
-
 @dataclass
 class _Wiring:
     """What a run has set up before it records: its sensors, coaching, views and clock."""
@@ -177,7 +171,6 @@ async def run_command(args, base: Path) -> int:
     found = await _choose_sensors(args, setups, sim.scanner_backend if sim else None)
     coaching = _prepare_coaching(args, profile, base, setups)
     start = dt.datetime.now(dt.timezone.utc)
-    path = _new_run_path(base, start, found[0].name)
     sensors_meta = [{"slot": setup.slot, "name": f.name, "address": f.address, "mount": setup.mount, "leg": setup.leg,
                      "firmware": f.firmware, "protocol_version": f.protocol_version} for setup, f in zip(setups, found)]
     dashboard, on_stride = make_view(args, coaching, sensors_meta)
@@ -185,7 +178,7 @@ async def run_command(args, base: Path) -> int:
     metadata = _metadata(args, start, profile, sensors_meta, coaching)
     _print_coaching(args, coaching, dashboard)
     try:
-        totals, track_path = await _record(args, path, metadata, wiring)
+        path, totals, track_path = await _record(args, base, start, metadata, wiring)
     finally:
         coaching.close()
     _print_end(path, totals, track_path)
@@ -251,12 +244,13 @@ def _print_coaching(args, coaching: Coaching, dashboard) -> None:
         print(f"note: {next(n for n in coaching.notes if 'no audio output' in n)}")
 
 
-async def _record(args, path: Path, metadata: dict, w: _Wiring) -> tuple[dict, Path | None]:
-    """Connect the sensors, record until --duration or until a link gives up, then stop and save:
-    (the run's totals, the cue track)."""
-    from stridecue.record.runfile import RunWriter
+async def _record(args, base: Path, start: dt.datetime, metadata: dict, w: _Wiring) -> tuple[Path, dict, Path | None]:
+    """Create the run file, connect the sensors, record until --duration or until a link gives
+    up, then stop and save: (the run file, the run's totals, the cue track)."""
+    from stridecue.record.runfile import open_new_run
 
-    with RunWriter(path, metadata) as writer:
+    with open_new_run(base, start, w.found[0].name, metadata) as writer:
+        path = writer.path
         pipeline = RunPipeline(w.setups, _make_source, w.coaching.coach, writer=writer, cue_sinks=w.sinks, on_stride=w.on_stride)
         for note in w.coaching.notes:
             writer.write_event({"kind": "note", "t": 0.0, "text": note})
@@ -274,7 +268,7 @@ async def _record(args, path: Path, metadata: dict, w: _Wiring) -> tuple[dict, P
             await _until_done(supervisors, w.clock, args.duration)
         finally:
             totals, track_path = await _stop_and_save(path, writer, links, supervisors, pipeline, w)
-    return totals, track_path
+    return path, totals, track_path
 
 
 def _feeders(pipeline: RunPipeline, dashboard):
