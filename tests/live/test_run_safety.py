@@ -50,3 +50,88 @@ def test_new_run_files_of_the_same_second_never_share_a_name(tmp_path):
     for w in writers:
         w.close()
     assert len(set(names)) == 3
+
+
+def _start_run(tmp_path, *extra):
+    return subprocess.Popen([sys.executable, "-m", "stridecue.cli", "--data-dir", str(tmp_path), "run", "--simulate",
+                             "--speed", "5", "--quiet", "--no-cue-track", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+
+
+def _wait_for_samples(tmp_path, proc, size=60_000):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        runs = list((tmp_path / "runs").rglob("*.scrun")) if (tmp_path / "runs").exists() else []
+        if runs and runs[0].stat().st_size > size:
+            return runs[0]
+        time.sleep(0.1)
+    raise AssertionError("the run file did not grow")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_ends_the_run_in_order_and_says_it_was_saved(tmp_path, sig):
+    from stridecue.record.runfile import RunReader
+
+    proc = _start_run(tmp_path)
+    try:
+        path = _wait_for_samples(tmp_path, proc)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "interrupted" not in err
+    assert f"run saved: {path}" in out
+    assert "samples: 0/" in out and "running strides" in out
+    reader = RunReader(path)
+    assert reader.closed and reader.summary["samples"] > 0
+
+
+class _FakeClock:
+    def __init__(self):
+        self.t = 100.0
+
+    def __call__(self):
+        return self.t
+
+
+def _signals(out):
+    import asyncio
+    import io
+
+    from stridecue.live.stopping import StopSignals
+
+    clock, aborted = _FakeClock(), []
+    stop = asyncio.Event()
+    signals = StopSignals(stop, clock=clock, abort=aborted.append, out=out if out is not None else io.StringIO())
+    return signals, stop, clock, aborted
+
+
+def test_a_second_ctrl_c_within_a_second_aborts_and_a_later_one_only_reminds():
+    import io
+
+    out = io.StringIO()
+    signals, stop, clock, aborted = _signals(out)
+    signals.path = "/data/runs/2026/x.scrun"
+    signals.on_signal(signal.SIGINT)
+    assert stop.is_set() and signals.received == "Ctrl-C" and aborted == []
+    clock.t += 3.0
+    signals.on_signal(signal.SIGINT)  # a while later: the save goes on
+    assert aborted == [] and "still saving" in out.getvalue()
+    clock.t += 0.4
+    signals.on_signal(signal.SIGINT)  # twice quickly: abort now
+    assert aborted == [130] and "x.scrun is left as recorded so far" in out.getvalue()
+
+
+def test_sigterm_then_ctrl_c_does_not_abort_and_nothing_aborts_once_saved():
+    signals, stop, clock, aborted = _signals(None)
+    signals.on_signal(signal.SIGTERM)
+    assert stop.is_set() and signals.received == "SIGTERM"
+    clock.t += 0.1
+    signals.on_signal(signal.SIGINT)
+    assert aborted == []
+    signals.saved = True
+    clock.t += 0.1
+    signals.on_signal(signal.SIGINT)
+    assert aborted == []

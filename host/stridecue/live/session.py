@@ -28,6 +28,7 @@ from stridecue.link.client import SensorLink, scan
 from stridecue.link.stream import Missing
 from stridecue.live.pipeline import RunPipeline, SensorSetup
 from stridecue.live.simulated import Simulation, VirtualRunnerEar, scan_air, simulation, simulation_metadata, simulation_truth
+from stridecue.live.stopping import StopSignals
 
 
 class ConsoleCues:
@@ -177,11 +178,13 @@ async def run_command(args, base: Path) -> int:
     wiring = _Wiring(setups, found, coaching, dashboard, on_stride, _cue_sinks(args, coaching, dashboard, sim, clock), sim, clock)
     metadata = _metadata(args, start, profile, sensors_meta, coaching)
     _print_coaching(args, coaching, dashboard)
-    try:
-        path, totals, track_path = await _record(args, base, start, metadata, wiring)
-    finally:
-        coaching.close()
-    _print_end(path, totals, track_path)
+    with StopSignals(asyncio.Event()) as signals:  # Ctrl-C, SIGTERM: stop and save
+        try:
+            path, totals, track_path = await _record(args, base, start, metadata, wiring, signals)
+        finally:
+            coaching.close()
+        signals.saved = True  # a late second Ctrl-C has nothing left to abort
+        _print_end(path, totals, track_path)
     return 0
 
 
@@ -244,13 +247,14 @@ def _print_coaching(args, coaching: Coaching, dashboard) -> None:
         print(f"note: {next(n for n in coaching.notes if 'no audio output' in n)}")
 
 
-async def _record(args, base: Path, start: dt.datetime, metadata: dict, w: _Wiring) -> tuple[Path, dict, Path | None]:
-    """Create the run file, connect the sensors, record until --duration or until a link gives
-    up, then stop and save: (the run file, the run's totals, the cue track)."""
+async def _record(args, base: Path, start: dt.datetime, metadata: dict, w: _Wiring,
+                  signals: StopSignals) -> tuple[Path, dict, Path | None]:
+    """Create the run file, connect the sensors, record until --duration, a stop signal or a link
+    giving up, then stop and save: (the run file, the run's totals, the cue track)."""
     from stridecue.record.runfile import open_new_run
 
     with open_new_run(base, start, w.found[0].name, metadata) as writer:
-        path = writer.path
+        path = signals.path = writer.path
         pipeline = RunPipeline(w.setups, _make_source, w.coaching.coach, writer=writer, cue_sinks=w.sinks, on_stride=w.on_stride)
         for note in w.coaching.notes:
             writer.write_event({"kind": "note", "t": 0.0, "text": note})
@@ -265,7 +269,7 @@ async def _record(args, base: Path, start: dt.datetime, metadata: dict, w: _Wiri
             w.dashboard.start()
         supervisors = [asyncio.ensure_future(link.supervise()) for link in links]
         try:
-            await _until_done(supervisors, w.clock, args.duration)
+            await _until_done(supervisors, w.clock, args.duration, signals.stop)
         finally:
             totals, track_path = await _stop_and_save(path, writer, links, supervisors, pipeline, w)
     return path, totals, track_path
@@ -301,14 +305,17 @@ async def _connect(args, links: list[SensorLink], found: list, on_event) -> None
                   f" firmware {status.firmware}, battery {status.battery_pct}%, ring {status.ring_s:.1f} s")
 
 
-async def _until_done(supervisors: list, clock: Clock, duration: float | None) -> None:
-    """Until --duration seconds of run time have passed (or Ctrl-C); a link that gives up raises its LinkError."""
+async def _until_done(supervisors: list, clock: Clock, duration: float | None, stop: asyncio.Event) -> None:
+    """Until --duration seconds of run time have passed or stop is set (Ctrl-C, SIGTERM); a link
+    that gives up raises its LinkError."""
     waiter = asyncio.ensure_future(clock.sleep(duration) if duration else asyncio.Event().wait())
-    done, _ = await asyncio.wait({*supervisors, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({*supervisors, waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    stopper.cancel()
     for sup in supervisors:
         if sup in done:
             sup.result()  # raises the LinkError
-    waiter.cancel()
 
 
 async def _stop_and_save(path: Path, writer, links: list[SensorLink], supervisors: list, pipeline: RunPipeline,
