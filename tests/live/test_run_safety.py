@@ -135,3 +135,42 @@ def test_sigterm_then_ctrl_c_does_not_abort_and_nothing_aborts_once_saved():
     clock.t += 0.1
     signals.on_signal(signal.SIGINT)
     assert aborted == []
+
+
+def _cli(tmp_path, *args):
+    return subprocess.run([sys.executable, "-m", "stridecue.cli", "--data-dir", str(tmp_path), *args], capture_output=True,
+                          text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+
+def test_a_run_in_which_the_sensor_sent_nothing_says_so_fails_and_is_marked_in_history(tmp_path):
+    import json
+
+    out = _cli(tmp_path, "run", "--simulate", "--quiet", "--speed", "max", "--duration", "10", "--faults", "loss=1", "--no-cue-track")
+    assert out.returncode == 1, out.stderr
+    assert "run saved:" in out.stdout and "Traceback" not in out.stderr
+    assert "WARNING: no samples recorded: the sensor sent nothing" in out.stderr
+    history = _cli(tmp_path, "history", "--json")
+    assert history.returncode == 0, history.stderr
+    [row] = json.loads(history.stdout)["runs"]
+    assert "sent nothing" in row["data_problem"]
+    assert "sent nothing" in _cli(tmp_path, "history").stdout
+    assert "sent nothing" in _cli(tmp_path, "summary").stderr
+
+
+def test_a_run_that_lost_more_than_the_limit_says_so_and_is_marked_in_history(tmp_path):
+    import json
+
+    out = _cli(tmp_path, "run", "--simulate", "--quiet", "--speed", "max", "--duration", "20", "--faults", "loss=0.9", "--no-cue-track")
+    assert out.returncode == 0, out.stderr  # something was recorded: kept, and flagged
+    assert "WARNING:" in out.stderr and "of samples lost (more than 5%)" in out.stderr
+    [row] = json.loads(_cli(tmp_path, "history", "--json").stdout)["runs"]
+    assert "of samples lost" in row["data_problem"]
+
+
+def test_a_clean_run_has_no_data_problem(tmp_path):
+    import json
+
+    out = _cli(tmp_path, "run", "--simulate", "--quiet", "--speed", "max", "--duration", "10", "--no-cue-track")
+    assert out.returncode == 0 and "WARNING" not in out.stderr, out.stderr
+    [row] = json.loads(_cli(tmp_path, "history", "--json").stdout)["runs"]
+    assert row["data_problem"] is None

@@ -25,6 +25,7 @@ from stridecue.coach.setup import Coaching, describe_coaching, guided_overrides,
 from stridecue.coach.settings import Profile
 from stridecue.errors import UserError
 from stridecue.link.client import SensorLink, scan
+from stridecue.link.loss import data_problem, silent_sensors
 from stridecue.link.stream import Missing
 from stridecue.live.pipeline import RunPipeline, SensorSetup
 from stridecue.live.simulated import Simulation, VirtualRunnerEar, scan_air, simulation, simulation_metadata, simulation_truth
@@ -185,7 +186,7 @@ async def run_command(args, base: Path) -> int:
             coaching.close()
         signals.saved = True  # a late second Ctrl-C has nothing left to abort
         _print_end(path, totals, track_path)
-    return 0
+    return 1 if totals["silent_sensors"] else 0
 
 
 def _connect_or_simulate(args, setups: list[SensorSetup]) -> tuple[Simulation | None, Clock]:
@@ -333,6 +334,10 @@ async def _stop_and_save(path: Path, writer, links: list[SensorLink], supervisor
         writer.write_event({"kind": "cue_silenced", "t": cue.t, "cue": cue.kind, "words": cue.words,
                             "reason": cue.reason, "values": cue.values})
     totals = _totals(links, pipeline)
+    per_sensor = {setup.slot: (writer.samples_written.get(setup.slot, 0), writer.missing_written.get(setup.slot, 0))
+                  for setup in w.setups}
+    totals["data_problem"] = data_problem(per_sensor)
+    totals["silent_sensors"] = silent_sensors(per_sensor)
     totals["coach"] = w.coaching.totals()
     if w.sim is not None and w.sim.streams:
         totals["simulation_truth"] = simulation_truth(w.sim.streams)
@@ -382,3 +387,6 @@ def _print_end(path: Path, totals: dict, track_path: Path | None) -> None:
           f" {totals['running_strides']} running strides, {totals['cues']} cues")
     if track_path is not None:
         print(f"cue track: {track_path}")
+    if totals.get("data_problem"):
+        hint = " (is the sensor on, charged and near? `stridecue doctor` checks)" if totals["silent_sensors"] else ""
+        print(f"WARNING: {totals['data_problem']}{hint}", file=sys.stderr, flush=True)

@@ -57,6 +57,7 @@ def run_row(store, run: dict) -> dict:
         "contact_time_ms": _r(_scale(_median(r[3] for r in rows), 1000), 0),
         "cues": int(cues),
         "cues_per_min": _r(cues / minutes) if minutes else None,
+        "data_problem": run.get("data_problem"),
         "guided": bool(store.db.execute("SELECT 1 FROM cues WHERE run_id = ? AND kind IN ('hip', 'foot') LIMIT 1", (run["id"],)).fetchone()),
     }
 
@@ -105,6 +106,7 @@ def format_history(rows: list[dict], trend: dict, problems: list[tuple[str, str]
     lines = [f"{'id':>4}  {'date':<16}  {'min':>5}  {'strides':>7}  {'wobble°':>7}  {'p90°':>5}  {'load g':>6}  {'cadence':>7}  {'cues/min':>8}"]
     for r in rows:
         flags = (" sim" if r["simulated"] else "") + (" guided" if r["guided"] else "") + ("" if r["file_present"] else " (file missing)")
+        flags += f"  ! {r['data_problem']}" if r.get("data_problem") else ""
         lines.append(f"{r['id']:>4}  {r['date']:<16}  {f(r['duration_min'], 0):>5}  {r['running_strides']:>7}  {f(r['wobble_median_deg']):>7}"
                      f"  {f(r['wobble_p90_deg']):>5}  {f(r['landing_load_median_g']):>6}  {f(r['cadence_spm'], 0):>7}  {f(r['cues_per_min'], 2):>8}{flags}")
     if trend:

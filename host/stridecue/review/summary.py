@@ -6,6 +6,7 @@ report.py).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,8 @@ def summary_command(args, base: Path) -> int:
     store = open_store(base)  # warnings go to stderr, so --json output stays clean
     try:
         run = resolve_run(store, args.run, base)
+        if run.get("data_problem"):
+            print(f"WARNING: {run['name']}: {run['data_problem']}", file=sys.stderr)
         s = load_summary(store, run)
         path = Path(run["path"])
         if getattr(args, "html", False):
