@@ -22,9 +22,9 @@ from stridecue.errors import UserError
 # and keeps heavy imports inside main(), so `stridecue --help` stays fast.
 # A command whose module does not exist yet says so in one line and exits non-zero.
 _MODULE_COMMANDS = {
-    "history": ("stridecue.review.history", "trends across runs", 7),
+    "history": ("stridecue.review.history", "trends across runs; delete a run", 7),
     "export": ("stridecue.review.export", "export a run as CSV, Parquet or FIT", 7),
-    "import": ("stridecue.record.importer", "turn another IMU's CSV recording into a run", 5),
+    "import": ("stridecue.record.importer", "add a run to history: a .scrun run file, or another IMU's CSV recording", 5),
     "validate": ("stridecue.lab.validation", "accuracy against the virtual runner and real recordings", 5),
     "bench": ("stridecue.lab.bench", "speed, memory and latency benchmarks", 5),
     "flash": ("stridecue.device.flash", "deploy the firmware to a board with mpremote", 3),

@@ -41,11 +41,16 @@ from stridecue.record.ingest import (
 from stridecue.record.schema import BOOL_FIELDS, STRIDE_FIELDS, migrate, schema_version
 
 DB_NAME = "stridecue.db"
+MEMORY = ":memory:"
 DEFAULT_PROFILE = "default"
 
 
 class StoreError(UserError):
     """The store itself cannot be used (read-only, locked too long, disk full), not one run file."""
+
+
+class NotInHistory(UserError):
+    """A run file outside the data directory that was never imported."""
 
 
 class RunStore:
@@ -67,6 +72,11 @@ class RunStore:
         tests that stand in for the installed analysis)."""
         base = Path(base)
         return cls(base / DB_NAME, base=base, analyse=analyse)
+
+    @classmethod
+    def scratch(cls, base: str | os.PathLike, analyse: Callable | None = None) -> "RunStore":
+        """A store in memory, gone when closed: for reading a run file without adding it to history."""
+        return cls(Path(MEMORY), base=Path(base), analyse=analyse)
 
     def close(self) -> None:
         self.db.close()
@@ -240,7 +250,7 @@ class RunStore:
                 return _run_dict(row)
         candidate = Path(text).expanduser()
         if candidate.suffix == ".scrun" or candidate.exists():
-            return self.run(self.ingest(candidate))
+            return self._find_file(candidate)
         stem = text[:-6] if text.endswith(".scrun") else text
         rows = self._by_name(stem)
         if not rows and self.sync():  # a run file not ingested yet
@@ -251,6 +261,31 @@ class RunStore:
             names = ", ".join(r["name"] for r in rows[:3])
             raise UserError(f"{text!r} matches {len(rows)} runs ({names}{', ...' if len(rows) > 3 else ''}); give more of the name")
         return _run_dict(rows[0])
+
+    def _find_file(self, candidate: Path) -> dict:
+        """The history's run of a run file.  A file under <base>/runs is history (sync would
+        ingest it anyway); one elsewhere is only found if it was imported: reading a file never
+        adds it (NotInHistory; read_run() reads it without storing it)."""
+        path = candidate.resolve()
+        if self.holds(path):
+            return self.run(self.ingest(path))
+        row = self.db.execute("SELECT * FROM runs WHERE path = ?", (str(path),)).fetchone()
+        if row is not None:
+            return _run_dict(row)
+        if not path.exists():
+            raise UserError(f"{path}: no such run file")
+        raise NotInHistory(f"{path}: not in history (it is outside {runs_dir(self.base)}); `stridecue import {candidate}` adds it")
+
+    def holds(self, path: Path) -> bool:
+        """Whether a run file lies in this store's data directory (<base>/runs)."""
+        return Path(path).resolve().is_relative_to(runs_dir(self.base).resolve())
+
+    def delete(self, run_id: int) -> None:
+        """Remove a run and its strides, cues, sensors and settings from the store (not its files)."""
+        run = self.run(run_id)
+        with self._writing():
+            self.db.execute("DELETE FROM runs WHERE id = ?", (int(run_id),))
+            self.db.execute("DELETE FROM ingest_errors WHERE path = ?", (run["path"],))
 
     def _by_name(self, stem: str) -> list:
         rows = self.db.execute("SELECT * FROM runs WHERE name = ?", (stem,)).fetchall()
@@ -313,7 +348,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     writer, nor it them) and a busy timeout, so `run`, `summary` and `history` can run at once."""
     from stridecue.paths import ensure_dir
 
-    ensure_dir(path.parent)
+    if str(path) != MEMORY:
+        ensure_dir(path.parent)
     try:
         db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as e:
@@ -363,6 +399,21 @@ def _run_dict(row: sqlite3.Row) -> dict:
     d["simulated"] = bool(d["simulated"])
     d["closed"] = bool(d["closed"])
     return d
+
+
+def read_run(store: RunStore, ref: str) -> tuple[RunStore, dict]:
+    """(the store that holds it, the run) for a run of history, or for a run file outside the data
+    directory that was never imported: that one is analysed into a scratch store (the caller
+    closes it when it is not `store`), so reading a file never adds it to history."""
+    try:
+        return store, store.find(ref)
+    except NotInHistory:
+        scratch = RunStore.scratch(store.base, analyse=store._analyse)
+        try:
+            return scratch, scratch.run(scratch.ingest(Path(ref).expanduser()))
+        except BaseException:
+            scratch.close()
+            raise
 
 
 def open_store(base: Path, quiet: bool = False) -> "RunStore":

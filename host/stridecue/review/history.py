@@ -8,6 +8,7 @@ shows one line per run of a runner profile, oldest first, with the change over t
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,13 @@ def configure(parser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--profile", metavar="NAME", help="runner profile (default: all profiles)")
     parser.add_argument("--last", type=int, default=None, metavar="N", help="only the last N runs")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", title="actions (default: list the runs)")
+    d = actions.add_parser("delete", help="delete a run from history and its files",
+                           description="Delete a run from history and its files under the data directory (the run file"
+                                       " and its cue track); asks first.  A file outside the data directory is left where it is.")
+    d.add_argument("run", metavar="RUN", help="run id or name (as `stridecue history` lists them), or its run file")
+    d.add_argument("--yes", action="store_true", help="delete without asking (for scripts); without it and without an"
+                                                      " answer on stdin, nothing is deleted")
 
 
 def _median(values) -> float | None:
@@ -129,6 +137,8 @@ def main(args, base: Path) -> int:
 
     store = open_store(base, quiet=True)
     try:
+        if getattr(args, "action", None) == "delete":
+            return delete_command(store, args.run, yes=args.yes)
         rows = trend_rows(store, profile=args.profile, last=args.last)
         if not rows:
             if args.profile:
@@ -143,3 +153,33 @@ def main(args, base: Path) -> int:
     finally:
         store.close()
 
+
+
+def delete_command(store, ref: str, *, yes: bool, stdin=None) -> int:
+    """`stridecue history delete RUN [--yes]`: name what goes, ask (unless --yes), delete."""
+    from stridecue.record.library import delete_run, run_files
+
+    run = store.find(ref)
+    removed, kept = run_files(store.base, run)
+    print(f"run {run['id']} ({run['name']}, {(run.get('start_time') or '')[:16].replace('T', ' ')}) leaves history; files deleted with it:")
+    for f in removed:
+        print(f"  {f}")
+    for f in kept:
+        print(f"  (kept: {f} is outside the data directory)")
+    if not yes and not _confirmed(stdin if stdin is not None else sys.stdin):
+        print("not deleted")
+        return 1
+    delete_run(store, run)
+    print(f"deleted run {run['id']}")
+    return 0
+
+
+def _confirmed(stdin) -> bool:
+    """The answer to "delete?" on stdin: yes or no; UserError when nobody can answer (no stdin,
+    or it is at its end): a script gives --yes."""
+    print("delete? [y/N] ", end="", flush=True)
+    answer = stdin.readline() if stdin is not None and not stdin.closed else ""
+    if not answer:
+        print()
+        raise UserError("nothing deleted: no answer on stdin (give --yes to delete without asking)")
+    return answer.strip().lower() in ("y", "yes")
