@@ -20,6 +20,7 @@ def configure(parser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--profile", metavar="NAME", help="runner profile (default: all profiles)")
     parser.add_argument("--last", type=int, default=None, metavar="N", help="only the last N runs")
+    parser.usage = "stridecue history [-h] [--json] [--profile NAME] [--last N] [delete RUN [--yes]]"
     actions = parser.add_subparsers(dest="action", metavar="ACTION", title="actions (default: list the runs)")
     d = actions.add_parser("delete", help="delete a run from history and its files",
                            description="Delete a run from history and its files under the data directory (the run file"
