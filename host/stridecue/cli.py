@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Connect to the sensor, record every sample, analyse each stride and speak cues. "
                                    "Ctrl-C (or SIGTERM) stops the run and saves it (exit 0); Ctrl-C twice within a second "
                                    "aborts at once. A run in which a sensor sent nothing exits 1; one that lost more than "
-                                   "5%% of its samples ends with a warning. Both are marked in `stridecue history`.")
+                                   "5% of its samples ends with a warning. Both are marked in `stridecue history`.")
     p.add_argument("--sensor", metavar="NAME|ADDRESS", action="append",
                    help="which sensor (default: the strongest in range); give it twice for two sensors, in the order of --leg/--mount")
     p.add_argument("--mount", choices=["shin", "thigh", "thigh+shin"], default="shin",
