@@ -50,6 +50,21 @@ def ensure_dir(folder: Path) -> Path:
     return folder
 
 
+def check_dir(folder: Path) -> Path:
+    """ensure_dir() without creating anything: UserError when folder could not be created or
+    written (a file in the way, a read-only directory); the run command checks before it connects."""
+    folder = Path(folder)
+    blocker = _file_in_the_way(folder)
+    if blocker.exists() and not blocker.is_dir():
+        where = "" if blocker == folder else f"{folder}: "
+        raise UserError(f"{where}{blocker} is a file, not a directory; choose another --data-dir")
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{folder}: {'the directory' if existing == folder else existing} is read-only;"
+                        f" fix its permissions or choose another --data-dir")
+    return folder
+
+
 def _file_in_the_way(folder: Path) -> Path:
     """The nearest of folder and its parents that exists and is not a directory."""
     for p in (folder, *folder.parents):

@@ -164,9 +164,9 @@ class _Wiring:
 
 async def run_command(args, base: Path) -> int:
     """`stridecue run`: connect (or simulate), record, coach, stop and save, and the closing lines."""
-    from stridecue.paths import ensure_dir, runs_dir
+    from stridecue.paths import check_dir, runs_dir
 
-    ensure_dir(runs_dir(base))  # a data directory that cannot hold the run, before anything connects
+    check_dir(runs_dir(base))  # a data directory that cannot hold the run, before anything connects
     profile = profile_from_args(args, base)  # settings errors before anything connects
     setups = sensor_setups(args)
     sim, clock = _connect_or_simulate(args, setups)
