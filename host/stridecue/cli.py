@@ -22,9 +22,9 @@ from stridecue.errors import UserError
 # and keeps heavy imports inside main(), so `stridecue --help` stays fast.
 # A command whose module does not exist yet says so in one line and exits non-zero.
 _MODULE_COMMANDS = {
-    "history": ("stridecue.review.history", "trends across runs", 7),
+    "history": ("stridecue.review.history", "trends across runs; delete a run", 7),
     "export": ("stridecue.review.export", "export a run as CSV, Parquet or FIT", 7),
-    "import": ("stridecue.record.importer", "turn another IMU's CSV recording into a run", 5),
+    "import": ("stridecue.record.importer", "add a run to history: a .scrun run file, or another IMU's CSV recording", 5),
     "repair": ("stridecue.record.repair", "write a clean copy of a damaged run file (the original is only read)", 16),
     "validate": ("stridecue.lab.validation", "accuracy against the virtual runner and real recordings", 5),
     "bench": ("stridecue.lab.bench", "speed, memory and latency benchmarks", 5),
@@ -92,14 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Real-time knee-wobble and landing-load feedback for runners with knee pain.",
     )
     parser.add_argument("--version", action="version", version=f"stridecue {__version__}")
-    parser.add_argument("--data-dir", metavar="DIR", help="where runs are kept (default: $STRIDECUE_DATA_DIR or the user data directory)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="where runs are kept (default: $STRIDECUE_DATA_DIR if set and not empty, else the user data directory)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("scan", help="list nearby StrideCue sensors", description="List nearby StrideCue sensors: name, address, signal, battery, firmware and protocol version.")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")
     p.add_argument("--simulate", action="store_true", help="scan the virtual sensors instead of the radio")
 
-    p = sub.add_parser("run", help="record a run with live cues", description="Connect to the sensor, record every sample, analyse each stride and speak cues.")
+    p = sub.add_parser("run", help="record a run with live cues",
+                       description="Connect to the sensor, record every sample, analyse each stride and speak cues. "
+                                   "Ctrl-C (or SIGTERM) stops the run and saves it (exit 0); Ctrl-C twice within a second "
+                                   "aborts at once. A run in which a sensor sent nothing exits 1; one that lost more than "
+                                   "5% of its samples ends with a warning. Both are marked in `stridecue history`.")
     p.add_argument("--sensor", metavar="NAME|ADDRESS", action="append",
                    help="which sensor (default: the strongest in range); give it twice for two sensors, in the order of --leg/--mount")
     p.add_argument("--mount", choices=["shin", "thigh", "thigh+shin"], default="shin",
@@ -107,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--leg", choices=["left", "right", "both"], default="left",
                    help="which leg (default left); both: one sensor on each leg")
     p.add_argument("--simulate", action="store_true", help="a virtual runner wearing a virtual sensor instead of real hardware")
-    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after this many seconds of run time (default: until Ctrl-C)")
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after this many seconds of run time (default: until Ctrl-C, which saves the run)")
     p.add_argument("--speed", default="1", metavar="N|max", help="with --simulate: run time passes N times faster than real time, or as fast as possible (default 1)")
     p.add_argument("--quiet", action="store_true", help="no live view; cues are still logged")
     _add_coaching_options(p)

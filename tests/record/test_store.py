@@ -138,7 +138,7 @@ def test_migrates_a_version_1_database_keeping_its_data(tmp_path):
     path = make_run(tmp_path, START, 1, profile="anna")
     _version_1_database(tmp_path, path)
     with store_with(tmp_path) as store:
-        assert store.version == SCHEMA_VERSION == 3
+        assert store.version == SCHEMA_VERSION == 4
         run = store.run(7)
         assert run["profile"] == "anna"  # backfilled from the metadata by migration 2
         assert run["running_strides"] == 15

@@ -25,10 +25,12 @@ from stridecue.coach.setup import Coaching, describe_coaching, guided_overrides,
 from stridecue.coach.settings import Profile
 from stridecue.errors import UserError
 from stridecue.link.client import SensorLink, scan
+from stridecue.link.loss import data_problem, silent_sensors
 from stridecue.link.stream import Missing
 from stridecue.live.pipeline import RunPipeline, SensorSetup
 from stridecue.live.simulated import (Simulation, VirtualRunnerEar, scan_air, show_progress, simulation, simulation_metadata,
                                       simulation_truth)
+from stridecue.live.stopping import StopSignals
 
 
 class ConsoleCues:
@@ -147,12 +149,6 @@ async def _choose_sensors(args, setups: list[SensorSetup], backend) -> list:
     return chosen
 
 
-def _new_run_path(base: Path, start: dt.datetime, name: str) -> Path:
-    from stridecue.record.runfile import run_file_path
-
-    return run_file_path(base, start, name)
-
-
 @dataclass
 class _Wiring:
     """What a run has set up before it records: its sensors, coaching, views and clock."""
@@ -169,25 +165,29 @@ class _Wiring:
 
 async def run_command(args, base: Path) -> int:
     """`stridecue run`: connect (or simulate), record, coach, stop and save, and the closing lines."""
+    from stridecue.paths import check_dir, runs_dir
+
+    check_dir(runs_dir(base))  # a data directory that cannot hold the run, before anything connects
     profile = profile_from_args(args, base)  # settings errors before anything connects
     setups = sensor_setups(args)
     sim, clock = _connect_or_simulate(args, setups)
     found = await _choose_sensors(args, setups, sim.scanner_backend if sim else None)
     coaching = _prepare_coaching(args, profile, base, setups)
     start = dt.datetime.now(dt.timezone.utc)
-    path = _new_run_path(base, start, found[0].name)
     sensors_meta = [{"slot": setup.slot, "name": f.name, "address": f.address, "mount": setup.mount, "leg": setup.leg,
                      "firmware": f.firmware, "protocol_version": f.protocol_version} for setup, f in zip(setups, found)]
     dashboard, on_stride = make_view(args, coaching, sensors_meta)
     wiring = _Wiring(setups, found, coaching, dashboard, on_stride, _cue_sinks(args, coaching, dashboard, sim, clock), sim, clock)
     metadata = _metadata(args, start, profile, sensors_meta, coaching)
     _print_coaching(args, coaching, dashboard)
-    try:
-        totals, track_path = await _record(args, path, metadata, wiring)
-    finally:
-        coaching.close()
-    _print_end(path, totals, track_path)
-    return 0
+    with StopSignals(asyncio.Event()) as signals:  # Ctrl-C, SIGTERM: stop and save
+        try:
+            path, totals, track_path = await _record(args, base, start, metadata, wiring, signals)
+        finally:
+            coaching.close()
+        signals.saved = True  # a late second Ctrl-C has nothing left to abort
+        _print_end(path, totals, track_path)
+    return 1 if totals["silent_sensors"] else 0
 
 
 def _connect_or_simulate(args, setups: list[SensorSetup]) -> tuple[Simulation | None, Clock]:
@@ -249,12 +249,14 @@ def _print_coaching(args, coaching: Coaching, dashboard) -> None:
         print(f"note: {next(n for n in coaching.notes if 'no audio output' in n)}")
 
 
-async def _record(args, path: Path, metadata: dict, w: _Wiring) -> tuple[dict, Path | None]:
-    """Connect the sensors, record until --duration or until a link gives up, then stop and save:
-    (the run's totals, the cue track)."""
-    from stridecue.record.runfile import RunWriter
+async def _record(args, base: Path, start: dt.datetime, metadata: dict, w: _Wiring,
+                  signals: StopSignals) -> tuple[Path, dict, Path | None]:
+    """Create the run file, connect the sensors, record until --duration, a stop signal or a link
+    giving up, then stop and save: (the run file, the run's totals, the cue track)."""
+    from stridecue.record.runfile import open_new_run
 
-    with RunWriter(path, metadata) as writer:
+    with open_new_run(base, start, w.found[0].name, metadata) as writer:
+        path = signals.path = writer.path
         pipeline = RunPipeline(w.setups, _make_source, w.coaching.coach, writer=writer, cue_sinks=w.sinks, on_stride=w.on_stride)
         for note in w.coaching.notes:
             writer.write_event({"kind": "note", "t": 0.0, "text": note})
@@ -270,12 +272,12 @@ async def _record(args, path: Path, metadata: dict, w: _Wiring) -> tuple[dict, P
         supervisors = [asyncio.ensure_future(link.supervise()) for link in links]
         progress = _progress(args, w)
         try:
-            await _until_done(supervisors, w.clock, args.duration)
+            await _until_done(supervisors, w.clock, args.duration, signals.stop)
         finally:
             if progress is not None:
                 progress.cancel()
             totals, track_path = await _stop_and_save(path, writer, links, supervisors, pipeline, w)
-    return totals, track_path
+    return path, totals, track_path
 
 
 def _progress(args, w: _Wiring):
@@ -315,14 +317,17 @@ async def _connect(args, links: list[SensorLink], found: list, on_event) -> None
                   f" firmware {status.firmware}, battery {status.battery_pct}%, ring {status.ring_s:.1f} s")
 
 
-async def _until_done(supervisors: list, clock: Clock, duration: float | None) -> None:
-    """Until --duration seconds of run time have passed (or Ctrl-C); a link that gives up raises its LinkError."""
+async def _until_done(supervisors: list, clock: Clock, duration: float | None, stop: asyncio.Event) -> None:
+    """Until --duration seconds of run time have passed or stop is set (Ctrl-C, SIGTERM); a link
+    that gives up raises its LinkError."""
     waiter = asyncio.ensure_future(clock.sleep(duration) if duration else asyncio.Event().wait())
-    done, _ = await asyncio.wait({*supervisors, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({*supervisors, waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    stopper.cancel()
     for sup in supervisors:
         if sup in done:
             sup.result()  # raises the LinkError
-    waiter.cancel()
 
 
 async def _stop_and_save(path: Path, writer, links: list[SensorLink], supervisors: list, pipeline: RunPipeline,
@@ -340,6 +345,10 @@ async def _stop_and_save(path: Path, writer, links: list[SensorLink], supervisor
         writer.write_event({"kind": "cue_silenced", "t": cue.t, "cue": cue.kind, "words": cue.words,
                             "reason": cue.reason, "values": cue.values})
     totals = _totals(links, pipeline)
+    per_sensor = {setup.slot: (writer.samples_written.get(setup.slot, 0), writer.missing_written.get(setup.slot, 0))
+                  for setup in w.setups}
+    totals["data_problem"] = data_problem(per_sensor)
+    totals["silent_sensors"] = silent_sensors(per_sensor)
     totals["coach"] = w.coaching.totals()
     if w.sim is not None and w.sim.streams:
         totals["simulation_truth"] = simulation_truth(w.sim.streams)
@@ -389,3 +398,6 @@ def _print_end(path: Path, totals: dict, track_path: Path | None) -> None:
           f" {totals['running_strides']} running strides, {totals['cues']} cues")
     if track_path is not None:
         print(f"cue track: {track_path}")
+    if totals.get("data_problem"):
+        hint = " (is the sensor on, charged and near? `stridecue doctor` checks)" if totals["silent_sensors"] else ""
+        print(f"WARNING: {totals['data_problem']}{hint}", file=sys.stderr, flush=True)

@@ -20,6 +20,10 @@ The samples are stored as the sensor would store them: int16 counts at the narro
 that holds the data (accelerometer +-2..32 g, gyroscope +-125..2000 dps); values beyond +-32 g or
 +-2000 dps are clipped and counted.  The source file is only read; the run file is new (never
 overwritten), under the data directory like a recorded run.
+
+A StrideCue run file (FILE.scrun, e.g. recorded on another computer) is imported as it is: copied
+into the data directory (never overwriting; the original is only read) and so added to history.
+`stridecue summary FILE` only reads a file; importing is the one way to add it to history.
 """
 
 from __future__ import annotations
@@ -59,9 +63,10 @@ EPOCH_2000 = 946684800.0  # a time column above this is taken as Unix epoch seco
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (__doc__ or "").strip().split("\n\n", 1)[1]
-    parser.add_argument("file", metavar="FILE.csv", help="the recording: CSV (or .csv.gz), one row per sample")
-    parser.add_argument("--columns", required=True, metavar="SPEC",
-                        help="which column holds what, e.g. t=time,ax=AccX,ay=AccY,az=AccZ[,gx=..,gy=..,gz=..]")
+    parser.add_argument("file", metavar="FILE", help="the recording: CSV (or .csv.gz), one row per sample; or a StrideCue run file"
+                                                     " (.scrun), copied into the data directory and so added to history")
+    parser.add_argument("--columns", metavar="SPEC",
+                        help="which column holds what, e.g. t=time,ax=AccX,ay=AccY,az=AccZ[,gx=..,gy=..,gz=..] (required for a CSV)")
     parser.add_argument("--rate", type=float, metavar="HZ",
                         help="sampling rate in Hz (required unless a t column is given)")
     parser.add_argument("--units", default="", metavar="SPEC",
@@ -83,6 +88,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, base: Path) -> int:
+    if str(args.file).endswith(".scrun"):
+        return _import_run_file(args, base)
+    if not args.columns:
+        raise UserError("--columns is required for a CSV recording (e.g. --columns t=time,ax=AccX,ay=AccY,az=AccZ)")
     result = import_csv(
         args.file, base, columns=args.columns, rate_hz=args.rate, units=args.units, mount=args.mount,
         leg=args.leg, name=args.name, start=args.start, delimiter=args.delimiter,
@@ -95,6 +104,23 @@ def main(args: argparse.Namespace, base: Path) -> int:
           + (f", {result.clipped} clipped" if result.clipped else "") + f") to {result.path}")
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _import_run_file(args: argparse.Namespace, base: Path) -> int:
+    """`stridecue import FILE.scrun`: the run file copied into the data directory, in history."""
+    from stridecue.record.library import import_run_file
+    from stridecue.record.store import RunStore
+
+    path, copied = import_run_file(base, args.file)
+    with RunStore.open(base) as store:
+        try:
+            run = store.run(store.ingest(path))
+        except UserError:
+            if copied:  # a run history cannot analyse is not added to it
+                path.unlink(missing_ok=True)
+            raise
+    print(f"{'imported' if copied else 'already in history'}: run {run['id']} ({run['name']}), {path}")
     return 0
 
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from stridecue import __version__
 from stridecue.link.samples import SampleBlock
+from stridecue.paths import ensure_dir
 from stridecue.record.damage import Damage, SampleSpan, describe_damage, locate_damage
 from stridecue.record.runformat import (
     CHUNK_END,
@@ -91,8 +92,7 @@ def run_file_path(data_dir: str | os.PathLike, start_time: dt.datetime, name: st
     if start_time.tzinfo is None:
         start_time = start_time.replace(tzinfo=dt.timezone.utc)
     utc = start_time.astimezone(dt.timezone.utc)
-    folder = Path(data_dir) / "runs" / f"{utc.year:04d}"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_dir(Path(data_dir) / "runs" / f"{utc.year:04d}")
     stem = f"{utc:%Y-%m-%dT%H%M%S}Z-{_slug(name)}"
     path = folder / (stem + SUFFIX)
     n = 2
@@ -100,6 +100,22 @@ def run_file_path(data_dir: str | os.PathLike, start_time: dt.datetime, name: st
         path = folder / f"{stem}-{n}{SUFFIX}"
         n += 1
     return path
+
+
+def open_new_run(data_dir: str | os.PathLike, start_time: dt.datetime, name: str, metadata: dict, **kw) -> "RunWriter":
+    """A RunWriter on a new run file named as run_file_path() names it.  Another run started in
+    the same second (another process) can take that name between choosing and creating it: then
+    the next free name, so neither run is refused nor overwritten.  kw: RunWriter's options."""
+    for _attempt in range(100):
+        try:
+            return RunWriter(run_file_path(data_dir, start_time, name), metadata, **kw)
+        except RunFileExists:
+            continue
+    raise RunFileError(Path(data_dir) / "runs", f"no free run file name for {name!r} at {start_time:%Y-%m-%dT%H:%M:%S} after 100 tries")
+
+
+class RunFileExists(RunFileError):
+    """The run file to be created exists already (and is left as it is)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -163,7 +179,7 @@ class RunWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "xb", buffering=256 * 1024)
         except FileExistsError:
-            raise RunFileError(self.path, "already exists; a run file is never overwritten") from None
+            raise RunFileExists(self.path, "already exists; a run file is never overwritten") from None
         except OSError as e:
             raise RunFileError(self.path, f"cannot create: {e.strerror or e}") from None
         self.chunks_written = 1

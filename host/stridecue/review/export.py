@@ -192,13 +192,16 @@ def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
 
 
 def main(args, base: Path) -> int:
-    from stridecue.record.store import open_store
+    from stridecue.record.store import open_store, read_run
 
-    store = open_store(base, quiet=True)
+    history = open_store(base, quiet=True)
+    store = history
     try:
-        run = store.find(args.run)
+        store, run = read_run(history, args.run)  # a file outside the data directory is read, not added
         for p in export_run(store, run, args.format, Path(args.out).expanduser()):
             print(f"written: {p}")
         return 0
     finally:
-        store.close()
+        if store is not history:
+            store.close()
+        history.close()

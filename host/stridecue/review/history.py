@@ -8,6 +8,7 @@ shows one line per run of a runner profile, oldest first, with the change over t
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,14 @@ def configure(parser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--profile", metavar="NAME", help="runner profile (default: all profiles)")
     parser.add_argument("--last", type=int, default=None, metavar="N", help="only the last N runs")
+    parser.usage = "stridecue history [-h] [--json] [--profile NAME] [--last N] [delete RUN [--yes]]"
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", title="actions (default: list the runs)")
+    d = actions.add_parser("delete", help="delete a run from history and its files",
+                           description="Delete a run from history and its files under the data directory (the run file"
+                                       " and its cue track); asks first.  A file outside the data directory is left where it is.")
+    d.add_argument("run", metavar="RUN", help="run id or name (as `stridecue history` lists them), or its run file")
+    d.add_argument("--yes", action="store_true", help="delete without asking (for scripts); without it and without an"
+                                                      " answer on stdin, nothing is deleted")
 
 
 def _median(values) -> float | None:
@@ -57,6 +66,7 @@ def run_row(store, run: dict) -> dict:
         "contact_time_ms": _r(_scale(_median(r[3] for r in rows), 1000), 0),
         "cues": int(cues),
         "cues_per_min": _r(cues / minutes) if minutes else None,
+        "data_problem": run.get("data_problem"),
         "guided": bool(store.db.execute("SELECT 1 FROM cues WHERE run_id = ? AND kind IN ('hip', 'foot') LIMIT 1", (run["id"],)).fetchone()),
     }
 
@@ -105,6 +115,7 @@ def format_history(rows: list[dict], trend: dict, problems: list[tuple[str, str]
     lines = [f"{'id':>4}  {'date':<16}  {'min':>5}  {'strides':>7}  {'wobble°':>7}  {'p90°':>5}  {'load g':>6}  {'cadence':>7}  {'cues/min':>8}"]
     for r in rows:
         flags = (" sim" if r["simulated"] else "") + (" guided" if r["guided"] else "") + ("" if r["file_present"] else " (file missing)")
+        flags += f"  ! {r['data_problem']}" if r.get("data_problem") else ""
         lines.append(f"{r['id']:>4}  {r['date']:<16}  {f(r['duration_min'], 0):>5}  {r['running_strides']:>7}  {f(r['wobble_median_deg']):>7}"
                      f"  {f(r['wobble_p90_deg']):>5}  {f(r['landing_load_median_g']):>6}  {f(r['cadence_spm'], 0):>7}  {f(r['cues_per_min'], 2):>8}{flags}")
     if trend:
@@ -129,6 +140,8 @@ def main(args, base: Path) -> int:
         raise UserError(f"--last {args.last}: give the number of runs to show, 1 or more")
     store = open_store(base, quiet=True)
     try:
+        if getattr(args, "action", None) == "delete":
+            return delete_command(store, args.run, yes=args.yes)
         rows = trend_rows(store, profile=args.profile, last=args.last)
         if not rows:
             if args.profile:
@@ -143,3 +156,33 @@ def main(args, base: Path) -> int:
     finally:
         store.close()
 
+
+
+def delete_command(store, ref: str, *, yes: bool, stdin=None) -> int:
+    """`stridecue history delete RUN [--yes]`: name what goes, ask (unless --yes), delete."""
+    from stridecue.record.library import delete_run, run_files
+
+    run = store.find(ref)
+    removed, kept = run_files(store.base, run)
+    print(f"run {run['id']} ({run['name']}, {(run.get('start_time') or '')[:16].replace('T', ' ')}) leaves history; files deleted with it:")
+    for f in removed:
+        print(f"  {f}")
+    for f in kept:
+        print(f"  (kept: {f} is outside the data directory)")
+    if not yes and not _confirmed(stdin if stdin is not None else sys.stdin):
+        print("not deleted")
+        return 1
+    delete_run(store, run)
+    print(f"deleted run {run['id']}")
+    return 0
+
+
+def _confirmed(stdin) -> bool:
+    """The answer to "delete?" on stdin: yes or no; UserError when nobody can answer (no stdin,
+    or it is at its end): a script gives --yes."""
+    print("delete? [y/N] ", end="", flush=True)
+    answer = stdin.readline() if stdin is not None and not stdin.closed else ""
+    if not answer:
+        print()
+        raise UserError("nothing deleted: no answer on stdin (give --yes to delete without asking)")
+    return answer.strip().lower() in ("y", "yes")

@@ -19,7 +19,9 @@ from stridecue.review.summary_text import format_summary
 
 def configure(parser) -> None:
     """The summary command's options (cli.py's "summary" subparser)."""
-    parser.add_argument("run", nargs="?", metavar="RUN", help="a run file, run id or run name (default: the latest run)")
+    parser.add_argument("run", nargs="?", metavar="RUN",
+                        help="a run id or run name, or a run file (default: the latest run); a file outside the data"
+                             " directory is read, not added to history (`stridecue import FILE` adds it)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--html", action="store_true", help="write the self-contained HTML report instead")
     parser.add_argument("--out", metavar="FILE", help="with --html: the report file (default: <run name>.html in the current directory); never overwritten")
@@ -32,21 +34,28 @@ def latest_run(base: Path) -> Path:
     return max(runs, key=lambda p: (p.name, p.stat().st_mtime))
 
 
-def resolve_run(store, ref: str | None, base: Path) -> dict:
+def resolve_run(store, ref: str | None, base: Path) -> tuple:
+    """(the store holding it, the run): the run named, else the latest.  A run file outside the
+    data directory is read without being added to history (`stridecue import` adds one)."""
+    from stridecue.record.store import read_run
+
     if ref:
-        return store.find(ref)
+        return read_run(store, ref)
     run = store.latest()
     if run is None:
         raise UserError(f"no runs in {runs_dir(base)} (record one with `stridecue run`, or `stridecue run --simulate`)")
-    return run
+    return store, run
 
 
 def summary_command(args, base: Path) -> int:
     from stridecue.record.store import open_store
 
-    store = open_store(base)  # warnings go to stderr, so --json output stays clean
+    history = open_store(base)  # warnings go to stderr, so --json output stays clean
+    store = history
     try:
-        run = resolve_run(store, args.run, base)
+        store, run = resolve_run(history, args.run, base)
+        if run.get("data_problem"):
+            print(f"WARNING: {run['name']}: {run['data_problem']}", file=sys.stderr)
         s = load_summary(store, run)
         path = Path(run["path"])
         damage = (run.get("totals") or {}).get("damage")
@@ -66,7 +75,9 @@ def summary_command(args, base: Path) -> int:
             print(format_summary(path, s))
         return 0
     finally:
-        store.close()
+        if store is not history:
+            store.close()
+        history.close()
 
 
 def _json_default(obj):
