@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from stridecue.coach.policy import Coach, CoachSettings
+from stridecue.review.effect import cue_effect
 from stridecue.review.guided import analyse_guided
 
-CUE_WINDOW = 10  # strides after a cue against the strides before it
 FATIGUE_WINDOW_S = 600.0
 MIN_RUN_STRIDES = 6  # fewer strides that look like running are not reported as a run
 ACCEL_ONLY_TO_LATE_MS = 80  # bach2022: the accelerometer-only toe-off is 80-100 ms late (docs/validation.md)
@@ -79,7 +79,7 @@ def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, c
         "contact_time_ms": _round(_scale(_median([_f(s.get("contact_time_s")) for s in run]), 1000)),
         "wobble_deg": _wobble(run, coach_settings),
         "landing_load_g": _landing_load(run),
-        "cues": _cue_effect(wobble_cues, run),
+        "cues": cue_effect(wobble_cues, run, all_cues=cues),
         "fatigue": _fatigue(run),
         "asymmetry": _asymmetry(run),
         "per_minute": _per_minute(run, cues),
@@ -218,42 +218,6 @@ def _count_kinds(cues: list[dict]) -> dict:
         k = c.get("cue", "wobble")
         counts[k] = counts.get(k, 0) + 1
     return counts
-
-
-def _cue_effect(cues: list[dict], run: list[dict], n: int = CUE_WINDOW) -> dict:
-    """Wobble in the n strides after each cue against the n strides before it, on the leg the
-    cue was about (values.leg) when it says, else on all running strides."""
-    by_leg: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}
-    for leg in {s["leg"] for s in run} | {None}:
-        chosen = [s for s in run if leg is None or s["leg"] == leg]
-        by_leg[leg] = (np.array([s["known_t"] for s in chosen]), np.array([s["wobble_deg"] for s in chosen], float))
-    each = []
-    for cue in cues:
-        leg = (cue.get("values") or {}).get("leg")
-        t, w = by_leg.get(leg, by_leg[None])
-        i = int(np.searchsorted(t, cue["t"], side="right"))
-        if i >= n and i + n <= len(w):
-            b, a = np.nanmean(w[i - n : i]), np.nanmean(w[i : i + n])
-            each.append({"t": round(float(cue["t"]), 1), "leg": leg, "before_deg": _round(b, 2), "after_deg": _round(a, 2)})
-    before = np.array([e["before_deg"] for e in each], float)
-    after = np.array([e["after_deg"] for e in each], float)
-    change_ci = None
-    if len(each) >= 3:  # percentile bootstrap over cues of the mean change (after - before)
-        diff = after - before
-        idx = np.random.default_rng(0).integers(0, len(diff), size=(2000, len(diff)))
-        change_ci = [_round(v, 2) for v in np.percentile(diff[idx].mean(axis=1), [2.5, 97.5])]
-    return {
-        "count": len(cues),
-        "per_minute": None,
-        "measured": len(each),
-        "window_strides": n,
-        "wobble_before_deg": _round(np.mean(before)) if len(each) else None,
-        "wobble_after_deg": _round(np.mean(after)) if len(each) else None,
-        "followed_by_less_wobble": int(np.sum(after < before)) if len(each) else None,
-        "change_deg": _round(np.mean(after - before), 2) if len(each) else None,
-        "change_ci95_deg": change_ci,
-        "each": each,
-    }
 
 
 def _fatigue(run: list[dict]) -> dict | None:
