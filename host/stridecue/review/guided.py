@@ -206,15 +206,27 @@ def format_guided(g: dict) -> list[str]:
         if "problem" in m:
             lines.append(f"    {label}: {m['problem']}")
             continue
-        u = "°" if m["unit"] == "deg" else " g"
+        u, nd = ("°", 1) if m["unit"] == "deg" else (" g", 2)
+        lo, hi = m["hip_minus_foot_ci"]
         lines.append(
-            f"    {label:<13} fell {m['hip']['reduction']:+.2f}{u} with hip, {m['foot']['reduction']:+.2f}{u} with foot;"
-            f" hip - foot {m['hip_minus_foot']:+.2f}{u} ({pct}% CI {m['hip_minus_foot_ci'][0]:+.2f} to {m['hip_minus_foot_ci'][1]:+.2f})"
+            f"    {label:<13} {_moved(m['hip']['reduction'], u, nd)} with hip, {_moved(m['foot']['reduction'], u, nd)} with foot;"
+            f" hip − foot {_signed(m['hip_minus_foot'], u, nd)} ({pct}% CI {_signed(lo, '', nd)} to {_signed(hi, '', nd)}; above 0: hip lowered it more)"
         )
     lines.append(f"    verdict        {g['verdict']}")
     if "exercises" in g:
         lines.append(f"    exercises      {g['exercises']['title']}: " + "; ".join(g["exercises"]["items"]))
     return lines
+
+
+def _moved(reduction: float, unit: str, nd: int) -> str:
+    """A reduction in words, unsigned: "fell 2.3°", "rose 0.4°" (never "fell -0.4°")."""
+    if round(reduction, nd) == 0:
+        return "stayed the same"
+    return f"{'fell' if reduction > 0 else 'rose'} {abs(reduction):.{nd}f}{unit}"
+
+
+def _signed(v: float, unit: str, nd: int) -> str:
+    return f"{v:+.{nd}f}{unit}".replace("-", "−")
 
 
 def _fmt(v, unit):

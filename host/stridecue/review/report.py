@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from stridecue.errors import UserError
+from stridecue.review.effect import interval_sign
 from stridecue.review.summary_text import cue_effect_words
 
 LEG_COLOURS = {"left": "#1f6fb2", "right": "#c2571a"}
@@ -244,15 +245,19 @@ def _cue_notes(c: dict, coached: bool) -> list[str]:
 
 
 def _fatigue_notes(f: dict | None) -> list[str]:
-    if not (f and f["wobble_deg"][0] is not None and f["wobble_deg"][1] is not None):
+    """Wobble from the first to the last part of the run, said as a rise or fall only when its
+    interval excludes zero (review/effect.py)."""
+    if not (f and f.get("wobble_change_ci95_deg")):
         return []
-    rise = f["wobble_deg"][1] - f["wobble_deg"][0]
-    if rise >= 1.0:
-        return [f"Wobble rose by {rise:.1f}° from the {f['compared'].split(' vs ')[0]} to the last part of the run: the hip muscles "
-                "tire. Hip strength work and building distance gradually help here."]
-    if rise <= -1.0:
-        return [f"Wobble fell by {-rise:.1f}° over the run: you settled into a steadier stride."]
-    return ["Wobble stayed about the same from start to finish."]
+    change, (lo, hi) = f["wobble_change_deg"], f["wobble_change_ci95_deg"]
+    sign = interval_sign(f["wobble_change_ci95_deg"])
+    interval = f"95% CI {lo:+.1f}° to {hi:+.1f}°".replace("-", "−")
+    if sign > 0:
+        return [f"Wobble rose by {change:.1f}° ({interval}) from the {f['compared'].split(' vs ')[0]} to the last part of the run: "
+                "the hip muscles may tire. Hip strength work and building distance gradually help here."]
+    if sign < 0:
+        return [f"Wobble fell by {-change:.1f}° ({interval}) over the run: you settled into a steadier stride."]
+    return [f"Wobble stayed about the same from start to finish (change {change:+.1f}°, {interval}).".replace("-", "−")]
 
 
 def _asymmetry_notes(a: dict | None) -> list[str]:

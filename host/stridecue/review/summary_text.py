@@ -88,7 +88,10 @@ def _fatigue_line(fat: dict | None) -> str | None:
         return None
     return (f"  fatigue        {fat['compared']}: wobble {_v(fat['wobble_deg'][0], '°')} -> {_v(fat['wobble_deg'][1], '°')},"
             f" landing {_v(fat['landing_load_g'][0], ' g')} -> {_v(fat['landing_load_g'][1], ' g')},"
-            f" cadence {_v(fat['cadence_spm'][0], '', 0)} -> {_v(fat['cadence_spm'][1], '', 0)}")
+            f" cadence {_v(fat['cadence_spm'][0], '', 0)} -> {_v(fat['cadence_spm'][1], '', 0)},"
+            f" contact {_v(fat['contact_time_ms'][0], ' ms', 0)} -> {_v(fat['contact_time_ms'][1], ' ms', 0)}"
+            + (f"; wobble change {_signed(fat['wobble_change_deg'], '°')} (95% CI {_signed(fat['wobble_change_ci95_deg'][0])}"
+               f" to {_signed(fat['wobble_change_ci95_deg'][1])})" if fat.get("wobble_change_ci95_deg") else ""))
 
 
 def _asymmetry_line(a: dict | None) -> str | None:
