@@ -30,12 +30,14 @@ def cue(t, kind="wobble", words="Squeeze your glutes"):
 def test_speech_is_rendered_once_for_every_cue_the_run_can_give():
     sounds = CueSounds(CoachSettings(wobble_words=("Squeeze your glutes", "Knees apart"))).render()
     assert sounds.note_ is None
-    assert set(sounds.clips_) == {("wobble", "Squeeze your glutes"), ("wobble", "Knees apart"), ("load", "Land softer"),
-                                  ("cadence", "Quicker steps")}
-    clip = sounds.clip(cue(1.0))
+    # wobble and load cues name the leg: each phrase once per leg
+    assert set(sounds.clips_) == {("wobble", "Left knee: squeeze your glutes"), ("wobble", "Left knee: knees apart"),
+                                  ("wobble", "Right knee: squeeze your glutes"), ("wobble", "Right knee: knees apart"),
+                                  ("load", "Left leg: land softer"), ("load", "Right leg: land softer"), ("cadence", "Quicker steps")}
+    clip = sounds.clip(cue(1.0, words="Right knee: squeeze your glutes"))
     assert clip.dtype == np.float32 and 0.6 < len(clip) / sounds.rate_hz < 3.0  # a short phrase
     assert 0.5 < np.max(np.abs(clip)) <= 1.0
-    assert sounds.clip(cue(2.0)) is clip  # no rendering at cue time
+    assert sounds.clip(cue(2.0, words="Right knee: squeeze your glutes")) is clip  # no rendering at cue time
 
 
 def test_tones_volume_and_a_note_without_espeak(monkeypatch):

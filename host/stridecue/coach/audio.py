@@ -1,7 +1,8 @@
 """Cue audio: sounds rendered once at the start, played at once when the coach decides.
 
 - CueSounds renders every cue the run can give before the first stride: speech with espeak-ng
-  (the words from the settings) and/or a short tone per cue kind, at the volume asked for.
+  (the words from the settings, wobble and load cues once per leg since they name it) and/or a
+  short tone per cue kind, at the volume asked for.
 - open_player() finds an output: sounddevice (PortAudio; one output stream kept open so a cue
   starts within one audio block), else `aplay`, else `paplay`, else none.  With no output
   there is one clear note (AudioCues.note) and cues are still logged and printed by the others.
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stridecue.coach.policy import Cue, CoachSettings
+from stridecue.coach.policy import LEGS, Cue, CoachSettings, leg_words
 from stridecue.errors import UserError
 
 SPEECH_RATE_HZ = 22050  # espeak-ng's native rate
@@ -53,8 +54,10 @@ class CueSounds:
         self.render_ms_: float | None = None
 
     def words(self) -> dict[str, list[str]]:
+        """Every phrase the run can speak, by cue kind: wobble and load cues once per leg (they name it)."""
         s = self.settings
-        words = {"wobble": list(s.wobble_words), "load": [s.load_words], "cadence": [s.cadence_words]}
+        words = {"wobble": [leg_words(leg, "knee", w) for leg in LEGS for w in s.wobble_words],
+                 "load": [leg_words(leg, "leg", s.load_words) for leg in LEGS], "cadence": [s.cadence_words]}
         for kind, extra in self.extra_words.items():
             words.setdefault(kind, [])
             words[kind] += [w for w in extra if w not in words[kind]]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from stridecue.errors import UserError
+from stridecue.review.figures import MIN_RUN_STRIDES
 
 
 def configure(parser) -> None:
@@ -36,8 +37,9 @@ def _median(values) -> float | None:
     return float(np.median(v)) if len(v) else None
 
 
-def _r(v, nd=2):
-    return None if v is None else round(float(v), nd)
+def _num(v) -> float | None:
+    """A figure as data: full precision, as in the summary (format_history rounds for display)."""
+    return None if v is None or not np.isfinite(v) else float(v)
 
 
 def run_row(store, run: dict) -> dict:
@@ -57,15 +59,15 @@ def run_row(store, run: dict) -> dict:
         "start_time": run.get("start_time"),
         "date": (run.get("start_time") or "")[:16].replace("T", " "),
         "simulated": run.get("simulated"),
-        "duration_min": _r(minutes, 1),
+        "duration_min": _num(minutes),
         "running_strides": len(rows),
-        "wobble_median_deg": _r(np.median(wobble)) if len(wobble) else None,
-        "wobble_p90_deg": _r(np.percentile(wobble, 90)) if len(wobble) else None,
-        "landing_load_median_g": _r(_median(r[1] for r in rows)),
-        "cadence_spm": _r(_median(r[2] for r in rows), 1),
-        "contact_time_ms": _r(_scale(_median(r[3] for r in rows), 1000), 0),
+        "wobble_median_deg": _num(np.median(wobble)) if len(wobble) else None,
+        "wobble_p90_deg": _num(np.percentile(wobble, 90)) if len(wobble) else None,
+        "landing_load_median_g": _num(_median(r[1] for r in rows)),
+        "cadence_spm": _num(_median(r[2] for r in rows)),
+        "contact_time_ms": _num(_scale(_median(r[3] for r in rows), 1000)),
         "cues": int(cues),
-        "cues_per_min": _r(cues / minutes) if minutes else None,
+        "cues_per_min": _num(cues / minutes) if minutes else None,
         "data_problem": run.get("data_problem"),
         "guided": bool(store.db.execute("SELECT 1 FROM cues WHERE run_id = ? AND kind IN ('hip', 'foot') LIMIT 1", (run["id"],)).fetchone()),
     }
@@ -86,15 +88,17 @@ def trend_rows(store, profile: str | None = None, upto: dict | None = None, last
 
 
 def trends(rows: list[dict], recent: int = 3) -> dict:
-    """Change of each figure: median of the last `recent` runs against the runs before them."""
+    """Change of each figure: median of the last `recent` runs against the runs before them.  Only
+    runs (MIN_RUN_STRIDES running strides or more) count: a recording without running is no run."""
     out = {}
+    rows = [r for r in rows if r["running_strides"] >= MIN_RUN_STRIDES]
     if len(rows) < 2:
         return out
     k = min(recent, len(rows) - 1)
     before, after = rows[:-k], rows[-k:]
     for key in ("wobble_median_deg", "landing_load_median_g", "cadence_spm", "cues_per_min"):
         a, b = _median(r[key] for r in before), _median(r[key] for r in after)
-        out[key] = {"earlier": _r(a), "recent": _r(b), "change": _r(b - a) if a is not None and b is not None else None,
+        out[key] = {"earlier": a, "recent": b, "change": b - a if a is not None and b is not None else None,
                     "earlier_runs": len(before), "recent_runs": len(after)}
     return out
 
@@ -114,7 +118,7 @@ def format_history(rows: list[dict], trend: dict, problems: list[tuple[str, str]
 
     lines = [f"{'id':>4}  {'date':<16}  {'min':>5}  {'strides':>7}  {'wobble°':>7}  {'p90°':>5}  {'load g':>6}  {'cadence':>7}  {'cues/min':>8}"]
     for r in rows:
-        flags = (" sim" if r["simulated"] else "") + (" guided" if r["guided"] else "") + ("" if r["file_present"] else " (file missing)")
+        flags = (" sim" if r["simulated"] else "") + ("" if r["running_strides"] >= MIN_RUN_STRIDES else " not a run (left out of the trends)") + (" guided" if r["guided"] else "") + ("" if r["file_present"] else " (file missing)")
         flags += f"  ! {r['data_problem']}" if r.get("data_problem") else ""
         lines.append(f"{r['id']:>4}  {r['date']:<16}  {f(r['duration_min'], 0):>5}  {r['running_strides']:>7}  {f(r['wobble_median_deg']):>7}"
                      f"  {f(r['wobble_p90_deg']):>5}  {f(r['landing_load_median_g']):>6}  {f(r['cadence_spm'], 0):>7}  {f(r['cues_per_min'], 2):>8}{flags}")
@@ -127,7 +131,9 @@ def format_history(rows: list[dict], trend: dict, problems: list[tuple[str, str]
             if t["change"] is None:
                 continue
             spark = _spark([r[key] for r in rows[-30:]])
-            lines.append(f"  {label:<13} {spark}  last {t['recent_runs']} runs {f(t['recent'], 2)}{unit} vs {f(t['earlier'], 2)}{unit} before ({t['change']:+.2f}{unit})")
+            nd = 2 if key == "cues_per_min" else 0 if key == "cadence_spm" else 1  # as the summary shows them
+            lines.append(f"  {label:<13} {spark}  last {t['recent_runs']} runs {f(t['recent'], nd)}{unit} vs {f(t['earlier'], nd)}{unit}"
+                         f" before ({t['change']:+.{nd}f}{unit})")
     for name, problem in problems:
         lines.append(f"  left out: {problem}" if name in problem else f"  left out: {name}: {problem}")
     return "\n".join(lines)

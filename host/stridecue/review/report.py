@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from stridecue.errors import UserError
+from stridecue.review.effect import interval_sign
+from stridecue.review.summary_text import cue_effect_words
 
 LEG_COLOURS = {"left": "#1f6fb2", "right": "#c2571a"}
 CUE_COLOUR = "#7a2a9a"
@@ -221,29 +223,41 @@ def notes(s: dict, previous: list[dict]) -> list[str]:
 
 
 def _cue_notes(c: dict, coached: bool) -> list[str]:
-    """Did wobble drop after the cues?  coached: a wobble-coached run with running strides."""
+    """Did wobble drop after the cues more than it does anyway?  coached: a wobble-coached run with
+    running strides.  "Helped" only when the interval of the effect is below zero (review/effect.py)."""
     if c["count"] and c["wobble_before_deg"] is not None:
-        diff = c["wobble_before_deg"] - c["wobble_after_deg"]
-        if diff > 0.2:
-            return [f"The cues helped: in the {c['window_strides']} strides after a cue wobble was {diff:.1f}° lower than in the strides "
-                    f"before it (lower after {c['followed_by_less_wobble']} of {c['measured']} cues)."]
-        return [f"Wobble did not clearly drop after the cues ({c['wobble_before_deg']:.1f}° before, {c['wobble_after_deg']:.1f}° after). "
-                "Try the other cue wording, or the guided hip-or-foot run to find a focus that works for you."]
+        if c["verdict"] == "lower":
+            lo, hi = c["effect_ci95_deg"]
+            return [f"The cues helped in this run: after a cue wobble fell {-c['effect_deg']:.1f}° more than at moments of similar "
+                    f"wobble without a cue (95% CI {-hi:.1f}° to {-lo:.1f}°, {c['matched']} cues). This shows the drop came "
+                    "with the cues; it cannot show that it lasts without them."]
+        if c["verdict"] == "not enough cues":
+            return [f"Whether the cues helped cannot be told from this run: only {c['matched']} of {c['measured']} cues had moments "
+                    "of similar wobble without a cue to compare with (at least 3 are needed). Wobble usually drops after a "
+                    "high patch anyway, so a drop after a cue alone shows nothing."]
+        opening = "The cues did not help" if c["verdict"] == "higher" else "No clear effect of the cues"
+        return [f"{opening}: {cue_effect_words(c)}. Wobble usually drops after a high patch anyway, so a "
+                "drop after a cue alone shows nothing. Try the other cue wording, or the guided hip-or-foot run to find a "
+                "focus that works for you."]
     if c["count"] == 0 and coached:
         return ["No wobble cues were needed in this run."]
     return []
 
 
 def _fatigue_notes(f: dict | None) -> list[str]:
-    if not (f and f["wobble_deg"][0] is not None and f["wobble_deg"][1] is not None):
+    """Wobble from the first to the last part of the run, said as a rise or fall only when its
+    interval excludes zero (review/effect.py)."""
+    if not (f and f.get("wobble_change_ci95_deg")):
         return []
-    rise = f["wobble_deg"][1] - f["wobble_deg"][0]
-    if rise >= 1.0:
-        return [f"Wobble rose by {rise:.1f}° from the {f['compared'].split(' vs ')[0]} to the last part of the run: the hip muscles "
-                "tire. Hip strength work and building distance gradually help here."]
-    if rise <= -1.0:
-        return [f"Wobble fell by {-rise:.1f}° over the run: you settled into a steadier stride."]
-    return ["Wobble stayed about the same from start to finish."]
+    change, (lo, hi) = f["wobble_change_deg"], f["wobble_change_ci95_deg"]
+    sign = interval_sign(f["wobble_change_ci95_deg"])
+    interval = f"95% CI {lo:+.1f}° to {hi:+.1f}°".replace("-", "−")
+    if sign > 0:
+        return [f"Wobble rose by {change:.1f}° ({interval}) from the {f['compared'].split(' vs ')[0]} to the last part of the run: "
+                "the hip muscles may tire. Hip strength work and building distance gradually help here."]
+    if sign < 0:
+        return [f"Wobble fell by {-change:.1f}° ({interval}) over the run: you settled into a steadier stride."]
+    return [f"Wobble stayed about the same from start to finish (change {change:+.1f}°, {interval}).".replace("-", "−")]
 
 
 def _asymmetry_notes(a: dict | None) -> list[str]:
