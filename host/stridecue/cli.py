@@ -30,6 +30,7 @@ _MODULE_COMMANDS = {
     "flash": ("stridecue.device.flash", "deploy the firmware to a board with mpremote", 3),
     "pair": ("stridecue.device.pair", "pair a sensor with this computer (pairing window, device secret)", 13),
     "doctor": ("stridecue.device.doctor", "check Bluetooth, audio, board and data directory", 8),
+    "serve": ("stridecue.serve.command", "review on your phone: runs, reports, trends, downloads, settings, live page", 17),
 }
 
 

@@ -135,8 +135,9 @@ class LiveStatusReader:
     """Tails the feed file: read_new() returns the whole statuses written since the last call.
     A file started anew (another run) is read from its beginning."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, tail_bytes: int | None = None):
         self.path = Path(path)
+        self._tail = tail_bytes  # the first read starts this far from the end (a long run's file is long)
         self._inode: int | None = None
         self._offset = 0
         self._partial = b""
@@ -145,8 +146,12 @@ class LiveStatusReader:
         try:
             with open(self.path, "rb") as f:
                 st = os.fstat(f.fileno())
+                first_look = self._inode is None
                 if st.st_ino != self._inode or st.st_size < self._offset:
                     self._inode, self._offset, self._partial = st.st_ino, 0, b""
+                skip = first_look and self._tail is not None and st.st_size > self._tail
+                if skip:
+                    self._offset = st.st_size - self._tail
                 f.seek(self._offset)
                 data = f.read()
         except FileNotFoundError:
@@ -154,6 +159,8 @@ class LiveStatusReader:
         self._offset += len(data)
         lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()  # b"" after a newline; else a line still being written
+        if skip and lines:
+            lines.pop(0)  # begun mid-line
         return [s for s in map(_parse, lines) if s is not None]
 
     def latest(self) -> LiveStatus | None:
@@ -170,7 +177,7 @@ def _parse(line: bytes) -> LiveStatus | None:
 
 def last_status(base: str | os.PathLike) -> LiveStatus | None:
     """The newest status in the feed, or None (no run has written one)."""
-    return LiveStatusReader(feed_path(base)).latest()
+    return LiveStatusReader(feed_path(base), tail_bytes=65536).latest()
 
 
 # -- the run's side: a publisher in the live view's place ----------------------------------------------
