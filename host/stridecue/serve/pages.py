@@ -40,7 +40,7 @@ td,th{padding:4px 8px;border-bottom:1px solid #e4e7eb;text-align:right;white-spa
 label{display:block;font-weight:600;margin:14px 0 4px}
 input,select,textarea{width:100%;font-size:1em;padding:10px;border:1px solid #b9c1ca;border-radius:8px;background:#fff}
 .hint{font-weight:400;color:#5b6570;font-size:.85em}
-.ok{background:#e4f4e8;border-color:#9fd3ab}.err{background:#fbe7e7;border-color:#e3a3a3}
+.ok,a.run.ok{background:#e4f4e8;border-color:#9fd3ab}.err{background:#fbe7e7;border-color:#e3a3a3}
 .leg .num{font-size:2.6em;font-weight:700;line-height:1.1}
 .meter{position:relative;height:18px;background:#e9ecef;border-radius:9px;overflow:hidden;margin:8px 0}
 .meter i{position:absolute;left:0;top:0;bottom:0;background:#2e8b57;border-radius:9px}.meter.over i{background:#c0392b}
@@ -55,7 +55,7 @@ body{margin:0 auto;padding:0 12px 24px;max-width:900px}
 nav.bar{display:flex;gap:2px;position:sticky;top:0;z-index:5;background:#1f4f7a;padding:6px;overflow-x:auto;margin:0 -12px}
 nav.bar a{color:#fff;text-decoration:none;padding:10px 12px;border-radius:8px;font-weight:600;white-space:nowrap}
 .btns{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0}
-.btn{display:inline-block;background:#1f4f7a;color:#fff;border-radius:10px;padding:10px 14px;font-weight:600;text-decoration:none}
+.btn{display:inline-block;background:#1f4f7a;color:#fff;border-radius:10px;padding:10px 11px;font-weight:600;text-decoration:none}
 .btn.light{background:#e6edf5;color:#1f4f7a}
 svg.chart{max-width:100%;height:auto;display:block}
 table{display:block;overflow-x:auto;max-width:100%}.card{flex:1 1 140px;min-width:0}
@@ -101,7 +101,7 @@ def run_list(rows: list[dict], live: LiveStatus | None) -> str:
             f'<a class="run" href="/runs/{r["id"]}"><b>{e(r["date"] or r["name"])}</b>{tags}'
             f'<div class="sub">{e(r["profile"] or "default")} · {e(r["name"])}</div><div class="figs">'
             f'<span><b>{fmt(r["duration_min"], 0)}</b> min</span><span><b>{r["running_strides"]}</b> strides</span>'
-            f'<span>wobble <b>{fmt(r["wobble_median_deg"], 1, "°")}</b></span><span><b>{r["cues"]}</b> cues</span></div></a>')
+            f'<span>wobble <b>{fmt(r["wobble_median_deg"], 1, "°")}</b></span><span><b>{r["cues"]}</b> cue{"" if r["cues"] == 1 else "s"}</span></div></a>')
     return layout("Runs", "".join(parts), "/")
 
 
@@ -234,7 +234,7 @@ def _leg_box(leg) -> str:
 def _cue_box(status: LiveStatus) -> str:
     cues = "".join(f'<div class="cue"><span>“{e(c.words)}”</span><span class="sub">{_clock(c.t)}</span></div>'
                    for c in reversed(status.recent_cues))
-    return f'<div class="box" id="cues"><b>{status.cues} cues</b>{cues or "<div class=sub>none yet</div>"}</div>'
+    return f'<div class="box" id="cues"><b>{status.cues} cue{"" if status.cues == 1 else "s"}</b>{cues or "<div class=sub>none yet</div>"}</div>'
 
 
 def _sensor_box(status: LiveStatus) -> str:
