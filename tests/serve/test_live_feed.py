@@ -83,7 +83,7 @@ def test_a_simulated_run_writes_the_feed(tmp_path):
     assert last.legs[0].threshold_deg == 5.0 and last.legs[0].wobble_deg is not None
     assert last.sensors[0].state == "connected" and last.sensors[0].battery_pct is not None
     assert last.cues >= 1 and last.recent_cues and last.recent_cues[-1].words
-    assert last.run_t >= 39.0
+    assert last.run_t >= 35.0  # the run's 40 s, less its connecting
     assert [s.run_t for s in statuses] == sorted(s.run_t for s in statuses)
 
 

@@ -193,3 +193,18 @@ def test_bad_input_is_a_one_line_error(tmp_path, capsys, argv, message):
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_lan_address_is_printed_with_a_terminal_qr_code():
+    import io
+
+    from stridecue.serve.command import print_address
+
+    out = io.StringIO()
+    print_address("http://192.0.2.7:8765/?token=abc", lan=True, out=out)
+    text = out.getvalue()
+    assert text.startswith("StrideCue on http://192.0.2.7:8765/?token=abc\n")
+    assert sum(line.count("█") for line in text.splitlines()) > 200  # the QR code, in block characters
+    local = io.StringIO()
+    print_address("http://127.0.0.1:8765/?token=abc", lan=False, out=local)
+    assert "█" not in local.getvalue()

@@ -48,21 +48,30 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def lan_address() -> str | None:
-    """This computer's address on the local network as its own name resolves (no packet is sent)."""
+    """This computer's address on the local network: as its own name resolves, else the source
+    address of its default route (connect() on a UDP socket only looks the route up: no packet
+    is sent)."""
     try:
         infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET, socket.SOCK_STREAM)
     except OSError:
-        return None
+        infos = []
     for info in infos:
-        address = info[4][0]
-        if not address.startswith("127."):
-            return address
-    return None
+        if not info[4][0].startswith("127."):
+            return info[4][0]
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            address = probe.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith(("127.", "0.")) else address
 
 
 def print_address(url: str, lan: bool, out=sys.stdout) -> None:
     print(f"StrideCue on {url}", file=out)
-    if lan:
+    if lan and "<" in url:
+        print("(this computer's network address is unknown: put it in the address by hand)", file=out)
+    elif lan:
         import segno
 
         print("scan this with the phone's camera (same Wi-Fi):", file=out)
