@@ -32,6 +32,7 @@ _MODULE_COMMANDS = {
     "pair": ("stridecue.device.pair", "pair a sensor with this computer (pairing window, device secret)", 13),
     "doctor": ("stridecue.device.doctor", "check Bluetooth, audio, board and data directory", 8),
     "service": ("stridecue.pocket.service", "run the hands-free daemon as a systemd service (install, status)", 17),
+    "serve": ("stridecue.serve.command", "review on your phone: runs, reports, trends, downloads, settings, live page", 17),
 }
 
 

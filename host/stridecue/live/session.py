@@ -31,6 +31,7 @@ from stridecue.live.pipeline import RunPipeline, SensorSetup
 from stridecue.live.simulated import (Simulation, VirtualRunnerEar, scan_air, show_progress, simulation, simulation_metadata,
                                       simulation_truth)
 from stridecue.live.stopping import StopSignals
+from stridecue.live.status_feed import attach_live_status  # serve's live page hook (see run_command)
 
 
 class ConsoleCues:
@@ -178,6 +179,7 @@ async def run_command(args, base: Path) -> int:
                      "firmware": f.firmware, "protocol_version": f.protocol_version} for setup, f in zip(setups, found)]
     dashboard, on_stride = make_view(args, coaching, sensors_meta)
     wiring = _Wiring(setups, found, coaching, dashboard, on_stride, _cue_sinks(args, coaching, dashboard, sim, clock), sim, clock)
+    wiring = attach_live_status(wiring, base, path)  # serve's live page: live/status_feed.py (hook; remove this line to unhook)
     metadata = _metadata(args, start, profile, sensors_meta, coaching)
     _print_coaching(args, coaching, dashboard)
     with StopSignals(asyncio.Event()) as signals:  # Ctrl-C, SIGTERM: stop and save
