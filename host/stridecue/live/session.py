@@ -31,7 +31,7 @@ from stridecue.live.pipeline import RunPipeline, SensorSetup
 from stridecue.live.simulated import (Simulation, VirtualRunnerEar, scan_air, show_progress, simulation, simulation_metadata,
                                       simulation_truth)
 from stridecue.live.stopping import StopSignals
-from stridecue.live.status_feed import attach_live_status  # serve's live page hook (see run_command)
+from stridecue.live.status_feed import LiveStatusPublisher, attach_live_status  # serve's live page hook (see run_command)
 
 
 class ConsoleCues:
@@ -179,7 +179,7 @@ async def run_command(args, base: Path) -> int:
                      "firmware": f.firmware, "protocol_version": f.protocol_version} for setup, f in zip(setups, found)]
     dashboard, on_stride = make_view(args, coaching, sensors_meta)
     wiring = _Wiring(setups, found, coaching, dashboard, on_stride, _cue_sinks(args, coaching, dashboard, sim, clock), sim, clock)
-    wiring = attach_live_status(wiring, base, path)  # serve's live page: live/status_feed.py (hook; remove this line to unhook)
+    wiring = attach_live_status(wiring, base)  # serve's live page: live/status_feed.py (hook; remove this line to unhook)
     metadata = _metadata(args, start, profile, sensors_meta, coaching)
     _print_coaching(args, coaching, dashboard)
     with StopSignals(asyncio.Event()) as signals:  # Ctrl-C, SIGTERM: stop and save
@@ -259,6 +259,9 @@ async def _record(args, base: Path, start: dt.datetime, metadata: dict, w: _Wiri
 
     with open_new_run(base, start, w.found[0].name, metadata) as writer:
         path = signals.path = writer.path
+        for sink in w.sinks:
+            if isinstance(sink, LiveStatusPublisher):  # serve's live page names the run by its file
+                sink.run = path.stem
         pipeline = RunPipeline(w.setups, _make_source, w.coaching.coach, writer=writer, cue_sinks=w.sinks, on_stride=w.on_stride)
         for note in w.coaching.notes:
             writer.write_event({"kind": "note", "t": 0.0, "text": note})

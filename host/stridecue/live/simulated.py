@@ -168,9 +168,9 @@ def _check_fault(key: str, value) -> None:
     import math
 
     if key in ("loss", "corrupt", "duplicate", "reorder"):
-        top = "below 1 (at 1 nothing arrives)" if key == "loss" else "at most 1"
-        if not (0.0 <= value <= 1.0) or (key == "loss" and value >= 1.0):
-            raise UserError(f"--faults: {key}={value:g} is not a chance per notification: give 0 or more, {top}")
+        # loss=1 is allowed: a sensor whose every notification is lost is a case the run must report
+        if not (0.0 <= value <= 1.0):
+            raise UserError(f"--faults: {key}={value:g} is not a chance per notification: give 0 to 1")
     elif key in ("disconnect-every", "disconnect-for"):
         if not (math.isfinite(value) and value > 0):
             raise UserError(f"--faults: {key}={value:g} must be a positive number of seconds")

@@ -10,7 +10,7 @@ status is older than STALE_S stopped without it.
     feed = LiveStatusReader(feed_path(base))
     for status in feed.read_new(): ...     # the statuses written since the last call, in order
 
-The run side is attach_live_status(wiring, base, run_path): one line in live/session.py.
+The run side is attach_live_status(wiring, base): one line in live/session.py (and the run file's name once it exists).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class CueStatus:
 class LiveStatus:
     seq: int
     state: str  # "running" or "ended"
-    run: str  # the run file's name without .scrun
+    run: str | None  # the run file's name without .scrun (None until the file exists)
     wall_time: float  # Unix time it was written
     run_t: float  # seconds since recording started
     legs: list[LegStatus] = field(default_factory=list)
@@ -189,7 +189,7 @@ class LiveStatusPublisher:
     terminal dashboard, or a headless one when the run draws none); this only copies them out.
     A feed that cannot be written is dropped, never the run."""
 
-    def __init__(self, path: Path, run: str, view, clock, draws: bool):
+    def __init__(self, path: Path, run: str | None, view, clock, draws: bool):
         self.writer = LiveStatusWriter(path)
         self.run = run
         self.view = view
@@ -297,8 +297,9 @@ def _finite_mean(values) -> float | None:
     return round(sum(finite) / len(finite), 2) if finite else None
 
 
-def attach_live_status(wiring, base: Path, run_path: Path):
-    """The run's wiring with a LiveStatusPublisher in the live view's place (and among the cue sinks)."""
+def attach_live_status(wiring, base: Path, run_name: str | None = None):
+    """The run's wiring with a LiveStatusPublisher in the live view's place (and among the cue sinks).
+    run_name: the run file's stem, when known (the run names the publisher once its file exists)."""
     view = wiring.dashboard
     if view is None:  # no terminal dashboard: a headless one keeps the figures
         from rich.console import Console
@@ -307,7 +308,7 @@ def attach_live_status(wiring, base: Path, run_path: Path):
 
         sensors = [{"slot": s.slot, "name": f.name} for s, f in zip(wiring.setups, wiring.found)]
         view = Dashboard(wiring.coaching.coach, console=Console(file=io.StringIO()), profile=wiring.coaching.profile.name, sensors=sensors)
-    publisher = LiveStatusPublisher(feed_path(base), Path(run_path).stem, view, wiring.clock, draws=wiring.dashboard is not None)
+    publisher = LiveStatusPublisher(feed_path(base), run_name, view, wiring.clock, draws=wiring.dashboard is not None)
     on_stride = wiring.on_stride if wiring.dashboard is not None else _both(wiring.on_stride, view.on_stride)
     return replace(wiring, dashboard=publisher, on_stride=on_stride, sinks=[*wiring.sinks, publisher])
 
