@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -122,6 +123,37 @@ def test_two_sensors_at_once(tmp_path, pair, expected):
         knee = s["knee"]
         assert knee["leg"] == "left" and knee["stances"] >= 0.8 * s["running_strides"]
         assert 1.5 * s["wobble_deg"]["median"] < knee["excursion_median_deg"] < 2.5 * s["wobble_deg"]["median"]
+
+
+def test_thigh_and_shin_count_each_step_once_everywhere(tmp_path):
+    """One leg wearing a thigh and a shin sensor: the run's closing line, its minute line, history,
+    the FIT file and the HTML report all give the summary's stride count (the shin's), not twice
+    it; the report gives the thigh's and the knee's figures beside the shin's."""
+    import fitdecode
+
+    out = stridecue("--data-dir", str(tmp_path), "run", "--simulate", "--mount", "thigh+shin", "--duration", "75", "--speed", "max",
+                    "--audio", "none", "--no-cue-track", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    s = json.loads(stridecue("--data-dir", str(tmp_path), "summary", "--json").stdout)
+    n = s["running_strides"]
+    assert n > 60 and s["thigh"]["running_strides"] > 0.9 * n
+    assert f"; {n} running strides" in out.stdout  # the closing line (it said 2 n)
+    minute = next(line for line in out.stdout.splitlines() if line.strip().startswith("1:00"))
+    assert 0.5 * n < int(minute.split("strides")[1].split()[0]) < n  # a minute's strides of 75 s, not two minutes' worth
+    history = json.loads(stridecue("--data-dir", str(tmp_path), "history", "--json").stdout)
+    assert history["runs"][0]["running_strides"] == n
+    assert history["runs"][0]["wobble_median_deg"] == pytest.approx(s["wobble_deg"]["median"], abs=0.051)
+    assert stridecue("--data-dir", str(tmp_path), "export", "1", "--format", "fit", "--out", str(tmp_path)).returncode == 0
+    with fitdecode.FitReader(str(next(tmp_path.glob("*.fit")))) as fit:
+        session = next(f for f in fit if isinstance(f, fitdecode.FitDataMessage) and f.name == "session")
+    assert session.get_value("total_strides") == n
+    assert session.get_value("thigh_wobble_median") == pytest.approx(s["thigh"]["wobble_median_deg"], abs=0.01)
+    report = tmp_path / "report.html"
+    assert stridecue("--data-dir", str(tmp_path), "summary", "--html", "--out", str(report)).returncode == 0
+    text = report.read_text()
+    assert f"<b>{n}</b><span>running strides</span>" in text
+    assert '<section id="thigh-shin">' in text and f"{s['knee']['excursion_median_deg']:.1f}°" in text
+    assert sum(int(x) for x in re.findall(r'<tr class="minute"><td>\d+</td><td>(\d+)</td>', text)) == n
 
 
 def test_two_sensor_mistakes_are_one_line(tmp_path):

@@ -48,7 +48,7 @@ async def replay_command(args, base: Path) -> int:
     protocol = recorded_settings.get("guided_protocol") if recorded and isinstance(recorded_settings.get("guided_protocol"), dict) else None
     coaching = prepare_coaching(profile, base, guided=guided, play=args.speed is not None, track=False, fading_session=False,
                                 guided_settings=protocol)
-    dashboard, on_stride = make_view(args, coaching, [{"slot": s.slot, "name": f"sensor {s.slot}"} for s in setups])
+    dashboard, on_stride = make_view(args, coaching, [{"slot": s.slot, "name": f"sensor {s.slot}", "mount": s.mount, "leg": s.leg} for s in setups])
     sinks: list = [ConsoleCues(quiet=args.quiet), coaching.audio]
     if dashboard is not None:
         sinks.append(dashboard)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from stridecue import __version__
+from stridecue.analysis.combine import counted_strides
 from stridecue.errors import UserError
 from stridecue.record.schema import BOOL_FIELDS, STRIDE_FIELDS
 
@@ -80,7 +81,7 @@ def run_values(path: Path, st: os.stat_result, reader, strides: list[dict], prof
     if reader.truncated_bytes:
         totals["truncated_bytes"] = reader.truncated_bytes
     duration, sensors = _sensor_rows(reader, meta)
-    running = sum(1 for s in strides if s.get("kind") == "run")
+    running = sum(1 for s in counted_strides(strides) if s.get("kind") == "run")
     values = dict(
         path=str(path), name=path.stem, start_time=meta.get("start_time"),
         end_time=(reader.end or {}).get("end_time"), duration_s=duration, simulated=int(bool(meta.get("simulated"))),
