@@ -12,6 +12,8 @@ import numpy as np
 
 LEG_COLOURS = {"left": "#1f6fb2", "right": "#c2571a"}
 CUE_COLOUR = "#7a2a9a"
+CUE_COLOURS = {"wobble": CUE_COLOUR, "load": "#2e7d32", "cadence": "#b8860b"}
+LABEL_GAP = 13  # px between two labels' baselines: 11-px text does not overlap
 W, H = 860, 240
 PAD_L, PAD_R, PAD_T, PAD_B = 56, 16, 14, 36
 
@@ -104,40 +106,83 @@ def time_chart(strides: list[dict], key: str, cues: list[dict], title: str, ylab
             pts = " ".join(f"{ax.x(a / 60.0):.1f},{ax.y(b):.1f}" for a, b in zip(ct, cm) if np.isfinite(b))
             if pts:
                 parts.append(f'<polyline class="trend {leg}" points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
-    for name, value in (hlines or {}).items():
-        if value is not None and ax.y0 <= value <= ax.y1:
-            y = ax.y(value)
-            parts.append(f'<line class="threshold" x1="{PAD_L}" x2="{W - PAD_R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#b00" stroke-dasharray="5 4"/>')
-            parts.append(f'<text x="{W - PAD_R - 4}" y="{y - 4:.1f}" text-anchor="end" class="tick" fill="#b00">{_e(name)}</text>')
-    for c in cues:
-        x = ax.x(c["t"] / 60.0)
-        if PAD_L <= x <= W - PAD_R:
-            parts.append(f'<line class="cue-marker" data-t="{c["t"]:.1f}" x1="{x:.1f}" x2="{x:.1f}" y1="{PAD_T}" y2="{H - PAD_B}" '
-                         f'stroke="{CUE_COLOUR}" stroke-width="1"><title>{_e(c.get("words") or c.get("cue"))} at {c["t"] / 60:.1f} min</title></line>')
+    parts.extend(_threshold_lines(ax, hlines or {}))
+    parts.extend(_cue_markers(ax, cues))
     return _svg(parts, title, cls)
 
 
-def histogram(values, title: str, xlabel: str, marker: float | None = None, marker_label: str = "", cls: str = "", bins: int = 30) -> str:
-    v = np.asarray([x for x in values if x is not None], float)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
+def _threshold_lines(ax: _Axes, hlines: dict) -> list[str]:
+    """Dashed threshold lines, each labelled at the right; labels closer than a line of text
+    are moved apart (two legs' thresholds are often a few tenths of a degree apart)."""
+    shown = sorted(((ax.y(v), name) for name, v in hlines.items() if v is not None and ax.y0 <= v <= ax.y1), reverse=True)
+    out, label_y = [], []
+    for y, _name in shown:  # bottom to top: each label at least LABEL_GAP above the one below it
+        want = y - 4
+        label_y.append(min(want, label_y[-1] - LABEL_GAP) if label_y else want)
+    if label_y and label_y[-1] < PAD_T + 10:  # pushed out of the top: shift all down, below the lines if need be
+        shift = PAD_T + 10 - label_y[-1]
+        label_y = [v + shift for v in label_y]
+    for (y, name), ly in zip(shown, label_y):
+        out.append(f'<line class="threshold" x1="{PAD_L}" x2="{ax.w - PAD_R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#b00" stroke-dasharray="5 4"/>')
+        out.append(f'<text class="tick threshold-label" x="{ax.w - PAD_R - 4}" y="{ly:.1f}" text-anchor="end" fill="#b00">{_e(name)}</text>')
+    return out
+
+
+def _cue_markers(ax: _Axes, cues: list[dict]) -> list[str]:
+    """A vertical line per cue, coloured by its kind (wobble, load, cadence, guided)."""
+    out = []
+    for c in cues:
+        x = ax.x(c["t"] / 60.0)
+        kind = str(c.get("cue") or "wobble")
+        if PAD_L <= x <= ax.w - PAD_R:
+            out.append(f'<line class="cue-marker {_e(kind)}" data-t="{c["t"]:.1f}" x1="{x:.1f}" x2="{x:.1f}" y1="{PAD_T}" '
+                       f'y2="{ax.h - PAD_B}" stroke="{cue_colour(kind)}" stroke-width="2"><title>{_e(c.get("words") or kind)} at '
+                       f'{c["t"] / 60:.1f} min</title></line>')
+    return out
+
+
+def cue_colour(kind: str) -> str:
+    return CUE_COLOURS.get(kind, CUE_COLOUR)
+
+
+def histogram(values_by_leg: dict[str, list], title: str, xlabel: str, markers: dict[str, float] | None = None,
+              cls: str = "", bins: int = 30) -> str:
+    """The distribution of each leg's values, side by side in shared bins (one colour per leg),
+    with a marker line per leg (its threshold)."""
+    legs = {leg: _finite_array(v) for leg, v in values_by_leg.items()}
+    legs = {leg: v for leg, v in legs.items() if len(v)}
+    if not legs:
         return f'<p class="empty">No values for {_e(xlabel)}.</p>'
-    lo, hi = np.percentile(v, [0.5, 99.5])
+    lo, hi = np.percentile(np.concatenate(list(legs.values())), [0.5, 99.5])
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
-    counts, edges = np.histogram(np.clip(v, lo, hi), bins=bins, range=(lo, hi))
+    counts = {leg: np.histogram(np.clip(v, lo, hi), bins=bins, range=(lo, hi)) for leg, v in legs.items()}
     w, h = 420, 220
-    ax = _Axes(float(lo), float(hi), 0.0, float(counts.max()) * 1.1, w, h)
+    ax = _Axes(float(lo), float(hi), 0.0, float(max(c.max() for c, _ in counts.values())) * 1.1, w, h)
     parts = ax.frame(xlabel, "strides")
-    for c, a, b in zip(counts, edges[:-1], edges[1:]):
-        if c:
-            parts.append(f'<rect class="bar" x="{ax.x(a):.1f}" y="{ax.y(c):.1f}" width="{max(ax.x(b) - ax.x(a) - 1, 1):.1f}" '
-                         f'height="{ax.y(0) - ax.y(c):.1f}" fill="#5a8fbf"/>')
-    if marker is not None and lo <= marker <= hi:
-        x = ax.x(marker)
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{PAD_T}" y2="{h - PAD_B}" stroke="#b00" stroke-dasharray="5 4"/>')
-        parts.append(f'<text x="{x + 4:.1f}" y="{PAD_T + 12}" class="tick" fill="#b00">{_e(marker_label)}</text>')
+    for k, (leg, (c, edges)) in enumerate(counts.items()):
+        for n, a, b in zip(c, edges[:-1], edges[1:]):
+            width = (ax.x(b) - ax.x(a)) / len(counts)
+            if n:
+                parts.append(f'<rect class="bar {_e(leg)}" data-count="{int(n)}" x="{ax.x(a) + k * width:.1f}" y="{ax.y(n):.1f}" '
+                             f'width="{max(width - 0.5, 0.5):.1f}" height="{ax.y(0) - ax.y(n):.1f}" fill="{LEG_COLOURS.get(leg, "#5a8fbf")}"/>')
+    label_y = PAD_T + 12
+    for leg, value in sorted((markers or {}).items(), key=lambda kv: kv[1]):
+        if value is None or not lo <= value <= hi:
+            continue
+        x = ax.x(value)
+        right_half = x > (PAD_L + w - PAD_R) / 2  # a label near the right edge goes to the line's left, inside the plot
+        parts.append(f'<line class="threshold {_e(leg)}" x1="{x:.1f}" x2="{x:.1f}" y1="{PAD_T}" y2="{h - PAD_B}" '
+                     f'stroke="{LEG_COLOURS.get(leg, "#b00")}" stroke-dasharray="5 4"/>')
+        parts.append(f'<text class="tick threshold-label" x="{x - 4 if right_half else x + 4:.1f}" y="{label_y}" '
+                     f'text-anchor="{"end" if right_half else "start"}" fill="{LEG_COLOURS.get(leg, "#b00")}">threshold {_e(leg)}</text>')
+        label_y += LABEL_GAP
     return _svg(parts, title, cls, w, h)
+
+
+def _finite_array(values) -> np.ndarray:
+    v = np.asarray([x for x in values if x is not None], float)
+    return v[np.isfinite(v)]
 
 
 def trend_chart(rows: list[dict], key: str, title: str, ylabel: str, current_id: int | None = None, cls: str = "") -> str:

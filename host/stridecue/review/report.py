@@ -1,9 +1,10 @@
 """The HTML run report: one self-contained file that opens offline.
 
 Everything is inline (CSS, SVG charts drawn by charts.py); no scripts, fonts or images are fetched.
-Sections: key figures, plain-language notes, wobble and landing load over time with cue
-markers, distributions, the guided hip-or-foot result (when the run was one), per-minute
-table, this runner's previous runs and trends, data quality.
+Sections: key figures, plain-language notes, wobble, landing load and cadence over time with a
+marker per cue (coloured by kind), each leg's distributions, the thigh's, shin's and knee's
+figures side by side (thigh + shin on one leg), the guided hip-or-foot result (when the run was
+one), per-minute table, left and right, this runner's previous runs and trends, data quality.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from stridecue.errors import UserError
-from stridecue.review.charts import CUE_COLOUR, LEG_COLOURS, _e, _fmt, histogram, segment_bars, time_chart, trend_chart
+from stridecue.analysis.combine import counted_strides
+from stridecue.review.charts import LEG_COLOURS, _e, _fmt, cue_colour, histogram, segment_bars, time_chart, trend_chart
 
 def notes(s: dict, previous: list[dict]) -> list[str]:
     """Plain-language notes for a runner and their physio."""
@@ -112,50 +114,30 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.tick{font-s
 
 
 def render_report(run: dict, s: dict, strides: list[dict], cues: list[dict], history_rows: list[dict]) -> str:
-    """The whole report as one HTML string."""
+    """The whole report as one HTML string.  With a thigh and a shin sensor on one leg the charts
+    are the shin's strides (each step once, as every count in the report) and the thigh and the
+    knee have a section of their own."""
     name = run.get("name") or Path(run["path"]).stem
     previous = [r for r in history_rows if r["id"] != run.get("id") and (r.get("start_time") or "") < (run.get("start_time") or "~")]
-    m, sec = divmod(int(s["duration_s"]), 60)
-    wob, ll, c = s["wobble_deg"], s["landing_load_g"], s["cues"]
-    thr = wob["threshold"]
-    thr_lines = {f"threshold {leg} {v:.1f}°": v for leg, v in thr.items()}
-    wobble_cues = [x for x in cues if x.get("cue", "wobble") == "wobble"]
-    marker_cues = wobble_cues or [x for x in cues if not (x.get("values") or {}).get("reminder")]
-    cards = [
-        ("duration", f"{m}:{sec:02d}"), ("running strides", str(s["running_strides"])),
-        ("cadence", _fmt(s["cadence_spm"], 0, " spm")), ("contact time" + (" (approximate)" if "contact_time_ms" in s.get("approximate", {}) else ""),
-                                                       ("≈" if "contact_time_ms" in s.get("approximate", {}) and s["contact_time_ms"] is not None else "")
-                                                       + _fmt(s["contact_time_ms"], 0, " ms")),
-        ("wobble median", _fmt(wob["median"], 1, "°")), ("wobble p90", _fmt(wob["p90"], 1, "°")),
-        ("over threshold", _fmt(wob["over_threshold_pct"], 0, "%")), ("landing load median", _fmt(ll["median"], 1, " g")),
-        ("landing load p90", _fmt(ll["p90"], 1, " g")), ("cues", str(c["count"])),
-    ]
+    strides = counted_strides(strides)
+    marker_cues = [x for x in cues if not (x.get("values") or {}).get("reminder")]
     body = [
         f"<h1>Run report: {_e(name)}</h1>",
         f'<p class="sub">{_e(_date(s["start_time"]))} · profile {_e(s.get("profile", "default"))}'
         + (" · simulated run" if s["simulated"] else "") + "</p>",
-        '<section id="figures"><div class="cards">' + "".join(f'<div class="card"><b>{_e(v)}</b><span>{_e(k)}</span></div>' for k, v in cards) + "</div></section>",
+        '<section id="figures"><div class="cards">' + "".join(f'<div class="card"><b>{_e(v)}</b><span>{_e(k)}</span></div>'
+                                                             for k, v in _cards(s, cues)) + "</div></section>",
         '<section id="notes"><h2>What happened</h2><ul>' + "".join(f"<li>{_e(n)}</li>" for n in notes(s, previous)) + "</ul></section>",
-        '<section id="over-time"><h2>Over the run</h2>',
-        '<p class="legend">' + "".join(f'<span style="color:{col}">● {leg} leg</span>' for leg, col in LEG_COLOURS.items()
-                                      if any(x["leg"] == leg for x in strides)) + f'<span style="color:{CUE_COLOUR}">│ cue</span> lines: 30-s median</p>',
-        time_chart(strides, "wobble_deg", marker_cues, "Wobble over time", "wobble (°)", thr_lines, "wobble-time"),
-        time_chart(strides, "pta_axial_g", marker_cues, "Landing load over time", "landing load (g)", None, "load-time"),
-        "</section>",
-        '<section id="distributions"><h2>Distributions</h2><div class="row">',
-        histogram([x["wobble_deg"] for x in strides if x.get("kind") == "run"], "Wobble distribution", "wobble (°)",
-                  min(thr.values()) if thr else None, "threshold", "wobble-hist"),
-        histogram([x.get("pta_axial_g") for x in strides if x.get("kind") == "run"], "Landing load distribution", "landing load (g)", cls="load-hist"),
-        "</div></section>",
+        _over_time(strides, marker_cues, s["wobble_deg"]["threshold"]),
+        _distributions(strides, s["wobble_deg"]["threshold"]),
     ]
+    if s.get("thigh") or s.get("knee"):
+        body.append(_thigh_and_shin_section(s))
     if s.get("guided"):
         body.append(_guided_section(s["guided"]))
     body.append(_per_minute_table(s["per_minute"]))
     if s.get("asymmetry"):
-        a = s["asymmetry"]
-        rows = "".join(f"<tr><td>{_e(label)}</td><td>{_fmt(a[k]['left'], nd)}</td><td>{_fmt(a[k]['right'], nd)}</td><td>{_fmt(a[k]['symmetry_index_pct'], 0, '%')}</td></tr>"
-                       for k, label, nd in (("wobble_deg", "wobble (°)", 1), ("landing_load_g", "landing load (g)", 1), ("contact_time_ms", "contact time (ms)", 0)))
-        body.append(f'<section id="asymmetry"><h2>Left and right</h2><table><tr><th></th><th>left</th><th>right</th><th>symmetry index</th></tr>{rows}</table></section>')
+        body.append(_asymmetry_section(s["asymmetry"]))
     body.append(_history_section(history_rows, run.get("id")))
     body.append(_quality_section(s["data_quality"]))
     body.append(f'<p class="sub">StrideCue report generated {_e(dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))} from {_e(Path(run["path"]).name)}.</p>')
@@ -163,6 +145,75 @@ def render_report(run: dict, s: dict, strides: list[dict], cues: list[dict], his
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>StrideCue run report {_e(name)}</title><style>{_CSS}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
+
+
+def _cards(s: dict, cues: list[dict]) -> list[tuple[str, str]]:
+    """The key figures.  Counts are the ones the tables add up to: running strides (each step once)
+    and every cue spoken, by kind."""
+    m, sec = divmod(int(s["duration_s"]), 60)
+    wob, ll = s["wobble_deg"], s["landing_load_g"]
+    approximate = "contact_time_ms" in s.get("approximate", {})
+    kinds = s["cues"].get("all_kinds") or {}
+    by_kind = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    return [
+        ("duration", f"{m}:{sec:02d}"), ("running strides", str(s["running_strides"])),
+        ("cadence", _fmt(s["cadence_spm"], 0, " spm")),
+        ("contact time" + (" (approximate)" if approximate else ""),
+         ("≈" if approximate and s["contact_time_ms"] is not None else "") + _fmt(s["contact_time_ms"], 0, " ms")),
+        ("wobble median", _fmt(wob["median"], 1, "°")), ("wobble p90", _fmt(wob["p90"], 1, "°")),
+        ("over threshold", _fmt(wob["over_threshold_pct"], 0, "%")), ("landing load median", _fmt(ll["median"], 1, " g")),
+        ("landing load p90", _fmt(ll["p90"], 1, " g")), ("cues" + (f" ({by_kind})" if len(kinds) > 1 else ""), str(len(cues))),
+    ]
+
+
+def _over_time(strides: list[dict], cues: list[dict], thresholds: dict) -> str:
+    kinds = sorted({str(x.get("cue") or "wobble") for x in cues})
+    legend = ("".join(f'<span style="color:{col}">● {leg} leg</span>' for leg, col in LEG_COLOURS.items() if any(x["leg"] == leg for x in strides))
+              + "".join(f'<span class="cue-legend {_e(k)}" style="color:{cue_colour(k)}">│ {_e(k)} cue</span>' for k in kinds)
+              + " lines: 30-s median")
+    return "".join([
+        '<section id="over-time"><h2>Over the run</h2>', f'<p class="legend">{legend}</p>',
+        time_chart(strides, "wobble_deg", cues, "Wobble over time", "wobble (°)",
+                   {f"threshold {leg} {v:.1f}°": v for leg, v in thresholds.items()}, "wobble-time"),
+        time_chart(strides, "pta_axial_g", cues, "Landing load over time", "landing load (g)", None, "load-time"),
+        time_chart(strides, "cadence_spm", cues, "Cadence over time", "cadence (steps/min)", None, "cadence-time"),
+        "</section>"])
+
+
+def _distributions(strides: list[dict], thresholds: dict) -> str:
+    run = [x for x in strides if x.get("kind") == "run"]
+    legs = [leg for leg in LEG_COLOURS if any(x["leg"] == leg for x in run)]
+    return "".join([
+        '<section id="distributions"><h2>Distributions</h2><div class="row">',
+        histogram({leg: [x["wobble_deg"] for x in run if x["leg"] == leg] for leg in legs}, "Wobble distribution", "wobble (°)",
+                  thresholds, "wobble-hist"),
+        histogram({leg: [x.get("pta_axial_g") for x in run if x["leg"] == leg] for leg in legs}, "Landing load distribution",
+                  "landing load (g)", cls="load-hist"),
+        "</div></section>"])
+
+
+def _thigh_and_shin_section(s: dict) -> str:
+    """The shin's, the thigh's and the knee's figures side by side (thigh + shin on one leg)."""
+    thigh, knee, wob = s.get("thigh") or {}, s.get("knee") or {}, s["wobble_deg"]
+    leg = thigh.get("leg") or knee.get("leg") or ""
+    rows = [("running strides (knee: stances seen by both)", str(s["running_strides"]), str(thigh.get("running_strides", "–")),
+             str(knee.get("stances", "–"))),
+            ("wobble median (knee: excursion)", _fmt(wob["median"], 1, "°"), _fmt(thigh.get("wobble_median_deg"), 1, "°"),
+             _fmt(knee.get("excursion_median_deg"), 1, "°")),
+            ("wobble p90 (knee: excursion)", _fmt(wob["p90"], 1, "°"), _fmt(thigh.get("wobble_p90_deg"), 1, "°"),
+             _fmt(knee.get("excursion_p90_deg"), 1, "°")),
+            ("knee angle at contact", "", "", _fmt(knee.get("angle_at_contact_median_deg"), 1, "°"))]
+    table = "".join(f'<tr class="segment-row"><td>{_e(r[0])}</td><td>{_e(r[1])}</td><td>{_e(r[2])}</td><td>{_e(r[3])}</td></tr>' for r in rows)
+    return (f'<section id="thigh-shin"><h2>Thigh and shin ({_e(leg)} leg)</h2><table><tr><th></th><th>shin</th><th>thigh</th>'
+            f'<th>knee</th></tr>{table}</table><p class="sub">Both sensors see the same steps: each is counted once (the shin\'s). '
+            "The knee figure is the frontal-plane angle between the two segments' axes, not the joint's anatomical valgus "
+            "angle.</p></section>")
+
+
+def _asymmetry_section(a: dict) -> str:
+    rows = "".join(f"<tr><td>{_e(label)}</td><td>{_fmt(a[k]['left'], nd)}</td><td>{_fmt(a[k]['right'], nd)}</td><td>{_fmt(a[k]['symmetry_index_pct'], 0, '%')}</td></tr>"
+                   for k, label, nd in (("wobble_deg", "wobble (°)", 1), ("landing_load_g", "landing load (g)", 1), ("contact_time_ms", "contact time (ms)", 0)))
+    return f'<section id="asymmetry"><h2>Left and right</h2><table><tr><th></th><th>left</th><th>right</th><th>symmetry index</th></tr>{rows}</table></section>'
 
 
 def _date(iso) -> str:
