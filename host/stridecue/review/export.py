@@ -162,7 +162,8 @@ def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
             if start is None:
                 raise UserError(f"{run['name']}: the run has no start time; a FIT file needs one")
             try:
-                data = activity_file(start, strides, load_summary(store, run))
+                data = activity_file(start, strides, load_summary(store, run), cues=store.cues(run["id"]),
+                                     duration_s=run.get("duration_s"))
             except FitError as e:
                 raise UserError(f"{run['name']}: {e}") from None
             _write_new(paths["fit"], lambda tmp: Path(tmp).write_bytes(data))
