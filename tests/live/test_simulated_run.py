@@ -194,3 +194,42 @@ def test_standing_walking_and_stopping_are_not_counted_as_running(tmp_path):
     assert s["other_strides"] >= 20  # the walk was seen, and kept apart
     bad = stridecue("--data-dir", str(tmp_path), "run", "--simulate", "--segments", "jog:4", "--duration", "5", "--speed", "max")
     assert bad.returncode != 0 and "--segments" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_every_command_names_a_run_and_reads_out_the_same_way(tmp_path):
+    """RUN: a name, NAME.scrun, a path, an id, "latest" or nothing (the latest) in summary, replay
+    and export alike; --out: a directory, or the one file's name; conflicting flags refused in one line."""
+    data, work = tmp_path / "data", tmp_path / "work"
+    work.mkdir()
+    assert stridecue("--data-dir", str(data), "run", "--simulate", "--duration", "20", "--speed", "max", "--quiet").returncode == 0
+    path = next((data / "runs").rglob("*.scrun"))
+    name = path.stem
+
+    def sc(*args):
+        return stridecue("--data-dir", str(data), *args, cwd=work)
+
+    for ref in ([name], [f"{name}.scrun"], [str(path)], ["1"], ["latest"], []):
+        out = sc("summary", *ref, "--json")
+        assert out.returncode == 0 and json.loads(out.stdout)["run"] == str(path.resolve()), (ref, out.stderr)
+        replay = sc("replay", *ref, "--quiet")
+        assert replay.returncode == 0 and f"replayed {path.resolve() if ref != [str(path)] else path}:" in replay.stdout, (ref, replay.stderr)
+    exported = sc("export", "--format", "fit")  # no RUN: the latest, into the current directory
+    assert exported.returncode == 0 and (work / f"{name}.fit").exists(), exported.stderr
+    assert sc("export", f"{name}.scrun", "--format", "fit", "--out", "mine.fit").returncode == 0 and (work / "mine.fit").exists()
+    assert sc("export", "--format", "csv", "--out", "tables").returncode == 0 and (work / "tables" / f"{name}-strides.csv").exists()
+    assert sc("summary", "--html", "--out", "reports").returncode == 0 and (work / "reports" / f"{name}.html").exists()
+    assert sc("summary", "latest", "--html", "--out", "r.html").returncode == 0 and (work / "r.html").exists()
+    before = sorted(p.name for p in work.iterdir())
+    for args, words in ((["summary", "--json", "--html"], "--json and --html"), (["summary", "--json", "--out", "x.html"], "--out goes with --html"),
+                        (["export", "--format", "csv", "--out", "x.csv"], "--out is a directory"),
+                        (["summary", "nonesuch.scrun"], "no run"), (["replay", "nonesuch", "--quiet"], "no run"),
+                        (["summary", "--html", "--out", "r.html"], "already exists")):
+        bad = sc(*args)
+        assert bad.returncode != 0 and words in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, (args, bad.stderr)
+        assert "Traceback" not in bad.stderr
+    assert sorted(p.name for p in work.iterdir()) == before  # nothing written or overwritten
+    for command in ("summary", "replay", "export"):
+        helptext = " ".join(sc(command, "--help").stdout.split())
+        assert '"latest" (default: the latest run)' in helptext, command
+        if command != "replay":
+            assert "--out OUT" in helptext and "a directory (made if missing" in helptext, command

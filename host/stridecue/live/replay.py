@@ -36,8 +36,10 @@ def replay_profile(args, base: Path, meta: dict) -> tuple[Profile, bool]:
 
 async def replay_command(args, base: Path) -> int:
     from stridecue.record.runfile import RunReader
+    from stridecue.record.runref import run_file
 
-    reader = RunReader(args.file)
+    path = run_file(base, args.run)
+    reader = RunReader(path)
     meta = reader.metadata
     setups = [SensorSetup(slot=s["slot"], mount=s.get("mount", "shin"), leg=s.get("leg", "left")) for s in meta.get("sensors", [])]
     if not setups:
@@ -54,7 +56,7 @@ async def replay_command(args, base: Path) -> int:
         sinks.append(dashboard)
     pipeline = RunPipeline(setups, _make_source, coaching.coach, cue_sinks=sinks, on_stride=on_stride)
     if not args.quiet:
-        print(f"replaying {Path(args.file).name} with " + ("its recorded settings" if recorded else f"profile {profile.name!r}"))
+        print(f"replaying {path.name} with " + ("its recorded settings" if recorded else f"profile {profile.name!r}"))
         if dashboard is None:
             for note in coaching.notes:
                 print(f"note: {note}")
@@ -77,7 +79,7 @@ async def replay_command(args, base: Path) -> int:
             dashboard.stop()
         coaching.close()
     recorded_cues = sum(1 for e in reader.events() if e.get("kind") == "cue")
-    print(f"replayed {args.file}: {pipeline.stats.samples} samples, {pipeline.stats.missing} missing,"
+    print(f"replayed {path}: {pipeline.stats.samples} samples, {pipeline.stats.missing} missing,"
           f" {pipeline.stats.running_strides} running strides, {pipeline.stats.cues} cues (the run had {recorded_cues})")
     return 0
 
