@@ -120,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sim_options(p)
 
     p = sub.add_parser("replay", help="feed a recorded run through the live pipeline", description="Feed a recording through the exact live pipeline (segmentation, metrics, coach), in real time or faster.")
-    p.add_argument("file", metavar="FILE", help="a .scrun run file")
+    from stridecue.record.runref import RUN_HELP
+
+    p.add_argument("run", nargs="?", metavar="RUN", help=RUN_HELP)
     p.add_argument("--speed", default="max", metavar="N|max", help="N times real time, or as fast as possible (default max)")
     p.add_argument("--quiet", action="store_true", help="no live view")
     _add_coaching_options(p, replay=True)

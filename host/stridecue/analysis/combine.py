@@ -80,6 +80,31 @@ def knee_from_blocks(thigh_block: SampleBlock, shank_block: SampleBlock, leg: st
                               shank_block.rate)
 
 
+def _field(item, name: str):
+    """A field of a stride or sensor, whether it is a dict or an object with attributes."""
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def repeated_segments(sensors) -> set[tuple[str, str]]:
+    """(leg, "thigh") for each leg that wears both a shin and a thigh sensor.
+
+    Both sensors see the same steps, so the thigh's strides are the shin's strides again: they are
+    shown beside the shin's, never added to the runner's stride count.  The shin's strides are the
+    ones counted (landing load is a tibial measure).  sensors: anything with leg and mount (sensor
+    setups, the run's sensor rows, or the strides themselves)."""
+    mounts: dict[str, set] = {}
+    for s in sensors:
+        mounts.setdefault(_field(s, "leg"), set()).add(_field(s, "mount"))
+    return {(leg, "thigh") for leg, m in mounts.items() if {"shin", "thigh"} <= m}
+
+
+def counted_strides(strides: list, sensors=None) -> list:
+    """The strides that count, each step once: without the thigh's repeats of a shin's strides
+    (repeated_segments of `sensors`, default: of the strides themselves)."""
+    repeated = repeated_segments(strides if sensors is None else sensors)
+    return [s for s in strides if (_field(s, "leg"), _field(s, "mount")) not in repeated]
+
+
 def symmetry_index(left: float | None, right: float | None) -> float | None:
     """Robinson et al. (1987): 100 (L - R) / ((L + R) / 2); None when undefined."""
     if left is None or right is None or not np.isfinite(left) or not np.isfinite(right):

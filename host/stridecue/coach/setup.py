@@ -305,13 +305,16 @@ def saved_baseline(base: Path, profile: str, mounts: set[str] | None = None) -> 
 class ProgressLine:
     """A line per minute of run time (the live view when the output is not a terminal)."""
 
-    def __init__(self, quiet: bool):
+    def __init__(self, quiet: bool, sensors: list[dict] = ()):
+        from stridecue.analysis.combine import repeated_segments
+
         self.quiet = quiet
         self._next_minute = 1
         self.count = 0
+        self._repeated = repeated_segments(s for s in sensors if s.get("mount") and s.get("leg"))
 
     def __call__(self, stride: dict) -> None:
-        if stride.get("kind") != "run":
+        if stride.get("kind") != "run" or (stride.get("leg"), stride.get("mount")) in self._repeated:
             return
         self.count += 1
         if self.quiet or stride["known_t"] < self._next_minute * 60:
@@ -332,12 +335,12 @@ def _num(v) -> float:
 def make_view(args, coaching: Coaching, sensors: list[dict]):
     """(dashboard or None, on_stride hook): the rich dashboard on a terminal, a line a minute otherwise."""
     if args.quiet:
-        return None, ProgressLine(True)
+        return None, ProgressLine(True, sensors)
     from rich.console import Console
 
     console = Console()
     if not console.is_terminal:
-        return None, ProgressLine(False)
+        return None, ProgressLine(False, sensors)
     from stridecue.coach.live_view import Dashboard
 
     dash = Dashboard(coaching.coach, console=console, profile=coaching.profile.name, sensors=sensors)

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from stridecue.analysis.combine import repeated_segments
 from stridecue.coach.policy import Coach, Cue
 from stridecue.link.samples import SampleBlock
 from stridecue.link.stream import Missing, StreamItem
@@ -41,7 +42,7 @@ class PipelineStats:
     samples: int = 0
     missing: int = 0
     strides: int = 0
-    running_strides: int = 0
+    running_strides: int = 0  # the runner's: a step seen by a thigh and a shin sensor counts once
     cues: int = 0
     decision_ms: list = field(default_factory=list)  # stride known -> cue decided, per stride
 
@@ -61,6 +62,7 @@ class RunPipeline:
         self.sensors = {s.slot: s for s in sensors}
         legs = [s.leg for s in sensors]
         self._mounts_share_a_leg = len(set(legs)) < len(legs)
+        self._repeated = repeated_segments(sensors)
         self._make_source = make_source
         self._sources: dict[int, StrideSource] = {}
         self.coach = coach
@@ -112,7 +114,8 @@ class RunPipeline:
             self.on_stride(stride)
         if stride.get("kind") != "run":
             return
-        self.stats.running_strides += 1
+        if (stride["leg"], stride.get("mount")) not in self._repeated:
+            self.stats.running_strides += 1
         started = time.perf_counter()
         metrics = dict(
             t=stride["known_t"],

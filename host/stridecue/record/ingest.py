@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from stridecue import __version__
+from stridecue.analysis.combine import counted_strides
 from stridecue.errors import UserError
 from stridecue.link.loss import data_problem
 from stridecue.record.schema import BOOL_FIELDS, STRIDE_FIELDS
@@ -84,7 +85,7 @@ def run_values(path: Path, st: os.stat_result, reader, strides: list[dict], prof
         totals["damage"] = reader.damage_line()  # `summary` warns with it
     duration, sensors = _sensor_rows(reader, meta)
     problem = data_problem({slot: (samples, missing) for slot, *_, samples, missing, _gaps, _clipped in sensors})
-    running = sum(1 for s in strides if s.get("kind") == "run")
+    running = sum(1 for s in counted_strides(strides) if s.get("kind") == "run")
     values = dict(
         path=str(path), name=path.stem, start_time=meta.get("start_time"),
         end_time=(reader.end or {}).get("end_time"), duration_s=duration, simulated=int(bool(meta.get("simulated"))),

@@ -4,7 +4,9 @@ csv and parquet write three tables: <run>-strides (the per-stride metrics), <run
 (every recorded sample of every sensor in physical units: g and deg/s, sensor frame, with its
 sample counter and time) and <run>-cues.  fit writes <run>.fit, a FIT activity that running
 platforms read, with knee wobble, landing load and loading rate as developer fields.
-Existing files are never overwritten.  docs/exports.md lists every column.
+RUN names the run as in every command (record/runref.py; default: the latest run); --out is a
+directory, or for fit a file name ending in .fit.  Existing files are never overwritten.
+docs/exports.md lists every column.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from stridecue.errors import UserError
+from stridecue.record.runref import RUN_HELP, read_named_run
 
 FORMATS = ("csv", "parquet", "fit")
 
@@ -34,15 +37,33 @@ def approximate_fields(stride: dict) -> str:
     return ACCEL_ONLY_APPROXIMATE if stride.get("accel_only") else ""
 
 
+OUT_HELP = ("where to write: a directory (made if missing; default: the current one), the files named after the run; "
+            "or, for one file (--html, fit), a file name ending in its extension (.html, .fit). Never overwritten")
+
+
 def configure(parser) -> None:
-    parser.add_argument("run", metavar="RUN", help="a run file, run id or run name (`stridecue history` lists them)")
+    parser.add_argument("run", nargs="?", metavar="RUN", help=RUN_HELP)
     parser.add_argument("--format", required=True, choices=FORMATS, help="csv, parquet or fit")
-    parser.add_argument("--out", metavar="DIR", default=".", help="directory for the exported files (default: the current one)")
+    parser.add_argument("--out", metavar="OUT", help=OUT_HELP)
+
+
+def out_file(out: str | None, name: str, ext: str) -> Path:
+    """--out as every command reads it (OUT_HELP): the one file of a run named `name`."""
+    path = Path(out).expanduser() if out else Path.cwd()
+    return path if path.suffix.lower() == ext else path / f"{name}{ext}"
+
+
+def out_dir(out: str | None, fmt: str) -> Path:
+    """--out of a format that writes several files: a directory."""
+    path = Path(out).expanduser() if out else Path.cwd()
+    if path.suffix.lower() in (".csv", ".parquet", ".fit", ".html"):
+        raise UserError(f"--out {out}: {fmt} writes three files (strides, samples, cues), so --out is a directory")
+    return path
 
 
 def targets(name: str, fmt: str, out: Path) -> dict[str, Path]:
     if fmt == "fit":
-        return {"fit": out / f"{name}.fit"}
+        return {"fit": out if out.suffix.lower() == ".fit" else out / f"{name}.fit"}
     return {table: out / f"{name}-{table}.{fmt}" for table in ("strides", "samples", "cues")}
 
 
@@ -140,9 +161,10 @@ def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
 
     if fmt not in FORMATS:
         raise UserError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    paths = targets(run["name"], fmt, out)
+    out = next(iter(paths.values())).parent
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: not a directory")
-    paths = targets(run["name"], fmt, out)
     for p in paths.values():
         if p.exists():
             raise UserError(f"{p}: already exists; exports are never overwritten")
@@ -162,7 +184,8 @@ def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
             if start is None:
                 raise UserError(f"{run['name']}: the run has no start time; a FIT file needs one")
             try:
-                data = activity_file(start, strides, load_summary(store, run))
+                data = activity_file(start, strides, load_summary(store, run), cues=store.cues(run["id"]),
+                                     duration_s=run.get("duration_s"))
             except FitError as e:
                 raise UserError(f"{run['name']}: {e}") from None
             _write_new(paths["fit"], lambda tmp: Path(tmp).write_bytes(data))
@@ -192,13 +215,14 @@ def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
 
 
 def main(args, base: Path) -> int:
-    from stridecue.record.store import open_store, read_run
+    from stridecue.record.store import open_store
 
     history = open_store(base, quiet=True)
     store = history
     try:
-        store, run = read_run(history, args.run)  # a file outside the data directory is read, not added
-        for p in export_run(store, run, args.format, Path(args.out).expanduser()):
+        store, run = read_named_run(history, args.run)  # a file outside the data directory is read, not added
+        out = out_file(args.out, run["name"], ".fit") if args.format == "fit" else out_dir(args.out, args.format)
+        for p in export_run(store, run, args.format, out):
             print(f"written: {p}")
         return 0
     finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stridecue.analysis.combine import counted_strides, repeated_segments
 from stridecue.coach.policy import Coach, CoachSettings
 from stridecue.review.effect import cue_effect, median_shift
 from stridecue.review.guided import analyse_guided
@@ -99,15 +100,15 @@ def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, c
 
 def _apart_thigh(strides: list[dict]) -> tuple[list[dict], str | None, list[dict]]:
     """(strides, leg, thigh strides): with thigh + shin on one leg both sensors see the same
-    strides.  The headline figures are the shin's (landing load is a tibial measure; each stride
-    counted once); the thigh's wobble is given apart (_thigh), and the knee from the two
-    together (knee_summary)."""
-    second = _second_segment(strides)
-    if second is None:
+    strides.  The headline figures are the shin's (analysis.combine.counted_strides: landing load
+    is a tibial measure; each stride counted once); the thigh's wobble is given apart (_thigh),
+    and the knee from the two together (knee_summary)."""
+    repeated = repeated_segments(strides)
+    if not repeated:
         return strides, None, []
-    thigh = [s for s in strides if s.get("leg") == second and s.get("mount") == "thigh"]
-    rest = [s for s in strides if not (s.get("leg") == second and s.get("mount") == "thigh")]
-    return rest, second, thigh
+    leg = min(leg for leg, _mount in repeated)
+    thigh = [s for s in strides if (s.get("leg"), s.get("mount")) == (leg, "thigh")]
+    return counted_strides(strides), leg, thigh
 
 
 def _running(strides: list[dict], duration_s: float, meta: dict) -> tuple[list[dict], int, list[str]]:
@@ -173,15 +174,6 @@ def _clock(seconds: float | None) -> str:
     m, sec = divmod(int(round(seconds or 0.0)), 60)
     h, m = divmod(m, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def _second_segment(strides: list[dict]) -> str | None:
-    """The leg that carries both a shin and a thigh sensor, if any."""
-    for leg in ("left", "right"):
-        mounts = {s.get("mount") for s in strides if s.get("leg") == leg}
-        if {"shin", "thigh"} <= mounts:
-            return leg
-    return None
 
 
 def _profile(meta: dict) -> str:
