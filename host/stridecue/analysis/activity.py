@@ -19,7 +19,7 @@ The signal is looked at in windows of WINDOW_S:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -41,28 +41,34 @@ class ActivityEvent:
     t: float
 
 
+@dataclass(frozen=True)
+class ActivityRules:
+    """start_after_s: moving this long starts a run; stop_after_s: quiet this long ends it;
+    moving_dps, quiet_dps: the angular-rate RMS of a moving and of a quiet window; quiet_g: the
+    acceleration magnitude's SD of a quiet window; tap_g: a tap's distance from the window's
+    median; tap_gap_s: the second tap this long after the first; tap_width_s: a spike longer than
+    this is a movement, not a tap."""
+
+    start_after_s: float = 3.0
+    stop_after_s: float = 20.0
+    moving_dps: float = 60.0
+    quiet_dps: float = 25.0
+    quiet_g: float = 0.08
+    tap_g: float = 1.0
+    tap_gap_s: tuple[float, float] = (0.12, 0.7)
+    tap_width_s: float = 0.04
+
+
 class ActivityDetector:
     """Moving, standing still and double taps of one sensor's stream.
 
-    Parameters: rate_hz; start_after_s (moving this long starts a run: 3 s), stop_after_s (quiet
-    this long ends it: 20 s), moving_dps (60), quiet_dps (25), quiet_g (0.08), tap_g (1.0),
-    tap_gap_s ((0.12, 0.7): the second tap this long after the first), tap_width_s (0.04: a spike
-    longer than this is a movement, not a tap).
+    Parameters: rate_hz, rules (ActivityRules; keywords of ActivityRules may be given instead).
     Results: `active_` (between a MOVING and the next STILL or DOUBLE_TAP), `events_` (all so far).
     """
 
-    def __init__(self, rate_hz: float, *, start_after_s: float = 3.0, stop_after_s: float = 20.0,
-                 moving_dps: float = 60.0, quiet_dps: float = 25.0, quiet_g: float = 0.08, tap_g: float = 1.0,
-                 tap_gap_s: tuple[float, float] = (0.12, 0.7), tap_width_s: float = 0.04):
+    def __init__(self, rate_hz: float, rules: ActivityRules | None = None, **overrides):
         self.rate_hz = float(rate_hz)
-        self.start_after_s = start_after_s
-        self.stop_after_s = stop_after_s
-        self.moving_dps = moving_dps
-        self.quiet_dps = quiet_dps
-        self.quiet_g = quiet_g
-        self.tap_g = tap_g
-        self.tap_gap_s = tap_gap_s
-        self.tap_width_s = tap_width_s
+        self.rules = replace(rules or ActivityRules(), **overrides)
         self._n = max(8, int(round(WINDOW_S * self.rate_hz)))
         self._acc = np.zeros((0, 3))
         self._gyr = np.zeros((0, 3))
@@ -94,18 +100,18 @@ class ActivityDetector:
     def _window(self, acc: np.ndarray, gyr: np.ndarray, t0: float) -> list[ActivityEvent]:
         rate_rms = float(np.sqrt(np.mean(np.sum((gyr - gyr.mean(axis=0)) ** 2, axis=1))))
         mag = np.linalg.norm(acc, axis=1)
-        moving = rate_rms >= self.moving_dps
+        moving = rate_rms >= self.rules.moving_dps
         # taps only while the leg is still and was still before: the last steps of a stop also
         # make short spikes, with the leg turning
-        steady = rate_rms < self.quiet_dps and self._previous_rms < self.quiet_dps
+        steady = rate_rms < self.rules.quiet_dps and self._previous_rms < self.rules.quiet_dps
         self._previous_rms = rate_rms
         taps = self._taps(acc, t0) if steady else []
-        quiet = rate_rms < self.quiet_dps and not taps and float(np.std(mag)) < self.quiet_g
+        quiet = rate_rms < self.rules.quiet_dps and not taps and float(np.std(mag)) < self.rules.quiet_g
         out = self._double_taps(taps)
         if moving:
             self._quiet_since = None
             self._run_since = t0 if self._run_since is None else self._run_since
-            if not self.active_ and t0 + WINDOW_S - self._run_since >= self.start_after_s:
+            if not self.active_ and t0 + WINDOW_S - self._run_since >= self.rules.start_after_s:
                 self.active_ = True
                 out.append(ActivityEvent(MOVING, self._run_since))
         else:
@@ -114,7 +120,7 @@ class ActivityDetector:
                 self._quiet_since = t0 if self._quiet_since is None else self._quiet_since
             else:
                 self._quiet_since = None
-            if self.active_ and self._quiet_since is not None and t0 + WINDOW_S - self._quiet_since >= self.stop_after_s:
+            if self.active_ and self._quiet_since is not None and t0 + WINDOW_S - self._quiet_since >= self.rules.stop_after_s:
                 self.active_ = False
                 out.append(ActivityEvent(STILL, self._quiet_since))
         return out
@@ -122,19 +128,19 @@ class ActivityDetector:
     def _taps(self, acc: np.ndarray, t0: float) -> list[float]:
         """Times of the spikes in this window: short runs of samples whose acceleration is far from
         the window's median (as a vector: a knock across gravity barely changes the magnitude)."""
-        far = np.linalg.norm(acc - np.median(acc, axis=0), axis=1) >= self.tap_g
+        far = np.linalg.norm(acc - np.median(acc, axis=0), axis=1) >= self.rules.tap_g
         if not np.any(far):
             return []
         k = np.flatnonzero(far)
         joined = int(round(0.03 * self.rate_hz))  # a ring's swings belong to one tap
         starts = [k[0]] + [b for a, b in zip(k[:-1], k[1:]) if b - a > joined]
         ends = [a for a, b in zip(k[:-1], k[1:]) if b - a > joined] + [k[-1]]
-        widest = self.tap_width_s * self.rate_hz
+        widest = self.rules.tap_width_s * self.rate_hz
         return [t0 + s / self.rate_hz for s, e in zip(starts, ends) if e - s <= widest]
 
     def _double_taps(self, taps: list[float]) -> list[ActivityEvent]:
         out = []
-        lo, hi = self.tap_gap_s
+        lo, hi = self.rules.tap_gap_s
         for t in taps:
             last = self._last_tap
             if last is not None and lo <= t - last <= hi:
