@@ -38,6 +38,14 @@ CASES = [
     ("import a NaN row", ["import", "{csv_dir}/nan.csv", "--columns", IMPORT_COLUMNS], "row 52"),
     ("import two sensors at once", ["import", "{csv_dir}/two.csv", "--columns", IMPORT_COLUMNS], "--sensor"),
     ("import a sensor not there", ["import", "{csv_dir}/two.csv", "--columns", IMPORT_COLUMNS, "--sensor", "7"], "sensor 7"),
+    ("import three sensors as one run", ["import", "{csv_dir}/three_sensors.csv", "--columns", IMPORT_COLUMNS, "--leg", "both"],
+     "holds 3 sensors"),
+    ("import sensors at two rates", ["import", "{csv_dir}/rates.csv", "--columns", IMPORT_COLUMNS, "--leg", "both"],
+     "different rates"),
+    ("import thigh+shin of one sensor", ["import", "{csv_dir}/two.csv", "--columns", IMPORT_COLUMNS, "--sensor", "1",
+                                         "--mount", "thigh+shin"], "two sensors"),
+    ("import both legs of a file of one", ["import", "{csv_dir}/run.csv", "--columns", IMPORT_COLUMNS, "--leg", "both"],
+     "two sensors"),
     ("repair a missing file", ["repair", "{data}/nope.scrun"], "no such run file"),
     ("replay of a foreign file", ["replay", "{csv_dir}/run.csv", "--quiet"], "run.csv"),
 ]
@@ -58,6 +66,11 @@ def csv_files(folder: Path) -> None:
     (folder / "nan.csv").write_text("\n".join([header, *nan]) + "\n")
     two = [f"{k % 2},{r}" for k, r in enumerate(rows)]
     (folder / "two.csv").write_text("\n".join(["sensor," + header, *two]) + "\n")
+    three = [f"{k % 3},{r}" for k, r in enumerate(rows)]
+    (folder / "three_sensors.csv").write_text("\n".join(["sensor," + header, *three]) + "\n")
+    # sensor 0 every row (416 Hz), sensor 1 every other row (208 Hz)
+    rates = [f"0,{r}" for r in rows] + [f"1,{r}" for r in rows[::2]]
+    (folder / "rates.csv").write_text("\n".join(["sensor," + header, *rates]) + "\n")
 
 
 def tree_hash(folder: Path) -> dict[str, str]:

@@ -99,12 +99,15 @@ def stride_table(strides: list[dict], start: dt.datetime | None):
 
 
 def sample_table(reader):
-    """Every sample of every sensor, sorted by sensor and counter, in g and deg/s."""
+    """Every sample of every sensor, sorted by sensor and counter, in g and deg/s; the last two
+    columns say how its sensor was worn (mount, leg), so `stridecue import` of the CSV rebuilds a
+    two-sensor run."""
     import numpy as np
     import pyarrow as pa
 
     import stridewire
 
+    worn = {s.get("slot", i): s for i, s in enumerate(reader.metadata.get("sensors") or []) if isinstance(s, dict)}
     parts = []
     for sensor in reader.sensors:
         b = reader.samples(sensor)
@@ -116,6 +119,8 @@ def sample_table(reader):
             "ax_g": acc[:, 0], "ay_g": acc[:, 1], "az_g": acc[:, 2],
             "gx_dps": gyr[:, 0], "gy_dps": gyr[:, 1], "gz_dps": gyr[:, 2],
             "clipped": b.clipped,
+            "mount": np.full(len(b), worn.get(sensor, {}).get("mount") or "", object),
+            "leg": np.full(len(b), worn.get(sensor, {}).get("leg") or "", object),
         })
     if not parts:
         raise UserError(f"{reader.path.name}: the run has no samples to export")
