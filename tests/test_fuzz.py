@@ -18,7 +18,8 @@ import stridewire
 from stridecue.errors import UserError
 from stridecue.link.decoder import decode_data, decode_status
 from stridecue.link.samples import SampleBlock
-from stridecue.record.runfile import RunReader, RunWriter
+from stridecue.record.runfile import RunWriter
+from stridecue.record.runreader import RunReader
 from stridecue.record.runformat import FILE_HEADER_SIZE
 
 FUZZ = settings(max_examples=120, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture,

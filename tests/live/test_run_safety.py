@@ -36,7 +36,9 @@ def test_a_run_whose_name_another_run_takes_in_the_same_second_gets_the_next_nam
     mine = next(p for p in runs if p != taken[0])
     assert mine.stem == taken[0].stem + "-2"
     assert f"run saved: {mine}" in out.out
-    assert runfile.RunReader(mine).closed
+    from stridecue.record.runreader import RunReader
+
+    assert RunReader(mine).closed
 
 
 def test_new_run_files_of_the_same_second_never_share_a_name(tmp_path):
@@ -70,7 +72,7 @@ def _wait_for_samples(tmp_path, proc, size=60_000):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_ends_the_run_in_order_and_says_it_was_saved(tmp_path, sig):
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
 
     proc = _start_run(tmp_path)
     try:

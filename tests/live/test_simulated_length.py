@@ -14,7 +14,7 @@ import pytest
 
 from stridecue.errors import UserError
 from stridecue.live.simulated import DEFAULT_SIMULATED_S, GUIDED_MARGIN_S, MAX_SIMULATED_S, simulated_length
-from stridecue.record.runfile import RunReader
+from stridecue.record.runreader import RunReader
 
 
 def test_every_simulated_run_has_a_length():

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from stridecue.record.runfile import RunReader
+from stridecue.record.runreader import RunReader
 
 
 def stridecue(*args, timeout=600, **kw):

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stridecue.record.runfile import RunReader, RunWriter
+from stridecue.record.runfile import RunWriter
+from stridecue.record.runreader import RunReader
 from stridecue.record.runformat import FILE_HEADER_SIZE, ChunkWalk
 
 DAMAGE = 5000

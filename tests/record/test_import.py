@@ -14,7 +14,7 @@ from stridecue.lab import datasets
 from stridecue.errors import UserError
 from stridecue.record.csv_columns import parse_columns, parse_units
 from stridecue.record.importer import import_csv
-from stridecue.record.runfile import RunReader
+from stridecue.record.runreader import RunReader
 
 G = 9.80665
 HAVE_DATA = datasets.shared_data_dir().is_dir()

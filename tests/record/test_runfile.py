@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stridecue.record.runfile import RunReader, RunWriter, open_run, run_file_path
+from stridecue.record.runfile import RunWriter, run_file_path
+from stridecue.record.runreader import RunReader, open_run
 from stridecue.record.runformat import FILE_HEADER_SIZE, MAGIC, RunFileError
 from stridecue.link.samples import SampleBlock
 

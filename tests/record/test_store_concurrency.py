@@ -44,7 +44,7 @@ def test_two_stores_ingesting_the_same_new_file_at_once_agree_on_one_row(tmp_pat
     assert len(ids) == 2 and ids[0] == ids[1]
     with RunStore.open(tmp_path, analyse=fake_analyse) as store:
         assert store.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
-        assert len(store.strides(ids[0])) == len(fake_analyse(__import__("stridecue.record.runfile", fromlist=["RunReader"]).RunReader(path)))
+        assert len(store.strides(ids[0])) == len(fake_analyse(__import__("stridecue.record.runreader", fromlist=["RunReader"]).RunReader(path)))
 
 
 def test_the_store_is_in_wal_mode_with_a_busy_timeout(tmp_path):

@@ -18,7 +18,7 @@ from test_summary_support import START, make_run, store_with
 from stridecue.errors import UserError
 from stridecue.review.export import STRIDE_COLUMNS, export_run
 from stridecue.review.fit import DEV_FIELDS, FitWriter, UINT8, activity_file, crc16
-from stridecue.record.runfile import RunReader
+from stridecue.record.runreader import RunReader
 
 
 def cli(*args):

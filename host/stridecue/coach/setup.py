@@ -280,7 +280,7 @@ def read_metadata(path: Path) -> dict | None:
 def saved_baseline(base: Path, profile: str, mounts: set[str] | None = None) -> tuple[float, float, str] | None:
     """(median, spread, run name) of the wobble baseline of the profile's latest real run that formed
     one, with the same sensor mounts when `mounts` is given."""
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
 
     for path, meta in _profile_runs(base, profile):
         if meta.get("simulated"):

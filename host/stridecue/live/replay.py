@@ -36,7 +36,7 @@ def replay_profile(args, base: Path, meta: dict) -> tuple[Profile, bool]:
 
 
 async def replay_command(args, base: Path) -> int:
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
     from stridecue.record.runref import run_file
 
     path = run_file(base, args.run)

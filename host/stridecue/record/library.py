@@ -24,7 +24,7 @@ from stridecue.record.runformat import SUFFIX
 def import_run_file(base: Path, source: str | os.PathLike) -> tuple[Path, bool]:
     """Copy a run file into <base>/runs/YYYY/ (never overwriting): (the copy, whether it is new).
     A file already there (the same bytes under the same name) is not copied again."""
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
 
     src = Path(source).expanduser()
     if not src.is_file():

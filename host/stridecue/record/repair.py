@@ -78,7 +78,7 @@ def write_new(path: Path, data: bytes) -> None:
 
 
 def main(args, base: Path) -> int:
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
 
     source = Path(args.file)
     reader = RunReader(source)

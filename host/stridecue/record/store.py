@@ -113,7 +113,7 @@ class RunStore:
         if row and not force and up_to_date(row, st):
             return int(row["id"])
 
-        from stridecue.record.runfile import RunReader
+        from stridecue.record.runreader import RunReader
 
         try:
             reader = RunReader(path)

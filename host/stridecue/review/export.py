@@ -161,7 +161,7 @@ def _write_new(path: Path, write) -> None:
 
 def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
     """Write the exports of a stored run; the paths written."""
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
     from stridecue.review.figures import load_summary
 
     if fmt not in FORMATS:

@@ -334,7 +334,7 @@ def knee_summary(path: Path, meta: dict) -> dict | None:
     else:
         return None
     from stridecue.analysis.combine import knee_from_blocks
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
 
     reader = RunReader(path)
     stances = [k for k in knee_from_blocks(reader.samples(by_mount["thigh"]), reader.samples(by_mount["shin"]), leg)
