@@ -209,7 +209,7 @@ def format_guided(g: dict) -> list[str]:
         u, nd = ("°", 1) if m["unit"] == "deg" else (" g", 2)
         lo, hi = m["hip_minus_foot_ci"]
         lines.append(
-            f"    {label:<13} {_moved(m['hip']['reduction'], u, nd)} with hip, {_moved(m['foot']['reduction'], u, nd)} with foot;"
+            f"    {label:<13} {moved_words(m['hip']['reduction'], u, nd)} with hip, {moved_words(m['foot']['reduction'], u, nd)} with foot;"
             f" hip − foot {_signed(m['hip_minus_foot'], u, nd)} ({pct}% CI {_signed(lo, '', nd)} to {_signed(hi, '', nd)}; above 0: hip lowered it more)"
         )
     lines.append(f"    verdict        {g['verdict']}")
@@ -218,7 +218,7 @@ def format_guided(g: dict) -> list[str]:
     return lines
 
 
-def _moved(reduction: float, unit: str, nd: int) -> str:
+def moved_words(reduction: float, unit: str, nd: int) -> str:
     """A reduction in words, unsigned: "fell 2.3°", "rose 0.4°" (never "fell -0.4°")."""
     if round(reduction, nd) == 0:
         return "stayed the same"

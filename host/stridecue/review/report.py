@@ -247,7 +247,7 @@ def _per_minute_table(rows: list[dict]) -> str:
 
 
 def _guided_section(g: dict) -> str:
-    from stridecue.review.guided import FOCUS_NAMES
+    from stridecue.review.guided import FOCUS_NAMES, moved_words
 
     rows = "".join(f'<tr><td>{_e(x["segment"])}</td><td>{x["start_t"] / 60:.1f}–{x["end_t"] / 60:.1f}</td><td>{x["strides"]}</td>'
                    f'<td>{_fmt(x["wobble_median_deg"], 2)}</td><td>{_fmt(x["landing_load_median_g"], 2)}</td></tr>' for x in g["segments"])
@@ -264,10 +264,13 @@ def _guided_section(g: dict) -> str:
         if "problem" in mres:
             parts.append(f"<p>{label}: {_e(mres['problem'])}.</p>")
             continue
-        u = "°" if mres["unit"] == "deg" else " g"
-        parts.append(f'<p class="effect {metric}">{label} fell by {mres["hip"]["reduction"]:.2f}{u} with the {FOCUS_NAMES["hip"]} '
-                     f'({pct}% CI {mres["hip"]["reduction_ci"][0]:.2f} to {mres["hip"]["reduction_ci"][1]:.2f}) and by {mres["foot"]["reduction"]:.2f}{u} '
-                     f'with the {FOCUS_NAMES["foot"]} ({mres["foot"]["reduction_ci"][0]:.2f} to {mres["foot"]["reduction_ci"][1]:.2f}); '
+        u, nd = ("°", 1) if mres["unit"] == "deg" else (" g", 2)
+        hip, foot = mres["hip"], mres["foot"]
+        # a rise is said as a rise: "fell by -0.35" read as a fall
+        parts.append(f'<p class="effect {metric}">{label} {moved_words(hip["reduction"], u, nd)} with the {FOCUS_NAMES["hip"]} '
+                     f'({pct}% CI of the fall {hip["reduction_ci"][0]:.2f} to {hip["reduction_ci"][1]:.2f}) and '
+                     f'{moved_words(foot["reduction"], u, nd)} with the {FOCUS_NAMES["foot"]} '
+                     f'({foot["reduction_ci"][0]:.2f} to {foot["reduction_ci"][1]:.2f}); '
                      f'difference hip − foot {mres["hip_minus_foot"]:.2f}{u} ({pct}% CI {mres["hip_minus_foot_ci"][0]:.2f} to {mres["hip_minus_foot_ci"][1]:.2f}).</p>')
     parts.append(f'<p class="verdict" data-focus="{_e(g.get("focus") or "none")}">{_e(g["verdict"])}</p>')
     if "exercises" in g:
