@@ -48,7 +48,8 @@ class ActivityDetector:
     this long ends it: 20 s), moving_dps (60), quiet_dps (25), quiet_g (0.08), tap_g (1.0),
     tap_gap_s ((0.12, 0.7): the second tap this long after the first), tap_width_s (0.04: a spike
     longer than this is a movement, not a tap).
-    Results: `active_` (between a MOVING and the next STILL or DOUBLE_TAP), `events_` (all so far).
+    Results: `active_` (between a MOVING and the next STILL or DOUBLE_TAP), `events_` (all so far),
+    `still_for_s` (how long the sensor has been quiet).
     """
 
     def __init__(self, rate_hz: float, *, start_after_s: float = 3.0, stop_after_s: float = 20.0,
@@ -90,6 +91,14 @@ class ActivityDetector:
             self._t0 += n / self.rate_hz
         self.events_ += out
         return out
+
+    @property
+    def still_for_s(self) -> float:
+        """Seconds the sensor has been quiet up to the last window looked at (0: it is not): the
+        standstill the stride analysis frames the sensor from, before a run."""
+        if self._quiet_since is None or self._t0 is None:
+            return 0.0
+        return self._t0 - self._quiet_since
 
     def _window(self, acc: np.ndarray, gyr: np.ndarray, t0: float) -> list[ActivityEvent]:
         rate_rms = float(np.sqrt(np.mean(np.sum((gyr - gyr.mean(axis=0)) ** 2, axis=1))))
