@@ -40,6 +40,8 @@ CASES = [
     ("import a sensor not there", ["import", "{csv_dir}/two.csv", "--columns", IMPORT_COLUMNS, "--sensor", "7"], "sensor 7"),
     ("repair a missing file", ["repair", "{data}/nope.scrun"], "no such run file"),
     ("replay of a foreign file", ["replay", "{csv_dir}/run.csv", "--quiet"], "run.csv"),
+    ("daemon stop-after negative", ["daemon", "--simulate", "--speed", "max", "--stop-after=-1"], "--stop-after"),
+    ("daemon runs 0", ["daemon", "--simulate", "--runs", "0"], "--runs 0"),
 ]
 
 

@@ -31,6 +31,7 @@ _MODULE_COMMANDS = {
     "flash": ("stridecue.device.flash", "deploy the firmware to a board with mpremote", 3),
     "pair": ("stridecue.device.pair", "pair a sensor with this computer (pairing window, device secret)", 13),
     "doctor": ("stridecue.device.doctor", "check Bluetooth, audio, board and data directory", 8),
+    "daemon": ("stridecue.pocket.daemon", "hands-free runs: wait for the sensor, start on moving, stop on standing, spoken prompts", 17),
     "service": ("stridecue.pocket.service", "run the hands-free daemon as a systemd service (install, status)", 17),
     "serve": ("stridecue.serve.command", "review on your phone: runs, reports, trends, downloads, settings, live page", 17),
 }

@@ -26,6 +26,7 @@ from stridecue.link.loss import data_problem, silent_sensors
 from stridecue.link.stream import Missing
 from stridecue.live.pipeline import RunPipeline, SensorSetup
 from stridecue.live.simulated import Simulation, VirtualRunnerEar, simulation_metadata, simulation_truth
+from stridecue.live.status_feed import LiveStatusPublisher
 
 
 class ConsoleCues:
@@ -90,6 +91,21 @@ def run_metadata(args, start: dt.datetime, profile: Profile, sensors_meta: list[
     if args.simulate:
         metadata["simulation"] = simulation_metadata(args)
     return metadata
+
+
+def open_run(base: Path, start: dt.datetime, metadata: dict, w: Wiring):
+    """(writer, pipeline): a new run file named for the first sensor, and the pipeline that writes
+    into it; serve's live page learns the file's name, and the coaching notes are its first events."""
+    from stridecue.record.runfile import open_new_run
+
+    writer = open_new_run(base, start, w.found[0].name, metadata)
+    for sink in w.sinks:
+        if isinstance(sink, LiveStatusPublisher):  # serve's live page names the run by its file
+            sink.run = writer.path.stem
+    pipeline = RunPipeline(w.setups, make_source, w.coaching.coach, writer=writer, cue_sinks=w.sinks, on_stride=w.on_stride)
+    for note in w.coaching.notes:
+        writer.write_event({"kind": "note", "t": 0.0, "text": note})
+    return writer, pipeline
 
 
 def feeders(pipeline: RunPipeline, dashboard):

@@ -21,13 +21,13 @@ from stridecue.coach.setup import Coaching, describe_coaching, guided_overrides,
 from stridecue.coach.settings import Profile
 from stridecue.errors import UserError
 from stridecue.link.client import SensorLink, scan
-from stridecue.live.pipeline import RunPipeline, SensorSetup
-from stridecue.live.recording import (Wiring, connect_links, cue_sinks, feeders, run_metadata, sensors_metadata, stop_and_save,
-                                      until_done)
-from stridecue.live.recording import make_source as _make_source  # replay, bench and tests import it from here
+from stridecue.live.pipeline import SensorSetup
+from stridecue.live.recording import (Wiring, connect_links, cue_sinks, feeders, open_run, run_metadata, sensors_metadata,
+                                      stop_and_save, until_done)
+from stridecue.live.recording import make_source as _make_source  # noqa: F401 (bench and tests import it from here)
 from stridecue.live.simulated import Simulation, scan_air, show_progress, simulation
 from stridecue.live.stopping import StopSignals
-from stridecue.live.status_feed import LiveStatusPublisher, attach_live_status  # serve's live page hook (see run_command)
+from stridecue.live.status_feed import attach_live_status  # serve's live page hook (see run_command)
 
 
 # -- scan -----------------------------------------------------------------------------------------
@@ -191,16 +191,9 @@ async def _record(args, base: Path, start: dt.datetime, metadata: dict, w: Wirin
                   signals: StopSignals) -> tuple[Path, dict, Path | None]:
     """Create the run file, connect the sensors, record until --duration, a stop signal or a link
     giving up, then stop and save: (the run file, the run's totals, the cue track)."""
-    from stridecue.record.runfile import open_new_run
-
-    with open_new_run(base, start, w.found[0].name, metadata) as writer:
+    writer, pipeline = open_run(base, start, metadata, w)
+    with writer:
         path = signals.path = writer.path
-        for sink in w.sinks:
-            if isinstance(sink, LiveStatusPublisher):  # serve's live page names the run by its file
-                sink.run = path.stem
-        pipeline = RunPipeline(w.setups, _make_source, w.coaching.coach, writer=writer, cue_sinks=w.sinks, on_stride=w.on_stride)
-        for note in w.coaching.notes:
-            writer.write_event({"kind": "note", "t": 0.0, "text": note})
         on_event, on_items = feeders(pipeline, w.dashboard)
         links = [SensorLink(f.device or f.address, slot=setup.slot, mount=setup.mount, leg=setup.leg,
                             backend=w.sim.client_backend if w.sim else None, clock=w.clock, on_items=on_items, on_event=on_event)
