@@ -83,7 +83,8 @@ class Daemon:
         realtime = not self.args.simulate or self.args.speed == 1.0
         self.player, note = open_player(profile.audio) if realtime else (NullPlayer(), None)
         self.prompts = Prompts(self.base / "prompts", voice=profile.voice, volume=profile.volume).prepare()
-        for line in (note, self.prompts.note_, None if realtime else "simulated faster than real time: prompts and cues are printed, not played"):
+        fast = None if realtime else "simulated faster than real time: prompts and cues are printed, not played"
+        for line in (note, self.prompts.note_, fast):
             if line:
                 print(f"note: {line}", flush=True)
         sensors = " and ".join(f"{s.leg} {s.mount}" for s in self.setups)
