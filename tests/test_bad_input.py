@@ -48,6 +48,8 @@ CASES = [
      "two sensors"),
     ("repair a missing file", ["repair", "{data}/nope.scrun"], "no such run file"),
     ("replay of a foreign file", ["replay", "{csv_dir}/run.csv", "--quiet"], "run.csv"),
+    ("daemon stop-after negative", ["daemon", "--simulate", "--speed", "max", "--stop-after=-1"], "--stop-after"),
+    ("daemon runs 0", ["daemon", "--simulate", "--runs", "0"], "--runs 0"),
 ]
 
 

@@ -31,6 +31,7 @@ _MODULE_COMMANDS = {
     "flash": ("stridecue.device.flash", "deploy the firmware to a board with mpremote", 3),
     "pair": ("stridecue.device.pair", "pair a sensor with this computer (pairing window, device secret)", 13),
     "doctor": ("stridecue.device.doctor", "check Bluetooth, audio, board and data directory", 8),
+    "daemon": ("stridecue.pocket.daemon", "hands-free runs: wait for the sensor, start on moving, stop on standing, spoken prompts", 17),
     "service": ("stridecue.pocket.service", "run the hands-free daemon as a systemd service (install, status)", 17),
     "serve": ("stridecue.serve.command", "review on your phone: runs, reports, trends, downloads, settings, live page", 17),
 }
@@ -56,6 +57,8 @@ def _add_sim_options(p: argparse.ArgumentParser) -> None:
                    help="which guided-protocol focus lowers the runner's wobble and landing load (default: neither)")
     g.add_argument("--segments", default="", metavar="SPEC",
                    help="what the runner does, in order, e.g. stand:10,walk:60,run:600,stop:20,run (default stand:3,run)")
+    g.add_argument("--taps", default="", metavar="S,S...",
+                   help="run times (s) at which the runner taps the sensor's case, e.g. 76,76.3: a double tap")
     g.add_argument("--seed", type=int, default=1, help="random seed of the virtual runner (default 1)")
     g.add_argument("--faults", default="", metavar="SPEC",
                    help="inject link faults, e.g. loss=0.05,disconnect-every=120,disconnect-for=2,corrupt=0.01,duplicate=0.01,reorder=0.01,reboot-at=300")

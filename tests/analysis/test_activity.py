@@ -90,3 +90,11 @@ def test_a_gyro_bias_does_not_make_standing_look_like_moving():
     gyr = np.tile([40.0, -30.0, 25.0], (len(still), 1))  # a large, constant bias
     events, detector = _events(to_sample_block(still, gyr, RATE))
     assert events == [] and not detector.active_
+
+
+def test_how_long_the_sensor_has_been_still_before_a_run():
+    block = _recording(PEOPLE[0], (("stand", 6.0), ("run", 10.0)))
+    _, detector = _events(_part(block, 0, int(5.0 * RATE)))
+    assert 4.0 <= detector.still_for_s <= 5.0
+    _, detector = _events(block)
+    assert detector.still_for_s == 0.0 and detector.active_

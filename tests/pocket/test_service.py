@@ -62,3 +62,9 @@ def test_status_says_what_the_daemon_last_did(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "unit: " + str(tmp_path / "units" / "stridecue.service") in out
     assert "waiting for sensors; 2 runs" in out and "not running" in out  # that pid does not exist
+
+
+def test_the_daemon_the_unit_starts_is_a_command():
+    from stridecue.cli import build_parser
+
+    assert build_parser().parse_args(["daemon"]).command == "daemon"

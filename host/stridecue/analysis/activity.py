@@ -63,7 +63,8 @@ class ActivityDetector:
     """Moving, standing still and double taps of one sensor's stream.
 
     Parameters: rate_hz, rules (ActivityRules; keywords of ActivityRules may be given instead).
-    Results: `active_` (between a MOVING and the next STILL or DOUBLE_TAP), `events_` (all so far).
+    Results: `active_` (between a MOVING and the next STILL or DOUBLE_TAP), `events_` (all so far),
+    `still_for_s` (how long the sensor has been quiet).
     """
 
     def __init__(self, rate_hz: float, rules: ActivityRules | None = None, **overrides):
@@ -96,6 +97,14 @@ class ActivityDetector:
             self._t0 += n / self.rate_hz
         self.events_ += out
         return out
+
+    @property
+    def still_for_s(self) -> float:
+        """Seconds the sensor has been quiet up to the last window looked at (0: it is not): the
+        standstill the stride analysis frames the sensor from, before a run."""
+        if self._quiet_since is None or self._t0 is None:
+            return 0.0
+        return self._t0 - self._quiet_since
 
     def _window(self, acc: np.ndarray, gyr: np.ndarray, t0: float) -> list[ActivityEvent]:
         rate_rms = float(np.sqrt(np.mean(np.sum((gyr - gyr.mean(axis=0)) ** 2, axis=1))))

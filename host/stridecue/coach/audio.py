@@ -370,11 +370,15 @@ class AudioCues:
 
 
 class CueTrack:
-    """The run's cues as one WAV on the run's time line (t = 0 is the sensor clock's 0)."""
+    """The run's cues as one WAV on the run's time line: the track's 0 is `start_s` on the sensor's
+    clock (0 by default: the sensor's first sample; a run that begins later on a sensor that stays
+    on, as the pocket daemon's runs do, sets it to its own first sample, or its track would begin
+    with all the time before the run as silence)."""
 
-    def __init__(self, sounds: CueSounds, rate_hz: int = TRACK_RATE_HZ):
+    def __init__(self, sounds: CueSounds, rate_hz: int = TRACK_RATE_HZ, start_s: float = 0.0):
         self.sounds = sounds
         self.rate_hz = rate_hz
+        self.start_s = start_s
         self.cues: list[Cue] = []
         self._clips: dict[tuple[str, str], np.ndarray] = {}
 
@@ -393,7 +397,7 @@ class CueTrack:
             return None
         path = track_path(run_path)
         cues = sorted(self.cues, key=lambda c: c.t)
-        end_s = max(duration_s or 0.0, max(c.t + len(self._clip(c)) / self.rate_hz for c in cues))
+        end_s = max((duration_s or 0.0) - self.start_s, max(self._at(c) + len(self._clip(c)) / self.rate_hz for c in cues))
         total = int(round(end_s * self.rate_hz)) + 1
         silence = np.zeros(self.rate_hz, "<i2")
         try:
@@ -415,13 +419,17 @@ class CueTrack:
                 return pos
 
             for cue in cues:
-                start = max(int(round(cue.t * self.rate_hz)), pos)  # overlapping cues play one after the other
+                start = max(int(round(self._at(cue) * self.rate_hz)), pos)  # overlapping cues play one after the other
                 pad_to(start)
                 clip = _to_int16(self._clip(cue))
                 w.writeframes(clip.tobytes())
                 pos += len(clip)
             pad_to(total)
         return path
+
+    def _at(self, cue: Cue) -> float:
+        """Seconds into the track (a cue is never placed before it begins)."""
+        return max(cue.t - self.start_s, 0.0)
 
 
 def track_path(run_path: str | Path) -> Path:

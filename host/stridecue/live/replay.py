@@ -15,7 +15,7 @@ from stridecue.coach.settings import Profile
 from stridecue.coach.setup import _profile_of, apply_flags, make_view, prepare_coaching, profile_from_args
 from stridecue.link.stream import Missing
 from stridecue.live.pipeline import RunPipeline, SensorSetup
-from stridecue.live.session import ConsoleCues, _make_source
+from stridecue.live.recording import ConsoleCues, make_source as _make_source
 from stridecue.review.figures import coach_settings_from
 
 

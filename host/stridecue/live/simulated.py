@@ -72,6 +72,22 @@ def parse_segments(spec: str) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
+def parse_taps(spec: str) -> tuple[float, ...]:
+    """--taps 76,76.3: run times in seconds at which the virtual runner taps its sensor."""
+    import math
+
+    out = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        try:
+            t = float(part)
+        except ValueError:
+            raise UserError(f"--taps: {part!r} is not a number of seconds") from None
+        if not (math.isfinite(t) and t >= 0):
+            raise UserError(f"--taps: {part!r} is not a time of the run (0 or more seconds)")
+        out.append(t)
+    return tuple(out)
+
+
 # A simulated run at --speed max runs as fast as the CPU allows, so nothing but its length stops
 # it; 3 hours of run time is about 75 MB of run file, 180 MB of cue track and 10 minutes of CPU.
 MAX_SIMULATED_S = 3 * 3600.0
@@ -197,6 +213,7 @@ def simulation(args, setups: list[SensorSetup]) -> Simulation:
         cue_compliance=args.cue_compliance,
         focus_response=args.focus_response,
         **({"segments": parse_segments(args.segments)} if args.segments else {}),
+        taps_s=parse_taps(getattr(args, "taps", "")),
     )
     runner = VirtualRunner(settings, seed=args.seed)
     air = VirtualAir(speed=args.speed, faults=parse_faults(args.faults), seed=args.seed)
@@ -229,7 +246,8 @@ def simulation_metadata(args) -> dict:
     """The virtual runner's options, kept in the run's metadata."""
     return {"seed": args.seed, "run_speed_mps": args.run_speed, "wobble_deg": args.wobble,
             "fatigue_deg_per_10min": args.fatigue, "cue_compliance": args.cue_compliance, "faults": args.faults,
-            "focus_response": args.focus_response, "segments": args.segments or "stand:3,run"}
+            "focus_response": args.focus_response, "segments": args.segments or "stand:3,run",
+            **({"taps": args.taps} if getattr(args, "taps", "") else {})}
 
 
 def simulation_truth(streams) -> dict:
