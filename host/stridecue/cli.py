@@ -9,12 +9,12 @@ import argparse
 import asyncio
 import importlib
 import importlib.util
-import math
 import os
 import sys
 
 from stridecue import __version__
 from stridecue.errors import UserError
+from stridecue.live.options import add_coaching_options, add_sim_options, parse_duration, parse_speed
 
 # Commands that live in a module of their own: the module has
 #   configure(parser: argparse.ArgumentParser) -> None   (adds its options)
@@ -46,50 +46,6 @@ def not_built() -> dict[str, tuple[str, int]]:
     }
 
 
-def _add_sim_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("virtual runner (with --simulate)")
-    g.add_argument("--run-speed", type=float, default=3.3, metavar="M/S", help="running speed, 2-6 m/s (default 3.3)")
-    g.add_argument("--cadence", type=float, default=None, metavar="SPM", help="steps per minute (default: from speed)")
-    g.add_argument("--wobble", type=float, default=6.0, metavar="DEG", help="frontal-plane excursion at the start (default 6)")
-    g.add_argument("--fatigue", type=float, default=1.5, metavar="DEG", help="wobble drift per 10 minutes (default 1.5)")
-    g.add_argument("--cue-compliance", type=float, default=0.8, metavar="P", help="chance the runner responds to a cue (default 0.8)")
-    g.add_argument("--focus-response", choices=["hip", "foot"], default=None,
-                   help="which guided-protocol focus lowers the runner's wobble and landing load (default: neither)")
-    g.add_argument("--segments", default="", metavar="SPEC",
-                   help="what the runner does, in order, e.g. stand:10,walk:60,run:600,stop:20,run (default stand:3,run)")
-    g.add_argument("--taps", default="", metavar="S,S...",
-                   help="run times (s) at which the runner taps the sensor's case, e.g. 76,76.3: a double tap")
-    g.add_argument("--seed", type=int, default=1, help="random seed of the virtual runner (default 1)")
-    g.add_argument("--faults", default="", metavar="SPEC",
-                   help="inject link faults, e.g. loss=0.05,disconnect-every=120,disconnect-for=2,corrupt=0.01,duplicate=0.01,reorder=0.01,reboot-at=300")
-
-
-def _add_coaching_options(p, replay: bool = False) -> None:
-    """The coaching flags of `run` and `replay` (they win over the settings file's profile)."""
-    g = p.add_argument_group("coaching (flags win over the settings file)")
-    g.add_argument("--settings", metavar="FILE", help="settings file with a [profile.NAME] per runner (default: <data dir>/settings.toml)")
-    g.add_argument("--profile", metavar="NAME", help="which runner's profile (default: the file's default_profile)")
-    if replay:
-        g.description = "without --settings or --profile a replay uses the settings recorded with the run"
-    g.add_argument("--guided", action="store_true", help="the guided hip-or-foot protocol instead of the wobble coach")
-    if not replay:
-        g.add_argument("--guided-segment", type=float, metavar="S",
-                       help="with --guided: each segment S seconds, at least 60 (default: 2 minutes each, about 11 minutes in all)")
-    g.add_argument("--threshold-deg", type=float, metavar="DEG", help="absolute wobble threshold in degrees (instead of baseline + k x spread)")
-    g.add_argument("--k", type=float, metavar="K", help="threshold = baseline + K x spread (default 2)")
-    g.add_argument("--baseline", choices=["run", "saved"], help="baseline from this run's first strides, or saved from earlier runs")
-    g.add_argument("--load-cue", action="store_true", default=None, help='also cue "Land softer" on high landing load')
-    g.add_argument("--cadence-cue", action="store_true", default=None, help='also cue "Quicker steps" below the target cadence')
-    g.add_argument("--cadence-target", type=float, metavar="SPM", help="target cadence (default: your baseline + 7.5%%)")
-    g.add_argument("--fading", action=argparse.BooleanOptionalAction, default=None, help="faded feedback across sessions (per profile)")
-    g.add_argument("--volume", type=float, metavar="0..1", help="cue volume")
-    g.add_argument("--sound", choices=["speech", "tone", "both"], help="spoken words, tones, or both")
-    g.add_argument("--audio", choices=["auto", "sounddevice", "aplay", "paplay", "none"],
-                   help="audio output (default auto: sounddevice, then aplay, then paplay)")
-    if not replay:
-        g.add_argument("--no-cue-track", action="store_true", help="do not write the cue track WAV next to the run file")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stridecue",
@@ -119,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after this many seconds of run time (default: until Ctrl-C, which saves the run)")
     p.add_argument("--speed", default="1", metavar="N|max", help="with --simulate: run time passes N times faster than real time, or as fast as possible (default 1)")
     p.add_argument("--quiet", action="store_true", help="no live view; cues are still logged")
-    _add_coaching_options(p)
-    _add_sim_options(p)
+    add_coaching_options(p)
+    add_sim_options(p)
 
     p = sub.add_parser("replay", help="feed a recorded run through the live pipeline", description="Feed a recording through the exact live pipeline (segmentation, metrics, coach), in real time or faster.")
     from stridecue.record.runref import RUN_HELP
@@ -128,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", nargs="?", metavar="RUN", help=RUN_HELP)
     p.add_argument("--speed", default="max", metavar="N|max", help="N times real time, or as fast as possible (default max)")
     p.add_argument("--quiet", action="store_true", help="no live view")
-    _add_coaching_options(p, replay=True)
+    add_coaching_options(p, replay=True)
 
     p = sub.add_parser("summary", help="summary of a run (terminal, --json or --html report)",
                        description="Summary of a recorded run (default: the latest): in the terminal, as JSON, or as a self-contained HTML report.")
@@ -148,27 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.configure(p)
     return parser
-
-
-def _speed(value: str) -> float | None:
-    if value == "max":
-        return None
-    try:
-        speed = float(value)
-    except ValueError:
-        raise UserError(f"--speed must be a number or 'max', not {value!r}") from None
-    if not math.isfinite(speed) or speed <= 0:
-        raise UserError(f"--speed must be a positive number or 'max', not {value!r}")
-    return speed
-
-
-def _duration(value: float | None) -> float | None:
-    """--duration in seconds: a positive, finite number (None: until Ctrl-C)."""
-    if value is None:
-        return None
-    if not math.isfinite(value) or value <= 0:
-        raise UserError(f"--duration must be a positive number of seconds, not {value!r}")
-    return value
 
 
 def _simulated_duration(args: argparse.Namespace) -> float:
@@ -229,15 +164,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         from stridecue.live.session import run_command
 
-        args.speed = _speed(args.speed)
-        args.duration = _duration(args.duration)
+        args.speed = parse_speed(args.speed)
+        args.duration = parse_duration(args.duration)
         if args.simulate:
             args.duration = _simulated_duration(args)
         return asyncio.run(run_command(args, base))
     if args.command == "replay":
         from stridecue.live.replay import replay_command
 
-        args.speed = _speed(args.speed)
+        args.speed = parse_speed(args.speed)
         return asyncio.run(replay_command(args, base))
     if args.command == "summary":
         from stridecue.review.summary import summary_command

@@ -20,7 +20,7 @@ from stridecue.coach.audio import NullPlayer
 from stridecue.pocket.daemon import Daemon, check_options, spoken_summary, wobble_by_leg
 from stridecue.pocket.prompts import Prompts
 from stridecue.pocket.state import read_state
-from stridecue.record.runfile import RunReader
+from stridecue.record.runreader import RunReader
 
 TWO_RUNS = "stand:40,run:60,stop:3,stand:40,run:60,stop:3,stand:40"
 SECOND_RUN_AT = 40 + 60 + 3 + 40  # s of the runner's time

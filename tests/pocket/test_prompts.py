@@ -40,3 +40,11 @@ def test_a_sensor_prompt_names_its_place():
     assert phrase("battery low", "right thigh") == "Right thigh sensor battery low."
     with pytest.raises(ValueError):
         phrase("lost")
+
+
+def test_a_run_summary_is_spoken_but_not_kept(tmp_path):
+    p = Prompts(tmp_path).prepare()
+    before = sorted(tmp_path.glob("*.wav"))
+    clip = p.say("Run saved. 32 minutes, 4310 strides.", keep=False)
+    assert len(clip) > 0.5 * 22050
+    assert sorted(tmp_path.glob("*.wav")) == before

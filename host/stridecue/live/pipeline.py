@@ -45,6 +45,7 @@ class PipelineStats:
     running_strides: int = 0  # the runner's: a step seen by a thigh and a shin sensor counts once
     cues: int = 0
     decision_ms: list = field(default_factory=list)  # stride known -> cue decided, per stride
+    first_t: float | None = None  # the run's first sample on the sensor's clock (s): the cue track's 0
 
 
 class RunPipeline:
@@ -82,6 +83,8 @@ class RunPipeline:
                 if source is not None:
                     source.gap(item.first, item.count)
                 continue
+            if self.stats.first_t is None and len(item):
+                self.stats.first_t = float(item.index[0]) / item.rate
             self.stats.samples += len(item)
             if self.writer is not None:
                 self.writer.write_samples(item)

@@ -210,7 +210,9 @@ async def _record(args, base: Path, start: dt.datetime, metadata: dict, w: Wirin
         finally:
             if progress is not None:
                 progress.cancel()
-            totals, track_path = await stop_and_save(path, writer, links, supervisors, pipeline, w)
+            # a sensor that was on before the run starts its samples late: the track starts with them
+            totals, track_path = await stop_and_save(path, writer, links, supervisors, pipeline, w,
+                                                     track_start_s=pipeline.stats.first_t or 0.0)
     return path, totals, track_path
 
 

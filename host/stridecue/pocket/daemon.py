@@ -247,7 +247,7 @@ class Daemon:
         from stridecue.pocket.prompts import phrase
 
         words = text if text is not None else phrase(kind, place)
-        clip = self.prompts.say(words, kind)
+        clip = self.prompts.say(words, kind, keep=text is None)  # a summary line is new each run: not cached
         rate = getattr(self.player, "rate_hz", self.prompts.rate_hz)
         self.player.play(clip if rate == self.prompts.rate_hz else _resample(clip, self.prompts.rate_hz, rate))
         self.spoken.append((kind, words))
@@ -348,7 +348,7 @@ def _count(n: int, word: str) -> str:
 
 
 def configure(parser) -> None:
-    from stridecue.cli import _add_coaching_options, _add_sim_options  # argparse helpers shared with `run`
+    from stridecue.live.options import add_coaching_options, add_sim_options  # the same flags as `run`
 
     parser.add_argument("--sensor", metavar="NAME|ADDRESS", action="append",
                         help="which sensor (default: the strongest in range); twice for two sensors, in the order of --leg/--mount")
@@ -364,16 +364,16 @@ def configure(parser) -> None:
     parser.add_argument("--simulate", action="store_true", help="a virtual runner wearing a virtual sensor instead of real hardware")
     parser.add_argument("--speed", default="1", metavar="N|max",
                         help="with --simulate: time passes N times faster than real time, or as fast as possible (default 1)")
-    _add_coaching_options(parser)
-    _add_sim_options(parser)
+    add_coaching_options(parser)
+    add_sim_options(parser)
     parser.set_defaults(quiet=False, duration=None)
 
 
 def check_options(args) -> None:
     """One-line errors for options out of range, before anything starts."""
-    from stridecue.cli import _speed
+    from stridecue.live.options import parse_speed
 
-    args.speed = _speed(args.speed)
+    args.speed = parse_speed(args.speed)
     if not (math.isfinite(args.stop_after) and 1.0 <= args.stop_after <= 3600.0):
         raise UserError(f"--stop-after {args.stop_after:g}: give the seconds of standing that end a run, 1 to 3600")
     if args.runs is not None and not 1 <= args.runs <= MAX_RUNS:

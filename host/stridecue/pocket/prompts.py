@@ -73,14 +73,17 @@ class Prompts:
     def clip(self, kind: str, place: str | None = None) -> np.ndarray:
         return self.say(phrase(kind, place), kind)
 
-    def say(self, text: str, kind: str = "saved") -> np.ndarray:
-        """Any words (the spoken summary is new each run): cached like the fixed prompts."""
+    def say(self, text: str, kind: str = "saved", keep: bool = True) -> np.ndarray:
+        """Any words.  keep=False: rendered now and not written to the cache (the spoken summary is
+        new each run; kept, the cache would grow by a file per run)."""
         found = self._clips.get(text)
         if found is None:
-            found = self._clips[text] = self._load_or_render(text, kind)
+            found = self._load_or_render(text, kind, keep)
+            if keep:
+                self._clips[text] = found
         return found
 
-    def _load_or_render(self, text: str, kind: str) -> np.ndarray:
+    def _load_or_render(self, text: str, kind: str, keep: bool = True) -> np.ndarray:
         spoken = self.note_ is None
         path = self.cache_dir / f"{_key(self.voice if spoken else 'tone', text, self.rate_hz)}.wav"
         if path.exists():
@@ -90,6 +93,8 @@ class Prompts:
                 pass  # a damaged cache file is rendered again
         pcm = self._render(text, kind)
         self.rendered_ += 1
+        if not keep:
+            return pcm * self.volume
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             temporary = path.with_suffix(".tmp")
