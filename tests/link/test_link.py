@@ -181,3 +181,31 @@ def _char(uuid):
     from stridecue.sim.ble_backend import _gatt_services
 
     return _gatt_services().get_characteristic(uuid)
+
+
+def test_a_consumer_that_raises_ends_the_link_instead_of_hanging():
+    """Found while typing the strides: a bug that made the pipeline raise was swallowed by the
+    radio's callback, and a simulated run waited forever.  The link now ends with that error."""
+    air = _air("left")
+    calls = []
+
+    def broken(items):
+        calls.append(len(items))
+        if len(calls) == 3:
+            raise ZeroDivisionError("a bug downstream")
+
+    async def run():
+        link = SensorLink(LEFT, backend=VirtualBleakClient, clock=air.clock, on_items=broken)
+        await link.open()
+        supervisor = asyncio.ensure_future(link.supervise())
+        waiter = asyncio.ensure_future(air.clock.sleep(30.0))
+        done, _ = await asyncio.wait({supervisor, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        await link.close()
+        return supervisor, done
+
+    supervisor, done = asyncio.run(run())
+    assert supervisor in done
+    with pytest.raises(ZeroDivisionError, match="a bug downstream"):
+        supervisor.result()
+    assert len(calls) == 3  # nothing more was handed to a consumer that failed

@@ -115,6 +115,7 @@ class SensorLink:
         self._replies: dict[int, asyncio.Future] = {}
         self._dropped = asyncio.Event()
         self._closing = False
+        self._consumer_error: BaseException | None = None  # on_items/on_event raised: the run must end
         self._last_packet_at: float | None = None
         self._tasks: set[asyncio.Task] = set()
         self._parts = stridewire.StatusAssembler()
@@ -131,6 +132,8 @@ class SensorLink:
         """Reconnect whenever the link drops, until close(); raise LinkError if the sensor is gone."""
         while not self._closing:
             await self._dropped.wait()
+            if self._consumer_error is not None:
+                raise self._consumer_error
             if self._closing:
                 return
             self._dropped.clear()
@@ -154,7 +157,7 @@ class SensorLink:
                 await client.disconnect()
             except BleakError:
                 pass
-        self.on_items(self.stream.flush())
+        self._deliver(self.stream.flush())
 
     async def control(self, opcode: int, *args: Any) -> tuple[int, int]:
         """Send a control message; return (result code, detail) of the sensor's reply."""
@@ -306,7 +309,19 @@ class SensorLink:
         self._last_packet_at = now
         items = self.stream.push(packet, wall_gap_s=gap, now=now)
         if items:
+            self._deliver(items)
+
+    def _deliver(self, items: list[StreamItem]) -> None:
+        """Hand items on.  A consumer that raises (a bug in the analysis, the recorder, the coach)
+        would otherwise be swallowed by the radio's callback and a simulated run would wait forever
+        for samples that no one takes: it ends the link's supervise() with that error instead."""
+        if self._consumer_error is not None:
+            return
+        try:
             self.on_items(items)
+        except Exception as e:  # noqa: BLE001 - re-raised from supervise()
+            self._consumer_error = e
+            self._dropped.set()
 
     def _on_status_message(self, _char: Any, data: bytearray) -> None:
         kind = stridewire.message_type(data)
@@ -344,4 +359,4 @@ class SensorLink:
         if result == stridewire.ERR_RANGE_GONE:
             items = self.stream.range_gone(first, detail)
             if items:
-                self.on_items(items)
+                self._deliver(items)
