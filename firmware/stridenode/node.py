@@ -68,6 +68,8 @@ class SensorNode:
 
     def __init__(self, i2c, clock, board, name="StrideCue", seed=0, battery=None, indicator=None,
                  ring_s=32, sleep_ms=None, min_ring_s=2, free_heap=None, secret=None, random=None):
+        """Every buffer the node will ever use is made here, once (the sampling path allocates
+        nothing afterwards), which is why this is long."""
         if not isinstance(board, dict):
             board = load_board(board)
         self.board = board
