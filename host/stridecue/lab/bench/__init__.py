@@ -30,6 +30,7 @@ PROVIDERS: dict[str, str] = {
     "stridecue.lab.bench.firmware": "firmware budgets (MicroPython heap, per-sample cost)",
     "stridecue.lab.bench.coach": "cue latency (sample arrival to cue start)",
     "stridecue.lab.bench.sim": "virtual runner (ten minutes of one sensor, whole and in 12-sample reads)",
+    "stridecue.lab.bench.pocket": "pocket host: live path CPU share, memory, start-up, imports",
 }
 
 
@@ -37,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--quick", action="store_true", help="short versions of every benchmark (seconds, not minutes)")
     parser.add_argument("--only", metavar="NAME", action="append",
-                        help="run only this provider (analysis, firmware, coach, sim); may be repeated")
+                        help="run only this provider (analysis, firmware, coach, sim, pocket); may be repeated")
 
 
 def _short(module: str) -> str:
