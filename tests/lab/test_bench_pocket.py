@@ -42,10 +42,9 @@ def test_pi_estimates_follow_the_scale_factor(result):
     figures = _by_name(result)
     factor = figures["scale factor, this core / Cortex-A53 at 1 GHz"]["value"]
     pi = figures["live path CPU, 2 sensors, Pi Zero 2 W"]
-    if factor is None:  # no sysbench here: no estimate, and it says why
-        assert pi["value"] is None and pi["met"] is None
-        return
-    assert factor > 0
+    # sysbench is installed by `make test` (tools/apt-packages.txt): without it there is no estimate,
+    # and that must fail here rather than pass as "no figure"
+    assert factor is not None and factor > 0, figures["scale factor, this core / Cortex-A53 at 1 GHz"]["note"]
     assert "ESTIMATE" in pi["note"] or "measured on an A53" in pi["note"]
     here = figures["live path CPU, 2 sensors, this machine"]["value"]
     assert pi["value"] == pytest.approx(here * factor, rel=0.02, abs=0.02)
