@@ -35,8 +35,8 @@ def test_ingest_stores_strides_cues_sensors_settings_and_references_the_file(tmp
         strides = store.strides(run_id)
         expected = fake_analyse(__import__("stridecue.record.runfile", fromlist=["RunReader"]).RunReader(path))
         assert len(strides) == len(expected) > 200
-        assert strides[5]["wobble_deg"] == pytest.approx(expected[5]["wobble_deg"])
-        assert strides[0]["stride_time_s"] is None and isinstance(strides[0]["clipped"], bool)
+        assert strides[5].wobble_deg == pytest.approx(expected[5].wobble_deg)
+        assert strides[0].stride_time_s is None and isinstance(strides[0].clipped, bool)
         assert [c["t"] for c in store.cues(run_id)] == [60.0, 120.0]
         sensors = store.sensors(run_id)
         assert [s["leg"] for s in sensors] == ["left", "right"]
@@ -143,7 +143,7 @@ def test_migrates_a_version_1_database_keeping_its_data(tmp_path):
         assert run["profile"] == "anna"  # backfilled from the metadata by migration 2
         assert run["running_strides"] == 15
         assert len(store.strides(7)) == 20
-        assert store.strides(7)[0]["wobble_note"] is None  # the column migration 3 adds
+        assert store.strides(7)[0].wobble_note is None  # the column migration 3 adds
         # the old row predates ingest versions: the next ingest re-analyses the file into the same row
         assert store.ingest(path) == 7
         assert len(store.strides(7)) > 20

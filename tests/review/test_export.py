@@ -46,10 +46,10 @@ def test_csv_and_parquet_hold_the_same_tables(stored, tmp_path):
     ptables = {p.name.rsplit("-", 1)[1]: pq.read_table(p) for p in pq_paths}
     s = tables["strides.csv"]
     assert s.column_names[: len(STRIDE_COLUMNS)] == list(STRIDE_COLUMNS) and s.num_rows == len(strides)
-    assert np.allclose(s["wobble_deg"].to_numpy(), [x["wobble_deg"] for x in strides])
-    assert s["ic_utc"][0].as_py() == START + dt.timedelta(seconds=strides[0]["ic_t"])
+    assert np.allclose(s["wobble_deg"].to_numpy(), [x.wobble_deg for x in strides])
+    assert s["ic_utc"][0].as_py() == START + dt.timedelta(seconds=strides[0].ic_t)
     assert s["stride_time_s"].null_count == 2  # the first stride of each leg has none
-    assert s["clipped"].to_pylist() == [x["clipped"] for x in strides]
+    assert s["clipped"].to_pylist() == [x.clipped for x in strides]
     p = ptables["strides.parquet"]
     assert p.num_rows == s.num_rows and np.allclose(p["pta_axial_g"].to_numpy(), s["pta_axial_g"].to_numpy())
     # samples: every recorded sample of both sensors, in physical units
@@ -91,23 +91,23 @@ def test_fit_activity_decodes_with_developer_fields(stored, tmp_path):
     file_id = msgs[0]
     assert file_id.get_value("type") == "activity"
     records = [m for m in msgs if m.name == "record"]
-    running = [s for s in strides if s["kind"] == "run"]
-    seconds = sorted({int(s["ic_t"]) for s in running})
+    running = [s for s in strides if s.kind == "run"]
+    seconds = sorted({int(s.ic_t) for s in running})
     assert len(records) == len(seconds)
     # a record's developer fields: the largest wobble and landing load of the strides in its second
     r = records[10]
     sec = seconds[10]
-    group = [s for s in running if int(s["ic_t"]) == sec]
+    group = [s for s in running if int(s.ic_t) == sec]
     assert r.get_value("timestamp") == START + dt.timedelta(seconds=sec)
-    assert r.get_value("knee_wobble") == pytest.approx(max(s["wobble_deg"] for s in group), abs=1e-4)
-    assert r.get_value("landing_load") == pytest.approx(max(s["pta_axial_g"] for s in group), abs=1e-4)
+    assert r.get_value("knee_wobble") == pytest.approx(max(s.wobble_deg for s in group), abs=1e-4)
+    assert r.get_value("landing_load") == pytest.approx(max(s.pta_axial_g for s in group), abs=1e-4)
     assert r.get_field("knee_wobble").units == "deg" and r.get_field("landing_load").units == "g"
     assert r.get_value("cadence") == 85 and r.get_value("stance_time") == pytest.approx(250.0)
     session = next(m for m in msgs if m.name == "session")
     assert session.get_value("sport") == "running"
-    assert session.get_value("knee_wobble_median") == pytest.approx(np.median([s["wobble_deg"] for s in running]), abs=0.06)
+    assert session.get_value("knee_wobble_median") == pytest.approx(np.median([s.wobble_deg for s in running]), abs=0.06)
     assert session.get_value("wobble_cues") == 2
-    assert session.get_value("total_elapsed_time") == pytest.approx(int(np.ceil(max(s["to_t"] for s in running))) - int(running[0]["ic_t"]))
+    assert session.get_value("total_elapsed_time") == pytest.approx(int(np.ceil(max(s.to_t for s in running))) - int(running[0].ic_t))
     activity = msgs[-1]
     assert activity.get_value("num_sessions") == 1
 
@@ -126,9 +126,9 @@ def test_fit_activity_passes_garmins_own_decoder(stored, tmp_path):
     assert len(messages["field_description_mesgs"]) == 7
     record = messages["record_mesgs"][0]
     assert set(record["developer_fields"]) == {0, 1, 2}  # knee_wobble, landing_load, loading_rate
-    first = min(s["ic_t"] for s in strides if s["kind"] == "run")
-    group = [s for s in strides if s["kind"] == "run" and int(s["ic_t"]) == int(first)]
-    assert record["developer_fields"][0] == pytest.approx(max(s["wobble_deg"] for s in group), abs=1e-4)
+    first = min(s.ic_t for s in strides if s.kind == "run")
+    group = [s for s in strides if s.kind == "run" and int(s.ic_t) == int(first)]
+    assert record["developer_fields"][0] == pytest.approx(max(s.wobble_deg for s in group), abs=1e-4)
 
 
 def test_fit_crc_is_checked_by_the_decoder(stored, tmp_path):

@@ -25,6 +25,8 @@ import math
 import struct
 import uuid
 
+from stridecue.analysis.stride import Stride
+
 # Base types: (code, struct format, invalid value)
 ENUM = (0x00, "B", 0xFF)
 SINT8 = (0x01, "b", 0x7F)
@@ -183,14 +185,14 @@ DEV_FIELDS = (
 )
 
 
-def activity_file(start: dt.datetime, strides: list[dict], summary: dict, *, serial: int = 1, version: int = 100) -> bytes:
-    """A FIT activity of a run: start (aware datetime of sample time 0), stride dicts, summary dict."""
-    run = sorted((s for s in strides if s.get("kind") == "run"), key=lambda s: s["ic_t"])
+def activity_file(start: dt.datetime, strides: list[Stride], summary: dict, *, serial: int = 1, version: int = 100) -> bytes:
+    """A FIT activity of a run: start (aware datetime of sample time 0), its strides, summary dict."""
+    run = sorted((s for s in strides if s.kind == "run"), key=lambda s: s.ic_t)
     if not run:
         raise FitError("the run has no running strides to export")
     t0 = fit_time(start)
-    first_t = int(math.floor(run[0]["ic_t"]))
-    last_t = int(math.ceil(max(s.get("to_t") or s["ic_t"] for s in run)))
+    first_t = int(math.floor(run[0].ic_t))
+    last_t = int(math.ceil(max(s.to_t or s.ic_t for s in run)))
     elapsed = float(last_t - first_t)
     w = FitWriter()
 
@@ -210,21 +212,21 @@ def activity_file(start: dt.datetime, strides: list[dict], summary: dict, *, ser
     record_dev = [(num, base, 0) for num, _n, base, _u, native in DEV_FIELDS if native == MESG_RECORD]
     w.define(4, MESG_RECORD, [(253, UINT32), (4, UINT8), (53, UINT8), (41, UINT16)], record_dev)
     for second, group in _per_second(run):
-        cadence = _mean([s.get("cadence_spm") for s in group])
+        cadence = _mean([s.cadence_spm for s in group])
         rpm = None if cadence is None else cadence / 2.0  # FIT running cadence: strides (cycles) per minute
         whole = None if rpm is None else int(rpm)
         frac = None if rpm is None else (rpm - int(rpm)) * 128.0
         # FIT has no way to mark a figure approximate: the accelerometer-only contact time (toe-off
         # 80-100 ms late) is left out rather than given as a measured stance time
-        stance = _mean([s.get("contact_time_s") for s in group if not s.get("accel_only")])
+        stance = _mean([s.contact_time_s for s in group if not s.accel_only])
         w.write(4, [t0 + second, whole, frac, None if stance is None else stance * 1000.0 * 10.0],
-                [_max([s.get("wobble_deg") for s in group]), _max([s.get("pta_axial_g") for s in group]),
-                 _max([s.get("loading_rate_gps") for s in group])])
+                [_max([s.wobble_deg for s in group]), _max([s.pta_axial_g for s in group]),
+                 _max([s.loading_rate_gps for s in group])])
 
     end = t0 + last_t
     w.write(3, [end, 0, 4, 0])  # timer stop_all
 
-    cycles = max(sum(1 for s in run if s["leg"] == leg) for leg in {s["leg"] for s in run})
+    cycles = max(sum(1 for s in run if s.leg == leg) for leg in {s.leg for s in run})
     cad = summary.get("cadence_spm")
     avg_rpm = None if cad is None else int(cad / 2.0)
     w.define(5, MESG_LAP, [(253, UINT32), (254, UINT16), (0, ENUM), (1, ENUM), (2, UINT32), (7, UINT32), (8, UINT32),
@@ -244,10 +246,10 @@ def activity_file(start: dt.datetime, strides: list[dict], summary: dict, *, ser
     return w.finish()
 
 
-def _per_second(run: list[dict]):
+def _per_second(run: list[Stride]):
     groups: dict[int, list] = {}
     for s in run:
-        groups.setdefault(int(math.floor(s["ic_t"])), []).append(s)
+        groups.setdefault(int(math.floor(s.ic_t)), []).append(s)
     return sorted(groups.items())
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stridecue.analysis.stride import Stride
 from stridecue.errors import UserError
 
 LEG_COLOURS = {"left": "#1f6fb2", "right": "#c2571a"}
@@ -89,20 +90,20 @@ def _rolling_median(t: np.ndarray, v: np.ndarray, window_s: float = 30.0, step_s
     return centres, np.array(out)
 
 
-def time_chart(strides: list[dict], key: str, cues: list[dict], title: str, ylabel: str, hlines: dict | None = None,
+def time_chart(strides: list[Stride], key: str, cues: list[dict], title: str, ylabel: str, hlines: dict | None = None,
                cls: str = "") -> str:
     """Per-stride dots (per leg), a 30-s rolling median, threshold lines and cue markers."""
-    run = [s for s in strides if s.get("kind") == "run" and s.get(key) is not None and math.isfinite(s[key])]
+    run = [s for s in strides if s.kind == "run" and getattr(s, key) is not None and math.isfinite(getattr(s, key))]
     if not run:
         return f'<p class="empty">No running strides with {ylabel.lower()}.</p>'
-    t = np.array([s["ic_t"] for s in run]) / 60.0
-    v = np.array([s[key] for s in run], float)
+    t = np.array([s.ic_t for s in run]) / 60.0
+    v = np.array([getattr(s, key) for s in run], float)
     lo, hi = np.percentile(v, [0.5, 99.5])
     margin = 0.1 * (hi - lo or 1.0)
     ax = _Axes(float(t.min()), float(t.max()), float(min(lo - margin, 0.0 if lo > 0 and lo < 2 * margin else lo - margin)), float(hi + margin))
     parts = ax.frame("run time (min)", ylabel)
     for leg, colour in LEG_COLOURS.items():
-        sel = [i for i, s in enumerate(run) if s["leg"] == leg]
+        sel = [i for i, s in enumerate(run) if s.leg == leg]
         dots = "".join(f'<circle cx="{ax.x(t[i]):.1f}" cy="{ax.y(min(max(v[i], ax.y0), ax.y1)):.1f}" r="1.6"/>' for i in sel)
         if dots:
             parts.append(f'<g class="dots {leg}" fill="{colour}" fill-opacity="0.35">{dots}</g>')
@@ -282,7 +283,7 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.tick{font-s
 """
 
 
-def render_report(run: dict, s: dict, strides: list[dict], cues: list[dict], history_rows: list[dict]) -> str:
+def render_report(run: dict, s: dict, strides: list[Stride], cues: list[dict], history_rows: list[dict]) -> str:
     """The whole report as one HTML string."""
     name = run.get("name") or Path(run["path"]).stem
     previous = [r for r in history_rows if r["id"] != run.get("id") and (r.get("start_time") or "") < (run.get("start_time") or "~")]
@@ -309,14 +310,14 @@ def render_report(run: dict, s: dict, strides: list[dict], cues: list[dict], his
         '<section id="notes"><h2>What happened</h2><ul>' + "".join(f"<li>{_e(n)}</li>" for n in notes(s, previous)) + "</ul></section>",
         '<section id="over-time"><h2>Over the run</h2>',
         '<p class="legend">' + "".join(f'<span style="color:{col}">● {leg} leg</span>' for leg, col in LEG_COLOURS.items()
-                                      if any(x["leg"] == leg for x in strides)) + f'<span style="color:{CUE_COLOUR}">│ cue</span> lines: 30-s median</p>',
+                                      if any(x.leg == leg for x in strides)) + f'<span style="color:{CUE_COLOUR}">│ cue</span> lines: 30-s median</p>',
         time_chart(strides, "wobble_deg", marker_cues, "Wobble over time", "wobble (°)", thr_lines, "wobble-time"),
         time_chart(strides, "pta_axial_g", marker_cues, "Landing load over time", "landing load (g)", None, "load-time"),
         "</section>",
         '<section id="distributions"><h2>Distributions</h2><div class="row">',
-        histogram([x["wobble_deg"] for x in strides if x.get("kind") == "run"], "Wobble distribution", "wobble (°)",
+        histogram([x.wobble_deg for x in strides if x.kind == "run"], "Wobble distribution", "wobble (°)",
                   min(thr.values()) if thr else None, "threshold", "wobble-hist"),
-        histogram([x.get("pta_axial_g") for x in strides if x.get("kind") == "run"], "Landing load distribution", "landing load (g)", cls="load-hist"),
+        histogram([x.pta_axial_g for x in strides if x.kind == "run"], "Landing load distribution", "landing load (g)", cls="load-hist"),
         "</div></section>",
     ]
     if s.get("guided"):
