@@ -11,6 +11,7 @@ import sqlite3
 import pytest
 from test_summary_support import START, fake_analyse, make_run, store_with
 
+from stridecue.analysis.stride import ROW_FIELDS
 from stridecue.errors import UserError
 from stridecue.record.schema import MIGRATIONS, SCHEMA_VERSION
 from stridecue.record.store import DB_NAME, RunStore
@@ -22,6 +23,12 @@ def test_new_store_has_latest_schema(tmp_path):
         tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"runs", "strides", "cues", "sensors", "settings", "ingest_errors"} <= tables
     assert (tmp_path / DB_NAME).exists()
+
+
+def test_the_strides_table_after_the_migrations_holds_the_stride_row(tmp_path):
+    with store_with(tmp_path) as store:
+        columns = [r[1] for r in store.db.execute("PRAGMA table_info(strides)")]
+    assert columns == ["run_id", "seq", *ROW_FIELDS]
 
 
 def test_ingest_stores_strides_cues_sensors_settings_and_references_the_file(tmp_path):
