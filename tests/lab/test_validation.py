@@ -100,7 +100,7 @@ def _oracle_for_bach(shift_s=0.0, drop_every=0):
         for k, (ic, to) in enumerate(zip(trial.ic_t, trial.to_t)):
             if drop_every and k % drop_every == 0:
                 continue
-            out.append({"kind": kind, "ic_t": ic + shift_s, "to_t": to + shift_s, "wobble_deg": 1.0})
+            out.append(make_stride(kind=kind, ic_t=ic + shift_s, to_t=to + shift_s, wobble_deg=1.0))
         return out
 
     return analyse_block
