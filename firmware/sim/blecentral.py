@@ -20,12 +20,7 @@ import bluetooth
 from aioble import core, security, server
 from aioble.device import Device, DeviceConnection, Link
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 _ATT_DEFAULT_MTU = const(23)

@@ -2,12 +2,7 @@
 # stand-in use): UUIDs and the GATT flag values of MicroPython's documentation.
 # Not deployed to boards: the tests and `stridecue bench` put firmware/sim/ on the path.
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 FLAG_READ = const(0x0002)

@@ -3,12 +3,7 @@
 # reset and sleep calls are recorded instead of acted on, the ADC reads a settable voltage.
 # Not deployed to boards: the tests and `stridecue bench` put firmware/sim/ on the path.
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 PWRON_RESET = const(1)

@@ -6,12 +6,7 @@
 #   scan response: complete 128-bit UUID list (18) + name (2 + up to 11 bytes)
 # A longer name is sent shortened (AD type 0x08); the GAP device name carries it in full.
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 _ADV_TYPE_FLAGS = const(0x01)

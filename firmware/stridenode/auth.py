@@ -14,12 +14,7 @@
 
 import stridewire as sw
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 try:

@@ -4,12 +4,7 @@
 # divider through machine.ADC and only exists on the board; FixedBattery stands in for tests
 # and for boards without a battery (USB powered: battery_mv 0, 100 %, never low).
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 _STOP_READINGS = const(3)  # consecutive readings below stop_mv before stopping (load spikes)

@@ -6,12 +6,7 @@
 
 import json
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 _IMU_MODELS = ("LSM6DSO32", "LSM6DSOX", "MPU6886")

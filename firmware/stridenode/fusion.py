@@ -24,12 +24,7 @@
 # are not lost to rounding; products use its Q14 part and a split multiply so that no
 # intermediate reaches 2**30; each rate's rounding remainder is carried to the next sample.
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 _ONE28 = const(268435456)  # 1.0 in Q28

@@ -14,12 +14,7 @@
 
 from array import array
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 import stridewire

@@ -17,12 +17,7 @@
 
 import gc
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 RING_MAX_S = const(32)  # more buys nothing: the host gives up on a gap after 30 s

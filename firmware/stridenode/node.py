@@ -34,12 +34,7 @@ from .imu import new_sample_buffer, probe
 from .memory import ring_seconds
 from .ring import SampleRing
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 _READ_BATCH = const(32)  # samples per driver read

@@ -20,12 +20,7 @@
 
 from .tasks import sleep_ms
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 CPU_HZ = const(240000000)

@@ -10,12 +10,7 @@ import struct
 
 from .bytecopy import copy_bytes
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 _SAMPLE = const(12)

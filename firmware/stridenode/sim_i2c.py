@@ -21,12 +21,7 @@
 
 from .bytecopy import copy_bytes
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 _ENODEV = const(19)
@@ -119,6 +114,8 @@ class _Device:
 
 
 # --- ST LSM6DSOX / LSM6DSO32 -------------------------------------------------------------
+# The register map is written again here from the datasheet, not imported from imu.py: a wrong
+# address in the driver must meet a device that disagrees with it, not one that shares the mistake.
 
 _ST_FIFO_CTRL3 = const(0x09)
 _ST_FIFO_CTRL4 = const(0x0A)

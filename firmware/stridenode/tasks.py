@@ -10,12 +10,7 @@
 
 import asyncio
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 _RESTART_DELAY_MS = const(500)

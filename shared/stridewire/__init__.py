@@ -13,6 +13,8 @@ import struct
 import sys
 from binascii import crc32
 
+# The firmware's modules and the board stand-ins import const from here, so this CPython fallback
+# is written once; MicroPython folds `const(...)` by name, wherever the name came from.
 try:
     from micropython import const
 except ImportError:  # CPython

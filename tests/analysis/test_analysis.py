@@ -418,7 +418,8 @@ def test_knee_angle_is_the_sum_of_the_segment_angles():
 
 
 def test_analyse_run_reads_every_sensor_with_its_mount_and_leg(tmp_path, shin_block):
-    from stridecue.record.runfile import RunReader, RunWriter
+    from stridecue.record.runfile import RunWriter
+    from stridecue.record.runreader import RunReader
 
     block, _ = virtual(leg="right", seed=9, seconds=20.0)
     right = SampleBlock(block.index, block.raw, block.rate, block.accel_g, block.gyro_code, sensor=1)

@@ -119,7 +119,7 @@ def _csv_cell(name: str, cell: str):
 
 
 def test_store_and_csv_export_give_back_the_analysis_strides(tmp_path, block):
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
     from stridecue.record.store import RunStore
     from stridecue.review.export import export_run
 

@@ -30,12 +30,14 @@ def cue(t, kind="wobble", words="Squeeze your glutes"):
 def test_speech_is_rendered_once_for_every_cue_the_run_can_give():
     sounds = CueSounds(CoachSettings(wobble_words=("Squeeze your glutes", "Knees apart"))).render()
     assert sounds.note_ is None
-    assert set(sounds.clips_) == {("wobble", "Squeeze your glutes"), ("wobble", "Knees apart"), ("load", "Land softer"),
-                                  ("cadence", "Quicker steps")}
-    clip = sounds.clip(cue(1.0))
+    # wobble and load cues name the leg: each phrase once per leg
+    assert set(sounds.clips_) == {("wobble", "Left knee: squeeze your glutes"), ("wobble", "Left knee: knees apart"),
+                                  ("wobble", "Right knee: squeeze your glutes"), ("wobble", "Right knee: knees apart"),
+                                  ("load", "Left leg: land softer"), ("load", "Right leg: land softer"), ("cadence", "Quicker steps")}
+    clip = sounds.clip(cue(1.0, words="Right knee: squeeze your glutes"))
     assert clip.dtype == np.float32 and 0.6 < len(clip) / sounds.rate_hz < 3.0  # a short phrase
     assert 0.5 < np.max(np.abs(clip)) <= 1.0
-    assert sounds.clip(cue(2.0)) is clip  # no rendering at cue time
+    assert sounds.clip(cue(2.0, words="Right knee: squeeze your glutes")) is clip  # no rendering at cue time
 
 
 def test_tones_volume_and_a_note_without_espeak(monkeypatch):
@@ -161,3 +163,15 @@ def test_clips_are_converted_to_the_outputs_rate_before_the_run():
     sink.speak(cue(1.0))
     src = sounds.clip(cue(1.0))
     assert abs(len(player.played[0]) - len(src) * 48000 / sounds.rate_hz) <= 2
+
+
+def test_a_cue_track_that_starts_later_on_the_sensor_clock_begins_at_its_own_start(tmp_path):
+    """A run on a sensor that was on before it (the pocket daemon's second run) starts far from the
+    sensor clock's 0: its track begins at the run's first sample, not with that time as silence."""
+    run = tmp_path / "2026-11-23T090000Z-stridecue-ls.scrun"
+    run.write_bytes(b"run")
+    track = CueTrack(CueSounds(sound="tone").render(), start_s=3000.0)
+    track.speak(cue(3010.0))
+    rate, pcm = _read_wav(track.write(run, duration_s=3060.0))
+    assert abs(len(pcm) / rate - 60.0) < 0.01
+    assert abs(np.flatnonzero(np.abs(pcm) > 100)[0] / rate - 10.0) < 0.01

@@ -31,7 +31,7 @@ def test_sustained_rise_over_threshold_gives_a_cue_with_its_reason():
     cues = feed(coach, w)
     assert len(cues) == 1
     cue = cues[0]
-    assert cue.kind == "wobble" and cue.words == "Squeeze your glutes"
+    assert cue.kind == "wobble" and cue.words == "Left knee: squeeze your glutes"  # names the leg
     assert cue.values["wobble_avg_deg"] > cue.values["threshold_deg"]
     assert "over threshold" in cue.reason
     # Decided on the moving average: not on the very first stride over threshold.
@@ -104,4 +104,4 @@ def test_landing_load_cue_when_enabled():
         c = coach.on_stride(i * 0.7, "left", 5.0, pta_g=14.0)
         if c:
             cues.append(c)
-    assert [c.kind for c in cues] == ["load"] and cues[0].words == "Land softer"
+    assert [c.kind for c in cues] == ["load"] and cues[0].words == "Left leg: land softer"

@@ -14,7 +14,7 @@ def test_wobble_words_alternate_and_each_cue_carries_the_values_behind_it():
             c = coach.on_stride(k * 7 + i * 0.7, "left", w, pta_g=8.0, cadence_spm=168.0)
             if c:
                 cues.append(c)
-    assert [c.words for c in cues] == ["Squeeze your glutes", "Knees apart", "Squeeze your glutes"]
+    assert [c.words for c in cues] == ["Left knee: squeeze your glutes", "Left knee: knees apart", "Left knee: squeeze your glutes"]
     v = cues[0].values
     assert v["leg"] == "left" and v["threshold_deg"] == 8.0 and v["wobble_avg_deg"] == 11.0
     assert v["wobble_window_deg"] == [11.0] * 5

@@ -72,3 +72,24 @@ def test_a_guided_run_shows_its_segment_instead_of_a_threshold():
     dash.console.print(dash.render())
     text = dash.console.export_text()
     assert "guided run: warmup" in text and "forming" not in text and "5.0°" in text
+
+
+def test_at_60_columns_the_cue_names_the_leg_and_no_field_is_cut():
+    coach = Coach(CoachSettings(threshold="absolute", absolute_deg=8.0, window=3))
+    dash = Dashboard(coach, console=Console(record=True, width=60, file=io.StringIO()), profile="anna",
+                     sensors=[{"slot": 0, "name": "StrideCue-LS"}, {"slot": 1, "name": "StrideCue-RS"}])
+    for i in range(10):
+        for leg, wobble, dt in (("left", 6.0, 0.0), ("right", 11.0, 0.35)):
+            s = stride(60 + i * 0.7 + dt, leg=leg, wobble=wobble)
+            dash.on_stride(s)
+            cue = coach.on_stride(s.known_t, leg, wobble, s.pta_axial_g, s.cadence_spm)
+            if cue is not None:
+                dash.speak(cue)
+    assert dash.cues == 1 and dash.last_cue.words == "Right knee: squeeze your glutes"
+    dash.console.print(dash.render())
+    lines = dash.console.export_text().splitlines()
+    assert any('"Right knee: squeeze your glutes"' in line for line in lines), lines
+    assert not any("…" in line for line in lines), lines  # no column cut to an ellipsis
+    assert all(len(line) <= 60 for line in lines)
+    table = "\n".join(lines)
+    assert "11.0/8.0°" in table and "170" in table and "240" in table and "left shin" in table and "right shin" in table

@@ -132,7 +132,7 @@ def test_simulated_run_logs_cues_with_settings_and_a_cue_track_and_replay_reprod
     import subprocess
     import sys
 
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
 
     (tmp_path / "settings.toml").write_text('[profile.anna]\nthreshold = "absolute"\nabsolute_deg = 3.0\ncooldown_s = 15\n')
     cmd = [sys.executable, "-m", "stridecue.cli", "--data-dir", str(tmp_path)]
@@ -236,7 +236,7 @@ def test_guided_simulated_run_speaks_the_protocol(tmp_path):
     import subprocess
     import sys
 
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
 
     out = subprocess.run([sys.executable, "-m", "stridecue.cli", "--data-dir", str(tmp_path), "run", "--simulate", "--guided",
                           "--duration", "90", "--speed", "max", "--quiet", "--audio", "none"],

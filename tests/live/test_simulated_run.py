@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from stridecue.record.runfile import RunReader
+from stridecue.record.runreader import RunReader
 
 
 def stridecue(*args, timeout=600, **kw):
@@ -124,6 +125,37 @@ def test_two_sensors_at_once(tmp_path, pair, expected):
         assert 1.5 * s["wobble_deg"]["median"] < knee["excursion_median_deg"] < 2.5 * s["wobble_deg"]["median"]
 
 
+def test_thigh_and_shin_count_each_step_once_everywhere(tmp_path):
+    """One leg wearing a thigh and a shin sensor: the run's closing line, its minute line, history,
+    the FIT file and the HTML report all give the summary's stride count (the shin's), not twice
+    it; the report gives the thigh's and the knee's figures beside the shin's."""
+    import fitdecode
+
+    out = stridecue("--data-dir", str(tmp_path), "run", "--simulate", "--mount", "thigh+shin", "--duration", "75", "--speed", "max",
+                    "--audio", "none", "--no-cue-track", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    s = json.loads(stridecue("--data-dir", str(tmp_path), "summary", "--json").stdout)
+    n = s["running_strides"]
+    assert n > 60 and s["thigh"]["running_strides"] > 0.9 * n
+    assert f"; {n} running strides" in out.stdout  # the closing line (it said 2 n)
+    minute = next(line for line in out.stdout.splitlines() if line.strip().startswith("1:00"))
+    assert 0.5 * n < int(minute.split("strides")[1].split()[0]) < n  # a minute's strides of 75 s, not two minutes' worth
+    history = json.loads(stridecue("--data-dir", str(tmp_path), "history", "--json").stdout)
+    assert history["runs"][0]["running_strides"] == n
+    assert history["runs"][0]["wobble_median_deg"] == pytest.approx(s["wobble_deg"]["median"], abs=0.051)
+    assert stridecue("--data-dir", str(tmp_path), "export", "1", "--format", "fit", "--out", str(tmp_path)).returncode == 0
+    with fitdecode.FitReader(str(next(tmp_path.glob("*.fit")))) as fit:
+        session = next(f for f in fit if isinstance(f, fitdecode.FitDataMessage) and f.name == "session")
+    assert session.get_value("total_strides") == n
+    assert session.get_value("thigh_wobble_median") == pytest.approx(s["thigh"]["wobble_median_deg"], abs=0.01)
+    report = tmp_path / "report.html"
+    assert stridecue("--data-dir", str(tmp_path), "summary", "--html", "--out", str(report)).returncode == 0
+    text = report.read_text()
+    assert f"<b>{n}</b><span>running strides</span>" in text
+    assert '<section id="thigh-shin">' in text and f"{s['knee']['excursion_median_deg']:.1f}°" in text
+    assert sum(int(x) for x in re.findall(r'<tr class="minute"><td>\d+</td><td>(\d+)</td>', text)) == n
+
+
 def test_two_sensor_mistakes_are_one_line(tmp_path):
     for args in (["--leg", "both", "--mount", "thigh+shin"], ["--sensor", "A", "--sensor", "B", "--sensor", "C", "--leg", "both"],
                  ["--sensor", "StrideCue-XX"]):
@@ -162,3 +194,42 @@ def test_standing_walking_and_stopping_are_not_counted_as_running(tmp_path):
     assert s["other_strides"] >= 20  # the walk was seen, and kept apart
     bad = stridecue("--data-dir", str(tmp_path), "run", "--simulate", "--segments", "jog:4", "--duration", "5", "--speed", "max")
     assert bad.returncode != 0 and "--segments" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_every_command_names_a_run_and_reads_out_the_same_way(tmp_path):
+    """RUN: a name, NAME.scrun, a path, an id, "latest" or nothing (the latest) in summary, replay
+    and export alike; --out: a directory, or the one file's name; conflicting flags refused in one line."""
+    data, work = tmp_path / "data", tmp_path / "work"
+    work.mkdir()
+    assert stridecue("--data-dir", str(data), "run", "--simulate", "--duration", "20", "--speed", "max", "--quiet").returncode == 0
+    path = next((data / "runs").rglob("*.scrun"))
+    name = path.stem
+
+    def sc(*args):
+        return stridecue("--data-dir", str(data), *args, cwd=work)
+
+    for ref in ([name], [f"{name}.scrun"], [str(path)], ["1"], ["latest"], []):
+        out = sc("summary", *ref, "--json")
+        assert out.returncode == 0 and json.loads(out.stdout)["run"] == str(path.resolve()), (ref, out.stderr)
+        replay = sc("replay", *ref, "--quiet")
+        assert replay.returncode == 0 and f"replayed {path.resolve() if ref != [str(path)] else path}:" in replay.stdout, (ref, replay.stderr)
+    exported = sc("export", "--format", "fit")  # no RUN: the latest, into the current directory
+    assert exported.returncode == 0 and (work / f"{name}.fit").exists(), exported.stderr
+    assert sc("export", f"{name}.scrun", "--format", "fit", "--out", "mine.fit").returncode == 0 and (work / "mine.fit").exists()
+    assert sc("export", "--format", "csv", "--out", "tables").returncode == 0 and (work / "tables" / f"{name}-strides.csv").exists()
+    assert sc("summary", "--html", "--out", "reports").returncode == 0 and (work / "reports" / f"{name}.html").exists()
+    assert sc("summary", "latest", "--html", "--out", "r.html").returncode == 0 and (work / "r.html").exists()
+    before = sorted(p.name for p in work.iterdir())
+    for args, words in ((["summary", "--json", "--html"], "--json and --html"), (["summary", "--json", "--out", "x.html"], "--out goes with --html"),
+                        (["export", "--format", "csv", "--out", "x.csv"], "--out is a directory"),
+                        (["summary", "nonesuch.scrun"], "no run"), (["replay", "nonesuch", "--quiet"], "no run"),
+                        (["summary", "--html", "--out", "r.html"], "already exists")):
+        bad = sc(*args)
+        assert bad.returncode != 0 and words in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, (args, bad.stderr)
+        assert "Traceback" not in bad.stderr
+    assert sorted(p.name for p in work.iterdir()) == before  # nothing written or overwritten
+    for command in ("summary", "replay", "export"):
+        helptext = " ".join(sc(command, "--help").stdout.split())
+        assert '"latest" (default: the latest run)' in helptext, command
+        if command != "replay":
+            assert "--out OUT" in helptext and "a directory (made if missing" in helptext, command

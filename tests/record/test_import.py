@@ -14,7 +14,7 @@ from stridecue.lab import datasets
 from stridecue.errors import UserError
 from stridecue.record.csv_columns import parse_columns, parse_units
 from stridecue.record.importer import import_csv
-from stridecue.record.runfile import RunReader
+from stridecue.record.runreader import RunReader
 
 G = 9.80665
 HAVE_DATA = datasets.shared_data_dir().is_dir()
@@ -269,3 +269,155 @@ def test_rate_from_rounded_time_stamps_is_exact_enough(tmp_path):
     assert res.rate_hz == pytest.approx(416.0, rel=2e-6)
     assert res.missing == 5
     assert RunReader(res.path).missing(0) == [(0, 30000, 5)]
+
+
+def _cli(tmp_path, data, *args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "stridecue.cli", "--data-dir", str(data), *args],
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, cwd=tmp_path)
+
+
+def _per_leg(summary):
+    """What must survive a CSV round trip: strides, wobble per leg, thigh and knee lines."""
+    asym = summary.get("asymmetry") or {}
+    thigh, knee = summary.get("thigh") or {}, summary.get("knee") or {}
+    return {
+        "sensors": [(s["slot"], s["mount"], s["leg"]) for s in summary["sensors"]],
+        "running_strides": summary["running_strides"],
+        "strides": (asym.get("strides") or {}),
+        "wobble": {k: round(v, 6) for k, v in (asym.get("wobble_deg") or {}).items() if k in ("left", "right")},
+        "wobble_median": round(summary["wobble_deg"]["median"], 6),
+        "thigh": {k: round(v, 6) if isinstance(v, float) else v for k, v in thigh.items()},
+        "knee": {k: round(v, 6) if isinstance(v, float) else v for k, v in knee.items()},
+    }
+
+
+@pytest.mark.parametrize("two", [("--leg", "both"), ("--mount", "thigh+shin")], ids=["both legs", "thigh+shin"])
+def test_our_own_two_sensor_csv_export_imports_as_one_two_sensor_run(tmp_path, two):
+    """Issue 16: `export --format csv` of a two-sensor run holds both sensors' rows (and how each
+    was worn); importing it rebuilds ONE run of both sensors, whose strides, wobble per leg and
+    knee lines are the original's.  --sensor N still imports one sensor."""
+    first, again = tmp_path / "data", tmp_path / "again"
+    out = _cli(tmp_path, first, "run", "--simulate", *two, "--duration", "30", "--speed", "max", "--quiet",
+               "--no-cue-track")
+    assert out.returncode == 0, out.stderr
+    (run,) = (first / "runs").rglob("*.scrun")
+    assert _cli(tmp_path, first, "export", str(run), "--format", "csv", "--out", str(tmp_path)).returncode == 0
+    (samples,) = tmp_path.glob("*-samples.csv")
+    both = _cli(tmp_path, again, "import", str(samples))  # our own export: no --columns needed
+    assert both.returncode == 0, both.stderr
+    assert "2 sensors" in both.stdout, both.stdout
+    (imported,) = (again / "runs").rglob("*.scrun")
+    original, copy = RunReader(run), RunReader(imported)
+    assert copy.sensors == [0, 1]
+    for slot in (0, 1):  # the same samples at the same sample counters (t_s = index / rate)
+        a, b = original.samples(slot), copy.samples(slot)
+        assert np.array_equal(a.index, b.index) and b.rate == a.rate
+        assert np.allclose(a.acc, b.acc, atol=1e-9) and np.allclose(a.gyr, b.gyr, atol=1e-9)
+    summaries = []
+    for data in (first, again):
+        js = _cli(tmp_path, data, "summary", "--json")
+        assert js.returncode == 0, js.stderr
+        summaries.append(_per_leg(json.loads(js.stdout)))
+    assert summaries[1] == summaries[0]
+    assert summaries[0]["running_strides"] > 20
+    assert (summaries[0]["knee"] and summaries[0]["thigh"]) if two[0] == "--mount" else summaries[0]["wobble"].keys() == {"left", "right"}
+    one = _cli(tmp_path, tmp_path / "one", "import", str(samples), "--sensor", "1")
+    assert one.returncode == 0, one.stderr
+    (single,) = (tmp_path / "one" / "runs").rglob("*.scrun")
+    meta = RunReader(single).metadata["sensors"]
+    assert [(s["mount"], s["leg"]) for s in meta] == [(original.metadata["sensors"][1]["mount"],
+                                                       original.metadata["sensors"][1]["leg"])]
+    assert len(RunReader(single).samples(0).index) == len(original.samples(1).index)
+
+
+def _two_sensor_csv(path, rates=(200.0, 200.0), sensors=(0, 1), worn=None, seconds=12.0, offset_s=0.05):
+    """A sensor column and, with worn, mount and leg columns: the rows of each sensor in turn."""
+    rows = []
+    for k, (number, rate) in enumerate(zip(sensors, rates)):
+        t, acc, gyr = _synthetic(n=int(seconds * rate), rate=rate, seed=4 + k)
+        extra = f",{worn[k][0]},{worn[k][1]}" if worn else ""
+        rows += [f"{number},{a:.6f},{b[0]:.5f},{b[1]:.5f},{b[2]:.5f},{c[0]:.3f},{c[1]:.3f},{c[2]:.3f}{extra}"
+                 for a, b, c in zip(t + offset_s * k, acc, gyr)]
+    header = "sensor,t,ax,ay,az,gx,gy,gz" + (",mount,leg" if worn else "")
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+COLUMNS = "t=t,ax=ax,ay=ay,az=az,gx=gx,gy=gy,gz=gz"
+
+
+def test_two_sensors_without_mount_and_leg_columns_take_them_from_the_options(tmp_path):
+    """An older export (or another logger) has no mount/leg columns: --leg both and --mount
+    thigh+shin say how the two were worn, in the order `run` uses; without them: one line."""
+    src = _two_sensor_csv(tmp_path / "two.csv")
+    with pytest.raises(UserError, match="--leg both.*--mount thigh\\+shin.*--sensor N"):
+        import_csv(src, tmp_path / "data", columns=COLUMNS)
+    assert not (tmp_path / "data").exists()
+    res = import_csv(src, tmp_path / "data", columns=COLUMNS, mount="thigh+shin", leg="right")
+    meta = RunReader(res.path).metadata["sensors"]
+    assert [(s["slot"], s["mount"], s["leg"]) for s in meta] == [(0, "shin", "right"), (1, "thigh", "right")]
+    assert res.sensors == ("right shin", "right thigh") and res.samples == 2 * 2400
+    r = RunReader(res.path)
+    assert r.samples(1).index[0] - r.samples(0).index[0] == 10  # 50 ms later at 200 Hz: the offset is kept
+    res = import_csv(src, tmp_path / "data", columns=COLUMNS, leg="both")
+    assert [(s["mount"], s["leg"]) for s in RunReader(res.path).metadata["sensors"]] == [("shin", "left"), ("shin", "right")]
+
+
+def test_mount_and_leg_columns_win_and_a_contradicting_option_is_refused(tmp_path):
+    src = _two_sensor_csv(tmp_path / "worn.csv", worn=[("thigh", "left"), ("shin", "left")])
+    res = import_csv(src, tmp_path / "data", columns=COLUMNS)
+    assert [(s["mount"], s["leg"], s["source_sensor"]) for s in RunReader(res.path).metadata["sensors"]] == [
+        ("thigh", "left", 0), ("shin", "left", 1)]
+    with pytest.raises(UserError, match="sensor 0 was worn with leg left, --leg says right"):
+        import_csv(src, tmp_path / "data", columns=COLUMNS, leg="right")
+    one = import_csv(src, tmp_path / "data", columns=COLUMNS, sensor=0)
+    assert [(s["mount"], s["leg"]) for s in RunReader(one.path).metadata["sensors"]] == [("thigh", "left")]
+    with pytest.raises(UserError, match="thigh\\+shin is for two sensors"):
+        import_csv(src, tmp_path / "data", columns=COLUMNS, sensor=0, mount="thigh+shin")
+
+
+def test_two_sensors_half_a_sample_apart_keep_every_row(tmp_path):
+    """Counters from one origin rounded row by row would put two rows of the later sensor on one
+    counter (k + 0.5 rounds to even); each sensor's offset is rounded once instead."""
+    src = _two_sensor_csv(tmp_path / "half.csv", offset_s=0.5 / 200.0)
+    res = import_csv(src, tmp_path / "data", columns=COLUMNS, leg="both")
+    r = RunReader(res.path)
+    assert res.missing == 0 and [len(r.samples(k).index) for k in (0, 1)] == [2400, 2400]
+    assert np.all(np.diff(r.samples(1).index) == 1)
+
+
+@pytest.mark.parametrize("kind, words", [("three sensors", "holds 3 sensors"), ("two rates", "different rates")])
+def test_files_that_cannot_be_one_run_are_refused_writing_nothing(tmp_path, kind, words):
+    if kind == "three sensors":
+        src = _two_sensor_csv(tmp_path / "x.csv", rates=(200.0,) * 3, sensors=(0, 1, 2))
+    else:
+        src = _two_sensor_csv(tmp_path / "x.csv", rates=(200.0, 100.0))
+    with pytest.raises(UserError, match=words) as err:
+        import_csv(src, tmp_path / "data", columns=COLUMNS, leg="both")
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_name_taken_between_choosing_and_creating_is_not_a_failure(tmp_path, monkeypatch):
+    """Another run created in the same second under the name the import chose: the import takes
+    the next free name and leaves the other file as it is (record/runfile.open_new_run)."""
+    from stridecue.record import runfile
+
+    real, taken = runfile.run_file_path, []
+
+    def racing(data_dir, start_time, name):
+        path = real(data_dir, start_time, name)
+        if not taken:
+            path.write_bytes(b"another run")
+            taken.append(path)
+        return path
+
+    monkeypatch.setattr(runfile, "run_file_path", racing)
+    t, acc, gyr = _synthetic()
+    src = _write(tmp_path / "lab.csv", ["t", "ax", "ay", "az", "gx", "gy", "gz"], [t, acc, gyr])
+    res = import_csv(src, tmp_path / "data", columns=COLUMNS, start="2026-02-03T07:00:00Z")
+    assert taken and taken[0].read_bytes() == b"another run" and res.path != taken[0]
+    assert RunReader(res.path).closed

@@ -40,7 +40,7 @@ def test_ingest_stores_strides_cues_sensors_settings_and_references_the_file(tmp
         assert run["profile"] == "anna" and run["simulated"] and run["closed"]
         assert run["duration_s"] == pytest.approx(180.0, abs=0.05)
         strides = store.strides(run_id)
-        expected = fake_analyse(__import__("stridecue.record.runfile", fromlist=["RunReader"]).RunReader(path))
+        expected = fake_analyse(__import__("stridecue.record.runreader", fromlist=["RunReader"]).RunReader(path))
         assert len(strides) == len(expected) > 200
         assert strides[5].wobble_deg == pytest.approx(expected[5].wobble_deg)
         assert strides[0].stride_time_s is None and isinstance(strides[0].clipped, bool)
@@ -145,7 +145,7 @@ def test_migrates_a_version_1_database_keeping_its_data(tmp_path):
     path = make_run(tmp_path, START, 1, profile="anna")
     _version_1_database(tmp_path, path)
     with store_with(tmp_path) as store:
-        assert store.version == SCHEMA_VERSION == 3
+        assert store.version == SCHEMA_VERSION == 4
         run = store.run(7)
         assert run["profile"] == "anna"  # backfilled from the metadata by migration 2
         assert run["running_strides"] == 15

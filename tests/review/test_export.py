@@ -3,6 +3,7 @@ activity decoded by fitdecode (a FIT decoder from PyPI) with its CRCs checked, n
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import subprocess
@@ -13,12 +14,13 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from stride_records import make_stride
 from test_summary_support import START, make_run, store_with
 
 from stridecue.errors import UserError
 from stridecue.review.export import STRIDE_COLUMNS, export_run
-from stridecue.review.fit import FitWriter, UINT8, crc16
-from stridecue.record.runfile import RunReader
+from stridecue.review.fit import DEV_FIELDS, FitWriter, UINT8, activity_file, crc16
+from stridecue.record.runreader import RunReader
 
 
 def cli(*args):
@@ -29,7 +31,8 @@ def cli(*args):
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     base = tmp_path_factory.mktemp("data")
-    path = make_run(base, START, 5, legs=("left", "right"), cue_times=(60, 150), clip_every=25, missing=[(0, 700, 20)], seed=3)
+    path = make_run(base, START, 5, legs=("left", "right"), cue_times=(60, 150), clip_every=25, missing=[(0, 700, 20)], seed=3,
+                    other_cues=((200, "cadence", "Quicker steps"),))
     with store_with(base) as store:
         run = store.find(path.stem)
         strides = store.strides(run["id"])
@@ -64,7 +67,7 @@ def test_csv_and_parquet_hold_the_same_tables(stored, tmp_path):
     assert csv_samples.num_rows == samples.num_rows
     assert np.allclose(csv_samples["gy_dps"].to_numpy(), samples["gy_dps"].to_numpy())
     assert b"stridecue.scales" in pq.read_schema(pq_paths[1]).metadata
-    assert tables["cues.csv"]["t"].to_pylist() == [60.0, 150.0]
+    assert tables["cues.csv"]["t"].to_pylist() == [60.0, 150.0, 200.0]
 
 
 def _decode(path):
@@ -107,7 +110,7 @@ def test_fit_activity_decodes_with_developer_fields(stored, tmp_path):
     assert session.get_value("sport") == "running"
     assert session.get_value("knee_wobble_median") == pytest.approx(np.median([s.wobble_deg for s in running]), abs=0.06)
     assert session.get_value("wobble_cues") == 2
-    assert session.get_value("total_elapsed_time") == pytest.approx(int(np.ceil(max(s.to_t for s in running))) - int(running[0].ic_t))
+    assert session.get_value("total_elapsed_time") == pytest.approx(np.ceil(run["duration_s"]))
     activity = msgs[-1]
     assert activity.get_value("num_sessions") == 1
 
@@ -123,12 +126,68 @@ def test_fit_activity_passes_garmins_own_decoder(stored, tmp_path):
     messages, errors = Decoder(Stream.from_file(str(fit))).read()
     assert errors == []
     assert len(messages["session_mesgs"]) == 1 and messages["session_mesgs"][0]["sport"] == "running"
-    assert len(messages["field_description_mesgs"]) == 7
+    assert len(messages["field_description_mesgs"]) == len(DEV_FIELDS)
     record = messages["record_mesgs"][0]
-    assert set(record["developer_fields"]) == {0, 1, 2}  # knee_wobble, landing_load, loading_rate
+    assert {0, 1, 2} <= set(record["developer_fields"])  # knee_wobble, landing_load, loading_rate
     first = min(s.ic_t for s in strides if s.kind == "run")
     group = [s for s in strides if s.kind == "run" and int(s.ic_t) == int(first)]
     assert record["developer_fields"][0] == pytest.approx(max(s.wobble_deg for s in group), abs=1e-4)
+
+
+def _both_decoders(path):
+    """The FIT file's messages as fitdecode and as Garmin's FIT SDK read them (no errors in either)."""
+    from garmin_fit_sdk import Decoder, Stream
+
+    messages, errors = Decoder(Stream.from_file(str(path))).read()
+    assert errors == []
+    return _decode(path), messages
+
+
+def test_fit_session_is_the_run_with_legs_and_cues(stored, tmp_path):
+    """The session starts at the run's start (it started at the first stride), each leg has its
+    fields, and each cue is an event marker (a cadence cue FIT's cadence-low alert)."""
+    base, _path, run, strides = stored
+    with store_with(base) as store:
+        (fit,) = export_run(store, run, "fit", tmp_path)
+    msgs, sdk = _both_decoders(fit)
+    session = next(m for m in msgs if m.name == "session")
+    assert session.get_value("start_time") == START == sdk["session_mesgs"][0]["start_time"]
+    assert msgs[0].get_value("time_created") == START
+    timer = [m for m in msgs if m.name == "event" and m.get_value("event") == "timer"]
+    assert [m.get_value("timestamp") for m in timer] == [START, START + dt.timedelta(seconds=np.ceil(run["duration_s"]))]
+    assert session.get_value("total_elapsed_time") == pytest.approx(np.ceil(run["duration_s"]))
+    running = [s for s in strides if s.kind == "run"]
+    for leg in ("left", "right"):
+        wobble = [s.wobble_deg for s in running if s.leg == leg]
+        assert session.get_value(f"knee_wobble_median_{leg}") == pytest.approx(np.median(wobble), abs=1e-4)
+    assert 49.0 < session.get_value("avg_stance_time_balance") < 51.0  # both legs' contact 250 ms
+    record = next(m for m in msgs if m.name == "record" and m.get_value("knee_wobble_right") is not None)
+    assert record.get_value("knee_wobble_left") is not None and record.get_value("stance_time_balance") == pytest.approx(50.0)
+    cues = [m for m in msgs if m.name == "event" and m.get_value("event_type") == "marker"]
+    assert [(m.get_value("timestamp"), m.get_value("event"), m.get_value("cue_kind")) for m in cues] == [
+        (START + dt.timedelta(seconds=60), "user_marker", "wobble"), (START + dt.timedelta(seconds=150), "user_marker", "wobble"),
+        (START + dt.timedelta(seconds=200), "cad_low_alert", "cadence")]
+    assert cues[2].get_value("cue") == "Quicker steps"
+    sdk_cues = [m for m in sdk["event_mesgs"] if m["event_type"] == "marker"]
+    assert [m["event"] for m in sdk_cues] == ["user_marker", "user_marker", "cad_low_alert"]
+    # records and events in time order
+    stamps = [m.get_value("timestamp") for m in msgs if m.name in ("record", "event")]
+    assert stamps == sorted(stamps)
+
+
+def test_fit_fractional_cadence_never_reaches_a_whole_stride(tmp_path):
+    """82.999 strides/min was written as 82 + 128/128 (decoded fractional_cadence 1.0); it is 83 + 0."""
+    stride = make_stride(kind="run", leg="left", mount="shin", ic_t=5.2, to_t=5.45, known_t=5.5, cadence_spm=165.999,
+                         contact_time_s=0.25, wobble_deg=6.0, pta_axial_g=8.0, loading_rate_gps=160.0)
+    summary = {"cadence_spm": 165.999, "wobble_deg": {}, "landing_load_g": {}, "cues": {"count": 0}}
+    path = tmp_path / "c.fit"
+    path.write_bytes(activity_file(START, [stride, dataclasses.replace(stride, ic_t=6.0, cadence_spm=170.6)], summary, duration_s=10.0))
+    msgs, sdk = _both_decoders(path)
+    records = [m for m in msgs if m.name == "record"]
+    assert [(m.get_value("cadence"), m.get_value("fractional_cadence")) for m in records] == [(83, 0.0), (85, 0.296875)]
+    assert [(m["cadence"], m["fractional_cadence"]) for m in sdk["record_mesgs"]] == [(83, 0.0), (85, 0.296875)]
+    session = next(m for m in msgs if m.name == "session")
+    assert (session.get_value("avg_running_cadence"), session.get_value("avg_fractional_cadence")) == (83, 0.0)
 
 
 def test_fit_crc_is_checked_by_the_decoder(stored, tmp_path):

@@ -164,3 +164,17 @@ def test_simulated_guided_run_report_names_the_focus_the_runner_responds_to(focu
     name = {"hip": "hip focus (glutes and core)", "foot": "foot focus (toes into the ground)"}[focus]
     assert f"Wobble fell more with the {name}" in html
     assert EXERCISES[focus]["title"] in html
+
+
+def test_the_report_says_a_rise_as_a_rise():
+    """Issue 16 item 11, in the HTML report too: "fell by -0.35" read as a fall."""
+    from stridecue.review.report import _guided_section
+
+    cues = drive(GuidedProtocol(SHORT), SHORT.duration_s + 5)
+    g = analyse_guided(synthetic_strides(cues, {"hip": (1.5, 0.0), "foot": (-1.2, 0.0)}, seed=4), cues)
+    assert g["metrics"]["wobble"]["foot"]["reduction"] < -0.5
+    html = _guided_section(g)
+    effect = html[html.index('class="effect wobble"'):]
+    effect = effect[: effect.index("</p>")]
+    assert "fell by -" not in effect and "fell by −" not in effect and "fell -" not in effect
+    assert "rose" in effect and "fell" in effect

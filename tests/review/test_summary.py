@@ -15,7 +15,8 @@ from stride_records import make_stride
 from test_summary_support import START, make_run, store_with
 
 from stridecue.errors import UserError
-from stridecue.review.figures import _cue_effect, _fatigue, load_summary
+from stridecue.review.effect import cue_effect
+from stridecue.review.figures import _fatigue, load_summary
 from stridecue.review.summary import configure, summary_command
 
 
@@ -57,7 +58,9 @@ def test_summary_figures(two_runs):
     c = s["cues"]
     assert c["count"] == 3 and c["measured"] == 3 and c["followed_by_less_wobble"] == 3
     assert c["wobble_before_deg"] - c["wobble_after_deg"] == pytest.approx(1.5, abs=0.4)
-    assert c["change_ci95_deg"][0] <= c["change_deg"] <= c["change_ci95_deg"][1] < 0
+    # ... against moments without a cue that start from as high a wobble, where it stays about as it was
+    assert c["matched"] == 3 and abs(c["expected_change_deg"]) < 0.5
+    assert c["effect_ci95_deg"][0] <= c["effect_deg"] <= c["effect_ci95_deg"][1] < 0 and c["verdict"] == "lower"
     assert c["per_minute"] == pytest.approx(3 / 24, abs=0.01)
     # fatigue: 24 min >= 20 min, so first against last 10 minutes; +2 deg per 10 min => ~2.8 deg apart
     f = s["fatigue"]
@@ -85,7 +88,7 @@ def test_short_run_fatigue_uses_thirds_and_no_asymmetry_with_one_leg(two_runs):
 
 def test_cue_effect_counts_only_cues_with_strides_on_both_sides():
     run = [make_stride(ic_t=float(i) - 0.3, known_t=float(i), wobble_deg=8.0 if i < 50 else 6.0) for i in range(100)]
-    e = _cue_effect([{"t": 49.5, "values": {"leg": "left"}}, {"t": 3.0}, {"t": 95.0}], run)
+    e = cue_effect([{"t": 49.5, "values": {"leg": "left"}}, {"t": 3.0}, {"t": 95.0}], run)
     assert e["count"] == 3 and e["measured"] == 1
     assert (e["wobble_before_deg"], e["wobble_after_deg"]) == (8.0, 6.0)
     assert _fatigue(run[:20]) is None

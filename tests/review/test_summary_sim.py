@@ -125,7 +125,7 @@ def test_virtual_runner_runs_summary_history_report_exports(pipeline_runs, tmp_p
         page.feed(done.stdout)
         text = " ".join(" ".join(page.text).split())
         assert "Over the run" in text and "Your runs" in text and "previous 1 runs" in text
-        assert page.count("tr", "history-run") == 2 and page.count("line", "cue-marker") == 2 * s["cues"]["count"]
+        assert page.count("tr", "history-run") == 2 and page.count("line", "cue-marker") == 3 * sum(s["cues"]["all_kinds"].values())  # every cue, on each of 3 time charts
 
     for fmt in ("csv", "parquet", "fit"):
         out = cli("--data-dir", str(data), "export", str(s["run_id"]), "--format", fmt, "--out", str(tmp_path / "exports"))

@@ -22,7 +22,7 @@ RATE = 52.0  # a low sample rate keeps synthetic files small; strides come from 
 
 def make_run(base: Path, start: dt.datetime, minutes: float, *, wobble=6.0, fatigue_per_10min=0.0, pta=8.0,
              legs=("left",), cue_times=(), cue_drop=1.0, guided=None, guided_focus=None, profile=None,
-             clip_every=0, missing=(), name="StrideCue-LS", closed=True, seed=0) -> Path:
+             clip_every=0, missing=(), name="StrideCue-LS", closed=True, seed=0, other_cues=()) -> Path:
     """A run file under base/runs with samples of `minutes` and a stride recipe in its metadata."""
     path = run_file_path(base, start, name)
     sensors = [{"slot": i, "name": f"{name}-{leg[0].upper()}", "mount": "shin", "leg": leg, "rate": RATE, "accel_g": 16}
@@ -48,6 +48,8 @@ def make_run(base: Path, start: dt.datetime, minutes: float, *, wobble=6.0, fati
     for t in cue_times:
         w.write_event({"kind": "cue", "t": float(t), "cue": "wobble", "words": "Squeeze your glutes", "reason": "test",
                        "values": {"leg": legs[0]}})
+    for t, kind, words in other_cues:  # (t, kind, words): cues of other kinds than wobble
+        w.write_event({"kind": "cue", "t": float(t), "cue": kind, "words": words, "reason": "test", "values": {}})
     if guided is not None:
         for s in _recipe_strides(meta["recipe"], legs, ()):
             cue = guided.on_stride(s.known_t, s.leg, s.wobble_deg, s.pta_axial_g, s.cadence_spm)
@@ -196,3 +198,50 @@ def pipeline_run_file(base: Path, coach, duration_s: float, seed: int = 1, setti
         writer.close(summary={"samples": n * len(streams), "missing_samples": 0, "running_strides": pipeline.stats.running_strides,
                               "cues": len(coach.cues_), "simulation_truth": {"running_strides": len(truth)}})
     return path
+
+
+def read_png(path: Path) -> np.ndarray:
+    """An 8-bit RGB or RGBA PNG (as Chromium's screenshots are) as rows x columns x channels."""
+    import struct
+    import zlib
+
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width = 8, b"", 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour, _c, _f, interlace = struct.unpack(">IIBBBBB", chunk)
+            assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour, interlace)
+            channels = 3 if colour == 2 else 4
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(height, 1 + width * channels)
+    out = np.zeros((height, width * channels), np.int32)
+    prev = np.zeros(width * channels, np.int32)
+    for y in range(height):
+        kind, line = raw[y, 0], raw[y, 1:].astype(np.int32)
+        if kind == 0:
+            row = line
+        elif kind == 2:
+            row = (line + prev) & 0xFF
+        else:  # Sub, Average, Paeth: each byte depends on the one `channels` to its left
+            row = np.zeros_like(line)
+            for x in range(len(line)):
+                a = row[x - channels] if x >= channels else 0
+                b = prev[x]
+                c = prev[x - channels] if x >= channels else 0
+                if kind == 1:
+                    pred = a
+                elif kind == 3:
+                    pred = (a + b) // 2
+                else:
+                    p = a + b - c
+                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                    pred = a if pa <= pb and pa <= pc else b if pb <= pc else c
+                row[x] = (line[x] + pred) & 0xFF
+        out[y] = row
+        prev = row
+    return out.reshape(height, width, channels).astype(np.uint8)

@@ -1,11 +1,6 @@
 # The simulated controller: configuration (as bluetooth.BLE.config) and the radio's one state.
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 _KNOWN = ("gap_name", "mtu", "bond", "le_secure", "mitm", "io", "addr_mode", "rxbuf", "mac")

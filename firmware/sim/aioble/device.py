@@ -5,12 +5,7 @@ import asyncio
 
 from . import core
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 _ATT_DEFAULT_MTU = const(23)

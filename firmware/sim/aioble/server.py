@@ -6,12 +6,7 @@ import asyncio
 from . import core
 from .device import DeviceConnection
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+from stridewire import const
 
 
 _FLAG_READ = const(0x0002)

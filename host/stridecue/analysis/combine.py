@@ -103,6 +103,26 @@ def knee_from_blocks(thigh_block: SampleBlock, shank_block: SampleBlock, leg: st
                               shank_block.rate)
 
 
+def repeated_segments(worn) -> set[tuple[str, str]]:
+    """(leg, "thigh") for each leg that wears both a shin and a thigh sensor.
+
+    Both sensors see the same steps, so the thigh's strides are the shin's strides again: they are
+    shown beside the shin's, never added to the runner's stride count.  The shin's strides are the
+    ones counted (landing load is a tibial measure).  worn: (leg, mount) pairs (of the sensor
+    setups, the run's sensor rows, or the strides themselves)."""
+    mounts: dict[str, set] = {}
+    for leg, mount in worn:
+        mounts.setdefault(leg, set()).add(mount)
+    return {(leg, "thigh") for leg, m in mounts.items() if {"shin", "thigh"} <= m}
+
+
+def counted_strides(strides: list[Stride]) -> list[Stride]:
+    """The strides that count, each step once: without the thigh's repeats of a shin's strides
+    (repeated_segments of the strides themselves)."""
+    repeated = repeated_segments((s.leg, s.mount) for s in strides)
+    return [s for s in strides if (s.leg, s.mount) not in repeated]
+
+
 def symmetry_index(left: float | None, right: float | None) -> float | None:
     """Robinson et al. (1987): 100 (L - R) / ((L + R) / 2); None when undefined."""
     if left is None or right is None or not np.isfinite(left) or not np.isfinite(right):

@@ -29,7 +29,7 @@ def analyse_block(block: SampleBlock, mount: str, leg: str, sensor: int = 0, *,
 
 
 def analyse_run(reader) -> list[Stride]:
-    """Strides of every sensor of a run (stridecue.record.runfile.RunReader), sorted by initial contact.
+    """Strides of every sensor of a run (stridecue.record.runreader.RunReader), sorted by initial contact.
 
     Mount and leg of each sensor come from the run's metadata (shin / left when it does not say)."""
     setups = {}

@@ -1,7 +1,8 @@
 """Cue audio: sounds rendered once at the start, played at once when the coach decides.
 
 - CueSounds renders every cue the run can give before the first stride: speech with espeak-ng
-  (the words from the settings) and/or a short tone per cue kind, at the volume asked for.
+  (the words from the settings, wobble and load cues once per leg since they name it) and/or a
+  short tone per cue kind, at the volume asked for.
 - open_player() finds an output: sounddevice (PortAudio; one output stream kept open so a cue
   starts within one audio block), else `aplay`, else `paplay`, else none.  With no output
   there is one clear note (AudioCues.note) and cues are still logged and printed by the others.
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stridecue.coach.policy import Cue, CoachSettings
+from stridecue.coach.policy import LEGS, Cue, CoachSettings, leg_words
 from stridecue.errors import UserError
 
 SPEECH_RATE_HZ = 22050  # espeak-ng's native rate
@@ -53,8 +54,10 @@ class CueSounds:
         self.render_ms_: float | None = None
 
     def words(self) -> dict[str, list[str]]:
+        """Every phrase the run can speak, by cue kind: wobble and load cues once per leg (they name it)."""
         s = self.settings
-        words = {"wobble": list(s.wobble_words), "load": [s.load_words], "cadence": [s.cadence_words]}
+        words = {"wobble": [leg_words(leg, "knee", w) for leg in LEGS for w in s.wobble_words],
+                 "load": [leg_words(leg, "leg", s.load_words) for leg in LEGS], "cadence": [s.cadence_words]}
         for kind, extra in self.extra_words.items():
             words.setdefault(kind, [])
             words[kind] += [w for w in extra if w not in words[kind]]
@@ -367,11 +370,15 @@ class AudioCues:
 
 
 class CueTrack:
-    """The run's cues as one WAV on the run's time line (t = 0 is the sensor clock's 0)."""
+    """The run's cues as one WAV on the run's time line: the track's 0 is `start_s` on the sensor's
+    clock (0 by default: the sensor's first sample; a run that begins later on a sensor that stays
+    on, as the pocket daemon's runs do, sets it to its own first sample, or its track would begin
+    with all the time before the run as silence)."""
 
-    def __init__(self, sounds: CueSounds, rate_hz: int = TRACK_RATE_HZ):
+    def __init__(self, sounds: CueSounds, rate_hz: int = TRACK_RATE_HZ, start_s: float = 0.0):
         self.sounds = sounds
         self.rate_hz = rate_hz
+        self.start_s = start_s
         self.cues: list[Cue] = []
         self._clips: dict[tuple[str, str], np.ndarray] = {}
 
@@ -390,7 +397,7 @@ class CueTrack:
             return None
         path = track_path(run_path)
         cues = sorted(self.cues, key=lambda c: c.t)
-        end_s = max(duration_s or 0.0, max(c.t + len(self._clip(c)) / self.rate_hz for c in cues))
+        end_s = max((duration_s or 0.0) - self.start_s, max(self._at(c) + len(self._clip(c)) / self.rate_hz for c in cues))
         total = int(round(end_s * self.rate_hz)) + 1
         silence = np.zeros(self.rate_hz, "<i2")
         try:
@@ -412,13 +419,17 @@ class CueTrack:
                 return pos
 
             for cue in cues:
-                start = max(int(round(cue.t * self.rate_hz)), pos)  # overlapping cues play one after the other
+                start = max(int(round(self._at(cue) * self.rate_hz)), pos)  # overlapping cues play one after the other
                 pad_to(start)
                 clip = _to_int16(self._clip(cue))
                 w.writeframes(clip.tobytes())
                 pos += len(clip)
             pad_to(total)
         return path
+
+    def _at(self, cue: Cue) -> float:
+        """Seconds into the track (a cue is never placed before it begins)."""
+        return max(cue.t - self.start_s, 0.0)
 
 
 def track_path(run_path: str | Path) -> Path:

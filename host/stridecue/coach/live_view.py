@@ -20,6 +20,7 @@ from rich.text import Text
 from stridecue.analysis.stride import Stride
 
 BAR_WIDTH = 16
+NARROW_COLUMNS = 80  # below this the live view leaves the wobble bar out
 
 
 class _Leg:
@@ -117,25 +118,7 @@ class Dashboard:
         guided = hasattr(self.coach, "segment_")  # the guided hip-or-foot protocol: segments, no threshold
         if guided:
             head.append(f"   guided run: {self.coach.segment_ or 'starts with the first running stride'}", "cyan")
-        table = Table(expand=False, box=None, pad_edge=False, padding=(0, 1, 0, 0))
-        for column, justify in (("leg", "left"), ("wobble", "left"), ("avg/thr", "right"), ("landing", "right"),
-                                ("cadence", "right"), ("contact", "right"), ("strides", "right"), ("over", "right")):
-            table.add_column(column, justify=justify, header_style="bold", no_wrap=True)
-        for (name, mount), leg in sorted(self.legs.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-            wobble = _mean(leg.wobble)
-            thr = self._threshold(name, mount)
-            table.add_row(
-                name + (f" {mount}" if mount else ""),
-                _bar(wobble, thr),
-                f"{_fmt(wobble)}" + ("°" if guided else "/forming" if thr is None else f"/{thr:.1f}°"),
-                _fmt(_mean(leg.pta), " g"),
-                _fmt(leg.cadence, " spm", 0),
-                _fmt(leg.contact_s * 1000.0, " ms", 0),
-                str(leg.strides),
-                f"{100.0 * leg.over / leg.strides:.0f}%" if leg.strides else "–",
-            )
-        if not self.legs:
-            table.add_row("–", "waiting for running strides", "", "", "", "", str(self.walking) if self.walking else "", "")
+        table = self._table(guided)
         link = Text("sensor ")
         for slot, state in sorted(self.connection.items()):
             style = {"connected": "green", "reconnecting": "yellow"}.get(state, "dim")
@@ -146,13 +129,47 @@ class Dashboard:
             link.append("   ")
         if self.lost:
             link.append(f"lost {self.lost} samples")
-        cue_line = Text(f"cues {self.cues}")
+        cue_line = Text(f"cues {self.cues}", overflow="fold")  # the cue's words are never cut: they say which knee
         if self.last_cue is not None:
             ago = max(self.run_t - self.last_cue.t, 0.0)
             cue_line.append(f"   last: \"{self.last_cue.words}\" {ago:.0f} s ago", "cyan")
         parts = [head, table, link, cue_line]
         parts += [Text(n, "yellow") for n in self.notes]
         return Group(*parts)
+
+    def _table(self, guided: bool) -> Table:
+        """One row per leg (and segment).  Narrower than NARROW_COLUMNS the bar is left out (the
+        average against the threshold, red when over, says the same) so that no column is cut."""
+        narrow = self.console.width < NARROW_COLUMNS
+        table = Table(expand=False, box=None, pad_edge=False, padding=(0, 1, 0, 0))
+        columns = [("leg", "left"), ("wobble", "left"), ("avg/thr", "right"), ("landing", "right"), ("cadence", "right"),
+                   ("contact", "right"), ("strides", "right"), ("over", "right")]
+        if narrow:
+            columns.pop(1)
+        for column, justify in columns:
+            table.add_column(column, justify=justify, header_style="bold", no_wrap=True)
+        for (name, mount), leg in sorted(self.legs.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+            wobble = _mean(leg.wobble)
+            thr = self._threshold(name, mount)
+            over = thr is not None and wobble > thr
+            cells = [
+                name + (f" {mount}" if mount else ""),
+                _bar(wobble, thr),
+                Text(f"{_fmt(wobble)}" + ("°" if guided else "/forming" if thr is None else f"/{thr:.1f}°"),
+                     "red" if narrow and over else ""),
+                _fmt(_mean(leg.pta), " g"),
+                _fmt(leg.cadence, " spm", 0),
+                _fmt(leg.contact_s * 1000.0, " ms", 0),
+                str(leg.strides),
+                f"{100.0 * leg.over / leg.strides:.0f}%" if leg.strides else "–",
+            ]
+            if narrow:
+                cells.pop(1)
+            table.add_row(*cells)
+        if not self.legs:
+            waiting = ["–", "waiting for running strides", "", "", "", "", str(self.walking) if self.walking else "", ""]
+            table.add_row(*(waiting[1:] if narrow else waiting))
+        return table
 
     def _threshold(self, leg: str, mount: str | None) -> float | None:
         threshold = getattr(self.coach, "threshold", None)

@@ -228,7 +228,7 @@ class Coach:
         if avg <= thr or not (wsig.armed or reminder):
             return None
         kinds = sum(1 for c in self.cues_ if c.kind == "wobble")
-        words = self.settings.wobble_words[kinds % len(self.settings.wobble_words)]
+        words = leg_words(wleg, "knee", self.settings.wobble_words[kinds % len(self.settings.wobble_words)])
         values = {"leg": wleg, "wobble_avg_deg": round(avg, 2), "threshold_deg": round(thr, 2), "window": wsig.recent.maxlen,
                   "wobble_window_deg": [round(float(v), 2) for v in wsig.recent], "stride": self._latest}
         if wsig.baseline is not None:
@@ -256,7 +256,7 @@ class Coach:
             return None
         values = {"leg": wleg, "pta_avg_g": round(avg, 2), "threshold_g": round(thr, 2),
                   "pta_window_g": [round(float(v), 2) for v in sig.recent], "stride": self._latest}
-        cue, consumed = self._emit(t, "load", self.settings.load_words, f"{wleg} landing load {avg:.1f} g over {thr:.1f} g", values)
+        cue, consumed = self._emit(t, "load", leg_words(wleg, "leg", self.settings.load_words), f"{wleg} landing load {avg:.1f} g over {thr:.1f} g", values)
         if consumed:
             sig.armed = False
         return cue
@@ -302,6 +302,18 @@ class Coach:
         self._cue_times.append(t)
         self.cues_.append(cue)
         return cue, True
+
+
+LEGS = ("left", "right")
+
+
+def leg_words(leg_key: str, part: str, phrase: str) -> str:
+    """The cue's words naming the leg it is about ("Left knee: squeeze your glutes"): with a
+    sensor on each leg, or one on either, the runner cannot tell from the phrase alone which knee
+    caved.  leg_key is the coach's key: "left", or "left shin" with two segments on one leg."""
+    leg = leg_key.split()[0]
+    first = phrase[:1].lower() if phrase[1:2].islower() else phrase[:1]  # "Squeeze" -> "squeeze"; "OK" stays
+    return f"{leg.capitalize()} {part}: {first}{phrase[1:]}"
 
 
 def _mean(values) -> float:

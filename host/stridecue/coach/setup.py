@@ -7,6 +7,7 @@ track and the live view.  The same for live, simulated and replayed runs (live/s
 from __future__ import annotations
 
 import importlib.util
+import math
 import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -210,6 +211,8 @@ def guided_overrides(segment_s: float | None) -> dict | None:
     """--guided-segment S: every segment S seconds long (the warm-up at most a minute)."""
     if segment_s is None:
         return None
+    if not math.isfinite(segment_s):
+        raise UserError(f"--guided-segment {segment_s:g}: give a number of seconds, 60 or more")
     if not segment_s >= 60:
         # A runner needs time to take up a focus and to let it go; shorter segments blur one into
         # the next (the virtual runner's verdicts turned unreliable below a minute).
@@ -278,7 +281,7 @@ def read_metadata(path: Path) -> dict | None:
 def saved_baseline(base: Path, profile: str, mounts: set[str] | None = None) -> tuple[float, float, str] | None:
     """(median, spread, run name) of the wobble baseline of the profile's latest real run that formed
     one, with the same sensor mounts when `mounts` is given."""
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
 
     for path, meta in _profile_runs(base, profile):
         if meta.get("simulated"):
@@ -303,13 +306,16 @@ def saved_baseline(base: Path, profile: str, mounts: set[str] | None = None) -> 
 class ProgressLine:
     """A line per minute of run time (the live view when the output is not a terminal)."""
 
-    def __init__(self, quiet: bool):
+    def __init__(self, quiet: bool, sensors: list[dict] = ()):
+        from stridecue.analysis.combine import repeated_segments
+
         self.quiet = quiet
         self._next_minute = 1
         self.count = 0
+        self._repeated = repeated_segments((s["leg"], s["mount"]) for s in sensors if s.get("mount") and s.get("leg"))
 
     def __call__(self, stride: Stride) -> None:
-        if stride.kind != "run":
+        if stride.kind != "run" or (stride.leg, stride.mount) in self._repeated:
             return
         self.count += 1
         if self.quiet or stride.known_t < self._next_minute * 60:
@@ -330,12 +336,12 @@ def _num(v) -> float:
 def make_view(args, coaching: Coaching, sensors: list[dict]):
     """(dashboard or None, on_stride hook): the rich dashboard on a terminal, a line a minute otherwise."""
     if args.quiet:
-        return None, ProgressLine(True)
+        return None, ProgressLine(True, sensors)
     from rich.console import Console
 
     console = Console()
     if not console.is_terminal:
-        return None, ProgressLine(False)
+        return None, ProgressLine(False, sensors)
     from stridecue.coach.live_view import Dashboard
 
     dash = Dashboard(coaching.coach, console=console, profile=coaching.profile.name, sensors=sensors)

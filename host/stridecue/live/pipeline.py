@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from stridecue.analysis.combine import repeated_segments
 from stridecue.analysis.stride import Stride
 from stridecue.coach.policy import Coach, Cue
 from stridecue.link.samples import SampleBlock
@@ -42,9 +43,10 @@ class PipelineStats:
     samples: int = 0
     missing: int = 0
     strides: int = 0
-    running_strides: int = 0
+    running_strides: int = 0  # the runner's: a step seen by a thigh and a shin sensor counts once
     cues: int = 0
     decision_ms: list = field(default_factory=list)  # stride known -> cue decided, per stride
+    first_t: float | None = None  # the run's first sample on the sensor's clock (s): the cue track's 0
 
 
 class RunPipeline:
@@ -62,6 +64,7 @@ class RunPipeline:
         self.sensors = {s.slot: s for s in sensors}
         legs = [s.leg for s in sensors]
         self._mounts_share_a_leg = len(set(legs)) < len(legs)
+        self._repeated = repeated_segments((s.leg, s.mount) for s in sensors)
         self._make_source = make_source
         self._sources: dict[int, StrideSource] = {}
         self.coach = coach
@@ -81,6 +84,8 @@ class RunPipeline:
                 if source is not None:
                     source.gap(item.first, item.count)
                 continue
+            if self.stats.first_t is None and len(item):
+                self.stats.first_t = float(item.index[0]) / item.rate
             self.stats.samples += len(item)
             if self.writer is not None:
                 self.writer.write_samples(item)
@@ -113,7 +118,8 @@ class RunPipeline:
             self.on_stride(stride)
         if stride.kind != "run":
             return
-        self.stats.running_strides += 1
+        if (stride.leg, stride.mount) not in self._repeated:
+            self.stats.running_strides += 1
         started = time.perf_counter()
         metrics = dict(t=stride.known_t, leg=stride.leg, wobble_deg=stride.wobble_deg, pta_g=stride.pta_axial_g,
                        cadence_spm=stride.cadence_spm)

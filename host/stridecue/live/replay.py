@@ -7,6 +7,7 @@ view) is prepared the same way as for `run`.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from stridecue.clock import WallClock
@@ -14,7 +15,7 @@ from stridecue.coach.settings import Profile
 from stridecue.coach.setup import _profile_of, apply_flags, make_view, prepare_coaching, profile_from_args
 from stridecue.link.stream import Missing
 from stridecue.live.pipeline import RunPipeline, SensorSetup
-from stridecue.live.session import ConsoleCues, _make_source
+from stridecue.live.recording import ConsoleCues, make_source as _make_source
 from stridecue.review.figures import coach_settings_from
 
 
@@ -35,9 +36,13 @@ def replay_profile(args, base: Path, meta: dict) -> tuple[Profile, bool]:
 
 
 async def replay_command(args, base: Path) -> int:
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
+    from stridecue.record.runref import run_file
 
-    reader = RunReader(args.file)
+    path = run_file(base, args.run)
+    reader = RunReader(path)
+    if reader.damage_line():
+        print(f"warning: {path.name}: {reader.damage_line()}", file=sys.stderr)
     meta = reader.metadata
     setups = [SensorSetup(slot=s["slot"], mount=s.get("mount", "shin"), leg=s.get("leg", "left")) for s in meta.get("sensors", [])]
     if not setups:
@@ -48,13 +53,13 @@ async def replay_command(args, base: Path) -> int:
     protocol = recorded_settings.get("guided_protocol") if recorded and isinstance(recorded_settings.get("guided_protocol"), dict) else None
     coaching = prepare_coaching(profile, base, guided=guided, play=args.speed is not None, track=False, fading_session=False,
                                 guided_settings=protocol)
-    dashboard, on_stride = make_view(args, coaching, [{"slot": s.slot, "name": f"sensor {s.slot}"} for s in setups])
+    dashboard, on_stride = make_view(args, coaching, [{"slot": s.slot, "name": f"sensor {s.slot}", "mount": s.mount, "leg": s.leg} for s in setups])
     sinks: list = [ConsoleCues(quiet=args.quiet), coaching.audio]
     if dashboard is not None:
         sinks.append(dashboard)
     pipeline = RunPipeline(setups, _make_source, coaching.coach, cue_sinks=sinks, on_stride=on_stride)
     if not args.quiet:
-        print(f"replaying {Path(args.file).name} with " + ("its recorded settings" if recorded else f"profile {profile.name!r}"))
+        print(f"replaying {path.name} with " + ("its recorded settings" if recorded else f"profile {profile.name!r}"))
         if dashboard is None:
             for note in coaching.notes:
                 print(f"note: {note}")
@@ -77,7 +82,7 @@ async def replay_command(args, base: Path) -> int:
             dashboard.stop()
         coaching.close()
     recorded_cues = sum(1 for e in reader.events() if e.get("kind") == "cue")
-    print(f"replayed {args.file}: {pipeline.stats.samples} samples, {pipeline.stats.missing} missing,"
+    print(f"replayed {path}: {pipeline.stats.samples} samples, {pipeline.stats.missing} missing,"
           f" {pipeline.stats.running_strides} running strides, {pipeline.stats.cues} cues (the run had {recorded_cues})")
     return 0
 

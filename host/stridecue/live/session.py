@@ -13,39 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import platform
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from stridecue import __version__
 from stridecue.clock import Clock, WallClock
-from stridecue.coach.policy import Cue
 from stridecue.coach.setup import Coaching, describe_coaching, guided_overrides, make_view, prepare_coaching, profile_from_args
 from stridecue.coach.settings import Profile
 from stridecue.errors import UserError
 from stridecue.link.client import SensorLink, scan
-from stridecue.link.stream import Missing
-from stridecue.live.pipeline import RunPipeline, SensorSetup
-from stridecue.live.simulated import Simulation, VirtualRunnerEar, scan_air, simulation, simulation_metadata, simulation_truth
-
-
-class ConsoleCues:
-    """Prints each cue as it is spoken."""
-
-    def __init__(self, quiet: bool = False):
-        self.quiet = quiet
-
-    def speak(self, cue: Cue) -> None:
-        if not self.quiet:
-            m, s = divmod(int(cue.t), 60)
-            print(f"  {m:3d}:{s:02d}  cue: \"{cue.words}\"  ({cue.reason})", flush=True)
-
-
-def _make_source(setup: SensorSetup, rate: float):
-    from stridecue.analysis.streaming import StreamingStrideAnalyzer
-
-    return StreamingStrideAnalyzer(mount=setup.mount, leg=setup.leg, rate_hz=rate, sensor=setup.slot)
+from stridecue.live.pipeline import SensorSetup
+from stridecue.live.recording import (Wiring, connect_links, cue_sinks, feeders, open_run, run_metadata, sensors_metadata,
+                                      stop_and_save, until_done)
+from stridecue.live.recording import make_source as _make_source  # noqa: F401 (bench and tests import it from here)
+from stridecue.live.simulated import Simulation, scan_air, show_progress, simulation
+from stridecue.live.stopping import StopSignals
+from stridecue.live.status_feed import attach_live_status  # serve's live page hook (see run_command)
 
 
 # -- scan -----------------------------------------------------------------------------------------
@@ -113,7 +95,7 @@ def _describe(setup: SensorSetup) -> str:
     return f"{setup.leg} {setup.mount}"
 
 
-async def _choose_sensors(args, setups: list[SensorSetup], backend) -> list:
+async def choose_sensors(args, setups: list[SensorSetup], backend) -> list:
     """One found sensor per setup: by --sensor (in setup order), else by the mount each advertises,
     else the strongest one when a single sensor is wanted."""
     try:
@@ -146,50 +128,34 @@ async def _choose_sensors(args, setups: list[SensorSetup], backend) -> list:
     return chosen
 
 
-def _new_run_path(base: Path, start: dt.datetime, name: str) -> Path:
-    from stridecue.record.runfile import run_file_path
-
-    return run_file_path(base, start, name)
-
-
-@dataclass
-class _Wiring:
-    """What a run has set up before it records: its sensors, coaching, views and clock."""
-
-    setups: list[SensorSetup]
-    found: list  # the scanned sensor for each setup
-    coaching: Coaching
-    dashboard: object  # the live view, or None
-    on_stride: object
-    sinks: list  # who hears a cue
-    sim: Simulation | None
-    clock: Clock
-
-
 async def run_command(args, base: Path) -> int:
     """`stridecue run`: connect (or simulate), record, coach, stop and save, and the closing lines."""
+    from stridecue.paths import check_dir, runs_dir
+
+    check_dir(runs_dir(base))  # a data directory that cannot hold the run, before anything connects
     profile = profile_from_args(args, base)  # settings errors before anything connects
     setups = sensor_setups(args)
-    sim, clock = _connect_or_simulate(args, setups)
-    found = await _choose_sensors(args, setups, sim.scanner_backend if sim else None)
+    sim, clock = connect_or_simulate(args, setups)
+    found = await choose_sensors(args, setups, sim.scanner_backend if sim else None)
     coaching = _prepare_coaching(args, profile, base, setups)
     start = dt.datetime.now(dt.timezone.utc)
-    path = _new_run_path(base, start, found[0].name)
-    sensors_meta = [{"slot": setup.slot, "name": f.name, "address": f.address, "mount": setup.mount, "leg": setup.leg,
-                     "firmware": f.firmware, "protocol_version": f.protocol_version} for setup, f in zip(setups, found)]
+    sensors_meta = sensors_metadata(setups, found)
     dashboard, on_stride = make_view(args, coaching, sensors_meta)
-    wiring = _Wiring(setups, found, coaching, dashboard, on_stride, _cue_sinks(args, coaching, dashboard, sim, clock), sim, clock)
-    metadata = _metadata(args, start, profile, sensors_meta, coaching)
+    wiring = Wiring(setups, found, coaching, dashboard, on_stride, cue_sinks(args, coaching, dashboard, sim, clock), sim, clock)
+    wiring = attach_live_status(wiring, base)  # serve's live page: live/status_feed.py (hook; remove this line to unhook)
+    metadata = run_metadata(args, start, profile, sensors_meta, coaching)
     _print_coaching(args, coaching, dashboard)
-    try:
-        totals, track_path = await _record(args, path, metadata, wiring)
-    finally:
-        coaching.close()
-    _print_end(path, totals, track_path)
-    return 0
+    with StopSignals(asyncio.Event()) as signals:  # Ctrl-C, SIGTERM: stop and save
+        try:
+            path, totals, track_path = await _record(args, base, start, metadata, wiring, signals)
+        finally:
+            coaching.close()
+        signals.saved = True  # a late second Ctrl-C has nothing left to abort
+        _print_end(path, totals, track_path)
+    return 1 if totals["silent_sensors"] else 0
 
 
-def _connect_or_simulate(args, setups: list[SensorSetup]) -> tuple[Simulation | None, Clock]:
+def connect_or_simulate(args, setups: list[SensorSetup]) -> tuple[Simulation | None, Clock]:
     """(simulation, clock): with --simulate the virtual runner's air and its clock; else the
     platform's radio in real time."""
     if args.simulate:
@@ -211,33 +177,6 @@ def _prepare_coaching(args, profile: Profile, base: Path, setups: list[SensorSet
     return coaching
 
 
-def _cue_sinks(args, coaching: Coaching, dashboard, sim: Simulation | None, clock: Clock) -> list:
-    """Who hears a cue: the console, the audio output, the cue track, the live view, the virtual runner."""
-    sinks: list = [ConsoleCues(quiet=args.quiet), coaching.audio]
-    if coaching.track is not None:
-        sinks.append(coaching.track)
-    if dashboard is not None:
-        sinks.append(dashboard)
-    if sim is not None:
-        sinks.append(VirtualRunnerEar(sim.runner, clock))
-    return sinks
-
-
-def _metadata(args, start: dt.datetime, profile: Profile, sensors_meta: list[dict], coaching: Coaching) -> dict:
-    """The run file's metadata: when, which host, sensors and settings (and the virtual runner's)."""
-    metadata = {
-        "start_time": start.isoformat(),
-        "simulated": bool(args.simulate),
-        "profile": profile.name,
-        "host": {"stridecue": __version__, "python": sys.version.split()[0], "platform": platform.platform()},
-        "sensors": sensors_meta,
-        "settings": coaching.metadata(),
-    }
-    if args.simulate:
-        metadata["simulation"] = simulation_metadata(args)
-    return metadata
-
-
 def _print_coaching(args, coaching: Coaching, dashboard) -> None:
     if not args.quiet:
         print(describe_coaching(coaching))
@@ -248,126 +187,40 @@ def _print_coaching(args, coaching: Coaching, dashboard) -> None:
         print(f"note: {next(n for n in coaching.notes if 'no audio output' in n)}")
 
 
-async def _record(args, path: Path, metadata: dict, w: _Wiring) -> tuple[dict, Path | None]:
-    """Connect the sensors, record until --duration or until a link gives up, then stop and save:
-    (the run's totals, the cue track)."""
-    from stridecue.record.runfile import RunWriter
-
-    with RunWriter(path, metadata) as writer:
-        pipeline = RunPipeline(w.setups, _make_source, w.coaching.coach, writer=writer, cue_sinks=w.sinks, on_stride=w.on_stride)
-        for note in w.coaching.notes:
-            writer.write_event({"kind": "note", "t": 0.0, "text": note})
-        on_event, on_items = _feeders(pipeline, w.dashboard)
+async def _record(args, base: Path, start: dt.datetime, metadata: dict, w: Wiring,
+                  signals: StopSignals) -> tuple[Path, dict, Path | None]:
+    """Create the run file, connect the sensors, record until --duration, a stop signal or a link
+    giving up, then stop and save: (the run file, the run's totals, the cue track)."""
+    writer, pipeline = open_run(base, start, metadata, w)
+    with writer:
+        path = signals.path = writer.path
+        on_event, on_items = feeders(pipeline, w.dashboard)
         links = [SensorLink(f.device or f.address, slot=setup.slot, mount=setup.mount, leg=setup.leg,
                             backend=w.sim.client_backend if w.sim else None, clock=w.clock, on_items=on_items, on_event=on_event)
                  for setup, f in zip(w.setups, w.found)]
-        await _connect(args, links, w.found, on_event)
+        await connect_links(links, w.found, on_event, args.quiet)
         if not args.quiet:
             print(f"recording to {path}")
         if w.dashboard is not None:
             w.dashboard.start()
         supervisors = [asyncio.ensure_future(link.supervise()) for link in links]
+        progress = _progress(args, w)
         try:
-            await _until_done(supervisors, w.clock, args.duration)
+            await until_done(supervisors, w.clock, args.duration, signals.stop)
         finally:
-            totals, track_path = await _stop_and_save(path, writer, links, supervisors, pipeline, w)
-    return totals, track_path
+            if progress is not None:
+                progress.cancel()
+            # a sensor that was on before the run starts its samples late: the track starts with them
+            totals, track_path = await stop_and_save(path, writer, links, supervisors, pipeline, w,
+                                                     track_start_s=pipeline.stats.first_t or 0.0)
+    return path, totals, track_path
 
 
-def _feeders(pipeline: RunPipeline, dashboard):
-    """(on_event, on_items): what the links call with their events and stream items."""
-
-    def on_event(event: dict) -> None:
-        pipeline.event(event)
-        if dashboard is not None:
-            dashboard.on_event(event)
-
-    def on_items(items) -> None:
-        pipeline.feed(items)
-        if dashboard is not None:
-            for item in items:
-                if isinstance(item, Missing):
-                    dashboard.on_missing(item.count)
-
-    return on_event, on_items
-
-
-async def _connect(args, links: list[SensorLink], found: list, on_event) -> None:
-    """Open each link in turn; its status becomes the run's "connected" event."""
-    for link, f in zip(links, found):
-        status = await link.open()
-        on_event({"kind": "connected", "sensor": link.slot, "t": 0.0, "imu": status.imu_model, "firmware": status.firmware,
-                  "rate": status.rate, "accel_g": status.accel_g, "gyro_dps": status.gyro_dps,
-                  "battery_pct": status.battery_pct, "ring_s": round(status.ring_s, 1)})
-        if not args.quiet:
-            print(f"{f.name}: {status.imu_model}, {status.rate} Hz, ±{status.accel_g} g, ±{status.gyro_dps} dps,"
-                  f" firmware {status.firmware}, battery {status.battery_pct}%, ring {status.ring_s:.1f} s")
-
-
-async def _until_done(supervisors: list, clock: Clock, duration: float | None) -> None:
-    """Until --duration seconds of run time have passed (or Ctrl-C); a link that gives up raises its LinkError."""
-    waiter = asyncio.ensure_future(clock.sleep(duration) if duration else asyncio.Event().wait())
-    done, _ = await asyncio.wait({*supervisors, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    for sup in supervisors:
-        if sup in done:
-            sup.result()  # raises the LinkError
-    waiter.cancel()
-
-
-async def _stop_and_save(path: Path, writer, links: list[SensorLink], supervisors: list, pipeline: RunPipeline,
-                         w: _Wiring) -> tuple[dict, Path | None]:
-    """Stop the links and the views, write what the coach silenced, the totals and the cue track,
-    and close the run file: (totals, cue track)."""
-    for sup in supervisors:
-        sup.cancel()
-    for link in links:
-        await link.close()
-    pipeline.finish()
-    if w.dashboard is not None:
-        w.dashboard.stop()
-    for cue in getattr(w.coaching.coach, "silenced_", []):
-        writer.write_event({"kind": "cue_silenced", "t": cue.t, "cue": cue.kind, "words": cue.words,
-                            "reason": cue.reason, "values": cue.values})
-    totals = _totals(links, pipeline)
-    totals["coach"] = w.coaching.totals()
-    if w.sim is not None and w.sim.streams:
-        totals["simulation_truth"] = simulation_truth(w.sim.streams)
-    track_path = None
-    if w.coaching.track is not None:
-        track_path = w.coaching.track.write(path, duration_s=_duration(links))
-        totals["cue_track"] = track_path.name if track_path else None
-    writer.close(summary=totals)
-    return totals, track_path
-
-
-def _duration(links: list[SensorLink]) -> float | None:
-    """Seconds of the run on the sensors' sample clock (the cue track's length)."""
-    ends = [link.stream.next_index / link.status.rate for link in links
-            if link.stream.next_index is not None and link.status is not None and link.status.rate]
-    return max(ends) if ends else None
-
-
-def _totals(links: list[SensorLink], pipeline: RunPipeline) -> dict:
-    def total(get):
-        return sum(get(link) for link in links)
-
-    first = links[0]
-    return {
-        "samples": pipeline.stats.samples,
-        "missing_samples": pipeline.stats.missing,
-        "recovered_samples": total(lambda link: link.stream.counters.recovered),
-        "duplicate_samples": total(lambda link: link.stream.counters.duplicates),
-        "resend_requests": total(lambda link: link.stream.counters.resend_requests),
-        "corrupt_notifications": total(lambda link: link.stream.counters.corrupt),
-        "sensor_restarts": total(lambda link: link.stream.counters.restarts),
-        "reconnects": total(lambda link: link.counters.connects - 1),
-        "strides": pipeline.stats.strides,
-        "running_strides": pipeline.stats.running_strides,
-        "cues": pipeline.stats.cues,
-        "sensor_dropped": first.status.dropped if first.status else None,
-        "sensor_clipped": first.status.clipped if first.status else None,
-        "decision_ms_max": round(max(pipeline.stats.decision_ms), 3) if pipeline.stats.decision_ms else None,
-    }
+def _progress(args, w: Wiring):
+    """A quiet simulated run shows its progress on a terminal's stderr (it may take minutes)."""
+    if w.sim is None or w.dashboard is not None or not args.duration:
+        return None
+    return asyncio.ensure_future(show_progress(w.clock, args.duration))
 
 
 def _print_end(path: Path, totals: dict, track_path: Path | None) -> None:
@@ -378,3 +231,6 @@ def _print_end(path: Path, totals: dict, track_path: Path | None) -> None:
           f" {totals['running_strides']} running strides, {totals['cues']} cues")
     if track_path is not None:
         print(f"cue track: {track_path}")
+    if totals.get("data_problem"):
+        hint = " (is the sensor on, charged and near? `stridecue doctor` checks)" if totals["silent_sensors"] else ""
+        print(f"WARNING: {totals['data_problem']}{hint}", file=sys.stderr, flush=True)

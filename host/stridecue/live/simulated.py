@@ -72,6 +72,83 @@ def parse_segments(spec: str) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
+def parse_taps(spec: str) -> tuple[float, ...]:
+    """--taps 76,76.3: run times in seconds at which the virtual runner taps its sensor."""
+    import math
+
+    out = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        try:
+            t = float(part)
+        except ValueError:
+            raise UserError(f"--taps: {part!r} is not a number of seconds") from None
+        if not (math.isfinite(t) and t >= 0):
+            raise UserError(f"--taps: {part!r} is not a time of the run (0 or more seconds)")
+        out.append(t)
+    return tuple(out)
+
+
+# A simulated run at --speed max runs as fast as the CPU allows, so nothing but its length stops
+# it; 3 hours of run time is about 75 MB of run file, 180 MB of cue track and 10 minutes of CPU.
+MAX_SIMULATED_S = 3 * 3600.0
+DEFAULT_SIMULATED_S = 600.0  # without --duration, guided protocol or a finite --segments
+GUIDED_MARGIN_S = 15.0  # after the guided protocol's last segment: its "done" announcement
+
+
+def _clock(seconds: float) -> str:
+    """m:ss or h:mm:ss."""
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def simulated_length(duration: float | None, segments_spec: str, guided_s: float | None) -> tuple[float, str | None]:
+    """(seconds of run time a simulated run lasts, a note saying why when --duration did not say).
+
+    Every simulated run ends: at --duration (at most MAX_SIMULATED_S), else when the guided
+    protocol is done, else when a finite --segments schedule ends, else after DEFAULT_SIMULATED_S.
+    """
+    limit = f"a simulated run lasts at most {_clock(MAX_SIMULATED_S)} ({MAX_SIMULATED_S:g} s)"
+    if duration is not None:
+        if duration > MAX_SIMULATED_S:
+            raise UserError(f"--duration {duration:g}: {limit}")
+        return duration, None
+    import math
+
+    segments = parse_segments(segments_spec) if segments_spec else (("stand", 3.0), ("run", math.inf))
+    runs = [i for i, (kind, _) in enumerate(segments) if kind == "run"]
+    schedule_s = sum(seconds for _, seconds in segments)
+    if guided_s is not None and runs:
+        length = sum(seconds for _, seconds in segments[: runs[0]]) + guided_s + GUIDED_MARGIN_S
+        if length > MAX_SIMULATED_S:
+            raise UserError(f"the guided protocol takes {_clock(length)} here; {limit}")
+        why = "when the guided protocol is done"
+    elif math.isfinite(schedule_s):
+        length, why = min(schedule_s, MAX_SIMULATED_S), "when --segments ends"
+    else:
+        length, why = DEFAULT_SIMULATED_S, "the default for a simulation"
+    return length, f"simulated run: stops after {_clock(length)} of run time, {why} (--duration sets another length)"
+
+
+async def show_progress(clock: Clock, duration_s: float, console=None) -> None:
+    """A progress bar of a simulated run on stderr (a terminal only; it disappears at the end),
+    for --quiet runs at --speed max that otherwise show nothing for minutes.  Cancel to stop."""
+    import asyncio
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = console or Console(stderr=True)
+    if not console.is_terminal:
+        return
+    columns = (TextColumn("simulating"), BarColumn(), TextColumn("{task.fields[at]} of " + _clock(duration_s)), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("run", total=duration_s, at="0:00")
+        while True:
+            now = min(max(clock.now(), 0.0), duration_s)
+            bar.update(task, completed=now, at=_clock(now))
+            await asyncio.sleep(0.25)
+
+
 def parse_faults(spec: str):
     from stridecue.sim.air import FaultPlan
 
@@ -98,7 +175,24 @@ def parse_faults(spec: str):
             setattr(plan, attr, conv(value))
         except ValueError:
             raise UserError(f"--faults: bad value {value!r} for {key}") from None
+        _check_fault(key, getattr(plan, attr))
     return plan
+
+
+def _check_fault(key: str, value) -> None:
+    """UserError for a fault value outside what it means: a chance (0..1) or seconds (finite)."""
+    import math
+
+    if key in ("loss", "corrupt", "duplicate", "reorder"):
+        # loss=1 is allowed: a sensor whose every notification is lost is a case the run must report
+        if not (0.0 <= value <= 1.0):
+            raise UserError(f"--faults: {key}={value:g} is not a chance per notification: give 0 to 1")
+    elif key in ("disconnect-every", "disconnect-for"):
+        if not (math.isfinite(value) and value > 0):
+            raise UserError(f"--faults: {key}={value:g} must be a positive number of seconds")
+    elif key == "reboot-at":
+        if not all(math.isfinite(t) and t >= 0 for t in value):
+            raise UserError(f"--faults: reboot-at={'/'.join(f'{t:g}' for t in value)} must be seconds of the run (0 or more)")
 
 
 def simulation(args, setups: list[SensorSetup]) -> Simulation:
@@ -119,6 +213,7 @@ def simulation(args, setups: list[SensorSetup]) -> Simulation:
         cue_compliance=args.cue_compliance,
         focus_response=args.focus_response,
         **({"segments": parse_segments(args.segments)} if args.segments else {}),
+        taps_s=parse_taps(getattr(args, "taps", "")),
     )
     runner = VirtualRunner(settings, seed=args.seed)
     air = VirtualAir(speed=args.speed, faults=parse_faults(args.faults), seed=args.seed)
@@ -151,7 +246,8 @@ def simulation_metadata(args) -> dict:
     """The virtual runner's options, kept in the run's metadata."""
     return {"seed": args.seed, "run_speed_mps": args.run_speed, "wobble_deg": args.wobble,
             "fatigue_deg_per_10min": args.fatigue, "cue_compliance": args.cue_compliance, "faults": args.faults,
-            "focus_response": args.focus_response, "segments": args.segments or "stand:3,run"}
+            "focus_response": args.focus_response, "segments": args.segments or "stand:3,run",
+            **({"taps": args.taps} if getattr(args, "taps", "") else {})}
 
 
 def simulation_truth(streams) -> dict:

@@ -19,7 +19,11 @@ from stridecue.errors import UserError
 
 ACC_FIELDS = ("ax", "ay", "az")
 GYR_FIELDS = ("gx", "gy", "gz")
-FIELDS = ("t",) + ACC_FIELDS + GYR_FIELDS
+SENSOR_FIELD = "sensor"  # which sensor a row is from (StrideCue's own CSV export holds every sensor of a run)
+FIELDS = ("t",) + ACC_FIELDS + GYR_FIELDS + (SENSOR_FIELD,)
+TEXT_FIELDS = ("mount", "leg")  # how a sensor was worn: read by header name when the file has them (our export does)
+# StrideCue's own samples export (review/export.py): its columns, so importing it needs no --columns
+EXPORT_COLUMNS = "t=t_s,ax=ax_g,ay=ay_g,az=az_g,gx=gx_dps,gy=gy_dps,gz=gz_dps"
 
 G = 9.80665
 ACC_UNITS = {"g": 1.0, "m/s2": 1 / G, "m/s^2": 1 / G, "mps2": 1 / G, "ms2": 1 / G, "m/s²": 1 / G}
@@ -122,12 +126,14 @@ def _delimiter(first: str, delimiter: str | None) -> str:
     return delimiter
 
 
-def read_table(path: Path, *, delimiter: str | None, header: bool, select,
+def read_table(path: Path, *, delimiter: str | None, header: bool, select, texts: dict[str, dict[str, int]] | None = None,
                chunk_rows: int = 50_000) -> tuple[list[str] | None, dict[str, "np.ndarray"], int]:
     """Read the selected columns of a CSV as floats, streaming (a long recording never sits in
     memory as text).  Comment lines (#) and blank lines are skipped.
 
     select(names or None, width) -> {field: column index} is called once the header is known.
+    texts: {field: {}} for selected fields that hold words: each becomes an array of codes, and its
+    dict is filled with {word: code}.
     Returns (header names or None, {field: values}, number of data rows).  Errors name the file,
     the line and the column.
     """
@@ -151,7 +157,7 @@ def read_table(path: Path, *, delimiter: str | None, header: bool, select,
             index_of = select(names, width)
             labels = {f: repr(names[i]) if names is not None else str(i + 1) for f, i in index_of.items()}
             parts, rows = _read_rows(csv.reader(lines, delimiter=delimiter), lines, pending, index_of, labels,
-                                     path, chunk_rows)
+                                     path, chunk_rows, texts or {})
     except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise UserError(f"{path}: no such file") from None
@@ -164,7 +170,7 @@ def read_table(path: Path, *, delimiter: str | None, header: bool, select,
 
 
 def _read_rows(reader, lines: _ContentLines, pending: list, index_of: dict[str, int], labels: dict[str, str],
-               path: Path, chunk_rows: int) -> tuple[dict[str, list], int]:
+               path: Path, chunk_rows: int, texts: dict[str, dict[str, int]]) -> tuple[dict[str, list], int]:
     """The selected columns of the remaining rows, converted chunk_rows rows at a time:
     ({field: [arrays]}, number of rows, pending ones included)."""
     parts: dict[str, list] = {f: [] for f in index_of}
@@ -172,7 +178,10 @@ def _read_rows(reader, lines: _ContentLines, pending: list, index_of: dict[str, 
 
     def flush(chunk):
         for field, col in index_of.items():
-            parts[field].append(_numbers(chunk, col, labels[field], path))
+            if field in texts:
+                parts[field].append(_codes(chunk, col, texts[field]))
+            else:
+                parts[field].append(_numbers(chunk, col, labels[field], path))
 
     chunk = pending
     for cells in reader:
@@ -187,14 +196,20 @@ def _read_rows(reader, lines: _ContentLines, pending: list, index_of: dict[str, 
     return parts, rows
 
 
-def read_columns(path: Path, refs: dict[str, ColumnRef], *, delimiter: str | None,
-                 header: bool) -> tuple[list[str] | None, dict[str, "np.ndarray"], int, dict[str, int]]:
+def read_columns(path: Path, refs: dict[str, ColumnRef], *, delimiter: str | None, header: bool
+                 ) -> tuple[list[str] | None, dict[str, "np.ndarray"], int, dict[str, int], dict[str, list[str]]]:
     """read_table with the columns that refs name: (header names or None, {field: values},
-    number of data rows, {field: column index}).  Two fields may not read one column."""
+    number of data rows, {field: column index}, {text field: its words, by code}).  Columns named
+    sensor, mount and leg are read without asking (rows of two sensors never mix); mount and leg as
+    codes into their words.  Two fields may not read one column."""
     resolved: dict[str, int] = {}
+    texts: dict[str, dict[str, int]] = {f: {} for f in TEXT_FIELDS}
 
     def select(names: list[str] | None, width: int) -> dict[str, int]:
         index_of = {f: _column_index(r, names, width, path) for f, r in refs.items()}
+        for field in (SENSOR_FIELD, *TEXT_FIELDS):
+            if field not in index_of and names is not None and field in names:
+                index_of[field] = names.index(field)
         readers: dict[int, list[str]] = {}
         for f, i in index_of.items():
             readers.setdefault(i, []).append(f)
@@ -204,8 +219,26 @@ def read_columns(path: Path, refs: dict[str, ColumnRef], *, delimiter: str | Non
         resolved.update(index_of)
         return index_of
 
-    names, columns, n_rows = read_table(path, delimiter=delimiter, header=header, select=select)
-    return names, columns, n_rows, resolved
+    names, columns, n_rows = read_table(path, delimiter=delimiter, header=header, select=select, texts=texts)
+    words = {f: sorted(codes, key=codes.get) for f, codes in texts.items() if f in columns}
+    return names, columns, n_rows, resolved, words
+
+
+def read_header(path: Path, delimiter: str | None) -> list[str]:
+    """The names in the first line that holds data ([] when the file cannot be read: the import
+    itself then says why)."""
+    try:
+        with _open_text(path) as fh:
+            first = next(_ContentLines(fh), "")
+    except (OSError, EOFError, UnicodeDecodeError):
+        return []
+    return [c.strip() for c in next(csv.reader([first], delimiter=_delimiter(first, delimiter)), [])]
+
+
+def is_our_export(names: list[str]) -> bool:
+    """The header of StrideCue's own samples export (`stridecue export --format csv`)."""
+    wanted = [part.split("=")[1] for part in EXPORT_COLUMNS.split(",")]
+    return SENSOR_FIELD in names and all(n in names for n in wanted)
 
 
 def _column_index(ref: ColumnRef, names: list[str] | None, width: int, path: Path) -> int:
@@ -221,6 +254,14 @@ def _column_index(ref: ColumnRef, names: list[str] | None, width: int, path: Pat
     close = [n for n in names if n.lower() == ref.column.lower()]
     hint = f"; did you mean {close[0]!r}?" if close else f" (columns: {', '.join(names[:12])}{', ...' if len(names) > 12 else ''})"
     raise UserError(f"{path}: no column {ref.column!r} for {ref.field}{hint}")
+
+
+def _codes(chunk: list[tuple[int, list[str]]], col: int, codes: dict[str, int]) -> "np.ndarray":
+    """A column of words as int codes into codes (new words added); a short row reads as ''."""
+    import numpy as np
+
+    return np.fromiter((codes.setdefault(row[col].strip() if col < len(row) else "", len(codes)) for _, row in chunk),
+                       dtype=np.int32, count=len(chunk))
 
 
 def _numbers(chunk: list[tuple[int, list[str]]], col: int, label: str, path: Path) -> "np.ndarray":

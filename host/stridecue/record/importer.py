@@ -5,10 +5,17 @@ Columns (--columns): comma-separated FIELD=COLUMN pairs.  FIELD is one of
   t            time stamp (optional; with it, gaps and the rate are checked)
   ax ay az     acceleration (required)
   gx gy gz     angular rate (optional: all three or none; without them the run is accel-only)
+  sensor       which sensor a row is from (optional; a column named "sensor" is read anyway):
+               a file of two sensors, like `stridecue export --format csv` of a two-sensor run,
+               becomes one run of both (slots 0 and 1 in the order of their numbers); --sensor N
+               imports one.  Columns named mount and leg (the export writes them) say how each
+               was worn; without them give --leg both (left, right) or --mount thigh+shin
+               (shin, thigh), as `stridecue run` takes two sensors.  Sensors of one file share a rate.
 COLUMN is a header name, or a 1-based column position as a number (a header name wins).
 A leading '-' flips the sign of that axis.  Examples:
   --columns t=time,ax=AccX,ay=AccY,az=AccZ,gx=GyrX,gy=GyrY,gz=GyrZ
   --columns ax=2,ay=3,az=4                 (no gyroscope; positions)
+StrideCue's own samples export needs no --columns (they default to t=t_s,ax=ax_g,...,gz=gz_dps).
 
 Units (--units): comma-separated KIND=UNIT pairs, defaults acc=g,gyr=dps,t=s.
   acc: g | m/s2 (also m/s^2, mps2)      gyr: dps (deg/s) | rad/s (rads)      t: s | ms | us
@@ -17,6 +24,10 @@ The samples are stored as the sensor would store them: int16 counts at the narro
 that holds the data (accelerometer +-2..32 g, gyroscope +-125..2000 dps); values beyond +-32 g or
 +-2000 dps are clipped and counted.  The source file is only read; the run file is new (never
 overwritten), under the data directory like a recorded run.
+
+A StrideCue run file (FILE.scrun, e.g. recorded on another computer) is imported as it is: copied
+into the data directory (never overwriting; the original is only read) and so added to history.
+`stridecue summary FILE` only reads a file; importing is the one way to add it to history.
 """
 
 from __future__ import annotations
@@ -33,37 +44,42 @@ from stridecue.errors import UserError
 from stridecue.record.csv_columns import (
     ACC_FIELDS,
     ACC_UNITS,
+    EXPORT_COLUMNS,
     G,
     GYR_FIELDS,
     GYR_UNITS,
     TIME_UNITS,
     ColumnRef,
+    is_our_export,
     parse_columns,
     parse_units,
     read_columns,
+    read_header,
 )
+from stridecue.record.import_counts import Counts, saturated_samples, to_counts  # noqa: F401 (saturated_samples: lab)
+from stridecue.record.import_sensors import LEGS, MOUNTS, SensorRows, split_sensors
 
 # numpy is imported inside the functions that use it: `stridecue --help` imports this module to
 # build its options, and must stay fast.
-
-ACCEL_RANGES_G = (2, 4, 8, 16, 32)
-GYRO_RANGE_CODES = (1, 2, 4, 8, 16)  # x 125 dps
-_FULL = 32767
 
 EPOCH_2000 = 946684800.0  # a time column above this is taken as Unix epoch seconds
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (__doc__ or "").strip().split("\n\n", 1)[1]
-    parser.add_argument("file", metavar="FILE.csv", help="the recording: CSV (or .csv.gz), one row per sample")
-    parser.add_argument("--columns", required=True, metavar="SPEC",
-                        help="which column holds what, e.g. t=time,ax=AccX,ay=AccY,az=AccZ[,gx=..,gy=..,gz=..]")
+    parser.add_argument("file", metavar="FILE", help="the recording: CSV (or .csv.gz), one row per sample; or a StrideCue run file"
+                                                     " (.scrun), copied into the data directory and so added to history")
+    parser.add_argument("--columns", metavar="SPEC",
+                        help="which column holds what, e.g. t=time,ax=AccX,ay=AccY,az=AccZ[,gx=..,gy=..,gz=..] "
+                             "(required for a CSV other than StrideCue's own samples export)")
     parser.add_argument("--rate", type=float, metavar="HZ",
                         help="sampling rate in Hz (required unless a t column is given)")
     parser.add_argument("--units", default="", metavar="SPEC",
                         help="e.g. acc=m/s2,gyr=rad/s,t=ms (default acc=g,gyr=dps,t=s)")
-    parser.add_argument("--mount", choices=["shin", "thigh"], default="shin", help="where the IMU was worn (default shin)")
-    parser.add_argument("--leg", choices=["left", "right"], default="left", help="which leg (default left)")
+    parser.add_argument("--mount", choices=MOUNTS, help="where the IMU was worn (default: the file's mount column, else shin); "
+                                                        "thigh+shin: a file of two sensors, shin then thigh of one leg")
+    parser.add_argument("--leg", choices=LEGS, help="which leg (default: the file's leg column, else left); "
+                                                    "both: a file of two sensors, left then right")
     parser.add_argument("--name", metavar="NAME", help="sensor name in the run (default: the file's name)")
     parser.add_argument("--start", metavar="ISO-TIME",
                         help="when the recording began (default: from an epoch time column, else the file's time)")
@@ -72,22 +88,51 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sensor-range", type=float, metavar="G",
                         help="the recording accelerometer's full scale in g: readings at it are marked clipped "
                              "(default: detected where readings sit at a standard full scale)")
+    parser.add_argument("--sensor", type=float, metavar="N",
+                        help="with a sensor column: import the rows of sensor N only (default: every sensor, "
+                             "one or two, into one run)")
     parser.add_argument("--skip-unit-check", action="store_true",
                         help="import even when the values do not look like the units given")
 
 
 def main(args: argparse.Namespace, base: Path) -> int:
+    if str(args.file).endswith(".scrun"):
+        return _import_run_file(args, base)
+    columns = args.columns
+    if not columns:
+        if args.no_header or not is_our_export(read_header(Path(args.file), args.delimiter)):
+            raise UserError("--columns is required for a CSV recording (e.g. --columns t=time,ax=AccX,ay=AccY,az=AccZ)")
+        columns = EXPORT_COLUMNS
     result = import_csv(
-        args.file, base, columns=args.columns, rate_hz=args.rate, units=args.units, mount=args.mount,
+        args.file, base, columns=columns, rate_hz=args.rate, units=args.units, mount=args.mount,
         leg=args.leg, name=args.name, start=args.start, delimiter=args.delimiter,
         header=not args.no_header, check_units=not args.skip_unit_check, sensor_range_g=args.sensor_range,
+        sensor=args.sensor,
     )
-    print(f"imported {result.samples} samples ({result.duration_s:.1f} s at {result.rate_hz:g} Hz,"
+    sensors = f"{len(result.sensors)} sensors ({', '.join(result.sensors)}), " if len(result.sensors) > 1 else ""
+    print(f"imported {sensors}{result.samples} samples ({result.duration_s:.1f} s at {result.rate_hz:g} Hz,"
           f" ±{result.accel_g} g" + (f", ±{result.gyro_dps} dps" if result.has_gyro else ", no gyroscope")
           + (f", {result.missing} missing" if result.missing else "")
           + (f", {result.clipped} clipped" if result.clipped else "") + f") to {result.path}")
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _import_run_file(args: argparse.Namespace, base: Path) -> int:
+    """`stridecue import FILE.scrun`: the run file copied into the data directory, in history."""
+    from stridecue.record.library import import_run_file
+    from stridecue.record.store import RunStore
+
+    path, copied = import_run_file(base, args.file)
+    with RunStore.open(base) as store:
+        try:
+            run = store.run(store.ingest(path))
+        except UserError:
+            if copied:  # a run history cannot analyse is not added to it
+                path.unlink(missing_ok=True)
+            raise
+    print(f"{'imported' if copied else 'already in history'}: run {run['id']} ({run['name']}), {path}")
     return 0
 
 
@@ -103,6 +148,7 @@ class ImportResult:
     has_gyro: bool
     clipped: int
     warnings: tuple = ()
+    sensors: tuple = ()  # how each sensor was worn, in slot order ("left shin", ...)
 
 
 def _sha256(path: Path) -> str:
@@ -111,46 +157,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _pick_range(peak: float, ranges: tuple[int, ...], unit_per_range: float) -> int:
-    for r in ranges:
-        if peak <= r * unit_per_range:
-            return r
-    return ranges[-1]
-
-
-def _counts(values: np.ndarray, full_scale: float) -> tuple[np.ndarray, int]:
-    import numpy as np
-    counts = np.rint(values * (32768.0 / full_scale))
-    clipped = int(np.count_nonzero((counts > _FULL) | (counts < -32768)))
-    return np.clip(counts, -32768, _FULL).astype(np.int16), clipped
-
-
-STANDARD_RANGES_G = (2, 4, 6, 8, 12, 16, 24, 32, 64, 100, 200, 400)
-
-
-def saturated_samples(acc_g: np.ndarray, sensor_range_g: float | None = None) -> np.ndarray:
-    """(n, 3) bool: readings where the recording sensor was at its full scale.
-
-    With sensor_range_g: readings within 0.5 % of it.  Without: the largest magnitude in the
-    recording counts as a full scale only when it lies within 1 % below a standard range (2, 4, 8,
-    16 g, ...) and repeats in consecutive samples on one axis, which a sensor pinned at its limit
-    does and a free peak does not (an 8-g sensor of 1/64 g resolution stops at 7.97 g).
-    """
-    import numpy as np
-    mag = np.abs(acc_g)
-    if sensor_range_g is not None:
-        return mag >= 0.995 * sensor_range_g
-    if mag.size == 0:
-        return np.zeros_like(mag, bool)
-    peak = float(mag.max())
-    if not any(0.99 * r <= peak <= r for r in STANDARD_RANGES_G):
-        return np.zeros_like(mag, bool)
-    at_peak = mag >= peak - 1e-9
-    if not np.any(at_peak[1:] & at_peak[:-1]):
-        return np.zeros_like(mag, bool)
-    return at_peak
 
 
 def _check_units(acc_g: np.ndarray, gyr_dps: np.ndarray | None, units: dict, path: Path) -> None:
@@ -189,17 +195,19 @@ def _start_time(start: str | None, t0: float | None, path: Path) -> dt.datetime:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
 
 
-def _sample_indices(t: np.ndarray, rate: float | None, path: Path) -> tuple[np.ndarray, float]:
-    """Sample counters from time stamps (gaps leave holes); checks the rate against them."""
+def _sample_indices(t: np.ndarray, rate: float | None, path: Path,
+                    origin: float | None = None) -> tuple[np.ndarray, float]:
+    """Sample counters from time stamps (gaps leave holes), counted from origin (default: the first
+    time stamp); checks the rate against them."""
     import numpy as np
     dt_s = np.diff(t)
     if len(dt_s) and np.any(dt_s <= 0):
         k = int(np.flatnonzero(dt_s <= 0)[0])
-        raise UserError(f"{path}: time does not increase at data row {k + 2} ({t[k]!r} then {t[k + 1]!r})")
+        raise UserError(f"{path}: time does not increase at data row {k + 2} ({float(t[k])!r} then {float(t[k + 1])!r})")
     if len(dt_s) == 0:
         if rate is None:
             raise UserError(f"{path}: one sample and no --rate")
-        return np.zeros(1, np.int64), rate
+        return np.full(1, 0 if origin is None else round((float(t[0]) - origin) * rate), np.int64), rate
     typical = float(np.median(dt_s))
     # the mean of the regular intervals (gaps left out): time stamps rounded to a few digits make
     # single intervals alternate (0.00240, 0.00241 s at 416 Hz), their mean is exact
@@ -210,20 +218,34 @@ def _sample_indices(t: np.ndarray, rate: float | None, path: Path) -> tuple[np.n
     elif abs(measured - rate) > 0.02 * rate:
         raise UserError(f"{path}: the time column says {measured:.4g} Hz but --rate is {rate:g} Hz "
                         f"(check --rate or the t unit, --units t=ms)")
-    index = np.rint((t - t[0]) * rate).astype(np.int64)
+    # counted from the first stamp, then moved by the offset to origin rounded once: a sensor half
+    # a sample out of step with another cannot round two of its rows onto one counter
+    index = np.rint((t - t[0]) * rate).astype(np.int64) + (0 if origin is None else round((float(t[0]) - origin) * rate))
     if np.any(np.diff(index) <= 0):
         k = int(np.flatnonzero(np.diff(index) <= 0)[0])
         raise UserError(f"{path}: data rows {k + 1} and {k + 2} fall on the same sample at {rate:g} Hz")
     return index, rate
 
 
+@dataclass(frozen=True)
+class _Sensor:
+    """One sensor of the file, ready to be written: where it came from, its sample counters on the
+    run's clock, its counts, the warnings to keep."""
+
+    rows: SensorRows
+    index: np.ndarray
+    counts: Counts
+    warnings: list
+
+
 def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, units: str = "",
-               mount: str = "shin", leg: str = "left", name: str | None = None, start: str | None = None,
+               mount: str | None = None, leg: str | None = None, name: str | None = None, start: str | None = None,
                delimiter: str | None = None, header: bool = True, check_units: bool = True,
-               sensor_range_g: float | None = None) -> ImportResult:
-    """Import one CSV recording as a new run file under base; returns what was written."""
-    import numpy as np
-    from stridecue.record.runfile import run_file_path
+               sensor_range_g: float | None = None, sensor: float | None = None) -> ImportResult:
+    """Import one CSV recording as a new run file under base (one sensor, or the one or two of a
+    sensor column: record/import_sensors.py); returns what was written.  mount/leg: None takes the
+    file's word, else shin/left."""
+    from stridecue.record.runfile import open_new_run
 
     path = Path(file)
     _check_options(rate_hz, mount, leg, sensor_range_g)
@@ -231,61 +253,118 @@ def import_csv(file, base: Path, *, columns: str, rate_hz: float | None = None, 
     unit = parse_units(units)
     if "t" not in refs and rate_hz is None:
         raise UserError("--rate is required when no time column is given (--columns t=...)")
-    names, table, n_rows, resolved = read_columns(path, refs, delimiter=delimiter, header=header)
-    acc, gyr, t = _physical(table, refs, unit)
+    names, table, n_rows, resolved, words = read_columns(path, refs, delimiter=delimiter, header=header)
+    found = split_sensors(table, words, path, sensor=sensor, mount=mount, leg=leg)
+    where = [f"{path} (sensor {s.number:g})" if len(found) > 1 else path for s in found]
+    physical = [_physical(s.table, refs, unit) for s in found]
     if check_units:
-        _check_units(acc, gyr, unit, path)
-    if t is not None:
-        index, rate = _sample_indices(t, rate_hz, path)
-    else:
-        index, rate = np.arange(len(acc), dtype=np.int64), float(rate_hz)
-    warnings = _check_rate(acc, gyr, rate, path, check_band=check_units)
-    counts = _to_counts(acc, gyr, sensor_range_g)
+        for (acc, gyr, _t), w in zip(physical, where):
+            _check_units(acc, gyr, unit, w)
+    times = [t for *_, t in physical]
+    # our own export's t_s is the sensor's sample counter / rate: from time zero, the counters come
+    # back as recorded (the analysis' windows fall where they fell in the original run)
+    ours = names is not None and "index" in names and names[resolved["t"]] == "t_s" if "t" in refs else False
+    indices, rate = _clock(times, [len(acc) for acc, *_ in physical], rate_hz, where, path, from_zero=ours)
+    sensors = []
+    for s, (acc, gyr, _t), index, w in zip(found, physical, indices, where):
+        _check_length(index, rate, w)
+        warnings = _check_rate(acc, gyr, rate, w, check_band=check_units)
+        sensors.append(_Sensor(s, index, to_counts(acc, gyr, sensor_range_g), warnings))
 
-    start_time = _start_time(start, float(t[0]) if t is not None else None, path)
+    start_time = _start_time(start, min(float(t[0]) for t in times) if times[0] is not None else None, path)
     sensor_name = name or re.sub(r"\.csv(\.gz)?$", "", path.name, flags=re.I)
-    out = run_file_path(base, start_time, f"import-{sensor_name}")
     mapping = {f: ("-" if r.negate else "") + (names[resolved[f]] if names is not None else f"#{resolved[f] + 1}")
                for f, r in refs.items()}
-    imported = {
+    imported = _imported(path, n_rows, sensor, mapping, unit, rate, "time column" if times[0] is not None and rate_hz is None
+                         else "--rate", sensor_range_g, sensors)
+    metadata = {"start_time": start_time.isoformat(), "simulated": False, "imported": imported,
+                "sensors": [_sensor_entry(k, sensor_name, s, rate, len(sensors)) for k, s in enumerate(sensors)]}
+    with open_new_run(base, start_time, f"import-{sensor_name}", metadata, sync_interval=3600.0) as writer:
+        missing = _write_samples(writer, sensors, rate)
+    return ImportResult(path=writer.path, samples=sum(len(s.index) for s in sensors), missing=missing, rate_hz=rate,
+                        duration_s=max(int(s.index[-1]) + 1 for s in sensors) / rate,
+                        accel_g=max(s.counts.accel_g for s in sensors),
+                        gyro_dps=max(s.counts.gyro_code for s in sensors) * 125, has_gyro=sensors[0].counts.has_gyro,
+                        clipped=sum(s.counts.at_full_scale for s in sensors),
+                        warnings=tuple(w for s in sensors for w in s.warnings),
+                        sensors=tuple(s.rows.describe() for s in sensors))
+
+
+def _imported(path: Path, n_rows: int, sensor: float | None, mapping: dict, unit: dict, rate: float, rate_from: str,
+              sensor_range_g: float | None, sensors: list[_Sensor]) -> dict:
+    """The run metadata's "imported": where the samples came from and what became of them."""
+    return {
         "source_file": str(path.resolve()),
         "source_sha256": _sha256(path),
         "rows": n_rows,
+        "sensor": sensor,
         "columns": mapping,
         "units": unit,
         "rate_hz": rate,
-        "rate_from": "time column" if t is not None and rate_hz is None else "--rate",
-        "accel_clipped_values": counts.clipped_acc,
-        "source_saturated_values": counts.saturated_values,
+        "rate_from": rate_from,
+        "accel_clipped_values": sum(s.counts.clipped_acc for s in sensors),
+        "source_saturated_values": sum(s.counts.saturated_values for s in sensors),
         "source_range_g": sensor_range_g,
-        "gyro_clipped_values": counts.clipped_gyr,
-        "has_gyro": counts.has_gyro,
-        "warnings": warnings,
+        "gyro_clipped_values": sum(s.counts.clipped_gyr for s in sensors),
+        "has_gyro": sensors[0].counts.has_gyro,
+        "warnings": [w for s in sensors for w in s.warnings],
         "imported_at": dt.datetime.now(dt.timezone.utc).isoformat(),
     }
-    sensor = {
-        "slot": 0, "name": sensor_name, "imu": "imported", "rate": rate, "accel_g": counts.accel_g,
-        "gyro_dps": counts.gyro_code * 125 if counts.has_gyro else None, "has_gyro": counts.has_gyro,
-        "mount": mount, "leg": leg,
+
+
+def _sensor_entry(slot: int, name: str, sensor: _Sensor, rate: float, count: int) -> dict:
+    """The run metadata's entry of one sensor (slot 0, or 0 and 1)."""
+    c, number = sensor.counts, sensor.rows.number
+    entry = {
+        "slot": slot, "name": name if count == 1 else f"{name}-{number:g}", "imu": "imported", "rate": rate,
+        "accel_g": c.accel_g, "gyro_dps": c.gyro_code * 125 if c.has_gyro else None, "has_gyro": c.has_gyro,
+        "mount": sensor.rows.mount, "leg": sensor.rows.leg,
     }
-    metadata = {"start_time": start_time.isoformat(), "simulated": False, "imported": imported, "sensors": [sensor]}
-    missing = _write_run(out, metadata, index, rate, counts)
-    return ImportResult(path=out, samples=len(index), missing=missing, rate_hz=rate,
-                        duration_s=(int(index[-1]) + 1) / rate, accel_g=counts.accel_g,
-                        gyro_dps=counts.gyro_code * 125 if counts.has_gyro else 0, has_gyro=counts.has_gyro,
-                        clipped=counts.at_full_scale, warnings=tuple(warnings))
+    if number is not None:
+        entry["source_sensor"] = number
+    return entry
 
 
-def _check_options(rate_hz: float | None, mount: str, leg: str, sensor_range_g: float | None) -> None:
+def _clock(times: list, lengths: list[int], rate_hz: float | None, where: list, path: Path,
+           from_zero: bool = False) -> tuple[list, float]:
+    """The sample counters of each sensor on one clock (counter 0: the first time stamp of any
+    sensor, so two sensors keep their offset; with from_zero, time 0 when no stamp is below it),
+    and the rate they share."""
+    import numpy as np
+
+    if times[0] is None:
+        return [np.arange(n, dtype=np.int64) for n in lengths], float(rate_hz)
+    rates = [_sample_indices(t, rate_hz, w)[1] for t, w in zip(times, where)]
+    if max(rates) > 1.001 * min(rates):
+        each = ", ".join(f"{r:.4g} Hz" for r in rates)
+        raise UserError(f"{path}: its sensors run at different rates ({each}); one run's sensors share a rate: "
+                        f"import them one at a time with --sensor N")
+    rate = rates[0] if len(rates) == 1 else float(f"{np.mean(rates):.9g}")
+    origin = min(float(t[0]) for t in times)
+    origin = min(origin, 0.0) if from_zero else origin
+    return [_sample_indices(t, rate, w, origin)[0] for t, w in zip(times, where)], rate
+
+
+MIN_IMPORT_S = 1.0  # a running stride takes about 0.7 s; less than this holds none to analyse
+
+
+def _check_length(index: np.ndarray, rate: float, path: Path) -> None:
+    seconds = (int(index[-1]) - int(index[0]) + 1) / rate
+    if seconds < MIN_IMPORT_S:
+        raise UserError(f"{path}: only {len(index)} samples ({seconds:.2f} s at {rate:g} Hz); an import needs at least "
+                        f"{MIN_IMPORT_S:g} s of samples to hold a stride")
+
+
+def _check_options(rate_hz: float | None, mount: str | None, leg: str | None, sensor_range_g: float | None) -> None:
     """UserError for an option out of its range (before the file is read)."""
     import numpy as np
 
     if rate_hz is not None and not (np.isfinite(rate_hz) and 1.0 <= rate_hz <= 10000.0):
         raise UserError(f"--rate {rate_hz:g} Hz is not a plausible sampling rate (1..10000)")
-    if mount not in ("shin", "thigh"):
-        raise UserError(f"--mount {mount!r}: shin or thigh")
-    if leg not in ("left", "right"):
-        raise UserError(f"--leg {leg!r}: left or right")
+    if mount is not None and mount not in MOUNTS:
+        raise UserError(f"--mount {mount!r}: {', '.join(MOUNTS)}")
+    if leg is not None and leg not in LEGS:
+        raise UserError(f"--leg {leg!r}: {', '.join(LEGS)}")
     if sensor_range_g is not None and not sensor_range_g > 0:
         raise UserError(f"--sensor-range {sensor_range_g:g} g must be positive")
 
@@ -307,60 +386,28 @@ def _physical(table: dict[str, np.ndarray], refs: dict[str, ColumnRef],
     return acc, gyr, t
 
 
-@dataclass(frozen=True)
-class _Counts:
-    """The samples as the sensor would store them: int16 raw (n, 6) at the chosen ranges."""
-
-    raw: np.ndarray
-    accel_g: int
-    gyro_code: int  # x 125 dps; 0 marks an accelerometer-only sensor
-    has_gyro: bool
-    clipped_acc: int  # values beyond the widest accelerometer range
-    clipped_gyr: int
-    saturated_values: int  # values where the source sensor was at its full scale
-    at_full_scale: int  # samples with an accelerometer axis at full scale here
-
-
-def _to_counts(acc: np.ndarray, gyr: np.ndarray | None, sensor_range_g: float | None) -> _Counts:
-    import numpy as np
-
-    has_gyro = gyr is not None
-    saturated = saturated_samples(acc, sensor_range_g)
-    accel_g = _pick_range(float(np.abs(acc).max()), ACCEL_RANGES_G, 1.0)
-    # gyro code 0 marks an accelerometer-only sensor (the analysis then segments from accel alone)
-    gyro_code = _pick_range(float(np.abs(gyr).max()), GYRO_RANGE_CODES, 125.0) if has_gyro else 0
-    raw = np.zeros((len(acc), 6), np.int16)
-    raw[:, :3], clipped_acc = _counts(acc, accel_g)
-    # readings where the source sensor saturated sit at full scale here, so they are flagged clipped
-    raw[:, :3][saturated & (acc > 0)] = _FULL
-    raw[:, :3][saturated & (acc < 0)] = -32768
-    clipped_gyr = 0
-    if has_gyro:
-        raw[:, 3:], clipped_gyr = _counts(gyr, gyro_code * 125.0)
-    at_full_scale = int(np.count_nonzero(np.any((raw[:, :3] >= _FULL) | (raw[:, :3] <= -32768), axis=1)))
-    return _Counts(raw, accel_g, gyro_code, has_gyro, clipped_acc, clipped_gyr, int(saturated.sum()), at_full_scale)
-
-
-def _write_run(out: Path, metadata: dict, index: np.ndarray, rate: float, counts: _Counts) -> int:
-    """Write the run file: the samples in one-second chunks, each hole in the time column as a
-    missing range, and the closing summary.  The number of missing samples."""
+def _write_samples(writer, sensors: list[_Sensor], rate: float) -> int:
+    """Write the samples, one second of every sensor at a time (as a recording interleaves them),
+    each hole in a sensor's time column as a missing range, and the closing summary.  The number
+    of missing samples."""
     import numpy as np
     from stridecue.link.samples import SampleBlock
-    from stridecue.record.runfile import RunWriter
 
-    missing = int(index[-1] + 1 - len(index))
-    raw = counts.raw
-    with RunWriter(out, metadata, sync_interval=3600.0) as writer:
-        chunk = max(1, int(round(rate)))
-        for s in range(0, len(index), chunk):
-            writer.write_samples(SampleBlock(index=index[s:s + chunk], raw=raw[s:s + chunk], rate=rate,
-                                             accel_g=counts.accel_g, gyro_code=counts.gyro_code, sensor=0))
+    chunk = max(1, int(round(rate)))
+    for first in range(0, max(int(s.index[-1]) for s in sensors) + 1, chunk):
+        for slot, s in enumerate(sensors):
+            a, b = np.searchsorted(s.index, [first, first + chunk])
+            if b > a:
+                writer.write_samples(SampleBlock(index=s.index[a:b], raw=s.counts.raw[a:b], rate=rate,
+                                                 accel_g=s.counts.accel_g, gyro_code=s.counts.gyro_code, sensor=slot))
+    missing = 0
+    for slot, s in enumerate(sensors):
         # holes in the time column: samples that will never arrive, recorded as such
-        holes = np.flatnonzero(np.diff(index) > 1)
-        for k in holes:
-            writer.write_missing(0, int(index[k] + 1), int(index[k + 1] - index[k] - 1))
-        writer.close(summary={"imported": True, "samples": len(index), "missing_samples": missing,
-                              "sensor_clipped": counts.at_full_scale})
+        for k in np.flatnonzero(np.diff(s.index) > 1):
+            writer.write_missing(slot, int(s.index[k] + 1), int(s.index[k + 1] - s.index[k] - 1))
+        missing += int(s.index[-1] - s.index[0] + 1 - len(s.index))
+    writer.close(summary={"imported": True, "samples": sum(len(s.index) for s in sensors), "missing_samples": missing,
+                          "sensor_clipped": sum(s.counts.at_full_scale for s in sensors)})
     return missing
 
 

@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from stridecue import __version__
+from stridecue.analysis.combine import counted_strides
 from stridecue.analysis.stride import Stride
 from stridecue.errors import UserError
+from stridecue.link.loss import data_problem
 
 # Stored per-stride results are tagged with the ingest version: the package version, this
 # module's ingest revision and a digest of the stride analysis's source, so a changed analysis
 # re-analyses every run on the next sync instead of serving stale strides.
-_INGEST_REVISION = 1
+_INGEST_REVISION = 3  # 2: runs.data_problem; 3: a damaged file is read around its damage (totals["damage"])
 
 
 def _analysis_digest() -> str:
@@ -79,14 +81,17 @@ def run_values(path: Path, st: os.stat_result, reader, strides: list[Stride], pr
         totals["error"] = reader.end["error"]
     if reader.truncated_bytes:
         totals["truncated_bytes"] = reader.truncated_bytes
+    if reader.damage:
+        totals["damage"] = reader.damage_line()  # `summary` warns with it
     duration, sensors = _sensor_rows(reader, meta)
-    running = sum(1 for s in strides if s.kind == "run")
+    problem = data_problem({slot: (samples, missing) for slot, *_, samples, missing, _gaps, _clipped in sensors})
+    running = sum(1 for s in counted_strides(strides) if s.kind == "run")
     values = dict(
         path=str(path), name=path.stem, start_time=meta.get("start_time"),
         end_time=(reader.end or {}).get("end_time"), duration_s=duration, simulated=int(bool(meta.get("simulated"))),
         closed=int(reader.closed), file_size=st.st_size, file_mtime_ns=st.st_mtime_ns, ingested_at=_now(),
         metadata_json=json.dumps(meta, default=str), totals_json=json.dumps(totals, default=str),
-        profile=profile, ingest_version=INGEST_VERSION, running_strides=running,
+        profile=profile, ingest_version=INGEST_VERSION, running_strides=running, data_problem=problem,
     )
     return values, sensors
 

@@ -9,9 +9,7 @@ docs/run-file.md is the byte-by-byte specification; keep the two in step.  The b
         w.write_missing(sensor, first, count)
         w.close(summary={...})                # closing chunk; fsync
 
-    r = RunReader(path)                       # or open_run(path)
-    r.metadata, r.closed, r.truncated_bytes, r.summary
-    r.blocks(sensor=None), r.samples(sensor), r.events(), r.missing()
+    r = RunReader(path)                       # runreader.py
 
 The writer fsyncs at least every `sync_interval` seconds of its clock (default 0.5 s) and on
 close, so a `kill -9` of the host loses at most about the last second and leaves a file that
@@ -21,35 +19,30 @@ opens: a reader tolerates a torn last chunk and reports it in `truncated_bytes`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import time
 import unicodedata
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
 from stridecue import __version__
 from stridecue.link.samples import SampleBlock
+from stridecue.paths import ensure_dir
 from stridecue.record.runformat import (
     CHUNK_END,
     CHUNK_EVENT,
     CHUNK_META,
     CHUNK_META_UPDATE,
     CHUNK_MISSING,
-    CHUNK_NAMES,
     CHUNK_SAMPLES,
     FORMAT_VERSION,
     MISSING_RANGE,
     SLOT_RUN,
     SUFFIX,
-    ChunkWalk,
     RunFileError,
-    check_file_header,
-    decode_missing,
-    decode_samples,
     encode_chunk,
     encode_end,
     encode_file_header,
@@ -89,8 +82,7 @@ def run_file_path(data_dir: str | os.PathLike, start_time: dt.datetime, name: st
     if start_time.tzinfo is None:
         start_time = start_time.replace(tzinfo=dt.timezone.utc)
     utc = start_time.astimezone(dt.timezone.utc)
-    folder = Path(data_dir) / "runs" / f"{utc.year:04d}"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_dir(Path(data_dir) / "runs" / f"{utc.year:04d}")
     stem = f"{utc:%Y-%m-%dT%H%M%S}Z-{_slug(name)}"
     path = folder / (stem + SUFFIX)
     n = 2
@@ -98,6 +90,22 @@ def run_file_path(data_dir: str | os.PathLike, start_time: dt.datetime, name: st
         path = folder / f"{stem}-{n}{SUFFIX}"
         n += 1
     return path
+
+
+def open_new_run(data_dir: str | os.PathLike, start_time: dt.datetime, name: str, metadata: dict, **kw) -> "RunWriter":
+    """A RunWriter on a new run file named as run_file_path() names it.  Another run started in
+    the same second (another process) can take that name between choosing and creating it: then
+    the next free name, so neither run is refused nor overwritten.  kw: RunWriter's options."""
+    for _attempt in range(100):
+        try:
+            return RunWriter(run_file_path(data_dir, start_time, name), metadata, **kw)
+        except RunFileExists:
+            continue
+    raise RunFileError(Path(data_dir) / "runs", f"no free run file name for {name!r} at {start_time:%Y-%m-%dT%H:%M:%S} after 100 tries")
+
+
+class RunFileExists(RunFileError):
+    """The run file to be created exists already (and is left as it is)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -161,7 +169,7 @@ class RunWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "xb", buffering=256 * 1024)
         except FileExistsError:
-            raise RunFileError(self.path, "already exists; a run file is never overwritten") from None
+            raise RunFileExists(self.path, "already exists; a run file is never overwritten") from None
         except OSError as e:
             raise RunFileError(self.path, f"cannot create: {e.strerror or e}") from None
         self.chunks_written = 1
@@ -317,172 +325,3 @@ class RunWriter:
             pass
         finally:
             os.close(fd)
-
-
-# ----------------------------------------------------------------------------------------------
-# Reader
-
-
-class RunReader:
-    """Reads and validates a whole run file at once (read-only; the file is never modified).
-
-    metadata: the run metadata with any later metadata updates merged over it
-    closed: True when the closing chunk is present (the run stopped in order)
-    end: the closing chunk's dict (end_time, totals, summary[, error]) or None
-    summary: end["summary"] or None
-    truncated_bytes: bytes of a torn last chunk that were ignored (0 for an intact file)
-    unknown_chunks: chunks of types this version does not know (skipped)
-
-    Raises RunFileError for a missing/unreadable file, a truncated header, a foreign file,
-    a newer format version, or a corrupt chunk followed by more data.
-    """
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        try:
-            with open(self.path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                buf = bytearray(size)
-                got = f.readinto(buf)
-                if got != size:
-                    del buf[got:]
-        except FileNotFoundError:
-            raise RunFileError(self.path, "no such run file") from None
-        except IsADirectoryError:
-            raise RunFileError(self.path, "is a directory, not a run file") from None
-        except OSError as e:
-            raise RunFileError(self.path, f"cannot read: {e.strerror or e}") from None
-        self.size = len(buf)
-        self.format_version = 0
-        self.metadata: dict = {}
-        self.metadata_updates: list[dict] = []
-        self.end: dict | None = None
-        self.truncated_bytes = 0
-        self.unknown_chunks = 0
-        self._blocks: list[SampleBlock] = []
-        self._events: list[dict] = []
-        self._missing: list[tuple[int, int, int]] = []
-        self._parse(buf)
-
-    # -- public API
-
-    @property
-    def closed(self) -> bool:
-        return self.end is not None
-
-    @property
-    def summary(self) -> dict | None:
-        return self.end.get("summary") if self.end else None
-
-    @property
-    def sensors(self) -> list[int]:
-        """Slots that have samples or missing ranges, ascending."""
-        return sorted({b.sensor for b in self._blocks} | {m[0] for m in self._missing})
-
-    def blocks(self, sensor: int | None = None) -> Iterator[SampleBlock]:
-        """SampleBlocks in file order (one per samples chunk), of one sensor or of all."""
-        for b in self._blocks:
-            if sensor is None or b.sensor == sensor:
-                yield b
-
-    def samples(self, sensor: int = 0) -> SampleBlock:
-        """All samples of a sensor as one block, sorted by index, duplicates dropped (the first
-        recorded copy wins).  An empty block when the sensor has none.  RunFileError when the
-        sensor's rate or ranges change mid-run (read blocks() then)."""
-        blocks = [b for b in self._blocks if b.sensor == sensor]
-        if not blocks:
-            rate = 0.0
-            accel_g = gyro_code = 0
-            for s in self.metadata.get("sensors", []) or []:
-                if isinstance(s, dict) and s.get("slot") == sensor:
-                    rate = float(s.get("rate") or 0.0)
-                    accel_g = int(s.get("accel_g") or 0)
-            return SampleBlock(np.zeros(0, np.int64), np.zeros((0, 6), np.int16), rate, accel_g, gyro_code, sensor=sensor)
-        settings = {(b.rate, b.accel_g, b.gyro_code) for b in blocks}
-        if len(settings) > 1:
-            shown = ", ".join(f"{r:g} Hz ±{a} g gyro code {g}" for r, a, g in sorted(settings))
-            raise RunFileError(self.path, f"sensor {sensor} changes rate or ranges during the run ({shown}); read it block by block")
-        joined = SampleBlock.concat(blocks) if len(blocks) > 1 else blocks[0]
-        index, raw, qi, qr = joined.index, joined.raw, joined.quat_index, joined.quat_raw
-        if len(index) > 1 and not bool(np.all(index[1:] > index[:-1])):
-            index, keep = np.unique(index, return_index=True)  # sorted; first occurrence of each
-            raw = raw[keep]
-        else:
-            index, raw = index.copy(), raw.copy()
-        if len(qi) > 1 and not bool(np.all(qi[1:] > qi[:-1])):
-            qi, keep = np.unique(qi, return_index=True)
-            qr = qr[keep]
-        else:
-            qi, qr = qi.copy(), qr.copy()
-        first = blocks[0]
-        return SampleBlock(index=index, raw=raw, rate=first.rate, accel_g=first.accel_g, gyro_code=first.gyro_code,
-                           quat_index=qi, quat_raw=qr, stream_id=first.stream_id, sensor=sensor)
-
-    def events(self) -> list[dict]:
-        """Events in file order."""
-        return list(self._events)
-
-    def missing(self, sensor: int | None = None) -> list[tuple[int, int, int]]:
-        """Missing sample ranges in file order, as (sensor, first_index, count)."""
-        return [m for m in self._missing if sensor is None or m[0] == sensor]
-
-    # -- parsing
-
-    def _fail(self, problem: str) -> RunFileError:
-        return RunFileError(self.path, problem)
-
-    def _parse(self, buf: bytearray) -> None:
-        self.format_version = check_file_header(buf, self.path)
-        view = memoryview(buf)
-        walk = ChunkWalk(buf, self.path)
-        seen_meta = False
-        for pos, kind, slot, start, length in walk:
-            if not seen_meta and kind != CHUNK_META:
-                raise self._fail(f"first chunk is {CHUNK_NAMES.get(kind, 'unknown')}, not the run metadata")
-            try:
-                self._take(kind, slot, buf, view, start, length)
-            except (ValueError, UnicodeDecodeError) as e:  # json.JSONDecodeError is a ValueError
-                raise self._fail(f"malformed {CHUNK_NAMES.get(kind, 'unknown')} chunk at byte {pos}: {e}") from None
-            seen_meta = True
-        self.truncated_bytes = walk.truncated_bytes
-        if not seen_meta:
-            raise self._fail("no run metadata (the recording was cut off as it began)")
-
-    def _json(self, view, start: int, length: int):
-        return json.loads(bytes(view[start : start + length]).decode("utf-8"))
-
-    def _take(self, kind: int, slot: int, buf, view, start: int, length: int) -> None:
-        if kind == CHUNK_SAMPLES:
-            self._blocks.append(decode_samples(buf, start, length, slot))
-        elif kind == CHUNK_EVENT:
-            event = self._json(view, start, length)
-            if not isinstance(event, dict):
-                raise ValueError("an event is not a JSON object")
-            self._events.append(event)
-        elif kind == CHUNK_MISSING:
-            self._missing.append((slot, *decode_missing(buf, start, length)))
-        elif kind == CHUNK_META:
-            if self.metadata:
-                raise ValueError("a second run metadata chunk")
-            meta = self._json(view, start, length)
-            if not isinstance(meta, dict):
-                raise ValueError("metadata is not a JSON object")
-            self.metadata = meta
-        elif kind == CHUNK_META_UPDATE:
-            update = self._json(view, start, length)
-            if not isinstance(update, dict):
-                raise ValueError("metadata update is not a JSON object")
-            self.metadata_updates.append(update)
-            self.metadata.update(update)
-        elif kind == CHUNK_END:
-            end = self._json(view, start, length)
-            if not isinstance(end, dict):
-                raise ValueError("end is not a JSON object")
-            self.end = end
-        else:
-            self.unknown_chunks += 1  # a later version's optional chunk: skip it
-
-
-def open_run(path: str | os.PathLike) -> RunReader:
-    """Open and validate a run file: RunReader(path)."""
-    return RunReader(path)

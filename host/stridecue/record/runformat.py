@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -191,6 +192,24 @@ def encode_end(totals: dict, summary: dict | None, error: str | None) -> bytes:
         return to_json(end)
 
 
+def read_run_bytes(path: Path) -> bytearray:
+    """The whole file, read-only; RunFileError (naming path) when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            buf = bytearray(size)
+            got = f.readinto(buf)
+            if got != size:
+                del buf[got:]
+        return buf
+    except FileNotFoundError:
+        raise RunFileError(path, "no such run file") from None
+    except IsADirectoryError:
+        raise RunFileError(path, "is a directory, not a run file") from None
+    except OSError as e:
+        raise RunFileError(path, f"cannot read: {e.strerror or e}") from None
+
+
 # ----------------------------------------------------------------------------------------------
 # Framing: the file header and the chunks after it
 
@@ -217,45 +236,66 @@ def check_file_header(buf, path: str | os.PathLike) -> int:
     return version
 
 
+# A chunk header of a known type with no flags set: where a reader looks for the next chunk after
+# damage.  Zero-width (a lookahead), so overlapping candidates are all tried.
+_CHUNK_START = re.compile(rb"(?=[\x01-\x06][\x00-\xff]\x00\x00)", re.DOTALL)  # kinds CHUNK_META..CHUNK_END
+
+
 class ChunkWalk:
     """The chunks after the file header, in file order: iterating yields (pos, kind, slot, start,
     length) for each chunk whose two CRCs hold (its payload is buf[start:start+length]).
 
-    A torn last chunk, or zeros a crash left at the end (some filesystems do), ends the walk: its
-    bytes are counted in truncated_bytes.  A corrupt chunk with more data after it raises
-    RunFileError naming path.
+    A corrupt chunk with more data after it is skipped: the walk resynchronises on the next
+    chunk whose two CRCs hold and records the unreadable bytes in between in `damaged` as
+    (first byte, next good byte).  A torn last chunk, zeros a crash left at the end (some
+    filesystems do), or damage with no good chunk after it ends the walk: those bytes are
+    counted in truncated_bytes.
     """
 
     def __init__(self, buf, path: str | os.PathLike):
         self.buf = buf
         self.path = path
         self.truncated_bytes = 0
+        self.damaged: list[tuple[int, int]] = []
 
     def __iter__(self) -> Iterator[tuple[int, int, int, int, int]]:
-        buf = self.buf
-        size = len(buf)
-        view = memoryview(buf)
+        size = len(self.buf)
         pos = FILE_HEADER_SIZE
         while pos < size:
-            if size - pos < CHUNK_HEADER_SIZE:
-                self.truncated_bytes = size - pos
-                return
-            kind, slot, flags, length, hcrc = CHUNK_HEADER.unpack_from(buf, pos)
-            if crc32(view[pos : pos + 8]) != hcrc:
-                if not any(view[pos:]):  # zeros a crash left at the end
+            chunk = self._chunk_at(pos)
+            if chunk is None:
+                good = self._next_chunk(pos + 1)
+                if good is None:  # nothing readable after it: a torn or damaged tail
                     self.truncated_bytes = size - pos
                     return
-                raise RunFileError(self.path, f"corrupt chunk header at byte {pos} (bad CRC)")
-            start = pos + CHUNK_HEADER_SIZE
-            end = start + length
-            if end + CHUNK_CRC_SIZE > size:
-                self.truncated_bytes = size - pos  # the last chunk was torn: tolerated
-                return
-            (pcrc,) = struct.unpack_from("<I", buf, end)
-            if crc32(view[start:end]) != pcrc:
-                if end + CHUNK_CRC_SIZE == size or not any(view[end + CHUNK_CRC_SIZE :]):
-                    self.truncated_bytes = size - pos
-                    return
-                raise RunFileError(self.path, f"corrupt {CHUNK_NAMES.get(kind, 'unknown')} chunk at byte {pos} (bad CRC)")
+                self.damaged.append((pos, good))
+                pos = good
+                continue
+            kind, slot, start, length = chunk
             yield pos, kind, slot, start, length
-            pos = end + CHUNK_CRC_SIZE
+            pos = start + length + CHUNK_CRC_SIZE
+
+    def _chunk_at(self, pos: int) -> tuple[int, int, int, int] | None:
+        """(kind, slot, payload start, payload length) of the chunk at pos when both CRCs hold."""
+        buf = self.buf
+        if len(buf) - pos < CHUNK_OVERHEAD:
+            return None
+        kind, slot, _flags, length, hcrc = CHUNK_HEADER.unpack_from(buf, pos)
+        view = memoryview(buf)
+        if crc32(view[pos : pos + 8]) != hcrc:
+            return None
+        start = pos + CHUNK_HEADER_SIZE
+        end = start + length
+        if end + CHUNK_CRC_SIZE > len(buf):
+            return None
+        (pcrc,) = struct.unpack_from("<I", buf, end)
+        if crc32(view[start:end]) != pcrc:
+            return None
+        return kind, slot, start, length
+
+    def _next_chunk(self, pos: int) -> int | None:
+        """Where the next intact chunk starts at or after pos, or None."""
+        for match in _CHUNK_START.finditer(self.buf, pos):
+            if self._chunk_at(match.start()) is not None:
+                return match.start()
+        return None

@@ -96,7 +96,12 @@ _MIGRATION_3 = """
 ALTER TABLE strides ADD COLUMN wobble_note TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3)
+# What is wrong with a run's data (link.loss.data_problem: no samples, too many lost), or NULL.
+_MIGRATION_4 = """
+ALTER TABLE runs ADD COLUMN data_problem TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3, _MIGRATION_4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

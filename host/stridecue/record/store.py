@@ -23,8 +23,9 @@ import json
 import os
 import sqlite3
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from stridecue.errors import UserError
 from stridecue.paths import runs_dir
@@ -40,7 +41,16 @@ from stridecue.analysis.stride import ROW_FIELDS, Stride
 from stridecue.record.schema import migrate, schema_version
 
 DB_NAME = "stridecue.db"
+MEMORY = ":memory:"
 DEFAULT_PROFILE = "default"
+
+
+class StoreError(UserError):
+    """The store itself cannot be used (read-only, locked too long, disk full), not one run file."""
+
+
+class NotInHistory(UserError):
+    """A run file outside the data directory that was never imported."""
 
 
 class RunStore:
@@ -52,19 +62,7 @@ class RunStore:
         self.base = Path(base) if base is not None else self.path.parent
         self._analyse = analyse or default_analyse
         self.skipped_: list[tuple[str, str]] = []  # (file, problem) met by the last sync()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        except (OSError, sqlite3.Error) as e:
-            raise UserError(f"{self.path}: cannot open the run store: {e}") from None
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA foreign_keys = ON")
-        try:
-            self.db.execute("PRAGMA journal_mode = WAL")
-            migrate(self.db, self.path)
-        except sqlite3.DatabaseError as e:
-            self.db.close()
-            raise UserError(f"{self.path}: not a usable StrideCue database ({e}); move it aside and it is rebuilt from the run files") from None
+        self.db = _connect(self.path)
 
     @classmethod
     def open(cls, base: str | os.PathLike, analyse: Callable | None = None) -> "RunStore":
@@ -74,6 +72,11 @@ class RunStore:
         tests that stand in for the installed analysis)."""
         base = Path(base)
         return cls(base / DB_NAME, base=base, analyse=analyse)
+
+    @classmethod
+    def scratch(cls, base: str | os.PathLike, analyse: Callable | None = None) -> "RunStore":
+        """A store in memory, gone when closed: for reading a run file without adding it to history."""
+        return cls(Path(MEMORY), base=Path(base), analyse=analyse)
 
     def close(self) -> None:
         self.db.close()
@@ -110,7 +113,7 @@ class RunStore:
         if row and not force and up_to_date(row, st):
             return int(row["id"])
 
-        from stridecue.record.runfile import RunReader
+        from stridecue.record.runreader import RunReader
 
         try:
             reader = RunReader(path)
@@ -118,14 +121,19 @@ class RunStore:
             self._note_problem(path, st, str(e))
             raise
         strides = sorted(self._analyse(reader), key=lambda s: (s.ic_t, s.sensor))
-        return self._write_run(path, st, reader, strides, row["id"] if row else None)
+        return self._write_run(path, st, reader, strides)
 
-    def _write_run(self, path: Path, st: os.stat_result, reader, strides: list[Stride], run_id: int | None) -> int:
+    def _write_run(self, path: Path, st: os.stat_result, reader, strides: list[Stride]) -> int:
         values, sensors = run_values(path, st, reader, strides, profile_name(reader.metadata))
         cues = cue_rows(reader)
         settings = settings_rows(reader.metadata)
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writing():
+            # Another process (a `summary` beside a `history`) may have stored this file since
+            # ingest() looked: decide insert or update under the write lock, not before it.
+            row = self.db.execute("SELECT id, file_size, file_mtime_ns, ingest_version FROM runs WHERE path = ?", (str(path),)).fetchone()
+            if row is not None and up_to_date(row, st):
+                return int(row["id"])
+            run_id = int(row["id"]) if row is not None else None
             if run_id is None:
                 cols = ", ".join(values)
                 marks = ", ".join(f":{k}" for k in values)
@@ -150,17 +158,30 @@ class RunStore:
             )
             self.db.executemany("INSERT INTO settings (run_id, section, json) VALUES (?, ?, ?)", ((run_id, *row) for row in settings))
             self.db.execute("DELETE FROM ingest_errors WHERE path = ?", (str(path),))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return run_id
 
     def _note_problem(self, path: Path, st: os.stat_result, problem: str) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO ingest_errors (path, file_size, file_mtime_ns, problem, at) VALUES (?, ?, ?, ?, ?)",
-            problem_row(path, st, problem),
-        )
+        with self._writing():
+            self.db.execute(
+                "INSERT OR REPLACE INTO ingest_errors (path, file_size, file_mtime_ns, problem, at) VALUES (?, ?, ?, ?, ?)",
+                problem_row(path, st, problem),
+            )
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction holding the write lock (waiting up to BUSY_TIMEOUT_S for another
+        process's); StoreError naming why when the store cannot be written."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise StoreError(open_problem(self.path, e)) from None
 
     def sync(self) -> list[int]:
         """Ingest every run file under <base>/runs that is new or changed; the ids ingested.
@@ -189,6 +210,8 @@ class RunStore:
                 continue
             try:
                 done.append(self.ingest(path))
+            except StoreError:  # the store, not this file: every other file would meet it too
+                raise
             except UserError as e:
                 self.skipped_.append((path.name, str(e)))
         return done
@@ -227,7 +250,7 @@ class RunStore:
                 return _run_dict(row)
         candidate = Path(text).expanduser()
         if candidate.suffix == ".scrun" or candidate.exists():
-            return self.run(self.ingest(candidate))
+            return self._find_file(candidate)
         stem = text[:-6] if text.endswith(".scrun") else text
         rows = self._by_name(stem)
         if not rows and self.sync():  # a run file not ingested yet
@@ -238,6 +261,31 @@ class RunStore:
             names = ", ".join(r["name"] for r in rows[:3])
             raise UserError(f"{text!r} matches {len(rows)} runs ({names}{', ...' if len(rows) > 3 else ''}); give more of the name")
         return _run_dict(rows[0])
+
+    def _find_file(self, candidate: Path) -> dict:
+        """The history's run of a run file.  A file under <base>/runs is history (sync would
+        ingest it anyway); one elsewhere is only found if it was imported: reading a file never
+        adds it (NotInHistory; read_run() reads it without storing it)."""
+        path = candidate.resolve()
+        if self.holds(path):
+            return self.run(self.ingest(path))
+        row = self.db.execute("SELECT * FROM runs WHERE path = ?", (str(path),)).fetchone()
+        if row is not None:
+            return _run_dict(row)
+        if not path.exists():
+            raise UserError(f"{path}: no such run file")
+        raise NotInHistory(f"{path}: not in history (it is outside {runs_dir(self.base)}); `stridecue import {candidate}` adds it")
+
+    def holds(self, path: Path) -> bool:
+        """Whether a run file lies in this store's data directory (<base>/runs)."""
+        return Path(path).resolve().is_relative_to(runs_dir(self.base).resolve())
+
+    def delete(self, run_id: int) -> None:
+        """Remove a run and its strides, cues, sensors and settings from the store (not its files)."""
+        run = self.run(run_id)
+        with self._writing():
+            self.db.execute("DELETE FROM runs WHERE id = ?", (int(run_id),))
+            self.db.execute("DELETE FROM ingest_errors WHERE path = ?", (run["path"],))
 
     def _by_name(self, stem: str) -> list:
         rows = self.db.execute("SELECT * FROM runs WHERE name = ?", (stem,)).fetchall()
@@ -281,6 +329,52 @@ class RunStore:
         return [(Path(r["path"]).name, r["problem"]) for r in self.db.execute("SELECT path, problem FROM ingest_errors ORDER BY path")]
 
 
+# How long a command waits for another process's write (a live run saving, a `history`
+# ingesting a run) before giving up; ingesting one long run takes a few seconds.
+BUSY_TIMEOUT_S = 30.0
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection to the store at path, created or migrated: WAL (readers never block the
+    writer, nor it them) and a busy timeout, so `run`, `summary` and `history` can run at once."""
+    from stridecue.paths import ensure_dir
+
+    if str(path) != MEMORY:
+        ensure_dir(path.parent)
+    try:
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as e:
+        raise StoreError(open_problem(path, e)) from None
+    db.row_factory = sqlite3.Row
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA journal_mode = WAL")
+        migrate(db, path)
+    except sqlite3.Error as e:
+        db.close()
+        raise StoreError(open_problem(path, e)) from None
+    except UserError:
+        db.close()
+        raise
+    return db
+
+
+def open_problem(path: Path, e: sqlite3.Error) -> str:
+    """One line naming why the store at path cannot be used.  Only a damaged or foreign file is
+    worth moving aside; a read-only or busy one is not, and moving it would lose nothing but time."""
+    code = getattr(e, "sqlite_errorname", "")
+    if code in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        return f"{path}: not a usable StrideCue database ({e}); move it aside and it is rebuilt from the run files"
+    if code.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")) or code == "SQLITE_AUTH":
+        return f"{path}: cannot write the run store: the data directory or the file is read-only ({e}); fix its permissions or choose another --data-dir"
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return f"{path}: the run store stayed locked by another StrideCue for {BUSY_TIMEOUT_S:.0f} s ({e}); try again when it is done"
+    if code.startswith("SQLITE_FULL"):
+        return f"{path}: the disk is full ({e}); free some space"
+    return f"{path}: cannot open the run store ({e})"
+
+
 def profile_name(meta: dict) -> str:
     """The runner profile a run was recorded under (metadata "profile": a name or a dict with "name")."""
     p = meta.get("profile")
@@ -296,6 +390,21 @@ def _run_dict(row: sqlite3.Row) -> dict:
     d["simulated"] = bool(d["simulated"])
     d["closed"] = bool(d["closed"])
     return d
+
+
+def read_run(store: RunStore, ref: str) -> tuple[RunStore, dict]:
+    """(the store that holds it, the run) for a run of history, or for a run file outside the data
+    directory that was never imported: that one is analysed into a scratch store (the caller
+    closes it when it is not `store`), so reading a file never adds it to history."""
+    try:
+        return store, store.find(ref)
+    except NotInHistory:
+        scratch = RunStore.scratch(store.base, analyse=store._analyse)
+        try:
+            return scratch, scratch.run(scratch.ingest(Path(ref).expanduser()))
+        except BaseException:
+            scratch.close()
+            raise
 
 
 def open_store(base: Path, quiet: bool = False) -> "RunStore":

@@ -4,7 +4,9 @@ csv and parquet write three tables: <run>-strides (the per-stride metrics), <run
 (every recorded sample of every sensor in physical units: g and deg/s, sensor frame, with its
 sample counter and time) and <run>-cues.  fit writes <run>.fit, a FIT activity that running
 platforms read, with knee wobble, landing load and loading rate as developer fields.
-Existing files are never overwritten.  docs/exports.md lists every column.
+RUN names the run as in every command (record/runref.py; default: the latest run); --out is a
+directory, or for fit a file name ending in .fit.  Existing files are never overwritten.
+docs/exports.md lists every column.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from stridecue.analysis.stride import BOOL_FIELDS, ROW_FIELDS, TEXT_FIELDS, Stride
 from stridecue.errors import UserError
+from stridecue.record.runref import RUN_HELP, read_named_run
 
 FORMATS = ("csv", "parquet", "fit")
 
@@ -32,15 +35,33 @@ def approximate_fields(stride: Stride) -> str:
     return ACCEL_ONLY_APPROXIMATE if stride.accel_only else ""
 
 
+OUT_HELP = ("where to write: a directory (made if missing; default: the current one), the files named after the run; "
+            "or, for one file (--html, fit), a file name ending in its extension (.html, .fit). Never overwritten")
+
+
 def configure(parser) -> None:
-    parser.add_argument("run", metavar="RUN", help="a run file, run id or run name (`stridecue history` lists them)")
+    parser.add_argument("run", nargs="?", metavar="RUN", help=RUN_HELP)
     parser.add_argument("--format", required=True, choices=FORMATS, help="csv, parquet or fit")
-    parser.add_argument("--out", metavar="DIR", default=".", help="directory for the exported files (default: the current one)")
+    parser.add_argument("--out", metavar="OUT", help=OUT_HELP)
+
+
+def out_file(out: str | None, name: str, ext: str) -> Path:
+    """--out as every command reads it (OUT_HELP): the one file of a run named `name`."""
+    path = Path(out).expanduser() if out else Path.cwd()
+    return path if path.suffix.lower() == ext else path / f"{name}{ext}"
+
+
+def out_dir(out: str | None, fmt: str) -> Path:
+    """--out of a format that writes several files: a directory."""
+    path = Path(out).expanduser() if out else Path.cwd()
+    if path.suffix.lower() in (".csv", ".parquet", ".fit", ".html"):
+        raise UserError(f"--out {out}: {fmt} writes three files (strides, samples, cues), so --out is a directory")
+    return path
 
 
 def targets(name: str, fmt: str, out: Path) -> dict[str, Path]:
     if fmt == "fit":
-        return {"fit": out / f"{name}.fit"}
+        return {"fit": out if out.suffix.lower() == ".fit" else out / f"{name}.fit"}
     return {table: out / f"{name}-{table}.{fmt}" for table in ("strides", "samples", "cues")}
 
 
@@ -70,12 +91,15 @@ def stride_table(strides: list[Stride], start: dt.datetime | None):
 
 
 def sample_table(reader):
-    """Every sample of every sensor, sorted by sensor and counter, in g and deg/s."""
+    """Every sample of every sensor, sorted by sensor and counter, in g and deg/s; the last two
+    columns say how its sensor was worn (mount, leg), so `stridecue import` of the CSV rebuilds a
+    two-sensor run."""
     import numpy as np
     import pyarrow as pa
 
     import stridewire
 
+    worn = {s.get("slot", i): s for i, s in enumerate(reader.metadata.get("sensors") or []) if isinstance(s, dict)}
     parts = []
     for sensor in reader.sensors:
         b = reader.samples(sensor)
@@ -87,6 +111,8 @@ def sample_table(reader):
             "ax_g": acc[:, 0], "ay_g": acc[:, 1], "az_g": acc[:, 2],
             "gx_dps": gyr[:, 0], "gy_dps": gyr[:, 1], "gz_dps": gyr[:, 2],
             "clipped": b.clipped,
+            "mount": np.full(len(b), worn.get(sensor, {}).get("mount") or "", object),
+            "leg": np.full(len(b), worn.get(sensor, {}).get("leg") or "", object),
         })
     if not parts:
         raise UserError(f"{reader.path.name}: the run has no samples to export")
@@ -127,14 +153,15 @@ def _write_new(path: Path, write) -> None:
 
 def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
     """Write the exports of a stored run; the paths written."""
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
     from stridecue.review.figures import load_summary
 
     if fmt not in FORMATS:
         raise UserError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    paths = targets(run["name"], fmt, out)
+    out = next(iter(paths.values())).parent
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: not a directory")
-    paths = targets(run["name"], fmt, out)
     for p in paths.values():
         if p.exists():
             raise UserError(f"{p}: already exists; exports are never overwritten")
@@ -154,7 +181,8 @@ def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
             if start is None:
                 raise UserError(f"{run['name']}: the run has no start time; a FIT file needs one")
             try:
-                data = activity_file(start, strides, load_summary(store, run))
+                data = activity_file(start, strides, load_summary(store, run), cues=store.cues(run["id"]),
+                                     duration_s=run.get("duration_s"))
             except FitError as e:
                 raise UserError(f"{run['name']}: {e}") from None
             _write_new(paths["fit"], lambda tmp: Path(tmp).write_bytes(data))
@@ -186,11 +214,15 @@ def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
 def main(args, base: Path) -> int:
     from stridecue.record.store import open_store
 
-    store = open_store(base, quiet=True)
+    history = open_store(base, quiet=True)
+    store = history
     try:
-        run = store.find(args.run)
-        for p in export_run(store, run, args.format, Path(args.out).expanduser()):
+        store, run = read_named_run(history, args.run)  # a file outside the data directory is read, not added
+        out = out_file(args.out, run["name"], ".fit") if args.format == "fit" else out_dir(args.out, args.format)
+        for p in export_run(store, run, args.format, out):
             print(f"written: {p}")
         return 0
     finally:
-        store.close()
+        if store is not history:
+            store.close()
+        history.close()

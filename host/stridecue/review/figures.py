@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from stridecue.analysis.combine import counted_strides, repeated_segments
 from stridecue.analysis.stride import Stride
 from stridecue.coach.policy import Coach, CoachSettings
+from stridecue.review.effect import cue_effect, median_shift
 from stridecue.review.guided import analyse_guided
 
-CUE_WINDOW = 10  # strides after a cue against the strides before it
 FATIGUE_WINDOW_S = 600.0
 MIN_RUN_STRIDES = 6  # fewer strides that look like running are not reported as a run
 ACCEL_ONLY_TO_LATE_MS = 80  # bach2022: the accelerometer-only toe-off is 80-100 ms late (docs/validation.md)
@@ -69,18 +70,18 @@ def summarize(strides: list[Stride], cues: list[dict], totals: dict, meta: dict,
         "start_time": meta.get("start_time"),
         "simulated": bool(meta.get("simulated", False)),
         "profile": _profile(meta),
-        "duration_s": round(float(duration_s), 1),
+        "duration_s": float(duration_s),
         "sensors": [{k: s.get(k) for k in ("slot", "name", "mount", "leg")} for s in sensors],
         "running_strides": len(run),
         "other_strides": len(strides) - len(run) - unconfirmed,
         "unconfirmed_running_strides": unconfirmed,
         "warnings": warnings,
         "approximate": {"contact_time_ms": APPROXIMATE_NOTE} if any(s.accel_only for s in run) else {},
-        "cadence_spm": _round(_median([_f(s.cadence_spm) for s in run])),
-        "contact_time_ms": _round(_scale(_median([_f(s.contact_time_s) for s in run]), 1000)),
+        "cadence_spm": _num(_median([_f(s.cadence_spm) for s in run])),
+        "contact_time_ms": _num(_scale(_median([_f(s.contact_time_s) for s in run]), 1000)),
         "wobble_deg": _wobble(run, coach_settings),
         "landing_load_g": _landing_load(run),
-        "cues": _cue_effect(wobble_cues, run),
+        "cues": cue_effect(wobble_cues, run, all_cues=cues),
         "fatigue": _fatigue(run),
         "asymmetry": _asymmetry(run),
         "per_minute": _per_minute(run, cues),
@@ -89,7 +90,7 @@ def summarize(strides: list[Stride], cues: list[dict], totals: dict, meta: dict,
     if second is not None:
         out["thigh"] = _thigh(thigh_strides, second)
     out["cues"]["all_kinds"] = _count_kinds(cues)
-    out["cues"]["per_minute"] = round(len(wobble_cues) / minutes, 2) if minutes else None
+    out["cues"]["per_minute"] = len(wobble_cues) / minutes if minutes else None
     guided = analyse_guided(strides, cues)
     if guided is not None:
         out["guided"] = guided
@@ -100,15 +101,15 @@ def summarize(strides: list[Stride], cues: list[dict], totals: dict, meta: dict,
 
 def _apart_thigh(strides: list[Stride]) -> tuple[list[Stride], str | None, list[Stride]]:
     """(strides, leg, thigh strides): with thigh + shin on one leg both sensors see the same
-    strides.  The headline figures are the shin's (landing load is a tibial measure; each stride
-    counted once); the thigh's wobble is given apart (_thigh), and the knee from the two
-    together (knee_summary)."""
-    second = _second_segment(strides)
-    if second is None:
+    strides.  The headline figures are the shin's (analysis.combine.counted_strides: landing load
+    is a tibial measure; each stride counted once); the thigh's wobble is given apart (_thigh),
+    and the knee from the two together (knee_summary)."""
+    repeated = repeated_segments((s.leg, s.mount) for s in strides)
+    if not repeated:
         return strides, None, []
-    thigh = [s for s in strides if s.leg == second and s.mount == "thigh"]
-    rest = [s for s in strides if not (s.leg == second and s.mount == "thigh")]
-    return rest, second, thigh
+    leg = min(leg for leg, _mount in repeated)
+    thigh = [s for s in strides if (s.leg, s.mount) == (leg, "thigh")]
+    return counted_strides(strides), leg, thigh
 
 
 def _running(strides: list[Stride], duration_s: float, meta: dict) -> tuple[list[Stride], int, list[str]]:
@@ -147,42 +148,33 @@ def _wobble(run: list[Stride], coach_settings: CoachSettings) -> dict:
             judged += 1
             over += bool(s.wobble_deg > thr)
     return {
-        "median": _round(_median(wobble)),
-        "p90": _round(_pct(wobble, 90)),
-        "threshold": {leg: round(v, 2) for leg, v in thresholds.items()},
-        "over_threshold_pct": _round(100.0 * over / judged if judged else None),
+        "median": _num(_median(wobble)),
+        "p90": _num(_pct(wobble, 90)),
+        "threshold": {leg: float(v) for leg, v in thresholds.items()},
+        "over_threshold_pct": _num(100.0 * over / judged if judged else None),
     }
 
 
 def _landing_load(run: list[Stride]) -> dict:
     pta = np.array([_f(s.pta_axial_g) for s in run], float)
     return {
-        "median": _round(_median(pta)),
-        "p90": _round(_pct(pta, 90)),
-        "loading_rate_median_gps": _round(_median([_f(s.loading_rate_gps) for s in run]), 0),
+        "median": _num(_median(pta)),
+        "p90": _num(_pct(pta, 90)),
+        "loading_rate_median_gps": _num(_median([_f(s.loading_rate_gps) for s in run])),
         "clipped_strides": int(sum(1 for s in run if s.clipped)),
     }
 
 
 def _thigh(thigh_strides: list[Stride], leg: str) -> dict:
     thigh_run = np.array([s.wobble_deg for s in thigh_strides if s.kind == "run"], float)
-    return {"leg": leg, "running_strides": len(thigh_run), "wobble_median_deg": _round(_median(thigh_run)),
-            "wobble_p90_deg": _round(_pct(thigh_run, 90))}
+    return {"leg": leg, "running_strides": len(thigh_run), "wobble_median_deg": _num(_median(thigh_run)),
+            "wobble_p90_deg": _num(_pct(thigh_run, 90))}
 
 
 def _clock(seconds: float | None) -> str:
     m, sec = divmod(int(round(seconds or 0.0)), 60)
     h, m = divmod(m, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def _second_segment(strides: list[Stride]) -> str | None:
-    """The leg that carries both a shin and a thigh sensor, if any."""
-    for leg in ("left", "right"):
-        mounts = {s.mount for s in strides if s.leg == leg}
-        if {"shin", "thigh"} <= mounts:
-            return leg
-    return None
 
 
 def _profile(meta: dict) -> str:
@@ -209,8 +201,9 @@ def _scale(v, k):
     return None if v is None else v * k
 
 
-def _round(v, nd=1):
-    return None if v is None or not np.isfinite(v) else round(float(v), nd)
+def _num(v) -> float | None:
+    """A figure as data: full precision, None when missing (text and HTML round at display)."""
+    return None if v is None or not np.isfinite(v) else float(v)
 
 
 def _count_kinds(cues: list[dict]) -> dict:
@@ -219,42 +212,6 @@ def _count_kinds(cues: list[dict]) -> dict:
         k = c.get("cue", "wobble")
         counts[k] = counts.get(k, 0) + 1
     return counts
-
-
-def _cue_effect(cues: list[dict], run: list[Stride], n: int = CUE_WINDOW) -> dict:
-    """Wobble in the n strides after each cue against the n strides before it, on the leg the
-    cue was about (values.leg) when it says, else on all running strides."""
-    by_leg: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}
-    for leg in {s.leg for s in run} | {None}:
-        chosen = [s for s in run if leg is None or s.leg == leg]
-        by_leg[leg] = (np.array([s.known_t for s in chosen]), np.array([s.wobble_deg for s in chosen], float))
-    each = []
-    for cue in cues:
-        leg = (cue.get("values") or {}).get("leg")
-        t, w = by_leg.get(leg, by_leg[None])
-        i = int(np.searchsorted(t, cue["t"], side="right"))
-        if i >= n and i + n <= len(w):
-            b, a = np.nanmean(w[i - n : i]), np.nanmean(w[i : i + n])
-            each.append({"t": round(float(cue["t"]), 1), "leg": leg, "before_deg": _round(b, 2), "after_deg": _round(a, 2)})
-    before = np.array([e["before_deg"] for e in each], float)
-    after = np.array([e["after_deg"] for e in each], float)
-    change_ci = None
-    if len(each) >= 3:  # percentile bootstrap over cues of the mean change (after - before)
-        diff = after - before
-        idx = np.random.default_rng(0).integers(0, len(diff), size=(2000, len(diff)))
-        change_ci = [_round(v, 2) for v in np.percentile(diff[idx].mean(axis=1), [2.5, 97.5])]
-    return {
-        "count": len(cues),
-        "per_minute": None,
-        "measured": len(each),
-        "window_strides": n,
-        "wobble_before_deg": _round(np.mean(before)) if len(each) else None,
-        "wobble_after_deg": _round(np.mean(after)) if len(each) else None,
-        "followed_by_less_wobble": int(np.sum(after < before)) if len(each) else None,
-        "change_deg": _round(np.mean(after - before), 2) if len(each) else None,
-        "change_ci95_deg": change_ci,
-        "each": each,
-    }
 
 
 def _fatigue(run: list[Stride]) -> dict | None:
@@ -272,13 +229,16 @@ def _fatigue(run: list[Stride]) -> dict | None:
     last = [s for s in run if s.ic_t >= t[-1] - window]
 
     def med(group, key):
-        return _round(_median([_f(getattr(s, key)) for s in group]))
+        return _num(_median([_f(getattr(s, key)) for s in group]))
 
-    out = {"compared": label, "window_s": round(float(window), 1)}
+    out = {"compared": label, "window_s": float(window)}
     for key, name in (("wobble_deg", "wobble_deg"), ("pta_axial_g", "landing_load_g"), ("cadence_spm", "cadence_spm"),
                       ("contact_time_s", "contact_time_s")):
         out[name] = [med(first, key), med(last, key)]
-    out["contact_time_ms"] = [_round(_scale(v, 1000), 0) for v in out.pop("contact_time_s")]
+    out["contact_time_ms"] = [_num(_scale(v, 1000)) for v in out.pop("contact_time_s")]
+    # the rise or fall of wobble is said only with its interval: a few noisy strides move a median
+    shift = median_shift([s.wobble_deg for s in first], [s.wobble_deg for s in last])
+    out["wobble_change_deg"], out["wobble_change_ci95_deg"] = shift if shift is not None else (None, None)
     return out
 
 
@@ -295,7 +255,7 @@ def _asymmetry(run: list[Stride], min_strides: int = 10) -> dict | None:
         si = None
         if left is not None and right is not None and (left + right) != 0:
             si = 100.0 * (left - right) / ((left + right) / 2.0)
-        out[name] = {"left": _round(_scale(left, k), 2), "right": _round(_scale(right, k), 2), "symmetry_index_pct": _round(si)}
+        out[name] = {"left": _num(_scale(left, k)), "right": _num(_scale(right, k)), "symmetry_index_pct": _num(si)}
     out["strides"] = {leg: len(v) for leg, v in legs.items()}
     return out
 
@@ -312,13 +272,13 @@ def _per_minute(run: list[Stride], cues: list[dict]) -> list[dict]:
         group = [s for s in run if lo <= s.ic_t < hi]
         rows.append({
             "minute": minute + 1,
-            "start_s": round(lo, 1),
+            "start_s": float(lo),
             "strides": len(group),
-            "wobble_median_deg": _round(_median([s.wobble_deg for s in group]), 2),
-            "wobble_p90_deg": _round(_pct([s.wobble_deg for s in group], 90), 2),
-            "landing_load_median_g": _round(_median([_f(s.pta_axial_g) for s in group]), 2),
-            "cadence_spm": _round(_median([_f(s.cadence_spm) for s in group]), 0),
-            "contact_time_ms": _round(_scale(_median([_f(s.contact_time_s) for s in group]), 1000), 0),
+            "wobble_median_deg": _num(_median([s.wobble_deg for s in group])),
+            "wobble_p90_deg": _num(_pct([s.wobble_deg for s in group], 90)),
+            "landing_load_median_g": _num(_median([_f(s.pta_axial_g) for s in group])),
+            "cadence_spm": _num(_median([_f(s.cadence_spm) for s in group])),
+            "contact_time_ms": _num(_scale(_median([_f(s.contact_time_s) for s in group]), 1000)),
             "cues": sum(1 for c in cues if lo <= c["t"] < hi),
         })
         minute += 1
@@ -331,7 +291,7 @@ def _quality(strides: list[Stride], totals: dict, sensors: list[dict]) -> dict:
     return {
         "samples": samples,
         "missing_samples": missing,
-        "missing_pct": _round(100.0 * missing / (samples + missing), 3) if samples and missing is not None else None,
+        "missing_pct": _num(100.0 * missing / (samples + missing)) if samples and missing is not None else None,
         "gaps": sum(int(s.get("gaps") or 0) for s in sensors) if sensors else None,
         "recovered_by_resend": totals.get("recovered_samples"),
         "resend_requests": totals.get("resend_requests"),
@@ -375,7 +335,7 @@ def knee_summary(path: Path, meta: dict) -> dict | None:
     else:
         return None
     from stridecue.analysis.combine import knee_from_blocks
-    from stridecue.record.runfile import RunReader
+    from stridecue.record.runreader import RunReader
 
     reader = RunReader(path)
     stances = [k for k in knee_from_blocks(reader.samples(by_mount["thigh"]), reader.samples(by_mount["shin"]), leg)
@@ -385,7 +345,7 @@ def knee_summary(path: Path, meta: dict) -> dict | None:
     return {
         "leg": leg,
         "stances": len(stances),
-        "excursion_median_deg": _round(_median(excursion)),
-        "excursion_p90_deg": _round(_pct(excursion[np.isfinite(excursion)], 90)),
-        "angle_at_contact_median_deg": _round(_median(at_ic)),
+        "excursion_median_deg": _num(_median(excursion)),
+        "excursion_p90_deg": _num(_pct(excursion[np.isfinite(excursion)], 90)),
+        "angle_at_contact_median_deg": _num(_median(at_ic)),
     }

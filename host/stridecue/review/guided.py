@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from stridecue.analysis.stride import Stride
+from stridecue.review.effect import boot_medians, interval_sign, percentile_interval
 
 FOCUS_NAMES = {"hip": "hip focus (glutes and core)", "foot": "foot focus (toes into the ground)"}
 
@@ -69,11 +70,6 @@ def _values(strides: list[Stride], seg: dict, settle_s: float, key: str) -> np.n
     return v[np.isfinite(v)]
 
 
-def _boot_medians(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    idx = rng.integers(0, len(values), size=(n_boot, len(values)))
-    return np.median(values[idx], axis=1)
-
-
 class GuidedAnalysis:
     """Which focus lowered wobble and landing load more, relative to the neutral running
     around it (A-B-A), with percentile bootstrap confidence intervals over strides."""
@@ -106,7 +102,6 @@ class GuidedAnalysis:
 
     def _result(self, strides: list[Stride], segments: list[dict]) -> dict:
         rng = np.random.default_rng(self.seed)
-        lo_q, hi_q = 50 * (1 - self.confidence), 50 * (1 + self.confidence)
         out: dict = {"segments": [], "metrics": {}, "complete": False, "confidence": self.confidence, "bootstrap": self.n_boot}
         focus_at = {seg["segment"]: i for i, seg in enumerate(segments) if seg["segment"] in ("hip", "foot")}
         for seg in segments:
@@ -132,14 +127,14 @@ class GuidedAnalysis:
                 ref = np.mean([np.median(r) for r in rvs])
                 effects[focus] = {"reference": _r(ref), "during": _r(np.median(fv)), "reduction": _r(ref - np.median(fv)),
                                   "reduction_pct": _r(100.0 * (ref - np.median(fv)) / ref) if ref else None, "strides": int(len(fv))}
-                ref_boot = np.mean([_boot_medians(r, self.n_boot, rng) for r in rvs], axis=0)
-                boots[focus] = ref_boot - _boot_medians(fv, self.n_boot, rng)
-                effects[focus]["reduction_ci"] = [_r(np.percentile(boots[focus], lo_q)), _r(np.percentile(boots[focus], hi_q))]
+                ref_boot = np.mean([boot_medians(r, self.n_boot, rng) for r in rvs], axis=0)
+                boots[focus] = ref_boot - boot_medians(fv, self.n_boot, rng)
+                effects[focus]["reduction_ci"] = percentile_interval(boots[focus], self.confidence)
             if problem:
                 out["metrics"][metric] = {"problem": problem}
                 continue
             diff = boots["hip"] - boots["foot"]
-            ci = [_r(np.percentile(diff, lo_q)), _r(np.percentile(diff, hi_q))]
+            ci = percentile_interval(diff, self.confidence)
             out["metrics"][metric] = {
                 "unit": unit, "hip": effects["hip"], "foot": effects["foot"],
                 "hip_minus_foot": _r(effects["hip"]["reduction"] - effects["foot"]["reduction"]), "hip_minus_foot_ci": ci,
@@ -155,10 +150,10 @@ class GuidedAnalysis:
 def _better(effects: dict, ci: list) -> str:
     """"hip" or "foot" when the difference's interval excludes 0 and the better focus itself
     lowered the metric (its interval above 0); "both", "neither" or "unclear" otherwise."""
-    lowered = {f: effects[f]["reduction_ci"][0] > 0 for f in ("hip", "foot")}
-    if ci[0] > 0 and lowered["hip"]:
+    lowered = {f: interval_sign(effects[f]["reduction_ci"]) > 0 for f in ("hip", "foot")}
+    if interval_sign(ci) > 0 and lowered["hip"]:
         return "hip"
-    if ci[1] < 0 and lowered["foot"]:
+    if interval_sign(ci) < 0 and lowered["foot"]:
         return "foot"
     if lowered["hip"] and lowered["foot"]:
         return "both"
@@ -212,15 +207,27 @@ def format_guided(g: dict) -> list[str]:
         if "problem" in m:
             lines.append(f"    {label}: {m['problem']}")
             continue
-        u = "°" if m["unit"] == "deg" else " g"
+        u, nd = ("°", 1) if m["unit"] == "deg" else (" g", 2)
+        lo, hi = m["hip_minus_foot_ci"]
         lines.append(
-            f"    {label:<13} fell {m['hip']['reduction']:+.2f}{u} with hip, {m['foot']['reduction']:+.2f}{u} with foot;"
-            f" hip - foot {m['hip_minus_foot']:+.2f}{u} ({pct}% CI {m['hip_minus_foot_ci'][0]:+.2f} to {m['hip_minus_foot_ci'][1]:+.2f})"
+            f"    {label:<13} {moved_words(m['hip']['reduction'], u, nd)} with hip, {moved_words(m['foot']['reduction'], u, nd)} with foot;"
+            f" hip − foot {_signed(m['hip_minus_foot'], u, nd)} ({pct}% CI {_signed(lo, '', nd)} to {_signed(hi, '', nd)}; above 0: hip lowered it more)"
         )
     lines.append(f"    verdict        {g['verdict']}")
     if "exercises" in g:
         lines.append(f"    exercises      {g['exercises']['title']}: " + "; ".join(g["exercises"]["items"]))
     return lines
+
+
+def moved_words(reduction: float, unit: str, nd: int) -> str:
+    """A reduction in words, unsigned: "fell 2.3°", "rose 0.4°" (never "fell -0.4°")."""
+    if round(reduction, nd) == 0:
+        return "stayed the same"
+    return f"{'fell' if reduction > 0 else 'rose'} {abs(reduction):.{nd}f}{unit}"
+
+
+def _signed(v: float, unit: str, nd: int) -> str:
+    return f"{v:+.{nd}f}{unit}".replace("-", "−")
 
 
 def _fmt(v, unit):

@@ -8,17 +8,28 @@ shows one line per run of a runner profile, oldest first, with the change over t
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from stridecue.analysis.combine import repeated_segments
 from stridecue.errors import UserError
+from stridecue.review.figures import MIN_RUN_STRIDES
 
 
 def configure(parser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--profile", metavar="NAME", help="runner profile (default: all profiles)")
     parser.add_argument("--last", type=int, default=None, metavar="N", help="only the last N runs")
+    parser.usage = "stridecue history [-h] [--json] [--profile NAME] [--last N] [delete RUN [--yes]]"
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", title="actions (default: list the runs)")
+    d = actions.add_parser("delete", help="delete a run from history and its files",
+                           description="Delete a run from history and its files under the data directory (the run file"
+                                       " and its cue track); asks first.  A file outside the data directory is left where it is.")
+    d.add_argument("run", metavar="RUN", help="run id or name (as `stridecue history` lists them), or its run file")
+    d.add_argument("--yes", action="store_true", help="delete without asking (for scripts); without it and without an"
+                                                      " answer on stdin, nothing is deleted")
 
 
 def _median(values) -> float | None:
@@ -27,15 +38,19 @@ def _median(values) -> float | None:
     return float(np.median(v)) if len(v) else None
 
 
-def _r(v, nd=2):
-    return None if v is None else round(float(v), nd)
+def _num(v) -> float | None:
+    """A figure as data: full precision, as in the summary (format_history rounds for display)."""
+    return None if v is None or not np.isfinite(v) else float(v)
 
 
 def run_row(store, run: dict) -> dict:
     """One run's trend figures, straight from the stored strides (no coach replay: fast)."""
     rows = store.db.execute(
-        "SELECT wobble_deg, pta_axial_g, cadence_spm, contact_time_s FROM strides WHERE run_id = ? AND kind = 'run'", (run["id"],)
+        "SELECT wobble_deg, pta_axial_g, cadence_spm, contact_time_s, leg, mount FROM strides WHERE run_id = ? AND kind = 'run'", (run["id"],)
     ).fetchall()
+    repeated = repeated_segments((r["leg"], r["mount"]) for r in rows)  # thigh + shin on one leg: the shin's, each step once
+    rows = [(r["wobble_deg"], r["pta_axial_g"], r["cadence_spm"], r["contact_time_s"]) for r in rows
+            if (r["leg"], r["mount"]) not in repeated]
     wobble = np.array([r[0] for r in rows if r[0] is not None], float)
     cues = store.db.execute("SELECT count(*) FROM cues WHERE run_id = ? AND kind = 'wobble'", (run["id"],)).fetchone()[0]
     minutes = (run.get("duration_s") or 0.0) / 60.0
@@ -48,15 +63,16 @@ def run_row(store, run: dict) -> dict:
         "start_time": run.get("start_time"),
         "date": (run.get("start_time") or "")[:16].replace("T", " "),
         "simulated": run.get("simulated"),
-        "duration_min": _r(minutes, 1),
+        "duration_min": _num(minutes),
         "running_strides": len(rows),
-        "wobble_median_deg": _r(np.median(wobble)) if len(wobble) else None,
-        "wobble_p90_deg": _r(np.percentile(wobble, 90)) if len(wobble) else None,
-        "landing_load_median_g": _r(_median(r[1] for r in rows)),
-        "cadence_spm": _r(_median(r[2] for r in rows), 1),
-        "contact_time_ms": _r(_scale(_median(r[3] for r in rows), 1000), 0),
+        "wobble_median_deg": _num(np.median(wobble)) if len(wobble) else None,
+        "wobble_p90_deg": _num(np.percentile(wobble, 90)) if len(wobble) else None,
+        "landing_load_median_g": _num(_median(r[1] for r in rows)),
+        "cadence_spm": _num(_median(r[2] for r in rows)),
+        "contact_time_ms": _num(_scale(_median(r[3] for r in rows), 1000)),
         "cues": int(cues),
-        "cues_per_min": _r(cues / minutes) if minutes else None,
+        "cues_per_min": _num(cues / minutes) if minutes else None,
+        "data_problem": run.get("data_problem"),
         "guided": bool(store.db.execute("SELECT 1 FROM cues WHERE run_id = ? AND kind IN ('hip', 'foot') LIMIT 1", (run["id"],)).fetchone()),
     }
 
@@ -76,15 +92,17 @@ def trend_rows(store, profile: str | None = None, upto: dict | None = None, last
 
 
 def trends(rows: list[dict], recent: int = 3) -> dict:
-    """Change of each figure: median of the last `recent` runs against the runs before them."""
+    """Change of each figure: median of the last `recent` runs against the runs before them.  Only
+    runs (MIN_RUN_STRIDES running strides or more) count: a recording without running is no run."""
     out = {}
+    rows = [r for r in rows if r["running_strides"] >= MIN_RUN_STRIDES]
     if len(rows) < 2:
         return out
     k = min(recent, len(rows) - 1)
     before, after = rows[:-k], rows[-k:]
     for key in ("wobble_median_deg", "landing_load_median_g", "cadence_spm", "cues_per_min"):
         a, b = _median(r[key] for r in before), _median(r[key] for r in after)
-        out[key] = {"earlier": _r(a), "recent": _r(b), "change": _r(b - a) if a is not None and b is not None else None,
+        out[key] = {"earlier": a, "recent": b, "change": b - a if a is not None and b is not None else None,
                     "earlier_runs": len(before), "recent_runs": len(after)}
     return out
 
@@ -104,7 +122,8 @@ def format_history(rows: list[dict], trend: dict, problems: list[tuple[str, str]
 
     lines = [f"{'id':>4}  {'date':<16}  {'min':>5}  {'strides':>7}  {'wobble°':>7}  {'p90°':>5}  {'load g':>6}  {'cadence':>7}  {'cues/min':>8}"]
     for r in rows:
-        flags = (" sim" if r["simulated"] else "") + (" guided" if r["guided"] else "") + ("" if r["file_present"] else " (file missing)")
+        flags = (" sim" if r["simulated"] else "") + ("" if r["running_strides"] >= MIN_RUN_STRIDES else " not a run (left out of the trends)") + (" guided" if r["guided"] else "") + ("" if r["file_present"] else " (file missing)")
+        flags += f"  ! {r['data_problem']}" if r.get("data_problem") else ""
         lines.append(f"{r['id']:>4}  {r['date']:<16}  {f(r['duration_min'], 0):>5}  {r['running_strides']:>7}  {f(r['wobble_median_deg']):>7}"
                      f"  {f(r['wobble_p90_deg']):>5}  {f(r['landing_load_median_g']):>6}  {f(r['cadence_spm'], 0):>7}  {f(r['cues_per_min'], 2):>8}{flags}")
     if trend:
@@ -116,7 +135,9 @@ def format_history(rows: list[dict], trend: dict, problems: list[tuple[str, str]
             if t["change"] is None:
                 continue
             spark = _spark([r[key] for r in rows[-30:]])
-            lines.append(f"  {label:<13} {spark}  last {t['recent_runs']} runs {f(t['recent'], 2)}{unit} vs {f(t['earlier'], 2)}{unit} before ({t['change']:+.2f}{unit})")
+            nd = 2 if key == "cues_per_min" else 0 if key == "cadence_spm" else 1  # as the summary shows them
+            lines.append(f"  {label:<13} {spark}  last {t['recent_runs']} runs {f(t['recent'], nd)}{unit} vs {f(t['earlier'], nd)}{unit}"
+                         f" before ({t['change']:+.{nd}f}{unit})")
     for name, problem in problems:
         lines.append(f"  left out: {problem}" if name in problem else f"  left out: {name}: {problem}")
     return "\n".join(lines)
@@ -125,8 +146,12 @@ def format_history(rows: list[dict], trend: dict, problems: list[tuple[str, str]
 def main(args, base: Path) -> int:
     from stridecue.record.store import open_store
 
+    if args.last is not None and args.last < 1:
+        raise UserError(f"--last {args.last}: give the number of runs to show, 1 or more")
     store = open_store(base, quiet=True)
     try:
+        if getattr(args, "action", None) == "delete":
+            return delete_command(store, args.run, yes=args.yes)
         rows = trend_rows(store, profile=args.profile, last=args.last)
         if not rows:
             if args.profile:
@@ -141,3 +166,33 @@ def main(args, base: Path) -> int:
     finally:
         store.close()
 
+
+
+def delete_command(store, ref: str, *, yes: bool, stdin=None) -> int:
+    """`stridecue history delete RUN [--yes]`: name what goes, ask (unless --yes), delete."""
+    from stridecue.record.library import delete_run, run_files
+
+    run = store.find(ref)
+    removed, kept = run_files(store.base, run)
+    print(f"run {run['id']} ({run['name']}, {(run.get('start_time') or '')[:16].replace('T', ' ')}) leaves history; files deleted with it:")
+    for f in removed:
+        print(f"  {f}")
+    for f in kept:
+        print(f"  (kept: {f} is outside the data directory)")
+    if not yes and not _confirmed(stdin if stdin is not None else sys.stdin):
+        print("not deleted")
+        return 1
+    delete_run(store, run)
+    print(f"deleted run {run['id']}")
+    return 0
+
+
+def _confirmed(stdin) -> bool:
+    """The answer to "delete?" on stdin: yes or no; UserError when nobody can answer (no stdin,
+    or it is at its end): a script gives --yes."""
+    print("delete? [y/N] ", end="", flush=True)
+    answer = stdin.readline() if stdin is not None and not stdin.closed else ""
+    if not answer:
+        print()
+        raise UserError("nothing deleted: no answer on stdin (give --yes to delete without asking)")
+    return answer.strip().lower() in ("y", "yes")

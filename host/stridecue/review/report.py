@@ -1,192 +1,25 @@
 """The HTML run report: one self-contained file that opens offline.
 
-Everything is inline (CSS, SVG charts drawn here); no scripts, fonts or images are fetched.
-Sections: key figures, plain-language notes, wobble and landing load over time with cue
-markers, distributions, the guided hip-or-foot result (when the run was one), per-minute
-table, this runner's previous runs and trends, data quality.
+Everything is inline (CSS, SVG charts drawn by charts.py); no scripts, fonts or images are fetched.
+Sections: key figures, plain-language notes, wobble, landing load and cadence over time with a
+marker per cue (coloured by kind), each leg's distributions, the thigh's, shin's and knee's
+figures side by side (thigh + shin on one leg), the guided hip-or-foot result (when the run was
+one), per-minute table, left and right, this runner's previous runs and trends, data quality.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
-import math
 from pathlib import Path
 
 import numpy as np
 
 from stridecue.analysis.stride import Stride
 from stridecue.errors import UserError
-
-LEG_COLOURS = {"left": "#1f6fb2", "right": "#c2571a"}
-CUE_COLOUR = "#7a2a9a"
-W, H = 860, 240
-PAD_L, PAD_R, PAD_T, PAD_B = 56, 16, 14, 36
-
-
-def _e(v) -> str:
-    return html.escape(str(v), quote=True)
-
-
-def _fmt(v, nd=1, unit="") -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    return f"{v:.{nd}f}{unit}"
-
-
-def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    if not math.isfinite(lo) or not math.isfinite(hi):
-        return []
-    if hi <= lo:
-        hi = lo + 1.0
-    raw = (hi - lo) / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=raw)
-    start = math.ceil(lo / step) * step
-    return [round(start + i * step, 10) for i in range(int((hi - start) / step) + 1)]
-
-
-class _Axes:
-    def __init__(self, x0, x1, y0, y1, w=W, h=H):
-        self.x0, self.x1 = x0, (x1 if x1 > x0 else x0 + 1.0)
-        self.y0, self.y1 = y0, (y1 if y1 > y0 else y0 + 1.0)
-        self.w, self.h = w, h
-
-    def x(self, v):
-        return PAD_L + (v - self.x0) / (self.x1 - self.x0) * (self.w - PAD_L - PAD_R)
-
-    def y(self, v):
-        return self.h - PAD_B - (v - self.y0) / (self.y1 - self.y0) * (self.h - PAD_T - PAD_B)
-
-    def frame(self, xlabel: str, ylabel: str, xfmt=lambda v: f"{v:g}") -> list[str]:
-        out = [f'<rect x="{PAD_L}" y="{PAD_T}" width="{self.w - PAD_L - PAD_R}" height="{self.h - PAD_T - PAD_B}" fill="#fafafa" stroke="#ccc"/>']
-        for v in _nice_ticks(self.y0, self.y1):
-            y = self.y(v)
-            out.append(f'<line x1="{PAD_L}" x2="{self.w - PAD_R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e4e4"/>')
-            out.append(f'<text x="{PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{v:g}</text>')
-        for v in _nice_ticks(self.x0, self.x1, 8):
-            x = self.x(v)
-            out.append(f'<text x="{x:.1f}" y="{self.h - PAD_B + 16}" text-anchor="middle" class="tick">{_e(xfmt(v))}</text>')
-        out.append(f'<text x="{(PAD_L + self.w - PAD_R) / 2:.0f}" y="{self.h - 4}" text-anchor="middle" class="label">{_e(xlabel)}</text>')
-        out.append(f'<text x="14" y="{(PAD_T + self.h - PAD_B) / 2:.0f}" text-anchor="middle" class="label" '
-                   f'transform="rotate(-90 14 {(PAD_T + self.h - PAD_B) / 2:.0f})">{_e(ylabel)}</text>')
-        return out
-
-
-def _svg(parts: list[str], title: str, cls: str, w=W, h=H) -> str:
-    return (f'<svg class="chart {cls}" role="img" aria-label="{_e(title)}" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
-            f'xmlns="http://www.w3.org/2000/svg"><title>{_e(title)}</title>' + "".join(parts) + "</svg>")
-
-
-def _rolling_median(t: np.ndarray, v: np.ndarray, window_s: float = 30.0, step_s: float = 10.0):
-    if len(t) == 0:
-        return np.zeros(0), np.zeros(0)
-    centres = np.arange(t[0], t[-1] + 1e-9, step_s)
-    out = []
-    for c in centres:
-        sel = v[(t >= c - window_s / 2) & (t < c + window_s / 2)]
-        sel = sel[np.isfinite(sel)]
-        out.append(np.median(sel) if len(sel) >= 3 else np.nan)
-    return centres, np.array(out)
-
-
-def time_chart(strides: list[Stride], key: str, cues: list[dict], title: str, ylabel: str, hlines: dict | None = None,
-               cls: str = "") -> str:
-    """Per-stride dots (per leg), a 30-s rolling median, threshold lines and cue markers."""
-    run = [s for s in strides if s.kind == "run" and getattr(s, key) is not None and math.isfinite(getattr(s, key))]
-    if not run:
-        return f'<p class="empty">No running strides with {ylabel.lower()}.</p>'
-    t = np.array([s.ic_t for s in run]) / 60.0
-    v = np.array([getattr(s, key) for s in run], float)
-    lo, hi = np.percentile(v, [0.5, 99.5])
-    margin = 0.1 * (hi - lo or 1.0)
-    ax = _Axes(float(t.min()), float(t.max()), float(min(lo - margin, 0.0 if lo > 0 and lo < 2 * margin else lo - margin)), float(hi + margin))
-    parts = ax.frame("run time (min)", ylabel)
-    for leg, colour in LEG_COLOURS.items():
-        sel = [i for i, s in enumerate(run) if s.leg == leg]
-        dots = "".join(f'<circle cx="{ax.x(t[i]):.1f}" cy="{ax.y(min(max(v[i], ax.y0), ax.y1)):.1f}" r="1.6"/>' for i in sel)
-        if dots:
-            parts.append(f'<g class="dots {leg}" fill="{colour}" fill-opacity="0.35">{dots}</g>')
-        if sel:
-            ct, cm = _rolling_median(t[sel] * 60.0, v[sel])
-            pts = " ".join(f"{ax.x(a / 60.0):.1f},{ax.y(b):.1f}" for a, b in zip(ct, cm) if np.isfinite(b))
-            if pts:
-                parts.append(f'<polyline class="trend {leg}" points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
-    for name, value in (hlines or {}).items():
-        if value is not None and ax.y0 <= value <= ax.y1:
-            y = ax.y(value)
-            parts.append(f'<line class="threshold" x1="{PAD_L}" x2="{W - PAD_R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#b00" stroke-dasharray="5 4"/>')
-            parts.append(f'<text x="{W - PAD_R - 4}" y="{y - 4:.1f}" text-anchor="end" class="tick" fill="#b00">{_e(name)}</text>')
-    for c in cues:
-        x = ax.x(c["t"] / 60.0)
-        if PAD_L <= x <= W - PAD_R:
-            parts.append(f'<line class="cue-marker" data-t="{c["t"]:.1f}" x1="{x:.1f}" x2="{x:.1f}" y1="{PAD_T}" y2="{H - PAD_B}" '
-                         f'stroke="{CUE_COLOUR}" stroke-width="1"><title>{_e(c.get("words") or c.get("cue"))} at {c["t"] / 60:.1f} min</title></line>')
-    return _svg(parts, title, cls)
-
-
-def histogram(values, title: str, xlabel: str, marker: float | None = None, marker_label: str = "", cls: str = "", bins: int = 30) -> str:
-    v = np.asarray([x for x in values if x is not None], float)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return f'<p class="empty">No values for {_e(xlabel)}.</p>'
-    lo, hi = np.percentile(v, [0.5, 99.5])
-    if hi <= lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    counts, edges = np.histogram(np.clip(v, lo, hi), bins=bins, range=(lo, hi))
-    w, h = 420, 220
-    ax = _Axes(float(lo), float(hi), 0.0, float(counts.max()) * 1.1, w, h)
-    parts = ax.frame(xlabel, "strides")
-    for c, a, b in zip(counts, edges[:-1], edges[1:]):
-        if c:
-            parts.append(f'<rect class="bar" x="{ax.x(a):.1f}" y="{ax.y(c):.1f}" width="{max(ax.x(b) - ax.x(a) - 1, 1):.1f}" '
-                         f'height="{ax.y(0) - ax.y(c):.1f}" fill="#5a8fbf"/>')
-    if marker is not None and lo <= marker <= hi:
-        x = ax.x(marker)
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{PAD_T}" y2="{h - PAD_B}" stroke="#b00" stroke-dasharray="5 4"/>')
-        parts.append(f'<text x="{x + 4:.1f}" y="{PAD_T + 12}" class="tick" fill="#b00">{_e(marker_label)}</text>')
-    return _svg(parts, title, cls, w, h)
-
-
-def trend_chart(rows: list[dict], key: str, title: str, ylabel: str, current_id: int | None = None, cls: str = "") -> str:
-    pts = [(i, r[key]) for i, r in enumerate(rows) if r.get(key) is not None]
-    if len(pts) < 2:
-        return ""
-    w, h = 420, 200
-    vals = [p[1] for p in pts]
-    span = (max(vals) - min(vals)) or 1.0
-    ax = _Axes(-0.5, len(rows) - 0.5, min(vals) - 0.15 * span, max(vals) + 0.15 * span, w, h)
-    parts = ax.frame("run", ylabel, xfmt=lambda v: str(int(v) + 1) if float(v).is_integer() and 0 <= v < len(rows) else "")
-    parts.append(f'<polyline points="{" ".join(f"{ax.x(i):.1f},{ax.y(y):.1f}" for i, y in pts)}" fill="none" stroke="#1f6fb2" stroke-width="2"/>')
-    for i, y in pts:
-        current = rows[i].get("id") == current_id
-        parts.append(f'<circle class="run-point{" current" if current else ""}" cx="{ax.x(i):.1f}" cy="{ax.y(y):.1f}" r="{5 if current else 3.5}" '
-                     f'fill="{"#b00" if current else "#1f6fb2"}"><title>{_e(rows[i].get("date"))}: {y:g}</title></circle>')
-    return _svg(parts, title, cls, w, h)
-
-
-SEGMENT_COLOURS = {"hip": "#2e8b57", "foot": "#c2571a"}
-
-
-def segment_bars(segments: list[dict], key: str, title: str, ylabel: str, cls: str) -> str:
-    """One bar per guided segment (median of its strides); focus segments coloured."""
-    shown = [x for x in segments if x.get(key) is not None and x["segment"] != "warmup"]
-    if not shown:
-        return ""
-    w, h = 420, 220
-    vals = [x[key] for x in shown]
-    lo = min(vals) - 0.2 * ((max(vals) - min(vals)) or 1.0)
-    ax = _Axes(-0.5, len(shown) - 0.5, max(lo, 0.0), max(vals) * 1.05, w, h)
-    parts = ax.frame("segment", ylabel, xfmt=lambda v: "")
-    bw = (ax.x(1) - ax.x(0)) * 0.7
-    for i, x in enumerate(shown):
-        cx = ax.x(i)
-        parts.append(f'<rect class="segment-bar {_e(x["segment"])}" x="{cx - bw / 2:.1f}" y="{ax.y(x[key]):.1f}" width="{bw:.1f}" '
-                     f'height="{ax.y(ax.y0) - ax.y(x[key]):.1f}" fill="{SEGMENT_COLOURS.get(x["segment"], "#8aa")}"><title>{_e(x["segment"])}: '
-                     f'{x[key]:.2f}</title></rect>')
-        parts.append(f'<text x="{cx:.1f}" y="{h - PAD_B + 16}" text-anchor="middle" class="tick">{_e(x["segment"])}</text>')
-    return _svg(parts, title, cls, w, h)
-
+from stridecue.analysis.combine import counted_strides
+from stridecue.review.charts import LEG_COLOURS, _e, _fmt, cue_colour, histogram, segment_bars, time_chart, trend_chart
+from stridecue.review.effect import interval_sign
+from stridecue.review.summary_text import cue_effect_words
 
 def notes(s: dict, previous: list[dict]) -> list[str]:
     """Plain-language notes for a runner and their physio."""
@@ -222,29 +55,41 @@ def notes(s: dict, previous: list[dict]) -> list[str]:
 
 
 def _cue_notes(c: dict, coached: bool) -> list[str]:
-    """Did wobble drop after the cues?  coached: a wobble-coached run with running strides."""
+    """Did wobble drop after the cues more than it does anyway?  coached: a wobble-coached run with
+    running strides.  "Helped" only when the interval of the effect is below zero (review/effect.py)."""
     if c["count"] and c["wobble_before_deg"] is not None:
-        diff = c["wobble_before_deg"] - c["wobble_after_deg"]
-        if diff > 0.2:
-            return [f"The cues helped: in the {c['window_strides']} strides after a cue wobble was {diff:.1f}° lower than in the strides "
-                    f"before it (lower after {c['followed_by_less_wobble']} of {c['measured']} cues)."]
-        return [f"Wobble did not clearly drop after the cues ({c['wobble_before_deg']:.1f}° before, {c['wobble_after_deg']:.1f}° after). "
-                "Try the other cue wording, or the guided hip-or-foot run to find a focus that works for you."]
+        if c["verdict"] == "lower":
+            lo, hi = c["effect_ci95_deg"]
+            return [f"The cues helped in this run: after a cue wobble fell {-c['effect_deg']:.1f}° more than at moments of similar "
+                    f"wobble without a cue (95% CI {-hi:.1f}° to {-lo:.1f}°, {c['matched']} cues). This shows the drop came "
+                    "with the cues; it cannot show that it lasts without them."]
+        if c["verdict"] == "not enough cues":
+            return [f"Whether the cues helped cannot be told from this run: only {c['matched']} of {c['measured']} cues had moments "
+                    "of similar wobble without a cue to compare with (at least 3 are needed). Wobble usually drops after a "
+                    "high patch anyway, so a drop after a cue alone shows nothing."]
+        opening = "The cues did not help" if c["verdict"] == "higher" else "No clear effect of the cues"
+        return [f"{opening}: {cue_effect_words(c)}. Wobble usually drops after a high patch anyway, so a "
+                "drop after a cue alone shows nothing. Try the other cue wording, or the guided hip-or-foot run to find a "
+                "focus that works for you."]
     if c["count"] == 0 and coached:
         return ["No wobble cues were needed in this run."]
     return []
 
 
 def _fatigue_notes(f: dict | None) -> list[str]:
-    if not (f and f["wobble_deg"][0] is not None and f["wobble_deg"][1] is not None):
+    """Wobble from the first to the last part of the run, said as a rise or fall only when its
+    interval excludes zero (review/effect.py)."""
+    if not (f and f.get("wobble_change_ci95_deg")):
         return []
-    rise = f["wobble_deg"][1] - f["wobble_deg"][0]
-    if rise >= 1.0:
-        return [f"Wobble rose by {rise:.1f}° from the {f['compared'].split(' vs ')[0]} to the last part of the run: the hip muscles "
-                "tire. Hip strength work and building distance gradually help here."]
-    if rise <= -1.0:
-        return [f"Wobble fell by {-rise:.1f}° over the run: you settled into a steadier stride."]
-    return ["Wobble stayed about the same from start to finish."]
+    change, (lo, hi) = f["wobble_change_deg"], f["wobble_change_ci95_deg"]
+    sign = interval_sign(f["wobble_change_ci95_deg"])
+    interval = f"95% CI {lo:+.1f}° to {hi:+.1f}°".replace("-", "−")
+    if sign > 0:
+        return [f"Wobble rose by {change:.1f}° ({interval}) from the {f['compared'].split(' vs ')[0]} to the last part of the run: "
+                "the hip muscles may tire. Hip strength work and building distance gradually help here."]
+    if sign < 0:
+        return [f"Wobble fell by {-change:.1f}° ({interval}) over the run: you settled into a steadier stride."]
+    return [f"Wobble stayed about the same from start to finish (change {change:+.1f}°, {interval}).".replace("-", "−")]
 
 
 def _asymmetry_notes(a: dict | None) -> list[str]:
@@ -284,50 +129,30 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.tick{font-s
 
 
 def render_report(run: dict, s: dict, strides: list[Stride], cues: list[dict], history_rows: list[dict]) -> str:
-    """The whole report as one HTML string."""
+    """The whole report as one HTML string.  With a thigh and a shin sensor on one leg the charts
+    are the shin's strides (each step once, as every count in the report) and the thigh and the
+    knee have a section of their own."""
     name = run.get("name") or Path(run["path"]).stem
     previous = [r for r in history_rows if r["id"] != run.get("id") and (r.get("start_time") or "") < (run.get("start_time") or "~")]
-    m, sec = divmod(int(s["duration_s"]), 60)
-    wob, ll, c = s["wobble_deg"], s["landing_load_g"], s["cues"]
-    thr = wob["threshold"]
-    thr_lines = {f"threshold {leg} {v:.1f}°": v for leg, v in thr.items()}
-    wobble_cues = [x for x in cues if x.get("cue", "wobble") == "wobble"]
-    marker_cues = wobble_cues or [x for x in cues if not (x.get("values") or {}).get("reminder")]
-    cards = [
-        ("duration", f"{m}:{sec:02d}"), ("running strides", str(s["running_strides"])),
-        ("cadence", _fmt(s["cadence_spm"], 0, " spm")), ("contact time" + (" (approximate)" if "contact_time_ms" in s.get("approximate", {}) else ""),
-                                                       ("≈" if "contact_time_ms" in s.get("approximate", {}) and s["contact_time_ms"] is not None else "")
-                                                       + _fmt(s["contact_time_ms"], 0, " ms")),
-        ("wobble median", _fmt(wob["median"], 1, "°")), ("wobble p90", _fmt(wob["p90"], 1, "°")),
-        ("over threshold", _fmt(wob["over_threshold_pct"], 0, "%")), ("landing load median", _fmt(ll["median"], 1, " g")),
-        ("landing load p90", _fmt(ll["p90"], 1, " g")), ("cues", str(c["count"])),
-    ]
+    strides = counted_strides(strides)
+    marker_cues = [x for x in cues if not (x.get("values") or {}).get("reminder")]
     body = [
         f"<h1>Run report: {_e(name)}</h1>",
         f'<p class="sub">{_e(_date(s["start_time"]))} · profile {_e(s.get("profile", "default"))}'
         + (" · simulated run" if s["simulated"] else "") + "</p>",
-        '<section id="figures"><div class="cards">' + "".join(f'<div class="card"><b>{_e(v)}</b><span>{_e(k)}</span></div>' for k, v in cards) + "</div></section>",
+        '<section id="figures"><div class="cards">' + "".join(f'<div class="card"><b>{_e(v)}</b><span>{_e(k)}</span></div>'
+                                                             for k, v in _cards(s, cues)) + "</div></section>",
         '<section id="notes"><h2>What happened</h2><ul>' + "".join(f"<li>{_e(n)}</li>" for n in notes(s, previous)) + "</ul></section>",
-        '<section id="over-time"><h2>Over the run</h2>',
-        '<p class="legend">' + "".join(f'<span style="color:{col}">● {leg} leg</span>' for leg, col in LEG_COLOURS.items()
-                                      if any(x.leg == leg for x in strides)) + f'<span style="color:{CUE_COLOUR}">│ cue</span> lines: 30-s median</p>',
-        time_chart(strides, "wobble_deg", marker_cues, "Wobble over time", "wobble (°)", thr_lines, "wobble-time"),
-        time_chart(strides, "pta_axial_g", marker_cues, "Landing load over time", "landing load (g)", None, "load-time"),
-        "</section>",
-        '<section id="distributions"><h2>Distributions</h2><div class="row">',
-        histogram([x.wobble_deg for x in strides if x.kind == "run"], "Wobble distribution", "wobble (°)",
-                  min(thr.values()) if thr else None, "threshold", "wobble-hist"),
-        histogram([x.pta_axial_g for x in strides if x.kind == "run"], "Landing load distribution", "landing load (g)", cls="load-hist"),
-        "</div></section>",
+        _over_time(strides, marker_cues, s["wobble_deg"]["threshold"]),
+        _distributions(strides, s["wobble_deg"]["threshold"]),
     ]
+    if s.get("thigh") or s.get("knee"):
+        body.append(_thigh_and_shin_section(s))
     if s.get("guided"):
         body.append(_guided_section(s["guided"]))
     body.append(_per_minute_table(s["per_minute"]))
     if s.get("asymmetry"):
-        a = s["asymmetry"]
-        rows = "".join(f"<tr><td>{_e(label)}</td><td>{_fmt(a[k]['left'], nd)}</td><td>{_fmt(a[k]['right'], nd)}</td><td>{_fmt(a[k]['symmetry_index_pct'], 0, '%')}</td></tr>"
-                       for k, label, nd in (("wobble_deg", "wobble (°)", 1), ("landing_load_g", "landing load (g)", 1), ("contact_time_ms", "contact time (ms)", 0)))
-        body.append(f'<section id="asymmetry"><h2>Left and right</h2><table><tr><th></th><th>left</th><th>right</th><th>symmetry index</th></tr>{rows}</table></section>')
+        body.append(_asymmetry_section(s["asymmetry"]))
     body.append(_history_section(history_rows, run.get("id")))
     body.append(_quality_section(s["data_quality"]))
     body.append(f'<p class="sub">StrideCue report generated {_e(dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))} from {_e(Path(run["path"]).name)}.</p>')
@@ -335,6 +160,75 @@ def render_report(run: dict, s: dict, strides: list[Stride], cues: list[dict], h
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>StrideCue run report {_e(name)}</title><style>{_CSS}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
+
+
+def _cards(s: dict, cues: list[dict]) -> list[tuple[str, str]]:
+    """The key figures.  Counts are the ones the tables add up to: running strides (each step once)
+    and every cue spoken, by kind."""
+    m, sec = divmod(int(s["duration_s"]), 60)
+    wob, ll = s["wobble_deg"], s["landing_load_g"]
+    approximate = "contact_time_ms" in s.get("approximate", {})
+    kinds = s["cues"].get("all_kinds") or {}
+    by_kind = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    return [
+        ("duration", f"{m}:{sec:02d}"), ("running strides", str(s["running_strides"])),
+        ("cadence", _fmt(s["cadence_spm"], 0, " spm")),
+        ("contact time" + (" (approximate)" if approximate else ""),
+         ("≈" if approximate and s["contact_time_ms"] is not None else "") + _fmt(s["contact_time_ms"], 0, " ms")),
+        ("wobble median", _fmt(wob["median"], 1, "°")), ("wobble p90", _fmt(wob["p90"], 1, "°")),
+        ("over threshold", _fmt(wob["over_threshold_pct"], 0, "%")), ("landing load median", _fmt(ll["median"], 1, " g")),
+        ("landing load p90", _fmt(ll["p90"], 1, " g")), ("cues" + (f" ({by_kind})" if len(kinds) > 1 else ""), str(len(cues))),
+    ]
+
+
+def _over_time(strides: list[Stride], cues: list[dict], thresholds: dict) -> str:
+    kinds = sorted({str(x.get("cue") or "wobble") for x in cues})
+    legend = ("".join(f'<span style="color:{col}">● {leg} leg</span>' for leg, col in LEG_COLOURS.items() if any(x.leg == leg for x in strides))
+              + "".join(f'<span class="cue-legend {_e(k)}" style="color:{cue_colour(k)}">│ {_e(k)} cue</span>' for k in kinds)
+              + " lines: 30-s median")
+    return "".join([
+        '<section id="over-time"><h2>Over the run</h2>', f'<p class="legend">{legend}</p>',
+        time_chart(strides, "wobble_deg", cues, "Wobble over time", "wobble (°)",
+                   {f"threshold {leg} {v:.1f}°": v for leg, v in thresholds.items()}, "wobble-time"),
+        time_chart(strides, "pta_axial_g", cues, "Landing load over time", "landing load (g)", None, "load-time"),
+        time_chart(strides, "cadence_spm", cues, "Cadence over time", "cadence (steps/min)", None, "cadence-time"),
+        "</section>"])
+
+
+def _distributions(strides: list[Stride], thresholds: dict) -> str:
+    run = [x for x in strides if x.kind == "run"]
+    legs = [leg for leg in LEG_COLOURS if any(x.leg == leg for x in run)]
+    return "".join([
+        '<section id="distributions"><h2>Distributions</h2><div class="row">',
+        histogram({leg: [x.wobble_deg for x in run if x.leg == leg] for leg in legs}, "Wobble distribution", "wobble (°)",
+                  thresholds, "wobble-hist"),
+        histogram({leg: [x.pta_axial_g for x in run if x.leg == leg] for leg in legs}, "Landing load distribution",
+                  "landing load (g)", cls="load-hist"),
+        "</div></section>"])
+
+
+def _thigh_and_shin_section(s: dict) -> str:
+    """The shin's, the thigh's and the knee's figures side by side (thigh + shin on one leg)."""
+    thigh, knee, wob = s.get("thigh") or {}, s.get("knee") or {}, s["wobble_deg"]
+    leg = thigh.get("leg") or knee.get("leg") or ""
+    rows = [("running strides (knee: stances seen by both)", str(s["running_strides"]), str(thigh.get("running_strides", "–")),
+             str(knee.get("stances", "–"))),
+            ("wobble median (knee: excursion)", _fmt(wob["median"], 1, "°"), _fmt(thigh.get("wobble_median_deg"), 1, "°"),
+             _fmt(knee.get("excursion_median_deg"), 1, "°")),
+            ("wobble p90 (knee: excursion)", _fmt(wob["p90"], 1, "°"), _fmt(thigh.get("wobble_p90_deg"), 1, "°"),
+             _fmt(knee.get("excursion_p90_deg"), 1, "°")),
+            ("knee angle at contact", "", "", _fmt(knee.get("angle_at_contact_median_deg"), 1, "°"))]
+    table = "".join(f'<tr class="segment-row"><td>{_e(r[0])}</td><td>{_e(r[1])}</td><td>{_e(r[2])}</td><td>{_e(r[3])}</td></tr>' for r in rows)
+    return (f'<section id="thigh-shin"><h2>Thigh and shin ({_e(leg)} leg)</h2><table><tr><th></th><th>shin</th><th>thigh</th>'
+            f'<th>knee</th></tr>{table}</table><p class="sub">Both sensors see the same steps: each is counted once (the shin\'s). '
+            "The knee figure is the frontal-plane angle between the two segments' axes, not the joint's anatomical valgus "
+            "angle.</p></section>")
+
+
+def _asymmetry_section(a: dict) -> str:
+    rows = "".join(f"<tr><td>{_e(label)}</td><td>{_fmt(a[k]['left'], nd)}</td><td>{_fmt(a[k]['right'], nd)}</td><td>{_fmt(a[k]['symmetry_index_pct'], 0, '%')}</td></tr>"
+                   for k, label, nd in (("wobble_deg", "wobble (°)", 1), ("landing_load_g", "landing load (g)", 1), ("contact_time_ms", "contact time (ms)", 0)))
+    return f'<section id="asymmetry"><h2>Left and right</h2><table><tr><th></th><th>left</th><th>right</th><th>symmetry index</th></tr>{rows}</table></section>'
 
 
 def _date(iso) -> str:
@@ -354,7 +248,7 @@ def _per_minute_table(rows: list[dict]) -> str:
 
 
 def _guided_section(g: dict) -> str:
-    from stridecue.review.guided import FOCUS_NAMES
+    from stridecue.review.guided import FOCUS_NAMES, moved_words
 
     rows = "".join(f'<tr><td>{_e(x["segment"])}</td><td>{x["start_t"] / 60:.1f}–{x["end_t"] / 60:.1f}</td><td>{x["strides"]}</td>'
                    f'<td>{_fmt(x["wobble_median_deg"], 2)}</td><td>{_fmt(x["landing_load_median_g"], 2)}</td></tr>' for x in g["segments"])
@@ -371,10 +265,13 @@ def _guided_section(g: dict) -> str:
         if "problem" in mres:
             parts.append(f"<p>{label}: {_e(mres['problem'])}.</p>")
             continue
-        u = "°" if mres["unit"] == "deg" else " g"
-        parts.append(f'<p class="effect {metric}">{label} fell by {mres["hip"]["reduction"]:.2f}{u} with the {FOCUS_NAMES["hip"]} '
-                     f'({pct}% CI {mres["hip"]["reduction_ci"][0]:.2f} to {mres["hip"]["reduction_ci"][1]:.2f}) and by {mres["foot"]["reduction"]:.2f}{u} '
-                     f'with the {FOCUS_NAMES["foot"]} ({mres["foot"]["reduction_ci"][0]:.2f} to {mres["foot"]["reduction_ci"][1]:.2f}); '
+        u, nd = ("°", 1) if mres["unit"] == "deg" else (" g", 2)
+        hip, foot = mres["hip"], mres["foot"]
+        # a rise is said as a rise: "fell by -0.35" read as a fall
+        parts.append(f'<p class="effect {metric}">{label} {moved_words(hip["reduction"], u, nd)} with the {FOCUS_NAMES["hip"]} '
+                     f'({pct}% CI of the fall {hip["reduction_ci"][0]:.2f} to {hip["reduction_ci"][1]:.2f}) and '
+                     f'{moved_words(foot["reduction"], u, nd)} with the {FOCUS_NAMES["foot"]} '
+                     f'({foot["reduction_ci"][0]:.2f} to {foot["reduction_ci"][1]:.2f}); '
                      f'difference hip − foot {mres["hip_minus_foot"]:.2f}{u} ({pct}% CI {mres["hip_minus_foot_ci"][0]:.2f} to {mres["hip_minus_foot_ci"][1]:.2f}).</p>')
     parts.append(f'<p class="verdict" data-focus="{_e(g.get("focus") or "none")}">{_e(g["verdict"])}</p>')
     if "exercises" in g:

@@ -6,63 +6,64 @@ report.py).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from stridecue.errors import UserError
-from stridecue.paths import runs_dir
+from stridecue.record.runref import RUN_HELP, read_named_run
+from stridecue.review.export import OUT_HELP, out_file
 from stridecue.review.figures import load_summary
 from stridecue.review.summary_text import format_summary
 
 
 def configure(parser) -> None:
     """The summary command's options (cli.py's "summary" subparser)."""
-    parser.add_argument("run", nargs="?", metavar="RUN", help="a run file, run id or run name (default: the latest run)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--html", action="store_true", help="write the self-contained HTML report instead")
-    parser.add_argument("--out", metavar="FILE", help="with --html: the report file (default: <run name>.html in the current directory); never overwritten")
+    parser.add_argument("run", nargs="?", metavar="RUN", help=RUN_HELP)
+    parser.add_argument("--json", action="store_true", help="machine-readable output (not with --html)")
+    parser.add_argument("--html", action="store_true", help="write the self-contained HTML report instead (not with --json)")
+    parser.add_argument("--out", metavar="OUT", help=f"with --html: {OUT_HELP}")
 
 
-def latest_run(base: Path) -> Path:
-    runs = sorted(runs_dir(base).rglob("*.scrun"))
-    if not runs:
-        raise UserError(f"no runs in {runs_dir(base)} (record one with `stridecue run`, or `stridecue run --simulate`)")
-    return max(runs, key=lambda p: (p.name, p.stat().st_mtime))
-
-
-def resolve_run(store, ref: str | None, base: Path) -> dict:
-    if ref:
-        return store.find(ref)
-    run = store.latest()
-    if run is None:
-        raise UserError(f"no runs in {runs_dir(base)} (record one with `stridecue run`, or `stridecue run --simulate`)")
-    return run
+def check_flags(args) -> None:
+    """Flags that cannot go together are refused, never silently ignored."""
+    if getattr(args, "json", False) and getattr(args, "html", False):
+        raise UserError("--json and --html are two different outputs: give one of them")
+    if getattr(args, "out", None) and not getattr(args, "html", False):
+        raise UserError("--out goes with --html (the terminal summary and --json go to standard output)")
 
 
 def summary_command(args, base: Path) -> int:
     from stridecue.record.store import open_store
 
-    store = open_store(base)  # warnings go to stderr, so --json output stays clean
+    check_flags(args)
+    history = open_store(base)  # warnings go to stderr, so --json output stays clean
+    store = history
     try:
-        run = resolve_run(store, args.run, base)
+        store, run = read_named_run(history, args.run)  # a file outside the data directory is read, not added
+        if run.get("data_problem"):
+            print(f"WARNING: {run['name']}: {run['data_problem']}", file=sys.stderr)
         s = load_summary(store, run)
         path = Path(run["path"])
+        damage = (run.get("totals") or {}).get("damage")
+        if damage:
+            print(f"warning: {path.name}: {damage}", file=sys.stderr)
         if getattr(args, "html", False):
             from stridecue.review.report import write_report
 
-            out = write_report(store, run, s, Path(args.out) if getattr(args, "out", None) else None)
+            out = write_report(store, run, s, out_file(args.out, run["name"], ".html"))
             print(f"report written: {out}")
             return 0
-        if getattr(args, "out", None):
-            raise UserError("--out goes with --html")
         if args.json:
             print(json.dumps({"run": str(path), "run_id": run["id"], **s}, indent=2, default=_json_default))
         else:
             print(format_summary(path, s))
         return 0
     finally:
-        store.close()
+        if store is not history:
+            store.close()
+        history.close()
 
 
 def _json_default(obj):

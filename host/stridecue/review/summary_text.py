@@ -57,15 +57,30 @@ def _wobble_line(w: dict) -> str:
 
 
 def _cue_line(c: dict) -> str:
-    effect = ""
-    if c["wobble_before_deg"] is not None:
-        effect = (f"; wobble {c['wobble_before_deg']:.1f}° in the {c['window_strides']} strides before a cue, {c['wobble_after_deg']:.1f}° after"
-                  f" (lower after {c['followed_by_less_wobble']} of {c['measured']}"
-                  + (f"; change {c['change_deg']:+.1f}°, 95% CI {c['change_ci95_deg'][0]:+.1f} to {c['change_ci95_deg'][1]:+.1f}" if c.get("change_ci95_deg") else "")
-                  + ")")
     other = {k: v for k, v in c.get("all_kinds", {}).items() if k != "wobble"}
     extra = (" (+ " + ", ".join(f"{v} {k}" for k, v in other.items()) + ")") if other else ""
-    return f"  cues           {c['count']} wobble cue{'' if c['count'] == 1 else 's'}{extra}, {_v(c['per_minute'], '/min', 2)}{effect}"
+    line = f"  cues           {c['count']} wobble cue{'' if c['count'] == 1 else 's'}{extra}, {_v(c['per_minute'], '/min', 2)}"
+    if c["wobble_before_deg"] is None:
+        return line
+    line += (f"; wobble {_v(c['wobble_before_deg'], '°')} in the {c['window_strides']} strides before a cue, {_v(c['wobble_after_deg'], '°')} after"
+             f" (lower after {c['followed_by_less_wobble']} of {c['measured']})")
+    return line + "\n" + " " * 17 + cue_effect_words(c)
+
+
+def cue_effect_words(c: dict) -> str:
+    """The cues' effect against what happens without a cue (review/effect.py), as the summary and the report say it."""
+    if c["effect_ci95_deg"] is None:
+        return (f"effect of the cues not measured: {c['matched']} of {c['measured']} cues had moments of similar wobble "
+                "without a cue to compare with (at least 3 needed)")
+    lo, hi = c["effect_ci95_deg"]
+    said = {"lower": "wobble fell more after the cues: a clear effect", "higher": "wobble rose more after the cues",
+            "no clear effect": "no clear effect: the interval includes zero"}[c["verdict"]]
+    return (f"after a cue wobble changed {_signed(c['change_deg'], '°')}, without a cue from as high a wobble"
+            f" {_signed(c['expected_change_deg'], '°')} ({c['matched']} cues compared): effect {_signed(c['effect_deg'], '°')} (95% CI {_signed(lo)} to {_signed(hi)}); {said}")
+
+
+def _signed(v, unit="", nd=1):
+    return "–" if v is None else f"{v:+.{nd}f}{unit}".replace("-", "−")
 
 
 def _fatigue_line(fat: dict | None) -> str | None:
@@ -73,7 +88,10 @@ def _fatigue_line(fat: dict | None) -> str | None:
         return None
     return (f"  fatigue        {fat['compared']}: wobble {_v(fat['wobble_deg'][0], '°')} -> {_v(fat['wobble_deg'][1], '°')},"
             f" landing {_v(fat['landing_load_g'][0], ' g')} -> {_v(fat['landing_load_g'][1], ' g')},"
-            f" cadence {_v(fat['cadence_spm'][0], '', 0)} -> {_v(fat['cadence_spm'][1], '', 0)}")
+            f" cadence {_v(fat['cadence_spm'][0], '', 0)} -> {_v(fat['cadence_spm'][1], '', 0)},"
+            f" contact {_v(fat['contact_time_ms'][0], ' ms', 0)} -> {_v(fat['contact_time_ms'][1], ' ms', 0)}"
+            + (f"; wobble change {_signed(fat['wobble_change_deg'], '°')} (95% CI {_signed(fat['wobble_change_ci95_deg'][0])}"
+               f" to {_signed(fat['wobble_change_ci95_deg'][1])})" if fat.get("wobble_change_ci95_deg") else ""))
 
 
 def _asymmetry_line(a: dict | None) -> str | None:

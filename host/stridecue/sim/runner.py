@@ -77,6 +77,7 @@ class RunnerSettings:
     height_m: float = 1.75
     contact_time_s: float | None = None  # ground contact time at speed_mps; None: from speed
     body: Body | None = None  # posture, stance twist, strike, soft tissue (sim/bodies.py); None: DEFAULT_BODY
+    taps_s: tuple = ()  # run times (s) at which the runner taps the sensor's case (a double tap: two, ~0.3 s apart)
 
     def __post_init__(self):
         def need(ok: bool, message: str):
@@ -102,6 +103,7 @@ class RunnerSettings:
             need(_finite(v) and 0.0 <= v <= 0.3, f"{name} {v} is outside 0-0.3")
         need(_finite(self.wobble_sd_deg) and 0 <= self.wobble_sd_deg <= 5, f"wobble_sd_deg {self.wobble_sd_deg} is outside 0-5")
         need(_finite(self.height_m) and 1.4 <= self.height_m <= 2.1, f"runner height {self.height_m} m is outside 1.4-2.1 m")
+        need(all(_finite(t) and t >= 0 for t in self.taps_s), f"taps_s {self.taps_s!r}: expected run times in seconds, >= 0")
         need(self.contact_time_s is None or (_finite(self.contact_time_s) and 0.12 <= self.contact_time_s <= 0.45),
              f"contact time {self.contact_time_s} s is outside 0.12-0.45 s")
         self.body = DEFAULT_BODY if self.body is None else self.body

@@ -22,6 +22,7 @@ from stridecue.errors import UserError
 from stridecue.sim.impact import IMPACT_SPAN, impact_shape, pulse, vibration
 from stridecue.sim.kinematics import clip, frontal_angle, long_axis
 from stridecue.sim.motion import sensor_site
+from stridecue.sim.taps import Taps
 
 _FINE = np.arange(-0.004, 0.00401, 0.0005)  # s, the truth's fine grid about a coarse peak
 
@@ -106,6 +107,8 @@ class SensorStream:
         self.samples_read = 0
         self._truth: list[StrideTruth] = []
         self._truth_k = 0
+        taps = runner.settings.taps_s
+        self._taps = Taps(taps, seed=runner.seed) if taps else None
 
     # rate -------------------------------------------------------------------------------------
 
@@ -175,6 +178,8 @@ class SensorStream:
         if self.jitter:
             t = t + self._rng_jit.normal(0.0, self.jitter, m)
         acc, gyr = self.ideal(t)
+        if self._taps is not None:
+            self._taps.add(t, acc, gyr)
         acc, gyr = self._imperfect(acc, gyr)
         self._buf_t, self._buf_acc, self._buf_gyr = t, acc, gyr
         self._pos = 0
