@@ -8,25 +8,24 @@ test_analysis_virtual.py; against the real recordings in test_analysis_real.py.
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import asdict, replace
+from functools import lru_cache
 
 import numpy as np
 import pytest
-
-import math
-from functools import lru_cache
 
 from stridecue.analysis.alignment import medial_sign, knee_end_sign
 from stridecue.analysis.combine import asymmetry, knee_frontal_angle, symmetry_index
 from stridecue.analysis.metrics import StrideMetrics, StrideWindow, cumulative_rotation, rotate, wobble_variability
 from stridecue.analysis.run import analyse_block, analyse_run, block_from_arrays
 from stridecue.analysis.streaming import StreamingStrideAnalyzer
+from stridecue.analysis.stride import Stride
 from stridecue.errors import UserError
 from stridecue.link.samples import SampleBlock
 from stridecue.sim import RunnerSettings, VirtualRunner
+from stride_records import make_stride, same_strides
 
-KEYS = {"sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s", "cadence_spm",
-        "wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps", "clipped", "gap",
-        "accel_only", "alignment_confidence", "wobble_note"}
 
 
 @lru_cache(maxsize=16)
@@ -49,7 +48,7 @@ def chunks(block: SampleBlock, n: int):
                           sensor=block.sensor)
 
 
-def stream(block: SampleBlock, n: int, **kw) -> list[dict]:
+def stream(block: SampleBlock, n: int, **kw) -> list[Stride]:
     a = StreamingStrideAnalyzer(mount=kw.pop("mount", "shin"), leg=kw.pop("leg", "left"), rate_hz=block.rate, **kw)
     out = []
     for c in chunks(block, n):
@@ -58,40 +57,29 @@ def stream(block: SampleBlock, n: int, **kw) -> list[dict]:
     return out
 
 
-def same_strides(a: list[dict], b: list[dict]) -> None:
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        assert x.keys() == y.keys()
-        for k in x:
-            if isinstance(x[k], float):
-                assert y[k] == pytest.approx(x[k], rel=1e-9, abs=1e-9), k
-            else:
-                assert x[k] == y[k], k
-
-
 # -- contract -------------------------------------------------------------------------------
 
 
 def test_stride_records_follow_the_contract(shin_block):
     strides = analyse_block(shin_block, "shin", "left", sensor=3)
     assert len(strides) > 10
-    json.dumps(strides, allow_nan=False)  # JSON-able, no NaN
+    json.dumps([asdict(s) for s in strides], allow_nan=False)  # JSON-able, no NaN
     prev = None
     for s in strides:
-        assert set(s) == KEYS
-        assert s["sensor"] == 3 and s["leg"] == "left" and s["mount"] == "shin"
-        assert s["kind"] in ("run", "walk")
-        assert s["ic_t"] < s["to_t"] <= s["known_t"]
-        assert s["contact_time_s"] == pytest.approx(s["to_t"] - s["ic_t"])
-        if s["wobble_note"] is None:
-            assert s["wobble_deg"] >= 0 and s["wobble_rate_dps"] >= 0
+        assert type(s) is Stride
+        assert s.sensor == 3 and s.leg == "left" and s.mount == "shin"
+        assert s.kind in ("run", "walk")
+        assert s.ic_t < s.to_t <= s.known_t
+        assert s.contact_time_s == pytest.approx(s.to_t - s.ic_t)
+        if s.wobble_note is None:
+            assert s.wobble_deg >= 0 and s.wobble_rate_dps >= 0
         else:  # withheld, with its reason
-            assert s["wobble_deg"] is None and s["wobble_rate_dps"] is None
-        assert 0 <= s["alignment_confidence"] <= 1
-        assert isinstance(s["clipped"], bool) and isinstance(s["gap"], bool) and s["accel_only"] is False
-        if s["stride_time_s"] is not None:
-            assert s["stride_time_s"] == pytest.approx(s["ic_t"] - prev["ic_t"])
-            assert s["cadence_spm"] == pytest.approx(120.0 / s["stride_time_s"])
+            assert s.wobble_deg is None and s.wobble_rate_dps is None
+        assert 0 <= s.alignment_confidence <= 1
+        assert isinstance(s.clipped, bool) and isinstance(s.gap, bool) and s.accel_only is False
+        if s.stride_time_s is not None:
+            assert s.stride_time_s == pytest.approx(s.ic_t - prev.ic_t)
+            assert s.cadence_spm == pytest.approx(120.0 / s.stride_time_s)
         prev = s
 
 
@@ -105,7 +93,7 @@ def test_accelerometer_only_streaming_matches_offline():
     block, _ = virtual(seconds=15.0, seed=7)
     accel = SampleBlock(block.index, block.raw.copy(), block.rate, block.accel_g, 0)
     offline = analyse_block(accel, "shin", "left")
-    assert len(offline) > 10 and all(s["accel_only"] and s["wobble_deg"] is None for s in offline)
+    assert len(offline) > 10 and all(s.accel_only and s.wobble_deg is None for s in offline)
     same_strides(offline, stream(accel, 12))
 
 
@@ -116,8 +104,8 @@ def test_a_recording_that_starts_at_a_contact_finds_that_contact():
     first = int(round((truth[0].ic_t - 0.010) * block.rate))  # the recording begins 10 ms before a contact
     cut = SampleBlock(accel.index[first:], accel.raw[first:], accel.rate, accel.accel_g, 0)
     offline = analyse_block(cut, "shin", "left")
-    assert abs(offline[0]["ic_t"] - truth[0].ic_t) < 0.030
-    assert abs(offline[1]["ic_t"] - truth[1].ic_t) < 0.030  # and the next one too: nothing swallowed
+    assert abs(offline[0].ic_t - truth[0].ic_t) < 0.030
+    assert abs(offline[1].ic_t - truth[1].ic_t) < 0.030  # and the next one too: nothing swallowed
     for n in (1, 12):
         same_strides(offline, stream(cut, n))
 
@@ -131,13 +119,13 @@ def test_thigh_streaming_matches_offline():
 
 def test_known_time_is_at_most_60_ms_after_toe_off_once_aligned(shin_block):
     strides = stream(shin_block, 12)
-    late = [s for s in strides if s["known_t"] - s["to_t"] > 0.060 + 1e-9]
+    late = [s for s in strides if s.known_t - s.to_t > 0.060 + 1e-9]
     # late: the strides from before the frame was known (the first seconds of movement), and a
     # stride whose toe-off shows no clear fall, taken as the steepest change before the next swing
     # once that swing is seen (docs/metrics.md); the default body has one such in 25 s
-    aligned_late = [s for s in late if s["ic_t"] >= 3.0 + 3.0]
+    aligned_late = [s for s in late if s.ic_t >= 3.0 + 3.0]
     assert len(aligned_late) <= 0.05 * len(strides)
-    assert all(s["known_t"] - s["to_t"] < 0.35 for s in aligned_late)  # by the next swing
+    assert all(s.known_t - s.to_t < 0.35 for s in aligned_late)  # by the next swing
     assert len(late) < len(strides) / 4
 
 
@@ -145,7 +133,7 @@ def test_push_returns_strides_as_soon_as_they_are_known(shin_block):
     a = StreamingStrideAnalyzer("shin", "left", shin_block.rate)
     for c in chunks(shin_block, 12):
         for s in a.push(c):
-            assert s["known_t"] <= c.index[-1] / c.rate + 1e-9
+            assert s.known_t <= c.index[-1] / c.rate + 1e-9
 
 
 @pytest.mark.parametrize("n", [12, 416, 5000])
@@ -156,9 +144,9 @@ def test_every_known_stride_is_returned_by_the_push_that_completes_it(shin_block
     a = StreamingStrideAnalyzer("shin", "left", shin_block.rate)
     got = []
     for c in chunks(shin_block, n):
-        got += [s["ic_t"] for s in a.push(c)]
+        got += [s.ic_t for s in a.push(c)]
         now = c.index[-1] / c.rate
-        due = [s["ic_t"] for s in offline if s["known_t"] <= now - 0.01]
+        due = [s.ic_t for s in offline if s.known_t <= now - 0.01]
         assert got[: len(due)] == pytest.approx(due)
 
 
@@ -177,10 +165,10 @@ def test_live_delay_is_within_60_ms_at_any_pace(speed, mount):
     for c in chunks(block, 12):
         now = c.index[-1] / c.rate
         for s in a.push(c):
-            first_release = first_release if first_release is not None else s["known_t"]
-            assert s["known_t"] <= now + 1e-9 and now - s["known_t"] < 12 / c.rate
-            if s["known_t"] != first_release:
-                lags.append(s["known_t"] - s["to_t"])
+            first_release = first_release if first_release is not None else s.known_t
+            assert s.known_t <= now + 1e-9 and now - s.known_t < 12 / c.rate
+            if s.known_t != first_release:
+                lags.append(s.known_t - s.to_t)
     assert len(lags) > 10 and max(lags) <= 0.060
 
 
@@ -199,15 +187,15 @@ def test_walking_strides_are_kind_walk_and_stopping_ends_strides():
     truth = sensor.truth
     walk_truth = [t for t in truth if t.kind == "walk"]
     walk_end = max(t.to_t for t in walk_truth)
-    walking = [s for s in strides if s["ic_t"] < walk_end]
+    walking = [s for s in strides if s.ic_t < walk_end]
     assert len(walking) >= 0.9 * len(walk_truth)
-    assert sum(s["kind"] == "walk" for s in walking) >= 0.9 * len(walking)
-    running = [s for s in strides if walk_end + 1.5 < s["ic_t"] < 30.0]
-    assert running and all(s["kind"] == "run" for s in running)
+    assert sum(s.kind == "walk" for s in walking) >= 0.9 * len(walking)
+    running = [s for s in strides if walk_end + 1.5 < s.ic_t < 30.0]
+    assert running and all(s.kind == "run" for s in running)
     # the stop (30-36 s): no strides, and the first stride after it has no stride time
-    assert not any(30.5 < s["ic_t"] < 35.5 for s in strides)
-    after = [s for s in strides if s["ic_t"] > 35.5]
-    assert after and after[0]["stride_time_s"] is None
+    assert not any(30.5 < s.ic_t < 35.5 for s in strides)
+    after = [s for s in strides if s.ic_t > 35.5]
+    assert after and after[0].stride_time_s is None
 
 
 @pytest.mark.parametrize("speed,seed", [(3.0, 900), (2.5, 902)])
@@ -222,11 +210,11 @@ def test_the_first_walking_steps_after_running_are_not_running(speed, seed):
     runs = [t for t in sensor.truth if t.kind == "run"]
     assert len(walks) >= 5
     for s in strides:
-        nearest = min(walks + runs, key=lambda t: abs(t.ic_t - s["ic_t"]))
-        if nearest.kind == "walk" and abs(nearest.ic_t - s["ic_t"]) < 0.1:
-            assert s["kind"] == "walk", s["ic_t"]
-    steady = [s for s in strides if 6.0 < s["ic_t"] < 16.0]
-    assert steady and all(s["kind"] == "run" for s in steady)
+        nearest = min(walks + runs, key=lambda t: abs(t.ic_t - s.ic_t))
+        if nearest.kind == "walk" and abs(nearest.ic_t - s.ic_t) < 0.1:
+            assert s.kind == "walk", s.ic_t
+    steady = [s for s in strides if 6.0 < s.ic_t < 16.0]
+    assert steady and all(s.kind == "run" for s in steady)
 
 
 def test_a_short_gap_is_bridged_and_flagged(shin_block):
@@ -243,10 +231,10 @@ def test_a_short_gap_is_bridged_and_flagged(shin_block):
     out.extend(a.finish())
     full = analyse_block(shin_block, "shin", "left")
     assert abs(len(out) - len(full)) <= 1
-    flagged = [s for s in out if s["gap"]]
+    flagged = [s for s in out if s.gap]
     assert 1 <= len(flagged) <= 3
-    assert all(abs(s["ic_t"] - 10.3) < 1.6 for s in flagged)
-    assert sum(1 for s in out if not s["gap"]) >= len(full) - 4
+    assert all(abs(s.ic_t - 10.3) < 1.6 for s in flagged)
+    assert sum(1 for s in out if not s.gap) >= len(full) - 4
 
 
 def test_a_long_gap_breaks_the_stride_chain(shin_block):
@@ -255,10 +243,10 @@ def test_a_long_gap_breaks_the_stride_chain(shin_block):
     keep[cut : cut + int(3 * shin_block.rate)] = False
     holed = SampleBlock(shin_block.index[keep], shin_block.raw[keep], shin_block.rate, shin_block.accel_g, shin_block.gyro_code)
     strides = analyse_block(holed, "shin", "left")
-    assert not any(10.0 - 0.3 < s["ic_t"] < 13.0 for s in strides)
-    after = [s for s in strides if s["ic_t"] >= 13.0]
-    assert after and after[0]["stride_time_s"] is None  # no stride time across the gap
-    assert any(s["ic_t"] < 10.0 for s in strides)
+    assert not any(10.0 - 0.3 < s.ic_t < 13.0 for s in strides)
+    after = [s for s in strides if s.ic_t >= 13.0]
+    assert after and after[0].stride_time_s is None  # no stride time across the gap
+    assert any(s.ic_t < 10.0 for s in strides)
 
 
 def test_clipping_is_flagged_and_pta_is_a_lower_bound():
@@ -266,13 +254,13 @@ def test_clipping_is_flagged_and_pta_is_a_lower_bound():
     clipped_block, _ = virtual(speed=5.5, seconds=15.0, seed=8, accel_range_g=8)
     full_s = analyse_block(full, "shin", "left")
     clipped = analyse_block(clipped_block, "shin", "left")
-    assert not any(s["clipped"] for s in full_s)
-    assert sum(s["clipped"] for s in clipped) >= 0.8 * len(clipped)
-    by_ic = {round(s["ic_t"], 2): s for s in full_s}
+    assert not any(s.clipped for s in full_s)
+    assert sum(s.clipped for s in clipped) >= 0.8 * len(clipped)
+    by_ic = {round(s.ic_t, 2): s for s in full_s}
     for s in clipped:
-        f = by_ic.get(round(s["ic_t"], 2))
-        if f is not None and s["clipped"]:  # what clipped is a lower bound of the true peak
-            assert s["pta_resultant_g"] <= f["pta_resultant_g"] + 0.05
+        f = by_ic.get(round(s.ic_t, 2))
+        if f is not None and s.clipped:  # what clipped is a lower bound of the true peak
+            assert s.pta_resultant_g <= f.pta_resultant_g + 0.05
 
 
 def test_duplicate_and_late_samples_are_ignored(shin_block):
@@ -405,7 +393,7 @@ def test_symmetry_index():
 
 def test_asymmetry_compares_like_with_like():
     def s(leg, mount, w):
-        return {"leg": leg, "mount": mount, "kind": "run", "wobble_deg": w, "pta_axial_g": 5.0}
+        return make_stride(leg=leg, mount=mount, wobble_deg=w, pta_axial_g=5.0)
     strides = [s("left", "shin", 6.0)] * 6 + [s("right", "shin", 4.0)] * 6 + [s("right", "thigh", 1.0)] * 6
     out = asymmetry(strides, metrics=("wobble_deg", "pta_axial_g"))
     assert out["mount"] == "shin"
@@ -414,16 +402,15 @@ def test_asymmetry_compares_like_with_like():
 
 
 def test_knee_angle_is_the_sum_of_the_segment_angles():
-    shank = ([{"ic_t": 1.0, "leg": "left", "kind": "run", "wobble_deg": 3.0, "gap": False, "alignment_confidence": 0.9}],
-             [np.array([1.0, 2.0, 4.0, 3.0])])
-    thigh = ([{"ic_t": 1.01, "leg": "left", "kind": "run", "wobble_deg": 2.0, "gap": False, "alignment_confidence": 0.8}],
+    shank = ([make_stride(ic_t=1.0, wobble_deg=3.0, alignment_confidence=0.9)], [np.array([1.0, 2.0, 4.0, 3.0])])
+    thigh = ([make_stride(ic_t=1.01, mount="thigh", wobble_deg=2.0, alignment_confidence=0.8)],
              [np.array([0.5, 1.5, 2.5, 2.0, 1.0])])
     k = knee_frontal_angle(thigh, shank, 416.0)
     assert len(k) == 1
-    assert k[0]["knee_angle_ic_deg"] == pytest.approx(1.5)
-    assert k[0]["knee_excursion_deg"] == pytest.approx(6.5 - 1.5)
-    assert k[0]["alignment_confidence"] == pytest.approx(0.8)
-    thigh[0][0]["ic_t"] = 1.2  # not the same stance
+    assert k[0].knee_angle_ic_deg == pytest.approx(1.5)
+    assert k[0].knee_excursion_deg == pytest.approx(6.5 - 1.5)
+    assert k[0].alignment_confidence == pytest.approx(0.8)
+    thigh[0][0] = replace(thigh[0][0], ic_t=1.2)  # not the same stance
     assert knee_frontal_angle(thigh, shank, 416.0) == []
 
 
@@ -445,7 +432,7 @@ def test_analyse_run_reads_every_sensor_with_its_mount_and_leg(tmp_path, shin_bl
             w.write_samples(c)
         w.close(summary={})
     strides = analyse_run(RunReader(path))
-    assert {s["sensor"] for s in strides} == {0, 1}
-    assert all(s["leg"] == ("left" if s["sensor"] == 0 else "right") for s in strides)
-    assert [s["ic_t"] for s in strides] == sorted(s["ic_t"] for s in strides)
-    same_strides([s for s in strides if s["sensor"] == 0], analyse_block(shin_block, "shin", "left"))
+    assert {s.sensor for s in strides} == {0, 1}
+    assert all(s.leg == ("left" if s.sensor == 0 else "right") for s in strides)
+    assert [s.ic_t for s in strides] == sorted(s.ic_t for s in strides)
+    same_strides([s for s in strides if s.sensor == 0], analyse_block(shin_block, "shin", "left"))

@@ -33,9 +33,9 @@ def test_bach2022_running_contacts_against_the_force_plate():
     errors = []
     for trial in trials:
         block = block_from_arrays(trial.rate_hz, np.asarray(trial.acc), None, accel_g=8)
-        strides = [s for s in analyse_block(block, "shin", "left") if s["kind"] == "run"]
-        assert all(s["accel_only"] for s in strides)
-        ic = np.array([s["ic_t"] for s in strides])
+        strides = [s for s in analyse_block(block, "shin", "left") if s.kind == "run"]
+        assert all(s.accel_only for s in strides)
+        ic = np.array([s.ic_t for s in strides])
         inside = (ic >= trial.ic_t[0] - 0.1) & (ic <= trial.to_t[-1] + 0.1)
         n_found += int(inside.sum())
         n_truth += len(trial.ic_t)
@@ -58,7 +58,7 @@ def test_bach2022_walking_is_not_running():
     kinds = []
     for trial in trials:
         block = block_from_arrays(trial.rate_hz, np.asarray(trial.acc), None, accel_g=8)
-        kinds += [s["kind"] for s in analyse_block(block, "shin", "left")]
+        kinds += [s.kind for s in analyse_block(block, "shin", "left")]
     assert kinds and sum(k == "run" for k in kinds) == 0  # not even a swing's bump between two steps
 
 
@@ -66,19 +66,19 @@ def test_adept_25_minutes_end_to_end_with_plausible_cadence():
     rec = _load("load_adept")["left_ankle"]
     block = block_from_arrays(rec.rate_hz, np.asarray(rec.acc), None, accel_g=8)
     strides = analyse_block(block, "shin", "left")
-    run = [s for s in strides if s["kind"] == "run"]
+    run = [s for s in strides if s.kind == "run"]
     assert len(run) > 1200  # about 25 minutes of running
-    ic = np.array([s["ic_t"] for s in strides])
+    ic = np.array([s.ic_t for s in strides])
     assert np.all(np.diff(ic) >= 0.45)  # no stride counted twice
-    cadence = np.array([s["cadence_spm"] for s in run if s["cadence_spm"]])
+    cadence = np.array([s.cadence_spm for s in run if s.cadence_spm])
     # minute by minute the median cadence stays in the plausible 150-200 steps/min
-    t = np.array([s["ic_t"] for s in run if s["cadence_spm"]])
+    t = np.array([s.ic_t for s in run if s.cadence_spm])
     for minute in range(int(t[-1] // 60) + 1):
         sel = (t >= minute * 60) & (t < minute * 60 + 60)
         if sel.sum() >= 20:
             assert 150 <= np.median(cadence[sel]) <= 200
     assert np.mean((cadence >= 150) & (cadence <= 200)) > 0.8
-    assert strides[-1]["ic_t"] > 24 * 60
+    assert strides[-1].ic_t > 24 * 60
 
 
 def test_bach2022_the_first_contact_of_every_running_trial_is_found():
@@ -87,4 +87,4 @@ def test_bach2022_the_first_contact_of_every_running_trial_is_found():
     for trial in [t for t in _load("load_bach2022") if t.running]:
         block = block_from_arrays(trial.rate_hz, np.asarray(trial.acc), None, accel_g=8)
         strides = analyse_block(block, "shin", "left")
-        assert strides and abs(strides[0]["ic_t"] - trial.ic_t[0]) <= 0.05, trial.number
+        assert strides and abs(strides[0].ic_t - trial.ic_t[0]) <= 0.05, trial.number

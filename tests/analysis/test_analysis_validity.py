@@ -140,16 +140,16 @@ def _run_without_standstill(seconds=25.0, seed=3):
 
 
 def test_wobble_is_withheld_while_the_frame_settles_and_no_cue_is_given():
-    strides = [s for s in analyse_block(_run_without_standstill(), "shin", "left") if s["kind"] == "run"]
+    strides = [s for s in analyse_block(_run_without_standstill(), "shin", "left") if s.kind == "run"]
     assert len(strides) > 20
     first = strides[:WARMUP_STRIDES]
-    assert all(s["wobble_deg"] is None and s["wobble_note"] in (WARMUP, NO_CYCLE) for s in first)
+    assert all(s.wobble_deg is None and s.wobble_note in (WARMUP, NO_CYCLE) for s in first)
     later = strides[WARMUP_STRIDES:]
-    assert all(s["wobble_deg"] is not None and s["wobble_note"] is None for s in later)
-    assert all(s["wobble_deg"] is None or 0.0 <= s["wobble_deg"] <= MAX_WOBBLE_DEG for s in strides)
+    assert all(s.wobble_deg is not None and s.wobble_note is None for s in later)
+    assert all(s.wobble_deg is None or 0.0 <= s.wobble_deg <= MAX_WOBBLE_DEG for s in strides)
     # a coach with a saved threshold of 0 deg would cue at once: not on a withheld stride
     coach = Coach(CoachSettings(baseline_deg=0.0, baseline_spread_deg=0.1, window=1, cooldown_s=0.0))
-    cues = [coach.on_stride(s["known_t"], s["leg"], s["wobble_deg"]) for s in first]
+    cues = [coach.on_stride(s.known_t, s.leg, s.wobble_deg) for s in first]
     assert cues == [None] * len(first)
 
 
@@ -160,7 +160,7 @@ def test_the_summary_says_how_many_strides_had_wobble_withheld():
     from stridecue.review.summary_text import format_summary
 
     strides = analyse_block(_run_without_standstill(), "shin", "left")
-    held = sum(1 for s in strides if s["kind"] == "run" and s["wobble_note"])
+    held = sum(1 for s in strides if s.kind == "run" and s.wobble_note)
     assert held >= WARMUP_STRIDES
     s = summarize(strides, [], {}, {}, CoachSettings(), duration_s=25.0)
     assert sum(s["data_quality"]["wobble_withheld"].values()) == held

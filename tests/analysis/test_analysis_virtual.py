@@ -27,8 +27,8 @@ def simulate(speed, mount, leg, seed, seconds=40.0, accel_range_g=None, noise=1.
 
 def score(strides, truth, tolerance=0.1):
     """Greedy one-to-one matching of ICs; errors of the matched pairs."""
-    run = [s for s in strides if s["kind"] == "run"]
-    ic = np.array([s["ic_t"] for s in run])
+    run = [s for s in strides if s.kind == "run"]
+    ic = np.array([s.ic_t for s in run])
     used = set()
     pairs = []
     for t in truth:
@@ -40,12 +40,12 @@ def score(strides, truth, tolerance=0.1):
             pairs.append((run[j], t))
     tp = len(pairs)
     f1 = 2 * tp / (len(run) + len(truth)) if (run or truth) else 1.0
-    ic_err = [s["ic_t"] - t.ic_t for s, t in pairs]
+    ic_err = [s.ic_t - t.ic_t for s, t in pairs]
     # wobble is withheld for the first strides while the frame settles (counted, see the tests)
-    held = [s for s, _ in pairs if s["wobble_deg"] is None]
+    held = [s for s, _ in pairs if s.wobble_deg is None]
     assert len(held) <= WARMUP_STRIDES + 1, f"{len(held)} strides without wobble"
-    wob = [s["wobble_deg"] - t.wobble_deg for s, t in pairs if not s["clipped"] and s["wobble_deg"] is not None]
-    pta = [s["pta_axial_g"] / t.pta_axial_g - 1 for s, t in pairs if not s["clipped"]]
+    wob = [s.wobble_deg - t.wobble_deg for s, t in pairs if not s.clipped and s.wobble_deg is not None]
+    pta = [s.pta_axial_g / t.pta_axial_g - 1 for s, t in pairs if not s.clipped]
     return f1, np.abs(ic_err), np.abs(wob), np.abs(pta)
 
 
@@ -88,7 +88,7 @@ def test_accuracy_holds_with_a_clipping_accelerometer_and_double_noise():
     strides = analyse_block(block, "shin", "left")
     f1, ic, wob, pta = score(strides, truth)
     assert f1 >= 0.98 and ic.mean() <= 0.010 and wob.mean() <= 1.0
-    assert sum(s["clipped"] for s in strides) > 0.3 * len(strides)  # (about half clip at +-8 g and 5.5 m/s)
+    assert sum(s.clipped for s in strides) > 0.3 * len(strides)  # (about half clip at +-8 g and 5.5 m/s)
 
 
 # with the stance twist, measured about the swing axis: measured difference 5.53 -> 4.44 deg for a true 5.67
@@ -96,8 +96,8 @@ def test_wobble_follows_the_runner_not_the_sensor():
     """A runner with more wobble measures more wobble, whatever the board orientation."""
     low = simulate(3.3, "shin", "left", 110, wobble=3.0)
     high = simulate(3.3, "shin", "left", 111, wobble=9.0)
-    w_low = np.median([s["wobble_deg"] for s in analyse_block(low[0], "shin", "left") if s["kind"] == "run" and s["wobble_note"] is None])
-    w_high = np.median([s["wobble_deg"] for s in analyse_block(high[0], "shin", "left") if s["kind"] == "run" and s["wobble_note"] is None])
+    w_low = np.median([s.wobble_deg for s in analyse_block(low[0], "shin", "left") if s.kind == "run" and s.wobble_note is None])
+    w_high = np.median([s.wobble_deg for s in analyse_block(high[0], "shin", "left") if s.kind == "run" and s.wobble_note is None])
     assert w_high - w_low == pytest.approx(np.median([t.wobble_deg for t in high[1]]) - np.median([t.wobble_deg for t in low[1]]), abs=1.0)
 
 
@@ -115,8 +115,8 @@ def test_knee_frontal_angle_from_thigh_and_shank_of_one_leg():
                             "left")
     assert len(knee) >= 0.9 * (len(shank.truth) - WARMUP_STRIDES)  # no knee angle while a frame settles
     expected = np.median([t.wobble_deg for t in shank.truth]) + np.median([t.wobble_deg for t in thigh.truth])
-    assert np.median([k["knee_excursion_deg"] for k in knee]) == pytest.approx(expected, abs=1.5)
-    assert all(k["knee_excursion_deg"] >= 0 and k["leg"] == "left" for k in knee)
+    assert np.median([k.knee_excursion_deg for k in knee]) == pytest.approx(expected, abs=1.5)
+    assert all(k.knee_excursion_deg >= 0 and k.leg == "left" for k in knee)
 
 
 def test_left_right_asymmetry_of_a_symmetric_runner_is_small():
@@ -156,13 +156,13 @@ def test_accelerometer_only_running_is_found_from_the_start(speed, mount, seed):
     from stridecue.link.samples import SampleBlock
 
     accel = SampleBlock(block.index, block.raw.copy(), block.rate, block.accel_g, 0)
-    run = [s for s in analyse_block(accel, mount, "left") if s["kind"] == "run"]
-    ic = np.array([s["ic_t"] for s in run])
+    run = [s for s in analyse_block(accel, mount, "left") if s.kind == "run"]
+    ic = np.array([s.ic_t for s in run])
     errors = [np.min(np.abs(ic - t.ic_t)) for t in truth]
     tp = sum(e <= 0.1 for e in errors)
     assert 2 * tp / (len(run) + len(truth)) >= 0.95
     assert np.mean([e for e in errors if e <= 0.1]) <= 0.030
-    assert all(s["accel_only"] for s in run)
+    assert all(s.accel_only for s in run)
 
 
 @pytest.mark.parametrize("speed,mount", [(3.3, "shin"), (6.0, "shin"), (6.0, "thigh")])

@@ -251,10 +251,10 @@ def test_report_marks_approximate_contact_time(tmp_path):
     from stridecue.review.report import notes
 
     from stridecue.review.figures import summarize, CoachSettings
+    from stride_records import make_stride
 
-    stride = dict(sensor=0, leg="left", mount="shin", kind="run", known_t=0.0, wobble_deg=float("nan"),
-                  pta_axial_g=5.0, cadence_spm=170.0, contact_time_s=0.3, accel_only=True)
-    strides = [dict(stride, ic_t=0.7 * i, known_t=0.7 * i + 0.4) for i in range(20)]
+    strides = [make_stride(ic_t=0.7 * i, known_t=0.7 * i + 0.4, wobble_deg=None, wobble_rate_dps=None, pta_axial_g=5.0,
+                           cadence_spm=170.0, contact_time_s=0.3, accel_only=True) for i in range(20)]
     s = summarize(strides, [], {}, {}, CoachSettings(), duration_s=14.0)
     assert "contact_time_ms" in s["approximate"]
     text = " ".join(notes(s, []))

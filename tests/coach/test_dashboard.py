@@ -6,11 +6,12 @@ from rich.console import Console
 
 from stridecue.coach.policy import Coach, CoachSettings, Cue
 from stridecue.coach.live_view import Dashboard
+from stride_records import make_stride
 
 
 def stride(t, leg="left", wobble=5.0, pta=9.0, cadence=170.0, contact=0.24, kind="run"):
-    return {"sensor": 0, "leg": leg, "mount": "shin", "kind": kind, "known_t": t, "ic_t": t - 0.3, "to_t": t - 0.05,
-            "wobble_deg": wobble, "pta_axial_g": pta, "cadence_spm": cadence, "contact_time_s": contact}
+    return make_stride(leg=leg, kind=kind, known_t=t, ic_t=t - 0.3, to_t=t - 0.05, wobble_deg=wobble, pta_axial_g=pta,
+                       cadence_spm=cadence, contact_time_s=contact)
 
 
 def test_renders_wobble_against_threshold_load_cadence_contact_link_and_cues():
@@ -67,7 +68,7 @@ def test_a_guided_run_shows_its_segment_instead_of_a_threshold():
     for i in range(5):
         s = stride(i * 0.7)
         dash.on_stride(s)
-        protocol.on_stride(s["known_t"], "left", s["wobble_deg"])
+        protocol.on_stride(s.known_t, "left", s.wobble_deg)
     dash.console.print(dash.render())
     text = dash.console.export_text()
     assert "guided run: warmup" in text and "forming" not in text and "5.0°" in text
@@ -81,7 +82,7 @@ def test_at_60_columns_the_cue_names_the_leg_and_no_field_is_cut():
         for leg, wobble, dt in (("left", 6.0, 0.0), ("right", 11.0, 0.35)):
             s = stride(60 + i * 0.7 + dt, leg=leg, wobble=wobble)
             dash.on_stride(s)
-            cue = coach.on_stride(s["known_t"], leg, wobble, s["pta_axial_g"], s["cadence_spm"])
+            cue = coach.on_stride(s.known_t, leg, wobble, s.pta_axial_g, s.cadence_spm)
             if cue is not None:
                 dash.speak(cue)
     assert dash.cues == 1 and dash.last_cue.words == "Right knee: squeeze your glutes"

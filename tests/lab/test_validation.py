@@ -12,6 +12,7 @@ from stridecue import cli
 from stridecue.lab import datasets, validation, validation_real
 from stridecue.lab.evaluation import Figure, double_counted, f1_score, match_events, mean_abs, to_sample_block
 from stridecue.lab.validation_real import reference_activity
+from stride_records import make_stride
 
 HAVE_DATA = datasets.shared_data_dir().is_dir()
 
@@ -99,7 +100,7 @@ def _oracle_for_bach(shift_s=0.0, drop_every=0):
         for k, (ic, to) in enumerate(zip(trial.ic_t, trial.to_t)):
             if drop_every and k % drop_every == 0:
                 continue
-            out.append({"kind": kind, "ic_t": ic + shift_s, "to_t": to + shift_s, "wobble_deg": 1.0})
+            out.append(make_stride(kind=kind, ic_t=ic + shift_s, to_t=to + shift_s, wobble_deg=1.0))
         return out
 
     return analyse_block
@@ -140,8 +141,7 @@ def test_grouvel_suite_compares_with_mocap_excursions(monkeypatch):
         trial = next(t for t in trials.values() if t.n == len(block))
         truth = trial.legs[leg]
         exc = truth.excursions(mount, trial.rate_hz)
-        return [{"kind": "run", "ic_t": a, "to_t": b, "wobble_deg": e + 0.5} for a, b, e in
-                zip(truth.ic_t, truth.to_t, exc)]
+        return [make_stride(ic_t=a, to_t=b, wobble_deg=e + 0.5) for a, b, e in zip(truth.ic_t, truth.to_t, exc)]
 
     assert len({t.n for t in trials.values()}) == len(trials)  # the stand-in finds passes by length
     monkeypatch.setattr(validation_real, "_analysis", lambda: analyse_block)
@@ -193,8 +193,8 @@ def test_adept_suite_counts_doubles_and_still_windows(monkeypatch):
 
     def analyse_block(block, mount, leg, sensor=0):
         ic = np.arange(1.0, len(block) / block.rate - 1, 0.7)  # 171 steps/min throughout, even when still
-        out = [{"kind": "run", "ic_t": t, "to_t": t + 0.25, "cadence_spm": 120 / 0.7} for t in ic]
-        out.append({"kind": "run", "ic_t": 5.05, "to_t": 5.3, "cadence_spm": 120 / 0.7})  # one counted twice
+        out = [make_stride(ic_t=t, to_t=t + 0.25, cadence_spm=120 / 0.7) for t in ic]
+        out.append(make_stride(ic_t=5.05, to_t=5.3, cadence_spm=120 / 0.7))  # one counted twice
         return out
 
     monkeypatch.setattr(validation_real, "_analysis", lambda: analyse_block)

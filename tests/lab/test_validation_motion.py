@@ -9,6 +9,7 @@ import pytest
 
 from stridecue.lab import datasets, validation, validation_motion
 from stridecue.analysis import metrics
+from stride_records import make_stride
 
 HAVE_DATA = datasets.shared_data_dir().is_dir()
 pytestmark = pytest.mark.skipif(not HAVE_DATA, reason="shared data not present")
@@ -130,14 +131,14 @@ def test_live_strides_are_put_on_the_markers_clock_and_the_ramp_is_not_scored():
     def analyse_block(block, mount, leg, sensor=0):
         seen["n"] = len(block)
         # on the block's own clock (first sample = 0 s)
-        return [{"ic_t": 1.0, "to_t": 1.25, "kind": "run", "wobble_deg": 9.0},
-                {"ic_t": 4.3, "to_t": 4.55, "kind": "run", "wobble_deg": 2.5},
-                {"ic_t": 5.05, "to_t": 5.3, "kind": "run", "wobble_deg": None},
-                {"ic_t": 5.6, "to_t": 5.8, "kind": "walk", "wobble_deg": 1.0}]
+        return [make_stride(ic_t=1.0, to_t=1.25, wobble_deg=9.0),
+                make_stride(ic_t=4.3, to_t=4.55, wobble_deg=2.5),
+                make_stride(ic_t=5.05, to_t=5.3, wobble_deg=None),
+                make_stride(ic_t=5.6, to_t=5.8, kind="walk", wobble_deg=1.0)]
 
     strides = validation_motion.live_strides(analyse_block, rec, "shin", "left")
     assert seen["n"] == len(t)
-    assert [s["ic_t"] for s in strides] == pytest.approx([-3.0, 0.3, 1.05, 1.6])
+    assert [s.ic_t for s in strides] == pytest.approx([-3.0, 0.3, 1.05, 1.6])
     truth = LegTruth(leg="left", shank_angle_deg=np.zeros(200), thigh_angle_deg=np.zeros(200),
                      ic_t=np.array([0.31, 1.0, 1.6]), to_t=np.array([0.56, 1.25, 1.85]))
     tally = validation_motion.LiveTally()

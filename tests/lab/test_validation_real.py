@@ -8,6 +8,7 @@ import pytest
 
 from stridecue.lab import datasets, evaluation, validation, validation_real, validation_accel as va
 from stridecue.lab.validation_accel import TrialScore
+from stride_records import make_stride
 
 HAVE_DATA = datasets.shared_data_dir().is_dir()
 
@@ -134,8 +135,8 @@ def test_counted_twice_ignores_pauses_and_steady_changes_of_pace():
 def test_adept_figure_fails_on_a_duplicated_stride_list(monkeypatch):
     def analyse_block(block, mount, leg, sensor=0):
         ic = np.arange(1.0, len(block) / block.rate - 1, 0.7)
-        out = [{"kind": "run", "ic_t": t, "to_t": t + 0.25, "cadence_spm": 120 / 0.7} for t in ic]
-        return out + [dict(s) for s in out[100:110]]  # ten strides reported twice
+        out = [make_stride(ic_t=t, to_t=t + 0.25, cadence_spm=120 / 0.7) for t in ic]
+        return out + out[100:110]  # ten strides reported twice
 
     monkeypatch.setattr(validation_real, "_analysis", lambda: analyse_block)
     figs, details = validation_real.validate_adept(quick=True)

@@ -71,8 +71,8 @@ def test_cues_cut_time_above_threshold_by_a_third_without_nagging():
     assert threshold is not None and cued_coach.threshold("left") == pytest.approx(threshold, abs=0.05)
     # From when the threshold existed: the running stride that completed the baseline (the coach
     # counts only strides with a wobble: none while the frame settles)
-    running_strides = [st for st in quiet_pipe.strides if st["kind"] == "run" and st["wobble_deg"] is not None]
-    formed_at = running_strides[quiet_coach.settings.warmup_strides + quiet_coach.settings.baseline_strides - 1]["known_t"]
+    running_strides = [st for st in quiet_pipe.strides if st.kind == "run" and st.wobble_deg is not None]
+    formed_at = running_strides[quiet_coach.settings.warmup_strides + quiet_coach.settings.baseline_strides - 1].known_t
     over_quiet, running = time_above(quiet_stream.truth, threshold, formed_at)
     over_cued, _ = time_above(cued_stream.truth, threshold, formed_at)
     print(f"threshold {threshold:.2f} deg, formed at {formed_at:.1f} s; uncued above {over_quiet:.0f} of {running:.0f} s")

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from stride_records import make_stride
 
 from stridecue.cli import build_parser, main
 from stridecue.coach.audio import NullPlayer
@@ -147,13 +148,13 @@ def test_bad_options_are_one_line_and_touch_nothing(tmp_path, capsys, options, w
 
 
 def test_the_spoken_summary_is_one_line_in_words():
-    strides = [{"kind": "run", "leg": "left", "mount": "shin", "wobble_deg": w} for w in (5.6, 6.2, 6.4)]
-    strides += [{"kind": "run", "leg": "right", "mount": "shin", "wobble_deg": 4.9}, {"kind": "walk", "leg": "left", "wobble_deg": 20.0},
-                {"kind": "run", "leg": "left", "mount": "shin", "wobble_deg": None}]
+    strides = [make_stride(kind="run", leg="left", mount="shin", wobble_deg=w) for w in (5.6, 6.2, 6.4)]
+    strides += [make_stride(kind="run", leg="right", mount="shin", wobble_deg=4.9), make_stride(kind="walk", leg="left", wobble_deg=20.0),
+                make_stride(kind="run", leg="left", mount="shin", wobble_deg=None, wobble_note="frame settling")]
     line = spoken_summary(32 * 60 + 10, {"running_strides": 4310, "cues": 12}, strides)
     assert line == "Run saved. 32 minutes, 4310 strides. Left knee wobble 6 degrees, right knee wobble 5 degrees. 12 cues."
     assert spoken_summary(45, {"running_strides": 1, "cues": 0}, []) == "Run saved. 45 seconds, 1 stride. No cues."
-    both = [{"kind": "run", "leg": "left", "mount": "thigh", "wobble_deg": 2.0}, {"kind": "run", "leg": "left", "mount": "shin", "wobble_deg": 7.0}]
+    both = [make_stride(kind="run", leg="left", mount="thigh", wobble_deg=2.0), make_stride(kind="run", leg="left", mount="shin", wobble_deg=7.0)]
     assert wobble_by_leg(both) == {"left": 7.0}  # the shin's, as the coach measures the knee
 
 

@@ -11,6 +11,7 @@ import sqlite3
 import pytest
 from test_summary_support import START, fake_analyse, make_run, store_with
 
+from stridecue.analysis.stride import ROW_FIELDS
 from stridecue.errors import UserError
 from stridecue.record.schema import MIGRATIONS, SCHEMA_VERSION
 from stridecue.record.store import DB_NAME, RunStore
@@ -24,6 +25,12 @@ def test_new_store_has_latest_schema(tmp_path):
     assert (tmp_path / DB_NAME).exists()
 
 
+def test_the_strides_table_after_the_migrations_holds_the_stride_row(tmp_path):
+    with store_with(tmp_path) as store:
+        columns = [r[1] for r in store.db.execute("PRAGMA table_info(strides)")]
+    assert columns == ["run_id", "seq", *ROW_FIELDS]
+
+
 def test_ingest_stores_strides_cues_sensors_settings_and_references_the_file(tmp_path):
     path = make_run(tmp_path, START, 3, legs=("left", "right"), cue_times=(60, 120), profile="anna")
     with store_with(tmp_path) as store:
@@ -35,8 +42,8 @@ def test_ingest_stores_strides_cues_sensors_settings_and_references_the_file(tmp
         strides = store.strides(run_id)
         expected = fake_analyse(__import__("stridecue.record.runreader", fromlist=["RunReader"]).RunReader(path))
         assert len(strides) == len(expected) > 200
-        assert strides[5]["wobble_deg"] == pytest.approx(expected[5]["wobble_deg"])
-        assert strides[0]["stride_time_s"] is None and isinstance(strides[0]["clipped"], bool)
+        assert strides[5].wobble_deg == pytest.approx(expected[5].wobble_deg)
+        assert strides[0].stride_time_s is None and isinstance(strides[0].clipped, bool)
         assert [c["t"] for c in store.cues(run_id)] == [60.0, 120.0]
         sensors = store.sensors(run_id)
         assert [s["leg"] for s in sensors] == ["left", "right"]
@@ -143,7 +150,7 @@ def test_migrates_a_version_1_database_keeping_its_data(tmp_path):
         assert run["profile"] == "anna"  # backfilled from the metadata by migration 2
         assert run["running_strides"] == 15
         assert len(store.strides(7)) == 20
-        assert store.strides(7)[0]["wobble_note"] is None  # the column migration 3 adds
+        assert store.strides(7)[0].wobble_note is None  # the column migration 3 adds
         # the old row predates ingest versions: the next ingest re-analyses the file into the same row
         assert store.ingest(path) == 7
         assert len(store.strides(7)) > 20

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from stride_records import make_stride
+
+from stridecue.analysis.stride import Stride
 
 from stridecue.coach.policy import Coach, CoachSettings
 from stridecue.review.effect import cue_effect, interval_sign, percentile_interval
@@ -21,7 +24,7 @@ from stridecue.sim import RunnerSettings, VirtualRunner
 COACH = CoachSettings(threshold="absolute", absolute_deg=7.0, cooldown_s=100.0, repeat_s=0.0)
 
 
-def coached_run(compliance: float, minutes: float = 30.0, seed: int = 1) -> tuple[list[dict], list[dict]]:
+def coached_run(compliance: float, minutes: float = 30.0, seed: int = 1) -> tuple[list[Stride], list[dict]]:
     """(running strides, cue events) of the virtual runner's left leg: each planned stride goes to
     the coach as it becomes known, and a cue reaches the runner before the later strides are planned."""
     runner = VirtualRunner(RunnerSettings(cue_compliance=compliance, wobble_deg=6.0, wobble_sd_deg=1.5,
@@ -35,10 +38,10 @@ def coached_run(compliance: float, minutes: float = 30.0, seed: int = 1) -> tupl
         k += 1
         if c.kind != "run":
             continue
-        s = {"leg": "left", "mount": "shin", "kind": "run", "ic_t": c.start, "known_t": c.end + 0.05, "wobble_deg": c.wobble_deg,
-             "pta_axial_g": c.landing_g, "cadence_spm": 170.0, "contact_time_s": c.end - c.start}
+        s = make_stride(leg="left", mount="shin", kind="run", ic_t=c.start, to_t=c.end, known_t=c.end + 0.05,
+                        wobble_deg=c.wobble_deg, pta_axial_g=c.landing_g, cadence_spm=170.0, contact_time_s=c.end - c.start)
         strides.append(s)
-        cue = coach.on_stride(s["known_t"], "left", s["wobble_deg"], s["pta_axial_g"], s["cadence_spm"])
+        cue = coach.on_stride(s.known_t, "left", s.wobble_deg, s.pta_axial_g, s.cadence_spm)
         if cue is not None:
             runner.cue(cue.t, cue.kind)
             cues.append({"kind": "cue", "t": cue.t, "cue": cue.kind, "words": cue.words, "reason": cue.reason, "values": cue.values})
@@ -76,7 +79,7 @@ def test_a_runner_who_heeds_cues_gets_a_clear_effect_with_its_interval():
 
 
 def test_too_few_cue_free_moments_give_no_interval_and_no_claim():
-    run = [{"known_t": 0.7 * i, "leg": "left", "wobble_deg": 6.0 + (1.0 if i % 50 < 5 else 0.0)} for i in range(300)]
+    run = [make_stride(ic_t=0.7 * i - 0.3, known_t=0.7 * i, leg="left", wobble_deg=6.0 + (1.0 if i % 50 < 5 else 0.0)) for i in range(300)]
     cues = [{"t": 0.7 * i + 0.1, "values": {"leg": "left"}} for i in range(4, 300, 50)]  # every 35 s: never 120 s without one
     c = cue_effect(cues, run)
     assert c["measured"] >= 3 and c["matched"] == 0 and c["effect_ci95_deg"] is None and c["verdict"] == "not enough cues"

@@ -3,6 +3,7 @@ activity decoded by fitdecode (a FIT decoder from PyPI) with its CRCs checked, n
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import subprocess
@@ -13,6 +14,7 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from stride_records import make_stride
 from test_summary_support import START, make_run, store_with
 
 from stridecue.errors import UserError
@@ -47,10 +49,10 @@ def test_csv_and_parquet_hold_the_same_tables(stored, tmp_path):
     ptables = {p.name.rsplit("-", 1)[1]: pq.read_table(p) for p in pq_paths}
     s = tables["strides.csv"]
     assert s.column_names[: len(STRIDE_COLUMNS)] == list(STRIDE_COLUMNS) and s.num_rows == len(strides)
-    assert np.allclose(s["wobble_deg"].to_numpy(), [x["wobble_deg"] for x in strides])
-    assert s["ic_utc"][0].as_py() == START + dt.timedelta(seconds=strides[0]["ic_t"])
+    assert np.allclose(s["wobble_deg"].to_numpy(), [x.wobble_deg for x in strides])
+    assert s["ic_utc"][0].as_py() == START + dt.timedelta(seconds=strides[0].ic_t)
     assert s["stride_time_s"].null_count == 2  # the first stride of each leg has none
-    assert s["clipped"].to_pylist() == [x["clipped"] for x in strides]
+    assert s["clipped"].to_pylist() == [x.clipped for x in strides]
     p = ptables["strides.parquet"]
     assert p.num_rows == s.num_rows and np.allclose(p["pta_axial_g"].to_numpy(), s["pta_axial_g"].to_numpy())
     # samples: every recorded sample of both sensors, in physical units
@@ -92,21 +94,21 @@ def test_fit_activity_decodes_with_developer_fields(stored, tmp_path):
     file_id = msgs[0]
     assert file_id.get_value("type") == "activity"
     records = [m for m in msgs if m.name == "record"]
-    running = [s for s in strides if s["kind"] == "run"]
-    seconds = sorted({int(s["ic_t"]) for s in running})
+    running = [s for s in strides if s.kind == "run"]
+    seconds = sorted({int(s.ic_t) for s in running})
     assert len(records) == len(seconds)
     # a record's developer fields: the largest wobble and landing load of the strides in its second
     r = records[10]
     sec = seconds[10]
-    group = [s for s in running if int(s["ic_t"]) == sec]
+    group = [s for s in running if int(s.ic_t) == sec]
     assert r.get_value("timestamp") == START + dt.timedelta(seconds=sec)
-    assert r.get_value("knee_wobble") == pytest.approx(max(s["wobble_deg"] for s in group), abs=1e-4)
-    assert r.get_value("landing_load") == pytest.approx(max(s["pta_axial_g"] for s in group), abs=1e-4)
+    assert r.get_value("knee_wobble") == pytest.approx(max(s.wobble_deg for s in group), abs=1e-4)
+    assert r.get_value("landing_load") == pytest.approx(max(s.pta_axial_g for s in group), abs=1e-4)
     assert r.get_field("knee_wobble").units == "deg" and r.get_field("landing_load").units == "g"
     assert r.get_value("cadence") == 85 and r.get_value("stance_time") == pytest.approx(250.0)
     session = next(m for m in msgs if m.name == "session")
     assert session.get_value("sport") == "running"
-    assert session.get_value("knee_wobble_median") == pytest.approx(np.median([s["wobble_deg"] for s in running]), abs=0.06)
+    assert session.get_value("knee_wobble_median") == pytest.approx(np.median([s.wobble_deg for s in running]), abs=0.06)
     assert session.get_value("wobble_cues") == 2
     assert session.get_value("total_elapsed_time") == pytest.approx(np.ceil(run["duration_s"]))
     activity = msgs[-1]
@@ -127,9 +129,9 @@ def test_fit_activity_passes_garmins_own_decoder(stored, tmp_path):
     assert len(messages["field_description_mesgs"]) == len(DEV_FIELDS)
     record = messages["record_mesgs"][0]
     assert {0, 1, 2} <= set(record["developer_fields"])  # knee_wobble, landing_load, loading_rate
-    first = min(s["ic_t"] for s in strides if s["kind"] == "run")
-    group = [s for s in strides if s["kind"] == "run" and int(s["ic_t"]) == int(first)]
-    assert record["developer_fields"][0] == pytest.approx(max(s["wobble_deg"] for s in group), abs=1e-4)
+    first = min(s.ic_t for s in strides if s.kind == "run")
+    group = [s for s in strides if s.kind == "run" and int(s.ic_t) == int(first)]
+    assert record["developer_fields"][0] == pytest.approx(max(s.wobble_deg for s in group), abs=1e-4)
 
 
 def _both_decoders(path):
@@ -154,9 +156,9 @@ def test_fit_session_is_the_run_with_legs_and_cues(stored, tmp_path):
     timer = [m for m in msgs if m.name == "event" and m.get_value("event") == "timer"]
     assert [m.get_value("timestamp") for m in timer] == [START, START + dt.timedelta(seconds=np.ceil(run["duration_s"]))]
     assert session.get_value("total_elapsed_time") == pytest.approx(np.ceil(run["duration_s"]))
-    running = [s for s in strides if s["kind"] == "run"]
+    running = [s for s in strides if s.kind == "run"]
     for leg in ("left", "right"):
-        wobble = [s["wobble_deg"] for s in running if s["leg"] == leg]
+        wobble = [s.wobble_deg for s in running if s.leg == leg]
         assert session.get_value(f"knee_wobble_median_{leg}") == pytest.approx(np.median(wobble), abs=1e-4)
     assert 49.0 < session.get_value("avg_stance_time_balance") < 51.0  # both legs' contact 250 ms
     record = next(m for m in msgs if m.name == "record" and m.get_value("knee_wobble_right") is not None)
@@ -175,11 +177,11 @@ def test_fit_session_is_the_run_with_legs_and_cues(stored, tmp_path):
 
 def test_fit_fractional_cadence_never_reaches_a_whole_stride(tmp_path):
     """82.999 strides/min was written as 82 + 128/128 (decoded fractional_cadence 1.0); it is 83 + 0."""
-    stride = {"kind": "run", "leg": "left", "mount": "shin", "ic_t": 5.2, "to_t": 5.45, "known_t": 5.5, "cadence_spm": 165.999,
-              "contact_time_s": 0.25, "wobble_deg": 6.0, "pta_axial_g": 8.0, "loading_rate_gps": 160.0}
+    stride = make_stride(kind="run", leg="left", mount="shin", ic_t=5.2, to_t=5.45, known_t=5.5, cadence_spm=165.999,
+                         contact_time_s=0.25, wobble_deg=6.0, pta_axial_g=8.0, loading_rate_gps=160.0)
     summary = {"cadence_spm": 165.999, "wobble_deg": {}, "landing_load_g": {}, "cues": {"count": 0}}
     path = tmp_path / "c.fit"
-    path.write_bytes(activity_file(START, [stride, {**stride, "ic_t": 6.0, "cadence_spm": 170.6}], summary, duration_s=10.0))
+    path.write_bytes(activity_file(START, [stride, dataclasses.replace(stride, ic_t=6.0, cadence_spm=170.6)], summary, duration_s=10.0))
     msgs, sdk = _both_decoders(path)
     records = [m for m in msgs if m.name == "record"]
     assert [(m.get_value("cadence"), m.get_value("fractional_cadence")) for m in records] == [(83, 0.0), (85, 0.296875)]

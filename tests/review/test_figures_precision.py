@@ -9,6 +9,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from stride_records import make_stride
 from test_summary_support import START, make_run, store_with
 
 from stridecue.review.figures import _fatigue, load_summary
@@ -18,8 +19,8 @@ from stridecue.review.history import format_history, trend_rows, trends
 
 def steady_run(n=400, contact_s=0.236, rise_deg=0.0, seed=0):
     rng = np.random.default_rng(seed)
-    return [{"ic_t": 0.7 * i, "known_t": 0.7 * i + 0.3, "leg": "left", "kind": "run", "contact_time_s": contact_s,
-             "wobble_deg": 6.0 + rise_deg * i / n + rng.normal(0, 0.5), "pta_axial_g": 8.0, "cadence_spm": 166.4} for i in range(n)]
+    return [make_stride(ic_t=0.7 * i, leg="left", kind="run", contact_time_s=contact_s,
+                        wobble_deg=6.0 + rise_deg * i / n + rng.normal(0, 0.5), pta_axial_g=8.0, cadence_spm=166.4) for i in range(n)]
 
 
 def test_fatigue_contact_time_is_not_rounded_before_it_is_scaled():

@@ -11,6 +11,7 @@ import pytest
 
 from stridecue.coach.guided import FOOT_WORDS, HIP_WORDS, GuidedProtocol, GuidedSettings
 from stridecue.review.guided import EXERCISES, GuidedAnalysis, analyse_guided
+from stride_records import make_stride
 
 SHORT = GuidedSettings(warmup_s=20, baseline_s=60, focus_s=60, normal_s=60, reminder_s=20, settle_s=5)
 
@@ -74,8 +75,7 @@ def synthetic_strides(cues, effect: dict, drift_per_min=0.0, seed=0, noise=0.6):
         drop_w, drop_p = effect.get(seg, (0.0, 0.0))
         w = 6.0 + drift_per_min * t / 60 - drop_w + rng.normal(0, noise)
         p = 9.0 - drop_p + rng.normal(0, noise)
-        out.append({"kind": "run", "leg": "left" if i % 2 else "right", "ic_t": float(t), "known_t": float(t) + 0.3,
-                    "wobble_deg": w, "pta_axial_g": p})
+        out.append(make_stride(leg="left" if i % 2 else "right", ic_t=float(t), known_t=float(t) + 0.3, wobble_deg=w, pta_axial_g=p))
     return out
 
 

@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from stride_records import make_stride
 from test_summary_support import START, make_run, store_with
 
 from stridecue.errors import UserError
@@ -42,8 +43,8 @@ def test_summary_figures(two_runs):
         run = store.find(second.stem)
         s = load_summary(store, run)
         strides = store.strides(run["id"])
-    run_strides = [x for x in strides if x["kind"] == "run"]
-    w = np.array([x["wobble_deg"] for x in run_strides])
+    run_strides = [x for x in strides if x.kind == "run"]
+    w = np.array([x.wobble_deg for x in run_strides])
     assert s["duration_s"] == pytest.approx(24 * 60, abs=1)
     assert s["running_strides"] == len(run_strides)
     assert s["wobble_deg"]["median"] == pytest.approx(np.median(w), abs=0.05)
@@ -51,7 +52,7 @@ def test_summary_figures(two_runs):
     # absolute threshold of 7 deg (the run's coach settings): share of strides over it
     assert s["wobble_deg"]["threshold"] == {"left": 7.0, "right": 7.0}
     assert s["wobble_deg"]["over_threshold_pct"] == pytest.approx(100 * np.mean(w > 7.0), abs=0.1)
-    assert s["landing_load_g"]["clipped_strides"] == sum(1 for x in run_strides if x["clipped"]) > 0
+    assert s["landing_load_g"]["clipped_strides"] == sum(1 for x in run_strides if x.clipped) > 0
     assert s["cadence_spm"] == 170 and s["contact_time_ms"] == 250
     # cues: wobble drops by 1.5 deg for 15 s after each cue in this run
     c = s["cues"]
@@ -86,7 +87,7 @@ def test_short_run_fatigue_uses_thirds_and_no_asymmetry_with_one_leg(two_runs):
 
 
 def test_cue_effect_counts_only_cues_with_strides_on_both_sides():
-    run = [{"known_t": float(i), "leg": "left", "wobble_deg": 8.0 if i < 50 else 6.0} for i in range(100)]
+    run = [make_stride(ic_t=float(i) - 0.3, known_t=float(i), wobble_deg=8.0 if i < 50 else 6.0) for i in range(100)]
     e = cue_effect([{"t": 49.5, "values": {"leg": "left"}}, {"t": 3.0}, {"t": 95.0}], run)
     assert e["count"] == 3 and e["measured"] == 1
     assert (e["wobble_before_deg"], e["wobble_after_deg"]) == (8.0, 6.0)

@@ -2,7 +2,7 @@
 
 make_run() writes a real run file (RunWriter) whose samples carry a known stride pattern;
 fake_analyse() is a minimal stand-in for stridecue.analysis.run.analyse_run that turns the
-file's metadata recipe into stride dicts with known values, so the summary figures can be
+file's metadata recipe into Stride records with known values, so the summary figures can be
 checked exactly.  Tests that need the real analysis use it when it is installed.
 """
 
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from stridecue.record.runfile import RunWriter, run_file_path
+from stridecue.analysis.stride import Stride
 from stridecue.link.samples import SampleBlock
+from stridecue.record.runfile import RunWriter, run_file_path
 
 RATE = 52.0  # a low sample rate keeps synthetic files small; strides come from the recipe
 
@@ -51,7 +52,7 @@ def make_run(base: Path, start: dt.datetime, minutes: float, *, wobble=6.0, fati
         w.write_event({"kind": "cue", "t": float(t), "cue": kind, "words": words, "reason": "test", "values": {}})
     if guided is not None:
         for s in _recipe_strides(meta["recipe"], legs, ()):
-            cue = guided.on_stride(s["known_t"], s["leg"], s["wobble_deg"], s["pta_axial_g"], s["cadence_spm"])
+            cue = guided.on_stride(s.known_t, s.leg, s.wobble_deg, s.pta_axial_g, s.cadence_spm)
             if cue is not None:
                 w.write_event({"kind": "cue", "t": cue.t, "cue": cue.kind, "words": cue.words, "reason": cue.reason, "values": cue.values})
     if closed:
@@ -63,7 +64,7 @@ def make_run(base: Path, start: dt.datetime, minutes: float, *, wobble=6.0, fati
     return path
 
 
-def _recipe_strides(recipe: dict, legs, cue_times) -> list[dict]:
+def _recipe_strides(recipe: dict, legs, cue_times) -> list[Stride]:
     rng = np.random.default_rng(recipe["seed"])
     stride_s = 60.0 / 85.0
     out = []
@@ -85,19 +86,19 @@ def _recipe_strides(recipe: dict, legs, cue_times) -> list[dict]:
             w += rng.normal(0, 0.4)
             p += rng.normal(0, 0.5)
             clipped = bool(recipe["clip_every"] and i % recipe["clip_every"] == 0)
-            out.append({
-                "sensor": li, "leg": leg, "mount": "shin", "kind": "run", "ic_t": t, "to_t": t + 0.25, "known_t": t + 0.3,
-                "contact_time_s": 0.25, "stride_time_s": None if prev is None else t - prev, "cadence_spm": 170.0,
-                "wobble_deg": w, "wobble_rate_dps": 60.0 + w, "pta_axial_g": p, "pta_resultant_g": p + 1.0,
-                "loading_rate_gps": p * 20, "clipped": clipped, "gap": False, "accel_only": False, "alignment_confidence": 0.9,
-            })
+            out.append(Stride(
+                sensor=li, leg=leg, mount="shin", kind="run", ic_t=t, to_t=t + 0.25, known_t=t + 0.3,
+                contact_time_s=0.25, stride_time_s=None if prev is None else t - prev, cadence_spm=170.0,
+                wobble_deg=w, wobble_note=None, wobble_rate_dps=60.0 + w, pta_axial_g=p, pta_resultant_g=p + 1.0,
+                loading_rate_gps=p * 20, clipped=clipped, gap=False, accel_only=False, alignment_confidence=0.9,
+            ))
             prev = t
             t += stride_s
             i += 1
-    return sorted(out, key=lambda s: s["ic_t"])
+    return sorted(out, key=lambda s: s.ic_t)
 
 
-def fake_analyse(reader) -> list[dict]:
+def fake_analyse(reader) -> list[Stride]:
     """Stand-in for analyse_run: the strides the run file's recipe describes."""
     recipe = dict(reader.metadata["recipe"])
     legs = [s["leg"] for s in reader.metadata["sensors"]]

@@ -14,6 +14,7 @@ import pytest
 from serve_support import client_for, make_data
 from test_summary_support import store_with
 
+from stridecue.analysis.stride import Stride
 from stridecue.review.export import STRIDE_COLUMNS
 
 
@@ -32,7 +33,7 @@ def served(tmp_path_factory):
         yield base, paths, ids, c
 
 
-def _strides(base, path) -> list[dict]:
+def _strides(base, path) -> list[Stride]:
     with store_with(base) as store:
         run = store.find(path.stem)
         return store.strides(run["id"])
@@ -65,7 +66,7 @@ def test_csv_download_is_the_three_tables(served):
     expected = _strides(base, paths["fresh"])
     assert strides.num_rows == len(expected) > 0
     assert set(STRIDE_COLUMNS) <= set(strides.column_names)
-    assert strides.column("wobble_deg").to_pylist() == pytest.approx([s["wobble_deg"] for s in expected])
+    assert strides.column("wobble_deg").to_pylist() == pytest.approx([s.wobble_deg for s in expected])
     assert cues.column("t").to_pylist() == [200.0]
     assert samples.num_rows == 6 * 60 * 52  # 6 minutes at the synthetic runs' 52 Hz
 

@@ -5,6 +5,7 @@ One module per stage:
 - alignment.py     the segment's frame for any board orientation (gravity + the swing axis)
 - segmentation.py  initial contact and toe-off of every stance (gyro + accel, or accel alone)
 - metrics.py       wobble, wobble rate, peak tibial acceleration, loading rate, contact/stride time
+- stride.py        Stride, the one record of a stride that every later stage takes (and its store/export row)
 - streaming.py     the driver: StreamingStrideAnalyzer (live and replay), the stride loop
 - buffer.py        its recent samples by sample index, gaps bridged or marked as breaks
 - blocks.py        standstill and movement blocks, the bootstrap of the swing axis

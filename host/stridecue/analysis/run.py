@@ -1,7 +1,7 @@
 """The offline driver: strides of a whole recording, by the same algorithm as the live run.
 
-    analyse_run(reader) -> list[dict]                       # every sensor of a run file, by ic_t
-    analyse_block(block, mount, leg, sensor=0) -> list[dict]
+    analyse_run(reader) -> list[Stride]                       # every sensor of a run file, by ic_t
+    analyse_block(block, mount, leg, sensor=0) -> list[Stride]
 
 Both feed the streaming analyser (streaming.py) with all the samples at once, so a re-analysis
 gives exactly the strides the live run produced.
@@ -15,10 +15,11 @@ from stridecue.errors import UserError
 from stridecue.link.samples import SampleBlock
 from stridecue.analysis.segmentation import SegmentationSettings
 from stridecue.analysis.streaming import StreamingStrideAnalyzer
+from stridecue.analysis.stride import Stride
 
 
 def analyse_block(block: SampleBlock, mount: str, leg: str, sensor: int = 0, *,
-                  accel_only: bool | None = None, settings: SegmentationSettings | None = None) -> list[dict]:
+                  accel_only: bool | None = None, settings: SegmentationSettings | None = None) -> list[Stride]:
     """Strides of one sensor's samples (one block; jumps of its sample counter are gaps)."""
     analyzer = StreamingStrideAnalyzer(mount=mount, leg=leg, rate_hz=block.rate or 416.0, sensor=sensor,
                                        accel_only=accel_only, settings=settings, deferred=True)
@@ -27,7 +28,7 @@ def analyse_block(block: SampleBlock, mount: str, leg: str, sensor: int = 0, *,
     return strides
 
 
-def analyse_run(reader) -> list[dict]:
+def analyse_run(reader) -> list[Stride]:
     """Strides of every sensor of a run (stridecue.record.runreader.RunReader), sorted by initial contact.
 
     Mount and leg of each sensor come from the run's metadata (shin / left when it does not say)."""
@@ -35,7 +36,7 @@ def analyse_run(reader) -> list[dict]:
     for s in reader.metadata.get("sensors", []) or []:
         if isinstance(s, dict) and "slot" in s:
             setups[int(s["slot"])] = (s.get("mount") or "shin", s.get("leg") or "left")
-    strides: list[dict] = []
+    strides: list[Stride] = []
     for sensor in reader.sensors:
         block = reader.samples(sensor)
         if len(block) == 0:
@@ -44,7 +45,7 @@ def analyse_run(reader) -> list[dict]:
         if mount not in ("shin", "thigh") or leg not in ("left", "right"):
             raise UserError(f"{reader.path}: sensor {sensor} has mount {mount!r} and leg {leg!r}; expected shin/thigh and left/right")
         strides.extend(analyse_block(block, mount, leg, sensor))
-    strides.sort(key=lambda s: (s["ic_t"], s["sensor"]))
+    strides.sort(key=lambda s: (s.ic_t, s.sensor))
     return strides
 
 

@@ -1,7 +1,7 @@
 """The stride analysis driver: samples in, finished strides out, for live runs and recordings alike.
 
     a = StreamingStrideAnalyzer(mount="shin", leg="left", rate_hz=416.0, sensor=0)
-    strides = a.push(block)    # SampleBlock -> strides completed by these samples (dicts)
+    strides = a.push(block)    # SampleBlock -> strides completed by these samples (Stride records)
     a.gap(first_index, count)  # samples that will never arrive
     strides = a.finish()       # end of the stream
 
@@ -34,6 +34,7 @@ from stridecue.analysis.frame import FrameSchedule
 from stridecue.analysis.metrics import WARMUP, StrideMetrics, StrideWindow
 from stridecue.analysis.segmentation import Segmenter, SegmentationSettings, Stance
 from stridecue.analysis.signals import NEED_MORE, Signals, smooth_exact
+from stridecue.analysis.stride import Stride
 
 # Wobble is withheld (strides still counted, no cue) for the first strides of a recording, while the
 # frame rests on few gait cycles, and whenever it is trusted less than this: on one stance its long
@@ -85,10 +86,10 @@ class StreamingStrideAnalyzer:
 
     # -- public API -----------------------------------------------------------------
 
-    def push(self, block: SampleBlock) -> list[dict]:
+    def push(self, block: SampleBlock) -> list[Stride]:
         if len(block) == 0:
             return []
-        out: list[dict] = []
+        out: list[Stride] = []
         if self._started and block.rate > 0 and block.rate != self.rate:
             # The sensor was set to another rate mid-run: what came before is finished, and the
             # analysis starts again on the new clock (the frame is found again too).
@@ -104,7 +105,7 @@ class StreamingStrideAnalyzer:
         block's sample counter shows the jump, and the gap is bridged or breaks the stride chain when
         the samples after it arrive (the pipeline calls this for sources that need to know earlier)."""
 
-    def finish(self) -> list[dict]:
+    def finish(self) -> list[Stride]:
         if not self._started:
             return []
         out = self._advance(final=True)
@@ -137,7 +138,7 @@ class StreamingStrideAnalyzer:
         self._recent_strides: list[float] = []
         self._running_paced = True  # (accelerometer only) the stride before was at a running pace, or none
         self._der_end = first  # derived signals are final before this sample
-        self._pending: list[tuple[dict, StrideWindow]] = []
+        self._pending: list[tuple[dict, StrideWindow]] = []  # (a Stride's fields but the metrics', window)
 
     # -- samples in ---------------------------------------------------------------------
 
@@ -180,10 +181,10 @@ class StreamingStrideAnalyzer:
 
     # -- the stride loop ----------------------------------------------------------------
 
-    def _advance(self, final: bool) -> list[dict]:
+    def _advance(self, final: bool) -> list[Stride]:
         """Every stance the samples so far decide, as strides (emitted now, or at the end of the
         push when deferred)."""
-        out: list[dict] = []
+        out: list[Stride] = []
         quiet_end = self._blocks.quiet_until_ - int(round(1.0 * self.rate))  # the standstill before the run
         if self.strides_ == 0 and self._cursor < quiet_end:
             self._cursor = quiet_end  # (same place however the samples arrive: fixed by the blocks)
@@ -304,7 +305,7 @@ class StreamingStrideAnalyzer:
             kind = self._kind_gyro(st, contact, stride_time)
         cycle_start = prev if (stride_time is not None) else max(self._buf.start, st.ic - int(round(0.7 * self.rate)))
         cycle_start = max(cycle_start, self._buf.start)
-        self._queue(st, kind, contact, stride_time, cycle_start)
+        self._queue(st, kind, stride_time, cycle_start)
 
     def _stride_time(self, st: Stance) -> tuple[float | None, float, list[float]] | None:
         """(stride time or None when the chain is broken, the typical stride time of the last few,
@@ -370,8 +371,9 @@ class StreamingStrideAnalyzer:
                 kind = "walk"
         return kind
 
-    def _queue(self, st: Stance, kind: str, contact: float, stride_time: float | None, cycle_start: int) -> None:
-        """The stride's record and its window in the segment frame, for the metrics (_flush)."""
+    def _queue(self, st: Stance, kind: str, stride_time: float | None, cycle_start: int) -> None:
+        """The stride's timing and setup (the fields of its Stride the metrics do not give) and its
+        window in the segment frame, for the metrics (_flush)."""
         rate = self.rate
         known = st.known if self._blocks.known_ is None else max(st.known, self._blocks.known_)
         gap = bool(np.any(self._buf.view(cycle_start, st.to + 1, "filled")))
@@ -383,7 +385,7 @@ class StreamingStrideAnalyzer:
                               ic=st.ic - cycle_start, to=st.to - cycle_start, cycle_start=0,
                               whole_cycle=stride_time is not None and not gap,
                               withhold=WARMUP if settling and not self.accel_only else None)
-        record = {
+        timing = {
             "sensor": self.sensor,
             "leg": self.leg,
             "mount": self.mount,
@@ -391,14 +393,13 @@ class StreamingStrideAnalyzer:
             "ic_t": st.ic / rate,
             "to_t": st.to / rate,
             "known_t": known / rate,
-            "contact_time_s": contact,
             "stride_time_s": stride_time,
             "cadence_spm": (120.0 / stride_time) if stride_time else None,
             "gap": gap,
             "accel_only": bool(self.accel_only),
             "alignment_confidence": float(alignment.confidence),
         }
-        self._pending.append((record, window))
+        self._pending.append((timing, window))
         self.strides_ += 1
 
     def _frame_for(self, st: Stance, cycle_start: int) -> Alignment:
@@ -418,21 +419,16 @@ class StreamingStrideAnalyzer:
 
     # -- strides out ------------------------------------------------------------------
 
-    def _flush(self) -> list[dict]:
+    def _flush(self) -> list[Stride]:
         if not self._pending:
             return []
-        records = [r for r, _ in self._pending]
+        timings = [t for t, _ in self._pending]
         values = self._metrics.compute([w for _, w in self._pending])
         if self.keep_traces:
             self.traces_.extend(self._metrics.frontal_angle_)
         self._pending = []
-        out = []
-        for r, v in zip(records, values):
-            clipped = v.pop("clipped")
-            r.update(v)
-            r["clipped"] = clipped
-            out.append(_ordered(r))
-        return out
+        # keywords: a field missing from both parts, or given by both, fails here, not downstream
+        return [Stride(**t, **v) for t, v in zip(timings, values)]
 
     def _trim(self) -> None:
         keep = self._cursor - self._segmenter.lookback - int(round(2.5 * self.rate))
@@ -448,12 +444,3 @@ class StreamingStrideAnalyzer:
             self._buf.drop_before(keep)
         self._blocks.trim()
         self._buf.forget_breaks()
-
-
-_ORDER = ("sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s",
-          "cadence_spm", "wobble_deg", "wobble_note", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps",
-          "clipped", "gap", "accel_only", "alignment_confidence")
-
-
-def _ordered(r: dict) -> dict:
-    return {k: r[k] for k in _ORDER}

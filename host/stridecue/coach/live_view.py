@@ -17,6 +17,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from stridecue.analysis.stride import Stride
+
 BAR_WIDTH = 16
 NARROW_COLUMNS = 80  # below this the live view leaves the wobble bar out
 
@@ -61,23 +63,23 @@ class Dashboard:
 
     # -- hooks called by the pipeline and the link (cheap) ------------------------------------
 
-    def on_stride(self, stride: dict) -> None:
+    def on_stride(self, stride: Stride) -> None:
         started = time.perf_counter_ns()
-        self.run_t = max(self.run_t, stride.get("known_t") or 0.0)
-        if stride.get("kind") != "run":
+        self.run_t = max(self.run_t, stride.known_t)
+        if stride.kind != "run":
             self.walking += 1
         else:
-            key = (stride["leg"], stride.get("mount"))
+            key = (stride.leg, stride.mount)
             leg = self.legs.get(key)
             if leg is None:
                 leg = self.legs[key] = _Leg()
-            leg.sensor, leg.mount = stride.get("sensor"), stride.get("mount")
+            leg.sensor, leg.mount = stride.sensor, stride.mount
             leg.strides += 1
-            leg.wobble.append(_f(stride.get("wobble_deg")))
-            leg.pta.append(_f(stride.get("pta_axial_g")))
-            if stride.get("cadence_spm") is not None:
-                leg.cadence = _f(stride.get("cadence_spm"))
-            leg.contact_s = _f(stride.get("contact_time_s"))
+            leg.wobble.append(_f(stride.wobble_deg))
+            leg.pta.append(_f(stride.pta_axial_g))
+            if stride.cadence_spm is not None:
+                leg.cadence = _f(stride.cadence_spm)
+            leg.contact_s = _f(stride.contact_time_s)
             thr = self._threshold(*key)
             if thr is not None and leg.wobble[-1] > thr:
                 leg.over += 1

@@ -12,6 +12,7 @@ import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from stridecue.analysis.stride import Stride
 from stridecue.coach.guided import GuidedProtocol, GuidedSettings
 from stridecue.coach.policy import Coach, CoachSettings, faded_fraction
 from stridecue.errors import UserError
@@ -311,18 +312,18 @@ class ProgressLine:
         self.quiet = quiet
         self._next_minute = 1
         self.count = 0
-        self._repeated = repeated_segments(s for s in sensors if s.get("mount") and s.get("leg"))
+        self._repeated = repeated_segments((s["leg"], s["mount"]) for s in sensors if s.get("mount") and s.get("leg"))
 
-    def __call__(self, stride: dict) -> None:
-        if stride.get("kind") != "run" or (stride.get("leg"), stride.get("mount")) in self._repeated:
+    def __call__(self, stride: Stride) -> None:
+        if stride.kind != "run" or (stride.leg, stride.mount) in self._repeated:
             return
         self.count += 1
-        if self.quiet or stride["known_t"] < self._next_minute * 60:
+        if self.quiet or stride.known_t < self._next_minute * 60:
             return
-        self._next_minute = int(stride["known_t"] // 60) + 1
+        self._next_minute = int(stride.known_t // 60) + 1
         print(
-            f"  {int(stride['known_t'] // 60):3d}:00  strides {self.count:5d}  wobble {_num(stride.get('wobble_deg')):5.1f} deg"
-            f"  landing {_num(stride.get('pta_axial_g')):5.1f} g  cadence {_num(stride.get('cadence_spm')):5.0f}",
+            f"  {int(stride.known_t // 60):3d}:00  strides {self.count:5d}  wobble {_num(stride.wobble_deg):5.1f} deg"
+            f"  landing {_num(stride.pta_axial_g):5.1f} g  cadence {_num(stride.cadence_spm):5.0f}",
             flush=True,
         )
 

@@ -10,8 +10,10 @@ import importlib.util
 import math
 from dataclasses import asdict, dataclass, field
 
-if TYPE_CHECKING:  # numpy for the annotations; the functions import it (`--help` stays fast)
+if TYPE_CHECKING:  # numpy and the analysis for the annotations; the functions import them (`--help` stays fast)
     import numpy as np
+
+    from stridecue.analysis.stride import Stride
 
 
 # ============================================================================================
@@ -176,8 +178,8 @@ def _analysis():
     return analyse_block
 
 
-def _running(strides: list[dict]) -> list[dict]:
-    return sorted((s for s in strides if s.get("kind") == "run"), key=lambda s: s["ic_t"])
+def _running(strides: list[Stride]) -> list[Stride]:
+    return sorted((s for s in strides if s.kind == "run"), key=lambda s: s.ic_t)
 
 
 

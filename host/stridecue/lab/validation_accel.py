@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import TYPE_CHECKING
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from stridecue.analysis.stride import Stride
 
 G = 9.80665
 
@@ -83,11 +87,11 @@ class TrialScore:
     walk_contacts: int = 0
 
 
-def score_trial(trial, strides: list[dict], match_events) -> TrialScore:
-    run = sorted((s for s in strides if s.get("kind") == "run"), key=lambda s: s["ic_t"])
+def score_trial(trial, strides: list[Stride], match_events) -> TrialScore:
+    run = sorted((s for s in strides if s.kind == "run"), key=lambda s: s.ic_t)
     if trial.running:
-        m = match_events([s["ic_t"] for s in run], trial.ic_t)
-        return TrialScore(True, m.tp, m.fp, m.fn, list(m.errors([s["ic_t"] for s in run], trial.ic_t)))
+        m = match_events([s.ic_t for s in run], trial.ic_t)
+        return TrialScore(True, m.tp, m.fp, m.fn, list(m.errors([s.ic_t for s in run], trial.ic_t)))
     return TrialScore(False, walk_as_run=len(run), walk_contacts=len(trial.ic_t))
 
 
@@ -272,10 +276,10 @@ def spearman(x, y) -> float | None:
     return pearson(rankdata(x), rankdata(y))
 
 
-def landing_pairs(trial, strides: list[dict], subject: str, match_events) -> list[dict]:
+def landing_pairs(trial, strides: list[Stride], subject: str, match_events) -> list[dict]:
     """One row per detected running stride matched (within 100 ms) to a force-plate contact."""
-    run = sorted((s for s in strides if s.get("kind") == "run"), key=lambda s: s["ic_t"])
-    m = match_events([s["ic_t"] for s in run], trial.ic_t)
+    run = sorted((s for s in strides if s.kind == "run"), key=lambda s: s.ic_t)
+    m = match_events([s.ic_t for s in run], trial.ic_t)
     force = -np.asarray(trial.grf, float)
     bw = trial.mass_kg * G
     rows = []
@@ -285,8 +289,8 @@ def landing_pairs(trial, strides: list[dict], subject: str, match_events) -> lis
         i1 = int(round(trial.to_t[j] * trial.rate_hz))
         v = valr(force, trial.rate_hz, i0, i1, bw)
         rows.append({"trial": trial.number, "subject": subject, "ic_t": round(float(trial.ic_t[j]), 4),
-                     "pta_axial_g": s.get("pta_axial_g"), "loading_rate_gps": s.get("loading_rate_gps"),
-                     "clipped": bool(s.get("clipped")), "valr_bw_s": None if v is None else v["valr_bw_s"],
+                     "pta_axial_g": s.pta_axial_g, "loading_rate_gps": s.loading_rate_gps,
+                     "clipped": bool(s.clipped), "valr_bw_s": None if v is None else v["valr_bw_s"],
                      "impact": None if v is None else v["peak"]})
     return rows
 

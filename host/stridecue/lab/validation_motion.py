@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
+    from stridecue.analysis.combine import KneeStance
+    from stridecue.analysis.stride import Stride
     from stridecue.lab.evaluation import Figure
 
 # lab/validation.py loads this module only when the suite runs; the helpers it takes from
@@ -109,30 +111,31 @@ def knee_truth(truth, rate_hz: float) -> np.ndarray:
 # the three views
 
 
-def live_strides(analyse_block, rec, segment: str, leg: str) -> list[dict]:
+def live_strides(analyse_block, rec, segment: str, leg: str) -> list[Stride]:
     """The analysis's strides of one virtual recording, ic_t/to_t on the markers' clock."""
+    from dataclasses import replace
     from stridecue.lab.evaluation import to_sample_block
     block = to_sample_block(rec.acc_g, rec.gyr_dps, rec.rate_hz)
     strides = analyse_block(block, segment, leg, sensor=0)
-    return [{**s, "ic_t": s["ic_t"] + rec.start_s, "to_t": s["to_t"] + rec.start_s} for s in strides]
+    return [replace(s, ic_t=s.ic_t + rec.start_s, to_t=s.to_t + rec.start_s) for s in strides]
 
 
-def score_live(tally: LiveTally, strides: list[dict], truth, excursions: np.ndarray) -> list[dict]:
+def score_live(tally: LiveTally, strides: list[Stride], truth, excursions: np.ndarray) -> list[dict]:
     """Add one recording's strides to the tally; the ramp from standing (t < 0) is not scored."""
     from stridecue.lab.evaluation import _r, _running, match_events
     tally.recordings += 1
-    tally.ramp_strides += sum(1 for s in strides if s["ic_t"] < 0)
-    real = [s for s in strides if s["ic_t"] >= 0]
+    tally.ramp_strides += sum(1 for s in strides if s.ic_t < 0)
+    real = [s for s in strides if s.ic_t >= 0]
     running = _running(real)
-    m = match_events([s["ic_t"] for s in running], truth.ic_t)
+    m = match_events([s.ic_t for s in running], truth.ic_t)
     tally.tp, tally.fp, tally.fn = tally.tp + m.tp, tally.fp + m.fp, tally.fn + m.fn
-    tally.ic_err += list(m.errors([s["ic_t"] for s in running], truth.ic_t))
-    walks = [s for s in real if s.get("kind") != "run"]
+    tally.ic_err += list(m.errors([s.ic_t for s in running], truth.ic_t))
+    walks = [s for s in real if s.kind != "run"]
     missed = [truth.ic_t[j] for j in m.unmatched_truth]
-    tally.walk_labelled += match_events([s["ic_t"] for s in walks], missed).tp
+    tally.walk_labelled += match_events([s.ic_t for s in walks], missed).tp
     for i, j in m.pairs:
-        tally.wobble.add(running[i].get("wobble_deg"), excursions[j])
-    return [{"ic_t": _r(s["ic_t"]), "kind": s.get("kind"), "wobble_deg": _r(s.get("wobble_deg"), 2)} for s in real]
+        tally.wobble.add(running[i].wobble_deg, excursions[j])
+    return [{"ic_t": _r(s.ic_t), "kind": s.kind, "wobble_deg": _r(s.wobble_deg, 2)} for s in real]
 
 
 def known_windows(rec, truth, stride_s: float, to_segment) -> list:
@@ -195,23 +198,29 @@ def own_excursions(rec, truth, direction: int):
 
 def knee_from_known(truth, thigh: tuple[list, list], shank: tuple[list, list], leg: str, rate_hz: float) -> list:
     """combine.knee_frontal_angle on the metric-alone traces of one leg's true stances."""
+    import math
     from stridecue.analysis.combine import knee_frontal_angle
+    from stridecue.analysis.stride import Stride
 
     def strides(wobbles):
-        return [{"ic_t": float(ic), "to_t": float(to), "wobble_deg": w, "leg": leg, "kind": "run", "gap": False,
-                 "alignment_confidence": 1.0} for ic, to, w in zip(truth.ic_t, truth.to_t, wobbles)]
+        # the true stances as strides: only what the pairing reads is meaningful here
+        return [Stride(sensor=0, leg=leg, mount="", kind="run", ic_t=float(ic), to_t=float(to), known_t=float(to),
+                       contact_time_s=float(to - ic), stride_time_s=None, cadence_spm=None, wobble_deg=w,
+                       wobble_note=None, wobble_rate_dps=None, pta_axial_g=math.nan, pta_resultant_g=math.nan,
+                       loading_rate_gps=math.nan, clipped=False, gap=False, accel_only=False, alignment_confidence=1.0)
+                for ic, to, w in zip(truth.ic_t, truth.to_t, wobbles)]
 
     return knee_frontal_angle((strides(thigh[0]), thigh[1]), (strides(shank[0]), shank[1]), rate_hz)
 
 
-def score_knee(tally: WobbleTally, knees: list[dict], truth, knee_true: np.ndarray,
+def score_knee(tally: WobbleTally, knees: list[KneeStance], truth, knee_true: np.ndarray,
                whole: tuple[WobbleTally, float] | None = None) -> None:
     """Knee excursions matched to true stances by the shank's IC; stances without one are withheld.
     whole: (tally, stride s) also given the stances with a whole stride of the pass before them."""
     from stridecue.lab.evaluation import match_events
 
-    m = match_events([k["ic_t"] for k in knees], truth.ic_t)
-    got = {j: knees[i]["knee_excursion_deg"] for i, j in m.pairs}
+    m = match_events([k.ic_t for k in knees], truth.ic_t)
+    got = {j: knees[i].knee_excursion_deg for i, j in m.pairs}
     for j in range(len(truth.ic_t)):
         tally.add(got.get(j), knee_true[j])
         if whole is not None and truth.ic_t[j] >= whole[1]:
@@ -317,6 +326,7 @@ def score_segment(tallies: RealMotionTallies, analyse_block, trial, leg: str, se
 
 def score_knees(tallies: RealMotionTallies, trial, leg: str, recs: dict, known: dict, stride_s: float) -> None:
     """The knee angle change of each thigh + shank mounting pair: metric alone and live."""
+    from dataclasses import replace
     from stridecue.analysis.combine import knee_from_blocks
     from stridecue.lab.evaluation import to_sample_block
 
@@ -329,8 +339,8 @@ def score_knees(tallies: RealMotionTallies, trial, leg: str, recs: dict, known: 
             thigh, shank = recs["thigh", ss][k], recs["shin", ss][k]
             knees = knee_from_blocks(to_sample_block(thigh.acc_g, thigh.gyr_dps, thigh.rate_hz),
                                      to_sample_block(shank.acc_g, shank.gyr_dps, shank.rate_hz), leg)
-            knees = [{**kn, "ic_t": kn["ic_t"] + shank.start_s} for kn in knees]
-            score_knee(tallies.knee_live[ss], [kn for kn in knees if kn["ic_t"] >= 0], truth, knee_true)
+            knees = [replace(kn, ic_t=kn.ic_t + shank.start_s) for kn in knees]
+            score_knee(tallies.knee_live[ss], [kn for kn in knees if kn.ic_t >= 0], truth, knee_true)
 
 
 def _whole(t: WobbleTally) -> str:

@@ -15,6 +15,10 @@ docs/validation.md explains the matching; sim/bodies.py gives the ranges and the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stridecue.analysis.stride import Stride
 
 # lab/validation.py loads this module only when the suite runs; the helpers it takes from
 # lab/evaluation.py are imported where they are used.
@@ -49,20 +53,20 @@ class Score:
     wobble: list = field(default_factory=list)
     pta: list = field(default_factory=list)
 
-    def add(self, strides: list[dict], truth: list, offset: float) -> "Score":
+    def add(self, strides: list[Stride], truth: list, offset: float) -> "Score":
         from stridecue.lab.evaluation import match_events
 
-        m = match_events([s["ic_t"] + offset for s in strides], [tr.ic_t for tr in truth])
+        m = match_events([s.ic_t + offset for s in strides], [tr.ic_t for tr in truth])
         self.tp += m.tp
         self.fp += m.fp
         self.fn += m.fn
         for i, j in m.pairs:
             s, tr = strides[i], truth[j]
-            self.ic.append(s["ic_t"] + offset - tr.ic_t)
-            if s.get("wobble_deg") is not None:
-                self.wobble.append(s["wobble_deg"] - tr.wobble_deg)
-            if not s.get("clipped") and s.get("pta_axial_g") is not None and tr.pta_axial_g:
-                self.pta.append((s["pta_axial_g"] - tr.pta_axial_g) / tr.pta_axial_g)
+            self.ic.append(s.ic_t + offset - tr.ic_t)
+            if s.wobble_deg is not None:
+                self.wobble.append(s.wobble_deg - tr.wobble_deg)
+            if not s.clipped and s.pta_axial_g is not None and tr.pta_axial_g:
+                self.pta.append((s.pta_axial_g - tr.pta_axial_g) / tr.pta_axial_g)
         return self
 
     def merged(self, other: "Score") -> "Score":

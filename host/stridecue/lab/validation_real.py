@@ -45,17 +45,17 @@ def validate_bach2022(quick: bool) -> tuple[list[Figure], dict]:
     for t in running:
         strides = _running(analyse_block(bach_block(t), "shin", "left", sensor=0))
         landing += validation_accel.landing_pairs(t, strides, subjects[t.number], match_events)
-        m = match_events([s["ic_t"] for s in strides], t.ic_t)
+        m = match_events([s.ic_t for s in strides], t.ic_t)
         tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
-        errs = m.errors([s["ic_t"] for s in strides], t.ic_t)
+        errs = m.errors([s.ic_t for s in strides], t.ic_t)
         ic_err.extend(errs)
-        to_err.extend(m.errors([s["to_t"] for s in strides], t.to_t))
+        to_err.extend(m.errors([s.to_t for s in strides], t.to_t))
         per_trial.append({"trial": t.number, "contacts": len(t.ic_t), "detected": len(strides), "tp": m.tp, "fp": m.fp,
                           "fn": m.fn, "ic_mae_ms": _r(_ms(mean_abs(errs)), 1)})
     walk_as_run = walk_total = 0
     for t in walking:
         strides = analyse_block(bach_block(t), "shin", "left", sensor=0)
-        walk_as_run += sum(1 for s in strides if s.get("kind") == "run")
+        walk_as_run += sum(1 for s in strides if s.kind == "run")
         walk_total += len(t.ic_t)
     figs = [
         Figure("bach2022", "stride F1 vs force plate", _r(f1_score(tp, fp, fn), 4), "", at_least=0.98,
@@ -268,18 +268,18 @@ def _compare_pass(trial, p: dict, synced: bool, analyse_block, rows: list[dict])
             continue
         block = to_sample_block(imu.acc, imu.gyr, trial.rate_hz)
         strides = _running(analyse_block(block, imu.segment, imu.leg, sensor=0))
-        m = match_events([s["ic_t"] for s in strides], truth.ic_t)
+        m = match_events([s.ic_t for s in strides], truth.ic_t)
         p["detected"] += len(strides)
         p["matched"] += m.tp
-        p["ic_err"].extend(m.errors([s["ic_t"] for s in strides], truth.ic_t))
+        p["ic_err"].extend(m.errors([s.ic_t for s in strides], truth.ic_t))
         for i, j in m.pairs:
-            w = strides[i].get("wobble_deg")
+            w = strides[i].wobble_deg
             if w is not None:
                 p["wobble_err"].append(w - excursions[j])
                 p["measured"].append(w)
         rows.append({"trial": trial.name, "imu": code, "stances": len(truth.ic_t), "detected": len(strides),
                      "matched": m.tp, "truth_excursion_deg": [round(float(x), 2) for x in excursions],
-                     "measured_deg": [_r(strides[i].get("wobble_deg"), 2) for i, _ in m.pairs]})
+                     "measured_deg": [_r(strides[i].wobble_deg, 2) for i, _ in m.pairs]})
 
 
 def _participant_figure(name: str, p: dict) -> Figure:
@@ -463,8 +463,8 @@ def validate_adept(quick: bool) -> tuple[list[Figure], dict]:
     strides = analyse_block(block, "shin", "left", sensor=0)
     seconds = time.perf_counter() - start
     run = _running(strides)
-    ic = np.array([s["ic_t"] for s in run])
-    cad = np.array([s.get("cadence_spm") or np.nan for s in run], float)
+    ic = np.array([s.ic_t for s in run])
+    cad = np.array([s.cadence_spm or np.nan for s in run], float)
     duration = len(acc) / rec.rate_hz
     lo, hi = PLAUSIBLE_CADENCE_SPM
     per_minute = _cadence_per_minute(ic, cad, duration)

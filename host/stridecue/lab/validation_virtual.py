@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from stridecue.lab.evaluation import (Figure, _analysis, _close, _fmt_ms, _ms, _pct, _r, _running, f1_score,
                                       match_events, mean_abs, to_sample_block)
+
+if TYPE_CHECKING:
+    from stridecue.analysis.stride import Stride
 
 # ============================================================================================
 # Virtual runner
@@ -141,7 +145,7 @@ def validate_virtual(quick: bool) -> tuple[list[Figure], dict]:
     for case in virtual_cases(quick):
         block, truth, offset = simulate_case(case, duration)
         strides = _running(analyse_block(block, case.mount, case.leg, sensor=0))
-        m = match_events([s["ic_t"] + offset for s in strides], [tr.ic_t for tr in truth])
+        m = match_events([s.ic_t + offset for s in strides], [tr.ic_t for tr in truth])
         case_wobble = []
         for tally in (tallies[""], tallies[case.mount]):
             tally.tp += m.tp
@@ -149,19 +153,19 @@ def validate_virtual(quick: bool) -> tuple[list[Figure], dict]:
             tally.fn += m.fn
             for i, j in m.pairs:
                 s, tr = strides[i], truth[j]
-                tally.ic.append(s["ic_t"] + offset - tr.ic_t)
-                tally.to.append(s["to_t"] + offset - tr.to_t)
-                if s.get("wobble_deg") is not None:
-                    tally.wobble.append(s["wobble_deg"] - tr.wobble_deg)
-                if s.get("clipped"):
+                tally.ic.append(s.ic_t + offset - tr.ic_t)
+                tally.to.append(s.to_t + offset - tr.to_t)
+                if s.wobble_deg is not None:
+                    tally.wobble.append(s.wobble_deg - tr.wobble_deg)
+                if s.clipped:
                     tally.clipped += 1
-                elif s.get("pta_axial_g") is not None and tr.pta_axial_g:
-                    tally.pta.append((s["pta_axial_g"] - tr.pta_axial_g) / tr.pta_axial_g)
+                elif s.pta_axial_g is not None and tr.pta_axial_g:
+                    tally.pta.append((s.pta_axial_g - tr.pta_axial_g) / tr.pta_axial_g)
         for i, j in m.pairs:
-            if strides[i].get("wobble_deg") is not None:
-                case_wobble.append(strides[i]["wobble_deg"] - truth[j].wobble_deg)
+            if strides[i].wobble_deg is not None:
+                case_wobble.append(strides[i].wobble_deg - truth[j].wobble_deg)
         cases_out.append({**asdict(case), "truth": len(truth), "detected": len(strides), "tp": m.tp, "fp": m.fp,
-                          "fn": m.fn, "ic_mae_ms": _r(_ms(mean_abs([strides[i]["ic_t"] + offset - truth[j].ic_t
+                          "fn": m.fn, "ic_mae_ms": _r(_ms(mean_abs([strides[i].ic_t + offset - truth[j].ic_t
                                                                     for i, j in m.pairs])), 1),
                           "wobble_mae_deg": _r(mean_abs(case_wobble), 2)})
     n_mount = {mount: sum(1 for c in cases_out if c["mount"] == mount) for mount in ("shin", "thigh")}
@@ -193,7 +197,7 @@ def mixed_activity_figures(quick: bool) -> list[Figure]:
     for case in cases:
         block, truth, offset = simulate_case(case, duration, MIXED_SEGMENTS, kinds=("run", "walk"))
         strides = _running(analyse_block(block, case.mount, case.leg, sensor=0))
-        m = match_events([s["ic_t"] + offset for s in strides], [tr.ic_t for tr in truth])
+        m = match_events([s.ic_t + offset for s in strides], [tr.ic_t for tr in truth])
         matched_truth = {j for _, j in m.pairs}
         walks += sum(1 for tr in truth if tr.kind == "walk")
         walk_as_run += sum(1 for j in matched_truth if truth[j].kind == "walk")
@@ -209,7 +213,7 @@ def mixed_activity_figures(quick: bool) -> list[Figure]:
     ]
 
 
-def stream_strides(block, mount: str, leg: str, notification: int = 12) -> list[dict]:
+def stream_strides(block, mount: str, leg: str, notification: int = 12) -> list[Stride]:
     """The live driver: the streaming analyser fed one notification (12 samples) at a time."""
     from stridecue.analysis.streaming import StreamingStrideAnalyzer
     from stridecue.link.samples import SampleBlock
@@ -239,24 +243,24 @@ def streaming_figures(cases: list[VirtualCase], duration: float) -> list[Figure]
         live = stream_strides(block, case.mount, case.leg)
         total += max(len(offline), len(live))
         key = ("kind", "ic_t", "to_t", "wobble_deg", "pta_axial_g")
-        live_by_ic = {round(s["ic_t"], 6): s for s in live}
+        live_by_ic = {round(s.ic_t, 6): s for s in live}
         for s in offline:
-            other = live_by_ic.get(round(s["ic_t"], 6))
-            if other is not None and all(_close(s.get(k), other.get(k)) for k in key):
+            other = live_by_ic.get(round(s.ic_t, 6))
+            if other is not None and all(_close(getattr(s, k), getattr(other, k)) for k in key):
                 same += 1
-        known = [s for s in live if s.get("known_t") is not None]
+        known = live
         if not known:
             continue
-        first_release = min(s["known_t"] for s in known)
-        held = [s["known_t"] - s["to_t"] for s in known if s["known_t"] == first_release]
+        first_release = min(s.known_t for s in known)
+        held = [s.known_t - s.to_t for s in known if s.known_t == first_release]
         if len(held) > 1:  # strides released together: they waited for the frame
             startup += held
             startup_runs += 1
-            first_ic = min(s["ic_t"] for s in known if s["known_t"] == first_release)
+            first_ic = min(s.ic_t for s in known if s.known_t == first_release)
             held_for.append(first_release - first_ic)
-            aligned += [s["known_t"] - s["to_t"] for s in known if s["known_t"] != first_release]
+            aligned += [s.known_t - s.to_t for s in known if s.known_t != first_release]
         else:
-            aligned += [s["known_t"] - s["to_t"] for s in known]
+            aligned += [s.known_t - s.to_t for s in known]
     startup_note = f"{len(startup)} strides in {startup_runs} of {len(cases)} runs"
     if startup:
         startup_note += (f" completed while the segment frame was first found and released together once it was "

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from stridecue.analysis.combine import repeated_segments
+from stridecue.analysis.stride import Stride
 from stridecue.coach.policy import Coach, Cue
 from stridecue.link.samples import SampleBlock
 from stridecue.link.stream import Missing, StreamItem
@@ -19,11 +20,11 @@ from stridecue.link.stream import Missing, StreamItem
 class StrideSource(Protocol):
     """Streaming stride analysis of one sensor (see analysis.streaming)."""
 
-    def push(self, block: SampleBlock) -> list[dict]: ...
+    def push(self, block: SampleBlock) -> list[Stride]: ...
 
     def gap(self, first: int, count: int) -> None: ...
 
-    def finish(self) -> list[dict]: ...
+    def finish(self) -> list[Stride]: ...
 
 
 class CueSink(Protocol):
@@ -58,19 +59,19 @@ class RunPipeline:
         coach: Coach,
         writer=None,
         cue_sinks: list[CueSink] | None = None,
-        on_stride: Callable[[dict], None] | None = None,
+        on_stride: Callable[[Stride], None] | None = None,
     ):
         self.sensors = {s.slot: s for s in sensors}
         legs = [s.leg for s in sensors]
         self._mounts_share_a_leg = len(set(legs)) < len(legs)
-        self._repeated = repeated_segments(sensors)
+        self._repeated = repeated_segments((s.leg, s.mount) for s in sensors)
         self._make_source = make_source
         self._sources: dict[int, StrideSource] = {}
         self.coach = coach
         self.writer = writer
         self.cue_sinks = cue_sinks or []
         self.on_stride = on_stride
-        self.strides: list[dict] = []
+        self.strides: list[Stride] = []
         self.stats = PipelineStats()
 
     def feed(self, items: list[StreamItem]) -> None:
@@ -110,25 +111,20 @@ class RunPipeline:
             source = self._sources[block.sensor] = self._make_source(setup, block.rate)
         return source
 
-    def _stride(self, stride: dict) -> None:
+    def _stride(self, stride: Stride) -> None:
         self.strides.append(stride)
         self.stats.strides += 1
         if self.on_stride is not None:
             self.on_stride(stride)
-        if stride.get("kind") != "run":
+        if stride.kind != "run":
             return
-        if (stride["leg"], stride.get("mount")) not in self._repeated:
+        if (stride.leg, stride.mount) not in self._repeated:
             self.stats.running_strides += 1
         started = time.perf_counter()
-        metrics = dict(
-            t=stride["known_t"],
-            leg=stride["leg"],
-            wobble_deg=stride["wobble_deg"],
-            pta_g=stride.get("pta_axial_g"),
-            cadence_spm=stride.get("cadence_spm"),
-        )
+        metrics = dict(t=stride.known_t, leg=stride.leg, wobble_deg=stride.wobble_deg, pta_g=stride.pta_axial_g,
+                       cadence_spm=stride.cadence_spm)
         if self._mounts_share_a_leg:  # thigh + shin: each segment keeps its own baseline
-            metrics["mount"] = stride.get("mount")
+            metrics["mount"] = stride.mount  # (only then: the guided protocol's on_stride takes no mount)
         cue = self.coach.on_stride(**metrics)
         self.stats.decision_ms.append((time.perf_counter() - started) * 1000.0)
         if cue is None:

@@ -22,6 +22,7 @@ import statistics
 from pathlib import Path
 from typing import Callable
 
+from stridecue.analysis.stride import Stride
 from stridecue.errors import UserError
 
 RETRY_S = 5.0  # between scans while waiting for the sensors, and after a failed connection
@@ -300,7 +301,7 @@ class Daemon:
 # -- the spoken summary ----------------------------------------------------------------------------
 
 
-def spoken_summary(seconds: float, totals: dict, strides: list) -> str:
+def spoken_summary(seconds: float, totals: dict, strides: list[Stride]) -> str:
     """One line for the ear: "Run saved. 32 minutes, 4310 strides. Left knee wobble 6 degrees. 12 cues." """
     if seconds < 60:
         length = _count(int(round(seconds)), "second")
@@ -317,27 +318,22 @@ def spoken_summary(seconds: float, totals: dict, strides: list) -> str:
     return " ".join(parts)
 
 
-def wobble_by_leg(strides: list) -> dict[str, float]:
+def wobble_by_leg(strides: list[Stride]) -> dict[str, float]:
     """The median wobble of each leg's running strides, left first (the shin's where a leg has
     both sensors: the knee's wobble as the coach measures it)."""
     by_leg: dict[str, dict[str, list[float]]] = {}
     for stride in strides:
-        wobble = _field(stride, "wobble_deg")
-        if _field(stride, "kind") != "run" or wobble is None or not math.isfinite(wobble):
+        wobble = stride.wobble_deg
+        if stride.kind != "run" or wobble is None or not math.isfinite(wobble):
             continue
-        mounts = by_leg.setdefault(_field(stride, "leg") or "left", {})
-        mounts.setdefault(_field(stride, "mount") or "shin", []).append(float(wobble))
+        mounts = by_leg.setdefault(stride.leg, {})
+        mounts.setdefault(stride.mount, []).append(float(wobble))
     out = {}
     for leg in sorted(by_leg):
         mounts = by_leg[leg]
         values = mounts.get("shin") or next(iter(mounts.values()))
         out[leg] = statistics.median(values)
     return out
-
-
-def _field(stride, name: str):
-    # strides are dicts today and are becoming a typed record: read either
-    return stride.get(name) if isinstance(stride, dict) else getattr(stride, name, None)
 
 
 def _count(n: int, word: str) -> str:

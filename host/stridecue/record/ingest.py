@@ -14,9 +14,9 @@ from typing import Any
 
 from stridecue import __version__
 from stridecue.analysis.combine import counted_strides
+from stridecue.analysis.stride import Stride
 from stridecue.errors import UserError
 from stridecue.link.loss import data_problem
-from stridecue.record.schema import BOOL_FIELDS, STRIDE_FIELDS
 
 # Stored per-stride results are tagged with the ingest version: the package version, this
 # module's ingest revision and a digest of the stride analysis's source, so a changed analysis
@@ -57,7 +57,7 @@ def _num(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def default_analyse(reader) -> list[dict]:
+def default_analyse(reader) -> list[Stride]:
     try:
         from stridecue.analysis.run import analyse_run
     except ImportError as e:
@@ -72,7 +72,7 @@ def up_to_date(row, st: os.stat_result) -> bool:
     return row["file_size"] == st.st_size and row["file_mtime_ns"] == st.st_mtime_ns and row["ingest_version"] == INGEST_VERSION
 
 
-def run_values(path: Path, st: os.stat_result, reader, strides: list[dict], profile: str) -> tuple[dict, list[tuple]]:
+def run_values(path: Path, st: os.stat_result, reader, strides: list[Stride], profile: str) -> tuple[dict, list[tuple]]:
     """(the runs row of a run file as column -> value, its sensors rows without the run id)."""
     meta = reader.metadata
     totals = dict(reader.summary or {})
@@ -85,7 +85,7 @@ def run_values(path: Path, st: os.stat_result, reader, strides: list[dict], prof
         totals["damage"] = reader.damage_line()  # `summary` warns with it
     duration, sensors = _sensor_rows(reader, meta)
     problem = data_problem({slot: (samples, missing) for slot, *_, samples, missing, _gaps, _clipped in sensors})
-    running = sum(1 for s in counted_strides(strides) if s.get("kind") == "run")
+    running = sum(1 for s in counted_strides(strides) if s.kind == "run")
     values = dict(
         path=str(path), name=path.stem, start_time=meta.get("start_time"),
         end_time=(reader.end or {}).get("end_time"), duration_s=duration, simulated=int(bool(meta.get("simulated"))),
@@ -114,21 +114,6 @@ def settings_rows(meta: dict) -> list[tuple]:
 def problem_row(path: Path, st: os.stat_result, problem: str) -> tuple:
     """The ingest_errors row of a file that could not be read."""
     return (str(path), st.st_size, st.st_mtime_ns, problem, _now())
-
-
-def stride_row(s: dict) -> tuple:
-    row = []
-    for k in STRIDE_FIELDS:
-        v = s.get(k)
-        if k in ("leg", "mount", "kind", "wobble_note"):
-            row.append(None if v is None else str(v))
-        elif k == "sensor":
-            row.append(int(v or 0))
-        elif k in BOOL_FIELDS:
-            row.append(int(bool(v)))
-        else:
-            row.append(_num(v))
-    return tuple(row)
 
 
 def _sensor_rows(reader, meta: dict) -> tuple[float, list[tuple]]:

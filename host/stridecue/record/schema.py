@@ -13,13 +13,8 @@ from typing import Iterable
 
 from stridecue.errors import UserError
 
-# The strides table's columns, as the stride dicts name them (docs/metrics.md).
-STRIDE_FIELDS = (
-    "sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s", "cadence_spm",
-    "wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps", "clipped", "gap",
-    "accel_only", "alignment_confidence", "wobble_note",
-)
-BOOL_FIELDS = ("clipped", "gap", "accel_only")
+# The strides table's columns after these migrations are the Stride record's row
+# (analysis.stride.ROW_FIELDS; tests/record/test_store.py checks they agree).
 
 
 _MIGRATION_1 = """

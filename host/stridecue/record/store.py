@@ -35,10 +35,10 @@ from stridecue.record.ingest import (
     problem_row,
     run_values,
     settings_rows,
-    stride_row,
     up_to_date,
 )
-from stridecue.record.schema import BOOL_FIELDS, STRIDE_FIELDS, migrate, schema_version
+from stridecue.analysis.stride import ROW_FIELDS, Stride
+from stridecue.record.schema import migrate, schema_version
 
 DB_NAME = "stridecue.db"
 MEMORY = ":memory:"
@@ -67,7 +67,7 @@ class RunStore:
     @classmethod
     def open(cls, base: str | os.PathLike, analyse: Callable | None = None) -> "RunStore":
         """The store of data directory `base` (<base>/stridecue.db), created or migrated.
-        analyse(reader) -> stride dicts; default stridecue.analysis.run.analyse_run.  Results are
+        analyse(reader) -> Stride records; default stridecue.analysis.run.analyse_run.  Results are
         tagged with INGEST_VERSION whichever analyse is given (another analyse is for tools and
         tests that stand in for the installed analysis)."""
         base = Path(base)
@@ -120,10 +120,10 @@ class RunStore:
         except UserError as e:  # the file itself is damaged: remembered until it changes
             self._note_problem(path, st, str(e))
             raise
-        strides = sorted(self._analyse(reader), key=lambda s: (s.get("ic_t", 0.0), s.get("sensor", 0)))
+        strides = sorted(self._analyse(reader), key=lambda s: (s.ic_t, s.sensor))
         return self._write_run(path, st, reader, strides)
 
-    def _write_run(self, path: Path, st: os.stat_result, reader, strides: list[dict]) -> int:
+    def _write_run(self, path: Path, st: os.stat_result, reader, strides: list[Stride]) -> int:
         values, sensors = run_values(path, st, reader, strides, profile_name(reader.metadata))
         cues = cue_rows(reader)
         settings = settings_rows(reader.metadata)
@@ -144,8 +144,8 @@ class RunStore:
                 for table in ("strides", "cues", "sensors", "settings"):
                     self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             self.db.executemany(
-                f"INSERT INTO strides (run_id, seq, {', '.join(STRIDE_FIELDS)}) VALUES ({', '.join('?' * (len(STRIDE_FIELDS) + 2))})",
-                ((run_id, i, *stride_row(s)) for i, s in enumerate(strides)),
+                f"INSERT INTO strides (run_id, seq, {', '.join(ROW_FIELDS)}) VALUES ({', '.join('?' * (len(ROW_FIELDS) + 2))})",
+                ((run_id, i, *s.as_row()) for i, s in enumerate(strides)),
             )
             self.db.executemany(
                 "INSERT INTO cues (run_id, seq, t, kind, words, reason, values_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -298,19 +298,10 @@ class RunStore:
         runs = self.runs(profile)
         return runs[-1] if runs else None
 
-    def strides(self, run_id: int) -> list[dict]:
-        """The run's stride dicts (contract keys), ordered by initial contact."""
-        rows = self.db.execute(f"SELECT {', '.join(STRIDE_FIELDS)} FROM strides WHERE run_id = ? ORDER BY seq", (int(run_id),))
-        out = []
-        for r in rows:
-            d = {k: r[k] for k in STRIDE_FIELDS}
-            for k in BOOL_FIELDS:
-                d[k] = bool(d[k])
-            for k in ("wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps", "cadence_spm", "contact_time_s", "alignment_confidence"):
-                if d[k] is None:
-                    d[k] = float("nan")
-            out.append(d)
-        return out
+    def strides(self, run_id: int) -> list[Stride]:
+        """The run's strides, ordered by initial contact."""
+        rows = self.db.execute(f"SELECT {', '.join(ROW_FIELDS)} FROM strides WHERE run_id = ? ORDER BY seq", (int(run_id),))
+        return [Stride.from_row(r) for r in rows]
 
     def cues(self, run_id: int) -> list[dict]:
         """Cue events as the run file has them: t, cue (kind), words, reason, values."""

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from stridecue.analysis.stride import Stride
+
 LEG_COLOURS = {"left": "#1f6fb2", "right": "#c2571a"}
 CUE_COLOUR = "#7a2a9a"
 CUE_COLOURS = {"wobble": CUE_COLOUR, "load": "#2e7d32", "cadence": "#b8860b"}
@@ -84,20 +86,20 @@ def _rolling_median(t: np.ndarray, v: np.ndarray, window_s: float = 30.0, step_s
     return centres, np.array(out)
 
 
-def time_chart(strides: list[dict], key: str, cues: list[dict], title: str, ylabel: str, hlines: dict | None = None,
+def time_chart(strides: list[Stride], key: str, cues: list[dict], title: str, ylabel: str, hlines: dict | None = None,
                cls: str = "") -> str:
     """Per-stride dots (per leg), a 30-s rolling median, threshold lines and cue markers."""
-    run = [s for s in strides if s.get("kind") == "run" and s.get(key) is not None and math.isfinite(s[key])]
+    run = [s for s in strides if s.kind == "run" and getattr(s, key) is not None and math.isfinite(getattr(s, key))]
     if not run:
         return f'<p class="empty">No running strides with {ylabel.lower()}.</p>'
-    t = np.array([s["ic_t"] for s in run]) / 60.0
-    v = np.array([s[key] for s in run], float)
+    t = np.array([s.ic_t for s in run]) / 60.0
+    v = np.array([getattr(s, key) for s in run], float)
     lo, hi = np.percentile(v, [0.5, 99.5])
     margin = 0.1 * (hi - lo or 1.0)
     ax = _Axes(float(t.min()), float(t.max()), float(min(lo - margin, 0.0 if lo > 0 and lo < 2 * margin else lo - margin)), float(hi + margin))
     parts = ax.frame("run time (min)", ylabel)
     for leg, colour in LEG_COLOURS.items():
-        sel = [i for i, s in enumerate(run) if s["leg"] == leg]
+        sel = [i for i, s in enumerate(run) if s.leg == leg]
         dots = "".join(f'<circle cx="{ax.x(t[i]):.1f}" cy="{ax.y(min(max(v[i], ax.y0), ax.y1)):.1f}" r="1.6"/>' for i in sel)
         if dots:
             parts.append(f'<g class="dots {leg}" fill="{colour}" fill-opacity="0.35">{dots}</g>')

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from stridecue.analysis.stride import Stride
+
 CONFIDENCE = 0.95
 N_BOOT = 2000
 CUE_WINDOW = 10  # strides after a cue against the strides before it
@@ -130,19 +132,18 @@ class _Leg:
         return np.c_[(sy - slope * sx) / sw, slope]
 
 
-def cue_effect(cues: list[dict], run: list[dict], all_cues: list[dict] | None = None, n: int = CUE_WINDOW,
+def cue_effect(cues: list[dict], run: list[Stride], all_cues: list[dict] | None = None, n: int = CUE_WINDOW,
                seed: int = 0) -> dict:
     """The wobble cues' effect against what happens without a cue (module docstring).
 
-    cues: the wobble cues; run: running strides (known_t, leg, wobble_deg); all_cues: every cue
+    cues: the wobble cues; run: the running strides (their known_t, leg and wobble_deg); all_cues: every cue
     of the run (none of them may fall near a cue-free moment), default cues."""
     rng = np.random.default_rng(seed)
     times = np.array([c["t"] for c in (cues if all_cues is None else all_cues)], float)
     legs: dict[str | None, _Leg] = {}
-    for leg in {s["leg"] for s in run} | {None}:
-        chosen = [s for s in run if leg is None or s["leg"] == leg]
-        legs[leg] = _Leg(np.array([s["known_t"] for s in chosen], float), np.array([s["wobble_deg"] for s in chosen], float),
-                         n)
+    for leg in {s.leg for s in run} | {None}:
+        chosen = [s for s in run if leg is None or s.leg == leg]
+        legs[leg] = _Leg(np.array([s.known_t for s in chosen], float), np.array([s.wobble_deg for s in chosen], float), n)
     free = {leg: series.cue_free(times) for leg, series in legs.items()}
     lines = {leg: series.line_replicates(free[leg], N_BOOT, rng) for leg, series in legs.items()}
     each, expected = [], []

@@ -17,24 +17,22 @@ import os
 import tempfile
 from pathlib import Path
 
+from stridecue.analysis.stride import BOOL_FIELDS, ROW_FIELDS, TEXT_FIELDS, Stride
 from stridecue.errors import UserError
 from stridecue.record.runref import RUN_HELP, read_named_run
 
 FORMATS = ("csv", "parquet", "fit")
 
-STRIDE_COLUMNS = (
-    "sensor", "leg", "mount", "kind", "ic_t", "to_t", "known_t", "contact_time_s", "stride_time_s", "cadence_spm",
-    "wobble_deg", "wobble_rate_dps", "pta_axial_g", "pta_resultant_g", "loading_rate_gps", "clipped", "gap",
-    "accel_only", "alignment_confidence", "wobble_note", "approximate",
-)
+# The stride's row as the store keeps it (analysis.stride), then what the export adds.
+STRIDE_COLUMNS = ROW_FIELDS + ("approximate",)
 # Figures of a stride that come from the accelerometer-only path and are approximate: its toe-off is
 # found 80-100 ms late (bach2022, docs/validation.md), so toe-off time and contact time read late/long.
 ACCEL_ONLY_APPROXIMATE = "to_t contact_time_s"
 
 
-def approximate_fields(stride: dict) -> str:
+def approximate_fields(stride: Stride) -> str:
     """Space-separated names of the stride's figures that are approximate ('' when none)."""
-    return ACCEL_ONLY_APPROXIMATE if stride.get("accel_only") else ""
+    return ACCEL_ONLY_APPROXIMATE if stride.accel_only else ""
 
 
 OUT_HELP = ("where to write: a directory (made if missing; default: the current one), the files named after the run; "
@@ -77,23 +75,17 @@ def _start(meta: dict, fallback: str | None) -> dt.datetime | None:
     return None
 
 
-def stride_table(strides: list[dict], start: dt.datetime | None):
+def stride_table(strides: list[Stride], start: dt.datetime | None):
     import pyarrow as pa
 
-    cols = {k: [s.get(k) for s in strides] for k in STRIDE_COLUMNS}
+    rows = [s.as_row() for s in strides]  # a missing number is None: null, an empty CSV cell
+    cols = {k: [row[i] for row in rows] for i, k in enumerate(ROW_FIELDS)}
     cols["approximate"] = [approximate_fields(s) for s in strides]
-    for k in ("clipped", "gap", "accel_only"):
-        cols[k] = [bool(v) for v in cols[k]]
-    types = {"sensor": pa.int16(), "leg": pa.string(), "mount": pa.string(), "kind": pa.string(), "approximate": pa.string(), "wobble_note": pa.string(),
-             "clipped": pa.bool_(), "gap": pa.bool_(), "accel_only": pa.bool_()}
-    arrays = {}
-    for k, v in cols.items():
-        typ = types.get(k, pa.float64())
-        if typ == pa.float64():
-            v = [None if x is None or x != x else float(x) for x in v]  # NaN -> null (empty in CSV)
-        arrays[k] = pa.array(v, type=typ)
+    types = {"sensor": pa.int16(), "approximate": pa.string(), **{k: pa.string() for k in TEXT_FIELDS},
+             **{k: pa.bool_() for k in BOOL_FIELDS}}
+    arrays = {k: pa.array(v, type=types.get(k, pa.float64())) for k, v in cols.items()}
     if start is not None:
-        arrays["ic_utc"] = pa.array([(start + dt.timedelta(seconds=float(s["ic_t"]))).isoformat(timespec="milliseconds") for s in strides],
+        arrays["ic_utc"] = pa.array([(start + dt.timedelta(seconds=float(s.ic_t))).isoformat(timespec="milliseconds") for s in strides],
                                     type=pa.string())
     return pa.table(arrays)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from stridecue.analysis.combine import counted_strides, repeated_segments
+from stridecue.analysis.stride import Stride
 from stridecue.coach.policy import Coach, CoachSettings
 from stridecue.review.effect import cue_effect, median_shift
 from stridecue.review.guided import analyse_guided
@@ -49,17 +50,17 @@ def coach_settings_from(meta: dict) -> CoachSettings:
         return CoachSettings()
 
 
-def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, coach_settings: CoachSettings,
+def summarize(strides: list[Stride], cues: list[dict], totals: dict, meta: dict, coach_settings: CoachSettings,
               sensors: list[dict] | None = None, duration_s: float | None = None) -> dict:
     """All figures of the summary as plain data (the --json output).
 
-    strides: stride dicts (analysis contract); cues: the run's cue events; totals: the closing
+    strides: the run's Stride records; cues: the run's cue events; totals: the closing
     chunk's summary (link counters) plus "closed"; sensors: per-sensor rows of the store
     (samples, missing_samples, gaps, clipped_samples)."""
-    strides = sorted(strides, key=lambda s: s["ic_t"])
+    strides = sorted(strides, key=lambda s: s.ic_t)
     strides, second, thigh_strides = _apart_thigh(strides)
     if duration_s is None:
-        t_all = [s["ic_t"] for s in strides]
+        t_all = [s.ic_t for s in strides]
         duration_s = (max(t_all) - min(t_all)) if t_all else 0.0
     run, unconfirmed, warnings = _running(strides, duration_s, meta)
     wobble_cues = [c for c in cues if c.get("cue", "wobble") == "wobble"]
@@ -75,9 +76,9 @@ def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, c
         "other_strides": len(strides) - len(run) - unconfirmed,
         "unconfirmed_running_strides": unconfirmed,
         "warnings": warnings,
-        "approximate": {"contact_time_ms": APPROXIMATE_NOTE} if any(s.get("accel_only") for s in run) else {},
-        "cadence_spm": _num(_median([_f(s.get("cadence_spm")) for s in run])),
-        "contact_time_ms": _num(_scale(_median([_f(s.get("contact_time_s")) for s in run]), 1000)),
+        "approximate": {"contact_time_ms": APPROXIMATE_NOTE} if any(s.accel_only for s in run) else {},
+        "cadence_spm": _num(_median([_f(s.cadence_spm) for s in run])),
+        "contact_time_ms": _num(_scale(_median([_f(s.contact_time_s) for s in run]), 1000)),
         "wobble_deg": _wobble(run, coach_settings),
         "landing_load_g": _landing_load(run),
         "cues": cue_effect(wobble_cues, run, all_cues=cues),
@@ -98,23 +99,23 @@ def summarize(strides: list[dict], cues: list[dict], totals: dict, meta: dict, c
     return out
 
 
-def _apart_thigh(strides: list[dict]) -> tuple[list[dict], str | None, list[dict]]:
+def _apart_thigh(strides: list[Stride]) -> tuple[list[Stride], str | None, list[Stride]]:
     """(strides, leg, thigh strides): with thigh + shin on one leg both sensors see the same
     strides.  The headline figures are the shin's (analysis.combine.counted_strides: landing load
     is a tibial measure; each stride counted once); the thigh's wobble is given apart (_thigh),
     and the knee from the two together (knee_summary)."""
-    repeated = repeated_segments(strides)
+    repeated = repeated_segments((s.leg, s.mount) for s in strides)
     if not repeated:
         return strides, None, []
     leg = min(leg for leg, _mount in repeated)
-    thigh = [s for s in strides if (s.get("leg"), s.get("mount")) == (leg, "thigh")]
+    thigh = [s for s in strides if (s.leg, s.mount) == (leg, "thigh")]
     return counted_strides(strides), leg, thigh
 
 
-def _running(strides: list[dict], duration_s: float, meta: dict) -> tuple[list[dict], int, list[str]]:
+def _running(strides: list[Stride], duration_s: float, meta: dict) -> tuple[list[Stride], int, list[str]]:
     """(running strides, unconfirmed running strides, warnings): a few strides that look like
     running are not a run."""
-    run = [s for s in strides if s.get("kind") == "run"]
+    run = [s for s in strides if s.kind == "run"]
     warnings = []
     if not strides:
         warnings.append(f"no stride found in {_clock(duration_s)} of recording: the sensor saw no running or walking "
@@ -131,21 +132,21 @@ def _running(strides: list[dict], duration_s: float, meta: dict) -> tuple[list[d
     return run, unconfirmed, warnings
 
 
-def _wobble(run: list[dict], coach_settings: CoachSettings) -> dict:
+def _wobble(run: list[Stride], coach_settings: CoachSettings) -> dict:
     """Median and p90 of wobble, and the share of strides over the threshold exactly as the coach
     formed it: the strides replayed through a coach."""
-    wobble = np.array([s["wobble_deg"] for s in run], float)
+    wobble = np.array([s.wobble_deg for s in run], float)
     coach = Coach(coach_settings)
     over = 0
     judged = 0
     thresholds = {}
     for s in run:
-        coach.on_stride(s["known_t"], s["leg"], s["wobble_deg"], _f(s.get("pta_axial_g")), _f(s.get("cadence_spm")))
-        thr = coach.threshold(s["leg"])
-        if thr is not None and np.isfinite(s["wobble_deg"]):
-            thresholds[s["leg"]] = thr
+        coach.on_stride(s.known_t, s.leg, s.wobble_deg, _f(s.pta_axial_g), _f(s.cadence_spm))
+        thr = coach.threshold(s.leg)
+        if thr is not None and s.wobble_deg is not None and np.isfinite(s.wobble_deg):
+            thresholds[s.leg] = thr
             judged += 1
-            over += bool(s["wobble_deg"] > thr)
+            over += bool(s.wobble_deg > thr)
     return {
         "median": _num(_median(wobble)),
         "p90": _num(_pct(wobble, 90)),
@@ -154,18 +155,18 @@ def _wobble(run: list[dict], coach_settings: CoachSettings) -> dict:
     }
 
 
-def _landing_load(run: list[dict]) -> dict:
-    pta = np.array([_f(s.get("pta_axial_g")) for s in run], float)
+def _landing_load(run: list[Stride]) -> dict:
+    pta = np.array([_f(s.pta_axial_g) for s in run], float)
     return {
         "median": _num(_median(pta)),
         "p90": _num(_pct(pta, 90)),
-        "loading_rate_median_gps": _num(_median([_f(s.get("loading_rate_gps")) for s in run])),
-        "clipped_strides": int(sum(1 for s in run if s.get("clipped"))),
+        "loading_rate_median_gps": _num(_median([_f(s.loading_rate_gps) for s in run])),
+        "clipped_strides": int(sum(1 for s in run if s.clipped)),
     }
 
 
-def _thigh(thigh_strides: list[dict], leg: str) -> dict:
-    thigh_run = np.array([s["wobble_deg"] for s in thigh_strides if s.get("kind") == "run"], float)
+def _thigh(thigh_strides: list[Stride], leg: str) -> dict:
+    thigh_run = np.array([s.wobble_deg for s in thigh_strides if s.kind == "run"], float)
     return {"leg": leg, "running_strides": len(thigh_run), "wobble_median_deg": _num(_median(thigh_run)),
             "wobble_p90_deg": _num(_pct(thigh_run, 90))}
 
@@ -186,12 +187,12 @@ def _f(v) -> float:
     return np.nan if v is None else float(v)
 
 
-def _withheld(strides: list[dict]) -> dict:
+def _withheld(strides: list[Stride]) -> dict:
     """Running strides whose wobble the analysis withheld, by reason (analysis.metrics notes)."""
     out: dict[str, int] = {}
     for s in strides:
-        note = s.get("wobble_note")
-        if s.get("kind") == "run" and note and not s.get("accel_only"):
+        note = s.wobble_note
+        if s.kind == "run" and note and not s.accel_only:
             out[note] = out.get(note, 0) + 1
     return out
 
@@ -213,22 +214,22 @@ def _count_kinds(cues: list[dict]) -> dict:
     return counts
 
 
-def _fatigue(run: list[dict]) -> dict | None:
+def _fatigue(run: list[Stride]) -> dict | None:
     """First against last 10 minutes; thirds of the run when it is shorter than 20 minutes
     (two 10-minute windows would overlap)."""
     if len(run) < 30:
         return None
-    t = np.array([s["ic_t"] for s in run])
+    t = np.array([s.ic_t for s in run])
     span = t[-1] - t[0]
     if span >= 2 * FATIGUE_WINDOW_S:
         window, label = FATIGUE_WINDOW_S, "first vs last 10 min"
     else:
         window, label = span / 3, "first vs last third"
-    first = [s for s in run if s["ic_t"] <= t[0] + window]
-    last = [s for s in run if s["ic_t"] >= t[-1] - window]
+    first = [s for s in run if s.ic_t <= t[0] + window]
+    last = [s for s in run if s.ic_t >= t[-1] - window]
 
     def med(group, key):
-        return _num(_median([_f(s.get(key)) for s in group]))
+        return _num(_median([_f(getattr(s, key)) for s in group]))
 
     out = {"compared": label, "window_s": float(window)}
     for key, name in (("wobble_deg", "wobble_deg"), ("pta_axial_g", "landing_load_g"), ("cadence_spm", "cadence_spm"),
@@ -236,21 +237,21 @@ def _fatigue(run: list[dict]) -> dict | None:
         out[name] = [med(first, key), med(last, key)]
     out["contact_time_ms"] = [_num(_scale(v, 1000)) for v in out.pop("contact_time_s")]
     # the rise or fall of wobble is said only with its interval: a few noisy strides move a median
-    shift = median_shift([s["wobble_deg"] for s in first], [s["wobble_deg"] for s in last])
+    shift = median_shift([s.wobble_deg for s in first], [s.wobble_deg for s in last])
     out["wobble_change_deg"], out["wobble_change_ci95_deg"] = shift if shift is not None else (None, None)
     return out
 
 
-def _asymmetry(run: list[dict], min_strides: int = 10) -> dict | None:
+def _asymmetry(run: list[Stride], min_strides: int = 10) -> dict | None:
     """Per-leg medians and the symmetry index 100 x (left - right) / mean of both, with two legs."""
-    legs = {leg: [s for s in run if s["leg"] == leg] for leg in ("left", "right")}
+    legs = {leg: [s for s in run if s.leg == leg] for leg in ("left", "right")}
     if any(len(v) < min_strides for v in legs.values()):
         return None
     out = {}
     for key, name, k in (("wobble_deg", "wobble_deg", 1), ("pta_axial_g", "landing_load_g", 1), ("contact_time_s", "contact_time_ms", 1000),
                          ("wobble_rate_dps", "wobble_rate_dps", 1)):
-        left = _median([_f(s.get(key)) for s in legs["left"]])
-        right = _median([_f(s.get(key)) for s in legs["right"]])
+        left = _median([_f(getattr(s, key)) for s in legs["left"]])
+        right = _median([_f(getattr(s, key)) for s in legs["right"]])
         si = None
         if left is not None and right is not None and (left + right) != 0:
             si = 100.0 * (left - right) / ((left + right) / 2.0)
@@ -259,32 +260,32 @@ def _asymmetry(run: list[dict], min_strides: int = 10) -> dict | None:
     return out
 
 
-def _per_minute(run: list[dict], cues: list[dict]) -> list[dict]:
+def _per_minute(run: list[Stride], cues: list[dict]) -> list[dict]:
     if not run:
         return []
-    t = np.array([s["ic_t"] for s in run])
+    t = np.array([s.ic_t for s in run])
     start = float(np.floor(t[0] / 60.0) * 60.0)
     rows = []
     minute = 0
     while start + 60.0 * minute <= t[-1]:
         lo, hi = start + 60.0 * minute, start + 60.0 * (minute + 1)
-        group = [s for s in run if lo <= s["ic_t"] < hi]
+        group = [s for s in run if lo <= s.ic_t < hi]
         rows.append({
             "minute": minute + 1,
             "start_s": float(lo),
             "strides": len(group),
-            "wobble_median_deg": _num(_median([s["wobble_deg"] for s in group])),
-            "wobble_p90_deg": _num(_pct([s["wobble_deg"] for s in group], 90)),
-            "landing_load_median_g": _num(_median([_f(s.get("pta_axial_g")) for s in group])),
-            "cadence_spm": _num(_median([_f(s.get("cadence_spm")) for s in group])),
-            "contact_time_ms": _num(_scale(_median([_f(s.get("contact_time_s")) for s in group]), 1000)),
+            "wobble_median_deg": _num(_median([s.wobble_deg for s in group])),
+            "wobble_p90_deg": _num(_pct([s.wobble_deg for s in group], 90)),
+            "landing_load_median_g": _num(_median([_f(s.pta_axial_g) for s in group])),
+            "cadence_spm": _num(_median([_f(s.cadence_spm) for s in group])),
+            "contact_time_ms": _num(_scale(_median([_f(s.contact_time_s) for s in group]), 1000)),
             "cues": sum(1 for c in cues if lo <= c["t"] < hi),
         })
         minute += 1
     return rows
 
 
-def _quality(strides: list[dict], totals: dict, sensors: list[dict]) -> dict:
+def _quality(strides: list[Stride], totals: dict, sensors: list[dict]) -> dict:
     samples = sum(int(s.get("samples") or 0) for s in sensors) if sensors else totals.get("samples")
     missing = sum(int(s.get("missing_samples") or 0) for s in sensors) if sensors else totals.get("missing_samples")
     return {
@@ -300,10 +301,10 @@ def _quality(strides: list[dict], totals: dict, sensors: list[dict]) -> dict:
         "sensor_restarts": totals.get("sensor_restarts"),
         "dropped_on_sensor": totals.get("sensor_dropped"),
         "clipped_samples": sum(int(s.get("clipped_samples") or 0) for s in sensors) if sensors else totals.get("sensor_clipped"),
-        "clipped_strides": sum(1 for s in strides if s.get("clipped")),
-        "strides_with_gap": sum(1 for s in strides if s.get("gap")),
-        "accel_only_strides": sum(1 for s in strides if s.get("accel_only")),
-        "low_alignment_strides": sum(1 for s in strides if _f(s.get("alignment_confidence")) < 0.5),
+        "clipped_strides": sum(1 for s in strides if s.clipped),
+        "strides_with_gap": sum(1 for s in strides if s.gap),
+        "accel_only_strides": sum(1 for s in strides if s.accel_only),
+        "low_alignment_strides": sum(1 for s in strides if _f(s.alignment_confidence) < 0.5),
         "wobble_withheld": _withheld(strides),
         "closed_cleanly": bool(totals.get("closed", True)),
         "error": totals.get("error"),
@@ -338,9 +339,9 @@ def knee_summary(path: Path, meta: dict) -> dict | None:
 
     reader = RunReader(path)
     stances = [k for k in knee_from_blocks(reader.samples(by_mount["thigh"]), reader.samples(by_mount["shin"]), leg)
-               if k["kind"] == "run"]
-    excursion = np.array([k["knee_excursion_deg"] for k in stances], float)
-    at_ic = np.array([k["knee_angle_ic_deg"] for k in stances], float)
+               if k.kind == "run"]
+    excursion = np.array([k.knee_excursion_deg for k in stances], float)
+    at_ic = np.array([k.knee_angle_ic_deg for k in stances], float)
     return {
         "leg": leg,
         "stances": len(stances),

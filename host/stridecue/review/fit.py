@@ -28,6 +28,7 @@ import struct
 import uuid
 
 from stridecue.analysis.combine import counted_strides, repeated_segments
+from stridecue.analysis.stride import Stride
 
 # Base types: (code, struct format, invalid value)
 ENUM = (0x00, "B", 0xFF)
@@ -212,20 +213,21 @@ def _dev(native: int) -> list[tuple]:
     return out
 
 
-def activity_file(start: dt.datetime, strides: list[dict], summary: dict, *, cues: list[dict] = (),
+def activity_file(start: dt.datetime, strides: list[Stride], summary: dict, *, cues: list[dict] = (),
                   duration_s: float | None = None, serial: int = 1, version: int = 100) -> bytes:
     """A FIT activity of a run: start (aware datetime of sample time 0, where the session starts),
-    stride dicts, summary dict, cue events (each an event marker), the run's recorded duration.
+    its strides, summary dict, cue events (each an event marker), the run's recorded duration.
 
     With a thigh and a shin sensor on one leg each step is counted once (the shin's strides); the
     thigh's wobble is a field of its own."""
-    every = sorted((s for s in strides if s.get("kind") == "run"), key=lambda s: s["ic_t"])
+    every = sorted((s for s in strides if s.kind == "run"), key=lambda s: s.ic_t)
     run = counted_strides(every)
     if not run:
         raise FitError("the run has no running strides to export")
-    thigh = [s for s in every if (s.get("leg"), s.get("mount")) in repeated_segments(every)]
+    repeated = repeated_segments((s.leg, s.mount) for s in every)
+    thigh = [s for s in every if (s.leg, s.mount) in repeated]
     t0 = fit_time(start)
-    last_t = max(s.get("to_t") or s["ic_t"] for s in run)
+    last_t = max(s.to_t or s.ic_t for s in run)
     elapsed = float(math.ceil(max(duration_s or 0.0, last_t)))
     end = t0 + int(elapsed)
     w = FitWriter()
@@ -261,7 +263,7 @@ def _cadence_parts(spm: float | None) -> tuple[int | None, int | None]:
     return steps // 128, steps % 128
 
 
-def _records_and_cues(w: FitWriter, t0: int, run: list[dict], thigh: list[dict], cues: list[dict]) -> None:
+def _records_and_cues(w: FitWriter, t0: int, run: list[Stride], thigh: list[Stride], cues: list[dict]) -> None:
     """A record per second with strides and an event marker per cue, in time order."""
     w.define(4, MESG_RECORD, [(253, UINT32), (4, UINT8), (53, UINT8), (41, UINT16), (84, UINT16)], _dev(MESG_RECORD))
     w.define(8, MESG_EVENT, [(253, UINT32), (0, ENUM), (1, ENUM), (3, UINT32), (4, UINT8)], _dev(MESG_EVENT))
@@ -273,33 +275,33 @@ def _records_and_cues(w: FitWriter, t0: int, run: list[dict], thigh: list[dict],
             w.write(8, [t0 + int(when), event, EVENT_TYPE_MARKER, None, 0], [item.get("words") or "", item.get("cue") or ""])
             continue
         group = item
-        whole, frac = _cadence_parts(_mean([s.get("cadence_spm") for s in group]))
+        whole, frac = _cadence_parts(_mean([s.cadence_spm for s in group]))
         # FIT has no way to mark a figure approximate: the accelerometer-only contact time (toe-off
         # 80-100 ms late) is left out rather than given as a measured stance time
-        stance = _mean([s.get("contact_time_s") for s in group if not s.get("accel_only")])
-        legs = {leg: [s for s in group if s["leg"] == leg] for leg in ("left", "right")}
+        stance = _mean([s.contact_time_s for s in group if not s.accel_only])
+        legs = {leg: [s for s in group if s.leg == leg] for leg in ("left", "right")}
         balance = _stance_balance(legs)
         w.write(4, [t0 + when, whole, frac, None if stance is None else stance * 1000.0 * 10.0, balance],
-                [_max([s.get("wobble_deg") for s in group]), _max([s.get("pta_axial_g") for s in group]),
-                 _max([s.get("loading_rate_gps") for s in group]),
-                 *(_max([s.get("wobble_deg") for s in legs[leg]]) for leg in ("left", "right")),
-                 *(_max([s.get("pta_axial_g") for s in legs[leg]]) for leg in ("left", "right")),
-                 _max([s.get("wobble_deg") for s in thigh_by_second.get(when, [])])])
+                [_max([s.wobble_deg for s in group]), _max([s.pta_axial_g for s in group]),
+                 _max([s.loading_rate_gps for s in group]),
+                 *(_max([s.wobble_deg for s in legs[leg]]) for leg in ("left", "right")),
+                 *(_max([s.pta_axial_g for s in legs[leg]]) for leg in ("left", "right")),
+                 _max([s.wobble_deg for s in thigh_by_second.get(when, [])])])
 
 
-def _stance_balance(legs: dict[str, list[dict]]) -> float | None:
+def _stance_balance(legs: dict[str, list[Stride]]) -> float | None:
     """FIT stance_time_balance (scale 100): the left leg's share of the two legs' contact time, %."""
-    left = _mean([s.get("contact_time_s") for s in legs["left"] if not s.get("accel_only")])
-    right = _mean([s.get("contact_time_s") for s in legs["right"] if not s.get("accel_only")])
+    left = _mean([s.contact_time_s for s in legs["left"] if not s.accel_only])
+    right = _mean([s.contact_time_s for s in legs["right"] if not s.accel_only])
     if left is None or right is None or left + right <= 0:
         return None
     return 100.0 * left / (left + right) * 100.0
 
 
-def _lap_session(w: FitWriter, t0: int, end: int, elapsed: float, run: list[dict], summary: dict) -> None:
-    cycles = max(sum(1 for s in run if s["leg"] == leg) for leg in {s["leg"] for s in run})
+def _lap_session(w: FitWriter, t0: int, end: int, elapsed: float, run: list[Stride], summary: dict) -> None:
+    cycles = max(sum(1 for s in run if s.leg == leg) for leg in {s.leg for s in run})
     whole, frac = _cadence_parts(summary.get("cadence_spm"))
-    legs = {leg: [s for s in run if s["leg"] == leg] for leg in ("left", "right")}
+    legs = {leg: [s for s in run if s.leg == leg] for leg in ("left", "right")}
     balance = _stance_balance(legs)
     w.define(5, MESG_LAP, [(253, UINT32), (254, UINT16), (0, ENUM), (1, ENUM), (2, UINT32), (7, UINT32), (8, UINT32),
                            (10, UINT32), (17, UINT8), (80, UINT8), (119, UINT16), (24, ENUM), (25, ENUM)])
@@ -310,15 +312,15 @@ def _lap_session(w: FitWriter, t0: int, end: int, elapsed: float, run: list[dict
     wob, load = summary.get("wobble_deg", {}), summary.get("landing_load_g", {})
     w.write(6, [end, 0, 8, 1, t0, 1, 0, elapsed * 1000, elapsed * 1000, cycles, whole, frac, balance, 0, 1, 0],
             [wob.get("median"), wob.get("p90"), load.get("median"), (summary.get("cues") or {}).get("count"),
-             *(_median([s.get("wobble_deg") for s in legs[leg]]) for leg in ("left", "right")),
-             *(_median([s.get("pta_axial_g") for s in legs[leg]]) for leg in ("left", "right")),
+             *(_median([s.wobble_deg for s in legs[leg]]) for leg in ("left", "right")),
+             *(_median([s.pta_axial_g for s in legs[leg]]) for leg in ("left", "right")),
              (summary.get("thigh") or {}).get("wobble_median_deg"), (summary.get("knee") or {}).get("excursion_median_deg")])
 
 
-def _per_second(run: list[dict]):
+def _per_second(run: list[Stride]):
     groups: dict[int, list] = {}
     for s in run:
-        groups.setdefault(int(math.floor(s["ic_t"])), []).append(s)
+        groups.setdefault(int(math.floor(s.ic_t)), []).append(s)
     return sorted(groups.items())
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stridecue.analysis.stride import Stride
 from stridecue.review.effect import boot_medians, interval_sign, percentile_interval
 
 FOCUS_NAMES = {"hip": "hip focus (glutes and core)", "foot": "foot focus (toes into the ground)"}
@@ -63,9 +64,9 @@ def is_guided(cues: list[dict]) -> bool:
     return any((c.get("values") or {}).get("protocol") == "guided" for c in cues)
 
 
-def _values(strides: list[dict], seg: dict, settle_s: float, key: str) -> np.ndarray:
+def _values(strides: list[Stride], seg: dict, settle_s: float, key: str) -> np.ndarray:
     lo, hi = seg["start_t"] + seg.get("skip_s", settle_s), seg["end_t"]
-    v = np.array([s.get(key, np.nan) for s in strides if s.get("kind") == "run" and lo <= s["ic_t"] < hi], float)
+    v = np.array([getattr(s, key) for s in strides if s.kind == "run" and lo <= s.ic_t < hi], float)
     return v[np.isfinite(v)]
 
 
@@ -82,7 +83,7 @@ class GuidedAnalysis:
         self.min_strides = min_strides
         self.seed = seed
 
-    def analyse(self, strides: list[dict], cues: list[dict]) -> "GuidedAnalysis":
+    def analyse(self, strides: list[Stride], cues: list[dict]) -> "GuidedAnalysis":
         segments = guided_segments(cues)
         for prev, seg in zip([None] + segments[:-1], segments):
             after_focus = prev is not None and prev["segment"] in ("hip", "foot")
@@ -99,7 +100,7 @@ class GuidedAnalysis:
                 out.append(segments[j])
         return out
 
-    def _result(self, strides: list[dict], segments: list[dict]) -> dict:
+    def _result(self, strides: list[Stride], segments: list[dict]) -> dict:
         rng = np.random.default_rng(self.seed)
         out: dict = {"segments": [], "metrics": {}, "complete": False, "confidence": self.confidence, "bootstrap": self.n_boot}
         focus_at = {seg["segment"]: i for i, seg in enumerate(segments) if seg["segment"] in ("hip", "foot")}
@@ -184,7 +185,7 @@ def _verdict(metrics: dict) -> tuple[str | None, str]:
                   "Repeat the guided run (with the focuses in the other order) before choosing.")
 
 
-def analyse_guided(strides: list[dict], cues: list[dict], **kw) -> dict | None:
+def analyse_guided(strides: list[Stride], cues: list[dict], **kw) -> dict | None:
     """The guided-run result for a run's strides and cue events; None for a run without the protocol."""
     if not is_guided(cues):
         return None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stridecue.analysis.combine import counted_strides
+from stridecue.analysis.combine import repeated_segments
 from stridecue.errors import UserError
 from stridecue.review.figures import MIN_RUN_STRIDES
 
@@ -48,8 +48,9 @@ def run_row(store, run: dict) -> dict:
     rows = store.db.execute(
         "SELECT wobble_deg, pta_axial_g, cadence_spm, contact_time_s, leg, mount FROM strides WHERE run_id = ? AND kind = 'run'", (run["id"],)
     ).fetchall()
-    rows = counted_strides([dict(r) for r in rows])  # thigh + shin on one leg: the shin's, each step once
-    rows = [(r["wobble_deg"], r["pta_axial_g"], r["cadence_spm"], r["contact_time_s"]) for r in rows]
+    repeated = repeated_segments((r["leg"], r["mount"]) for r in rows)  # thigh + shin on one leg: the shin's, each step once
+    rows = [(r["wobble_deg"], r["pta_axial_g"], r["cadence_spm"], r["contact_time_s"]) for r in rows
+            if (r["leg"], r["mount"]) not in repeated]
     wobble = np.array([r[0] for r in rows if r[0] is not None], float)
     cues = store.db.execute("SELECT count(*) FROM cues WHERE run_id = ? AND kind = 'wobble'", (run["id"],)).fetchone()[0]
     minutes = (run.get("duration_s") or 0.0) / 60.0

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stridecue.analysis.stride import Stride
 from stridecue.errors import UserError
 from stridecue.analysis.combine import counted_strides
 from stridecue.review.charts import LEG_COLOURS, _e, _fmt, cue_colour, histogram, segment_bars, time_chart, trend_chart
@@ -127,7 +128,7 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.tick{font-s
 """
 
 
-def render_report(run: dict, s: dict, strides: list[dict], cues: list[dict], history_rows: list[dict]) -> str:
+def render_report(run: dict, s: dict, strides: list[Stride], cues: list[dict], history_rows: list[dict]) -> str:
     """The whole report as one HTML string.  With a thigh and a shin sensor on one leg the charts
     are the shin's strides (each step once, as every count in the report) and the thigh and the
     knee have a section of their own."""
@@ -180,9 +181,9 @@ def _cards(s: dict, cues: list[dict]) -> list[tuple[str, str]]:
     ]
 
 
-def _over_time(strides: list[dict], cues: list[dict], thresholds: dict) -> str:
+def _over_time(strides: list[Stride], cues: list[dict], thresholds: dict) -> str:
     kinds = sorted({str(x.get("cue") or "wobble") for x in cues})
-    legend = ("".join(f'<span style="color:{col}">● {leg} leg</span>' for leg, col in LEG_COLOURS.items() if any(x["leg"] == leg for x in strides))
+    legend = ("".join(f'<span style="color:{col}">● {leg} leg</span>' for leg, col in LEG_COLOURS.items() if any(x.leg == leg for x in strides))
               + "".join(f'<span class="cue-legend {_e(k)}" style="color:{cue_colour(k)}">│ {_e(k)} cue</span>' for k in kinds)
               + " lines: 30-s median")
     return "".join([
@@ -194,14 +195,14 @@ def _over_time(strides: list[dict], cues: list[dict], thresholds: dict) -> str:
         "</section>"])
 
 
-def _distributions(strides: list[dict], thresholds: dict) -> str:
-    run = [x for x in strides if x.get("kind") == "run"]
-    legs = [leg for leg in LEG_COLOURS if any(x["leg"] == leg for x in run)]
+def _distributions(strides: list[Stride], thresholds: dict) -> str:
+    run = [x for x in strides if x.kind == "run"]
+    legs = [leg for leg in LEG_COLOURS if any(x.leg == leg for x in run)]
     return "".join([
         '<section id="distributions"><h2>Distributions</h2><div class="row">',
-        histogram({leg: [x["wobble_deg"] for x in run if x["leg"] == leg] for leg in legs}, "Wobble distribution", "wobble (°)",
+        histogram({leg: [x.wobble_deg for x in run if x.leg == leg] for leg in legs}, "Wobble distribution", "wobble (°)",
                   thresholds, "wobble-hist"),
-        histogram({leg: [x.get("pta_axial_g") for x in run if x["leg"] == leg] for leg in legs}, "Landing load distribution",
+        histogram({leg: [x.pta_axial_g for x in run if x.leg == leg] for leg in legs}, "Landing load distribution",
                   "landing load (g)", cls="load-hist"),
         "</div></section>"])
 

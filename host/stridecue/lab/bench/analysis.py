@@ -233,7 +233,7 @@ def _offline_figures(ours_hour: float | None, ref_hour: float | None, strides: l
     """Ours, the reference and their ratio, per hour of recording (each only where it ran)."""
     figures = []
     if ours_hour is not None:
-        running = sum(1 for s in strides if s.get("kind") == "run")
+        running = sum(1 for s in strides if s.kind == "run")
         figures.append(_figure("offline analysis, 1 h at 416 Hz", round(ours_hour, 3), "s", f"< {TARGET_OFFLINE_S:g} s",
                                ours_hour < TARGET_OFFLINE_S, f"{running} running strides; best of {repeats}"))
     if ref_hour is not None:

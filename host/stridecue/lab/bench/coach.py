@@ -163,13 +163,18 @@ def dashboard_draw_ms(frames: int = 40) -> float:
     """ms to draw one frame of the live view with two legs of data (least of `frames`)."""
     from rich.console import Console
 
+    from stridecue.analysis.stride import Stride
     from stridecue.coach.policy import Coach
     from stridecue.coach.live_view import Dashboard
 
     view = Dashboard(Coach(), console=Console(file=io.StringIO(), force_terminal=True, width=100))
     for i in range(200):
-        view.on_stride({"leg": "left" if i % 2 else "right", "mount": "shin", "kind": "run", "known_t": i * 0.35,
-                        "wobble_deg": 5.0 + (i % 7) * 0.3, "pta_axial_g": 8.0, "cadence_spm": 170.0, "contact_time_s": 0.22})
+        t = i * 0.35
+        view.on_stride(Stride(sensor=i % 2, leg="left" if i % 2 else "right", mount="shin", kind="run", ic_t=t - 0.3,
+                              to_t=t - 0.08, known_t=t, contact_time_s=0.22, stride_time_s=0.7, cadence_spm=170.0,
+                              wobble_deg=5.0 + (i % 7) * 0.3, wobble_note=None, wobble_rate_dps=80.0, pta_axial_g=8.0,
+                              pta_resultant_g=8.5, loading_rate_gps=300.0, clipped=False, gap=False, accel_only=False,
+                              alignment_confidence=0.9))
     best = float("inf")
     for _ in range(frames):
         t0 = time.perf_counter()
