@@ -141,7 +141,9 @@ def cue_effect(cues: list[dict], run: list[Stride], all_cues: list[dict] | None 
     rng = np.random.default_rng(seed)
     times = np.array([c["t"] for c in (cues if all_cues is None else all_cues)], float)
     legs: dict[str | None, _Leg] = {}
-    for leg in {s.leg for s in run} | {None}:
+    # in a fixed order: the legs share one random generator, and a set's order changes between
+    # processes (string hashing), which changed the interval about one run in six
+    for leg in [*sorted({s.leg for s in run}), None]:
         chosen = [s for s in run if leg is None or s.leg == leg]
         legs[leg] = _Leg(np.array([s.known_t for s in chosen], float), np.array([s.wobble_deg for s in chosen], float), n)
     free = {leg: series.cue_free(times) for leg, series in legs.items()}
