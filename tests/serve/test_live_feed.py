@@ -109,15 +109,26 @@ def test_every_written_status_reaches_the_live_page(tmp_path):
     every written status arrives, and they are written faster than that.)"""
     with ServerThread(app_for(tmp_path)) as server:
         events, stop = [], threading.Event()
-        reader = threading.Thread(target=_read_events, args=(server.url("/live/events"), events, stop), daemon=True)
-        reader.start()
         writer = LiveStatusWriter(feed_path(tmp_path))
         written = []
-        for seq in range(1, 13):
+
+        def write(seq):
             status = _status(seq, state="ended" if seq == 12 else "running",
                              legs=[LegStatus("left", "shin", 5.0 + seq / 10, 6.0, 8.0, 170.0, seq, 0.0)])
             writer.start(status) if seq == 1 else writer.append(status)
             written.append(time.monotonic())
+
+        # the page starts with the newest status: the first one is written before the page opens
+        # and the rest once it has arrived, so a page that connects late under load misses none
+        write(1)
+        reader = threading.Thread(target=_read_events, args=(server.url("/live/events"), events, stop), daemon=True)
+        reader.start()
+        for _ in range(600):
+            if events or not reader.is_alive():
+                break
+            stop.wait(0.1)
+        for seq in range(2, 13):
+            write(seq)
             stop.wait(0.3)
         writer.close()
         reader.join(60)
