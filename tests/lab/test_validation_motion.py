@@ -146,5 +146,5 @@ def test_live_strides_are_put_on_the_markers_clock_and_the_ramp_is_not_scored():
     assert tally.ramp_strides == 1
     assert (tally.tp, tally.fp, tally.fn) == (2, 0, 1)  # the walking stride is not a running one ...
     assert tally.walk_labelled == 1  # ... but is counted as found and labelled walking
-    assert sorted(np.round(np.abs(tally.ic_err) * 1000, 3)) == pytest.approx([10.0, 50.0])
+    assert sorted(np.round(np.abs(tally.ic) * 1000, 3)) == pytest.approx([10.0, 50.0])
     assert tally.wobble.withheld == 1 and tally.wobble.measured == [2.5] and tally.wobble.truth == [2.0]

@@ -99,6 +99,30 @@ def match_events(detected, truth, tolerance_s: float = MATCH_TOLERANCE_S) -> Mat
     return Matching(pairs, [i for i in range(len(d)) if i not in used_d], [j for j in range(len(t)) if j not in used_t])
 
 
+@dataclass
+class EventTally:
+    """Detected events against true ones over one or more recordings: matched (tp), extra (fp),
+    missed (fn), and the timing error of each matched event (ic, s).  The validate suites' tallies
+    add what they measure beside it."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    ic: list = field(default_factory=list)
+
+    def count(self, m: Matching, detected=None, truth=None) -> None:
+        """Add a matching; with detected and truth times also each matched pair's timing error."""
+        self.tp += m.tp
+        self.fp += m.fp
+        self.fn += m.fn
+        if detected is not None:
+            self.ic += list(m.errors(detected, truth))
+
+    @property
+    def f1(self) -> float | None:
+        return f1_score(self.tp, self.fp, self.fn)
+
+
 def f1_score(tp: int, fp: int, fn: int) -> float | None:
     """2 TP / (2 TP + FP + FN); None when there is nothing to score."""
     denom = 2 * tp + fp + fn

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
+from stridecue.lab.evaluation import EventTally
+
 if TYPE_CHECKING:
     from stridecue.analysis.stride import Stride
 
@@ -96,11 +98,10 @@ def score_trial(trial, strides: list[Stride], match_events) -> TrialScore:
 
 
 @dataclass
-class Pooled:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    ic_err: list = field(default_factory=list)
+class Pooled(EventTally):
+    """Trials pooled: running trials' matched contacts (EventTally) and walking trials' contacts
+    taken for running."""
+
     walk_as_run: int = 0
     walk_contacts: int = 0
     running_trials: int = 0
@@ -111,7 +112,7 @@ class Pooled:
             self.tp += s.tp
             self.fp += s.fp
             self.fn += s.fn
-            self.ic_err += s.ic_err
+            self.ic += s.ic_err
             self.running_trials += 1
         else:
             self.walk_as_run += s.walk_as_run
@@ -120,13 +121,8 @@ class Pooled:
         return self
 
     @property
-    def f1(self) -> float | None:
-        d = 2 * self.tp + self.fp + self.fn
-        return None if d == 0 else 2 * self.tp / d
-
-    @property
     def ic_mae_s(self) -> float | None:
-        return float(np.mean(np.abs(self.ic_err))) if self.ic_err else None
+        return float(np.mean(np.abs(self.ic))) if self.ic else None
 
     def objective(self) -> tuple:
         """Larger is better: F1 of running strides where walking contacts taken for running are

@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from stridecue.lab.evaluation import EventTally
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -77,13 +79,9 @@ class WobbleTally:
 
 
 @dataclass
-class LiveTally:
+class LiveTally(EventTally):
     """Stance detection and wobble of the live pipeline over many recordings."""
 
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    ic_err: list = field(default_factory=list)
     walk_labelled: int = 0
     ramp_strides: int = 0
     recordings: int = 0
@@ -128,8 +126,7 @@ def score_live(tally: LiveTally, strides: list[Stride], truth, excursions: np.nd
     real = [s for s in strides if s.ic_t >= 0]
     running = _running(real)
     m = match_events([s.ic_t for s in running], truth.ic_t)
-    tally.tp, tally.fp, tally.fn = tally.tp + m.tp, tally.fp + m.fp, tally.fn + m.fn
-    tally.ic_err += list(m.errors([s.ic_t for s in running], truth.ic_t))
+    tally.count(m, [s.ic_t for s in running], truth.ic_t)
     walks = [s for s in real if s.kind != "run"]
     missed = [truth.ic_t[j] for j in m.unmatched_truth]
     tally.walk_labelled += match_events([s.ic_t for s in walks], missed).tp
@@ -390,8 +387,8 @@ def live_figures(t: LiveTally, seg: str, ss: float, scope: str) -> list[Figure]:
         Figure(GROUP, f"{label}: stance F1", _r(f1_score(t.tp, t.fp, t.fn), 4), "",
                note=f"{t.tp} matched, {t.fp} extra, {t.fn} missed (running strides, IC within 100 ms); "
                     f"{t.walk_labelled} missed stances found but labelled walking{ramp}; {t.recordings} recordings; {scope}"),
-        Figure(GROUP, f"{label}: IC MAE", _r(_ms(mean_abs(t.ic_err)), 1), "ms", at_most=IC_MAE_TARGET_MS,
-               note=f"bias {_fmt_ms(float(np.mean(t.ic_err)) if t.ic_err else None)}; truth from the heel/toe markers "
+        Figure(GROUP, f"{label}: IC MAE", _r(_ms(mean_abs(t.ic)), 1), "ms", at_most=IC_MAE_TARGET_MS,
+               note=f"bias {_fmt_ms(float(np.mean(t.ic)) if t.ic else None)}; truth from the heel/toe markers "
                     f"(10 ms frames); the virtual IMU has no landing impact (100 frames/s), so contact is timed without one"),
     ]
     return figs + wobble_figures(t.wobble, label, "matched running strides")

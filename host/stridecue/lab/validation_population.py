@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from stridecue.lab.evaluation import EventTally
+
 if TYPE_CHECKING:
     from stridecue.analysis.stride import Stride
 
@@ -43,26 +45,20 @@ _KEYS = {"stride F1": "f1", "IC timing MAE": "ic_mae_ms", "wobble MAE": "wobble_
 
 
 @dataclass
-class Score:
+class Score(EventTally):
     """Matched errors of one or more runs (s, deg, fractions)."""
 
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    ic: list = field(default_factory=list)
     wobble: list = field(default_factory=list)
     pta: list = field(default_factory=list)
 
     def add(self, strides: list[Stride], truth: list, offset: float) -> "Score":
         from stridecue.lab.evaluation import match_events
 
-        m = match_events([s.ic_t + offset for s in strides], [tr.ic_t for tr in truth])
-        self.tp += m.tp
-        self.fp += m.fp
-        self.fn += m.fn
+        detected, true = [s.ic_t + offset for s in strides], [tr.ic_t for tr in truth]
+        m = match_events(detected, true)
+        self.count(m, detected, true)
         for i, j in m.pairs:
             s, tr = strides[i], truth[j]
-            self.ic.append(s.ic_t + offset - tr.ic_t)
             if s.wobble_deg is not None:
                 self.wobble.append(s.wobble_deg - tr.wobble_deg)
             if not s.clipped and s.pta_axial_g is not None and tr.pta_axial_g:
@@ -76,9 +72,9 @@ class Score:
     def figures(self) -> dict:
         import numpy as np
 
-        from stridecue.lab.evaluation import _ms, _pct, _r, f1_score, mean_abs
+        from stridecue.lab.evaluation import _ms, _pct, _r, mean_abs
 
-        return {"f1": _r(f1_score(self.tp, self.fp, self.fn), 4), "ic_mae_ms": _r(_ms(mean_abs(self.ic)), 2),
+        return {"f1": _r(self.f1, 4), "ic_mae_ms": _r(_ms(mean_abs(self.ic)), 2),
                 "wobble_mae_deg": _r(mean_abs(self.wobble), 3), "pta_err_pct": _r(_pct(mean_abs(self.pta)), 2),
                 "wobble_bias_deg": _r(float(np.mean(self.wobble)) if self.wobble else None, 3),
                 "tp": self.tp, "fp": self.fp, "fn": self.fn}

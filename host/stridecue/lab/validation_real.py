@@ -97,8 +97,8 @@ def bach_loso_figures(trials, subjects: dict, analyse_block, quick: bool) -> tup
         for name in ("tp", "fp", "fn", "walk_as_run", "walk_contacts", "running_trials", "walking_trials"):
             setattr(held, name, getattr(held, name) + getattr(f["held_out"], name))
             setattr(dflt, name, getattr(dflt, name) + getattr(f["default"], name))
-        held.ic_err += f["held_out"].ic_err
-        dflt.ic_err += f["default"].ic_err
+        held.ic += f["held_out"].ic
+        dflt.ic += f["default"].ic
         h, d = f["held_out"], f["default"]
         rows.append({"subject": f["subject"], "test_trials": f["test"], "train_trials": f["train"],
                      "chosen": combos[f["chosen"]], "chosen_differs": validation_accel.changed(combos[f["chosen"]]),
@@ -123,7 +123,7 @@ def bach_loso_figures(trials, subjects: dict, analyse_block, quick: bool) -> tup
                     f"scored with rules chosen on the other {n_subj - 1} of {n_subj}; {search}. Default rules on the "
                     f"same trials (chosen on all of bach2022, not held out): F1 {_r(dflt.f1, 4)}"),
         Figure(g, "LOSO IC timing MAE (held-out subjects)", _r(_ms(held.ic_mae_s), 1), "ms", at_most=20.0,
-               note=f"bias {_fmt_ms(np.mean(held.ic_err) if held.ic_err else None)}; default rules "
+               note=f"bias {_fmt_ms(np.mean(held.ic) if held.ic else None)}; default rules "
                     f"{_fmt_ms(dflt.ic_mae_s, signed=False)}"),
         Figure(g, "LOSO walking contacts counted as running (held-out)", held.walk_as_run, "", at_most=0,
                note=f"of {held.walk_contacts} walking contacts of {n_subj} subjects; default rules {dflt.walk_as_run}. "

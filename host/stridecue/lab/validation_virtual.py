@@ -8,7 +8,7 @@ import inspect
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from stridecue.lab.evaluation import (Figure, _analysis, _close, _fmt_ms, _ms, _pct, _r, _running, f1_score,
+from stridecue.lab.evaluation import (EventTally, Figure, _analysis, _close, _fmt_ms, _ms, _pct, _r, _running, f1_score,
                                       match_events, mean_abs, to_sample_block)
 
 if TYPE_CHECKING:
@@ -101,13 +101,9 @@ def simulate_case(case: VirtualCase, duration_s: float, segments: tuple | None =
 
 
 @dataclass
-class _Tally:
+class _Tally(EventTally):
     """Matched errors of a group of virtual runs."""
 
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    ic: list = field(default_factory=list)
     to: list = field(default_factory=list)
     wobble: list = field(default_factory=list)
     pta: list = field(default_factory=list)
@@ -118,7 +114,7 @@ class _Tally:
         g = "virtual"
         wob = np.abs(self.wobble) if self.wobble else None
         return [
-            Figure(g, f"{label}stride F1", _r(f1_score(self.tp, self.fp, self.fn), 4), "", at_least=0.99,
+            Figure(g, f"{label}stride F1", _r(self.f1, 4), "", at_least=0.99,
                    note=f"{self.tp} matched, {self.fp} extra, {self.fn} missed; {runs}"),
             Figure(g, f"{label}IC timing MAE", _r(_ms(mean_abs(self.ic)), 1), "ms", at_most=10.0,
                    note=f"bias {_fmt_ms(np.mean(self.ic) if self.ic else None)}"),
@@ -145,15 +141,13 @@ def validate_virtual(quick: bool) -> tuple[list[Figure], dict]:
     for case in virtual_cases(quick):
         block, truth, offset = simulate_case(case, duration)
         strides = _running(analyse_block(block, case.mount, case.leg, sensor=0))
-        m = match_events([s.ic_t + offset for s in strides], [tr.ic_t for tr in truth])
+        detected, true = [s.ic_t + offset for s in strides], [tr.ic_t for tr in truth]
+        m = match_events(detected, true)
         case_wobble = []
         for tally in (tallies[""], tallies[case.mount]):
-            tally.tp += m.tp
-            tally.fp += m.fp
-            tally.fn += m.fn
+            tally.count(m, detected, true)
             for i, j in m.pairs:
                 s, tr = strides[i], truth[j]
-                tally.ic.append(s.ic_t + offset - tr.ic_t)
                 tally.to.append(s.to_t + offset - tr.to_t)
                 if s.wobble_deg is not None:
                     tally.wobble.append(s.wobble_deg - tr.wobble_deg)
