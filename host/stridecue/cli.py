@@ -14,7 +14,7 @@ import sys
 
 from stridecue import __version__
 from stridecue.errors import UserError
-from stridecue.live.options import add_coaching_options, add_sim_options, parse_duration, parse_speed
+from stridecue.live.options import add_coaching_options, add_sensor_options, add_sim_options, parse_duration, parse_speed
 
 # Commands that live in a module of their own: the module has
 #   configure(parser: argparse.ArgumentParser) -> None   (adds its options)
@@ -65,15 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Ctrl-C (or SIGTERM) stops the run and saves it (exit 0); Ctrl-C twice within a second "
                                    "aborts at once. A run in which a sensor sent nothing exits 1; one that lost more than "
                                    "5% of its samples ends with a warning. Both are marked in `stridecue history`.")
-    p.add_argument("--sensor", metavar="NAME|ADDRESS", action="append",
-                   help="which sensor (default: the strongest in range); give it twice for two sensors, in the order of --leg/--mount")
-    p.add_argument("--mount", choices=["shin", "thigh", "thigh+shin"], default="shin",
-                   help="where the sensor is strapped (default shin); thigh+shin: two sensors on one leg")
-    p.add_argument("--leg", choices=["left", "right", "both"], default="left",
-                   help="which leg (default left); both: one sensor on each leg")
-    p.add_argument("--simulate", action="store_true", help="a virtual runner wearing a virtual sensor instead of real hardware")
+    add_sensor_options(p)
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after this many seconds of run time (default: until Ctrl-C, which saves the run)")
-    p.add_argument("--speed", default="1", metavar="N|max", help="with --simulate: run time passes N times faster than real time, or as fast as possible (default 1)")
     p.add_argument("--quiet", action="store_true", help="no live view; cues are still logged")
     add_coaching_options(p)
     add_sim_options(p)

@@ -10,6 +10,19 @@ import math
 from stridecue.errors import UserError
 
 
+def add_sensor_options(p: argparse.ArgumentParser) -> None:
+    """Which sensors, where they are worn, and --simulate / --speed (`run` and `daemon`)."""
+    p.add_argument("--sensor", metavar="NAME|ADDRESS", action="append",
+                   help="which sensor (default: the strongest in range); give it twice for two sensors, in the order of --leg/--mount")
+    p.add_argument("--mount", choices=["shin", "thigh", "thigh+shin"], default="shin",
+                   help="where the sensor is strapped (default shin); thigh+shin: two sensors on one leg")
+    p.add_argument("--leg", choices=["left", "right", "both"], default="left",
+                   help="which leg (default left); both: one sensor on each leg")
+    p.add_argument("--simulate", action="store_true", help="a virtual runner wearing a virtual sensor instead of real hardware")
+    p.add_argument("--speed", default="1", metavar="N|max",
+                   help="with --simulate: run time passes N times faster than real time, or as fast as possible (default 1)")
+
+
 def add_sim_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("virtual runner (with --simulate)")
     g.add_argument("--run-speed", type=float, default=3.3, metavar="M/S", help="running speed, 2-6 m/s (default 3.3)")

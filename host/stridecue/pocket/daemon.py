@@ -344,22 +344,14 @@ def _count(n: int, word: str) -> str:
 
 
 def configure(parser) -> None:
-    from stridecue.live.options import add_coaching_options, add_sim_options  # the same flags as `run`
+    from stridecue.live.options import add_coaching_options, add_sensor_options, add_sim_options  # the same flags as `run`
 
-    parser.add_argument("--sensor", metavar="NAME|ADDRESS", action="append",
-                        help="which sensor (default: the strongest in range); twice for two sensors, in the order of --leg/--mount")
-    parser.add_argument("--mount", choices=["shin", "thigh", "thigh+shin"], default="shin",
-                        help="where the sensor is strapped (default shin); thigh+shin: two sensors on one leg")
-    parser.add_argument("--leg", choices=["left", "right", "both"], default="left",
-                        help="which leg (default left); both: one sensor on each leg")
+    add_sensor_options(parser)
     parser.add_argument("--stop-after", type=float, default=20.0, metavar="S",
                         help="standing still this long ends a run (default 20); a double tap on the sensor ends it at once")
     parser.add_argument("--runs", type=int, default=None, metavar="N", help="exit after N runs (default: run until stopped)")
     parser.add_argument("--idle-timeout", type=float, default=None, metavar="S",
                         help="exit (status 0: systemd leaves it stopped) when no run has started for S seconds (default: never)")
-    parser.add_argument("--simulate", action="store_true", help="a virtual runner wearing a virtual sensor instead of real hardware")
-    parser.add_argument("--speed", default="1", metavar="N|max",
-                        help="with --simulate: time passes N times faster than real time, or as fast as possible (default 1)")
     add_coaching_options(parser)
     add_sim_options(parser)
     parser.set_defaults(quiet=False, duration=None)
