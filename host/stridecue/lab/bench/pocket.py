@@ -119,7 +119,7 @@ def scale_factor(quick: bool) -> dict:
     if _is_cortex_a53():
         return {"factor": 1.0, "here_eps": None, "measured": True,
                 "note": "this machine is a Cortex-A53: the Pi figures are measured, not scaled (mind its clock)"}
-    eps = sysbench_eps(2.0 if quick else 5.0, 3)
+    eps = sysbench_eps(1.0 if quick else 5.0, 2 if quick else 3)
     if eps is None:
         return {"factor": None, "here_eps": None, "measured": False,
                 "note": "no Pi estimate: sysbench is not installed here (apt-get install sysbench)"}
@@ -317,8 +317,8 @@ def _startup_figures(s: dict, scale: dict) -> list[dict]:
 def run(quick: bool = False) -> dict:
     from stridecue.lab.bench.pocket_path import record
 
-    seconds = 60.0 if quick else 300.0
-    repeats = 2 if quick else 3
+    seconds = 30.0 if quick else 300.0
+    repeats = 1 if quick else 3
     started = time.perf_counter()
     two = record(seconds, 2)
     one = _one_sensor(two)
