@@ -332,7 +332,13 @@ def write_report(store, run: dict, s: dict, out: Path | None = None) -> Path:
     if out.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"{out}: a report file name ends in .html")
     rows = trend_rows(store, profile=s.get("profile"), upto=run)
-    text = render_report(run, s, store.strides(run["id"]), store.cues(run["id"]), rows)
+    return write_html(out, render_report(run, s, store.strides(run["id"]), store.cues(run["id"]), rows))
+
+
+def write_html(out: Path, text: str) -> Path:
+    """Write a report page to `out`, never overwriting a file that is there."""
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise UserError(f"{out}: a report file name ends in .html")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "x", encoding="utf-8") as f:
