@@ -355,3 +355,13 @@ def planned_run_length(args, base: Path) -> float | None:
     if plan is None or plan.step.planned_min is None:
         return None
     return plan.step.planned_min * plan.programme.minute_s
+
+
+def spoken(plan: RunPlan) -> str:
+    """The daemon's prompt for a run under the programme ("Session 3 of 8. 19 minutes.")."""
+    step = plan.step
+    if step.kind == "session":
+        return f"Session {step.number} of {SESSIONS}. {step.planned_min:g} minutes."
+    if step.kind == "retention":
+        return f"Retention run, {retention_name(step.number)}. No cues. {step.planned_min:g} minutes."
+    return "Free run. No cues."

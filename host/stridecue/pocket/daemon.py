@@ -190,6 +190,11 @@ class Daemon:
         path = self.signals.path = watch.start_recording(self.base, start, meta, moving)
         self._set("running")
         self.say("go")
+        plan = watch.wiring.coaching.programme
+        if plan is not None:  # a retraining programme's step: which one, and how long
+            from stridecue.coach.programme import spoken
+
+            self.say("programme", text=spoken(plan))
         print(f"recording to {path}", flush=True)
         ended = await self._until_end(watch)
         self._set("saving")
