@@ -128,6 +128,8 @@ def test_start_a_session_status_and_stop_from_the_command_line(tmp_path, capsys)
     assert run["duration_s"] == pytest.approx(60.0, abs=4.0)  # the session's planned length: 15 planned minutes of 4 s
     assert _cli(tmp_path, "programme") == 0
     assert "sessions: 1 of 8 done" in capsys.readouterr().out
+    assert _cli(tmp_path, "summary") == 0
+    assert "programme      session 1 of 8, 100% of cues spoken" in capsys.readouterr().out
     assert _cli(tmp_path, "programme", "stop") == 0
     assert json.loads((tmp_path / "programme.json").read_text())["programmes"] == {}
     assert _cli(tmp_path, "programme") == 1
