@@ -137,6 +137,8 @@ def test_start_a_session_status_and_stop_from_the_command_line(tmp_path, capsys)
 
 @pytest.mark.parametrize("argv, words", [
     (["programme", "--profile", "bob", "start"], "no profile 'bob'"),
+    (["programme", "start", "--profile", "bob", "--load"], "no profile 'bob'"),
+    (["programme", "stop", "--profile", "anna"], "no programme to stop"),
     (["programme", "start", "--minute-s", "0"], "--minute-s 0"),
     (["programme", "stop"], "no programme to stop"),
     (["programme", "--profile", "anna"], "has no programme"),

@@ -12,6 +12,7 @@ only when the whole interval is below zero.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import math
@@ -108,17 +109,19 @@ def outcome(store, programme: Programme, done: Progress) -> list[RetentionOutcom
 def configure(parser) -> None:
     parser.add_argument("--profile", metavar="NAME", help="the runner's profile (default: the settings file's default_profile)")
     parser.add_argument("--json", action="store_true", help="the status and the outcome as data")
-    parser.usage = "stridecue programme [-h] [--profile NAME] [--json] [start [--load] [--minute-s S] | stop]"
+    parser.usage = "stridecue programme [-h] [--profile NAME] [--json] [start [--profile NAME] [--load] [--minute-s S] | stop [--profile NAME]]"
     actions = parser.add_subparsers(dest="action", metavar="ACTION", title="actions (default: where you are and what is next)")
     s = actions.add_parser("start", help="start the programme for a profile",
                            description="Start the 8-session retraining programme for a profile: the next `stridecue run`"
                                        " (or daemon run) of the profile is session 1.")
+    s.add_argument("--profile", metavar="NAME", default=argparse.SUPPRESS, help="the runner's profile (as before the action)")
     s.add_argument("--load", action="store_true",
                    help=f'also the landing-load loop: "Land softer" aiming {LOAD_TARGET_PCT:g} %% below session 1\'s peak tibial acceleration')
     s.add_argument("--minute-s", type=float, default=60.0, metavar="S",
                    help="seconds in a planned minute (default 60; shorter only to try the programme with `run --simulate`)")
-    actions.add_parser("stop", help="end the profile's programme (its runs stay in history)",
-                       description="End the profile's programme; its runs and their files stay in history.")
+    stop = actions.add_parser("stop", help="end the profile's programme (its runs stay in history)",
+                              description="End the profile's programme; its runs and their files stay in history.")
+    stop.add_argument("--profile", metavar="NAME", default=argparse.SUPPRESS, help="the runner's profile (as before the action)")
 
 
 def main(args, base: Path) -> int:
