@@ -113,7 +113,7 @@ def _cli(data, *argv):
 
 
 def test_start_a_session_status_and_stop_from_the_command_line(tmp_path, capsys):
-    assert _cli(tmp_path, "programme", "start", "--minute-s", "4") == 0
+    assert _cli(tmp_path, "programme", "start", "--minute-s", "3") == 0
     assert _cli(tmp_path, "run", "--simulate", "--speed", "max", "--quiet", "--audio", "none", "--no-cue-track") == 0
     capsys.readouterr()
     assert _cli(tmp_path, "programme", "--json") == 0
@@ -124,8 +124,8 @@ def test_start_a_session_status_and_stop_from_the_command_line(tmp_path, capsys)
     with RunStore.open(tmp_path) as store:
         (run,) = store.runs("default")
     tag = run["metadata"]["settings"]["programme"]
-    assert (tag["kind"], tag["number"], tag["planned_s"], tag["feedback_share"]) == ("session", 1, 60.0, 1.0)
-    assert run["duration_s"] == pytest.approx(60.0, abs=4.0)  # the session's planned length: 15 planned minutes of 4 s
+    assert (tag["kind"], tag["number"], tag["planned_s"], tag["feedback_share"]) == ("session", 1, 45.0, 1.0)
+    assert run["duration_s"] == pytest.approx(45.0, abs=4.0)  # the planned length: 15 planned minutes of 3 s
     assert _cli(tmp_path, "programme") == 0
     assert "sessions: 1 of 8 done" in capsys.readouterr().out
     assert _cli(tmp_path, "summary") == 0
