@@ -34,6 +34,7 @@ _MODULE_COMMANDS = {
     "daemon": ("stridecue.pocket.daemon", "hands-free runs: wait for the sensor, start on moving, stop on standing, spoken prompts", 17),
     "service": ("stridecue.pocket.service", "run the hands-free daemon as a systemd service (install, status)", 17),
     "report": ("stridecue.review.physio", "the physiotherapist's report: runs, exercises, pain and load over the last weeks (HTML)", 18),
+    "programme": ("stridecue.review.programme", "the retraining programme: start, where you are, what is next, its outcome", 18),
     "serve": ("stridecue.serve.command", "review on your phone: runs, reports, trends, downloads, settings, live page", 17),
 }
 
@@ -160,6 +161,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         args.speed = parse_speed(args.speed)
         args.duration = parse_duration(args.duration)
+        if args.duration is None and not args.guided:  # a retraining programme's session has its length
+            from stridecue.coach.programme import planned_run_length
+
+            args.duration = planned_run_length(args, base)
         if args.simulate:
             args.duration = _simulated_duration(args)
         return asyncio.run(run_command(args, base))

@@ -70,6 +70,7 @@ class Daemon:
         """The settings, the sensors, the virtual runner, the audio output and the prompts: all
         that can fail on bad input fails here, before the daemon says anything."""
         from stridecue.coach.audio import NullPlayer, open_player
+        from stridecue.coach.programme import read_programmes
         from stridecue.coach.setup import profile_from_args
         from stridecue.live.session import connect_or_simulate, sensor_setups
         from stridecue.paths import check_dir, runs_dir
@@ -78,6 +79,7 @@ class Daemon:
 
         check_dir(runs_dir(self.base))
         profile = profile_from_args(self.args, self.base)
+        read_programmes(self.base)  # a damaged programme.json is the error now, not at the first run
         self.setups = sensor_setups(self.args)
         self.sim, self.clock = connect_or_simulate(self.args, self.setups)
         self.end_s = self._simulated_end() if self.sim else None
@@ -190,6 +192,11 @@ class Daemon:
         path = self.signals.path = watch.start_recording(self.base, start, meta, moving)
         self._set("running")
         self.say("go")
+        plan = watch.wiring.coaching.programme
+        if plan is not None:  # a retraining programme's step: which one, and how long
+            from stridecue.coach.programme import spoken
+
+            self.say("programme", text=spoken(plan))
         print(f"recording to {path}", flush=True)
         ended = await self._until_end(watch)
         self._set("saving")

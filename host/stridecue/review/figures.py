@@ -96,6 +96,9 @@ def summarize(strides: list[Stride], cues: list[dict], totals: dict, meta: dict,
         out["guided"] = guided
     if "simulation_truth" in totals:
         out["simulation_truth"] = totals["simulation_truth"]
+    programme = (meta.get("settings") or {}).get("programme")
+    if isinstance(programme, dict):  # a retraining programme's session or retention run (coach/programme.py)
+        out["programme"] = programme
     return out
 
 
