@@ -51,7 +51,7 @@ def build_timeline(loads: list[RunLoad], entries: list[PainEntry], now: dt.datet
     items = []
     for i, load in enumerate(loads):
         kind = "exercise" if load.activity == "exercise" else "run"
-        advice = [a for a in load_advice(load, loads[:i], entries, now) if a.level != "ok"]
+        advice = [a for a in load_advice(load, loads[:i], entries, now) if a.level in ("caution", "too much") or a.rule == "morning rating missing"]
         items.append(TimelineItem(load.start, kind, load, None, tuple(advice)))
     for entry in entries:
         items.append(TimelineItem(parse_time(entry.logged_at), "pain", None, entry,
