@@ -228,6 +228,8 @@ class RunStore:
         row = self.db.execute("SELECT file_size, file_mtime_ns, problems_json FROM pain_journal WHERE path = ?", (str(path),)).fetchone()
         if row is not None and (row["file_size"], row["file_mtime_ns"]) == key:
             return problem_lines(self.base, json.loads(row["problems_json"]))
+        if row is None and st is None:  # no journal, never one: nothing to write
+            return []
         read = read_journal(self.base)
         with self._writing():
             self.db.execute("DELETE FROM pain_entries")
