@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from stridecue.errors import UserError
-from stridecue.record.painlog import KINDS, append, check_score, new_entry, void
+from stridecue.record.painlog import append, check_score, new_entry, void
 
 WHEN = {"during": "during", "next-morning": "next_morning", "next_morning": "next_morning", "other": "other"}
 NONE = "none"
@@ -125,5 +125,3 @@ def show(store, args) -> int:
     print(format_timeline(items, overall))
     return 0
 
-
-__all__ = ["configure", "main", "KINDS"]

@@ -44,7 +44,7 @@ class RunLoad:
         return self.start.date().isoformat() if self.start else None
 
     def as_dict(self) -> dict:
-        return {"run_id": self.run_id, "name": self.name, "start_time": self.start.isoformat() if self.start else None,
+        return {"run_id": self.run_id, "run_name": self.name, "start_time": self.start.isoformat() if self.start else None,
                 "activity": self.activity, "exercise": self.exercise, "level": self.level,
                 "recorded_min": round(self.recorded_min, 2), "running_min": round(self.running_min, 2),
                 "running_strides": self.running_strides, "distance_km": self.distance_km, "distance_basis": DISTANCE_BASIS}
