@@ -50,6 +50,9 @@ CASES = [
     ("replay of a foreign file", ["replay", "{csv_dir}/run.csv", "--quiet"], "run.csv"),
     ("daemon stop-after negative", ["daemon", "--simulate", "--speed", "max", "--stop-after=-1"], "--stop-after"),
     ("daemon runs 0", ["daemon", "--simulate", "--runs", "0"], "--runs 0"),
+    ("pain 11", ["log", "pain", "11"], "pain 11"),
+    ("pain of an unknown run", ["log", "pain", "3", "--run", "no-such-run"], "no-such-run"),
+    ("pain at a bad --when", ["log", "pain", "3", "--when", "soon"], "--when"),
 ]
 
 

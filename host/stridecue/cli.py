@@ -23,6 +23,7 @@ from stridecue.live.options import add_coaching_options, add_sensor_options, add
 # A command whose module does not exist yet says so in one line and exits non-zero.
 _MODULE_COMMANDS = {
     "history": ("stridecue.review.history", "trends across runs; delete a run", 7),
+    "log": ("stridecue.painload.command", "log pain 0-10 during or after a run; runs, exercise sessions and pain on one timeline", 18),
     "export": ("stridecue.review.export", "export a run as CSV, Parquet or FIT", 7),
     "import": ("stridecue.record.importer", "add a run to history: a .scrun run file, or another IMU's CSV recording", 5),
     "repair": ("stridecue.record.repair", "write a clean copy of a damaged run file (the original is only read)", 16),

@@ -145,8 +145,10 @@ def test_migrates_a_version_1_database_keeping_its_data(tmp_path):
     path = make_run(tmp_path, START, 1, profile="anna")
     _version_1_database(tmp_path, path)
     with store_with(tmp_path) as store:
-        assert store.version == SCHEMA_VERSION == 4
+        assert store.version == SCHEMA_VERSION == 6
         run = store.run(7)
+        assert run["activity"] == "run" and run["exercise"] is None  # migration 5: an old row is a run
+        assert store.pain_entries() == []  # migration 6's table, empty until a pain journal is indexed
         assert run["profile"] == "anna"  # backfilled from the metadata by migration 2
         assert run["running_strides"] == 15
         assert len(store.strides(7)) == 20

@@ -2,7 +2,8 @@
 It waits for the paired sensor(s), connects and says so, asks the runner to stand still and says
 "ready" once the analysis has its standstill.  A run starts when the runner moves and ends after
 standing still for --stop-after seconds, or at once on a double tap on the sensor; then the run
-is saved, one spoken line sums it up, and the daemon waits for the next run.  A dropped sensor,
+is saved, one spoken line sums it up and asks for a pain rating on the phone (`stridecue serve`'s
+pain form), and the daemon waits for the next run.  A dropped sensor,
 its return and a low battery are said too.  Ctrl-C or SIGTERM saves a run in progress and exits 0.
 `stridecue service install` runs it at boot.
 
@@ -28,6 +29,9 @@ from stridecue.errors import UserError
 RETRY_S = 5.0  # between scans while waiting for the sensors, and after a failed connection
 MAX_RUNS = 10_000
 
+
+# Said after the run's summary: the runner rates the pain on `stridecue serve`'s pain form (/pain).
+PAIN_PROMPT = "Rate your pain on the phone, zero to ten."
 
 class Daemon:
     """The daemon's loop.  Results: `spoken` (every prompt: (kind, words), in order), `runs` (saved
@@ -207,7 +211,7 @@ class Daemon:
         self.runs.append(path)
         print(f"run saved: {path} (ended by {ended}){f'; cue track: {track.name}' if track else ''}", flush=True)
         self._set("waiting for sensors", runs=len(self.runs), last_run=path.name, last_summary=line)
-        self.say("saved", text=line)
+        self.say("saved", text=f"{line} {PAIN_PROMPT}")
         self._idle_since = self.clock.now()
 
     async def _until_end(self, watch) -> str:

@@ -92,8 +92,16 @@ def run_values(path: Path, st: os.stat_result, reader, strides: list[Stride], pr
         closed=int(reader.closed), file_size=st.st_size, file_mtime_ns=st.st_mtime_ns, ingested_at=_now(),
         metadata_json=json.dumps(meta, default=str), totals_json=json.dumps(totals, default=str),
         profile=profile, ingest_version=INGEST_VERSION, running_strides=running, data_problem=problem,
+        **activity_values(meta),
     )
     return values, sensors
+
+
+def activity_values(meta: dict) -> dict:
+    """runs.activity ("run", or "exercise" for an exercise session), .exercise (its name), .level."""
+    level = meta.get("level")
+    return dict(activity=str(meta.get("activity") or "run"), exercise=meta.get("exercise"),
+                level=level if isinstance(level, int) and not isinstance(level, bool) else None)
 
 
 def cue_rows(reader) -> list[tuple]:

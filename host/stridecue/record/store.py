@@ -187,8 +187,9 @@ class RunStore:
         """Ingest every run file under <base>/runs that is new or changed; the ids ingested.
 
         A file that cannot be read is skipped (listed in skipped_, remembered until it
-        changes) so one damaged recording does not hide all the others."""
-        self.skipped_ = []
+        changes) so one damaged recording does not hide all the others.  The pain journal is
+        indexed first (_sync_pain); its unreadable lines are listed in skipped_ too."""
+        self.skipped_ = self._sync_pain()
         folder = runs_dir(self.base)
         if not folder.is_dir():
             return []
@@ -215,6 +216,38 @@ class RunStore:
             except UserError as e:
                 self.skipped_.append((path.name, str(e)))
         return done
+
+    def _sync_pain(self) -> list[tuple[str, str]]:
+        """Index the pain journal (record/painlog.py) into pain_entries when it changed since the
+        last sync: all its entries replaced in one transaction.  (file, problem) of its bad lines."""
+        from stridecue.record.painlog import journal_path, problem_lines, read_journal
+
+        path = journal_path(self.base)
+        st = path.stat() if path.exists() else None
+        key = (st.st_size, st.st_mtime_ns) if st else (0, 0)
+        row = self.db.execute("SELECT file_size, file_mtime_ns, problems_json FROM pain_journal WHERE path = ?", (str(path),)).fetchone()
+        if row is not None and (row["file_size"], row["file_mtime_ns"]) == key:
+            return problem_lines(self.base, json.loads(row["problems_json"]))
+        if row is None and st is None:  # no journal, never one: nothing to write
+            return []
+        read = read_journal(self.base)
+        with self._writing():
+            self.db.execute("DELETE FROM pain_entries")
+            self.db.executemany(
+                "INSERT INTO pain_entries (id, logged_at, run_name, activity_date, kind, score, note, replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ((e.id, e.logged_at, e.run, e.date, e.kind, e.score, e.note, e.replaces) for e in read.entries))
+            self.db.execute("INSERT OR REPLACE INTO pain_journal (path, file_size, file_mtime_ns, problems_json) VALUES (?, ?, ?, ?)",
+                            (str(path), *key, json.dumps(read.problems)))
+        return problem_lines(self.base, read.problems)
+
+    def pain_entries(self, run_name: str | None = None) -> list:
+        """The indexed pain entries (record/painlog.PainEntry), in the order logged; of one run if named."""
+        from stridecue.record.painlog import PainEntry
+
+        sql = "SELECT * FROM pain_entries" + (" WHERE run_name = ?" if run_name is not None else "") + " ORDER BY logged_at, rowid"
+        rows = self.db.execute(sql, (run_name,) if run_name is not None else ())
+        return [PainEntry(r["id"], r["logged_at"], r["run_name"], r["activity_date"], r["kind"], r["score"], r["note"], r["replaces"])
+                for r in rows]
 
     # -- queries -----------------------------------------------------------------------
 

@@ -324,6 +324,9 @@ def load_summary(store, run: dict) -> dict:
     knee = knee_summary(Path(run["path"]), meta)
     if knee is not None:
         out["knee"] = knee
+    from stridecue.painload.timeline import run_guidance
+
+    out["pain_and_load"] = run_guidance(store, run)  # load, pain entries and guidance (painload/)
     return out
 
 

@@ -21,6 +21,10 @@ def format_summary(path: Path, s: dict) -> str:
     lines.extend(_quality_lines(s))
     if "guided" in s:
         lines.extend(format_guided(s["guided"]))
+    if "pain_and_load" in s:
+        from stridecue.painload.timeline import guidance_lines
+
+        lines.extend(guidance_lines(s["pain_and_load"]))
     if "simulation_truth" in s:
         truth = s["simulation_truth"]
         lines.append(f"  virtual runner truth: {truth.get('running_strides')} running strides"
