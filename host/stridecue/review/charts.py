@@ -237,7 +237,8 @@ def day_chart(series: dict[str, list[tuple[float, float]]], days: float, title: 
     w, h = 420, 220
     lo, hi = min(values + ([0.0] if bars else [])), max(values)
     span = (hi - lo) or 1.0
-    ax = _Axes(0.0, float(days), lo - (0.0 if bars else 0.15 * span), hi + 0.15 * span, w, h)
+    last = max([d for pts in series.values() for d, _ in pts] + [0.0])
+    ax = _Axes(0.0, max(float(days), last + 0.5), lo - (0.0 if bars else 0.15 * span), hi + 0.15 * span, w, h)
     parts = ax.frame("days into the period", ylabel)
     for name, pts in (bars or {}).items():
         width = (ax.x(7) - ax.x(0)) * 0.8

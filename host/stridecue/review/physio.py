@@ -185,8 +185,61 @@ def render(profile: str | None, period: Period, sections: list[str], generated: 
             + "\n".join(body) + "\n</body></html>\n")
 
 
+def pain_section(store, period: Period, profile: str | None, now: dt.datetime) -> str:
+    """Pain ratings against the running load: running minutes per week as bars, pain during and
+    the next morning as points, and the guidance given in the period (painload/guidance.py)."""
+    from stridecue.painload.guidance import SOURCES
+    from stridecue.painload.timeline import store_timeline
+
+    items, overall = store_timeline(store, profile, now)
+    items = [it for it in items if period.holds(it.time)]
+    loads = [it.load for it in items if it.load is not None and it.kind == "run"]
+    weekly = [0.0] * period.weeks
+    for load in loads:
+        weekly[min(int(period.day(load.start) // 7), period.weeks - 1)] += load.running_min
+    pain = [it.pain for it in items if it.pain is not None]
+    series: dict[str, list[tuple[float, float]]] = {}
+    for e in pain:
+        series.setdefault(_PAIN_SERIES.get(e.kind, "pain, other"), []).append((period.day(_pain_time(e)), float(e.score)))
+    charts = "".join([
+        day_chart(series, period.weeks * 7, "Pain ratings", "pain (0–10)", _PAIN_COLOURS, "physio-pain"),
+        day_chart({}, period.weeks * 7, "Running minutes per week", "running minutes", {"running minutes": "#7a8a9a"},
+                  "physio-minutes", bars={"running minutes": [(7.0 * i, m) for i, m in enumerate(weekly)]}),
+    ])
+    advice = [(it, a) for it in items for a in it.advice if a.level in ("caution", "too much")] + [(None, a) for a in overall]
+    rows = "".join(f'<tr class="pain-entry"><td>{_e(e.logged_at[:16].replace("T", " "))}</td><td>{e.score}/10</td>'
+                   f'<td>{_e(e.kind.replace("_", " "))}</td><td>{_e(e.run or "")}</td><td>{_e(e.note)}</td></tr>' for e in pain)
+    guidance = "".join(f'<li class="advice {_e(a.level.replace(" ", "-"))}">{_e(a.text)}'
+                       + (f' <span class="sub">[{_e(a.source)}]</span>' if a.source else "") + "</li>" for _, a in advice)
+    cited = sorted({a.source for _, a in advice if a.source})
+    return (f'<section id="pain"><h2>Pain and load</h2><p>{len(pain)} pain ratings; {sum(weekly):.0f} minutes of running in '
+            f'{len(loads)} runs.</p><div class="row">{charts}</div>'
+            + (f"<table><tr><th>logged (UTC)</th><th>pain</th><th>when</th><th>about</th><th>note</th></tr>{rows}</table>" if rows
+               else '<p class="empty">No pain ratings in this period (`stridecue log pain N`).</p>')
+            + (f"<h3>Guidance given in this period</h3><ul>{guidance}</ul>" if guidance
+               else "<p>No pain or load warnings in this period.</p>")
+            + "".join(f'<p class="sub">[{_e(k)}] {_e(SOURCES.get(k, ""))}</p>' for k in cited)
+            + '<p class="sub">Guidance after the pain-monitoring model and the longest-run rule (docs/pain-and-load.md), '
+              "not a diagnosis.</p></section>")
+
+
+_PAIN_SERIES = {"during": "pain during", "next_morning": "next morning"}
+_PAIN_COLOURS = {"pain during": "#b00020", "next morning": "#6a1b9a", "pain, other": "#777"}
+
+
+def _pain_time(e) -> dt.datetime:
+    """When a rating is about: the activity's day (the morning after for a next-morning rating),
+    else when it was logged."""
+    day = dt.date.fromisoformat(e.date) if e.date else None
+    if day is not None and e.kind in _PAIN_SERIES:
+        hours = 31 if e.kind == "next_morning" else 12
+        return dt.datetime.combine(day, dt.time(), dt.timezone.utc) + dt.timedelta(hours=hours)
+    return parse_start(e.logged_at) or dt.datetime.now(dt.timezone.utc)
+
+
 def build(store, period: Period, profile: str | None, generated: dt.datetime) -> str:
-    return render(profile, period, [runs_section(run_lines(store, period, profile), period)], generated)
+    return render(profile, period, [runs_section(run_lines(store, period, profile), period),
+                                    pain_section(store, period, profile, generated)], generated)
 
 
 # -- the command ------------------------------------------------------------------------------
