@@ -33,6 +33,7 @@ _MODULE_COMMANDS = {
     "doctor": ("stridecue.device.doctor", "check Bluetooth, audio, board and data directory", 8),
     "daemon": ("stridecue.pocket.daemon", "hands-free runs: wait for the sensor, start on moving, stop on standing, spoken prompts", 17),
     "service": ("stridecue.pocket.service", "run the hands-free daemon as a systemd service (install, status)", 17),
+    "exercise": ("stridecue.live.exercise_command", "an exercise session with live cues: squat, step-down, balance, bridge", 18),
     "serve": ("stridecue.serve.command", "review on your phone: runs, reports, trends, downloads, settings, live page", 17),
 }
 
