@@ -341,3 +341,39 @@ class ExerciserStream:
         self._drift = drift[-1].copy()
         gyr = gyr + self._rng.normal(0.0, 0.055 * self.noise * scale, (m, 3)) + self.gyr_bias + drift
         return np.clip(acc, -16.0, 16.0), np.clip(gyr, -2000.0, 2000.0)
+
+
+@dataclass(frozen=True)
+class SessionRecording:
+    """A whole simulated session read straight from the streams (no radio): what each sensor
+    measured, when the leg swings and the sets were called (leg, go, end) and the truth."""
+
+    sensors: list  # (leg, mount, SensorChunk quantised to the sensor's counts)
+    swings: list
+    sets: list
+    truth: list
+
+
+def record_session(ex: VirtualExerciser, legs=("left", "right"), mounts=("shin",), rate_hz: float = 416.0) -> SessionRecording:
+    """The session a `stridecue exercise` plan runs: 4 s, each leg's swings (6 s), each leg's set."""
+    streams = [ex.sensor(leg=leg, mount=m, rate_hz=rate_hz) for leg in legs for m in mounts]
+    t, swings, sets = 4.0, [], []
+    for leg in legs:
+        ex.calibrate(t, leg)
+        swings.append((leg, t, t + 6.0))
+        t += 6.0
+    for leg in legs:
+        plan = ex.go(t, leg)
+        end = max(plan.end, t + ex.set_length_s())
+        sets.append((leg, t, end))
+        t = end + 4.0
+    n = int(t * rate_hz)
+    chunks = [_quantised(s.read(n)) for s in streams]
+    return SessionRecording([(s.leg, s.mount, c) for s, c in zip(streams, chunks)], swings, sets, ex.truth())
+
+
+def _quantised(c: SensorChunk) -> SensorChunk:
+    """As the sensor's int16 counts have it (+-32 g, +-2000 dps)."""
+    acc = np.round(c.acc / (32.0 / 32768.0)) * (32.0 / 32768.0)
+    gyr = np.round(c.gyr / (2000.0 / 32768.0)) * (2000.0 / 32768.0)
+    return SensorChunk(c.t, acc, gyr)
