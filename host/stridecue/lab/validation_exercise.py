@@ -26,12 +26,12 @@ CASES = (  # (exercise, level, mounts)
 )
 
 
-def session_results(name: str, level: int, mounts: tuple, seed: int):
-    """(found reps/holds, truth, mount key) of one simulated session of both legs."""
+def session_results(name: str, level: int, mounts: tuple, seed: int, legs: tuple = ("left", "right")):
+    """(found reps/holds, truth, mount key) of one simulated session (both legs by default)."""
     from stridecue.exercise.analysis import ExerciseAnalysis, SensorData, SetWindow
     from stridecue.sim.exerciser import VirtualExerciser, record_session
 
-    rec = record_session(VirtualExerciser(name, level=level, seed=seed), mounts=mounts)
+    rec = record_session(VirtualExerciser(name, level=level, seed=seed), legs=legs, mounts=mounts)
     sensors = [SensorData(i, leg, mount, c.t, c.acc, c.gyr) for i, (leg, mount, c) in enumerate(rec.sensors)]
     swings = [SetWindow(leg, 0, go, end) for leg, go, end in rec.swings]
     sets = [SetWindow(leg, 0, go, end) for leg, go, end in rec.sets]
