@@ -12,11 +12,14 @@ from __future__ import annotations
 import math
 from statistics import mean
 
-# From `stridecue validate --suite exercise` (held-out seeds), figure "... smallest detectable change".
+# From `stridecue validate --suite exercise --json` (30 held-out exercisers a case, 2026-12-07;
+# docs/exercises.md), the figures "... smallest detectable change", the largest over the exercises
+# measured with that sensor set-up (knee motion: squat 4.6 and step-down 3.7 deg with the shin;
+# squat 7.35 and bridge 6.9 with the thigh; 13.5 with both, whose two axes' errors add).
 SMALLEST_CHANGE = {
-    "knee_motion_deg": {"shin": 3.0, "thigh": 3.0, "thigh+shin": 4.0},
-    "depth_deg": {"shin": 20.0, "thigh": 20.0, "thigh+shin": 2.0},
-    "sway_deg": {"shin": 0.5, "thigh": 0.5, "thigh+shin": 0.5},
+    "knee_motion_deg": {"shin": 4.6, "thigh": 7.4, "thigh+shin": 13.5},
+    "depth_deg": {"shin": 35.8, "thigh": 36.8, "thigh+shin": 1.4},  # one sensor: a proxy (the ankle's share varies)
+    "sway_deg": {"shin": 0.54, "thigh": 0.54, "thigh+shin": 0.54},
 }
 
 
