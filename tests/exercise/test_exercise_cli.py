@@ -55,6 +55,13 @@ def test_summary_export_and_history_of_a_session(session, tmp_path):
         assert [r["exercise"] for r in store.runs(activity="exercise")] == ["single-leg-squat"]
 
 
+def test_replay_of_a_session_finds_the_same_reps(session):
+    data, _ = session
+    out = stridecue("--data-dir", str(data), "replay", "1", "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "3 reps" in out.stdout
+
+
 def test_list_shows_the_exercises():
     out = stridecue("exercise", "--list")
     assert out.returncode == 0 and "bridge" in out.stdout and "level 4" in out.stdout

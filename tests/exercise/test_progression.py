@@ -47,6 +47,7 @@ def test_form_rule_wants_depth_and_a_quiet_knee_on_each_leg():
     assert not form_ok(good + [_rep("right", 30, 5)] * 5, lv, knee_limit_deg=15)  # shallow on the right
     assert not form_ok([_rep("left", 60, 20)] * 5, lv, knee_limit_deg=15)
     assert not form_ok([], lv, knee_limit_deg=15)
+    assert form_ok(good + [_rep("right", 30, 5)] * 5, lv, knee_limit_deg=15, depth_measured=False)  # a proxy is not judged
     hold = exercise("single-leg-balance").level(2)  # 30 s
     assert form_ok([Hold("left", "shin", 0, 0, 0.0, 30.0, 1.0, None, 30.0)], hold, 15)
     assert not form_ok([Hold("left", "shin", 0, 0, 0.0, 30.0, 1.0, 5.0, 5.0)], hold, 15)

@@ -68,9 +68,10 @@ def next_level(current: int, recent: list[SessionResult], max_level: int = 4, se
     return Suggestion(current + 1, f"form and pain met in the last {sessions_to_progress} sessions: next level")
 
 
-def form_ok(reps: list, level, knee_limit_deg: float, share: float = 0.8) -> bool:
+def form_ok(reps: list, level, knee_limit_deg: float, share: float = 0.8, depth_measured: bool = True) -> bool:
     """The form rule of one session: of each leg's reps at least `share` reach 80 % of the level's
-    depth with knee motion at most knee_limit_deg; a hold lasts at least `share` of its time."""
+    depth (when depth is measured, not a one-sensor proxy) with knee motion at most knee_limit_deg;
+    a hold lasts at least `share` of its time."""
     if not reps:
         return False
     for leg in {r.leg for r in reps}:
@@ -78,7 +79,7 @@ def form_ok(reps: list, level, knee_limit_deg: float, share: float = 0.8) -> boo
         if mine[0].kind == "hold":
             good = [h for h in mine if h.loss_s is None or h.loss_s >= share * level.reps]
         else:
-            good = [r for r in mine if r.depth_deg >= 0.8 * level.depth_deg
+            good = [r for r in mine if (not depth_measured or r.depth_deg >= 0.8 * level.depth_deg)
                     and (r.knee_motion_deg is None or r.knee_motion_deg <= knee_limit_deg)]
         if len(good) < share * len(mine):
             return False

@@ -92,9 +92,10 @@ class ExercisePipeline(RunPipeline):
     def sensor_data(self) -> list[SensorData]:
         return [d for d in (c.data() for c in self._sources.values()) if d is not None]
 
-    def mark(self, kind: str, phase: str, leg: str, index: int) -> float:
-        """Write a calibrate/set event at the sensors' clock now; the time written."""
-        t = self.latest_t
+    def mark(self, kind: str, phase: str, leg: str, index: int, t: float | None = None) -> float:
+        """Write a calibrate/set event at the sensors' clock now (or at t: a replay's recorded
+        event); the time written."""
+        t = self.latest_t if t is None else t
         self.event({"kind": kind, "phase": phase, "leg": leg, "set": index, "t": round(t, 4)})
         if kind == "exercise_calibrate" and phase == "go":
             self._swing_go = t
@@ -112,9 +113,9 @@ class ExercisePipeline(RunPipeline):
             if rep.kind == "rep" and rep.end_t < self.latest_t - 0.4:
                 self._judge(rep)
 
-    def end_set(self) -> list:
+    def end_set(self, t: float | None = None) -> list:
         """The open set's reps (every rep judged once; the stored reps are the offline analysis's)."""
-        w = replace(self._open, end_t=self.latest_t)
+        w = replace(self._open, end_t=self.latest_t if t is None else t)
         self._open = None
         reps = self._analyse(w)
         for rep in reps:
@@ -265,3 +266,38 @@ def exercise_truth(exerciser, reps: list) -> dict:
     return {"reps": sum(1 for t in truth if hasattr(t, "depth_deg")), "holds": sum(1 for t in truth if not hasattr(t, "depth_deg")),
             "found": len(reps)}
 
+
+
+async def replay_exercise(reader, items, args, clock) -> int:
+    """`replay` of a session: its samples through an ExercisePipeline, its recorded plan marks at
+    their times, the cue policy as recorded; prints the cues and the reps found."""
+    from stridecue.live.recording import ConsoleCues
+
+    meta = reader.metadata
+    ex = exercise(meta.get("exercise") or "")
+    setups = [SensorSetup(slot=s["slot"], mount=s.get("mount", "shin"), leg=s.get("leg", "left")) for s in meta.get("sensors", [])]
+    recorded = (meta.get("settings") or {}).get("exercise") or {}
+    policy = KneeOutPolicy(baselines=recorded.get("knee_out_baselines") or {}, margin_deg=recorded.get("margin_deg", 3.0))
+    pipeline = ExercisePipeline(setups or [SensorSetup(0, "shin", "left")], ex, policy, cue_sinks=[ConsoleCues(quiet=args.quiet)])
+    marks = sorted((e for e in reader.events() if e.get("kind") in ("exercise_calibrate", "exercise_set")), key=lambda e: e["t"])
+    started = clock.now()
+    for item in items:
+        if len(getattr(item, "index", ())) and args.speed:
+            ahead = float(item.index[0] / item.rate) / args.speed - (clock.now() - started)
+            if ahead > 0:
+                await clock.sleep(ahead)
+        pipeline.feed([item])
+        while marks and marks[0]["t"] <= pipeline.latest_t:
+            _replay_mark(pipeline, marks.pop(0))
+    for e in marks:
+        _replay_mark(pipeline, e)
+    found = [r for r in pipeline.reps if r.kind == ex.kind]
+    print(f"replayed {reader.path}: {pipeline.stats.samples} samples, {len(found)} {'holds' if ex.kind == 'hold' else 'reps'},"
+          f" {pipeline.stats.cues} knee-out cues (the session had {sum(1 for e in reader.events() if e.get('kind') == 'cue')})")
+    return 0
+
+
+def _replay_mark(pipeline: ExercisePipeline, e: dict) -> None:
+    pipeline.mark(e["kind"], e.get("phase"), e.get("leg"), int(e.get("set") or 0), t=float(e["t"]))
+    if e["kind"] == "exercise_set" and e.get("phase") == "end" and pipeline._open is not None:
+        pipeline.end_set(t=float(e["t"]))

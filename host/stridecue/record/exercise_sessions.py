@@ -40,7 +40,9 @@ def session_result(run: dict, reps: list, pain: dict | None = None) -> SessionRe
     level = int(run.get("level") or 1)
     lv = ex.level(min(max(level, 1), len(ex.levels)))
     pain = pain or {}
-    return SessionResult(level=level, form_ok=form_ok(reps, lv, ABSOLUTE_DEG + 5.0),
+    # one sensor's depth is a proxy (docs/exercises.md): the form rule then asks only for the knee
+    depth_measured = ex.lying or any(r.mount == "thigh+shin" for r in reps)
+    return SessionResult(level=level, form_ok=form_ok(reps, lv, ABSOLUTE_DEG + 5.0, depth_measured=depth_measured),
                          pain_during=pain.get("during"), pain_next_morning_settled=pain.get("settled"))
 
 

@@ -164,6 +164,17 @@ def _write_new(path: Path, write) -> None:
         os.unlink(tmp)
 
 
+def _refuse_existing(paths: dict[str, Path]) -> Path:
+    """The folder the exports go to; UserError when it is a file or an export is already there."""
+    out = next(iter(paths.values())).parent
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: not a directory")
+    for p in paths.values():
+        if p.exists():
+            raise UserError(f"{p}: already exists; exports are never overwritten")
+    return out
+
+
 def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
     """Write the exports of a stored run; the paths written."""
     from stridecue.record.runreader import RunReader
@@ -175,12 +186,7 @@ def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
     if session and fmt == "fit":
         raise UserError(f"{run['name']} is an exercise session: FIT is for runs; export it as csv or parquet")
     paths = targets(run["name"], fmt, out, "reps" if session else "strides")
-    out = next(iter(paths.values())).parent
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: not a directory")
-    for p in paths.values():
-        if p.exists():
-            raise UserError(f"{p}: already exists; exports are never overwritten")
+    out = _refuse_existing(paths)
     if not Path(run["path"]).exists():
         raise UserError(f"{run['path']}: the run file is gone (moved or deleted); exports need it")
     strides = store.strides(run["id"])
