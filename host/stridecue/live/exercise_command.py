@@ -28,6 +28,9 @@ def configure(parser) -> None:
     parser.add_argument("--profile", metavar="NAME", help="whose session (default: default)")
     parser.add_argument("--quiet", action="store_true", help="print the summary only")
     add_sensor_options(parser)
+    for action in parser._actions:
+        if action.dest == "simulate":
+            action.help = "a virtual exerciser wearing virtual sensors instead of real hardware"
     g = parser.add_argument_group("virtual exerciser (with --simulate)")
     g.add_argument("--seed", type=int, default=1, help="random seed of the virtual exerciser (default 1)")
     g.add_argument("--faults", default="", metavar="SPEC", help="radio faults, as for `run --simulate`")
