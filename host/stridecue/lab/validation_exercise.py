@@ -127,8 +127,8 @@ def _r(v, digits: int = 4):
 
 
 def validate_exercise(quick: bool = False):
-    """Figures and details of every case over held-out exercisers (quick: 4 each, else 30)."""
-    n = 4 if quick else 30
+    """Figures and details of every case over held-out exercisers (quick: 2 each, else 30)."""
+    n = 2 if quick else 30
     figs, details = [], {"held_out_seeds": f"{HELD_OUT_FIRST}-{HELD_OUT_FIRST + n - 1}",
                          "development_seeds": f"{DEV_SEEDS.start}-{DEV_SEEDS.stop - 1}", "cases": {}}
     for name, level, mounts in CASES:
