@@ -78,9 +78,9 @@ def _policy(base: Path, args, name: str, mount: str):
 
 
 async def exercise_command(args, base: Path) -> int:
-    from stridecue.live.exercise_session import (ExerciseCoaching, ExercisePipeline, ExerciseVoice, follow_plan,
-                                                 plan_from_args, session_metadata, simulated_exercise)
-    from stridecue.live.recording import ConsoleCues, Wiring, connect_links, feeders, sensors_metadata, stop_and_save
+    from stridecue.live.exercise_session import (ExerciseCoaching, ExercisePipeline, ExerciseVoice, plan_from_args,
+                                                 session_metadata, simulated_exercise)
+    from stridecue.live.recording import ConsoleCues, Wiring, sensors_metadata
     from stridecue.live.session import choose_sensors, sensor_setups
     from stridecue.live.stopping import StopSignals
     from stridecue.paths import check_dir, runs_dir
@@ -109,7 +109,10 @@ async def exercise_command(args, base: Path) -> int:
     coaching = ExerciseCoaching(policy)
     start = dt.datetime.now(dt.timezone.utc)
     sensors_meta = sensors_metadata(setups, found)
-    sinks = [ConsoleCues(quiet=args.quiet)]
+    voice = ExerciseVoice(args.quiet, speak=not args.simulate or args.speed == 1.0)
+    if voice.note and not args.quiet:
+        print(f"note: {voice.note}")
+    sinks = [ConsoleCues(quiet=args.quiet), voice]
     wiring = Wiring(setups, found, coaching, None, None, sinks, sim, clock)
     metadata = session_metadata(args, start, plan, sensors_meta, policy)
     from stridecue.record.runfile import open_new_run
@@ -119,14 +122,17 @@ async def exercise_command(args, base: Path) -> int:
         pipeline = ExercisePipeline(setups, plan.ex, policy, writer=writer, cue_sinks=sinks)
         with writer:
             path = signals.path = writer.path
-            totals = await _record(args, plan, pipeline, wiring, writer, exerciser, signals)
+            try:
+                totals = await _record(args, plan, pipeline, wiring, writer, exerciser, signals, voice)
+            finally:
+                voice.close()
         signals.saved = True
     return _print_end(base, path, totals, pipeline, args)
 
 
-async def _record(args, plan, pipeline, w, writer, exerciser, signals) -> dict:
+async def _record(args, plan, pipeline, w, writer, exerciser, signals, voice) -> dict:
     from stridecue.link.client import SensorLink
-    from stridecue.live.exercise_session import ExerciseVoice, follow_plan
+    from stridecue.live.exercise_session import follow_plan
     from stridecue.live.recording import connect_links, feeders
 
     on_event, on_items = feeders(pipeline, None)
@@ -138,7 +144,7 @@ async def _record(args, plan, pipeline, w, writer, exerciser, signals) -> dict:
         print(f"recording to {writer.path}")
     supervisors = [asyncio.ensure_future(link.supervise()) for link in links]
     await w.clock.sleep(1.0)  # the first samples: the sensors' clock for the plan's marks
-    plan_task = asyncio.ensure_future(follow_plan(plan, pipeline, ExerciseVoice(args.quiet), w.clock, exerciser))
+    plan_task = asyncio.ensure_future(follow_plan(plan, pipeline, voice, w.clock, exerciser))
     stopper = asyncio.ensure_future(signals.stop.wait())
     try:
         done, _ = await asyncio.wait({plan_task, stopper, *supervisors}, return_when=asyncio.FIRST_COMPLETED)

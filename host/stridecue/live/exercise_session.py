@@ -12,7 +12,6 @@ so `summary`, ingest and `replay` find the same sets.  With --simulate the virtu
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import platform
 import sys
@@ -58,15 +57,41 @@ class Collector:
 
 
 class ExerciseVoice:
-    """Speaks (prints) the session's words; the cues are printed by the run's ConsoleCues."""
+    """Says the session's words and cues: printed, and spoken (espeak-ng, coach/audio.py's
+    players) when the session runs in real time; print only when no audio output works."""
 
-    def __init__(self, quiet: bool):
+    def __init__(self, quiet: bool, speak: bool = False):
         self.quiet = quiet
+        self.player = None
+        self.note: str | None = None
+        if speak:
+            from stridecue.coach.audio import open_player
+
+            self.player, self.note = open_player("auto")
 
     def say(self, t: float, words: str) -> None:
         if not self.quiet:
             m, s = divmod(int(max(t, 0.0)), 60)
             print(f"  {m:3d}:{s:02d}  \"{words}\"", flush=True)
+        self._play(words)
+
+    def speak(self, cue) -> None:  # a cue sink: the run's ConsoleCues prints it
+        self._play(cue.words)
+
+    def _play(self, words: str) -> None:
+        if self.player is None or self.player.name == "none":
+            return
+        from stridecue.coach.audio import speak_to_array
+        from stridecue.errors import UserError
+
+        try:
+            self.player.play(speak_to_array(words))
+        except UserError as e:  # no espeak-ng: the words stay printed
+            self.note, self.player = str(e), None
+
+    def close(self) -> None:
+        if self.player is not None:
+            self.player.close()
 
 
 class ExercisePipeline(RunPipeline):
