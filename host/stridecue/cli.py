@@ -36,6 +36,7 @@ _MODULE_COMMANDS = {
     "service": ("stridecue.pocket.service", "run the hands-free daemon as a systemd service (install, status)", 17),
     "report": ("stridecue.review.physio", "the physiotherapist's report: runs, exercises, pain and load over the last weeks (HTML)", 18),
     "programme": ("stridecue.review.programme", "the retraining programme: start, where you are, what is next, its outcome", 18),
+    "exercise": ("stridecue.live.exercise_command", "an exercise session with live cues: squat, step-down, balance, bridge", 18),
     "serve": ("stridecue.serve.command", "review on your phone: runs, reports, trends, downloads, settings, live page", 17),
 }
 

@@ -103,7 +103,7 @@ def print_guidance(store, entry) -> None:
     from stridecue.painload.guidance import entry_advice, rising
     from stridecue.painload.load import run_load
 
-    loads = [run_load(store, r) for r in store.runs() if r["name"] == entry.run]
+    loads = [run_load(store, r) for r in store.runs(activity=None) if r["name"] == entry.run]
     entries = store.pain_entries()
     print(f"guidance: {entry_advice(entry, loads[0] if loads else None, entries).line()}")
     trend = rising(entries)

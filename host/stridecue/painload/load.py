@@ -74,4 +74,4 @@ def run_load(store, run: dict) -> RunLoad:
 
 def all_loads(store, profile: str | None = None) -> list[RunLoad]:
     """Every run's and exercise session's load, oldest first."""
-    return [run_load(store, r) for r in store.runs(profile)]
+    return [run_load(store, r) for r in store.runs(profile, activity=None)]

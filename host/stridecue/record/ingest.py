@@ -21,21 +21,23 @@ from stridecue.link.loss import data_problem
 # Stored per-stride results are tagged with the ingest version: the package version, this
 # module's ingest revision and a digest of the stride analysis's source, so a changed analysis
 # re-analyses every run on the next sync instead of serving stale strides.
-_INGEST_REVISION = 3  # 2: runs.data_problem; 3: a damaged file is read around its damage (totals["damage"])
+_INGEST_REVISION = 4  # 2: runs.data_problem; 3: a damaged file is read around its damage (totals["damage"]); 4: exercise sessions
 
 
 def _analysis_digest() -> str:
     import hashlib
     import importlib.util
 
-    spec = importlib.util.find_spec("stridecue.analysis")
-    if spec is None or not spec.submodule_search_locations:
-        return "none"
     h = hashlib.sha1()
-    for folder in spec.submodule_search_locations:
-        for f in sorted(Path(folder).glob("*.py")):
-            h.update(f.name.encode())
-            h.update(f.read_bytes())
+    for stage in ("stridecue.analysis", "stridecue.exercise"):  # the stride and the exercise analyses
+        spec = importlib.util.find_spec(stage)
+        if spec is None or not spec.submodule_search_locations:
+            h.update(b"none")
+            continue
+        for folder in spec.submodule_search_locations:
+            for f in sorted(Path(folder).glob("*.py")):
+                h.update(f.name.encode())
+                h.update(f.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -64,6 +66,23 @@ def default_analyse(reader) -> list[Stride]:
         raise UserError(f"the stride analysis is not installed ({e}); cannot analyse {reader.path.name}") from None
 
     return analyse_run(reader)
+
+
+def is_exercise(meta: dict) -> bool:
+    return isinstance(meta, dict) and meta.get("activity") == "exercise"
+
+
+def exercise_reps(reader) -> list:
+    """The reps and holds of an exercise session file (exercise/analysis.py), each marked cued when
+    the session spoke a knee-out cue after it.  UserError for an unknown exercise."""
+    from dataclasses import replace
+
+    from stridecue.exercise.analysis import analyse_reader
+
+    reps = analyse_reader(reader).reps_
+    cued = {(c.get("values", {}).get("leg"), round(float(c.get("values", {}).get("bottom_t", -1.0)), 1))
+            for c in reader.events() if c.get("kind") == "cue" and c.get("cue") == "knee"}
+    return [replace(r, cued=True) if r.kind == "rep" and (r.leg, round(r.bottom_t, 1)) in cued else r for r in reps]
 
 
 def up_to_date(row, st: os.stat_result) -> bool:
@@ -99,9 +118,16 @@ def run_values(path: Path, st: os.stat_result, reader, strides: list[Stride], pr
 
 def activity_values(meta: dict) -> dict:
     """runs.activity ("run", or "exercise" for an exercise session), .exercise (its name), .level."""
-    level = meta.get("level")
-    return dict(activity=str(meta.get("activity") or "run"), exercise=meta.get("exercise"),
-                level=level if isinstance(level, int) and not isinstance(level, bool) else None)
+    if not is_exercise(meta):
+        return dict(activity="run", exercise=None, level=None)
+    return dict(activity="exercise", exercise=meta.get("exercise"), level=_level(meta))
+
+
+def _level(meta: dict) -> int | None:
+    try:
+        return int(meta.get("level"))
+    except (TypeError, ValueError):
+        return None
 
 
 def cue_rows(reader) -> list[tuple]:

@@ -130,7 +130,25 @@ CREATE TABLE pain_journal (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3, _MIGRATION_4, _MIGRATION_5, _MIGRATION_6)
+# Exercise sessions (docs/exercises.md): a run file whose metadata says "activity": "exercise" is a
+# session of one exercise at one level; its reps and balance holds (exercise/rep.py, REP_FIELDS).
+_MIGRATION_7 = """
+CREATE TABLE reps (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,                 -- rep | hold
+    sensor INTEGER, leg TEXT, mount TEXT, set_index INTEGER,
+    start_t REAL, bottom_t REAL, end_t REAL,
+    depth_deg REAL, knee_motion_deg REAL, down_s REAL, up_s REAL,
+    sway_deg REAL, loss_s REAL, held_s REAL,
+    cued INTEGER,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE INDEX runs_activity ON runs(activity, exercise, start_time);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3, _MIGRATION_4, _MIGRATION_5, _MIGRATION_6,
+                               _MIGRATION_7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -32,12 +32,16 @@ from stridecue.paths import runs_dir
 from stridecue.record.ingest import (
     cue_rows,
     default_analyse,
+    exercise_reps,
+    is_exercise,
     problem_row,
     run_values,
     settings_rows,
     up_to_date,
 )
 from stridecue.analysis.stride import ROW_FIELDS, Stride
+from stridecue.exercise.rep import REP_FIELDS
+from stridecue.exercise.rep import from_row as rep_from_row
 from stridecue.record.schema import migrate, schema_version
 
 DB_NAME = "stridecue.db"
@@ -120,10 +124,17 @@ class RunStore:
         except UserError as e:  # the file itself is damaged: remembered until it changes
             self._note_problem(path, st, str(e))
             raise
+        if is_exercise(reader.metadata):  # an exercise session: its reps and holds, no strides
+            try:
+                reps = exercise_reps(reader)
+            except UserError as e:
+                self._note_problem(path, st, str(e))
+                raise
+            return self._write_run(path, st, reader, [], reps)
         strides = sorted(self._analyse(reader), key=lambda s: (s.ic_t, s.sensor))
         return self._write_run(path, st, reader, strides)
 
-    def _write_run(self, path: Path, st: os.stat_result, reader, strides: list[Stride]) -> int:
+    def _write_run(self, path: Path, st: os.stat_result, reader, strides: list[Stride], reps: list = ()) -> int:
         values, sensors = run_values(path, st, reader, strides, profile_name(reader.metadata))
         cues = cue_rows(reader)
         settings = settings_rows(reader.metadata)
@@ -141,7 +152,7 @@ class RunStore:
             else:
                 sets = ", ".join(f"{k} = :{k}" for k in values)
                 self.db.execute(f"UPDATE runs SET {sets} WHERE id = :id", {**values, "id": run_id})
-                for table in ("strides", "cues", "sensors", "settings"):
+                for table in ("strides", "cues", "sensors", "settings", "reps"):
                     self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             self.db.executemany(
                 f"INSERT INTO strides (run_id, seq, {', '.join(ROW_FIELDS)}) VALUES ({', '.join('?' * (len(ROW_FIELDS) + 2))})",
@@ -157,6 +168,10 @@ class RunStore:
                 ((run_id, *row) for row in sensors),
             )
             self.db.executemany("INSERT INTO settings (run_id, section, json) VALUES (?, ?, ?)", ((run_id, *row) for row in settings))
+            self.db.executemany(
+                f"INSERT INTO reps (run_id, seq, {', '.join(REP_FIELDS)}) VALUES ({', '.join('?' * (len(REP_FIELDS) + 2))})",
+                ((run_id, i, *r.as_row()) for i, r in enumerate(reps)),
+            )
             self.db.execute("DELETE FROM ingest_errors WHERE path = ?", (str(path),))
         return run_id
 
@@ -251,11 +266,19 @@ class RunStore:
 
     # -- queries -----------------------------------------------------------------------
 
-    def runs(self, profile: str | None = None, *, before: str | None = None, limit: int | None = None) -> list[dict]:
+    def runs(self, profile: str | None = None, *, before: str | None = None, limit: int | None = None,
+             activity: str | None = "run", exercise: str | None = None) -> list[dict]:
         """Runs in start-time order (oldest first), optionally of one profile and started before
-        an ISO time; each a dict of the runs row with metadata and totals decoded."""
+        an ISO time; each a dict of the runs row with metadata and totals decoded.  activity: "run"
+        (the default: exercise sessions are not runs), "exercise" (of `exercise` if given) or None (all)."""
         sql = "SELECT * FROM runs WHERE 1"
         params: list = []
+        if activity is not None:
+            sql += " AND activity = ?"
+            params.append(activity)
+        if exercise is not None:
+            sql += " AND exercise = ?"
+            params.append(exercise)
         if profile is not None:
             sql += " AND profile = ?"
             params.append(profile)
@@ -335,6 +358,11 @@ class RunStore:
         """The run's strides, ordered by initial contact."""
         rows = self.db.execute(f"SELECT {', '.join(ROW_FIELDS)} FROM strides WHERE run_id = ? ORDER BY seq", (int(run_id),))
         return [Stride.from_row(r) for r in rows]
+
+    def reps(self, run_id: int) -> list:
+        """An exercise session's reps and holds (exercise/rep.py), in order."""
+        rows = self.db.execute(f"SELECT {', '.join(REP_FIELDS)} FROM reps WHERE run_id = ? ORDER BY seq", (int(run_id),))
+        return [rep_from_row(r) for r in rows]
 
     def cues(self, run_id: int) -> list[dict]:
         """Cue events as the run file has them: t, cue (kind), words, reason, values."""
