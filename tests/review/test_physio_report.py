@@ -94,3 +94,23 @@ def test_an_existing_report_is_never_overwritten(tmp_path):
     done = subprocess.run([sys.executable, "-m", "stridecue.cli", "--data-dir", str(tmp_path / "d"), "report", "--out", str(out)],
                           capture_output=True, text=True)
     assert done.returncode == 1 and "already exists" in done.stderr and out.read_text() == "kept"
+
+
+@needs_chromium
+def test_from_the_command_line_with_an_exercise_session(tmp_path):
+    """`stridecue exercise --simulate` then `stridecue report`: the session's legs are rows with their
+    knee motion plotted, and it is not counted as a run."""
+    cli = [sys.executable, "-m", "stridecue.cli", "--data-dir", str(tmp_path / "d")]
+    done = subprocess.run([*cli, "exercise", "single-leg-squat", "--reps", "3", "--leg", "both", "--simulate", "--speed", "max",
+                           "--seed", "5"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = tmp_path / "physio.html"
+    done = subprocess.run([*cli, "report", "--weeks", "1", "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0 and out.exists(), done.stderr
+    done = chromium(["--dump-dom", out.as_uri()], tmp_path)
+    dom = _Page()
+    dom.feed(done.stdout)
+    text = " ".join(" ".join(dom.text).split())
+    assert dom.count("tr", "exercise-line") == 2 and "single-leg squat" in text
+    assert dom.count("svg", "physio-knee") == 1 and dom.count("circle", "point") == 2
+    assert "No runs in this period." in text

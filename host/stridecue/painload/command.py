@@ -89,14 +89,17 @@ def log_pain(args, base: Path) -> int:
 
 
 def _activity(store, ref: str | None, kind: str) -> dict | None:
-    from stridecue.record.runref import find_run
+    from stridecue.record.runref import LATEST, find_run
 
     text = (ref or "").strip()
     if text.lower() == NONE or (not text and kind == "other"):
         return None
-    if not text and store.latest() is None:
-        raise UserError("no run or exercise session to attach the pain to yet: give --when other (or --run none)")
-    return find_run(store, text or None)
+    if not text or text.lower() == LATEST:  # the latest activity: a run or an exercise session
+        every = store.runs(activity=None)
+        if not every:
+            raise UserError("no run or exercise session to attach the pain to yet: give --when other (or --run none)")
+        return every[-1]
+    return find_run(store, text)
 
 
 def print_guidance(store, entry) -> None:

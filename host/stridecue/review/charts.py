@@ -254,6 +254,9 @@ def day_chart(series: dict[str, list[tuple[float, float]]], days: float, title: 
                          f'fill="none" stroke="{colour}" stroke-width="1.5"/>')
         parts.extend(f'<circle class="point {_e(name)}" cx="{ax.x(d):.1f}" cy="{ax.y(y):.1f}" r="3.5" fill="{colour}">'
                      f'<title>{_e(name)}, day {d:.0f}: {y:g}</title></circle>' for d, y in pts)
-    legend = "".join(f'<text x="{PAD_L + 6 + 90 * i}" y="{PAD_T + 12}" class="tick" style="fill:{colours.get(n, "#1f6fb2")}">● {_e(n)}</text>'
-                     for i, n in enumerate(list(series) + list(bars or {})))
+    legend, x = [], PAD_L + 6
+    for n in list(series) + list(bars or {}):
+        legend.append(f'<text x="{x}" y="{PAD_T + 12}" class="tick" style="fill:{colours.get(n, "#1f6fb2")}">● {_e(n)}</text>')
+        x += 7 * len(n) + 24  # 11-px text: about 6.5 px a character
+    legend = "".join(legend)
     return _svg(parts + [legend], title, cls, w, h)

@@ -171,7 +171,7 @@ def render(profile: str | None, period: Period, sections: list[str], generated: 
     last_day = (period.end - dt.timedelta(days=1)).date()
     body = [
         "<h1>StrideCue report for the physiotherapist</h1>",
-        f'<p class="sub">{_e(who)} · {period.weeks} weeks, {period.start.date()} to {last_day} (UTC)</p>',
+        f'<p class="sub">{_e(who)} · {period.weeks} week{"s" if period.weeks > 1 else ""}, {period.start.date()} to {last_day} (UTC)</p>',
         '<p class="notice">This page gathers what the runner recorded with StrideCue. It is not a diagnosis: the sensor '
         "measures the motion of one body segment, and every figure here is a proxy to compare with the runner's own "
         "earlier figures, not with norms for other people.</p>",
@@ -183,6 +183,43 @@ def render(profile: str | None, period: Period, sections: list[str], generated: 
             f"<title>StrideCue report for the physiotherapist</title><style>{_CSS}{_PRINT_CSS}"
             ".notice{background:#f6f3e8;border-left:4px solid #c9b458;padding:6px 10px}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
+
+
+def exercise_section(store, period: Period, profile: str | None) -> str:
+    """The period's exercise sessions: exercise and level, reps, depth and knee motion per leg,
+    asymmetry; knee motion per leg over the sessions of each exercise as a plot."""
+    from stridecue.review.exercise_summary import exercise_figures
+
+    sessions = []
+    for run in store.runs(profile, activity="exercise"):
+        start = parse_start(run.get("start_time"))
+        if period.holds(start):
+            sessions.append((start, exercise_figures(store, run)))
+    if not sessions:
+        return '<section id="exercises"><h2>Exercises</h2><p class="empty">No exercise sessions in this period.</p></section>'
+    rows, knee = [], {}
+    for start, f in sessions:
+        for leg, g in f["legs"].items():
+            rows.append(_exercise_row(start, f, leg, g))
+            if g.get("knee_motion_deg") is not None:
+                knee.setdefault(f"{f['title']} {leg}", []).append((period.day(start), g["knee_motion_deg"]))
+    colours = {name: LEG_COLOURS[name.rsplit(" ", 1)[1]] for name in knee}
+    chart = day_chart(knee, period.weeks * 7, "Knee motion per session", "knee in (°)", colours, "physio-knee") if knee else ""
+    return (f'<section id="exercises"><h2>Exercises</h2><p>{len(sessions)} session{"s" if len(sessions) > 1 else ""}.</p><div class="row">{chart}</div>'
+            "<table><tr><th>date (UTC)</th><th>exercise</th><th>level</th><th>leg</th><th>reps</th><th>depth (°)</th>"
+            f"<th>knee in (°)</th><th>sway (°)</th><th>asymmetry</th><th>next level</th></tr>{''.join(rows)}</table>"
+            '<p class="sub">Knee in: the frontal-plane motion of the knee during the rep (thigh adduction or shin tilt; with '
+            "thigh and shin, the knee angle). Depth from one sensor is a rough proxy (docs/exercises.md gives each measure's "
+            "error on the virtual exerciser; nothing here is validated on real people yet). Asymmetry: 100 × (left − right) / "
+            "their mean, shown only where both are well above what the sensor can tell apart.</p></section>")
+
+
+def _exercise_row(start: dt.datetime, f: dict, leg: str, g: dict) -> str:
+    asym = [f"{k.replace('_deg', '').replace('_', ' ')} {v:+.0f} %" for k, v in f["asymmetry_pct"].items() if v is not None]
+    return (f'<tr class="exercise-line"><td>{_e(start.strftime("%Y-%m-%d %H:%M"))}</td><td>{_e(f["title"])}</td>'
+            f"<td>{f['level']}</td><td>{_e(leg)}</td><td>{g.get('reps', g.get('holds', ''))}</td><td>{_fmt(g.get('depth_deg'), 0)}</td>"
+            f"<td>{_fmt(g.get('knee_motion_deg'))}</td><td>{_fmt(g.get('sway_deg'))}</td><td>{_e(', '.join(asym))}</td>"
+            f"<td>{f['suggestion']['level']}</td></tr>")
 
 
 def pain_section(store, period: Period, profile: str | None, now: dt.datetime) -> str:
@@ -204,7 +241,7 @@ def pain_section(store, period: Period, profile: str | None, now: dt.datetime) -
     charts = "".join([
         day_chart(series, period.weeks * 7, "Pain ratings", "pain (0–10)", _PAIN_COLOURS, "physio-pain"),
         day_chart({}, period.weeks * 7, "Running minutes per week", "running minutes", {"running minutes": "#7a8a9a"},
-                  "physio-minutes", bars={"running minutes": [(7.0 * i, m) for i, m in enumerate(weekly)]}),
+                  "physio-minutes", bars={"running minutes": [(7.0 * i, m) for i, m in enumerate(weekly)]}) if loads else "",
     ])
     advice = [(it, a) for it in items for a in it.advice if a.level in ("caution", "too much")] + [(None, a) for a in overall]
     rows = "".join(f'<tr class="pain-entry"><td>{_e(e.logged_at[:16].replace("T", " "))}</td><td>{e.score}/10</td>'
@@ -239,6 +276,7 @@ def _pain_time(e) -> dt.datetime:
 
 def build(store, period: Period, profile: str | None, generated: dt.datetime) -> str:
     return render(profile, period, [runs_section(run_lines(store, period, profile), period),
+                                    exercise_section(store, period, profile),
                                     pain_section(store, period, profile, generated)], generated)
 
 
@@ -264,7 +302,7 @@ def main(args, base: Path) -> int:
         raise UserError(f"{out}: already exists; a report is never overwritten (choose another --out)")
     store = open_store(base, quiet=True)
     try:
-        if args.profile and not store.runs(args.profile):
+        if args.profile and not store.runs(args.profile, activity=None):
             raise UserError(f"no runs of profile {args.profile!r} (record one with `stridecue run`)")
         text = build(store, period, args.profile, dt.datetime.now(dt.timezone.utc))
     finally:
