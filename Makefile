@@ -13,7 +13,7 @@ MP_STAMP := $(MP_DIR)/node_modules/.installed
 DEMO_DIR ?= .demo
 APT_STAMP := $(VENV)/.apt-packages
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean arm64-demo
 
 # Installing says one line per step; pip's, npm's and apt's own output (pages of warnings a new
 # user cannot act on) goes to $(INSTALL_LOG), which is shown only when a step fails.
@@ -46,6 +46,11 @@ $(MP_STAMP): $(MP_DIR)/package.json $(MP_DIR)/package-lock.json $(PY_STAMP)
 demo: $(PY_STAMP)
 	$(STRIDECUE) --data-dir $(DEMO_DIR) run --simulate --duration 600 --speed max --quiet
 	$(STRIDECUE) --data-dir $(DEMO_DIR) summary
+
+# The same install and demo on aarch64 (a Raspberry Pi's arm64 Debian), emulated by qemu-user in a
+# Debian arm64 root in .arm64/ (as root; slow; not part of `make test`). Log: .arm64/arm64-demo.log.
+arm64-demo:
+	tools/arm64-demo
 
 # Two passes: the tests that keep no wall-clock pace on every core (pytest-xdist), then the
 # real-time ones alone (marked `realtime`: all of tests/firmware, and tests that say so).
