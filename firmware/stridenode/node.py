@@ -55,7 +55,7 @@ _SEQ_MAX = const(0x3FFFFFFF)
 _INDEX_LIMIT = const(0x3FF00000)
 _RING_STEP_DOWN = const(4)  # on MemoryError the ring tries again 1/4 shorter
 _DELTA_MAX_BYTES = const(244)  # a delta packet fills at most one notification at MTU 247
-_DELTA_MIN_SAMPLES = const(24)  # a live delta packet waits for this many samples (58 ms at 416 Hz)
+_DELTA_WAIT_SAMPLES = const(48)  # a live delta packet goes when full, or when this many samples wait (115 ms at 416 Hz)
 
 
 def quat_divider(rate):
@@ -514,18 +514,20 @@ class SensorNode:
             ready = self._stop_at
         n = ready - self._live
         delta = self.encoding == sw.ENCODING_DELTA
-        least = _DELTA_MIN_SAMPLES if delta else self.spp
-        if n > self.spp and not delta:
-            n = self.spp
-        if n <= 0 or (n < least and not stopping):
-            if stopping and n <= 0 and self._live >= self._stop_at:
-                self._finish_stop()
-            return None
         first = self._live
-        if delta:
+        if delta and n > 0:
+            waiting = n
             n = self._delta_plan(first, n)
             if not n:  # the MTU shrank below one group since SET_ENCODING
                 return None
+            if not (self._delta.full or waiting >= _DELTA_WAIT_SAMPLES or stopping):
+                return None
+        elif n > self.spp:
+            n = self.spp
+        if n <= 0 or (n < self.spp and not stopping and not delta):
+            if stopping and n <= 0 and self._live >= self._stop_at:
+                self._finish_stop()
+            return None
         self._live = first + n
         flags = 0
         if stopping and self._live >= self._stop_at:
@@ -557,6 +559,7 @@ class SensorNode:
             return None
         n = end - first
         if self.encoding == sw.ENCODING_DELTA:
+            self._delta.forget()  # a resend plans its own packet; the live one is planned again after it
             n = self._delta_plan(first, n)
             if not n:
                 self._resends.pop(0)

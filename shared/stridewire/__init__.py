@@ -318,9 +318,11 @@ def parse_data(buf):
 
 # Delta encoding (TYPE_DATA_DELTA, docs/protocol.md "Delta data packet"): the same 19-byte header,
 # then DELTA_CHANNELS channels (ax ay az gx gy gz: n values each; qw qx qy qz: n / qdiv values each),
-# each as: width w (u8, 1..16), the first value (i16), then the differences of the following values
-# (mod 2**16, as w-bit two's complement), bit-packed least significant bit first, padded to a byte.
-# Lossless: value k = value k-1 + difference k (mod 2**16, as i16).  Then the CRC.
+# each as: width w (u8, 1..16), the first value v0 (i16), and when there are two or more values the
+# first difference v1 - v0 (u16, mod 2**16), then the residuals r_k = v_k - 2 v_k-1 + v_k-2 of the
+# values from k = 2 on (mod 2**16, as w-bit two's complement), bit-packed least significant bit
+# first, padded to a byte.  Lossless: d_1 = v1 - v0, d_k = d_k-1 + r_k, v_k = v_k-1 + d_k (all mod
+# 2**16, as i16).  Then the CRC.
 ENCODING_FULL = const(0)
 ENCODING_DELTA = const(1)
 ENCODING_NAMES = {ENCODING_FULL: "full", ENCODING_DELTA: "delta"}
@@ -330,13 +332,15 @@ DELTA_FIXED_SIZE = const(53)  # DATA_HEADER_SIZE + DELTA_CHANNELS * DELTA_CHANNE
 
 
 def delta_channel_size(count, width):
-    """Bytes of one channel of `count` values whose differences take `width` bits."""
-    return DELTA_CHANNEL_HEADER + ((count - 1) * width + 7) // 8
+    """Bytes of one channel of `count` values whose residuals take `width` bits."""
+    if count < 2:
+        return DELTA_CHANNEL_HEADER
+    return DELTA_CHANNEL_HEADER + 2 + ((count - 2) * width + 7) // 8
 
 
 def delta_fits(mtu, qdiv):
-    """Whether one quaternion group in the worst case (16-bit differences) fits a notification."""
-    return mtu - ATT_OVERHEAD >= DELTA_FIXED_SIZE + 6 * (qdiv - 1) * 2
+    """Whether one quaternion group in the worst case (16-bit residuals) fits a notification."""
+    return mtu - ATT_OVERHEAD >= DELTA_FIXED_SIZE + 6 * (delta_channel_size(qdiv, 16) - DELTA_CHANNEL_HEADER)
 
 
 def parse_delta(buf):

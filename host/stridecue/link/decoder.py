@@ -70,20 +70,25 @@ def _delta_channels(payload: bytes, n: int, m: int) -> tuple[np.ndarray, np.ndar
     for c in range(stridewire.DELTA_CHANNELS):
         count = n if c < 6 else m
         width = payload[o]
-        first = int.from_bytes(payload[o + 1 : o + 3], "little")
         size = stridewire.delta_channel_size(count, width)
         column = raw[:, c] if c < 6 else quat[:, c - 6]
-        column[:] = _undelta(payload[o + 3 : o + size], first, count, width)
+        column[:] = _undelta(payload[o + 1 : o + size], count, width)
         o += size
     return raw, quat
 
 
-def _undelta(packed: bytes, first: int, count: int, width: int) -> np.ndarray:
-    """count int16 values from the first one and count - 1 width-bit differences (LSB first)."""
-    bits = np.unpackbits(np.frombuffer(packed, np.uint8), bitorder="little")[: (count - 1) * width]
-    diffs = bits.reshape(count - 1, width).astype(np.int64) @ (np.int64(1) << np.arange(width, dtype=np.int64))
-    diffs = np.where(diffs >= 1 << (width - 1), diffs - (1 << width), diffs)
-    values = (first + np.concatenate(([0], np.cumsum(diffs)))) & 0xFFFF
+def _undelta(channel: bytes, count: int, width: int) -> np.ndarray:
+    """count int16 values from the first value, the first difference and count - 2 width-bit
+    residuals of the order-2 predictor (LSB first), all mod 2**16."""
+    first = int.from_bytes(channel[0:2], "little")
+    if count < 2:
+        return np.array([first], np.uint16).view(_SAMPLE_DTYPE)
+    diffs = np.empty(count - 1, np.int64)
+    diffs[0] = int.from_bytes(channel[2:4], "little")
+    bits = np.unpackbits(np.frombuffer(channel[4:], np.uint8), bitorder="little")[: (count - 2) * width]
+    residuals = bits.reshape(count - 2, width).astype(np.int64) @ (np.int64(1) << np.arange(width, dtype=np.int64))
+    diffs[1:] = np.where(residuals >= 1 << (width - 1), residuals - (1 << width), residuals)
+    values = (first + np.concatenate(([0], np.cumsum(np.cumsum(diffs))))) & 0xFFFF
     return values.astype(np.uint16).view(_SAMPLE_DTYPE)
 
 

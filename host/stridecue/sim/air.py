@@ -106,8 +106,9 @@ class VirtualSensor:
     """One simulated board running the firmware's own modules over a simulated IMU."""
 
     def __init__(self, air: "VirtualAir", name: str, address: str, stream, board: str = "esp32s3_lsm6dso32", rssi: int = -58,
-                 secret: tuple[int, bytes] | None = None):
+                 secret: tuple[int, bytes] | None = None, ring_s: float = 32):
         self.air = air
+        self.ring_s = ring_s  # seconds the firmware's sample ring holds (32 on the board)
         self.name = name
         self.address = address
         self.stream = stream  # a virtual runner sensor stream: .read(n) -> chunk with .acc (g), .gyr (dps)
@@ -131,7 +132,7 @@ class VirtualSensor:
         self.imu = make_device(board)
         self.i2c = SimI2C([self.imu])
         self.node = SensorNode(self.i2c, FirmwareClock(self.air), board, name=self.name, seed=self.air.rng.getrandbits(16),
-                               secret=self.secret)
+                               secret=self.secret, ring_s=self.ring_s)
         self._follow_rate()
 
     def _follow_rate(self) -> None:
@@ -245,9 +246,10 @@ class VirtualAir:
         self._listeners: list[Callable[[float], None]] = []
         self.mtu = 247  # the ATT MTU a connecting host ends up with (23: a host that never raises it)
 
-    def add_sensor(self, name: str, address: str, stream, board: str = "esp32s3_lsm6dso32", register_key: bool = True) -> VirtualSensor:
+    def add_sensor(self, name: str, address: str, stream, board: str = "esp32s3_lsm6dso32", register_key: bool = True,
+                   ring_s: float = 32) -> VirtualSensor:
         """A virtual board.  register_key: this host holds its secret, as after `stridecue flash`."""
-        sensor = VirtualSensor(self, name, address, stream, board)
+        sensor = VirtualSensor(self, name, address, stream, board, ring_s=ring_s)
         self.sensors[address] = sensor
         if register_key:
             from stridecue.link.keys import remember
