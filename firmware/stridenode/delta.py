@@ -10,7 +10,8 @@
 #
 # Allocation-free after construction: values are read byte by byte from the ring's bytearrays
 # (small ints only), widths and running maxima live in preallocated lists, bits are written
-# through one accumulator that never exceeds 23 bits.
+# through one accumulator that never exceeds 23 bits, and the packet's view of each length is made
+# once (at most one per possible length).
 
 import stridewire as sw
 
@@ -34,6 +35,7 @@ class DeltaPacker:
     def __init__(self, size):
         self.buf = bytearray(size)
         self.view = memoryview(self.buf)
+        self._views = [None] * (size + 1)  # view of the first k bytes, made the first time k is needed
         self._big = [0] * sw.DELTA_CHANNELS  # largest |difference| per channel so far
         self._kept = [0] * sw.DELTA_CHANNELS  # ... as of the last group that fitted
         self._widths = [0] * sw.DELTA_CHANNELS
@@ -124,10 +126,16 @@ class DeltaPacker:
             o = self._channel(ring.samples, ring.capacity, _SAMPLE, first, n, c, o)
         for c in range(4):
             o = self._channel(ring.quats, ring.qcapacity, _QUAT, first // q, n // q, c, o, 6 + c)
-        packet = self.view[: o + sw.CRC_SIZE]
-        sw.seal(self.buf, self.view[:o])
+        sw.seal(self.buf, self._prefix(o))
         self._at = -1
-        return packet
+        return self._prefix(o + sw.CRC_SIZE)
+
+    def _prefix(self, k):
+        """buf[:k] as a memoryview; slicing allocates in MicroPython, so each length is sliced once."""
+        v = self._views[k]
+        if v is None:
+            v = self._views[k] = self.view[:k]
+        return v
 
     def _channel(self, src, cap, item, first, count, c, o, slot=-1):
         buf = self.buf
