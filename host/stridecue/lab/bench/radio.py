@@ -76,7 +76,8 @@ async def _measure(radio, sensors: int, encoding: str, seconds: float, seed: int
     ring = min(node.ring.capacity for node in nodes)
     rate = nodes[0].rate
     packets = sum(air.queue_of(a).packets for a in addresses)
-    handed = sum(max(node.next_sample(), 0) for node in nodes)  # samples the firmware handed to the radio
+    # samples the firmware handed to the radio: where it got to, less what the ring overwrote unsent
+    handed = sum(max(node.next_sample(), 0) for node in nodes) - dropped
     for s in supervisors:
         s.cancel()
     for link in links:
@@ -85,6 +86,7 @@ async def _measure(radio, sensors: int, encoding: str, seconds: float, seed: int
     needed = per_sample * rate * sensors
     available = radio.packets_per_s
     return {"needed_packets_per_s": needed, "available_packets_per_s": available, "margin": 1.0 - needed / available,
+            "ring_s": ring / rate,
             "packets_per_interval_needed": needed * radio.interval_ms / 1000.0, "backlog_max_s": backlog / rate,
             "ring_fill_max": backlog / ring, "lost": sum(missing), "dropped_by_firmware": dropped, "produced": produced,
             "delivered": sum(delivered), "bytes_per_sample": sum(air.queue_of(a).bytes for a in addresses) / max(handed, 1),
@@ -102,6 +104,11 @@ def run(quick: bool = False) -> dict:
         m = measure(radio, sensors, encoding, seconds)
         label = f"{preset}, {sensors} sensor{'s' if sensors > 1 else ''}, {encoding}"
         fits = m["margin"] >= MARGIN_TARGET and m["lost"] == 0
+        load = 1.0 - m["margin"]
+        outlook = ""
+        if load > 1.0:  # the backlog grows by (load - 1) s a second until the ring is full
+            outlook = (f"; at this load the {m['ring_s']:.0f}-s ring fills after about {m['ring_s'] / (load - 1.0):.0f} s "
+                       f"of running, and from then on {100 * (1 - 1 / load):.0f} % of the samples are lost")
         figures += [
             {"name": f"{label}: link load", "value": round(100 * (1 - m["margin"]), 1), "unit": "%",
              "target": f"<= {100 * (1 - MARGIN_TARGET):.0f} %", "met": fits,
@@ -110,7 +117,8 @@ def run(quick: bool = False) -> dict:
                       f"{m['available_packets_per_s']:.0f}; {m['bytes_per_sample']:.2f} bytes a sample")},
             {"name": f"{label}: samples lost", "value": m["lost"], "unit": "", "target": "0", "met": m["lost"] == 0,
              "note": (f"of {m['produced']} produced; the firmware counted {m['dropped_by_firmware']} overwritten before "
-                      f"they were sent; most backlog {m['backlog_max_s']:.1f} s ({100 * m['ring_fill_max']:.0f} % of the ring)")},
+                      f"they were sent; most backlog {m['backlog_max_s']:.1f} s ({100 * m['ring_fill_max']:.0f} % of the ring)"
+                      f"{outlook}")},
         ]
     notes.append(f"{'quick: ' if quick else ''}{seconds:g} s of running per case, the host's SensorLink over the virtual "
                  "backend; load = packets needed / packets available; the packets-per-interval figure of the Pi is an "
