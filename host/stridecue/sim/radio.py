@@ -141,7 +141,7 @@ class LinkQueue:
     def __init__(self, model: RadioModel):
         self.model = model
         self.waiting: deque[list] = deque()  # [payload, status?, fragments left]
-        self.refused = 0  # notify() calls refused because the queue was full
+        self.refused = 0  # times a notification met a full queue (the firmware's notify() refused)
         self.packets = 0  # link-layer packets sent
         self.notifications = 0
         self.bytes = 0  # ATT values delivered

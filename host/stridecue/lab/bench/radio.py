@@ -112,7 +112,7 @@ def run(quick: bool = False) -> dict:
         figures += [
             {"name": f"{label}: link load", "value": round(100 * (1 - m["margin"]), 1), "unit": "%",
              "target": f"<= {100 * (1 - MARGIN_TARGET):.0f} %", "met": fits,
-             "note": (f"needs {m['needed_packets_per_s']:.0f} link-layer packets/s "
+             "note": (f"needs {m['needed_packets_per_s']:.0f} link-layer packets/s (resends included) "
                       f"({m['packets_per_interval_needed']:.1f} per {radio.interval_ms:g} ms interval) of "
                       f"{m['available_packets_per_s']:.0f}; {m['bytes_per_sample']:.2f} bytes a sample")},
             {"name": f"{label}: samples lost", "value": m["lost"], "unit": "", "target": "0", "met": m["lost"] == 0,
