@@ -57,6 +57,24 @@ def test_an_interval_is_shared_packet_by_packet():
     assert a.packets == 16 and b.packets == 8
 
 
+def test_resent_data_packets_are_counted_apart():
+    import stridewire as w
+
+    model = RadioModel("x", packets_per_interval=100)
+    q = LinkQueue(model)
+    live = bytearray(191)
+    live[0] = w.TYPE_DATA
+    resent = bytearray(live)
+    resent[18] = w.FLAG_RESENT
+    status = bytearray(46)
+    status[18] = 0xFF  # a status message's byte 18 is no flag
+    for payload, is_status in ((live, False), (resent, False), (status, True)):
+        q.offer(bytes(payload), is_status)
+    serve_interval(model, [q], 0)
+    assert q.packets == 8 + 8 + 2 and q.resent_packets == 8
+    assert q.bytes == 191 + 191 + 46 and q.resent_bytes == 191
+
+
 def test_a_full_queue_refuses():
     model = RadioModel("x", queue=2)
     q = LinkQueue(model)

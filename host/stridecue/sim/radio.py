@@ -143,8 +143,10 @@ class LinkQueue:
         self.waiting: deque[list] = deque()  # [payload, status?, fragments left]
         self.refused = 0  # times a notification met a full queue (the firmware's notify() refused)
         self.packets = 0  # link-layer packets sent
+        self.resent_packets = 0  # ... of them carrying resent data packets (FLAG_RESENT)
         self.notifications = 0
         self.bytes = 0  # ATT values delivered
+        self.resent_bytes = 0  # ... of resent data packets
 
     @property
     def room(self) -> bool:
@@ -157,16 +159,25 @@ class LinkQueue:
         self.waiting.append([payload, status, self.model.fragments(len(payload))])
         return True
 
+    @staticmethod
+    def _resent(payload: bytes, status: bool) -> bool:
+        data = not status and len(payload) > 18 and payload[0] in (stridewire.TYPE_DATA, stridewire.TYPE_DATA_DELTA)
+        return data and bool(payload[18] & stridewire.FLAG_RESENT)
+
     def send_one(self) -> tuple[bytes, bool] | None:
         """One link-layer packet goes out; the notification it completes, if any."""
         head = self.waiting[0]
         head[2] -= 1
         self.packets += 1
+        if self._resent(head[0], head[1]):
+            self.resent_packets += 1
         if head[2]:
             return None
         self.waiting.popleft()
         self.notifications += 1
         self.bytes += len(head[0])
+        if self._resent(head[0], head[1]):
+            self.resent_bytes += len(head[0])
         return head[0], head[1]
 
     def clear(self) -> None:

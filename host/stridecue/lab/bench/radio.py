@@ -75,7 +75,8 @@ async def _measure(radio, sensors: int, encoding: str, seconds: float, seed: int
     dropped = sum(node.dropped for node in nodes)
     ring = min(node.ring.capacity for node in nodes)
     rate = nodes[0].rate
-    packets = sum(air.queue_of(a).packets for a in addresses)
+    resent = sum(air.queue_of(a).resent_packets for a in addresses)
+    packets = sum(air.queue_of(a).packets for a in addresses) - resent  # the live stream's own
     # samples the firmware handed to the radio: where it got to, less what the ring overwrote unsent
     handed = sum(max(node.next_sample(), 0) for node in nodes) - dropped
     for s in supervisors:
@@ -86,10 +87,11 @@ async def _measure(radio, sensors: int, encoding: str, seconds: float, seed: int
     needed = per_sample * rate * sensors
     available = radio.packets_per_s
     return {"needed_packets_per_s": needed, "available_packets_per_s": available, "margin": 1.0 - needed / available,
+            "resent_packets_per_s": resent / seconds,
             "ring_s": ring / rate,
             "packets_per_interval_needed": needed * radio.interval_ms / 1000.0, "backlog_max_s": backlog / rate,
             "ring_fill_max": backlog / ring, "lost": sum(missing), "dropped_by_firmware": dropped, "produced": produced,
-            "delivered": sum(delivered), "bytes_per_sample": sum(air.queue_of(a).bytes for a in addresses) / max(handed, 1),
+            "delivered": sum(delivered), "bytes_per_sample": sum(air.queue_of(a).bytes - air.queue_of(a).resent_bytes for a in addresses) / max(handed, 1),
             "encoding": [link.encoding_in_use for link in links]}
 
 
@@ -112,9 +114,10 @@ def run(quick: bool = False) -> dict:
         figures += [
             {"name": f"{label}: link load", "value": round(100 * (1 - m["margin"]), 1), "unit": "%",
              "target": f"<= {100 * (1 - MARGIN_TARGET):.0f} %", "met": fits,
-             "note": (f"needs {m['needed_packets_per_s']:.0f} link-layer packets/s (resends included) "
+             "note": (f"needs {m['needed_packets_per_s']:.0f} link-layer packets/s "
                       f"({m['packets_per_interval_needed']:.1f} per {radio.interval_ms:g} ms interval) of "
-                      f"{m['available_packets_per_s']:.0f}; {m['bytes_per_sample']:.2f} bytes a sample")},
+                      f"{m['available_packets_per_s']:.0f}, and {m['resent_packets_per_s']:.0f}/s went to resends; "
+                      f"{m['bytes_per_sample']:.2f} bytes a sample")},
             {"name": f"{label}: samples lost", "value": m["lost"], "unit": "", "target": "0", "met": m["lost"] == 0,
              "note": (f"of {m['produced']} produced; the firmware counted {m['dropped_by_firmware']} overwritten before "
                       f"they were sent; most backlog {m['backlog_max_s']:.1f} s ({100 * m['ring_fill_max']:.0f} % of the ring)"
