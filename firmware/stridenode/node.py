@@ -29,7 +29,6 @@ from . import FW_VERSION
 from .auth import Authenticator
 from .battery import BatteryMonitor
 from .boards import load_board
-from .delta import DeltaPacker
 from .fusion import Fusion
 from .imu import new_sample_buffer, probe
 from .memory import ring_seconds
@@ -106,7 +105,7 @@ class SensorNode:
         self.mtu = 23
         self.spp = 0
         self.encoding = sw.ENCODING_FULL  # SET_ENCODING, for this connection only
-        self._delta = DeltaPacker(_DELTA_MAX_BYTES)
+        self._delta = None  # the DeltaPacker, made at the first SET_ENCODING(delta): after the ring, off its heap
         self._live = 0  # next sample to send live
         self._stop_at = -1  # orderly stop: last packet ends here (FLAG_FINAL), -1: not stopping
         self._battery_stop = False
@@ -831,6 +830,13 @@ class SensorNode:
             return sw.ERR_MTU_TOO_SMALL, self.mtu
         if encoding != sw.ENCODING_FULL and encoding != sw.ENCODING_DELTA:
             return sw.ERR_BAD_ARGUMENT, 0
+        if encoding == sw.ENCODING_DELTA and self._delta is None:
+            try:  # once per boot, its code and ~1.5 kB: a board that streams full never spends them
+                from .delta import DeltaPacker
+
+                self._delta = DeltaPacker(_DELTA_MAX_BYTES)
+            except MemoryError:
+                return sw.ERR_BUSY, 0
         self.encoding = encoding
         return sw.OK, encoding
 

@@ -220,7 +220,8 @@ class SensorLink:
         if not self._encoding_warned:
             self._encoding_warned = True
             reason = {stridewire.ERR_UNKNOWN_OPCODE: "its firmware does not know it (update with `stridecue flash`)",
-                      stridewire.ERR_MTU_TOO_SMALL: f"the link's MTU of {detail} bytes is too small for it"}.get(
+                      stridewire.ERR_MTU_TOO_SMALL: f"the link's MTU of {detail} bytes is too small for it",
+                      stridewire.ERR_BUSY: "the sensor has no memory left for it"}.get(
                 result, stridewire.ERROR_NAMES.get(result, str(result)))
             message = f"{self.name}: streaming full packets, not delta: {reason}"
             log.warning(message)
