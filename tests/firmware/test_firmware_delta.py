@@ -79,3 +79,42 @@ def test_micropython_packs_the_same_bytes_the_host_decodes_exactly_without_alloc
     raw = np.concatenate([b.raw for b in blocks])
     assert raw.dtype == np.int16 and raw.shape == (256, 6)
     assert {sw.parse_delta(bytes.fromhex(h))[0] for h in mpy[2:2 + count]} == {9}
+
+
+# -- SET_ENCODING in the node (CPython) --------------------------------------------------------
+
+from test_firmware_node import Rig  # noqa: E402  (the node test's rig: a node fed sample by sample)
+
+
+def test_set_encoding_is_checked_and_lasts_one_connection():
+    rig = Rig(start=False, mtu=23)
+    assert rig.control(sw.OP_SET_ENCODING, sw.ENCODING_DELTA)[2:] == (sw.ERR_MTU_TOO_SMALL, 23)
+    rig.disconnect()
+    rig.connect(247)
+    assert rig.control(sw.OP_SET_ENCODING, 2)[2] == sw.ERR_BAD_ARGUMENT
+    assert rig.control(sw.OP_SET_ENCODING, sw.ENCODING_DELTA)[2:] == (sw.OK, sw.ENCODING_DELTA)
+    assert rig.node.encoding == sw.ENCODING_DELTA
+    rig.disconnect()
+    assert rig.node.encoding == sw.ENCODING_FULL  # a host that never asks never gets delta packets
+
+
+def test_delta_stream_and_resends_cover_every_sample_once():
+    rig = Rig(start=False)
+    assert rig.control(sw.OP_SET_ENCODING, sw.ENCODING_DELTA)[2] == sw.OK
+    assert rig.control(sw.OP_START)[2] == sw.OK
+    rig.run(3.0)
+    live = rig.live()
+    assert live and all(p.block.raw.dtype == np.int16 for p in live)
+    index = np.concatenate([p.block.index for p in live])
+    assert np.array_equal(index, np.arange(index[0], index[0] + len(index)))  # in order, no gap, no repeat
+    assert max(len(p.block) for p in live) <= 255 and min(len(p.block) for p in live) >= 4
+    first, count = int(index[100]) // 4 * 4, 200
+    assert rig.control(sw.OP_RESEND, first, count)[2] == sw.OK
+    rig.drain()
+    again = [p for p in rig.packets if p.resent]
+    got = np.concatenate([p.block.index for p in again])
+    assert got[0] == first and got[-1] >= first + count - 1
+    original = np.concatenate([p.block.raw for p in live])
+    resent = np.concatenate([p.block.raw for p in again])
+    k = int(first - index[0])
+    assert np.array_equal(resent, original[k:k + len(resent)])  # the same samples, byte for byte
