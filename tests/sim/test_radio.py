@@ -64,6 +64,7 @@ def test_resent_data_packets_are_counted_apart():
     q = LinkQueue(model)
     live = bytearray(191)
     live[0] = w.TYPE_DATA
+    live[16] = 12  # n
     resent = bytearray(live)
     resent[18] = w.FLAG_RESENT
     status = bytearray(46)
@@ -73,6 +74,7 @@ def test_resent_data_packets_are_counted_apart():
     serve_interval(model, [q], 0)
     assert q.packets == 8 + 8 + 2 and q.resent_packets == 8
     assert q.bytes == 191 + 191 + 46 and q.resent_bytes == 191
+    assert q.live_samples == 12 and q.live_bytes == 191  # the live packet's, not the resent one's nor the status's
 
 
 def test_a_full_queue_refuses():

@@ -147,6 +147,8 @@ class LinkQueue:
         self.notifications = 0
         self.bytes = 0  # ATT values delivered
         self.resent_bytes = 0  # ... of resent data packets
+        self.live_samples = 0  # samples delivered in live (not resent) data packets ...
+        self.live_bytes = 0  # ... and their ATT values
 
     @property
     def room(self) -> bool:
@@ -160,9 +162,12 @@ class LinkQueue:
         return True
 
     @staticmethod
-    def _resent(payload: bytes, status: bool) -> bool:
-        data = not status and len(payload) > 18 and payload[0] in (stridewire.TYPE_DATA, stridewire.TYPE_DATA_DELTA)
-        return data and bool(payload[18] & stridewire.FLAG_RESENT)
+    def _data(payload: bytes, status: bool) -> bool:
+        return not status and len(payload) > 18 and payload[0] in (stridewire.TYPE_DATA, stridewire.TYPE_DATA_DELTA)
+
+    @classmethod
+    def _resent(cls, payload: bytes, status: bool) -> bool:
+        return cls._data(payload, status) and bool(payload[18] & stridewire.FLAG_RESENT)
 
     def send_one(self) -> tuple[bytes, bool] | None:
         """One link-layer packet goes out; the notification it completes, if any."""
@@ -178,6 +183,9 @@ class LinkQueue:
         self.bytes += len(head[0])
         if self._resent(head[0], head[1]):
             self.resent_bytes += len(head[0])
+        elif self._data(head[0], head[1]):
+            self.live_samples += head[0][16]
+            self.live_bytes += len(head[0])
         return head[0], head[1]
 
     def clear(self) -> None:

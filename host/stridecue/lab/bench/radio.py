@@ -76,9 +76,8 @@ async def _measure(radio, sensors: int, encoding: str, seconds: float, seed: int
     ring = min(node.ring.capacity for node in nodes)
     rate = nodes[0].rate
     resent = sum(air.queue_of(a).resent_packets for a in addresses)
-    packets = sum(air.queue_of(a).packets for a in addresses) - resent  # the live stream's own
-    # samples the firmware handed to the radio: where it got to, less what the ring overwrote unsent
-    handed = sum(max(node.next_sample(), 0) for node in nodes) - dropped
+    packets = sum(air.queue_of(a).packets for a in addresses) - resent  # the live stream's own, status included
+    handed = sum(air.queue_of(a).live_samples for a in addresses)  # samples the live packets carried
     for s in supervisors:
         s.cancel()
     for link in links:
@@ -91,7 +90,7 @@ async def _measure(radio, sensors: int, encoding: str, seconds: float, seed: int
             "ring_s": ring / rate,
             "packets_per_interval_needed": needed * radio.interval_ms / 1000.0, "backlog_max_s": backlog / rate,
             "ring_fill_max": backlog / ring, "lost": sum(missing), "dropped_by_firmware": dropped, "produced": produced,
-            "delivered": sum(delivered), "bytes_per_sample": sum(air.queue_of(a).bytes - air.queue_of(a).resent_bytes for a in addresses) / max(handed, 1),
+            "delivered": sum(delivered), "bytes_per_sample": sum(air.queue_of(a).live_bytes for a in addresses) / max(handed, 1),
             "encoding": [link.encoding_in_use for link in links]}
 
 
