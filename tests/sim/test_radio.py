@@ -72,7 +72,7 @@ def test_resent_data_packets_are_counted_apart():
     for payload, is_status in ((live, False), (resent, False), (status, True)):
         q.offer(bytes(payload), is_status)
     serve_interval(model, [q], 0)
-    assert q.packets == 8 + 8 + 2 and q.resent_packets == 8
+    assert q.packets == 8 + 8 + 2 and q.resent_packets == 8 and q.status_packets == 2
     assert q.bytes == 191 + 191 + 46 and q.resent_bytes == 191
     assert q.live_samples == 12 and q.live_bytes == 191  # the live packet's, not the resent one's nor the status's
 

@@ -144,6 +144,7 @@ class LinkQueue:
         self.refused = 0  # times a notification met a full queue (the firmware's notify() refused)
         self.packets = 0  # link-layer packets sent
         self.resent_packets = 0  # ... of them carrying resent data packets (FLAG_RESENT)
+        self.status_packets = 0  # ... and status notifications
         self.notifications = 0
         self.bytes = 0  # ATT values delivered
         self.resent_bytes = 0  # ... of resent data packets
@@ -176,6 +177,8 @@ class LinkQueue:
         self.packets += 1
         if self._resent(head[0], head[1]):
             self.resent_packets += 1
+        elif head[1]:
+            self.status_packets += 1
         if head[2]:
             return None
         self.waiting.popleft()

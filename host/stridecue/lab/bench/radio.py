@@ -87,6 +87,7 @@ async def _measure(radio, sensors: int, encoding: str, seconds: float, seed: int
     available = radio.packets_per_s
     return {"needed_packets_per_s": needed, "available_packets_per_s": available, "margin": 1.0 - needed / available,
             "resent_packets_per_s": resent / seconds,
+            "status_share": sum(air.queue_of(a).status_packets for a in addresses) / max(packets, 1),
             "ring_s": ring / rate,
             "packets_per_interval_needed": needed * radio.interval_ms / 1000.0, "backlog_max_s": backlog / rate,
             "ring_fill_max": backlog / ring, "lost": sum(missing), "dropped_by_firmware": dropped, "produced": produced,
@@ -115,7 +116,8 @@ def run(quick: bool = False) -> dict:
              "target": f"<= {100 * (1 - MARGIN_TARGET):.0f} %", "met": fits,
              "note": (f"needs {m['needed_packets_per_s']:.0f} link-layer packets/s "
                       f"({m['packets_per_interval_needed']:.1f} per {radio.interval_ms:g} ms interval) of "
-                      f"{m['available_packets_per_s']:.0f}, and {m['resent_packets_per_s']:.0f}/s went to resends; "
+                      f"{m['available_packets_per_s']:.0f} ({100 * m['status_share']:.1f} % of them status notifications), "
+                      f"and {m['resent_packets_per_s']:.0f}/s went to resends; "
                       f"{m['bytes_per_sample']:.2f} bytes a sample")},
             {"name": f"{label}: samples lost", "value": m["lost"], "unit": "", "target": "0", "met": m["lost"] == 0,
              "note": (f"of {m['produced']} produced; the firmware counted {m['dropped_by_firmware']} overwritten before "
