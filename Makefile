@@ -47,8 +47,11 @@ demo: $(PY_STAMP)
 	$(STRIDECUE) --data-dir $(DEMO_DIR) run --simulate --duration 600 --speed max --quiet
 	$(STRIDECUE) --data-dir $(DEMO_DIR) summary
 
+# Two passes: the tests that keep no wall-clock pace on every core (pytest-xdist), then the
+# real-time ones alone (marked `realtime`: all of tests/firmware, and tests that say so).
 test: $(TEST_STAMP) $(MP_STAMP) $(APT_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto -m "not realtime"
+	$(PY) -m pytest -m realtime
 
 clean:
 	rm -rf $(VENV) $(MP_DIR)/node_modules $(DEMO_DIR) .pytest_cache .hypothesis

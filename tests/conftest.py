@@ -22,6 +22,13 @@ for _folder in [HERE, *sorted(p for p in HERE.iterdir() if p.is_dir() and p.name
         sys.path.insert(0, str(_folder))
 
 DATA_REASON = "shared data not present"
+REALTIME_FOLDERS = {"firmware"}  # the firmware runs paced by the wall clock (its main loop, its bench)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(str(item.fspath)).parent.name in REALTIME_FOLDERS:
+            item.add_marker(pytest.mark.realtime)
 
 
 def _data_skips(terminalreporter) -> list:

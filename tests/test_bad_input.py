@@ -34,6 +34,11 @@ CASES = [
     ("radio interval 1 ms", [*SIM, "--duration", "5", "--radio", "pi-zero-2w,interval-ms=1"], "interval-ms=1"),
     ("daemon radio bad value", ["daemon", "--simulate", "--radio", "dle,packets=many"], "bad value 'many'"),
     ("guided segment inf", [*SIM, "--guided", "--guided-segment", "inf"], "--guided-segment"),
+    ("exercise unknown", ["exercise", "pistol-squat", "--simulate"], "unknown exercise"),
+    ("exercise level 9", ["exercise", "step-down", "--level", "9", "--simulate"], "levels 1-4"),
+    ("exercise bridge on the shin", ["exercise", "bridge", "--mount", "shin", "--simulate"], "thigh"),
+    ("exercise no reps", ["exercise", "single-leg-squat", "--reps", "0", "--simulate"], "--reps 0"),
+    ("exercise no name", ["exercise", "--simulate"], "which exercise"),
     ("history last 0", ["history", "--last", "0"], "--last 0"),
     ("history last negative", ["history", "--last=-3"], "--last -3"),
     ("import at 416 kHz", ["import", "{csv_dir}/run.csv", "--columns", IMPORT_COLUMNS, "--units", "t=ms"], "416000"),
@@ -53,6 +58,9 @@ CASES = [
     ("replay of a foreign file", ["replay", "{csv_dir}/run.csv", "--quiet"], "run.csv"),
     ("daemon stop-after negative", ["daemon", "--simulate", "--speed", "max", "--stop-after=-1"], "--stop-after"),
     ("daemon runs 0", ["daemon", "--simulate", "--runs", "0"], "--runs 0"),
+    ("pain 11", ["log", "pain", "11"], "pain 11"),
+    ("pain of an unknown run", ["log", "pain", "3", "--run", "no-such-run"], "no-such-run"),
+    ("pain at a bad --when", ["log", "pain", "3", "--when", "soon"], "--when"),
 ]
 
 

@@ -23,6 +23,7 @@ from stridecue.live.options import add_coaching_options, add_sensor_options, add
 # A command whose module does not exist yet says so in one line and exits non-zero.
 _MODULE_COMMANDS = {
     "history": ("stridecue.review.history", "trends across runs; delete a run", 7),
+    "log": ("stridecue.painload.command", "log pain 0-10 during or after a run; runs, exercise sessions and pain on one timeline", 18),
     "export": ("stridecue.review.export", "export a run as CSV, Parquet or FIT", 7),
     "import": ("stridecue.record.importer", "add a run to history: a .scrun run file, or another IMU's CSV recording", 5),
     "repair": ("stridecue.record.repair", "write a clean copy of a damaged run file (the original is only read)", 16),
@@ -33,6 +34,9 @@ _MODULE_COMMANDS = {
     "doctor": ("stridecue.device.doctor", "check Bluetooth, audio, board and data directory", 8),
     "daemon": ("stridecue.pocket.daemon", "hands-free runs: wait for the sensor, start on moving, stop on standing, spoken prompts", 17),
     "service": ("stridecue.pocket.service", "run the hands-free daemon as a systemd service (install, status)", 17),
+    "report": ("stridecue.review.physio", "the physiotherapist's report: runs, exercises, pain and load over the last weeks (HTML)", 18),
+    "programme": ("stridecue.review.programme", "the retraining programme: start, where you are, what is next, its outcome", 18),
+    "exercise": ("stridecue.live.exercise_command", "an exercise session with live cues: squat, step-down, balance, bridge", 18),
     "serve": ("stridecue.serve.command", "review on your phone: runs, reports, trends, downloads, settings, live page", 17),
 }
 
@@ -161,6 +165,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         args.speed = parse_speed(args.speed)
         args.duration = parse_duration(args.duration)
+        if args.duration is None and not args.guided:  # a retraining programme's session has its length
+            from stridecue.coach.programme import planned_run_length
+
+            args.duration = planned_run_length(args, base)
         if args.simulate:
             args.duration = _simulated_duration(args)
         return asyncio.run(run_command(args, base))

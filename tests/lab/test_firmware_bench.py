@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from stridecue.lab.bench import firmware as firmware_bench
+
+pytestmark = pytest.mark.realtime  # the firmware's main loop over the paced IMU, as in tests/firmware
 
 
 def test_quick_benchmark_reports_the_budgets():

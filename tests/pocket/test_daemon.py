@@ -18,7 +18,7 @@ from stride_records import make_stride
 
 from stridecue.cli import build_parser, main
 from stridecue.coach.audio import NullPlayer
-from stridecue.pocket.daemon import Daemon, check_options, spoken_summary, wobble_by_leg
+from stridecue.pocket.daemon import PAIN_PROMPT, Daemon, check_options, spoken_summary, wobble_by_leg
 from stridecue.pocket.prompts import Prompts
 from stridecue.pocket.state import read_state
 from stridecue.record.runreader import RunReader
@@ -59,6 +59,8 @@ def test_a_run_starts_on_moving_and_ends_on_standing_and_the_next_one_follows(tw
     for kind, words in daemon.spoken:
         if kind == "saved":  # one line: how long, how many strides, the wobble, the cues
             assert words.startswith("Run saved. ") and " strides. Left knee wobble " in words and " degrees. " in words
+            assert words.endswith(" " + PAIN_PROMPT)  # then the pain rating is asked for, on the phone
+            words = words.removesuffix(" " + PAIN_PROMPT)
             assert words.endswith(" cues.") or words.endswith(" cue.")
     runs = _runs(data)
     assert runs == sorted(daemon.runs) and len(runs) == 2
@@ -78,7 +80,7 @@ def test_both_runs_are_in_history_and_the_state_file_says_what_happened(two_runs
     assert sorted(names) == [run.stem for run in _runs(data)]
     state = read_state(data)
     assert state.state == "stopped" and state.runs == 2 and state.last_run == _runs(data)[-1].name
-    assert state.last_summary == daemon.spoken[-1][1]
+    assert f"{state.last_summary} {PAIN_PROMPT}" == daemon.spoken[-1][1]
 
 
 def test_the_second_runs_cue_track_starts_with_the_run_not_with_the_first(two_runs):

@@ -145,9 +145,13 @@ def test_migrates_a_version_1_database_keeping_its_data(tmp_path):
     path = make_run(tmp_path, START, 1, profile="anna")
     _version_1_database(tmp_path, path)
     with store_with(tmp_path) as store:
-        assert store.version == SCHEMA_VERSION == 4
+        assert store.version == SCHEMA_VERSION == 7
         run = store.run(7)
+        assert run["activity"] == "run" and run["exercise"] is None  # migration 5: an old row is a run
+        assert store.pain_entries() == []  # migration 6's table, empty until a pain journal is indexed
         assert run["profile"] == "anna"  # backfilled from the metadata by migration 2
+        assert (run["activity"], run["exercise"], run["level"]) == ("run", None, None)  # migration 5
+        assert store.reps(7) == []
         assert run["running_strides"] == 15
         assert len(store.strides(7)) == 20
         assert store.strides(7)[0].wobble_note is None  # the column migration 3 adds
@@ -155,6 +159,17 @@ def test_migrates_a_version_1_database_keeping_its_data(tmp_path):
         assert store.ingest(path) == 7
         assert len(store.strides(7)) > 20
         assert store.session_count("anna") == 1
+
+
+def test_migration_5_begins_with_the_activity_columns():
+    """Other stages build on these three statements: they stay first, word for word."""
+    from stridecue.record.schema import _split_sql
+
+    assert list(_split_sql(MIGRATIONS[4]))[:3] == [
+        "ALTER TABLE runs ADD COLUMN activity TEXT NOT NULL DEFAULT 'run'",
+        "ALTER TABLE runs ADD COLUMN exercise TEXT",
+        "ALTER TABLE runs ADD COLUMN level INTEGER",
+    ]
 
 
 def test_a_failed_migration_leaves_the_older_version(tmp_path, monkeypatch):

@@ -51,6 +51,7 @@ class CoachSettings:
     wobble_words: tuple[str, ...] = ("Squeeze your glutes", "Knees apart")
     load_cue: bool = False
     load_threshold_g: float | None = None  # None: baseline + k x spread of peak tibial acceleration
+    load_target_pct: float | None = None  # instead: this many % below the run's own load baseline (a retraining target)
     load_words: str = "Land softer"
     cadence_cue: bool = False
     cadence_target_spm: float | None = None  # None: the runner's baseline cadence + cadence_increase_pct
@@ -213,6 +214,8 @@ class Coach:
             return s.load_threshold_g
         if sig.baseline is None:
             return None
+        if s.load_target_pct is not None:  # Crowell & Davis 2011: a target below the runner's baseline
+            return sig.baseline * (1.0 - s.load_target_pct / 100.0)
         return sig.baseline + s.k * sig.spread
 
     def _check_wobble(self, t: float, leg: str, sig: _Signal) -> Cue | None:

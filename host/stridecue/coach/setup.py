@@ -71,6 +71,7 @@ class Coaching:
     sounds: object = None  # audio.CueSounds
     audio: object = None  # audio.AudioCues
     track: object = None  # audio.CueTrack
+    programme: object = None  # programme.RunPlan: the retraining programme's step this run is, if any
 
     def metadata(self) -> dict:
         """The settings section of the run's metadata."""
@@ -83,6 +84,8 @@ class Coaching:
             "baseline_from": self.baseline_from,
             "guided": not isinstance(self.coach, Coach),
         }
+        if self.programme is not None:
+            out["programme"] = self.programme.step.metadata(self.programme.programme)
         if out["guided"] and settings is not None:
             try:
                 out["guided_protocol"] = asdict(settings)
@@ -128,21 +131,18 @@ def prepare_coaching(profile: Profile, base: Path, *, guided: bool = False, play
     """The coach and its outputs for a run with this profile.
 
     play: open an audio output (False: replay at full speed, tests).  track: keep a cue track.
-    fading_session: look up the runner's session number for faded feedback (a new run; a
-    replay keeps the fraction recorded with the run).  mounts: the run's sensor mounts (a saved
-    baseline only comes from a run with the same ones: thigh and shin wobble differ).
+    fading_session: a new run: look up the runner's retraining programme or session number for
+    faded feedback (a replay keeps the fraction recorded with the run; a guided run is no programme
+    session).  mounts: the run's sensor mounts (a saved baseline only comes from a run with the same
+    ones: thigh and shin wobble differ).
     """
     from stridecue.coach.audio import AudioCues, CueSounds, CueTrack, NullPlayer, open_player
 
-    settings = profile.coach
     coaching = Coaching(profile=profile, coach=None)
-    if profile.fading and fading_session:
-        coaching.session = session_count(base, profile.name) + 1
-        coaching.feedback_fraction = faded_fraction(coaching.session, profile.fading_schedule)
-        settings = _with(settings, feedback_fraction=coaching.feedback_fraction)
-        coaching.notes.append(f"session {coaching.session} of profile {profile.name!r}: "
-                              f"{coaching.feedback_fraction:.0%} of cues spoken (faded feedback)")
-    if profile.baseline == "saved" and settings.threshold == "baseline" and settings.baseline_deg is None:
+    settings = _session_settings(coaching, base, fading_session, programme=not guided)
+    first_session = coaching.programme is not None and coaching.programme.step.number == 1 and coaching.session == 1
+    # the programme's first session forms its own baseline: the no-cue stretch its outcome is measured against
+    if profile.baseline == "saved" and settings.threshold == "baseline" and settings.baseline_deg is None and not first_session:
         saved = saved_baseline(base, profile.name, mounts)
         if saved is None:
             coaching.notes.append(f"no saved baseline for profile {profile.name!r} yet: this run forms one from its first strides")
@@ -170,6 +170,29 @@ def prepare_coaching(profile: Profile, base: Path, *, guided: bool = False, play
     if track:
         coaching.track = CueTrack(coaching.sounds)
     return coaching
+
+
+def _session_settings(coaching: Coaching, base: Path, new_run: bool, programme: bool = True) -> CoachSettings:
+    """The coach's settings for this run of the profile: a retraining programme's step
+    (coach/programme.py), else faded feedback by the profile's session number, else as they are."""
+    from stridecue.coach.programme import announce, plan_for_run, step_settings
+
+    profile = coaching.profile
+    settings = profile.coach
+    plan = plan_for_run(base, profile.name, profile.fading_schedule) if new_run and programme else None
+    if plan is not None:
+        coaching.programme = plan
+        settings = step_settings(settings, plan.step, plan.programme, plan.load_target_g)
+        coaching.feedback_fraction = settings.feedback_fraction
+        coaching.session = plan.step.number if plan.step.kind == "session" else None
+        coaching.notes.append(announce(plan))
+    elif profile.fading and new_run:
+        coaching.session = session_count(base, profile.name) + 1
+        coaching.feedback_fraction = faded_fraction(coaching.session, profile.fading_schedule)
+        settings = _with(settings, feedback_fraction=coaching.feedback_fraction)
+        coaching.notes.append(f"session {coaching.session} of profile {profile.name!r}: "
+                              f"{coaching.feedback_fraction:.0%} of cues spoken (faded feedback)")
+    return settings
 
 
 def describe_coaching(coaching: Coaching) -> str:

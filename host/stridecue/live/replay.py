@@ -44,6 +44,10 @@ async def replay_command(args, base: Path) -> int:
     if reader.damage_line():
         print(f"warning: {path.name}: {reader.damage_line()}", file=sys.stderr)
     meta = reader.metadata
+    if meta.get("activity") == "exercise":  # a session: its own pipeline (live/exercise_session.py)
+        from stridecue.live.exercise_session import replay_exercise
+
+        return await replay_exercise(reader, _recorded_items(reader), args, WallClock())
     setups = [SensorSetup(slot=s["slot"], mount=s.get("mount", "shin"), leg=s.get("leg", "left")) for s in meta.get("sensors", [])]
     if not setups:
         setups = [SensorSetup(0, "shin", "left")]

@@ -28,6 +28,7 @@ from stridecue.live.recording import make_source as _make_source  # noqa: F401 (
 from stridecue.live.simulated import Simulation, scan_air, show_progress, simulation
 from stridecue.live.stopping import StopSignals
 from stridecue.live.status_feed import attach_live_status  # serve's live page hook (see run_command)
+from stridecue.painload.prompt import ask_pain
 
 
 # -- scan -----------------------------------------------------------------------------------------
@@ -153,6 +154,7 @@ async def run_command(args, base: Path) -> int:
             coaching.close()
         signals.saved = True  # a late second Ctrl-C has nothing left to abort
         _print_end(path, totals, track_path)
+    ask_pain(base, path.stem, start)  # on a terminal only (painload/prompt.py)
     return 1 if totals["silent_sensors"] else 0
 
 

@@ -2,7 +2,8 @@
 It waits for the paired sensor(s), connects and says so, asks the runner to stand still and says
 "ready" once the analysis has its standstill.  A run starts when the runner moves and ends after
 standing still for --stop-after seconds, or at once on a double tap on the sensor; then the run
-is saved, one spoken line sums it up, and the daemon waits for the next run.  A dropped sensor,
+is saved, one spoken line sums it up and asks for a pain rating on the phone (`stridecue serve`'s
+pain form), and the daemon waits for the next run.  A dropped sensor,
 its return and a low battery are said too.  Ctrl-C or SIGTERM saves a run in progress and exits 0.
 `stridecue service install` runs it at boot.
 
@@ -28,6 +29,9 @@ from stridecue.errors import UserError
 RETRY_S = 5.0  # between scans while waiting for the sensors, and after a failed connection
 MAX_RUNS = 10_000
 
+
+# Said after the run's summary: the runner rates the pain on `stridecue serve`'s pain form (/pain).
+PAIN_PROMPT = "Rate your pain on the phone, zero to ten."
 
 class Daemon:
     """The daemon's loop.  Results: `spoken` (every prompt: (kind, words), in order), `runs` (saved
@@ -70,6 +74,7 @@ class Daemon:
         """The settings, the sensors, the virtual runner, the audio output and the prompts: all
         that can fail on bad input fails here, before the daemon says anything."""
         from stridecue.coach.audio import NullPlayer, open_player
+        from stridecue.coach.programme import read_programmes
         from stridecue.coach.setup import profile_from_args
         from stridecue.live.session import connect_or_simulate, sensor_setups
         from stridecue.paths import check_dir, runs_dir
@@ -78,6 +83,7 @@ class Daemon:
 
         check_dir(runs_dir(self.base))
         profile = profile_from_args(self.args, self.base)
+        read_programmes(self.base)  # a damaged programme.json is the error now, not at the first run
         self.setups = sensor_setups(self.args)
         self.sim, self.clock = connect_or_simulate(self.args, self.setups)
         self.end_s = self._simulated_end() if self.sim else None
@@ -190,6 +196,11 @@ class Daemon:
         path = self.signals.path = watch.start_recording(self.base, start, meta, moving)
         self._set("running")
         self.say("go")
+        plan = watch.wiring.coaching.programme
+        if plan is not None:  # a retraining programme's step: which one, and how long
+            from stridecue.coach.programme import spoken
+
+            self.say("programme", text=spoken(plan))
         print(f"recording to {path}", flush=True)
         ended = await self._until_end(watch)
         self._set("saving")
@@ -200,7 +211,7 @@ class Daemon:
         self.runs.append(path)
         print(f"run saved: {path} (ended by {ended}){f'; cue track: {track.name}' if track else ''}", flush=True)
         self._set("waiting for sensors", runs=len(self.runs), last_run=path.name, last_summary=line)
-        self.say("saved", text=line)
+        self.say("saved", text=f"{line} {PAIN_PROMPT}")
         self._idle_since = self.clock.now()
 
     async def _until_end(self, watch) -> str:

@@ -21,21 +21,23 @@ from stridecue.link.loss import data_problem
 # Stored per-stride results are tagged with the ingest version: the package version, this
 # module's ingest revision and a digest of the stride analysis's source, so a changed analysis
 # re-analyses every run on the next sync instead of serving stale strides.
-_INGEST_REVISION = 3  # 2: runs.data_problem; 3: a damaged file is read around its damage (totals["damage"])
+_INGEST_REVISION = 4  # 2: runs.data_problem; 3: a damaged file is read around its damage (totals["damage"]); 4: exercise sessions
 
 
 def _analysis_digest() -> str:
     import hashlib
     import importlib.util
 
-    spec = importlib.util.find_spec("stridecue.analysis")
-    if spec is None or not spec.submodule_search_locations:
-        return "none"
     h = hashlib.sha1()
-    for folder in spec.submodule_search_locations:
-        for f in sorted(Path(folder).glob("*.py")):
-            h.update(f.name.encode())
-            h.update(f.read_bytes())
+    for stage in ("stridecue.analysis", "stridecue.exercise"):  # the stride and the exercise analyses
+        spec = importlib.util.find_spec(stage)
+        if spec is None or not spec.submodule_search_locations:
+            h.update(b"none")
+            continue
+        for folder in spec.submodule_search_locations:
+            for f in sorted(Path(folder).glob("*.py")):
+                h.update(f.name.encode())
+                h.update(f.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -66,6 +68,23 @@ def default_analyse(reader) -> list[Stride]:
     return analyse_run(reader)
 
 
+def is_exercise(meta: dict) -> bool:
+    return isinstance(meta, dict) and meta.get("activity") == "exercise"
+
+
+def exercise_reps(reader) -> list:
+    """The reps and holds of an exercise session file (exercise/analysis.py), each marked cued when
+    the session spoke a knee-out cue after it.  UserError for an unknown exercise."""
+    from dataclasses import replace
+
+    from stridecue.exercise.analysis import analyse_reader
+
+    reps = analyse_reader(reader).reps_
+    cued = {(c.get("values", {}).get("leg"), round(float(c.get("values", {}).get("bottom_t", -1.0)), 1))
+            for c in reader.events() if c.get("kind") == "cue" and c.get("cue") == "knee"}
+    return [replace(r, cued=True) if r.kind == "rep" and (r.leg, round(r.bottom_t, 1)) in cued else r for r in reps]
+
+
 def up_to_date(row, st: os.stat_result) -> bool:
     """Whether a stored runs row (file_size, file_mtime_ns, ingest_version) still stands for the
     file: the same size and modification time, ingested by this INGEST_VERSION."""
@@ -92,8 +111,23 @@ def run_values(path: Path, st: os.stat_result, reader, strides: list[Stride], pr
         closed=int(reader.closed), file_size=st.st_size, file_mtime_ns=st.st_mtime_ns, ingested_at=_now(),
         metadata_json=json.dumps(meta, default=str), totals_json=json.dumps(totals, default=str),
         profile=profile, ingest_version=INGEST_VERSION, running_strides=running, data_problem=problem,
+        **activity_values(meta),
     )
     return values, sensors
+
+
+def activity_values(meta: dict) -> dict:
+    """runs.activity ("run", or "exercise" for an exercise session), .exercise (its name), .level."""
+    if not is_exercise(meta):
+        return dict(activity="run", exercise=None, level=None)
+    return dict(activity="exercise", exercise=meta.get("exercise"), level=_level(meta))
+
+
+def _level(meta: dict) -> int | None:
+    try:
+        return int(meta.get("level"))
+    except (TypeError, ValueError):
+        return None
 
 
 def cue_rows(reader) -> list[tuple]:

@@ -101,7 +101,54 @@ _MIGRATION_4 = """
 ALTER TABLE runs ADD COLUMN data_problem TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3, _MIGRATION_4)
+# Exercise sessions are rows of runs too (same run files; metadata "activity": "exercise").
+_MIGRATION_5 = """
+ALTER TABLE runs ADD COLUMN activity TEXT NOT NULL DEFAULT 'run';
+ALTER TABLE runs ADD COLUMN exercise TEXT;
+ALTER TABLE runs ADD COLUMN level INTEGER;
+"""
+
+# Pain entries, indexed from the pain journal (record/painlog.py, the source of truth), and the
+# journal's size, time and unreadable lines, so a sync reads it again only when it changed.
+_MIGRATION_6 = """
+CREATE TABLE pain_entries (
+    id TEXT PRIMARY KEY,
+    logged_at TEXT NOT NULL,
+    run_name TEXT,
+    activity_date TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('during', 'next_morning', 'other')),
+    score INTEGER NOT NULL CHECK (score BETWEEN 0 AND 10),
+    note TEXT NOT NULL DEFAULT '',
+    replaces TEXT
+);
+CREATE INDEX pain_entries_run ON pain_entries(run_name);
+CREATE TABLE pain_journal (
+    path TEXT PRIMARY KEY,
+    file_size INTEGER NOT NULL,
+    file_mtime_ns INTEGER NOT NULL,
+    problems_json TEXT NOT NULL
+);
+"""
+
+# Exercise sessions (docs/exercises.md): a run file whose metadata says "activity": "exercise" is a
+# session of one exercise at one level; its reps and balance holds (exercise/rep.py, REP_FIELDS).
+_MIGRATION_7 = """
+CREATE TABLE reps (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,                 -- rep | hold
+    sensor INTEGER, leg TEXT, mount TEXT, set_index INTEGER,
+    start_t REAL, bottom_t REAL, end_t REAL,
+    depth_deg REAL, knee_motion_deg REAL, down_s REAL, up_s REAL,
+    sway_deg REAL, loss_s REAL, held_s REAL,
+    cued INTEGER,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE INDEX runs_activity ON runs(activity, exercise, start_time);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3, _MIGRATION_4, _MIGRATION_5, _MIGRATION_6,
+                               _MIGRATION_7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -32,12 +32,16 @@ from stridecue.paths import runs_dir
 from stridecue.record.ingest import (
     cue_rows,
     default_analyse,
+    exercise_reps,
+    is_exercise,
     problem_row,
     run_values,
     settings_rows,
     up_to_date,
 )
 from stridecue.analysis.stride import ROW_FIELDS, Stride
+from stridecue.exercise.rep import REP_FIELDS
+from stridecue.exercise.rep import from_row as rep_from_row
 from stridecue.record.schema import migrate, schema_version
 
 DB_NAME = "stridecue.db"
@@ -120,10 +124,17 @@ class RunStore:
         except UserError as e:  # the file itself is damaged: remembered until it changes
             self._note_problem(path, st, str(e))
             raise
+        if is_exercise(reader.metadata):  # an exercise session: its reps and holds, no strides
+            try:
+                reps = exercise_reps(reader)
+            except UserError as e:
+                self._note_problem(path, st, str(e))
+                raise
+            return self._write_run(path, st, reader, [], reps)
         strides = sorted(self._analyse(reader), key=lambda s: (s.ic_t, s.sensor))
         return self._write_run(path, st, reader, strides)
 
-    def _write_run(self, path: Path, st: os.stat_result, reader, strides: list[Stride]) -> int:
+    def _write_run(self, path: Path, st: os.stat_result, reader, strides: list[Stride], reps: list = ()) -> int:
         values, sensors = run_values(path, st, reader, strides, profile_name(reader.metadata))
         cues = cue_rows(reader)
         settings = settings_rows(reader.metadata)
@@ -141,7 +152,7 @@ class RunStore:
             else:
                 sets = ", ".join(f"{k} = :{k}" for k in values)
                 self.db.execute(f"UPDATE runs SET {sets} WHERE id = :id", {**values, "id": run_id})
-                for table in ("strides", "cues", "sensors", "settings"):
+                for table in ("strides", "cues", "sensors", "settings", "reps"):
                     self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             self.db.executemany(
                 f"INSERT INTO strides (run_id, seq, {', '.join(ROW_FIELDS)}) VALUES ({', '.join('?' * (len(ROW_FIELDS) + 2))})",
@@ -157,6 +168,10 @@ class RunStore:
                 ((run_id, *row) for row in sensors),
             )
             self.db.executemany("INSERT INTO settings (run_id, section, json) VALUES (?, ?, ?)", ((run_id, *row) for row in settings))
+            self.db.executemany(
+                f"INSERT INTO reps (run_id, seq, {', '.join(REP_FIELDS)}) VALUES ({', '.join('?' * (len(REP_FIELDS) + 2))})",
+                ((run_id, i, *r.as_row()) for i, r in enumerate(reps)),
+            )
             self.db.execute("DELETE FROM ingest_errors WHERE path = ?", (str(path),))
         return run_id
 
@@ -187,8 +202,9 @@ class RunStore:
         """Ingest every run file under <base>/runs that is new or changed; the ids ingested.
 
         A file that cannot be read is skipped (listed in skipped_, remembered until it
-        changes) so one damaged recording does not hide all the others."""
-        self.skipped_ = []
+        changes) so one damaged recording does not hide all the others.  The pain journal is
+        indexed first (_sync_pain); its unreadable lines are listed in skipped_ too."""
+        self.skipped_ = self._sync_pain()
         folder = runs_dir(self.base)
         if not folder.is_dir():
             return []
@@ -216,13 +232,53 @@ class RunStore:
                 self.skipped_.append((path.name, str(e)))
         return done
 
+    def _sync_pain(self) -> list[tuple[str, str]]:
+        """Index the pain journal (record/painlog.py) into pain_entries when it changed since the
+        last sync: all its entries replaced in one transaction.  (file, problem) of its bad lines."""
+        from stridecue.record.painlog import journal_path, problem_lines, read_journal
+
+        path = journal_path(self.base)
+        st = path.stat() if path.exists() else None
+        key = (st.st_size, st.st_mtime_ns) if st else (0, 0)
+        row = self.db.execute("SELECT file_size, file_mtime_ns, problems_json FROM pain_journal WHERE path = ?", (str(path),)).fetchone()
+        if row is not None and (row["file_size"], row["file_mtime_ns"]) == key:
+            return problem_lines(self.base, json.loads(row["problems_json"]))
+        if row is None and st is None:  # no journal, never one: nothing to write
+            return []
+        read = read_journal(self.base)
+        with self._writing():
+            self.db.execute("DELETE FROM pain_entries")
+            self.db.executemany(
+                "INSERT INTO pain_entries (id, logged_at, run_name, activity_date, kind, score, note, replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                ((e.id, e.logged_at, e.run, e.date, e.kind, e.score, e.note, e.replaces) for e in read.entries))
+            self.db.execute("INSERT OR REPLACE INTO pain_journal (path, file_size, file_mtime_ns, problems_json) VALUES (?, ?, ?, ?)",
+                            (str(path), *key, json.dumps(read.problems)))
+        return problem_lines(self.base, read.problems)
+
+    def pain_entries(self, run_name: str | None = None) -> list:
+        """The indexed pain entries (record/painlog.PainEntry), in the order logged; of one run if named."""
+        from stridecue.record.painlog import PainEntry
+
+        sql = "SELECT * FROM pain_entries" + (" WHERE run_name = ?" if run_name is not None else "") + " ORDER BY logged_at, rowid"
+        rows = self.db.execute(sql, (run_name,) if run_name is not None else ())
+        return [PainEntry(r["id"], r["logged_at"], r["run_name"], r["activity_date"], r["kind"], r["score"], r["note"], r["replaces"])
+                for r in rows]
+
     # -- queries -----------------------------------------------------------------------
 
-    def runs(self, profile: str | None = None, *, before: str | None = None, limit: int | None = None) -> list[dict]:
+    def runs(self, profile: str | None = None, *, before: str | None = None, limit: int | None = None,
+             activity: str | None = "run", exercise: str | None = None) -> list[dict]:
         """Runs in start-time order (oldest first), optionally of one profile and started before
-        an ISO time; each a dict of the runs row with metadata and totals decoded."""
+        an ISO time; each a dict of the runs row with metadata and totals decoded.  activity: "run"
+        (the default: exercise sessions are not runs), "exercise" (of `exercise` if given) or None (all)."""
         sql = "SELECT * FROM runs WHERE 1"
         params: list = []
+        if activity is not None:
+            sql += " AND activity = ?"
+            params.append(activity)
+        if exercise is not None:
+            sql += " AND exercise = ?"
+            params.append(exercise)
         if profile is not None:
             sql += " AND profile = ?"
             params.append(profile)
@@ -302,6 +358,11 @@ class RunStore:
         """The run's strides, ordered by initial contact."""
         rows = self.db.execute(f"SELECT {', '.join(ROW_FIELDS)} FROM strides WHERE run_id = ? ORDER BY seq", (int(run_id),))
         return [Stride.from_row(r) for r in rows]
+
+    def reps(self, run_id: int) -> list:
+        """An exercise session's reps and holds (exercise/rep.py), in order."""
+        rows = self.db.execute(f"SELECT {', '.join(REP_FIELDS)} FROM reps WHERE run_id = ? ORDER BY seq", (int(run_id),))
+        return [rep_from_row(r) for r in rows]
 
     def cues(self, run_id: int) -> list[dict]:
         """Cue events as the run file has them: t, cue (kind), words, reason, values."""

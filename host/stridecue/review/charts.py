@@ -225,3 +225,38 @@ def segment_bars(segments: list[dict], key: str, title: str, ylabel: str, cls: s
                      f'{x[key]:.2f}</title></rect>')
         parts.append(f'<text x="{cx:.1f}" y="{h - PAD_B + 16}" text-anchor="middle" class="tick">{_e(x["segment"])}</text>')
     return _svg(parts, title, cls, w, h)
+
+
+def day_chart(series: dict[str, list[tuple[float, float]]], days: float, title: str, ylabel: str, colours: dict[str, str],
+              cls: str = "", bars: dict[str, list[tuple[float, float]]] | None = None) -> str:
+    """Values over a period of `days` (x: days from its start): one line of points per series,
+    optional bars (e.g. minutes run per week, each bar (day, value) a week wide)."""
+    values = [y for pts in list(series.values()) + list((bars or {}).values()) for _, y in pts]
+    if not values:
+        return f'<p class="empty">{_e(title)}: nothing in this period.</p>'
+    w, h = 420, 220
+    lo, hi = min(values + ([0.0] if bars else [])), max(values)
+    span = (hi - lo) or 1.0
+    last = max([d for pts in series.values() for d, _ in pts] + [0.0])
+    ax = _Axes(0.0, max(float(days), last + 0.5), lo - (0.0 if bars else 0.15 * span), hi + 0.15 * span, w, h)
+    parts = ax.frame("days into the period", ylabel)
+    for name, pts in (bars or {}).items():
+        width = (ax.x(7) - ax.x(0)) * 0.8
+        for d, y in pts:
+            parts.append(f'<rect class="bar {_e(name)}" x="{ax.x(d + 3.5) - width / 2:.1f}" y="{ax.y(y):.1f}" width="{width:.1f}" '
+                         f'height="{ax.y(ax.y0) - ax.y(y):.1f}" fill="{colours.get(name, "#bbb")}" fill-opacity="0.45">'
+                         f'<title>{_e(name)}: {y:g}</title></rect>')
+    for name, pts in series.items():
+        colour = colours.get(name, "#1f6fb2")
+        pts = sorted(pts)
+        if len(pts) > 1:
+            parts.append(f'<polyline class="series {_e(name)}" points="{" ".join(f"{ax.x(d):.1f},{ax.y(y):.1f}" for d, y in pts)}" '
+                         f'fill="none" stroke="{colour}" stroke-width="1.5"/>')
+        parts.extend(f'<circle class="point {_e(name)}" cx="{ax.x(d):.1f}" cy="{ax.y(y):.1f}" r="3.5" fill="{colour}">'
+                     f'<title>{_e(name)}, day {d:.0f}: {y:g}</title></circle>' for d, y in pts)
+    legend, x = [], PAD_L + 6
+    for n in list(series) + list(bars or {}):
+        legend.append(f'<text x="{x}" y="{PAD_T + 12}" class="tick" style="fill:{colours.get(n, "#1f6fb2")}">● {_e(n)}</text>')
+        x += 7 * len(n) + 24  # 11-px text: about 6.5 px a character
+    legend = "".join(legend)
+    return _svg(parts + [legend], title, cls, w, h)

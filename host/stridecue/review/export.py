@@ -2,7 +2,8 @@
 
 csv and parquet write three tables: <run>-strides (the per-stride metrics), <run>-samples
 (every recorded sample of every sensor in physical units: g and deg/s, sensor frame, with its
-sample counter and time) and <run>-cues.  fit writes <run>.fit, a FIT activity that running
+sample counter and time) and <run>-cues; of an exercise session <run>-reps (one row per rep or
+balance hold) instead of the strides.  fit writes <run>.fit, a FIT activity that running
 platforms read, with knee wobble, landing load and loading rate as developer fields.
 RUN names the run as in every command (record/runref.py; default: the latest run); --out is a
 directory, or for fit a file name ending in .fit.  Existing files are never overwritten.
@@ -55,14 +56,26 @@ def out_dir(out: str | None, fmt: str) -> Path:
     """--out of a format that writes several files: a directory."""
     path = Path(out).expanduser() if out else Path.cwd()
     if path.suffix.lower() in (".csv", ".parquet", ".fit", ".html"):
-        raise UserError(f"--out {out}: {fmt} writes three files (strides, samples, cues), so --out is a directory")
+        raise UserError(f"--out {out}: {fmt} writes three files (strides or reps, samples, cues), so --out is a directory")
     return path
 
 
-def targets(name: str, fmt: str, out: Path) -> dict[str, Path]:
+def targets(name: str, fmt: str, out: Path, first: str = "strides") -> dict[str, Path]:
+    """The files an export writes; first: "strides" of a run, "reps" of an exercise session."""
     if fmt == "fit":
         return {"fit": out if out.suffix.lower() == ".fit" else out / f"{name}.fit"}
-    return {table: out / f"{name}-{table}.{fmt}" for table in ("strides", "samples", "cues")}
+    return {table: out / f"{name}-{table}.{fmt}" for table in (first, "samples", "cues")}
+
+
+def rep_table(reps: list):
+    """An exercise session's reps and holds (exercise/rep.py REP_FIELDS), a missing figure null."""
+    import pyarrow as pa
+
+    from stridecue.exercise.rep import REP_FIELDS, TEXT_FIELDS
+
+    rows = [r.as_row() for r in reps]
+    types = {"sensor": pa.int16(), "set_index": pa.int16(), "cued": pa.bool_(), **{k: pa.string() for k in TEXT_FIELDS}}
+    return pa.table({k: pa.array([row[i] for row in rows], type=types.get(k, pa.float64())) for i, k in enumerate(REP_FIELDS)})
 
 
 def _start(meta: dict, fallback: str | None) -> dt.datetime | None:
@@ -151,6 +164,17 @@ def _write_new(path: Path, write) -> None:
         os.unlink(tmp)
 
 
+def _refuse_existing(paths: dict[str, Path]) -> Path:
+    """The folder the exports go to; UserError when it is a file or an export is already there."""
+    out = next(iter(paths.values())).parent
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: not a directory")
+    for p in paths.values():
+        if p.exists():
+            raise UserError(f"{p}: already exists; exports are never overwritten")
+    return out
+
+
 def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
     """Write the exports of a stored run; the paths written."""
     from stridecue.record.runreader import RunReader
@@ -158,13 +182,11 @@ def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
 
     if fmt not in FORMATS:
         raise UserError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    paths = targets(run["name"], fmt, out)
-    out = next(iter(paths.values())).parent
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: not a directory")
-    for p in paths.values():
-        if p.exists():
-            raise UserError(f"{p}: already exists; exports are never overwritten")
+    session = run.get("activity") == "exercise"
+    if session and fmt == "fit":
+        raise UserError(f"{run['name']} is an exercise session: FIT is for runs; export it as csv or parquet")
+    paths = targets(run["name"], fmt, out, "reps" if session else "strides")
+    out = _refuse_existing(paths)
     if not Path(run["path"]).exists():
         raise UserError(f"{run['path']}: the run file is gone (moved or deleted); exports need it")
     strides = store.strides(run["id"])
@@ -189,7 +211,8 @@ def export_run(store, run: dict, fmt: str, out: Path) -> list[Path]:
             written.append(paths["fit"])
             return written
         reader = RunReader(run["path"])
-        tables = {"strides": stride_table(strides, start), "samples": sample_table(reader), "cues": cue_table(store.cues(run["id"]))}
+        first = {"reps": rep_table(store.reps(run["id"]))} if session else {"strides": stride_table(strides, start)}
+        tables = {**first, "samples": sample_table(reader), "cues": cue_table(store.cues(run["id"]))}
         if fmt == "csv":
             import pyarrow.csv as pacsv
 

@@ -96,6 +96,9 @@ def summarize(strides: list[Stride], cues: list[dict], totals: dict, meta: dict,
         out["guided"] = guided
     if "simulation_truth" in totals:
         out["simulation_truth"] = totals["simulation_truth"]
+    programme = (meta.get("settings") or {}).get("programme")
+    if isinstance(programme, dict):  # a retraining programme's session or retention run (coach/programme.py)
+        out["programme"] = programme
     return out
 
 
@@ -321,6 +324,9 @@ def load_summary(store, run: dict) -> dict:
     knee = knee_summary(Path(run["path"]), meta)
     if knee is not None:
         out["knee"] = knee
+    from stridecue.painload.timeline import run_guidance
+
+    out["pain_and_load"] = run_guidance(store, run)  # load, pain entries and guidance (painload/)
     return out
 
 

@@ -2,6 +2,8 @@
 
 Reads the run store (<data dir>/stridecue.db), ingesting any run file not analysed yet, and
 shows one line per run of a runner profile, oldest first, with the change over the last runs.
+When pain has been logged (`stridecue log pain`) or exercise sessions recorded, a timeline of runs,
+exercise sessions and pain entries follows, newest last, each with its guidance (painload/).
 `--json` gives the same rows as data.
 """
 
@@ -83,7 +85,7 @@ def _scale(v, k):
 
 def trend_rows(store, profile: str | None = None, upto: dict | None = None, last: int | None = None) -> list[dict]:
     """Trend rows of a profile's runs, oldest first; with upto, only runs up to that one."""
-    runs = store.runs(profile)
+    runs = [r for r in store.runs(profile) if r.get("activity", "run") == "run"]  # exercise sessions: on the timeline
     if upto is not None:
         runs = [r for r in runs if (r.get("start_time") or "", r["name"]) <= (upto.get("start_time") or "", upto["name"])]
     if last is not None:
@@ -143,7 +145,17 @@ def format_history(rows: list[dict], trend: dict, problems: list[tuple[str, str]
     return "\n".join(lines)
 
 
+def _last_items(items: list, rows: list[dict]) -> list:
+    """The timeline from the first of the runs --last keeps (all of it when no run is kept)."""
+    if not rows:
+        return items
+    first = rows[0]["name"]
+    start = next((i for i, it in enumerate(items) if it.load is not None and it.load.name == first), 0)
+    return items[start:]
+
+
 def main(args, base: Path) -> int:
+    from stridecue.painload.timeline import format_timeline, store_timeline
     from stridecue.record.store import open_store
 
     if args.last is not None and args.last < 1:
@@ -153,15 +165,23 @@ def main(args, base: Path) -> int:
         if getattr(args, "action", None) == "delete":
             return delete_command(store, args.run, yes=args.yes)
         rows = trend_rows(store, profile=args.profile, last=args.last)
-        if not rows:
+        items, overall = store_timeline(store, args.profile)
+        if not rows and not items:
             if args.profile:
                 raise UserError(f"no runs of profile {args.profile!r} (record one with `stridecue run`)")
             raise UserError(f"no runs in {base / 'runs'} (record one with `stridecue run`, or `stridecue run --simulate`)")
         trend = trends(rows)
+        if args.last is not None:
+            items = _last_items(items, rows)
         if args.json:
-            print(json.dumps({"runs": rows, "trends": trend, "left_out": [{"file": n, "problem": p} for n, p in store.skipped_]}, indent=2))
+            print(json.dumps({"runs": rows, "trends": trend, "timeline": [it.as_dict() for it in items],
+                              "guidance": [a.as_dict() for a in overall],
+                              "left_out": [{"file": n, "problem": p} for n, p in store.skipped_]}, indent=2))
         else:
-            print(format_history(rows, trend, store.skipped_))
+            print(format_history(rows, trend, store.skipped_) if rows else "no runs yet")
+            if any(it.kind != "run" for it in items) or overall:  # pain or exercise: the one timeline
+                print()
+                print(format_timeline(items, overall))
         return 0
     finally:
         store.close()

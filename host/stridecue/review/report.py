@@ -153,6 +153,8 @@ def render_report(run: dict, s: dict, strides: list[Stride], cues: list[dict], h
     body.append(_per_minute_table(s["per_minute"]))
     if s.get("asymmetry"):
         body.append(_asymmetry_section(s["asymmetry"]))
+    if s.get("pain_and_load"):
+        body.append(_pain_section(s["pain_and_load"]))
     body.append(_history_section(history_rows, run.get("id")))
     body.append(_quality_section(s["data_quality"]))
     body.append(f'<p class="sub">StrideCue report generated {_e(dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))} from {_e(Path(run["path"]).name)}.</p>')
@@ -282,6 +284,22 @@ def _guided_section(g: dict) -> str:
     return "".join(parts)
 
 
+def _pain_section(guide: dict) -> str:
+    """Load, pain and guidance (painload/timeline.run_guidance), with the sources in full."""
+    from stridecue.painload.guidance import SOURCES
+
+    load = guide["load"]
+    pain = ", ".join(f"{p['score']}/10 {p['kind'].replace('_', ' ')}" for p in guide["pain"]) or "not logged"
+    items = "".join(f'<li class="{_e(a["level"]).replace(" ", "-")}">{_e(a["text"])}' + (f" <i>({_e(a['source'])})</i>" if a["source"] else "")
+                    + "</li>" for a in guide["guidance"])
+    cited = sorted({a["source"] for a in guide["guidance"] if a["source"]})
+    return ('<section id="pain"><h2>Pain and load</h2>'
+            f"<p>{load['running_min']:.1f} min running of {load['recorded_min']:.1f} min recorded, {load['running_strides']}"
+            f" running strides; distance not available (the sensor does not measure speed). Pain: {_e(pain)}.</p>"
+            f"<ul>{items}</ul><p class=\"sub\">Guidance, not a diagnosis. "
+            + " ".join(_e(SOURCES[c]) + "." for c in cited) + "</p></section>")
+
+
 def _history_section(rows: list[dict], current_id) -> str:
     if len(rows) < 2:
         return '<section id="history"><h2>Your runs</h2><p class="empty">This is the first run of this profile; later reports compare against it.</p></section>'
@@ -332,7 +350,13 @@ def write_report(store, run: dict, s: dict, out: Path | None = None) -> Path:
     if out.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"{out}: a report file name ends in .html")
     rows = trend_rows(store, profile=s.get("profile"), upto=run)
-    text = render_report(run, s, store.strides(run["id"]), store.cues(run["id"]), rows)
+    return write_html(out, render_report(run, s, store.strides(run["id"]), store.cues(run["id"]), rows))
+
+
+def write_html(out: Path, text: str) -> Path:
+    """Write a report page to `out`, never overwriting a file that is there."""
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise UserError(f"{out}: a report file name ends in .html")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "x", encoding="utf-8") as f:

@@ -44,6 +44,8 @@ def summary_command(args, base: Path) -> int:
         store, run = read_named_run(history, args.run)  # a file outside the data directory is read, not added
         if run.get("data_problem"):
             print(f"WARNING: {run['name']}: {run['data_problem']}", file=sys.stderr)
+        if run.get("activity") == "exercise":  # a session of an exercise: its reps, not run figures
+            return _exercise_summary(args, store, run)
         s = load_summary(store, run)
         path = Path(run["path"])
         damage = (run.get("totals") or {}).get("damage")
@@ -64,6 +66,19 @@ def summary_command(args, base: Path) -> int:
         if store is not history:
             store.close()
         history.close()
+
+
+def _exercise_summary(args, store, run: dict) -> int:
+    from stridecue.review.exercise_summary import exercise_figures, format_exercise
+
+    if getattr(args, "html", False):
+        raise UserError(f"{run['name']} is an exercise session: its summary is in the terminal or --json (no HTML report yet)")
+    s = exercise_figures(store, run)
+    if args.json:
+        print(json.dumps({"run": run["path"], "run_id": run["id"], **s}, indent=2, default=_json_default))
+    else:
+        print(format_exercise(s))
+    return 0
 
 
 def _json_default(obj):

@@ -14,17 +14,34 @@ def format_summary(path: Path, s: dict) -> str:
     ll = s["landing_load_g"]
     lines.append(f"  landing load   median {_v(ll['median'], ' g')}, p90 {_v(ll['p90'], ' g')}, loading rate {_v(ll['loading_rate_median_gps'], ' g/s', 0)}; {ll['clipped_strides']} strides clipped")
     lines.append(_cue_line(s["cues"]))
-    for line in (_fatigue_line(s["fatigue"]), _asymmetry_line(s.get("asymmetry")), _thigh_line(s.get("thigh")), _knee_line(s.get("knee"))):
+    for line in (_fatigue_line(s["fatigue"]), _asymmetry_line(s.get("asymmetry")), _thigh_line(s.get("thigh")), _knee_line(s.get("knee")),
+                 _programme_line(s.get("programme"))):
         if line:
             lines.append(line)
     lines.extend(_quality_lines(s))
     if "guided" in s:
         lines.extend(format_guided(s["guided"]))
+    if "pain_and_load" in s:
+        from stridecue.painload.timeline import guidance_lines
+
+        lines.extend(guidance_lines(s["pain_and_load"]))
     if "simulation_truth" in s:
         truth = s["simulation_truth"]
         lines.append(f"  virtual runner truth: {truth.get('running_strides')} running strides"
                      + (f", mean wobble {truth['wobble_deg_mean']:.1f}°" if truth.get("wobble_deg_mean") is not None else ""))
     return "\n".join(lines)
+
+
+def _programme_line(p: dict | None) -> str | None:
+    """Which step of the retraining programme the run was planned as (`stridecue programme`)."""
+    if not p:
+        return None
+    planned = f", {p['planned_s'] / 60:.0f} min planned" if p.get("planned_s") and p.get("minute_s", 60) == 60 else ""
+    if p.get("kind") == "session":
+        return f"  programme      session {p.get('number')} of 8{planned}, {p.get('feedback_share', 1.0):.0%} of cues spoken"
+    if p.get("kind") == "retention":
+        return f"  programme      retention run {p.get('number')} ({'1 week' if p.get('number') == 1 else '1 month'}), no cues{planned}"
+    return "  programme      a free run between session 8 and a retention run, no cues"
 
 
 def _v(v, unit="", nd=1):

@@ -6,11 +6,12 @@
     GET  /files/runs/...         a run file or its cue track, by its path in the data directory
     GET  /history                trends across runs (review/history.py, report.py's charts)
     GET  /settings, POST         the runner's settings (coach/settings.py checks them)
+    GET  /pain, POST             log pain 0-10 (pain_form.py; into the pain journal) and the recent ratings' guidance
     GET  /live, /live/events     the run in progress: a page, and its statuses as server-sent events
 
 Everything reads: the store through catalog.py's read-only copy, the live status through
-live/status_feed.py.  The one write is POST /settings, to settings.toml.  guard.py decides who
-may ask.
+live/status_feed.py.  The two writes are POST /settings, to settings.toml, and POST /pain, one line
+appended to the pain journal.  guard.py decides who may ask.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from starlette.routing import Route
 
 from stridecue.errors import UserError
 from stridecue.live.status_feed import LiveStatus, LiveStatusReader, feed_path, last_status
-from stridecue.serve import pages, settings_edit
+from stridecue.serve import pages, pain_form, settings_edit
 from stridecue.serve.catalog import Catalog, NotServed
 from stridecue.serve.guard import AccessGuard
 
@@ -61,6 +62,7 @@ def create_app(base: Path, token: str, *, analyse: Callable | None = None) -> St
         Route("/", runs_page), Route("/runs/{run_id:int}", report_page), Route("/runs/{run_id:int}/export/{fmt}", export_download),
         Route("/files/{path:path}", file_download), Route("/history", history_page),
         Route("/settings", settings_page, methods=["GET", "HEAD"]), Route("/settings", settings_post, methods=["POST"]),
+        Route("/pain", pain_page, methods=["GET", "HEAD"]), Route("/pain", pain_post, methods=["POST"]),
         Route("/live", live_page), Route("/live/events", live_events), Route("/live.js", live_script),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(AccessGuard, token=token)], lifespan=lifespan,
@@ -167,15 +169,7 @@ async def settings_page(request: Request) -> HTMLResponse:
 
 async def settings_post(request: Request) -> Response:
     base = request.app.state.base
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
-        raise HTTPException(415, "settings come as a form (application/x-www-form-urlencoded)")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise HTTPException(413, "the form is too large")
-    try:
-        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50, strict_parsing=False))
-    except (UnicodeDecodeError, ValueError):
-        raise HTTPException(400, "the form could not be read") from None
+    form = await _form(request, "settings")
     name = form.get("profile") or settings_edit.current(base).profile.name
     async with request.app.state.settings_lock:
         try:
@@ -185,6 +179,45 @@ async def settings_post(request: Request) -> Response:
             values = {**settings_edit.form_values(view.profile), **{k: v for k, v in form.items() if k in settings_edit.EDITABLE}}
             return HTMLResponse(pages.settings_page(view, values, error=str(e)), 400)
     return RedirectResponse(f"/settings?profile={quote(name)}&saved=1", 303)
+
+
+async def _form(request: Request, what: str) -> dict[str, str]:
+    """The posted form's fields; 415, 413 or 400 for what is not a small urlencoded form."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        raise HTTPException(415, f"{what} come as a form (application/x-www-form-urlencoded)")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise HTTPException(413, "the form is too large")
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50, strict_parsing=False))
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400, "the form could not be read") from None
+
+
+# -- pain --------------------------------------------------------------------------------------------
+
+
+async def _pain_view(request: Request) -> pain_form.PainView:
+    catalog = _catalog(request)
+    return await catalog.call(lambda store: pain_form.view(request.app.state.base, store, catalog.runs(store)))
+
+
+async def pain_page(request: Request) -> HTMLResponse:
+    view = await _pain_view(request)
+    chosen = request.query_params.get("run") or (view.runs[0][0] if view.runs else "")
+    notice = "Logged. The guidance for it is below." if request.query_params.get("saved") else ""
+    return HTMLResponse(pages.pain_page(view, {"run": chosen, "when": request.query_params.get("when") or "during"}, notice=notice))
+
+
+async def pain_post(request: Request) -> Response:
+    form = await _form(request, "pain ratings")
+    catalog = _catalog(request)
+    runs = await catalog.call(catalog.runs)
+    try:
+        pain_form.save(request.app.state.base, {k: form.get(k, "") for k in pain_form.FIELDS}, runs)
+    except UserError as e:
+        return HTMLResponse(pages.pain_page(await _pain_view(request), form, error=str(e)), 400)
+    return RedirectResponse("/pain?saved=1", 303)
 
 
 # -- live --------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from stridecue.paths import runs_dir
+from stridecue.record.painlog import journal_path
 from stridecue.record.schema import migrate
 from stridecue.record.store import DB_NAME, RunStore
 
@@ -76,7 +77,7 @@ class Catalog:
             if self._store is not None:
                 self._store.close()
             self._store, self._db_key, self._files_key = store, db_key, None
-        files_key = _files_key(self.runs_root)
+        files_key = (_files_key(self.runs_root), _stat_key(journal_path(self.base)))  # run files and the pain journal
         if files_key != self._files_key:
             self._store.sync()
             self._files_key = files_key

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from stridecue.live.status_feed import LiveStatus
 from stridecue.review.report import trend_chart
 
-NAV = (("/", "Runs"), ("/live", "Live"), ("/history", "Trends"), ("/settings", "Settings"))
+NAV = (("/", "Runs"), ("/live", "Live"), ("/history", "Trends"), ("/pain", "Pain"), ("/settings", "Settings"))
 EXPORTS = (("fit", "FIT"), ("csv", "CSV"), ("parquet", "Parquet"))
 
 CSS = """
@@ -111,6 +111,7 @@ def run_links(run: dict, file_href: str | None) -> str:
     if file_href:
         links.append(f'<a class="btn" href="{e(file_href)}" download>Run file</a>')
     links += [f'<a class="btn" href="/runs/{run["id"]}/export/{fmt_}" download>{label}</a>' for fmt_, label in EXPORTS]
+    links.append(f'<a class="btn light" href="/pain?run={quote(run["name"])}">Log pain</a>')
     return '<div class="btns" id="downloads">' + "".join(links) + "</div>"
 
 
@@ -186,6 +187,43 @@ def settings_page(view, values: dict[str, str], notice: str = "", error: str = "
         f'<textarea id="wobble_words" name="wobble_words" rows="3">{e(values.get("wobble_words", ""))}</textarea>'
         '<p class="hint">An empty field goes back to the default.</p><button type="submit">Save</button></form>')
     return layout("Settings", "".join(parts), "/settings")
+
+
+# -- pain --------------------------------------------------------------------------------------------
+
+WHEN_CHOICES = (("during", "during it"), ("next-morning", "the morning after"), ("other", "another time"))
+
+
+def pain_page(view, values: dict[str, str], notice: str = "", error: str = "") -> str:
+    """The pain form (0-10, which run, when, a note) and the recent ratings with their guidance."""
+    chosen = values.get("run", "")
+    runs = '<option value="">none (not about one run)</option>' + "".join(
+        f'<option value="{e(name)}"{" selected" if name == chosen else ""}>{e(label)}</option>' for name, label in view.runs)
+    when = "".join(f'<option value="{v}"{" selected" if values.get("when") == v else ""}>{label}</option>' for v, label in WHEN_CHOICES)
+    parts = ["<h1>Pain</h1>", '<p class="sub">0 = no pain, 10 = the worst imaginable. Guidance, not a diagnosis.</p>']
+    if notice:
+        parts.append(f'<p class="box ok">{e(notice)}</p>')
+    if error:
+        parts.append(f'<p class="box err" id="error">{e(error)}</p>')
+    parts.append(
+        '<form method="post" action="/pain" class="box">'
+        '<label for="score">Pain, 0 to 10</label>'
+        f'<input id="score" name="score" type="number" inputmode="numeric" min="0" max="10" step="1" required value="{e(values.get("score", ""))}">'
+        f'<label for="run">Run or exercise session</label><select id="run" name="run">{runs}</select>'
+        f'<label for="when">When</label><select id="when" name="when">{when}</select>'
+        f'<label for="note">Note <span class="hint">optional, one line</span></label>'
+        f'<input id="note" name="note" type="text" maxlength="500" value="{e(values.get("note", ""))}">'
+        '<p></p><button type="submit">Log pain</button></form>')
+    if view.problems:
+        parts.append('<p class="box err">pain-log.jsonl: ' + e("; ".join(view.problems)) + " (those lines are skipped)</p>")
+    if view.recent:
+        parts.append("<h2>Recent ratings</h2>")
+    for entry, advice in view.recent:
+        level = {"too much": " err", "ok": " ok"}.get(advice.level, "")
+        parts.append(f'<div class="box{level}"><b>{entry.score}/10</b> {e(entry.kind.replace("_", " "))}'
+                     f'<div class="sub">{e(entry.logged_at[:16].replace("T", " "))}{" · " + e(entry.run) if entry.run else ""}'
+                     f'{" · " + e(entry.note) if entry.note else ""}</div><p>{e(advice.text)} <i class="sub">({e(advice.source)})</i></p></div>')
+    return layout("Pain", "".join(parts), "/pain")
 
 
 # -- live --------------------------------------------------------------------------------------------
