@@ -22,7 +22,8 @@ Defaults, and where they come from:
     controller picks within the range: the model takes the slow end, 50 ms.
   * packets per interval: no published figure for the Pi Zero 2 W's controller firmware.  Its
     sibling CYW43439 (Pico W) received 1 packet per interval with one firmware and about 15 per
-    30 ms interval (500 notifications/s) with the next (raspberrypi/pico-sdk issue 1342, 2023).
+    30 ms interval (500 notifications/s) with the next (raspberrypi/pico-sdk issue 1342, 2023:
+    https://github.com/raspberrypi/pico-sdk/issues/1342).
     The model ASSUMES 15 per interval for all connections together; change it with
     `--radio pi-zero-2w,packets=N`.
   * air time: LE 1M PHY, 8 us per byte; a data PDU of p payload bytes is 10 + p bytes on air
