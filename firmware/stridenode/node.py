@@ -53,6 +53,8 @@ _SEQ_MAX = const(0x3FFFFFFF)
 # id, indices from 0), which the host places on its timeline like a reboot.
 _INDEX_LIMIT = const(0x3FF00000)
 _RING_STEP_DOWN = const(4)  # on MemoryError the ring tries again 1/4 shorter
+_DELTA_MAX_BYTES = const(244)  # a delta packet fills at most one notification at MTU 247
+_DELTA_WAIT_SAMPLES = const(48)  # a live delta packet goes when full, or when this many samples wait (115 ms at 416 Hz)
 
 
 def quat_divider(rate):
@@ -102,6 +104,8 @@ class SensorNode:
         self.authenticated = False  # the connected host proved the secret on this connection
         self.mtu = 23
         self.spp = 0
+        self.encoding = sw.ENCODING_FULL  # SET_ENCODING, for this connection only
+        self._delta = None  # the DeltaPacker, made at the first SET_ENCODING(delta): after the ring, off its heap
         self._live = 0  # next sample to send live
         self._stop_at = -1  # orderly stop: last packet ends here (FLAG_FINAL), -1: not stopping
         self._battery_stop = False
@@ -424,6 +428,7 @@ class SensorNode:
         self.connected = False
         self.bonded = False
         self.authenticated = False
+        self.encoding = sw.ENCODING_FULL
         self.auth.reset()
         self._resends = []
         if self._stop_at >= 0:
@@ -463,6 +468,11 @@ class SensorNode:
             g += 1
         if self.battery.low:
             flags |= sw.FLAG_LOW_BATTERY
+        if self.encoding == sw.ENCODING_DELTA:
+            sw.pack_data_header(self._delta.buf, self.stream_id, self.seq, first, self.rate, self.accel_g, self.gyro_code, n, q,
+                                flags, sw.TYPE_DATA_DELTA)
+            self._next_seq()
+            return self._delta.pack(self.ring, first, n)
         sw.pack_data_header(buf, self.stream_id, self.seq, first, self.rate, self.accel_g, self.gyro_code, n, q, flags)
         self.ring.copy_samples(buf, sw.DATA_HEADER_SIZE, first, n)
         self.ring.copy_quats(buf, sw.DATA_HEADER_SIZE + n * sw.SAMPLE_SIZE, first, n)
@@ -473,10 +483,13 @@ class SensorNode:
             mv = memoryview(buf)
             packet, body = mv[:size], mv[: size - sw.CRC_SIZE]
         sw.seal(buf, body)
+        self._next_seq()
+        return packet
+
+    def _next_seq(self):
         self.seq += 1
         if self.seq > _SEQ_MAX:  # wraps below 2**30, where ints stop being small in MicroPython
             self.seq = 0
-        return packet
 
     def next_packet(self):
         """The next data notification (a memoryview valid until the next call), or None."""
@@ -499,13 +512,21 @@ class SensorNode:
         if stopping and ready > self._stop_at:
             ready = self._stop_at
         n = ready - self._live
-        if n > self.spp:
+        delta = self.encoding == sw.ENCODING_DELTA
+        first = self._live
+        if delta and n > 0:
+            waiting = n
+            n = self._delta_plan(first, n)
+            if not n:  # the MTU shrank below one group since SET_ENCODING
+                return None
+            if not (self._delta.full or waiting >= _DELTA_WAIT_SAMPLES or stopping):
+                return None
+        elif n > self.spp:
             n = self.spp
-        if n <= 0 or (n < self.spp and not stopping):
+        if n <= 0 or (n < self.spp and not stopping and not delta):
             if stopping and n <= 0 and self._live >= self._stop_at:
                 self._finish_stop()
             return None
-        first = self._live
         self._live = first + n
         flags = 0
         if stopping and self._live >= self._stop_at:
@@ -514,6 +535,15 @@ class SensorNode:
         if flags:
             self._finish_stop()
         return packet
+
+    def _delta_plan(self, first, most):
+        """Samples from `first` (at most `most`) that one delta packet carries at this MTU."""
+        if most > sw.MAX_SAMPLES_PER_PACKET:
+            most = sw.MAX_SAMPLES_PER_PACKET // self.qdiv * self.qdiv
+        room = self.mtu - sw.ATT_OVERHEAD
+        if room > _DELTA_MAX_BYTES:
+            room = _DELTA_MAX_BYTES
+        return self._delta.plan(self.ring, first, most, room)
 
     def _next_resend(self):
         r = self._resends[0]
@@ -527,7 +557,13 @@ class SensorNode:
             self._resends.pop(0)
             return None
         n = end - first
-        if n > self.spp:
+        if self.encoding == sw.ENCODING_DELTA:
+            self._delta.forget()  # a resend plans its own packet; the live one is planned again after it
+            n = self._delta_plan(first, n)
+            if not n:
+                self._resends.pop(0)
+                return None
+        elif n > self.spp:
             n = self.spp
         r[0] = first + n
         if r[0] >= end:
@@ -701,6 +737,8 @@ class SensorNode:
             return sw.OK, self._stop_at if self._stop_at >= 0 else self.next_sample()
         if opcode == sw.OP_RESEND:
             return self._resend(args[0], args[1])
+        if opcode == sw.OP_SET_ENCODING:
+            return self._set_encoding(args[0])
         if opcode == sw.OP_GET_STATUS:
             self._status_due = True
             return sw.OK, 0
@@ -786,6 +824,21 @@ class SensorNode:
                 return sw.ERR_BUSY, oldest
             self._resends.append([first, end])
         return result, oldest
+
+    def _set_encoding(self, encoding):
+        if encoding == sw.ENCODING_DELTA and not sw.delta_fits(self.mtu, self.qdiv):
+            return sw.ERR_MTU_TOO_SMALL, self.mtu
+        if encoding != sw.ENCODING_FULL and encoding != sw.ENCODING_DELTA:
+            return sw.ERR_BAD_ARGUMENT, 0
+        if encoding == sw.ENCODING_DELTA and self._delta is None:
+            try:  # once per boot, its code and ~1.5 kB: a board that streams full never spends them
+                from .delta import DeltaPacker
+
+                self._delta = DeltaPacker(_DELTA_MAX_BYTES)
+            except MemoryError:
+                return sw.ERR_BUSY, 0
+        self.encoding = encoding
+        return sw.OK, encoding
 
     def _rename(self, raw):
         try:

@@ -106,8 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _simulated_duration(args: argparse.Namespace) -> float:
     """A simulated run always ends (live/simulated.simulated_length); says when, if the user did not."""
     from stridecue.live.simulated import parse_faults, simulated_length
+    from stridecue.sim.radio import parse_radio
 
     parse_faults(args.faults)  # a bad --faults is the error, before any note
+    parse_radio(args.radio)
 
     guided_s = None
     if args.guided:

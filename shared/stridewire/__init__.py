@@ -31,6 +31,7 @@ TYPE_STATUS = const(0x02)
 TYPE_CONTROL = const(0x03)
 TYPE_REPLY = const(0x04)
 TYPE_STATUS_PART = const(0x05)  # a status notification cut into parts that fit MTU 23
+TYPE_DATA_DELTA = const(0x06)  # a data packet in the delta encoding (only after SET_ENCODING asked for it)
 
 # GATT UUIDs of the StrideCue service
 SERVICE_UUID = "5c1d0001-7c3e-4a8b-9d2f-1b6a5e0c0a01"
@@ -67,6 +68,7 @@ OP_RESEND = const(9)
 OP_GET_STATUS = const(10)
 OP_AUTH_BEGIN = const(11)  # key id -> reply detail: a fresh 32-bit nonce
 OP_AUTH_PROVE = const(12)  # the 16-byte tag (auth_tag) for that nonce
+OP_SET_ENCODING = const(13)  # data packets of this connection: ENCODING_FULL or ENCODING_DELTA
 
 # Opcode -> struct format of its arguments (SET_NAME is length-prefixed text, handled apart)
 _CONTROL_ARGS = {
@@ -82,6 +84,7 @@ _CONTROL_ARGS = {
     OP_GET_STATUS: "",
     OP_AUTH_BEGIN: "I",  # key id of the secret the host holds
     OP_AUTH_PROVE: "16s",  # auth_tag(secret, nonce, key id)
+    OP_SET_ENCODING: "B",  # ENCODING_ code
 }
 OPCODE_NAMES = {
     OP_START: "start",
@@ -96,6 +99,7 @@ OPCODE_NAMES = {
     OP_GET_STATUS: "get_status",
     OP_AUTH_BEGIN: "auth_begin",
     OP_AUTH_PROVE: "auth_prove",
+    OP_SET_ENCODING: "set_encoding",
 }
 # Opcodes that change the device: only an authenticated host on a bonded link may send them.
 CHANGING_OPCODES = (OP_STOP, OP_SET_RATE, OP_SET_RANGES, OP_CALIBRATE, OP_SET_NAME, OP_SET_MOUNT)
@@ -214,10 +218,10 @@ def quat_offset(n, j):
     return DATA_HEADER_SIZE + n * SAMPLE_SIZE + j * QUAT_SIZE
 
 
-def pack_data_header(buf, stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags):
-    """Write a data packet's header into buf (no allocation)."""
+def pack_data_header(buf, stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags, kind=TYPE_DATA):
+    """Write a data packet's header into buf (no allocation); kind TYPE_DATA_DELTA for the delta encoding."""
     struct.pack_into(
-        _DATA_HEADER, buf, 0, TYPE_DATA, PROTOCOL_VERSION, stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags
+        _DATA_HEADER, buf, 0, kind, PROTOCOL_VERSION, stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags
     )
 
 
@@ -286,13 +290,7 @@ def _check_frame(buf, expected_type, min_size):
         raise ProtocolError(ERR_BAD_CRC, "bad CRC")
 
 
-def parse_data(buf):
-    """Validate a data packet; return its header fields.
-
-    (stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags)
-    Raises ProtocolError with the reason for anything malformed.
-    """
-    _check_frame(buf, TYPE_DATA, DATA_HEADER_SIZE + CRC_SIZE)
+def _check_batch(buf):
     fields = struct.unpack_from(_DATA_HEADER, buf, 0)
     stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags = fields[2:]
     if qdiv == 0 or n == 0 or n % qdiv or sample0 % qdiv:
@@ -301,9 +299,68 @@ def parse_data(buf):
         raise ProtocolError(ERR_BAD_ARGUMENT, "sample rate 0")
     if accel_g not in ACCEL_RANGES_G or gyro_code not in GYRO_RANGE_CODES:
         raise ProtocolError(ERR_BAD_ARGUMENT, "unknown ranges: accel %d g, gyro code %d" % (accel_g, gyro_code))
+    return stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags
+
+
+def parse_data(buf):
+    """Validate a data packet; return its header fields.
+
+    (stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags)
+    Raises ProtocolError with the reason for anything malformed.
+    """
+    _check_frame(buf, TYPE_DATA, DATA_HEADER_SIZE + CRC_SIZE)
+    fields = _check_batch(buf)
+    n, qdiv = fields[6], fields[7]
     if len(buf) != data_packet_size(n, qdiv):
         raise ProtocolError(ERR_BAD_LENGTH, "length %d does not match %d samples (expected %d)" % (len(buf), n, data_packet_size(n, qdiv)))
-    return stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags
+    return fields
+
+
+# Delta encoding (TYPE_DATA_DELTA, docs/protocol.md "Delta data packet"): the same 19-byte header,
+# then DELTA_CHANNELS channels (ax ay az gx gy gz: n values each; qw qx qy qz: n / qdiv values each),
+# each as: width w (u8, 1..16), the first value v0 (i16), and when there are two or more values the
+# first difference v1 - v0 (u16, mod 2**16), then the residuals r_k = v_k - 2 v_k-1 + v_k-2 of the
+# values from k = 2 on (mod 2**16, as w-bit two's complement), bit-packed least significant bit
+# first, padded to a byte.  Lossless: d_1 = v1 - v0, d_k = d_k-1 + r_k, v_k = v_k-1 + d_k (all mod
+# 2**16, as i16).  Then the CRC.
+ENCODING_FULL = const(0)
+ENCODING_DELTA = const(1)
+ENCODING_NAMES = {ENCODING_FULL: "full", ENCODING_DELTA: "delta"}
+DELTA_CHANNELS = const(10)
+DELTA_CHANNEL_HEADER = const(3)
+DELTA_FIXED_SIZE = const(53)  # DATA_HEADER_SIZE + DELTA_CHANNELS * DELTA_CHANNEL_HEADER + CRC_SIZE
+
+
+def delta_channel_size(count, width):
+    """Bytes of one channel of `count` values whose residuals take `width` bits."""
+    if count < 2:
+        return DELTA_CHANNEL_HEADER
+    return DELTA_CHANNEL_HEADER + 2 + ((count - 2) * width + 7) // 8
+
+
+def delta_fits(mtu, qdiv):
+    """Whether one quaternion group in the worst case (16-bit residuals) fits a notification."""
+    return mtu - ATT_OVERHEAD >= DELTA_FIXED_SIZE + 6 * (delta_channel_size(qdiv, 16) - DELTA_CHANNEL_HEADER)
+
+
+def parse_delta(buf):
+    """Validate a delta data packet; return its header fields as parse_data does.  The channels'
+    widths and sizes are checked against the packet's length; the values are the decoder's."""
+    _check_frame(buf, TYPE_DATA_DELTA, DELTA_FIXED_SIZE)
+    fields = _check_batch(buf)
+    n, qdiv = fields[6], fields[7]
+    o = DATA_HEADER_SIZE
+    end = len(buf) - CRC_SIZE
+    for c in range(DELTA_CHANNELS):
+        if o >= end:
+            raise ProtocolError(ERR_BAD_LENGTH, "length %d too short for channel %d" % (len(buf), c))
+        width = buf[o]
+        if not 1 <= width <= 16:
+            raise ProtocolError(ERR_BAD_ARGUMENT, "channel %d: width %d bits (1 to 16)" % (c, width))
+        o += delta_channel_size(n if c < 6 else n // qdiv, width)
+    if o != end:
+        raise ProtocolError(ERR_BAD_LENGTH, "length %d does not match the channels' widths (expected %d)" % (len(buf), o + CRC_SIZE))
+    return fields
 
 
 def unpack_samples(buf, n):

@@ -227,14 +227,15 @@ def test_validate_quick_json_end_to_end(capsys):
     assert out["quick"] is True
     assert rc == 0, out["suites"]
     assert out["measured_on"]["machine"] and out["measured_on"]["utc"].endswith("UTC")  # for tools/doc_figures.py
-    assert set(out["suites"]) == {"virtual", "population", "bach2022", "grouvel2023", "adept", "realmotion", "exercise"}
+    assert set(out["suites"]) == {"virtual", "population", "bach2022", "grouvel2023", "adept", "realmotion", "exercise", "delta"}
     names = {(f["group"], f["name"]) for f in out["figures"]}
     for key in [("virtual", "stride F1"), ("virtual", "IC timing MAE"), ("virtual", "wobble excursion error (MAE)"),
                 ("virtual", "PTA error (mean abs)"), ("bach2022", "stride F1 vs force plate"),
                 ("bach2022", "IC timing MAE vs force plate"), ("adept", "strides counted twice"),
                 ("virtual", "walk/stop: walking steps counted as running"), ("virtual", "live = offline strides"),
                 ("grouvel2023", "passes with IMU on the capture's clock"), ("population", "wobble MAE, worst body"),
-                ("exercise single-leg-squat L2 shin", "rep F1"), ("exercise single-leg-squat L2 shin", "knee motion error, mean")]:
+                ("exercise single-leg-squat L2 shin", "rep F1"), ("exercise single-leg-squat L2 shin", "knee motion error, mean"),
+                ("delta stream", "samples that differ from the full stream")]:
         assert key in names
     # every verdict agrees with its value and target, read back from the printed target
     judged = 0

@@ -26,6 +26,7 @@ SUITES = {
     "adept": ("stridecue.lab.validation_real", "validate_adept"),
     "realmotion": ("stridecue.lab.validation_motion", "validate_realmotion"),
     "exercise": ("stridecue.lab.validation_exercise", "validate_exercise"),
+    "delta": ("stridecue.lab.validation_stream", "validate_delta"),
 }
 
 

@@ -104,6 +104,7 @@ class SensorLink:
     reply_timeout_s: float = 3.0
     give_up_after_s: float = 120.0  # no connection for this long: the sensor is gone
     keys: KeyStore | None = None  # device secrets; None: the data directory's keys file
+    encoding: str = "full"  # data packets to ask for: "full" or "delta" (docs/protocol.md, SET_ENCODING)
 
     def __post_init__(self) -> None:
         self.stream = SampleStream(sensor=self.slot, request_resend=self._request_resend)
@@ -120,6 +121,8 @@ class SensorLink:
         self._tasks: set[asyncio.Task] = set()
         self._parts = stridewire.StatusAssembler()
         self.key_id: int | None = None  # the key this host proved on the last connection
+        self.encoding_in_use = "full"  # what the sensor agreed to on the last connection
+        self._encoding_warned = False
 
     # -- public -------------------------------------------------------------------------
 
@@ -200,7 +203,29 @@ class SensorLink:
         segment = stridewire.SEGMENT_THIGH if self.mount == "thigh" else stridewire.SEGMENT_SHIN
         side = stridewire.SIDE_RIGHT if self.leg == "right" else stridewire.SIDE_LEFT
         await self._expect_ok(stridewire.OP_SET_MOUNT, segment, side)
+        await self._negotiate_encoding()
         await self._expect_ok(stridewire.OP_START)
+
+    async def _negotiate_encoding(self) -> None:
+        """Ask for the delta encoding when wanted (per connection: the sensor forgets it on
+        disconnect).  A firmware that does not know SET_ENCODING (before it existed), or an MTU too
+        small for it, streams full packets: a one-line warning, once, and the run goes on."""
+        self.encoding_in_use = "full"
+        if self.encoding != "delta":
+            return
+        result, detail = await self.control(stridewire.OP_SET_ENCODING, stridewire.ENCODING_DELTA)
+        if result == stridewire.OK:
+            self.encoding_in_use = "delta"
+            return
+        if not self._encoding_warned:
+            self._encoding_warned = True
+            reason = {stridewire.ERR_UNKNOWN_OPCODE: "its firmware does not know it (update with `stridecue flash`)",
+                      stridewire.ERR_MTU_TOO_SMALL: f"the link's MTU of {detail} bytes is too small for it",
+                      stridewire.ERR_BUSY: "the sensor has no memory left for it"}.get(
+                result, stridewire.ERROR_NAMES.get(result, str(result)))
+            message = f"{self.name}: streaming full packets, not delta: {reason}"
+            log.warning(message)
+            self.on_event({"kind": "warning", "sensor": self.slot, "t": self.clock.now(), "message": message})
 
     async def _handshake(self) -> None:
         """Connect (pairing), check the protocol version, authenticate, read the whole status."""

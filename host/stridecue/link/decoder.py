@@ -37,11 +37,16 @@ _SAMPLE_DTYPE = np.dtype("<i2")
 
 
 def decode_data(payload: bytes | bytearray | memoryview, sensor: int = 0) -> DataPacket:
-    """Decode one data notification; raises ProtocolError (with its reason) if malformed."""
-    stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags = stridewire.parse_data(payload)
-    raw = np.frombuffer(payload, _SAMPLE_DTYPE, count=6 * n, offset=stridewire.DATA_HEADER_SIZE).reshape(n, 6)
-    m = n // qdiv
-    quat = np.frombuffer(payload, _SAMPLE_DTYPE, count=4 * m, offset=stridewire.quat_offset(n, 0)).reshape(m, 4)
+    """Decode one data notification, full or delta encoded; raises ProtocolError (with its reason) if malformed."""
+    if len(payload) and payload[0] == stridewire.TYPE_DATA_DELTA:
+        stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags = stridewire.parse_delta(payload)
+        m = n // qdiv
+        raw, quat = _delta_channels(bytes(payload), n, m)
+    else:
+        stream_id, seq, sample0, rate, accel_g, gyro_code, n, qdiv, flags = stridewire.parse_data(payload)
+        raw = np.frombuffer(payload, _SAMPLE_DTYPE, count=6 * n, offset=stridewire.DATA_HEADER_SIZE).reshape(n, 6)
+        m = n // qdiv
+        quat = np.frombuffer(payload, _SAMPLE_DTYPE, count=4 * m, offset=stridewire.quat_offset(n, 0)).reshape(m, 4)
     index = np.arange(sample0, sample0 + n, dtype=np.int64)
     block = SampleBlock(
         index=index,
@@ -55,6 +60,36 @@ def decode_data(payload: bytes | bytearray | memoryview, sensor: int = 0) -> Dat
         sensor=sensor,
     )
     return DataPacket(seq=seq, flags=flags, block=block)
+
+
+def _delta_channels(payload: bytes, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The samples (n x 6) and quaternions (m x 4) of a validated delta packet (docs/protocol.md)."""
+    raw = np.empty((n, 6), _SAMPLE_DTYPE)
+    quat = np.empty((m, 4), _SAMPLE_DTYPE)
+    o = stridewire.DATA_HEADER_SIZE
+    for c in range(stridewire.DELTA_CHANNELS):
+        count = n if c < 6 else m
+        width = payload[o]
+        size = stridewire.delta_channel_size(count, width)
+        column = raw[:, c] if c < 6 else quat[:, c - 6]
+        column[:] = _undelta(payload[o + 1 : o + size], count, width)
+        o += size
+    return raw, quat
+
+
+def _undelta(channel: bytes, count: int, width: int) -> np.ndarray:
+    """count int16 values from the first value, the first difference and count - 2 width-bit
+    residuals of the order-2 predictor (LSB first), all mod 2**16."""
+    first = int.from_bytes(channel[0:2], "little")
+    if count < 2:
+        return np.array([first], np.uint16).view(_SAMPLE_DTYPE)
+    diffs = np.empty(count - 1, np.int64)
+    diffs[0] = int.from_bytes(channel[2:4], "little")
+    bits = np.unpackbits(np.frombuffer(channel[4:], np.uint8), bitorder="little")[: (count - 2) * width]
+    residuals = bits.reshape(count - 2, width).astype(np.int64) @ (np.int64(1) << np.arange(width, dtype=np.int64))
+    diffs[1:] = np.where(residuals >= 1 << (width - 1), residuals - (1 << width), residuals)
+    values = (first + np.concatenate(([0], np.cumsum(np.cumsum(diffs))))) & 0xFFFF
+    return values.astype(np.uint16).view(_SAMPLE_DTYPE)
 
 
 @dataclass(frozen=True)

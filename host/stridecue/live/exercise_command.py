@@ -138,7 +138,8 @@ async def _record(args, plan, pipeline, w, writer, exerciser, signals, voice) ->
 
     on_event, on_items = feeders(pipeline, None)
     links = [SensorLink(f.device or f.address, slot=setup.slot, mount=setup.mount, leg=setup.leg,
-                        backend=w.sim.client_backend if w.sim else None, clock=w.clock, on_items=on_items, on_event=on_event)
+                        backend=w.sim.client_backend if w.sim else None, clock=w.clock, on_items=on_items, on_event=on_event,
+                        encoding=args.stream)
              for setup, f in zip(w.setups, w.found)]
     await connect_links(links, w.found, on_event, args.quiet)
     if not args.quiet:

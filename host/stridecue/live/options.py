@@ -21,6 +21,10 @@ def add_sensor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--simulate", action="store_true", help="a virtual runner wearing a virtual sensor instead of real hardware")
     p.add_argument("--speed", default="1", metavar="N|max",
                    help="with --simulate: run time passes N times faster than real time, or as fast as possible (default 1)")
+    p.add_argument("--stream", choices=["full", "delta"], default="full",
+                   help="data packets: full (12 bytes a sample) or delta (lossless, about half the bytes: for a controller "
+                        "without Data Length Extension such as the Pi Zero 2 W's); a sensor whose firmware does not know delta "
+                        "streams full, with a warning (default full)")
 
 
 def add_sim_options(p: argparse.ArgumentParser) -> None:
@@ -37,6 +41,9 @@ def add_sim_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--taps", default="", metavar="S,S...",
                    help="run times (s) at which the runner taps the sensor's case, e.g. 76,76.3: a double tap")
     g.add_argument("--seed", type=int, default=1, help="random seed of the virtual runner (default 1)")
+    from stridecue.sim.radio import RADIO_HELP
+
+    g.add_argument("--radio", default="none", metavar="NAME[,K=V...]", help=RADIO_HELP)
     g.add_argument("--faults", default="", metavar="SPEC",
                    help="inject link faults, e.g. loss=0.05,disconnect-every=120,disconnect-for=2,corrupt=0.01,duplicate=0.01,reorder=0.01,reboot-at=300")
 

@@ -59,6 +59,7 @@ class Wiring:
     sinks: list  # who hears a cue
     sim: Simulation | None
     clock: Clock
+    encoding: str = "full"  # data packets the links ask for (--stream): full or delta
 
 
 def sensors_metadata(setups: list[SensorSetup], found: list) -> list[dict]:

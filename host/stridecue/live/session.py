@@ -142,7 +142,8 @@ async def run_command(args, base: Path) -> int:
     start = dt.datetime.now(dt.timezone.utc)
     sensors_meta = sensors_metadata(setups, found)
     dashboard, on_stride = make_view(args, coaching, sensors_meta)
-    wiring = Wiring(setups, found, coaching, dashboard, on_stride, cue_sinks(args, coaching, dashboard, sim, clock), sim, clock)
+    wiring = Wiring(setups, found, coaching, dashboard, on_stride, cue_sinks(args, coaching, dashboard, sim, clock), sim, clock,
+                    args.stream)
     wiring = attach_live_status(wiring, base)  # serve's live page: live/status_feed.py (hook; remove this line to unhook)
     metadata = run_metadata(args, start, profile, sensors_meta, coaching)
     _print_coaching(args, coaching, dashboard)
@@ -198,7 +199,8 @@ async def _record(args, base: Path, start: dt.datetime, metadata: dict, w: Wirin
         path = signals.path = writer.path
         on_event, on_items = feeders(pipeline, w.dashboard)
         links = [SensorLink(f.device or f.address, slot=setup.slot, mount=setup.mount, leg=setup.leg,
-                            backend=w.sim.client_backend if w.sim else None, clock=w.clock, on_items=on_items, on_event=on_event)
+                            backend=w.sim.client_backend if w.sim else None, clock=w.clock, on_items=on_items, on_event=on_event,
+                            encoding=w.encoding)
                  for setup, f in zip(w.setups, w.found)]
         await connect_links(links, w.found, on_event, args.quiet)
         if not args.quiet:

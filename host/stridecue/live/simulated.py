@@ -200,6 +200,7 @@ def simulation(args, setups: list[SensorSetup]) -> Simulation:
     from stridecue.sim import RunnerSettings, VirtualRunner
     from stridecue.sim.air import VirtualAir, set_current_air
     from stridecue.sim.ble_backend import VirtualBleakClient, VirtualBleakScanner
+    from stridecue.sim.radio import parse_radio
 
     if not 2.0 <= args.run_speed <= 6.0:
         raise UserError(f"--run-speed {args.run_speed} m/s is outside the virtual runner's 2-6 m/s")
@@ -216,7 +217,7 @@ def simulation(args, setups: list[SensorSetup]) -> Simulation:
         taps_s=parse_taps(getattr(args, "taps", "")),
     )
     runner = VirtualRunner(settings, seed=args.seed)
-    air = VirtualAir(speed=args.speed, faults=parse_faults(args.faults), seed=args.seed)
+    air = VirtualAir(speed=args.speed, faults=parse_faults(args.faults), seed=args.seed, radio=parse_radio(getattr(args, "radio", None)))
     streams = []
     for i, setup in enumerate(setups):
         stream = runner.sensor(leg=setup.leg, mount=setup.mount, rotation="random")
@@ -247,6 +248,7 @@ def simulation_metadata(args) -> dict:
     return {"seed": args.seed, "run_speed_mps": args.run_speed, "wobble_deg": args.wobble,
             "fatigue_deg_per_10min": args.fatigue, "cue_compliance": args.cue_compliance, "faults": args.faults,
             "focus_response": args.focus_response, "segments": args.segments or "stand:3,run",
+            **({"radio": args.radio} if getattr(args, "radio", "none") != "none" else {}),
             **({"taps": args.taps} if getattr(args, "taps", "") else {})}
 
 

@@ -250,7 +250,7 @@ class Daemon:
                                     guided_settings=guided_overrides(self.args.guided_segment))
         coaching.audio = AudioCues(coaching.sounds, self.player)  # the daemon's one output, shared with the prompts
         wiring = Wiring(self.setups, found, coaching, None, None, cue_sinks(self.args, coaching, None, self.sim, self.clock),
-                        self.sim, self.clock)
+                        self.sim, self.clock, self.args.stream)
         return attach_live_status(wiring, self.base)
 
     def say(self, kind: str, place: str | None = None, text: str | None = None) -> None:
@@ -382,7 +382,10 @@ def check_options(args) -> None:
     if args.simulate:
         from stridecue.live.simulated import parse_faults, parse_segments, parse_taps
 
+        from stridecue.sim.radio import parse_radio
+
         parse_faults(args.faults)
+        parse_radio(args.radio)
         parse_taps(args.taps)
         if args.segments:
             parse_segments(args.segments)

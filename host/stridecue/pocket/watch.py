@@ -55,7 +55,8 @@ class Watch:
         self.events: asyncio.Queue = asyncio.Queue()
         self.links = [SensorLink(f.device or f.address, slot=setup.slot, mount=setup.mount, leg=setup.leg,
                                  backend=wiring.sim.client_backend if wiring.sim else None, clock=wiring.clock,
-                                 on_items=partial(self._items, setup.slot), on_event=partial(self._event, setup.slot))
+                                 on_items=partial(self._items, setup.slot), on_event=partial(self._event, setup.slot),
+                                 encoding=wiring.encoding)
                       for setup, f in zip(wiring.setups, wiring.found)]
         self.detectors: dict[int, ActivityDetector] = {}
         self.preroll: dict[int, deque] = {setup.slot: deque() for setup in wiring.setups}

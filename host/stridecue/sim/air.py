@@ -12,6 +12,10 @@ told not to (register_key=False: a sensor this host was never paired with).  Not
 cut to MTU - 3 bytes as a real stack cuts them (VirtualAir.mtu: 247, or 23 for a host that never
 raises it); GATT reads are not cut (ATT Read Blob).
 
+With a radio model (VirtualAir.radio, sim/radio.py: `--radio pi-zero-2w`), data and status
+notifications wait in the sensor's controller queue and go out as link-layer packets, so many per
+connection interval; without one (the default) each arrives in the step it was made.
+
 Time: the air has its own clock (SimClock).  With speed=None it runs as fast as the host
 consumes; with speed=1.0 in real time; with speed=k, k times real time.
 """
@@ -102,8 +106,9 @@ class VirtualSensor:
     """One simulated board running the firmware's own modules over a simulated IMU."""
 
     def __init__(self, air: "VirtualAir", name: str, address: str, stream, board: str = "esp32s3_lsm6dso32", rssi: int = -58,
-                 secret: tuple[int, bytes] | None = None):
+                 secret: tuple[int, bytes] | None = None, ring_s: float = 32):
         self.air = air
+        self.ring_s = ring_s  # seconds the firmware's sample ring holds (32 on the board)
         self.name = name
         self.address = address
         self.stream = stream  # a virtual runner sensor stream: .read(n) -> chunk with .acc (g), .gyr (dps)
@@ -127,7 +132,7 @@ class VirtualSensor:
         self.imu = make_device(board)
         self.i2c = SimI2C([self.imu])
         self.node = SensorNode(self.i2c, FirmwareClock(self.air), board, name=self.name, seed=self.air.rng.getrandbits(16),
-                               secret=self.secret)
+                               secret=self.secret, ring_s=self.ring_s)
         self._follow_rate()
 
     def _follow_rate(self) -> None:
@@ -159,6 +164,12 @@ class VirtualSensor:
             if packet is None:
                 return packets
             packets.append(bytes(packet))
+
+    @property
+    def backlog(self) -> int:
+        """Samples captured but not yet handed to the radio (waiting in the ring)."""
+        node = self.node
+        return max(node.captured - node.next_sample(), 0) if node.streaming else 0
 
     def strap_on(self, mount: str, leg: str) -> None:
         """Set the mount the way a runner's earlier session would have (SET_MOUNT), so the sensor
@@ -209,8 +220,13 @@ class VirtualSensor:
 class VirtualAir:
     """Time, sensors and the faults between them and the host."""
 
-    def __init__(self, speed: float | None = None, faults: FaultPlan | None = None, seed: int = 0, step_s: float = 12 / 416):
+    def __init__(self, speed: float | None = None, faults: FaultPlan | None = None, seed: int = 0, step_s: float = 12 / 416,
+                 radio=None):
         self.speed = speed
+        self.radio = radio  # a sim.radio.RadioModel, or None: notifications arrive at once
+        self._queues: dict[str, object] = {}  # address -> sim.radio.LinkQueue
+        self._next_event = 0.0
+        self._turn = 0
         self.faults = faults or FaultPlan()
         self.rng = random.Random(seed)
         self._fault_rng = random.Random(self.faults.seed)
@@ -230,9 +246,10 @@ class VirtualAir:
         self._listeners: list[Callable[[float], None]] = []
         self.mtu = 247  # the ATT MTU a connecting host ends up with (23: a host that never raises it)
 
-    def add_sensor(self, name: str, address: str, stream, board: str = "esp32s3_lsm6dso32", register_key: bool = True) -> VirtualSensor:
+    def add_sensor(self, name: str, address: str, stream, board: str = "esp32s3_lsm6dso32", register_key: bool = True,
+                   ring_s: float = 32) -> VirtualSensor:
         """A virtual board.  register_key: this host holds its secret, as after `stridecue flash`."""
-        sensor = VirtualSensor(self, name, address, stream, board)
+        sensor = VirtualSensor(self, name, address, stream, board, ring_s=ring_s)
         self.sensors[address] = sensor
         if register_key:
             from stridecue.link.keys import remember
@@ -254,6 +271,7 @@ class VirtualAir:
 
     def disconnect(self, address: str) -> None:
         sensor = self.sensors.get(address)
+        self._forget_queue(address)
         if sensor is not None:
             sensor.connection = None
             sensor.node.on_disconnect()
@@ -307,6 +325,21 @@ class VirtualAir:
     def _step(self) -> None:
         self.time += self.step_s
         self._maybe_fault_events()
+        if self.radio is not None:
+            for sensor in self.sensors.values():
+                sensor.advance(sensor.samples_due(self.step_s))
+            self._radio_events()
+        else:
+            self._hand_over()
+        due = [(t, f) for t, f in self._sleepers if t <= self.time]
+        if due:
+            self._sleepers = [(t, f) for t, f in self._sleepers if t > self.time]
+            for _, fut in due:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def _hand_over(self) -> None:
+        """No radio model: every notification the firmware makes in this step arrives."""
         for sensor in self.sensors.values():
             sensor.advance(sensor.samples_due(self.step_s))
             conn = sensor.connection
@@ -319,12 +352,57 @@ class VirtualAir:
             if notes is not None:
                 for note in notes:
                     self._deliver(sensor, bytes(note), status=True)
-        due = [(t, f) for t, f in self._sleepers if t <= self.time]
-        if due:
-            self._sleepers = [(t, f) for t, f in self._sleepers if t > self.time]
-            for _, fut in due:
-                if not fut.done():
-                    fut.set_result(None)
+
+    # -- the radio model (sim/radio.py) -------------------------------------------------
+
+    def queue_of(self, address: str):
+        """The sensor's controller queue under the radio model (created on first use)."""
+        from stridecue.sim.radio import LinkQueue
+
+        queue = self._queues.get(address)
+        if queue is None:
+            queue = self._queues[address] = LinkQueue(self.radio)
+        return queue
+
+    def _forget_queue(self, address: str) -> None:
+        queue = self._queues.get(address)
+        if queue is not None:
+            queue.clear()
+
+    def _radio_events(self) -> None:
+        """Every connection interval that began by now: the firmware fills its controller queue
+        (as ble.py's send loop does, until notify() is refused), then the central takes packets."""
+        from stridecue.sim.radio import serve_interval
+
+        while self._next_event <= self.time:
+            live = []
+            for address, sensor in self.sensors.items():
+                conn = sensor.connection
+                if conn is None:
+                    continue
+                queue = self.queue_of(address)
+                self._fill(sensor, queue, conn)
+                live.append((sensor, queue))
+            if live:
+                done = serve_interval(self.radio, [q for _, q in live], self._turn % len(live))
+                self._turn += 1
+                for i, payload, status in done:
+                    self._deliver(live[i][0], payload, status=status)
+            self._next_event += self.radio.interval_ms / 1000.0
+
+    def _fill(self, sensor: VirtualSensor, queue, conn: Connection) -> None:
+        notes = sensor.node.pending_notifications()
+        if notes is not None:  # ble.py: a status notification refused by a full queue is not sent
+            for note in notes:
+                queue.offer(bytes(note), True)
+        if conn.on_data is None:
+            return
+        while queue.room:
+            packet = sensor.node.next_packet()
+            if packet is None:
+                return
+            queue.offer(bytes(packet), False)
+        queue.refused += 1  # the firmware's next notify() would be refused: its packets wait in the ring
 
     def _maybe_fault_events(self) -> None:
         f = self.faults
@@ -345,6 +423,7 @@ class VirtualAir:
         sensor.connection = None
         sensor.node.on_disconnect()
         self._held.pop(sensor.address, None)
+        self._forget_queue(sensor.address)
         if conn is not None:
             self.stats["drops"] += 1
             if conn.on_drop is not None:

@@ -31,6 +31,7 @@ PROVIDERS: dict[str, str] = {
     "stridecue.lab.bench.coach": "cue latency (sample arrival to cue start)",
     "stridecue.lab.bench.sim": "virtual runner (ten minutes of one sensor, whole and in 12-sample reads)",
     "stridecue.lab.bench.pocket": "pocket host: live path CPU share, memory, start-up, imports",
+    "stridecue.lab.bench.radio": "radio: one and two sensors over the Pi Zero 2 W's link layer, full and delta encoded",
 }
 
 
@@ -38,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--quick", action="store_true", help="short versions of every benchmark (seconds, not minutes)")
     parser.add_argument("--only", metavar="NAME", action="append",
-                        help="run only this provider (analysis, firmware, coach, sim, pocket); may be repeated")
+                        help="run only this provider (analysis, firmware, coach, sim, pocket, radio); may be repeated")
 
 
 def _short(module: str) -> str:
