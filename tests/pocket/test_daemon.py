@@ -176,3 +176,17 @@ def test_with_no_run_for_the_idle_timeout_the_daemon_exits(tmp_path):
     assert asyncio.run(daemon.run()) == 0
     assert [kind for kind, _ in daemon.spoken] == ["connected", "stand still", "ready"]
     assert _runs(tmp_path) == [] and read_state(tmp_path).state == "stopped"
+
+
+def test_a_programme_session_says_its_length_and_when_its_time_is_done(tmp_path):
+    """Under the retraining programme the daemon says the session and, once its planned length has
+    passed, that the time is done; the run still ends only when the runner stands still."""
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "programme", "start", "--minute-s", "2"]) == 0  # session 1: 15 x 2 s = 30 s
+    daemon = _daemon(data, "--runs", "1", "--segments", "stand:40,run:60,stop:3,stand:40")
+    assert asyncio.run(daemon.run()) == 0
+    kinds = [kind for kind, _ in daemon.spoken]
+    assert kinds[kinds.index("go"):] == ["go", "programme", "time done", "saved"], daemon.spoken
+    assert dict(daemon.spoken)["programme"] == "Session 1 of 8. 15 minutes."
+    summary = RunReader(_runs(data)[0]).summary
+    assert summary["ended_by"] == "still" and summary["running_strides"] > 60  # ran on past the 30 s to the end

@@ -32,6 +32,8 @@ MAX_RUNS = 10_000
 
 # Said after the run's summary: the runner rates the pain on `stridecue serve`'s pain form (/pain).
 PAIN_PROMPT = "Rate your pain on the phone, zero to ten."
+TIME_DONE = "Session time done. Walk, then stand still to save the run."
+
 
 class Daemon:
     """The daemon's loop.  Results: `spoken` (every prompt: (kind, words), in order), `runs` (saved
@@ -202,7 +204,8 @@ class Daemon:
 
             self.say("programme", text=spoken(plan))
         print(f"recording to {path}", flush=True)
-        ended = await self._until_end(watch)
+        planned_s = (plan.step.metadata(plan.programme).get("planned_s") if plan is not None else None) or None
+        ended = await self._until_end(watch, planned_s)
         self._set("saving")
         totals, track = await watch.save({"ended_by": ended})
         self.signals.path = None
@@ -214,21 +217,29 @@ class Daemon:
         self.say("saved", text=f"{line} {PAIN_PROMPT}")
         self._idle_since = self.clock.now()
 
-    async def _until_end(self, watch) -> str:
-        """What ended the run: "still", "double tap", "stop signal", "sensor lost" or "schedule over"."""
+    async def _until_end(self, watch, planned_s: float | None = None) -> str:
+        """What ended the run: "still", "double tap", "stop signal", "sensor lost" or "schedule over".
+        With a programme session's planned length, "time done" is said once it has passed (the run
+        still ends when the runner stands still: a runner mid-road is not cut off)."""
         from stridecue.analysis.activity import DOUBLE_TAP, STILL
         from stridecue.link.client import LinkError
         from stridecue.pocket.watch import SCHEDULE_OVER
 
+        time_done = None if planned_s is None else self.clock.now() + planned_s
         while True:
+            left = None if time_done is None else max(time_done - self.clock.now(), 0.0)
             try:
-                event = await watch.next_event(self.stop)
+                event = await watch.next_event(self.stop, left)
             except LinkError as e:
                 print(f"sensor lost: {e}; saving the run", flush=True)
                 self._announce = True
                 return "sensor lost"
             if event == "stopped":
                 return "stop signal"
+            if event == "idle":  # the planned length has passed
+                self.say("time done", text=TIME_DONE)
+                time_done = None
+                continue
             if event == SCHEDULE_OVER:
                 self._end("the simulated runner's schedule is over")
                 return "schedule over"
