@@ -107,6 +107,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
         configure_summary(p)
 
+    _add_module_commands(sub, wanted)
+    return parser
+
+
+def _add_module_commands(sub, wanted) -> None:
+    """_MODULE_COMMANDS' parsers: configured by their module where wanted(name), else listed only."""
     missing = not_built()
     for name, (module, what, issue) in _MODULE_COMMANDS.items():
         if name in missing:
@@ -121,7 +127,6 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=what, description=doc.split("\n\n")[0],
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.configure(p)
-    return parser
 
 
 def _simulated_duration(args: argparse.Namespace) -> float:
