@@ -208,6 +208,7 @@ class Soak:
     run_s: float
     speed: float = 1.0
     probes: int = PROBES
+    stop_after_s: float = STOP_AFTER_S
     processes_: dict = field(default_factory=dict)  # name -> (returncode, stderr lines)
     probes_: list = field(default_factory=list)
     arrivals_: list = field(default_factory=list)
@@ -216,25 +217,30 @@ class Soak:
     daemon_lines_: list = field(default_factory=list)
 
     def daemon_command(self, base: Path) -> list[str]:
-        segments = f"stand:{STAND_S:g},run:{self.run_s:g},stand:{STOP_AFTER_S + 30:g}"
+        segments = f"stand:{STAND_S:g},run:{self.run_s:g},stand:{self.stop_after_s + 30:g}"
         return _cli(base, "daemon", "--simulate", "--speed", f"{self.speed:g}", "--segments", segments,
-                    "--stop-after", f"{STOP_AFTER_S:g}", "--runs", "1", "--audio", "none")
+                    "--stop-after", f"{self.stop_after_s:g}", "--runs", "1", "--audio", "none")
 
     def run(self, base: Path) -> "Soak":
         logs = Path(base) / "soak-logs"
         logs.mkdir(parents=True, exist_ok=True)
         serve = Logged("serve", _cli(base, "serve", "--port", "0"), logs)
+        # started together: the daemon's run begins seconds after serve answers (start-up, standing)
+        daemon = Logged("daemon", self.daemon_command(base), logs)
         client = None
         try:
             address, token = self._address(serve)
             client = LiveClient(address, token)
             client.start()
-            daemon = Logged("daemon", self.daemon_command(base), logs)
             self._probe_while(daemon, base)
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline and not any(a.state == "ended" for a in client.arrivals[-3:]):
+                time.sleep(0.05)  # the page's last status ("ended") on its way
+        finally:
+            if daemon.proc.poll() is None:
+                daemon.proc.send_signal(signal.SIGTERM)  # saves the run it has
             self.processes_["daemon"] = (daemon.finish(120), daemon.stderr())
             self.daemon_lines_ = [line for _, line in daemon.lines]
-            time.sleep(1.5)  # the page's last status ("ended") on its way
-        finally:
             if client is not None:
                 client.stop()
                 self.arrivals_, self.client_error_ = client.arrivals, client.error
@@ -251,7 +257,8 @@ class Soak:
         raise RuntimeError(f"serve did not print its address: {' / '.join(serve.stderr()[-3:]) or 'no error'}")
 
     def _probe_while(self, daemon: Logged, base: Path) -> None:
-        """summary and history every run/probes wall seconds while the daemon records; wait for its end."""
+        """summary and history `probes` times, evenly, while the daemon records; until it ends (or a
+        deadline well past the run's wall length: then the caller stops it)."""
         wall_run_s = self.run_s / self.speed
         every = wall_run_s / (self.probes + 1)
         deadline = time.monotonic() + wall_run_s + 300.0
@@ -266,8 +273,6 @@ class Soak:
                 self.probes_ += [probe(base, "summary", started), probe(base, "history", started)]
                 next_at += every
             time.sleep(0.1)
-        if daemon.proc.poll() is None:
-            daemon.proc.send_signal(signal.SIGTERM)  # saves the run it has
 
 
 # -- reading the run back ---------------------------------------------------------------------------
@@ -296,11 +301,16 @@ def read_back(base: Path, path: Path | None) -> dict:
     """The saved run through `summary --json RUN` and `history --json`, after the daemon ended."""
     if path is None or not path.exists():
         return {"ok": False, "why": "no run file was saved"}
-    done = subprocess.run(_cli(base, "summary", "--json", str(path)), capture_output=True, text=True, env=_env(), timeout=600)
+    from concurrent.futures import ThreadPoolExecutor
+
+    def cli(*args):
+        return subprocess.run(_cli(base, *args), capture_output=True, text=True, env=_env(), timeout=600)
+
+    with ThreadPoolExecutor(2) as pool:  # at once, as a phone and a terminal may ask
+        done, listed = pool.map(lambda args: cli(*args), [("summary", "--json", str(path)), ("history", "--json")])
     if done.returncode != 0:
         return {"ok": False, "why": f"summary exited {done.returncode}: {done.stderr.strip()[-200:]}"}
     summary = json.loads(done.stdout)
-    listed = subprocess.run(_cli(base, "history", "--json"), capture_output=True, text=True, env=_env(), timeout=600)
     names = [r["name"] for r in json.loads(listed.stdout)["runs"]] if listed.returncode == 0 else []
     quality = summary.get("data_quality") or {}
     ok = bool(quality.get("closed_cleanly")) and path.stem in names
@@ -406,7 +416,7 @@ def check_options(minutes: float | None, speed: float | None) -> tuple[float, fl
 def run(quick: bool = False, soak_minutes: float | None = None, soak_speed: float | None = None) -> dict:
     minutes, speed = check_options(soak_minutes, soak_speed)
     minutes = minutes or (QUICK_MINUTES if quick else DEFAULT_MINUTES)
-    soak = Soak(minutes * 60.0, speed or 1.0, probes=2 if quick else PROBES)
+    soak = Soak(minutes * 60.0, speed or 1.0, probes=2 if quick else PROBES, stop_after_s=3.0 if quick else STOP_AFTER_S)
     with tempfile.TemporaryDirectory(prefix="stridecue-soak-") as base:
         soak.run(Path(base))
         path = soak.run_path_
