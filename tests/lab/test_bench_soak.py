@@ -45,18 +45,19 @@ def test_short_soak_loses_nothing_errs_nowhere_and_updates_every_second(short_so
 def _arrivals(times, seqs=None, run="r1", last="ended"):
     seqs = seqs or list(range(1, len(times) + 1))
     states = ["running"] * (len(times) - 1) + [last]
-    return [soak.Arrival(t, 0.1, s, state, run, 0) for t, s, state in zip(times, seqs, states)]
+    return [soak.Arrival(t, 0.1, 1000.0 + t, s, state, run, 0) for t, s, state in zip(times, seqs, states)]
 
 
 def test_live_figures_find_the_longest_gap_and_skipped_statuses():
     arrivals = _arrivals([10.0, 10.5, 11.0, 13.5, 14.0], seqs=[1, 2, 3, 7, 8])
-    arrivals.insert(0, soak.Arrival(1.0, 0.1, 40, "ended", "an-earlier-run", 0))  # another run's last status: not counted
+    arrivals.insert(0, soak.Arrival(1.0, 0.1, 1001.0, 40, "ended", "an-earlier-run", 0))  # another run's last status: not counted
     live = soak.live_figures(arrivals, "r1")
     assert live["longest_gap_s"] == pytest.approx(2.5)
     assert live["skipped"] == 3
     assert live["updates"] == 5
     assert live["per_s"] == pytest.approx(4 / 4.0)
     assert live["ended_seen"]
+    assert live["worst_at_s"] == pytest.approx(1.0) and live["over_1s"] == 1
     figures = {f["name"]: f for f in soak._live_figures(live)}
     assert figures["longest gap between live updates"]["met"] is False
 
