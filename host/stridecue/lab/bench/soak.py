@@ -243,9 +243,11 @@ class Soak:
             while time.monotonic() < deadline and not any(a.state == "ended" for a in client.arrivals[-3:]):
                 time.sleep(0.05)  # the page's last status ("ended") on its way
         finally:
-            if daemon.proc.poll() is None:
+            late = daemon.proc.poll() is None
+            if late:
                 daemon.proc.send_signal(signal.SIGTERM)  # saves the run it has
-            self.processes_["daemon"] = (daemon.finish(120), daemon.stderr())
+            said = ["(the soak stopped it: still running well past the run's end)"] if late else []
+            self.processes_["daemon"] = (daemon.finish(120), daemon.stderr() + said)
             self.daemon_lines_ = [line for _, line in daemon.lines]
             if client is not None:
                 client.stop()
