@@ -1,11 +1,13 @@
 """Speed and latency benchmarks: the analysis against its targets and against a reference pipeline
-built from well-known libraries, the firmware's budgets, the coach's cue latency and the virtual
-runner's speed.
+built from well-known libraries, the firmware's budgets, the coach's cue latency, the virtual
+runner's speed, the pocket host's share of a small computer, and a soak of the daemon, serve's
+live page and summary at once.
 
-Each provider is a module with run(quick: bool) -> dict; a provider that is not installed yet is
-listed as not available.  Machines are shared and noisy, so every speed figure that matters comes
-with a ratio against a reference measured in the same run.  --quick runs shortened versions (for
-tests and a first look); the full run takes a few minutes.
+Each provider is a module with run(quick: bool) -> dict (a provider that takes options has them
+as keyword arguments: soak_minutes, soak_speed); a provider that is not installed yet is listed
+as not available.  Machines are shared and noisy, so every speed figure that matters comes with a
+ratio against a reference measured in the same run.  --quick runs shortened versions (for tests
+and a first look); the full run takes a few minutes, and the soak 30 more (real time).
 
 A provider's dict (the preferred form; other shapes are shown as well as they can be):
     {"title": "...", "figures": [{"name": "...", "value": 1.2, "unit": "ms", "target": "< 2 s",
