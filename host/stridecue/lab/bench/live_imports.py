@@ -2,9 +2,11 @@
 `stridecue run` without --simulate, in a fresh interpreter, up to the first SensorLink.open().
 
 No radio is touched: the scan "finds" the sensors the options name (live/session.choose_sensors
-is replaced), and the first connection ends the process after printing sys.modules.  Everything
-before it (the command line, the settings, the prompts, the audio output, the coaching, the run's
-wiring and serve's live feed) is the real code.  Used by the pocket bench (the import time of a
+is replaced), and the first connection ends the process after printing sys.modules.  No sound is
+played either: the audio output is a silent one at 48 kHz, a common rate of a real output (the
+clips are converted to it before the run, as they would be).  Everything else before the first
+connection (the command line, the settings, the prompts, the coaching, the run's wiring and
+serve's live feed) is the real code.  Used by the pocket bench (the import time of a
 real run, with -X importtime) and by tests/pocket/test_live_imports.py.
 """
 
@@ -28,8 +30,14 @@ NOT_ON_LIVE_PATH = {
 # Run in the child with `python -c`: not through a module of the bench, whose own imports would count
 _CHILD = """
 import json, os, sys
+import stridecue.coach.audio as audio
 import stridecue.live.session as session
 from stridecue.link.client import FoundSensor, SensorLink
+
+class Output48k:
+    name, rate_hz, output_latency_s = "a silent 48 kHz output", 48000, None
+    def play(self, pcm): return None
+    def close(self): pass
 
 async def found(args, setups, backend):
     return [FoundSensor(f"5C:1D:00:00:00:{s.slot + 1:02X}", f"StrideCue{s.slot}", -60, None, None, None) for s in setups]
@@ -39,6 +47,7 @@ async def stop_at_the_radio(self, *a, **k):
     os._exit(0)
 
 session.choose_sensors = found
+audio.open_player = lambda *args, **kwargs: (Output48k(), None)
 SensorLink.open = stop_at_the_radio
 from stridecue import cli
 sys.exit(cli.main(sys.argv[1:]))

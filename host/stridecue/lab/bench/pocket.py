@@ -217,7 +217,7 @@ def startup(repeats: int) -> dict:
         warm, _ = time_to_ready(base)
         times = [t for t in (time_to_ready(base)[0] for _ in range(repeats)) if t is not None]
         _, simulated = time_to_ready(base, importtime=True)
-        _, real = live_path(Path(base), ["daemon", "--audio", "none"], importtime=True)
+        _, real = live_path(Path(base), ["daemon"], importtime=True)
     return {"best_s": min(times) if times else None, "all_s": [round(t, 2) for t in times],
             "cold_s": warm, "imports": parse_importtime(real), "simulated_imports": parse_importtime(simulated)}
 
@@ -324,8 +324,8 @@ def _import_figures(real: dict, simulated: dict) -> list[dict]:
     sim_extra = "; ".join(f"{k} {v:.0f} ms" for k, v in simulated["not_needed"].items())
     return [
         _figure("imports of a real run, up to connecting", _round(real["total_ms"], 0), "ms", None, None,
-                "python -X importtime of `stridecue daemon --audio none` (no --simulate) up to its first connection to "
-                f"a sensor (lab/bench/live_imports.py), summed self times; by top-level package (ms): {packages}; "
+                "python -X importtime of `stridecue daemon` (no --simulate; a silent 48 kHz output) up to its first "
+                f"connection to a sensor (lab/bench/live_imports.py), summed self times; by top-level package (ms): {packages}; "
                 f"slowest imports (cumulative ms): {slowest}"),
         _figure("imports a real run does without", _round(not_needed, 0), "ms", "0 ms", not_needed == 0,
                 (why or "none: " + ", ".join(NOT_ON_LIVE_PATH)) + " (on the same path)"),
