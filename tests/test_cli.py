@@ -64,3 +64,17 @@ def test_run_refuses_impossible_durations_and_speeds_in_one_line(tmp_path, flags
     assert out.returncode == 1 and named in out.stderr and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "d" / "runs").exists(), "nothing recorded"
+
+
+def test_the_running_command_is_found_past_the_top_level_options():
+    """cli.py configures only the command that runs (its module alone is imported): it must find
+    that command whatever comes before it, or the command's own options would be refused."""
+    from stridecue.cli import build_parser, command_in
+
+    assert command_in(["--data-dir", "/runs/summary", "daemon", "--simulate"]) == "daemon"
+    assert command_in(["--data", "history", "run"]) == "run"  # argparse's abbreviation of --data-dir
+    assert command_in(["--data-dir=/x", "history", "--json"]) == "history"
+    assert command_in(["--version"]) is None
+    for argv in (["--data", "summary", "daemon", "--stop-after", "5"], ["--data-dir", "x", "summary", "--json", "latest"]):
+        args = build_parser(argv).parse_args(argv)
+        assert args.command == argv[2]

@@ -19,7 +19,8 @@ from stridecue.live.options import add_coaching_options, add_sensor_options, add
 # Commands that live in a module of their own: the module has
 #   configure(parser: argparse.ArgumentParser) -> None   (adds its options)
 #   main(args: argparse.Namespace, base: Path) -> int    (base: the data directory)
-# and keeps heavy imports inside main(), so `stridecue --help` stays fast.
+# and keeps heavy imports inside main(), so `stridecue --help` stays fast.  build_parser imports
+# the module of the command that runs only (see there).
 # A command whose module does not exist yet says so in one line and exits non-zero.
 _MODULE_COMMANDS = {
     "history": ("stridecue.review.history", "trends across runs; delete a run", 7),
@@ -50,7 +51,26 @@ def not_built() -> dict[str, tuple[str, int]]:
     }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_in(argv: list[str]) -> str | None:
+    """The command `argv` names (its first word that is not a top-level option), or None."""
+    words = iter(argv)
+    for word in words:
+        if len(word) > 2 and "--data-dir".startswith(word):  # argparse takes --data, --da ... too
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser (argv None), or, for `argv`, one whose only fully built command is the one
+    argv names: a command's module is imported only when that command runs (or shows its help), so
+    `stridecue daemon` does not load the summary's, the simulator's or the bench's modules."""
+    command = None if argv is None else command_in(argv)
+
+    def wanted(name: str) -> bool:
+        return argv is None or name == command
+
     parser = argparse.ArgumentParser(
         prog="stridecue",
         description="Real-time knee-wobble and landing-load feedback for runners with knee pain.",
@@ -76,31 +96,41 @@ def build_parser() -> argparse.ArgumentParser:
     add_sim_options(p)
 
     p = sub.add_parser("replay", help="feed a recorded run through the live pipeline", description="Feed a recording through the exact live pipeline (segmentation, metrics, coach), in real time or faster.")
-    from stridecue.record.runref import RUN_HELP
+    if wanted("replay"):
+        from stridecue.record.runref import RUN_HELP
 
-    p.add_argument("run", nargs="?", metavar="RUN", help=RUN_HELP)
-    p.add_argument("--speed", default="max", metavar="N|max", help="N times real time, or as fast as possible (default max)")
-    p.add_argument("--quiet", action="store_true", help="no live view")
-    add_coaching_options(p, replay=True)
+        p.add_argument("run", nargs="?", metavar="RUN", help=RUN_HELP)
+        p.add_argument("--speed", default="max", metavar="N|max", help="N times real time, or as fast as possible (default max)")
+        p.add_argument("--quiet", action="store_true", help="no live view")
+        add_coaching_options(p, replay=True)
 
     p = sub.add_parser("summary", help="summary of a run (terminal, --json or --html report)",
                        description="Summary of a recorded run (default: the latest): in the terminal, as JSON, or as a self-contained HTML report.")
-    from stridecue.review.summary import configure as configure_summary
+    if wanted("summary"):
+        from stridecue.review.summary import configure as configure_summary
 
-    configure_summary(p)
+        configure_summary(p)
 
+    _add_module_commands(sub, wanted)
+    return parser
+
+
+def _add_module_commands(sub, wanted) -> None:
+    """_MODULE_COMMANDS' parsers: configured by their module where wanted(name), else listed only."""
     missing = not_built()
     for name, (module, what, issue) in _MODULE_COMMANDS.items():
         if name in missing:
             p = sub.add_parser(name, help=f"{what} (not built yet)", description=f"{what[0].upper()}{what[1:]}. Not built yet.")
             p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
             continue
+        if not wanted(name):  # listed in `stridecue --help`; its module is not imported
+            sub.add_parser(name, help=what)
+            continue
         mod = importlib.import_module(module)
         doc = (mod.__doc__ or what).strip()
         p = sub.add_parser(name, help=what, description=doc.split("\n\n")[0],
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.configure(p)
-    return parser
 
 
 def _simulated_duration(args: argparse.Namespace) -> float:
@@ -124,7 +154,8 @@ def _simulated_duration(args: argparse.Namespace) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -165,6 +165,50 @@ def test_clips_are_converted_to_the_outputs_rate_before_the_run():
     assert abs(len(player.played[0]) - len(src) * 48000 / sounds.rate_hz) <= 2
 
 
+@pytest.mark.parametrize("dst", [48000, 44100, 16000, 8000])
+def test_resampling_matches_scipys_polyphase_filter(dst):
+    """The numpy resampler against scipy.signal.resample_poly (the one it replaces on the live path)
+    on a speech-like clip: a tone and noise under fades, as espeak's clips begin and end quietly."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    from stridecue.coach.audio import _resample
+
+    rng = np.random.default_rng(7)
+    src = 22050
+    t = np.arange(int(0.8 * src)) / src
+    clip = np.sin(2 * np.pi * 440 * t) + 0.3 * np.sin(2 * np.pi * 2300 * t) + 0.1 * rng.standard_normal(len(t))
+    clip *= np.hanning(len(t))
+    ours = _resample(clip, src, dst)
+    g = gcd(src, dst)
+    theirs = resample_poly(clip, dst // g, src // g)
+    assert len(ours) == len(theirs)
+    # below the lower Nyquist both keep the same signal; noise above it is cut by both
+    assert np.sqrt(np.mean((ours - theirs) ** 2)) < 0.02 * np.sqrt(np.mean(theirs ** 2))
+
+
+def test_converting_clips_does_not_load_scipy_signal():
+    """The pocket daemon converts its clips to the output's rate before a run: without scipy.signal,
+    slow to import on a Pi Zero (issue 17)."""
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from stridecue.coach.audio import AudioCues, CueSounds, CueTrack, _resample
+        class Player:
+            name, rate_hz, output_latency_s = "fake", 48000, None
+            def play(self, pcm): pass
+            def close(self): pass
+        AudioCues(CueSounds(sound="tone").render(), Player())
+        _resample(np.ones(1000), 22050, 8000)
+        print("scipy.signal" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
 def test_a_cue_track_that_starts_later_on_the_sensor_clock_begins_at_its_own_start(tmp_path):
     """A run on a sensor that was on before it (the pocket daemon's second run) starts far from the
     sensor clock's 0: its track begins at the run's first sample, not with that time as silence."""

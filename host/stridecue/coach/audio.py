@@ -132,12 +132,20 @@ def _tone(freq: float, rate_hz: int, seconds: float = 0.12, beeps: int = 2) -> n
 
 
 def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(int(src), int(dst))
-    return resample_poly(x, dst // g, src // g).astype(np.float32)
+    """x from src to dst Hz, band-limited, by the FFT method (scipy.signal.resample's) in numpy:
+    the clips are converted to the output's rate before a run starts, and scipy.signal takes longer
+    to import than that on a Pi Zero (issue 17).  A clip begins and ends in near silence, so the
+    method's wrap-around at the ends is inaudible."""
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    if int(src) == int(dst) or n == 0:
+        return x.astype(np.float32)
+    m = max(int(round(n * int(dst) / int(src))), 1)
+    spectrum = np.fft.rfft(x)
+    kept = np.zeros(m // 2 + 1, dtype=complex)
+    keep = min(len(spectrum), len(kept))
+    kept[:keep] = spectrum[:keep]
+    return (np.fft.irfft(kept, m) * (m / n)).astype(np.float32)
 
 
 def _wav_bytes(pcm: np.ndarray, rate_hz: int) -> bytes:

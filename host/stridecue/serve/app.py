@@ -44,7 +44,8 @@ from stridecue.serve.guard import AccessGuard
 
 EXPORT_TYPES = {"fit": "application/vnd.ant.fit", "csv": "application/zip", "parquet": "application/zip"}
 MAX_FORM_BYTES = 64 * 1024
-POLL_S = 0.2  # how often the live events look for a new status line
+POLL_S = 0.1  # how often the live events look for a new status line: the run writes one every 0.5 s, the page must
+# show one at least every second (issue 17; the 30-minute soak, `stridecue bench --only soak`, saw 1.27 s at 0.2 s)
 KEEPALIVE_S = 15.0
 
 

@@ -95,6 +95,8 @@ def main(args, base: Path) -> int:
     config = uvicorn.Config(create_app(base, token), log_level="warning", timeout_graceful_shutdown=2, access_log=False)
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down on Ctrl-C, then raises it again: stopping is how serve ends
+        pass
     finally:
         sock.close()
     return 0

@@ -1,11 +1,13 @@
 """Speed and latency benchmarks: the analysis against its targets and against a reference pipeline
-built from well-known libraries, the firmware's budgets, the coach's cue latency and the virtual
-runner's speed.
+built from well-known libraries, the firmware's budgets, the coach's cue latency, the virtual
+runner's speed, the pocket host's share of a small computer, and a soak of the daemon, serve's
+live page and summary at once.
 
-Each provider is a module with run(quick: bool) -> dict; a provider that is not installed yet is
-listed as not available.  Machines are shared and noisy, so every speed figure that matters comes
-with a ratio against a reference measured in the same run.  --quick runs shortened versions (for
-tests and a first look); the full run takes a few minutes.
+Each provider is a module with run(quick: bool) -> dict (a provider that takes options has them
+as keyword arguments: soak_minutes, soak_speed); a provider that is not installed yet is listed
+as not available.  Machines are shared and noisy, so every speed figure that matters comes with a
+ratio against a reference measured in the same run.  --quick runs shortened versions (for tests
+and a first look); the full run takes a few minutes, and the soak 30 more (real time).
 
 A provider's dict (the preferred form; other shapes are shown as well as they can be):
     {"title": "...", "figures": [{"name": "...", "value": 1.2, "unit": "ms", "target": "< 2 s",
@@ -32,6 +34,7 @@ PROVIDERS: dict[str, str] = {
     "stridecue.lab.bench.sim": "virtual runner (ten minutes of one sensor, whole and in 12-sample reads)",
     "stridecue.lab.bench.pocket": "pocket host: live path CPU share, memory, start-up, imports",
     "stridecue.lab.bench.radio": "radio: one and two sensors over the Pi Zero 2 W's link layer, full and delta encoded",
+    "stridecue.lab.bench.soak": "soak: a simulated headless run with serve's live page and summary at once (30 min)",
 }
 
 
@@ -39,7 +42,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--quick", action="store_true", help="short versions of every benchmark (seconds, not minutes)")
     parser.add_argument("--only", metavar="NAME", action="append",
-                        help="run only this provider (analysis, firmware, coach, sim, pocket, radio); may be repeated")
+                        help="run only this provider (analysis, firmware, coach, sim, pocket, radio, soak); may be repeated")
+    parser.add_argument("--soak-minutes", type=float, default=None, metavar="M",
+                        help="the soak's run length in minutes of the runner's time, 0.1 to 180 (default 30; --quick: 10 s)")
+    parser.add_argument("--soak-speed", type=float, default=None, metavar="N",
+                        help="the soak's speed factor (default 1: real time; live updates are counted in wall time at any speed)")
 
 
 def _short(module: str) -> str:
@@ -99,8 +106,9 @@ def _figure(name: str, f: dict) -> dict:
     }
 
 
-def run_providers(quick: bool, only: list[str] | None = None) -> list[dict]:
-    """Run each available provider; returns one entry per provider with status and figures."""
+def run_providers(quick: bool, only: list[str] | None = None, options: dict | None = None) -> list[dict]:
+    """Run each available provider; returns one entry per provider with status and figures.
+    options: keyword arguments for the providers whose run() takes them (e.g. soak_minutes)."""
     out = []
     wanted = {w.lower() for w in only} if only else None
     for module, what in PROVIDERS.items():
@@ -115,7 +123,7 @@ def run_providers(quick: bool, only: list[str] | None = None) -> list[dict]:
         start = time.perf_counter()
         try:
             mod = importlib.import_module(module)
-            result = mod.run(quick)
+            result = mod.run(quick, **_options_for(mod.run, options or {}))
         except Exception as exc:  # one provider's failure must not hide the others' figures
             from stridecue.errors import UserError
 
@@ -130,6 +138,14 @@ def run_providers(quick: bool, only: list[str] | None = None) -> list[dict]:
         entry["seconds"] = round(time.perf_counter() - start, 2)
         out.append(entry)
     return out
+
+
+def _options_for(run, options: dict) -> dict:
+    """The options this provider's run() takes, those given (None: not given)."""
+    import inspect
+
+    taken = inspect.signature(run).parameters
+    return {k: v for k, v in options.items() if k in taken and v is not None}
 
 
 def _fmt_value(v, unit: str) -> str:
@@ -171,7 +187,11 @@ def main(args: argparse.Namespace, base: Path) -> int:
     from stridecue.lab.machine import measured_on
 
     started = measured_on()
-    entries = run_providers(bool(args.quick), args.only)
+    from stridecue.lab.bench.soak import check_options
+
+    check_options(args.soak_minutes, args.soak_speed)  # a bad value is a one-line error before anything runs
+    options = {"soak_minutes": args.soak_minutes, "soak_speed": args.soak_speed}
+    entries = run_providers(bool(args.quick), args.only, options)
     if args.only and not entries:
         from stridecue.errors import UserError
 

@@ -12,8 +12,10 @@
 - peak memory of a live run, one and two sensors, in a fresh interpreter (VmHWM);
 - start-up: process start to the daemon's "ready" prompt (`stridecue daemon --simulate --speed
   max`, prompt cache warm), here and estimated for the Pi;
-- import time up to "ready" (python -X importtime), per top-level package, and which imports a
-  live run on the Pi does not need.
+- import time (python -X importtime) of a real run (`stridecue daemon`, no --simulate) up to its
+  first connection to a sensor (live_imports.py), per top-level package, and which of those
+  imports a real run does not need (none, since cli.py imports only the running command's module
+  and coach/audio.py resamples without scipy.signal); and of the simulated start to "ready".
 
 Targets (issue 17): two sensors <= 10 % of one A53 core; peak memory <= 150 MB; ready <= 10 s on
 the Pi.  Figures are reported as measured, never adjusted; this machine may be busy.
@@ -31,6 +33,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from stridecue.lab.bench.live_imports import NOT_ON_LIVE_PATH, live_path
+
 TARGET_CPU_PCT = 10.0  # two sensors, % of one Cortex-A53 core at 1 GHz
 TARGET_RSS_MB = 150.0
 TARGET_READY_S = 10.0  # on the Pi
@@ -42,18 +46,6 @@ SYSBENCH_SOURCE = "https://leoncode.co.uk/articles/raspberry-pi-benchmarks"
 SYSBENCH_PI3BPLUS_EPS = 687.45
 PI3BPLUS_MHZ, ZERO2W_MHZ = 1400.0, 1000.0
 A53_EPS = SYSBENCH_PI3BPLUS_EPS * ZERO2W_MHZ / PI3BPLUS_MHZ
-# Imports a live run on the Pi does without (module -> why), reported with their time when seen
-NOT_ON_LIVE_PATH = {
-    "stridecue.sim.air": "--simulate only (the virtual sensors)",
-    "scipy.spatial.transform": "--simulate only (the virtual runner's rotations)",
-    "stridecue.review.summary": "the summary command's options: cli.py builds every command's parser at start",
-}
-DEFERRABLE_NOTE = {
-    "scipy.signal": "coach/audio._resample (resample_poly) for a clip at another rate than the output's; "
-                    "a lighter resampler would spare it",
-}
-
-
 def _pythonpath() -> dict:
     return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
 
@@ -224,9 +216,10 @@ def startup(repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as base:
         warm, _ = time_to_ready(base)
         times = [t for t in (time_to_ready(base)[0] for _ in range(repeats)) if t is not None]
-        _, imports = time_to_ready(base, importtime=True)
+        _, simulated = time_to_ready(base, importtime=True)
+        _, real = live_path(Path(base), ["daemon"], importtime=True)
     return {"best_s": min(times) if times else None, "all_s": [round(t, 2) for t in times],
-            "cold_s": warm, "imports": parse_importtime(imports)}
+            "cold_s": warm, "imports": parse_importtime(real), "simulated_imports": parse_importtime(simulated)}
 
 
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
@@ -234,18 +227,38 @@ _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 def parse_importtime(text: str) -> dict:
     """-X importtime output -> {"total_ms", "by_package" [(name, ms)], "slowest" [(module, cumulative ms)],
-    "not_needed" {module: ms}, "deferrable" {module: ms}}; top level: imported outside any other import."""
+    "not_needed" {NOT_ON_LIVE_PATH entry: cumulative ms of its modules, each counted once}}; slowest:
+    imports outside any other import."""
     rows = [(int(m[1]), int(m[2]), len(m[3]), m[4]) for m in map(_IMPORT_LINE.match, text.splitlines()) if m]
     by_package = Counter()
     for self_us, _, _, name in rows:
         by_package[name.split(".")[0]] += self_us
     top = [(name, cum) for _, cum, indent, name in rows if indent <= 1]
-    cumulative = dict(top)
     return {"total_ms": sum(by_package.values()) / 1000.0,
             "by_package": [(k, v / 1000.0) for k, v in by_package.most_common(6)],
             "slowest": [(k, v / 1000.0) for k, v in sorted(top, key=lambda r: -r[1])[:5]],
-            "not_needed": {k: cumulative[k] / 1000.0 for k in NOT_ON_LIVE_PATH if k in cumulative},
-            "deferrable": {k: cumulative[k] / 1000.0 for k in DEFERRABLE_NOTE if k in cumulative}}
+            "not_needed": {k: v / 1000.0 for k, v in _under_entries(rows).items()}}
+
+
+def _entry(name: str) -> str | None:
+    return next((k for k in NOT_ON_LIVE_PATH if name == k or name.startswith(k + ".")), None)
+
+
+def _under_entries(rows: list) -> dict[str, int]:
+    """Cumulative us per NOT_ON_LIVE_PATH entry: the outermost import of each of its modules (an
+    import inside one already counted is not counted again).  importtime prints a module after the
+    imports it made (more indented): read backwards, each line comes after its parents."""
+    totals: dict[str, int] = {}
+    stack: list[tuple[int, bool]] = []  # (indent, inside a counted import)
+    for _, cum, indent, name in reversed(rows):
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        inside = bool(stack) and stack[-1][1]
+        entry = _entry(name)
+        if entry is not None and not inside:
+            totals[entry] = totals.get(entry, 0) + cum
+        stack.append((indent, inside or entry is not None))
+    return totals
 
 
 # -- the figures ----------------------------------------------------------------------------------
@@ -291,12 +304,6 @@ def _memory_figures(memory: dict) -> list[dict]:
 def _startup_figures(s: dict, scale: dict) -> list[dict]:
     factor = scale["factor"]
     pi = None if s["best_s"] is None or factor is None else s["best_s"] * factor
-    imp = s["imports"]
-    packages = ", ".join(f"{k} {v:.0f}" for k, v in imp["by_package"])
-    slowest = ", ".join(f"{k} {v:.0f}" for k, v in imp["slowest"])
-    not_needed = sum(imp["not_needed"].values())
-    why = "; ".join(f"{k} {v:.0f} ms: {NOT_ON_LIVE_PATH[k]}" for k, v in imp["not_needed"].items())
-    deferrable = "; ".join(f"{k} {v:.0f} ms: {DEFERRABLE_NOTE[k]}" for k, v in imp["deferrable"].items())
     return [
         _figure("start-up to ready, this machine", _round(s["best_s"]), "s", None, None,
                 f"process start to 'prompt: Ready' of `stridecue daemon --simulate --speed max`, prompt cache warm; "
@@ -306,11 +313,25 @@ def _startup_figures(s: dict, scale: dict) -> list[dict]:
                 f"ESTIMATE: this machine's time x {factor or float('nan'):.2f}; CPU only (files from a warm page cache "
                 "here, an SD card there); a real start also waits for the Bluetooth scan (up to 5 s), the connection "
                 "and 2 s of standing still, and does not simulate sensors"),
-        _figure("imports up to ready", _round(imp["total_ms"], 0), "ms", None, None,
-                f"python -X importtime, summed self times; by top-level package (ms): {packages}; "
+    ] + _import_figures(s["imports"], s["simulated_imports"])
+
+
+def _import_figures(real: dict, simulated: dict) -> list[dict]:
+    packages = ", ".join(f"{k} {v:.0f}" for k, v in real["by_package"])
+    slowest = ", ".join(f"{k} {v:.0f}" for k, v in real["slowest"])
+    not_needed = sum(real["not_needed"].values())
+    why = "; ".join(f"{k} {v:.0f} ms: {NOT_ON_LIVE_PATH[k]}" for k, v in real["not_needed"].items())
+    sim_extra = "; ".join(f"{k} {v:.0f} ms" for k, v in simulated["not_needed"].items())
+    return [
+        _figure("imports of a real run, up to connecting", _round(real["total_ms"], 0), "ms", None, None,
+                "python -X importtime of `stridecue daemon` (no --simulate; a silent 48 kHz output) up to its first "
+                f"connection to a sensor (lab/bench/live_imports.py), summed self times; by top-level package (ms): {packages}; "
                 f"slowest imports (cumulative ms): {slowest}"),
-        _figure("imports a live run does without", _round(not_needed, 0), "ms", None, None,
-                (why or "none seen") + (f"; could be lighter: {deferrable}" if deferrable else "")),
+        _figure("imports a real run does without", _round(not_needed, 0), "ms", "0 ms", not_needed == 0,
+                (why or "none: " + ", ".join(NOT_ON_LIVE_PATH)) + " (on the same path)"),
+        _figure("imports up to ready, --simulate", _round(simulated["total_ms"], 0), "ms", None, None,
+                "python -X importtime of the simulated start above; the simulator's own, needed there: "
+                + (sim_extra or "none")),
     ]
 
 
