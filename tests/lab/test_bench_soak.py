@@ -27,6 +27,7 @@ def test_registered_and_selectable():
     assert bench._short("stridecue.lab.bench.soak") == "soak"
 
 
+@pytest.mark.realtime  # live updates counted in wall seconds: run alone, after the parallel pass (`make test`)
 def test_short_soak_loses_nothing_errs_nowhere_and_updates_every_second(short_soak):
     figures = _by_name(short_soak)
     assert figures["samples expected"]["value"] > 0
