@@ -180,3 +180,11 @@ def test_run_simulate_with_the_pi_radio_and_delta_stream_loses_nothing(tmp_path)
                           "--stream", "delta"], capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stderr
     assert "samples: 0/" in out.stdout and "WARNING" not in out.stderr, out.stdout + out.stderr
+
+
+def test_the_radio_help_names_every_preset():
+    """--radio's help lives in live/options.py (a real run's parser must not import the simulator)."""
+    from stridecue.live.options import RADIO_HELP
+    from stridecue.sim.radio import PRESETS
+
+    assert all(name in RADIO_HELP for name in PRESETS)

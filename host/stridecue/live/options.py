@@ -27,6 +27,13 @@ def add_sensor_options(p: argparse.ArgumentParser) -> None:
                         "streams full, with a warning (default full)")
 
 
+# --radio's presets are sim/radio.py's PRESETS; the text is here so that building the parser of a
+# real run does not import the simulator (tests/pocket/test_live_imports.py).
+RADIO_HELP = ("model the Bluetooth link layer: none (default: every notification arrives at once), pi-zero-2w "
+              "(27-byte link-layer packets, no Data Length Extension, 50 ms interval, 15 packets per interval shared by the "
+              "sensors: an assumption) or dle (251-byte packets); adjust with ,interval-ms=N,packets=N,queue=N,payload=N")
+
+
 def add_sim_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("virtual runner (with --simulate)")
     g.add_argument("--run-speed", type=float, default=3.3, metavar="M/S", help="running speed, 2-6 m/s (default 3.3)")
@@ -41,8 +48,6 @@ def add_sim_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--taps", default="", metavar="S,S...",
                    help="run times (s) at which the runner taps the sensor's case, e.g. 76,76.3: a double tap")
     g.add_argument("--seed", type=int, default=1, help="random seed of the virtual runner (default 1)")
-    from stridecue.sim.radio import RADIO_HELP
-
     g.add_argument("--radio", default="none", metavar="NAME[,K=V...]", help=RADIO_HELP)
     g.add_argument("--faults", default="", metavar="SPEC",
                    help="inject link faults, e.g. loss=0.05,disconnect-every=120,disconnect-for=2,corrupt=0.01,duplicate=0.01,reorder=0.01,reboot-at=300")

@@ -100,10 +100,6 @@ PRESETS = {
 }
 _KEYS = {"interval-ms": ("interval_ms", float), "packets": ("packets_per_interval", int), "queue": ("queue", int),
          "payload": ("ll_payload", int)}
-RADIO_HELP = ("model the Bluetooth link layer: none (default: every notification arrives at once), pi-zero-2w "
-              "(27-byte link-layer packets, no Data Length Extension, 50 ms interval, 15 packets per interval shared by the "
-              "sensors: an assumption) or dle (251-byte packets); adjust with ,interval-ms=N,packets=N,queue=N,payload=N")
-
 
 def parse_radio(spec: str | None) -> RadioModel | None:
     """`--radio NAME[,key=value...]` -> a RadioModel, or None for none; UserError naming what is wrong."""
