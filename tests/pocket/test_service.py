@@ -68,3 +68,18 @@ def test_the_daemon_the_unit_starts_is_a_command():
     from stridecue.cli import build_parser
 
     assert build_parser().parse_args(["daemon"]).command == "daemon"
+
+
+def test_daemon_options_go_into_the_unit_and_are_checked_first(tmp_path, capsys):
+    """Two sensors on a Pi's radio want `--stream delta`: the service passes it on; a wrong option
+    is refused now (one line, no unit written), not by a service failing at boot."""
+    data, units = tmp_path / "data", tmp_path / "units"
+    base = ["--data-dir", str(data), "service", "install", "--unit-dir", str(units)]
+    assert main([*base, "--daemon-options=--stream delta --stop-after 30"]) == 0
+    assert (units / "stridecue.service").read_text().count("daemon --stream delta --stop-after 30\n") == 1
+    for bad, word in (("--stream bogus", "invalid choice"), ("--simulate", "no --simulate"), ("--nope", "unrecognized"),
+                      ("--stop-after -3", "--stop-after -3"), ("'open", "No closing quotation")):
+        assert main([*base[:-2], "--unit-dir", str(tmp_path / "other"), f"--daemon-options={bad}"]) != 0
+        err = capsys.readouterr().err
+        assert word in err and len(err.strip().splitlines()) == 1, err
+        assert not (tmp_path / "other").exists()

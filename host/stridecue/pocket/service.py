@@ -22,10 +22,12 @@ from stridecue.errors import UserError
 UNIT_NAME = "stridecue.service"
 
 
-def unit_text(base: Path, *, system: bool, user: str | None = None, python: str | None = None) -> str:
-    """The unit file: the daemon of this Python and this data directory."""
+def unit_text(base: Path, *, system: bool, user: str | None = None, python: str | None = None,
+              daemon_options: tuple[str, ...] = ()) -> str:
+    """The unit file: the daemon of this Python and this data directory, with daemon_options."""
     python = python or sys.executable
-    command = f"{shlex.quote(python)} -m stridecue.cli --data-dir {shlex.quote(str(base))} daemon"
+    command = " ".join([f"{shlex.quote(python)} -m stridecue.cli --data-dir {shlex.quote(str(base))} daemon",
+                        *map(shlex.quote, daemon_options)])
     lines = [
         "[Unit]",
         "Description=StrideCue pocket host: hands-free runs with live cues",
@@ -64,13 +66,44 @@ def _systemctl(system: bool, *words: str) -> subprocess.CompletedProcess | None:
     return subprocess.run(command, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
 
 
-def install(base: Path, *, system: bool, directory: Path | None, enable: bool, force: bool) -> list[str]:
+def checked_daemon_options(text: str | None) -> tuple[str, ...]:
+    """--daemon-options as the unit passes them to `stridecue daemon`, checked by the daemon's own
+    parser now rather than by a service that fails at boot; UserError naming what is wrong."""
+    if not text:
+        return ()
+    try:
+        words = tuple(shlex.split(text))
+    except ValueError as e:
+        raise UserError(f"--daemon-options {text!r}: {e}") from None
+    if any(w == "--simulate" or w.startswith("--data-dir") for w in words):
+        raise UserError("--daemon-options: a service runs real sensors in this data directory (no --simulate or --data-dir)")
+    from stridecue.cli import build_parser
+    from stridecue.pocket.daemon import check_options
+
+    def refuse(message: str):
+        raise UserError(f"--daemon-options {text!r}: {message}")
+
+    parser = build_parser(["daemon"])
+    for p in (parser, *_subparsers(parser)):
+        p.error = refuse  # argparse would print its usage and exit
+    args = parser.parse_args(["daemon", *words])
+    check_options(args)
+    return words
+
+
+def _subparsers(parser) -> list:
+    return [p for action in parser._actions if hasattr(action, "choices") and isinstance(action.choices, dict)
+            for p in action.choices.values()]
+
+
+def install(base: Path, *, system: bool, directory: Path | None, enable: bool, force: bool,
+            daemon_options: tuple[str, ...] = ()) -> list[str]:
     """Write the unit (never over a different one without --force); enable and start it.  The lines to print."""
     if system and directory is None and os.geteuid() != 0:
         raise UserError("service install --system writes /etc/systemd/system: run it as root (sudo), or leave out --system")
     target_dir = directory or unit_dir(system)
     path = target_dir / UNIT_NAME
-    text = unit_text(base, system=system)
+    text = unit_text(base, system=system, daemon_options=daemon_options)
     if path.exists() and path.read_text() != text and not force:
         raise UserError(f"{path} exists and differs: --force replaces it (or `stridecue service uninstall` first)")
     try:
@@ -132,13 +165,20 @@ def configure(parser) -> None:
     parser.add_argument("--unit-dir", metavar="DIR", help="write the unit here and do not touch systemd (for images and tests)")
     parser.add_argument("--no-enable", action="store_true", help="write the unit only; print the systemctl commands")
     parser.add_argument("--force", action="store_true", help="replace a unit file that differs")
+    parser.add_argument("--daemon-options", metavar="'OPTIONS'",
+                        help="with install: options the service gives `stridecue daemon`, checked now; e.g. "
+                             "--daemon-options='--stream delta' (written with '=', as the value starts with --) for two "
+                             "sensors on a Pi Zero 2 W's radio (hardware/README.md)")
 
 
 def main(args, base: Path) -> int:
     directory = Path(args.unit_dir) if args.unit_dir else None
+    if args.daemon_options and args.action != "install":
+        raise UserError(f"--daemon-options goes with install, not {args.action}")
     if args.action == "install":
         enable = not args.no_enable and directory is None
-        lines = install(base, system=args.system, directory=directory, enable=enable, force=args.force)
+        lines = install(base, system=args.system, directory=directory, enable=enable, force=args.force,
+                        daemon_options=checked_daemon_options(args.daemon_options))
     elif args.action == "uninstall":
         lines = uninstall(system=args.system, directory=directory)
     else:
