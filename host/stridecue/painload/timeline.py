@@ -110,8 +110,9 @@ def format_timeline(items: list[TimelineItem], overall: list[Advice]) -> str:
         if it.load is not None:
             what = (f"exercise {it.load.exercise or '?'}" + (f" level {it.load.level}" if it.load.level is not None else "")
                     if it.kind == "exercise" else "run")
-            lines.append(f"{when}  {what:<10} {it.load.run_id:>4}  {it.load.name}  {it.load.running_min:.0f} min running,"
-                         f" {it.load.running_strides} strides")
+            amount = (f"{it.load.recorded_min:.1f} min session" if it.kind == "exercise" else
+                      f"{it.load.running_min:.0f} min running, {it.load.running_strides} strides")
+            lines.append(f"{when}  {what:<10} {it.load.run_id:>4}  {it.load.name}  {amount}")
         else:
             p = it.pain
             about = f" ({p.run})" if p.run else ""
