@@ -550,3 +550,20 @@ def test_run_file_path(tmp_path):
     assert run_file_path(tmp_path, start, "StrideCue A1 / Knee").name.endswith("-knee-3.scrun")
     assert run_file_path(tmp_path, dt.datetime(2027, 1, 1), "").name == "2027-01-01T000000Z-run.scrun"
     assert run_file_path(tmp_path, start, "Läufer").name.endswith("-laufer.scrun")
+
+
+def test_a_run_being_written_is_told_from_one_whose_host_stopped(tmp_path):
+    """A run file without its end chunk is a run in progress while a writer (of any process) has it
+    open, and a stopped host's leftover once that process is gone: summary says which."""
+    from stridecue.record.runfile import is_being_written
+
+    path = tmp_path / "run.scrun"
+    w = RunWriter(path, META)
+    assert is_being_written(path)
+    w.close()
+    assert not is_being_written(path)
+    killed = tmp_path / "killed.scrun"
+    code = f"from stridecue.record.runfile import RunWriter; import os; RunWriter({str(killed)!r}, {META!r}); os._exit(0)"
+    subprocess.run([sys.executable, "-c", code], check=True)  # gone without closing it
+    assert killed.stat().st_size > 0 and not is_being_written(killed)
+    assert not is_being_written(tmp_path / "absent.scrun")

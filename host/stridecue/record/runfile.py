@@ -19,6 +19,7 @@ opens: a reader tolerates a torn last chunk and reports it in `truncated_bytes`.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import re
 import time
@@ -104,6 +105,19 @@ def open_new_run(data_dir: str | os.PathLike, start_time: dt.datetime, name: str
     raise RunFileError(Path(data_dir) / "runs", f"no free run file name for {name!r} at {start_time:%Y-%m-%dT%H:%M:%S} after 100 tries")
 
 
+def is_being_written(path: str | os.PathLike) -> bool:
+    """Whether a RunWriter (of any process) has the run file open now: a run file without its end
+    chunk is then a run in progress, not one whose host stopped unexpectedly."""
+    try:
+        with open(path, "rb") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 class RunFileExists(RunFileError):
     """The run file to be created exists already (and is left as it is)."""
 
@@ -172,6 +186,7 @@ class RunWriter:
             raise RunFileExists(self.path, "already exists; a run file is never overwritten") from None
         except OSError as e:
             raise RunFileError(self.path, f"cannot create: {e.strerror or e}") from None
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # "being written" (is_being_written); freed at close or exit
         self.chunks_written = 1
         self._guard(self._file.write, first)
         self._sync()

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from stridecue.errors import UserError
+from stridecue.record.runfile import is_being_written
 from stridecue.record.runref import RUN_HELP, read_named_run
 from stridecue.review.export import OUT_HELP, out_file
 from stridecue.review.figures import load_summary
@@ -48,6 +49,8 @@ def summary_command(args, base: Path) -> int:
             return _exercise_summary(args, store, run)
         s = load_summary(store, run)
         path = Path(run["path"])
+        if not s["data_quality"]["closed_cleanly"] and is_being_written(path):
+            s["data_quality"]["still_recording"] = True  # not a crash: the run goes on
         damage = (run.get("totals") or {}).get("damage")
         if damage:
             print(f"warning: {path.name}: {damage}", file=sys.stderr)

@@ -142,7 +142,8 @@ def _quality_lines(s: dict) -> list[str]:
     lines = [
         f"  data quality   {_n(q['missing_samples'])}/{total} samples lost{gaps}, {_n(q['recovered_by_resend'])} recovered by resend"
         f" ({_n(q['resend_requests'])} requests), {_n(q['reconnects'])} reconnects, {_n(q['clipped_samples'])} clipped samples"
-        f" ({q['clipped_strides']} strides)" + ("" if q["closed_cleanly"] else "; the run did not close cleanly")
+        f" ({q['clipped_strides']} strides)" + ("" if q["closed_cleanly"] else "; still being recorded: the figures so far"
+                                                   if q.get("still_recording") else "; the run did not close cleanly")
     ]
     if q.get("low_alignment_strides") is not None and s["running_strides"]:
         low = q["low_alignment_strides"]
