@@ -132,15 +132,11 @@ async def exercise_command(args, base: Path) -> int:
 
 
 async def _record(args, plan, pipeline, w, writer, exerciser, signals, voice) -> dict:
-    from stridecue.link.client import SensorLink
     from stridecue.live.exercise_session import follow_plan
-    from stridecue.live.recording import connect_links, feeders
+    from stridecue.live.recording import connect_links, feeders, sensor_links
 
     on_event, on_items = feeders(pipeline, None)
-    links = [SensorLink(f.device or f.address, slot=setup.slot, mount=setup.mount, leg=setup.leg,
-                        backend=w.sim.client_backend if w.sim else None, clock=w.clock, on_items=on_items, on_event=on_event,
-                        encoding=args.stream)
-             for setup, f in zip(w.setups, w.found)]
+    links = sensor_links(w, lambda slot: on_items, lambda slot: on_event, encoding=args.stream)
     await connect_links(links, w.found, on_event, args.quiet)
     if not args.quiet:
         print(f"recording to {writer.path}")

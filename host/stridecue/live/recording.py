@@ -62,6 +62,16 @@ class Wiring:
     encoding: str = "full"  # data packets the links ask for (--stream): full or delta
 
 
+def sensor_links(w: Wiring, items_for, event_for, encoding: str | None = None) -> list[SensorLink]:
+    """One SensorLink per sensor of the run, over the simulation's backend when simulated.
+    items_for(slot), event_for(slot): the callbacks of that sensor's link; encoding: --stream
+    (default: the wiring's)."""
+    return [SensorLink(f.device or f.address, slot=setup.slot, mount=setup.mount, leg=setup.leg,
+                       backend=w.sim.client_backend if w.sim else None, clock=w.clock, on_items=items_for(setup.slot),
+                       on_event=event_for(setup.slot), encoding=encoding or w.encoding)
+            for setup, f in zip(w.setups, w.found)]
+
+
 def sensors_metadata(setups: list[SensorSetup], found: list) -> list[dict]:
     return [{"slot": setup.slot, "name": f.name, "address": f.address, "mount": setup.mount, "leg": setup.leg,
              "firmware": f.firmware, "protocol_version": f.protocol_version} for setup, f in zip(setups, found)]

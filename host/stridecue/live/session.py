@@ -20,9 +20,9 @@ from stridecue.clock import Clock, WallClock
 from stridecue.coach.setup import Coaching, describe_coaching, guided_overrides, make_view, prepare_coaching, profile_from_args
 from stridecue.coach.settings import Profile
 from stridecue.errors import UserError
-from stridecue.link.client import SensorLink, scan
+from stridecue.link.client import scan
 from stridecue.live.pipeline import SensorSetup
-from stridecue.live.recording import (Wiring, connect_links, cue_sinks, feeders, open_run, run_metadata, sensors_metadata,
+from stridecue.live.recording import (Wiring, connect_links, cue_sinks, feeders, open_run, run_metadata, sensor_links, sensors_metadata,
                                       stop_and_save, until_done)
 from stridecue.live.recording import make_source as _make_source  # noqa: F401 (bench and tests import it from here)
 from stridecue.live.simulated import Simulation, scan_air, show_progress, simulation
@@ -198,10 +198,7 @@ async def _record(args, base: Path, start: dt.datetime, metadata: dict, w: Wirin
     with writer:
         path = signals.path = writer.path
         on_event, on_items = feeders(pipeline, w.dashboard)
-        links = [SensorLink(f.device or f.address, slot=setup.slot, mount=setup.mount, leg=setup.leg,
-                            backend=w.sim.client_backend if w.sim else None, clock=w.clock, on_items=on_items, on_event=on_event,
-                            encoding=w.encoding)
-                 for setup, f in zip(w.setups, w.found)]
+        links = sensor_links(w, lambda slot: on_items, lambda slot: on_event)
         await connect_links(links, w.found, on_event, args.quiet)
         if not args.quiet:
             print(f"recording to {path}")

@@ -25,7 +25,7 @@ from stridecue.analysis.activity import DOUBLE_TAP, MOVING, STILL, ActivityDetec
 from stridecue.link.client import SensorLink
 from stridecue.link.samples import SampleBlock
 from stridecue.link.stream import Missing
-from stridecue.live.recording import Wiring, connected_event, feeders, open_run, stop_and_save
+from stridecue.live.recording import Wiring, connected_event, feeders, open_run, sensor_links, stop_and_save
 
 PREROLL_S = 20.0  # kept while watching, per sensor
 LEAD_S = 10.0  # a run file begins this long before the movement that started it
@@ -53,11 +53,8 @@ class Watch:
         self.on_link = on_link
         self.end_s = end_s
         self.events: asyncio.Queue = asyncio.Queue()
-        self.links = [SensorLink(f.device or f.address, slot=setup.slot, mount=setup.mount, leg=setup.leg,
-                                 backend=wiring.sim.client_backend if wiring.sim else None, clock=wiring.clock,
-                                 on_items=partial(self._items, setup.slot), on_event=partial(self._event, setup.slot),
-                                 encoding=wiring.encoding)
-                      for setup, f in zip(wiring.setups, wiring.found)]
+        self.links = sensor_links(wiring, lambda slot: partial(self._items, slot),
+                                  lambda slot: partial(self._event, slot))
         self.detectors: dict[int, ActivityDetector] = {}
         self.preroll: dict[int, deque] = {setup.slot: deque() for setup in wiring.setups}
         self.supervisors: list[asyncio.Future] = []

@@ -26,7 +26,7 @@ from stridecue.errors import UserError
 from stridecue.sim.exercise_body import (LEGS, SetPlan, draw_body, hold_foot_down, hold_sway, plan_hold, plan_reps, plan_swing,
                                          swing_angles)
 from stridecue.sim.kinematics import G, long_axis, segment_rotation, smootherstep
-from stridecue.sim.sensor import SensorChunk
+from stridecue.sim.sensor import SensorChunk, checked_rate
 
 _H = 0.002  # s, the finite-difference step for rates and accelerations
 MOUNTS = ("shin", "thigh")
@@ -299,10 +299,7 @@ class ExerciserStream:
 
     @rate.setter
     def rate(self, value: float) -> None:
-        value = float(value)
-        if not (math.isfinite(value) and 10.0 <= value <= 7000.0):
-            raise UserError(f"sensor rate {value!r} Hz is outside 10-7000 Hz")
-        self._rate = value
+        self._rate = checked_rate(value)
 
     def read(self, n: int) -> SensorChunk:
         n = int(n)

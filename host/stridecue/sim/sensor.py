@@ -27,6 +27,14 @@ from stridecue.sim.taps import Taps
 _FINE = np.arange(-0.004, 0.00401, 0.0005)  # s, the truth's fine grid about a coarse peak
 
 
+def checked_rate(value: float) -> float:
+    """A virtual IMU's output data rate as the firmware may set it (10-7000 Hz), else UserError."""
+    value = float(value)
+    if not (math.isfinite(value) and 10.0 <= value <= 7000.0):
+        raise UserError(f"sensor rate {value!r} Hz is outside 10-7000 Hz")
+    return value
+
+
 # --------------------------------------------------------------------------------------------
 # ground truth
 
@@ -118,9 +126,7 @@ class SensorStream:
 
     @rate.setter
     def rate(self, value: float) -> None:
-        value = float(value)
-        if not (math.isfinite(value) and 10.0 <= value <= 7000.0):
-            raise UserError(f"sensor rate {value!r} Hz is outside 10-7000 Hz")
+        value = checked_rate(value)
         if value == self._rate:
             return
         # samples not yet read are taken again at the new rate
