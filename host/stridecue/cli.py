@@ -197,7 +197,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         args.speed = parse_speed(args.speed)
         args.duration = parse_duration(args.duration)
         if args.duration is None and not args.guided:  # a retraining programme's session has its length
-            from stridecue.coach.programme import planned_run_length
+            from stridecue.coach.setup import planned_run_length
 
             args.duration = planned_run_length(args, base)
         if args.simulate:

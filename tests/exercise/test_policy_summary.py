@@ -1,7 +1,7 @@
 """The knee-out cue (own baseline, which leg, cooldown) and the session summary (asymmetry,
 detectable changes, a session without reps)."""
 
-from stridecue.exercise.policy import ABSOLUTE_DEG, KneeOutPolicy
+from stridecue.coach.knee_out import ABSOLUTE_DEG, KneeOutPolicy
 from stridecue.exercise.rep import REP_FIELDS, Hold, Rep, from_row
 from stridecue.exercise.summary import SMALLEST_CHANGE, asymmetry, format_session, session_summary
 

@@ -345,18 +345,6 @@ def announce(plan: RunPlan) -> str:
     return f"programme: {step.label}"
 
 
-def planned_run_length(args, base: Path) -> float | None:
-    """`run` without --duration under a programme: the step's planned length in seconds (the run
-    stops and saves itself then), else None."""
-    from stridecue.coach.setup import profile_from_args
-
-    profile = profile_from_args(args, base)
-    plan = plan_for_run(base, profile.name, profile.fading_schedule)
-    if plan is None or plan.step.planned_min is None:
-        return None
-    return plan.step.planned_min * plan.programme.minute_s
-
-
 def spoken(plan: RunPlan) -> str:
     """The daemon's prompt for a run under the programme ("Session 3 of 8. 19 minutes.")."""
     step = plan.step

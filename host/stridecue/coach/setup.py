@@ -43,6 +43,18 @@ def profile_from_args(args, base: Path) -> Profile:
     return apply_flags(profile, args)
 
 
+def planned_run_length(args, base: Path) -> float | None:
+    """`run` without --duration under a programme: the step's planned length in seconds (the run
+    stops and saves itself then), else None."""
+    from stridecue.coach.programme import plan_for_run
+
+    profile = profile_from_args(args, base)
+    plan = plan_for_run(base, profile.name, profile.fading_schedule)
+    if plan is None or plan.step.planned_min is None:
+        return None
+    return plan.step.planned_min * plan.programme.minute_s
+
+
 def apply_flags(profile: Profile, args) -> Profile:
     if getattr(args, "threshold_deg", None) is not None and getattr(args, "k", None) is not None:
         raise UserError("--threshold-deg and --k: choose one (an absolute threshold, or baseline + k x spread)")

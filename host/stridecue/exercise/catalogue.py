@@ -111,3 +111,9 @@ def describe_catalogue() -> str:
             lines.append(f"  level {lv.number}: {lv.what} ({lv.reps} {unit})")
     lines.append(f"levels after: {PROGRESSION_SOURCE}")
     return "\n".join(lines)
+
+
+# Frontal-plane knee motion above which a rep counts as "knee in" when the runner has no baseline
+# yet: between the frontal plane projection angles of controls (about 7-8 deg) and of runners with
+# knee pain (about 15-17 deg) in single-leg squats (Herrington 2014, Knee 21(2):514-517).
+KNEE_IN_LIMIT_DEG = 10.0

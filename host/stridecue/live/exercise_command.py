@@ -68,7 +68,7 @@ def _level(args, base: Path, name: str) -> tuple[int, str | None]:
 
 
 def _policy(base: Path, args, name: str, mount: str):
-    from stridecue.exercise.policy import KneeOutPolicy
+    from stridecue.coach.knee_out import KneeOutPolicy
     from stridecue.exercise.summary import SMALLEST_CHANGE
     from stridecue.record.exercise_sessions import baselines, earlier_sessions
     from stridecue.record.store import open_store

@@ -22,7 +22,7 @@ from stridecue.clock import Clock
 from stridecue.errors import UserError
 from stridecue.exercise.analysis import ExerciseAnalysis, SensorData, SetWindow
 from stridecue.exercise.catalogue import Exercise, check_mount, exercise
-from stridecue.exercise.policy import KneeOutPolicy
+from stridecue.coach.knee_out import KneeOutPolicy
 from stridecue.link.samples import SampleBlock
 from stridecue.live.pipeline import RunPipeline, SensorSetup
 

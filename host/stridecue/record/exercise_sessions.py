@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from statistics import mean
 
-from stridecue.exercise.catalogue import exercise as find_exercise
-from stridecue.exercise.policy import ABSOLUTE_DEG
+from stridecue.exercise.catalogue import KNEE_IN_LIMIT_DEG, exercise as find_exercise
 from stridecue.exercise.progression import SessionResult, Suggestion, form_ok, next_level
 
 BASELINE_SESSIONS = 3  # the baseline is the mean of this many latest sessions
@@ -42,7 +41,7 @@ def session_result(run: dict, reps: list, pain: dict | None = None) -> SessionRe
     pain = pain or {}
     # one sensor's depth is a proxy (docs/exercises.md): the form rule then asks only for the knee
     depth_measured = ex.lying or any(r.mount == "thigh+shin" for r in reps)
-    return SessionResult(level=level, form_ok=form_ok(reps, lv, ABSOLUTE_DEG + 5.0, depth_measured=depth_measured),
+    return SessionResult(level=level, form_ok=form_ok(reps, lv, KNEE_IN_LIMIT_DEG + 5.0, depth_measured=depth_measured),
                          pain_during=pain.get("during"), pain_next_morning_settled=pain.get("settled"))
 
 

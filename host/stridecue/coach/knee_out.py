@@ -1,4 +1,4 @@
-"""The live "knee out" cue: after a rep whose frontal-plane knee motion passes the runner's own
+"""The live "knee out" cue of an exercise session (`stridecue exercise`): after a rep whose frontal-plane knee motion passes the runner's own
 threshold, say which leg.
 
 As on the run (coach/policy.py), the threshold is the runner's own baseline: the mean knee motion
@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from stridecue.coach.policy import Cue
+from stridecue.exercise.catalogue import KNEE_IN_LIMIT_DEG as ABSOLUTE_DEG
 from stridecue.exercise.rep import Rep
-
-ABSOLUTE_DEG = 10.0
 
 
 @dataclass
