@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 
 from stridecue import __version__
 from stridecue.clock import Clock
+from stridecue.coach.knee_out import KneeOutPolicy
 from stridecue.errors import UserError
 from stridecue.exercise.analysis import ExerciseAnalysis, SensorData, SetWindow
 from stridecue.exercise.catalogue import Exercise, check_mount, exercise
-from stridecue.coach.knee_out import KneeOutPolicy
 from stridecue.link.samples import SampleBlock
 from stridecue.live.pipeline import RunPipeline, SensorSetup
 
