@@ -117,3 +117,14 @@ def test_reading_never_writes_to_the_data_directory(tmp_path):
         for page in pages:
             assert c.get(page).status_code == 200, page
     assert _tree(base) == before
+
+
+def test_physio_page_is_the_report_for_the_physiotherapist_with_the_nav(client):
+    r = client.get("/physio?weeks=4&until=2026-11-10")
+    assert r.status_code == 200
+    assert "StrideCue report for the physiotherapist" in r.text and 'href="/physio?weeks=8"' in r.text
+    assert r.text.count('class="run-line"') == 4  # the four runs of 1-8 November
+    assert 'id="exercises"' in r.text and 'id="pain"' in r.text
+    for bad in ("weeks=0", "weeks=x", "until=2026-13-01"):
+        r = client.get(f"/physio?{bad}")
+        assert r.status_code == 400 and bad.split("=")[0] in r.text, (bad, r.status_code)

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from stridecue.serve.command import listening_socket
 
-PAGES = ["/", "/runs/1", "/runs/1/export/fit", "/history", "/settings", "/live", "/live/events", "/live.js",
+PAGES = ["/", "/runs/1", "/runs/1/export/fit", "/history", "/physio", "/pain", "/settings", "/live", "/live/events", "/live.js",
          "/files/runs/2026/x.scrun", "/nothing"]
 
 

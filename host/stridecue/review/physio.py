@@ -295,7 +295,7 @@ def main(args, base: Path) -> int:
     from stridecue.review.export import out_file
     from stridecue.review.report import write_html
 
-    until = _until(args.until)
+    until = until_date(args.until)
     period = period_ending(until, args.weeks)
     out = out_file(args.out, f"stridecue-physio-{period.start.date()}-to-{until}", ".html")
     if out.exists():
@@ -311,10 +311,10 @@ def main(args, base: Path) -> int:
     return 0
 
 
-def _until(text: str | None) -> dt.date:
+def until_date(text: str | None, label: str = "--until") -> dt.date:
     if text is None:
         return dt.datetime.now(dt.timezone.utc).date()
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise UserError(f"--until {text}: give a date as YYYY-MM-DD") from None
+        raise UserError(f"{label} {text}: give a date as YYYY-MM-DD") from None

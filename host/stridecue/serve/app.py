@@ -62,6 +62,7 @@ def create_app(base: Path, token: str, *, analyse: Callable | None = None) -> St
     routes = [
         Route("/", runs_page), Route("/runs/{run_id:int}", report_page), Route("/runs/{run_id:int}/export/{fmt}", export_download),
         Route("/files/{path:path}", file_download), Route("/history", history_page),
+        Route("/physio", physio_page),
         Route("/settings", settings_page, methods=["GET", "HEAD"]), Route("/settings", settings_post, methods=["POST"]),
         Route("/pain", pain_page, methods=["GET", "HEAD"]), Route("/pain", pain_post, methods=["POST"]),
         Route("/live", live_page), Route("/live/events", live_events), Route("/live.js", live_script),
@@ -157,6 +158,24 @@ async def history_page(request: Request) -> HTMLResponse:
 
     rows, profiles = await catalog.call(build)
     return HTMLResponse(pages.history_page(rows, trends(rows), profiles, profile))
+
+
+async def physio_page(request: Request) -> HTMLResponse:
+    """`stridecue report`'s page for the physiotherapist, on the phone (?weeks=N, default 4;
+    ?until=YYYY-MM-DD, default today)."""
+    import datetime as dt
+
+    from stridecue.review import physio
+
+    text = request.query_params.get("weeks", "4")
+    try:
+        weeks = int(text)
+    except ValueError:
+        raise UserError(f"weeks={text!r}: give a whole number of weeks, 1 to {physio.MAX_WEEKS}") from None
+    now = dt.datetime.now(dt.timezone.utc)
+    period = physio.period_ending(physio.until_date(request.query_params.get("until"), "until="), weeks)
+    html = await _catalog(request).call(lambda store: physio.build(store, period, None, now))
+    return HTMLResponse(pages.phone_physio(html, weeks))
 
 
 # -- settings ----------------------------------------------------------------------------------------

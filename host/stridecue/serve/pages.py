@@ -14,7 +14,7 @@ from urllib.parse import quote
 from stridecue.live.status_feed import LiveStatus
 from stridecue.review.report import trend_chart
 
-NAV = (("/", "Runs"), ("/live", "Live"), ("/history", "Trends"), ("/pain", "Pain"), ("/settings", "Settings"))
+NAV = (("/", "Runs"), ("/live", "Live"), ("/history", "Trends"), ("/physio", "Physio"), ("/pain", "Pain"), ("/settings", "Settings"))
 EXPORTS = (("fit", "FIT"), ("csv", "CSV"), ("parquet", "Parquet"))
 
 CSS = """
@@ -124,6 +124,16 @@ def phone_report(report_html: str, run: dict, file_href: str | None) -> str:
     marker = "<body>"
     at = out.find(marker)
     return out[:at + len(marker)] + top + out[at + len(marker):] if at >= 0 else top + out
+
+
+def phone_physio(report_html: str, weeks: int) -> str:
+    """review/physio.py's page (runs, exercise sessions, pain and load) with the nav bar and a choice of period."""
+    nav = "".join(f'<a href="{href}"{" class=on" if href == "/physio" else ""}>{label}</a>' for href, label in NAV)
+    periods = "".join(f'<a class="btn{"" if n == weeks else " light"}" href="/physio?weeks={n}">{n} weeks</a>' for n in (2, 4, 8, 12))
+    top = f'<nav class="bar">{nav}</nav><div class="served btns">{periods}</div>'
+    out = report_html.replace("</head>", f"<style>{REPORT_CSS}</style></head>", 1)
+    at = out.find("<body>")
+    return out[:at + 6] + top + out[at + 6:] if at >= 0 else top + out
 
 
 # -- trends ------------------------------------------------------------------------------------------
