@@ -271,22 +271,11 @@ class RunStore:
         """Runs in start-time order (oldest first), optionally of one profile and started before
         an ISO time; each a dict of the runs row with metadata and totals decoded.  activity: "run"
         (the default: exercise sessions are not runs), "exercise" (of `exercise` if given) or None (all)."""
-        sql = "SELECT * FROM runs WHERE 1"
-        params: list = []
-        if activity is not None:
-            sql += " AND activity = ?"
-            params.append(activity)
-        if exercise is not None:
-            sql += " AND exercise = ?"
-            params.append(exercise)
-        if profile is not None:
-            sql += " AND profile = ?"
-            params.append(profile)
-        if before is not None:
-            sql += " AND start_time < ?"
-            params.append(before)
-        sql += " ORDER BY start_time, name"
-        rows = [_run_dict(r) for r in self.db.execute(sql, params)]
+        filters = [(clause, value) for clause, value in (("activity = ?", activity), ("exercise = ?", exercise),
+                                                          ("profile = ?", profile), ("start_time < ?", before))
+                   if value is not None]
+        sql = "SELECT * FROM runs WHERE 1" + "".join(f" AND {clause}" for clause, _ in filters) + " ORDER BY start_time, name"
+        rows = [_run_dict(r) for r in self.db.execute(sql, [value for _, value in filters])]
         if limit is not None:
             rows = rows[-limit:] if limit > 0 else []
         return rows

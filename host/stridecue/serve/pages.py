@@ -117,23 +117,23 @@ def run_links(run: dict, file_href: str | None) -> str:
 
 def phone_report(report_html: str, run: dict, file_href: str | None) -> str:
     """report.py's page made for a phone: the nav bar, downloads, charts and tables to the screen's width."""
-    nav = "".join(f'<a href="{href}">{label}</a>' for href, label in NAV)
-    top = f'<nav class="bar">{nav}</nav><div class="served">{run_links(run, file_href)}</div>'
-    style = f"<style>{REPORT_CSS}</style>"
-    out = report_html.replace("</head>", style + "</head>", 1)
-    marker = "<body>"
-    at = out.find(marker)
-    return out[:at + len(marker)] + top + out[at + len(marker):] if at >= 0 else top + out
+    return _framed(report_html, "", f'<div class="served">{run_links(run, file_href)}</div>')
+
+
+def _framed(report_html: str, active: str, head: str) -> str:
+    """A review page (self-contained HTML) made for a phone: the nav bar and `head` at the top,
+    charts and tables to the screen's width."""
+    nav = "".join(f'<a href="{href}"{" class=on" if href == active else ""}>{label}</a>' for href, label in NAV)
+    out = report_html.replace("</head>", f"<style>{REPORT_CSS}</style></head>", 1)
+    top = f'<nav class="bar">{nav}</nav>{head}'
+    at = out.find("<body>")
+    return out[:at + len("<body>")] + top + out[at + len("<body>"):] if at >= 0 else top + out
 
 
 def phone_physio(report_html: str, weeks: int) -> str:
     """review/physio.py's page (runs, exercise sessions, pain and load) with the nav bar and a choice of period."""
-    nav = "".join(f'<a href="{href}"{" class=on" if href == "/physio" else ""}>{label}</a>' for href, label in NAV)
     periods = "".join(f'<a class="btn{"" if n == weeks else " light"}" href="/physio?weeks={n}">{n} weeks</a>' for n in (2, 4, 8, 12))
-    top = f'<nav class="bar">{nav}</nav><div class="served btns">{periods}</div>'
-    out = report_html.replace("</head>", f"<style>{REPORT_CSS}</style></head>", 1)
-    at = out.find("<body>")
-    return out[:at + 6] + top + out[at + 6:] if at >= 0 else top + out
+    return _framed(report_html, "/physio", f'<div class="served btns">{periods}</div>')
 
 
 # -- trends ------------------------------------------------------------------------------------------
